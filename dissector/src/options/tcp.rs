@@ -1,0 +1,1 @@
+//! Raw TCP option walker.

@@ -1,0 +1,1 @@
+//! Sequence number newtypes with wrapping comparison. STUB.

@@ -1,0 +1,1 @@
+//! Plots for mptcp-trace. Not built yet (issue 5).
