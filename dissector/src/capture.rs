@@ -1,1 +1,361 @@
-//! Streaming capture reader.
+//! Streaming capture reader: pcap (µs or ns timestamps, either byte order) and pcapng (several
+//! interfaces, each with its own link type and timestamp resolution).
+//!
+//! Packets are handed out one at a time, borrowed from the reader's buffer; the file is never
+//! loaded whole. The reader detects the format from the first four bytes, so it also works on
+//! standard input.
+//!
+//! ```no_run
+//! use mptcp_dissector::capture::CaptureReader;
+//! let file = std::fs::File::open("capture.pcap").unwrap();
+//! let mut reader = CaptureReader::new(file).unwrap();
+//! while let Some(packet) = reader.next_packet().transpose() {
+//!     match packet {
+//!         Ok(p) => println!("frame {} linktype {} {} bytes", p.frame, p.linktype, p.data.len()),
+//!         Err(e) => { eprintln!("warning: {e}"); break; }
+//!     }
+//! }
+//! ```
+use std::io::{self, Read};
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use pcap_file::{PcapError, TsResolution};
+
+/// One captured packet, borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    /// 1-based index in the file, as tshark numbers frames.
+    pub frame: u64,
+    /// Capture time, nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    /// LINKTYPE_* value of the interface the packet was captured on.
+    pub linktype: u32,
+    /// The captured bytes (may be shorter than `orig_len` when snaplen cut the packet).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+}
+
+impl Packet<'_> {
+    /// Capture time in seconds since the epoch.
+    pub fn ts_secs(&self) -> f64 {
+        self.ts_ns as f64 / 1e9
+    }
+}
+
+/// The capture format, detected from the magic number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// Why a capture could not be read (further).
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("not a pcap or pcapng capture (first bytes {magic:02x?}, expected a pcap magic such as a1b2c3d4 or the pcapng 0a0d0d0a)")]
+    NotACapture { magic: Vec<u8> },
+    #[error("capture ends in the middle of a record after frame {after_frame}: the rest is cut off")]
+    Truncated { after_frame: u64 },
+    #[error("bad capture record after frame {after_frame}: {message}")]
+    Format { after_frame: u64, message: String },
+    #[error("read error after frame {after_frame}: {source}")]
+    Io {
+        after_frame: u64,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl CaptureError {
+    /// A cut-off file still yields every packet before the cut; callers treat this as a warning.
+    pub fn is_truncation(&self) -> bool {
+        matches!(self, CaptureError::Truncated { .. })
+    }
+}
+
+/// Per-interface facts of a pcapng section.
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second (if_tsresol; default 10^6).
+    units_per_sec: u64,
+    /// if_tsoffset in seconds.
+    offset_secs: u64,
+}
+
+type Head = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read>>;
+
+enum Inner {
+    Pcap { reader: PcapReader<Head>, linktype: u32, nanos: bool },
+    /// pcapng packets are copied into `buf` (reused, so no per-packet allocation): a packet
+    /// borrowed from the block reader cannot be returned from the loop that skips other blocks.
+    PcapNg { reader: PcapNgReader<Head>, interfaces: Vec<Interface>, buf: Vec<u8> },
+}
+
+/// Streaming reader over a pcap or pcapng byte stream.
+pub struct CaptureReader {
+    inner: Inner,
+    frame: u64,
+    done: bool,
+}
+
+/// Most interfaces a pcapng file may declare before we stop tracking them (bounded state).
+const MAX_INTERFACES: usize = 4096;
+
+impl CaptureReader {
+    /// Opens a capture, detecting pcap or pcapng from its first four bytes.
+    pub fn new<R: Read + 'static>(mut reader: R) -> Result<Self, CaptureError> {
+        let mut magic = Vec::with_capacity(4);
+        (&mut reader)
+            .take(4)
+            .read_to_end(&mut magic)
+            .map_err(|source| CaptureError::Io { after_frame: 0, source })?;
+        let format = match magic.as_slice() {
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => {
+                Format::Pcap
+            }
+            [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
+            _ => return Err(CaptureError::NotACapture { magic }),
+        };
+        let head: Head = io::Cursor::new(magic).chain(Box::new(reader) as Box<dyn Read>);
+        let inner = match format {
+            Format::Pcap => {
+                let reader = PcapReader::new(head).map_err(|e| map_err(e, 0))?;
+                let header = reader.header();
+                Inner::Pcap {
+                    linktype: u32::from(header.datalink),
+                    nanos: header.ts_resolution == TsResolution::NanoSecond,
+                    reader,
+                }
+            }
+            Format::PcapNg => {
+                let reader = PcapNgReader::new(head).map_err(|e| map_err(e, 0))?;
+                Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
+            }
+        };
+        Ok(CaptureReader { inner, frame: 0, done: false })
+    }
+
+    /// Which format the capture is in.
+    pub fn format(&self) -> Format {
+        match self.inner {
+            Inner::Pcap { .. } => Format::Pcap,
+            Inner::PcapNg { .. } => Format::PcapNg,
+        }
+    }
+
+    /// The next packet, `Ok(None)` at the end. After an error the reader returns `Ok(None)`.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        let after_frame = self.frame;
+        let result = match &mut self.inner {
+            Inner::Pcap { reader, linktype, nanos } => match reader.next_raw_packet() {
+                None => Ok(None),
+                Some(Err(e)) => Err(map_err(e, after_frame)),
+                Some(Ok(raw)) => {
+                    // Validate ourselves: pcap-file's own check rejects orig_len > snaplen,
+                    // which every snaplen-cut capture has.
+                    let frac = if *nanos { u64::from(raw.ts_frac) } else { u64::from(raw.ts_frac) * 1000 };
+                    let ts_ns = u64::from(raw.ts_sec).saturating_mul(1_000_000_000).saturating_add(frac);
+                    let data = match raw.data {
+                        std::borrow::Cow::Borrowed(d) => d,
+                        // pcap-file parses borrowed slices of its buffer; never owned here.
+                        std::borrow::Cow::Owned(_) => &[][..],
+                    };
+                    Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype: *linktype, data, orig_len: raw.orig_len }))
+                }
+            },
+            Inner::PcapNg { reader, interfaces, buf } => {
+                match next_pcapng(reader, interfaces, buf, after_frame) {
+                    Ok(Some((ts_ns, linktype, orig_len))) => {
+                        Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype, data: buf.as_slice(), orig_len }))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match &result {
+            Ok(Some(_)) => self.frame += 1,
+            Ok(None) | Err(_) => self.done = true,
+        }
+        result
+    }
+}
+
+/// Reads pcapng blocks up to the next packet, copying its bytes into `buf`; returns its
+/// timestamp (ns), link type and original length.
+fn next_pcapng(
+    reader: &mut PcapNgReader<Head>,
+    interfaces: &mut Vec<Interface>,
+    buf: &mut Vec<u8>,
+    after_frame: u64,
+) -> Result<Option<(u64, u32, u32)>, CaptureError> {
+    loop {
+        match reader.next_block() {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(map_err(e, after_frame)),
+            Some(Ok(Block::SectionHeader(_))) => interfaces.clear(),
+            Some(Ok(Block::InterfaceDescription(idb))) => {
+                if interfaces.len() < MAX_INTERFACES {
+                    interfaces.push(interface_of(&idb));
+                }
+            }
+            Some(Ok(Block::EnhancedPacket(epb))) => {
+                let Some(iface) = interfaces.get(epb.interface_id as usize).copied() else {
+                    return Err(CaptureError::Format {
+                        after_frame,
+                        message: format!("packet block names interface {} which was not described", epb.interface_id),
+                    });
+                };
+                // pcap-file hands the raw 64-bit timestamp over as nanoseconds; rescale by the
+                // interface's if_tsresol.
+                let raw = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                let ts_ns =
+                    scale_ts(raw, iface.units_per_sec).saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
+                buf.clear();
+                buf.extend_from_slice(&epb.data);
+                return Ok(Some((ts_ns, iface.linktype, epb.original_len)));
+            }
+            Some(Ok(Block::SimplePacket(spb))) => {
+                let linktype = interfaces.first().map(|i| i.linktype).unwrap_or(LINKTYPE_ETHERNET);
+                buf.clear();
+                buf.extend_from_slice(&spb.data);
+                return Ok(Some((0, linktype, spb.original_len)));
+            }
+            Some(Ok(_)) => {} // statistics, name resolution, custom blocks: not packets
+        }
+    }
+}
+
+const LINKTYPE_ETHERNET: u32 = 1;
+
+fn interface_of(idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock<'_>) -> Interface {
+    let mut iface = Interface { linktype: u32::from(idb.linktype), units_per_sec: 1_000_000, offset_secs: 0 };
+    for opt in &idb.options {
+        match opt {
+            InterfaceDescriptionOption::IfTsResol(r) => {
+                // High bit set: negative power of two; otherwise negative power of ten.
+                let exp = u32::from(r & 0x7f);
+                iface.units_per_sec = if r & 0x80 != 0 {
+                    1u64.checked_shl(exp).unwrap_or(u64::MAX)
+                } else {
+                    10u64.checked_pow(exp).unwrap_or(u64::MAX)
+                };
+            }
+            InterfaceDescriptionOption::IfTsOffset(o) => iface.offset_secs = *o,
+            _ => {}
+        }
+    }
+    iface
+}
+
+fn scale_ts(raw: u64, units_per_sec: u64) -> u64 {
+    if units_per_sec == 1_000_000_000 {
+        return raw;
+    }
+    let units = units_per_sec.max(1) as u128;
+    ((raw as u128 * 1_000_000_000) / units).min(u64::MAX as u128) as u64
+}
+
+fn map_err(e: PcapError, after_frame: u64) -> CaptureError {
+    match e {
+        PcapError::IncompleteBuffer => CaptureError::Truncated { after_frame },
+        PcapError::IoError(source) if source.kind() == io::ErrorKind::UnexpectedEof => {
+            CaptureError::Truncated { after_frame }
+        }
+        PcapError::IoError(source) => CaptureError::Io { after_frame, source },
+        other => CaptureError::Format { after_frame, message: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_bytes(magic: [u8; 4], big_endian: bool, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut out = magic.to_vec();
+        out.extend(u16b(2));
+        out.extend(u16b(4));
+        out.extend(u32b(0));
+        out.extend(u32b(0));
+        out.extend(u32b(96)); // snaplen smaller than orig_len below, as with tcpdump -s 96
+        out.extend(u32b(101)); // raw IP
+        for (sec, frac, data) in records {
+            out.extend(u32b(*sec));
+            out.extend(u32b(*frac));
+            out.extend(u32b(data.len() as u32));
+            out.extend(u32b(1500));
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, u64, u32, usize)>, Option<CaptureError>) {
+        let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
+        let mut out = Vec::new();
+        loop {
+            match r.next_packet() {
+                Ok(Some(p)) => out.push((p.frame, p.ts_ns, p.linktype, p.data.len())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_microseconds_little_endian() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(10, 500_000, &[1, 2, 3]), (11, 1, &[4; 96])]);
+        let (pkts, err) = read_all(bytes);
+        assert!(err.is_none());
+        assert_eq!(pkts, vec![(1, 10_500_000_000, 101, 3), (2, 11_000_001_000, 101, 96)]);
+    }
+
+    #[test]
+    fn pcap_nanoseconds_big_endian() {
+        let bytes = pcap_bytes([0xa1, 0xb2, 0x3c, 0x4d], true, &[(10, 500, &[1, 2, 3])]);
+        let (pkts, err) = read_all(bytes);
+        assert!(err.is_none());
+        assert_eq!(pkts, vec![(1, 10_000_000_500, 101, 3)]);
+    }
+
+    #[test]
+    fn truncated_mid_record_keeps_earlier_packets() {
+        let mut bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[9; 40]), (2, 0, &[9; 40])]);
+        bytes.truncate(bytes.len() - 10);
+        let (pkts, err) = read_all(bytes);
+        assert_eq!(pkts.len(), 1);
+        let err = err.expect("truncation reported");
+        assert!(err.is_truncation(), "{err}");
+        assert!(err.to_string().contains("after frame 1"), "{err}");
+    }
+
+    #[test]
+    fn not_a_capture_is_an_error() {
+        for bytes in [b"hello world".to_vec(), vec![], vec![0xa1]] {
+            let err = CaptureReader::new(io::Cursor::new(bytes)).err().expect("error");
+            assert!(matches!(err, CaptureError::NotACapture { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn header_only_truncated() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[]);
+        let err = CaptureReader::new(io::Cursor::new(bytes[..10].to_vec())).err().expect("error");
+        assert!(err.is_truncation(), "{err}");
+    }
+
+    #[test]
+    fn pcapng_tsresol_scaling() {
+        assert_eq!(scale_ts(1_500_000, 1_000_000), 1_500_000_000);
+        assert_eq!(scale_ts(1_500, 1_000_000_000), 1_500);
+        assert_eq!(scale_ts(u64::MAX, 1), u64::MAX);
+    }
+}

@@ -1,1 +1,318 @@
-//! Link, IP and TCP decoding.
+//! Link, IP and TCP decoding of one captured packet.
+//!
+//! Link headers (Ethernet with 802.1Q/QinQ, Linux SLL and SLL2, raw IP, BSD null/loopback, PPP)
+//! are peeled here; IPv4 (with options) and IPv6 (with extension headers) are sliced by
+//! etherparse's lax slicer so snaplen-cut packets still decode; TCP is decoded by [`tcp`] so that a
+//! header cut inside its options still yields the fixed fields.
+//!
+//! ```
+//! use mptcp_dissector::decode::{decode, Decoded, LINKTYPE_RAW};
+//! // IPv4 + TCP SYN, no options, no payload.
+//! let pkt = [0x45,0,0,40, 0,0,0x40,0, 64,6,0,0, 192,0,2,1, 192,0,2,2,
+//!            0x9c,0x40,0x13,0x88, 0,0,0,1, 0,0,0,0, 0x50,0x02,0xff,0xff, 0,0,0,0];
+//! match decode(LINKTYPE_RAW, &pkt) {
+//!     Decoded::Tcp(seg) => assert_eq!((seg.sport, seg.dport, seg.flags.0), (40000, 5000, 0x02)),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+use std::net::IpAddr;
+
+use etherparse::LaxIpSlice;
+
+pub mod tcp;
+pub use tcp::{TcpFlags, TcpSegment};
+
+pub const LINKTYPE_NULL: u32 = 0;
+pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_PPP: u32 = 9;
+pub const LINKTYPE_RAW_OLD: u32 = 12;
+pub const LINKTYPE_PPP_HDLC: u32 = 50;
+pub const LINKTYPE_RAW: u32 = 101;
+pub const LINKTYPE_LOOP: u32 = 108;
+pub const LINKTYPE_LINUX_SLL: u32 = 113;
+pub const LINKTYPE_IPV4: u32 = 228;
+pub const LINKTYPE_IPV6: u32 = 229;
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+
+/// The protocol layer a decode error is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Link,
+    Ip,
+    Tcp,
+    Mptcp,
+}
+
+/// A packet that could not be decoded as far as TCP: which layer, at which byte offset of the
+/// captured packet, and what was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{layer:?} at byte {offset}: {what}")]
+pub struct DecodeError {
+    pub layer: Layer,
+    pub offset: usize,
+    pub what: &'static str,
+}
+
+/// What a captured packet turned out to be.
+#[derive(Debug, Clone)]
+pub enum Decoded<'a> {
+    Tcp(TcpSegment<'a>),
+    /// A non-first IP fragment: counted, not decoded (no TCP header in it).
+    Fragment,
+    /// Not TCP over IP (ARP, UDP, unknown link type payloads, ...).
+    Other,
+    Error(DecodeError),
+}
+
+/// Decodes one packet of link type `linktype` down to TCP.
+pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
+    match network_payload(linktype, data) {
+        Ok(Some((offset, ip))) => decode_ip(ip, offset),
+        Ok(None) => Decoded::Other,
+        Err(e) => Decoded::Error(e),
+    }
+}
+
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    data.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+fn link_err(offset: usize, what: &'static str) -> DecodeError {
+    DecodeError { layer: Layer::Link, offset, what }
+}
+
+/// Peels the link header; returns the offset of the IP header and the bytes from there, or
+/// `None` when the packet does not carry IP.
+fn network_payload(linktype: u32, data: &[u8]) -> Result<Option<(usize, &[u8])>, DecodeError> {
+    let (offset, ethertype) = match linktype {
+        LINKTYPE_ETHERNET => {
+            let mut at = 12;
+            let mut ethertype = be16(data, at).ok_or(link_err(0, "Ethernet header shorter than 14 bytes"))?;
+            // 802.1Q / QinQ: each tag is TPID(2, already read) + TCI(2), then the next type.
+            let mut tags = 0;
+            while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+                tags += 1;
+                if tags > 8 {
+                    return Err(link_err(at, "more than 8 VLAN tags"));
+                }
+                at += 4;
+                ethertype = be16(data, at).ok_or(link_err(at, "VLAN tag cut short"))?;
+            }
+            (at + 2, ethertype)
+        }
+        LINKTYPE_LINUX_SLL => (16, be16(data, 14).ok_or(link_err(0, "Linux SLL header shorter than 16 bytes"))?),
+        LINKTYPE_LINUX_SLL2 => (20, {
+            if data.len() < 20 {
+                return Err(link_err(0, "Linux SLL2 header shorter than 20 bytes"));
+            }
+            be16(data, 0).ok_or(link_err(0, "Linux SLL2 header shorter than 20 bytes"))?
+        }),
+        LINKTYPE_RAW | LINKTYPE_RAW_OLD => match data.first().map(|b| b >> 4) {
+            Some(4) => (0, ETHERTYPE_IPV4),
+            Some(6) => (0, ETHERTYPE_IPV6),
+            Some(_) => return Ok(None),
+            None => return Err(link_err(0, "empty packet")),
+        },
+        LINKTYPE_IPV4 => (0, ETHERTYPE_IPV4),
+        LINKTYPE_IPV6 => (0, ETHERTYPE_IPV6),
+        LINKTYPE_NULL | LINKTYPE_LOOP => {
+            let b = data.get(0..4).ok_or(link_err(0, "loopback header shorter than 4 bytes"))?;
+            // Address family in the capturing host's byte order (NULL) or network order (LOOP):
+            // accept either. AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
+            let le = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let be = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let family = if le < 256 { le } else { be };
+            match family {
+                2 => (4, ETHERTYPE_IPV4),
+                10 | 24 | 28 | 30 => (4, ETHERTYPE_IPV6),
+                _ => return Ok(None),
+            }
+        }
+        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => {
+            // Optional HDLC address/control bytes ff 03, then the PPP protocol (1 or 2 bytes).
+            let mut at = if data.get(0..2) == Some(&[0xff, 0x03][..]) { 2 } else { 0 };
+            let first = *data.get(at).ok_or(link_err(at, "PPP header cut short"))?;
+            let proto = if first & 1 == 1 {
+                at += 1;
+                u16::from(first)
+            } else {
+                let p = be16(data, at).ok_or(link_err(at, "PPP protocol cut short"))?;
+                at += 2;
+                p
+            };
+            match proto {
+                0x0021 => (at, ETHERTYPE_IPV4),
+                0x0057 => (at, ETHERTYPE_IPV6),
+                _ => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    match ethertype {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => match data.get(offset..) {
+            Some(ip) => Ok(Some((offset, ip))),
+            None => Err(link_err(offset, "link header longer than the packet")),
+        },
+        _ => Ok(None),
+    }
+}
+
+fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
+    let slice = match LaxIpSlice::from_slice(ip) {
+        Ok((slice, _ext_err)) => slice,
+        Err(_) => return Decoded::Error(DecodeError { layer: Layer::Ip, offset, what: "bad or cut-short IP header" }),
+    };
+    let (src, dst) = (slice.source_addr(), slice.destination_addr());
+    let payload = slice.payload();
+    if payload.ip_number != etherparse::IpNumber::TCP {
+        return Decoded::Other;
+    }
+    // Bytes between the start of the IP header and the TCP header (IP header, options, extensions).
+    let headers = (payload.payload.as_ptr() as usize).saturating_sub(ip.as_ptr() as usize);
+    // Bytes of TCP header + payload on the wire, from the IP length fields; when they are zero
+    // (TSO captures) or inconsistent, what was captured.
+    let on_wire = match &slice {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            if h.fragments_offset().value() != 0 {
+                return Decoded::Fragment;
+            }
+            let total = usize::from(h.total_len());
+            if total >= headers { total - headers } else { payload.payload.len() }
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            if v6.is_payload_fragmented() {
+                // Fragmented IPv6 TCP is vanishingly rare; count it rather than mis-decode it.
+                return Decoded::Fragment;
+            }
+            let declared = usize::from(v6.header().payload_length());
+            let ext = v6.extensions().slice().len();
+            if declared == 0 { payload.payload.len() } else { declared.saturating_sub(ext) }
+        }
+    };
+    let tcp_offset = offset + headers;
+    let on_wire = if payload.len_source == etherparse::LenSource::Slice && !payload.incomplete {
+        payload.payload.len()
+    } else {
+        on_wire
+    };
+    match tcp::decode_tcp(payload.payload, on_wire, src, dst) {
+        Ok(seg) => Decoded::Tcp(seg),
+        Err(mut e) => {
+            e.offset += tcp_offset;
+            Decoded::Error(e)
+        }
+    }
+}
+
+/// Source and destination as one value, for tracking.
+pub fn endpoints(seg: &TcpSegment<'_>) -> ((IpAddr, u16), (IpAddr, u16)) {
+    ((seg.src, seg.sport), (seg.dst, seg.dport))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_tcp(payload: &[u8], options: &[u8]) -> Vec<u8> {
+        assert_eq!(options.len() % 4, 0);
+        let tcp_len = 20 + options.len();
+        let total = 20 + tcp_len + payload.len();
+        let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 2];
+        p.extend([0x9c, 0x40, 0x13, 0x88, 0, 0, 0, 100, 0, 0, 0, 7, ((tcp_len / 4) << 4) as u8, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(options);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn expect_tcp(d: Decoded<'_>) -> TcpSegment<'_> {
+        match d {
+            Decoded::Tcp(s) => s,
+            other => panic!("expected TCP, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn raw_ipv4() {
+        let p = ipv4_tcp(b"hello", &[1, 1, 1, 0]);
+        let s = expect_tcp(decode(LINKTYPE_RAW, &p));
+        assert_eq!(s.src.to_string(), "192.0.2.1");
+        assert_eq!(s.dst.to_string(), "198.51.100.2");
+        assert_eq!((s.sport, s.dport, s.seq, s.ack), (40000, 5000, 100, 7));
+        assert_eq!(s.payload, b"hello");
+        assert_eq!(s.payload_len, 5);
+        assert_eq!(s.options, &[1, 1, 1, 0]);
+        assert_eq!(s.flags.to_string(), "PA");
+    }
+
+    #[test]
+    fn ethernet_qinq() {
+        let ip = ipv4_tcp(b"x", &[]);
+        let mut p = vec![0u8; 12];
+        p.extend([0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x08, 0x00]);
+        p.extend(&ip);
+        assert_eq!(expect_tcp(decode(LINKTYPE_ETHERNET, &p)).payload, b"x");
+    }
+
+    #[test]
+    fn sll_sll2_null_ppp() {
+        let ip = ipv4_tcp(b"abc", &[]);
+        let mut sll = vec![0u8; 14];
+        sll.extend([0x08, 0x00]);
+        sll.extend(&ip);
+        assert_eq!(expect_tcp(decode(LINKTYPE_LINUX_SLL, &sll)).payload, b"abc");
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend([0u8; 18]);
+        sll2.extend(&ip);
+        assert_eq!(expect_tcp(decode(LINKTYPE_LINUX_SLL2, &sll2)).payload, b"abc");
+        let mut null = vec![2, 0, 0, 0];
+        null.extend(&ip);
+        assert_eq!(expect_tcp(decode(LINKTYPE_NULL, &null)).payload, b"abc");
+        let mut ppp = vec![0xff, 0x03, 0x00, 0x21];
+        ppp.extend(&ip);
+        assert_eq!(expect_tcp(decode(LINKTYPE_PPP, &ppp)).payload, b"abc");
+    }
+
+    #[test]
+    fn snaplen_cut_payload_keeps_wire_length() {
+        let p = ipv4_tcp(&[7u8; 1000], &[]);
+        let s = expect_tcp(decode(LINKTYPE_RAW, &p[..60]));
+        assert_eq!(s.payload.len(), 20);
+        assert_eq!(s.payload_len, 1000);
+    }
+
+    #[test]
+    fn cut_inside_tcp_options_still_decodes_header() {
+        let p = ipv4_tcp(b"", &[30, 12, 1, 0x81, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let s = expect_tcp(decode(LINKTYPE_RAW, &p[..46]));
+        assert_eq!(s.options.len(), 6);
+        assert!(s.options_truncated);
+    }
+
+    #[test]
+    fn non_first_fragment_is_skipped() {
+        let mut p = ipv4_tcp(b"data", &[]);
+        p[6] = 0x00;
+        p[7] = 0x10; // fragment offset 16 * 8
+        assert!(matches!(decode(LINKTYPE_RAW, &p), Decoded::Fragment));
+    }
+
+    #[test]
+    fn every_truncation_of_every_link_type_is_safe() {
+        let ip = ipv4_tcp(b"payload", &[30, 4, 0, 0x81]);
+        for lt in [0, 1, 9, 12, 50, 101, 108, 113, 228, 229, 276, 9999] {
+            let mut p = vec![0u8; 20];
+            p.extend(&ip);
+            for n in 0..=p.len() {
+                let _ = decode(lt, &p[..n]);
+            }
+        }
+    }
+}
