@@ -11,4 +11,5 @@ pub mod capture;
 pub mod crypto;
 pub mod decode;
 pub mod options;
+pub mod report;
 pub mod seq;

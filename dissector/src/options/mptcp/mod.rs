@@ -27,3 +27,25 @@ impl fmt::Display for MptcpOption<'_> {
         }
     }
 }
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+impl serde::Serialize for MptcpOption<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            MptcpOption::Unknown { subtype, .. } => {
+                m.serialize_entry("subtype", "UNKNOWN")?;
+                m.serialize_entry("subtype_number", subtype)?;
+            }
+        }
+        m.end()
+    }
+}

@@ -1,0 +1,2 @@
+//! Reporters: text and JSON renderings of what the analyses found. Generic over `io::Write`.
+pub mod dissect;
