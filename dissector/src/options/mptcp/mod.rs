@@ -1,51 +1,827 @@
-//! MPTCP option grammar (TCP option kind 30). STUB: replaced by the real parser.
+//! MPTCP option grammar: TCP option kind 30, RFC 8684 (v1) and RFC 6824 (v0).
+//!
+//! [`parse`] takes one whole TCP option (`[30, len, subtype|…, …]`) and returns a typed
+//! [`MptcpOption`] that borrows HMACs, address-id lists and unknown bodies from the packet.
+//! [`MptcpOption::emit`] writes the option back; for every option that parses, emit gives the
+//! same bytes back (reserved bits are kept as data).
+//!
+//! What is an error and what is data (see STYLE.md):
+//! - a known subtype with a length that its grammar does not allow is an [`OptionError`] carrying
+//!   the byte offset within the option and what was expected;
+//! - an unknown subtype (9..=14) or MP_EXPERIMENTAL (15) is kept raw, not an error;
+//! - reserved bits and flag bits with no meaning are kept, not rejected.
+//!
+//! Nothing here panics on input bytes: all reads go through `get(..)`.
+//!
+//! ```
+//! use mptcp_dissector::options::mptcp::{parse, MptcpOption};
+//! // MP_CAPABLE v1 as sent in a Linux SYN/ACK: flags A|H, the server's key.
+//! let wire = [30, 12, 0x01, 0x81, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+//! let opt = parse(&wire).unwrap();
+//! let MptcpOption::Capable(c) = &opt else { panic!() };
+//! assert_eq!(c.sender_key, Some(0x1122_3344_5566_7788));
+//! assert_eq!(opt.to_string(), "mptcp capable v1 flags 0x81 {0x1122334455667788}");
+//! let mut buf = [0u8; 40];
+//! let n = opt.emit(&mut buf).unwrap();
+//! assert_eq!(&buf[..n], &wire);
+//! ```
+
 use std::fmt;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+mod add_addr;
+mod capable;
+mod dss;
+mod fail;
+mod fastclose;
+mod join;
+mod prio;
+mod remove_addr;
+mod tcprst;
+
+pub use add_addr::{AddAddr, AddAddrVersion};
+pub use capable::MpCapable;
+pub use dss::{DataAck, Dss, DssMapping, SeqLen};
+pub use fail::MpFail;
+pub use fastclose::MpFastClose;
+pub use join::{MpJoin, MpJoinAck, MpJoinSyn, MpJoinSynAck};
+pub use prio::MpPrio;
+pub use remove_addr::RemoveAddr;
+pub use tcprst::MpTcpRst;
+
+/// TCP option kind of every MPTCP option (RFC 8684 §3, IANA).
+pub const KIND_MPTCP: u8 = 30;
+
+/// Subtype numbers (RFC 8684 §8, "MPTCP Option Subtypes" registry).
+pub mod subtype {
+    pub const MP_CAPABLE: u8 = 0x0;
+    pub const MP_JOIN: u8 = 0x1;
+    pub const DSS: u8 = 0x2;
+    pub const ADD_ADDR: u8 = 0x3;
+    pub const REMOVE_ADDR: u8 = 0x4;
+    pub const MP_PRIO: u8 = 0x5;
+    pub const MP_FAIL: u8 = 0x6;
+    pub const MP_FASTCLOSE: u8 = 0x7;
+    /// RFC 8684 only (v1).
+    pub const MP_TCPRST: u8 = 0x8;
+    pub const MP_EXPERIMENTAL: u8 = 0xf;
+}
+
+/// Name of a subtype number as used in JSON and errors.
+pub fn subtype_name(subtype: u8) -> &'static str {
+    match subtype {
+        subtype::MP_CAPABLE => "MP_CAPABLE",
+        subtype::MP_JOIN => "MP_JOIN",
+        subtype::DSS => "DSS",
+        subtype::ADD_ADDR => "ADD_ADDR",
+        subtype::REMOVE_ADDR => "REMOVE_ADDR",
+        subtype::MP_PRIO => "MP_PRIO",
+        subtype::MP_FAIL => "MP_FAIL",
+        subtype::MP_FASTCLOSE => "MP_FASTCLOSE",
+        subtype::MP_TCPRST => "MP_TCPRST",
+        subtype::MP_EXPERIMENTAL => "MP_EXPERIMENTAL",
+        _ => "UNKNOWN",
+    }
+}
 
 /// A decoded MPTCP option, borrowing from the packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MptcpOption<'a> {
+    /// MP_CAPABLE, subtype 0 (RFC 8684 §3.1, RFC 6824 §3.1).
+    Capable(MpCapable),
+    /// MP_JOIN, subtype 1 (RFC 8684 §3.2).
+    Join(MpJoin<'a>),
+    /// Data Sequence Signal, subtype 2 (RFC 8684 §3.3).
+    Dss(Dss),
+    /// ADD_ADDR, subtype 3 (RFC 8684 §3.4.1, RFC 6824 §3.4.1).
+    AddAddr(AddAddr),
+    /// REMOVE_ADDR, subtype 4 (RFC 8684 §3.4.2).
+    RemoveAddr(RemoveAddr<'a>),
+    /// MP_PRIO, subtype 5 (RFC 8684 §3.3.8, RFC 6824 §3.3.8).
+    Prio(MpPrio),
+    /// MP_FAIL, subtype 6 (RFC 8684 §3.7).
+    Fail(MpFail),
+    /// MP_FASTCLOSE, subtype 7 (RFC 8684 §3.5).
+    FastClose(MpFastClose),
+    /// MP_TCPRST, subtype 8, v1 only (RFC 8684 §3.6).
+    TcpRst(MpTcpRst),
+    /// MP_EXPERIMENTAL, subtype 0xf (RFC 8684 §8): kept raw.
+    ///
+    /// `body` is everything after the length byte, starting with the subtype byte (whose low
+    /// nibble belongs to the experiment).
+    Experimental { body: &'a [u8] },
+    /// A subtype this grammar does not know (9..=14): kept raw.
+    ///
+    /// `body` is everything after the length byte, starting with the subtype byte; `subtype`
+    /// is `body[0] >> 4` and emit writes `body` as it is.
     Unknown { subtype: u8, body: &'a [u8] },
 }
 
-/// A malformed MPTCP option: where (byte offset within the option) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptionError {
-    pub offset: usize,
-    pub message: String,
+/// Lengths a grammar would have accepted, for [`OptionErrorKind::BadLength`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedLen {
+    /// Exactly this length.
+    Exactly(u8),
+    /// One of these two (DSS: without or with the checksum).
+    Either(u8, u8),
+    /// One of these.
+    OneOf(&'static [u8]),
+    /// This length or more.
+    AtLeast(u8),
 }
 
-/// Parse one whole TCP option (kind 30, length byte, body); `option.len()` equals the length byte.
-pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
-    let b = option.get(2).copied().unwrap_or(0);
-    Ok(MptcpOption::Unknown { subtype: b >> 4, body: option.get(2..).unwrap_or(&[]) })
-}
-
-impl fmt::Display for MptcpOption<'_> {
+impl fmt::Display for ExpectedLen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MptcpOption::Unknown { subtype, .. } => write!(f, "mptcp unknown-{subtype}"),
+            ExpectedLen::Exactly(n) => write!(f, "{n}"),
+            ExpectedLen::Either(a, b) => write!(f, "{a} or {b}"),
+            ExpectedLen::OneOf(list) => {
+                for (i, n) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                Ok(())
+            }
+            ExpectedLen::AtLeast(n) => write!(f, "at least {n}"),
         }
+    }
+}
+
+/// What is wrong with a malformed MPTCP option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OptionErrorKind {
+    /// The option's kind byte is not 30.
+    #[error("TCP option kind {0} is not MPTCP (30)")]
+    NotMptcp(u8),
+    /// The length byte disagrees with the number of bytes handed in.
+    #[error("length byte says {declared} but the option has {actual} bytes")]
+    LengthMismatch { declared: u8, actual: usize },
+    /// Fewer than 3 bytes: no subtype byte.
+    #[error("option of {len} bytes has no subtype byte (need at least 3)")]
+    NoSubtype { len: usize },
+    /// The option length is not one the subtype's grammar allows.
+    #[error("length {len} is not valid, expected {expected}")]
+    BadLength { len: usize, expected: ExpectedLen },
+    /// A field runs past the end of the option.
+    #[error("{needed} byte field runs past the end of the option")]
+    Truncated { needed: usize },
+}
+
+/// A malformed MPTCP option: which subtype, which byte offset within the option (0 = kind
+/// byte), what was expected. Outer layers rebase `offset` to the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionError {
+    /// Byte offset within the option where the problem is.
+    pub offset: usize,
+    /// Subtype number, when the option was long enough to have one.
+    pub subtype: Option<u8>,
+    /// What was wrong.
+    pub kind: OptionErrorKind,
+}
+
+impl OptionError {
+    pub(crate) fn new(offset: usize, subtype: Option<u8>, kind: OptionErrorKind) -> Self {
+        OptionError {
+            offset,
+            subtype,
+            kind,
+        }
+    }
+
+    /// Wrong length for a known subtype: reported at the length byte.
+    pub(crate) fn bad_length(subtype: u8, len: usize, expected: ExpectedLen) -> Self {
+        OptionError::new(
+            1,
+            Some(subtype),
+            OptionErrorKind::BadLength { len, expected },
+        )
     }
 }
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "byte {}: {}", self.offset, self.message)
+        match self.subtype {
+            Some(s) => write!(f, "MPTCP {} option", subtype_name(s))?,
+            None => f.write_str("MPTCP option")?,
+        }
+        write!(f, ", byte {}: {}", self.offset, self.kind)
     }
 }
 
 impl std::error::Error for OptionError {}
 
-impl serde::Serialize for MptcpOption<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
+/// Why [`MptcpOption::emit`] could not write an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// The output buffer is shorter than [`MptcpOption::buffer_len`].
+    #[error("buffer of {available} bytes is too small, the option needs {needed}")]
+    BufferTooSmall { needed: usize, available: usize },
+    /// The value has no wire form (e.g. a receiver key without a sender key, or more than 255
+    /// bytes).
+    #[error("{subtype} option cannot be encoded: {reason}")]
+    Unencodable {
+        subtype: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl EmitError {
+    pub(crate) fn unencodable(subtype: u8, reason: &'static str) -> Self {
+        EmitError::Unencodable {
+            subtype: subtype_name(subtype),
+            reason,
+        }
+    }
+}
+
+/// Bounds-checked big-endian reader over one option; offsets are within the option.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    subtype: u8,
+}
+
+impl<'a> Reader<'a> {
+    /// Starts at byte 2 (the subtype byte).
+    pub(crate) fn new(option: &'a [u8], subtype: u8) -> Self {
+        Reader {
+            bytes: option,
+            pos: 2,
+            subtype,
+        }
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], OptionError> {
+        let end = self.pos.checked_add(n);
+        match end.and_then(|end| self.bytes.get(self.pos..end)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(OptionError::new(
+                self.pos,
+                Some(self.subtype),
+                OptionErrorKind::Truncated { needed: n },
+            )),
+        }
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<&'a [u8; N], OptionError> {
+        let pos = self.pos;
+        let s = self.take(N)?;
+        <&[u8; N]>::try_from(s).map_err(|_| {
+            OptionError::new(
+                pos,
+                Some(self.subtype),
+                OptionErrorKind::Truncated { needed: N },
+            )
+        })
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, OptionError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16, OptionError> {
+        Ok(u16::from_be_bytes(*self.array::<2>()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, OptionError> {
+        Ok(u32::from_be_bytes(*self.array::<4>()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, OptionError> {
+        Ok(u64::from_be_bytes(*self.array::<8>()?))
+    }
+
+    /// A sequence number of 4 or 8 bytes, widened to u64.
+    pub(crate) fn seq(&mut self, len: SeqLen) -> Result<u64, OptionError> {
+        match len {
+            SeqLen::Four => self.u32().map(u64::from),
+            SeqLen::Eight => self.u64(),
+        }
+    }
+
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        let s = self.bytes.get(self.pos..).unwrap_or(&[]);
+        self.pos = self.bytes.len();
+        s
+    }
+}
+
+/// Bounds-checked big-endian writer; `emit` sizes the buffer first, so overflow here would be
+/// a bug in a grammar's `wire_len`, reported as [`EmitError::BufferTooSmall`] rather than a
+/// panic.
+pub(crate) struct Writer<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl<'b> Writer<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> Result<(), EmitError> {
+        let available = self.buf.len();
+        let end = self.pos + b.len();
+        match self.buf.get_mut(self.pos..end) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.pos = end;
+                Ok(())
+            }
+            None => Err(EmitError::BufferTooSmall {
+                needed: end,
+                available,
+            }),
+        }
+    }
+
+    pub(crate) fn u8(&mut self, v: u8) -> Result<(), EmitError> {
+        self.bytes(&[v])
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) -> Result<(), EmitError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    pub(crate) fn u32(&mut self, v: u32) -> Result<(), EmitError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    pub(crate) fn u64(&mut self, v: u64) -> Result<(), EmitError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// A 4- or 8-byte sequence number; a 4-byte one must fit in 32 bits.
+    pub(crate) fn seq(&mut self, v: u64, len: SeqLen, subtype: u8) -> Result<(), EmitError> {
+        match len {
+            SeqLen::Four => match u32::try_from(v) {
+                Ok(v) => self.u32(v),
+                Err(_) => Err(EmitError::unencodable(
+                    subtype,
+                    "a 4-byte sequence number does not fit in 32 bits",
+                )),
+            },
+            SeqLen::Eight => self.u64(v),
+        }
+    }
+}
+
+/// Parse one whole TCP option (kind 30, length byte, body); `option.len()` equals the length
+/// byte (the caller's TCP option walker guarantees this; it is checked again here).
+pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
+    if let Some(&kind) = option.first() {
+        if kind != KIND_MPTCP {
+            return Err(OptionError::new(0, None, OptionErrorKind::NotMptcp(kind)));
+        }
+    }
+    if let Some(&declared) = option.get(1) {
+        if usize::from(declared) != option.len() {
+            return Err(OptionError::new(
+                1,
+                None,
+                OptionErrorKind::LengthMismatch {
+                    declared,
+                    actual: option.len(),
+                },
+            ));
+        }
+    }
+    let Some(&sub_byte) = option.get(2) else {
+        return Err(OptionError::new(
+            option.len(),
+            None,
+            OptionErrorKind::NoSubtype { len: option.len() },
+        ));
+    };
+    let st = sub_byte >> 4;
+    Ok(match st {
+        subtype::MP_CAPABLE => MptcpOption::Capable(MpCapable::parse(option)?),
+        subtype::MP_JOIN => MptcpOption::Join(MpJoin::parse(option)?),
+        subtype::DSS => MptcpOption::Dss(Dss::parse(option)?),
+        subtype::ADD_ADDR => MptcpOption::AddAddr(AddAddr::parse(option)?),
+        subtype::REMOVE_ADDR => MptcpOption::RemoveAddr(RemoveAddr::parse(option)?),
+        subtype::MP_PRIO => MptcpOption::Prio(MpPrio::parse(option)?),
+        subtype::MP_FAIL => MptcpOption::Fail(MpFail::parse(option)?),
+        subtype::MP_FASTCLOSE => MptcpOption::FastClose(MpFastClose::parse(option)?),
+        subtype::MP_TCPRST => MptcpOption::TcpRst(MpTcpRst::parse(option)?),
+        subtype::MP_EXPERIMENTAL => MptcpOption::Experimental {
+            body: option.get(2..).unwrap_or(&[]),
+        },
+        _ => MptcpOption::Unknown {
+            subtype: st,
+            body: option.get(2..).unwrap_or(&[]),
+        },
+    })
+}
+
+impl MptcpOption<'_> {
+    /// Subtype number as on the wire.
+    pub fn subtype(&self) -> u8 {
         match self {
-            MptcpOption::Unknown { subtype, .. } => {
-                m.serialize_entry("subtype", "UNKNOWN")?;
-                m.serialize_entry("subtype_number", subtype)?;
+            MptcpOption::Capable(_) => subtype::MP_CAPABLE,
+            MptcpOption::Join(_) => subtype::MP_JOIN,
+            MptcpOption::Dss(_) => subtype::DSS,
+            MptcpOption::AddAddr(_) => subtype::ADD_ADDR,
+            MptcpOption::RemoveAddr(_) => subtype::REMOVE_ADDR,
+            MptcpOption::Prio(_) => subtype::MP_PRIO,
+            MptcpOption::Fail(_) => subtype::MP_FAIL,
+            MptcpOption::FastClose(_) => subtype::MP_FASTCLOSE,
+            MptcpOption::TcpRst(_) => subtype::MP_TCPRST,
+            MptcpOption::Experimental { .. } => subtype::MP_EXPERIMENTAL,
+            MptcpOption::Unknown { subtype, .. } => *subtype,
+        }
+    }
+
+    /// "MP_CAPABLE", "MP_JOIN", "DSS", …, "MP_EXPERIMENTAL", "UNKNOWN".
+    pub fn subtype_name(&self) -> &'static str {
+        match self {
+            MptcpOption::Unknown { .. } => "UNKNOWN",
+            other => subtype_name(other.subtype()),
+        }
+    }
+
+    /// Bytes [`emit`](Self::emit) writes, including the kind and length bytes.
+    pub fn buffer_len(&self) -> usize {
+        match self {
+            MptcpOption::Capable(o) => o.wire_len(),
+            MptcpOption::Join(o) => o.wire_len(),
+            MptcpOption::Dss(o) => o.wire_len(),
+            MptcpOption::AddAddr(o) => o.wire_len(),
+            MptcpOption::RemoveAddr(o) => o.wire_len(),
+            MptcpOption::Prio(o) => o.wire_len(),
+            MptcpOption::Fail(_) => MpFail::LEN,
+            MptcpOption::FastClose(_) => MpFastClose::LEN,
+            MptcpOption::TcpRst(_) => MpTcpRst::LEN,
+            MptcpOption::Experimental { body } | MptcpOption::Unknown { body, .. } => {
+                2 + body.len()
             }
         }
-        m.end()
+    }
+
+    /// Write the whole option (kind 30, length, body) to the start of `buf`; returns the
+    /// number of bytes written, which is [`buffer_len`](Self::buffer_len).
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
+        let len = self.buffer_len();
+        if buf.len() < len {
+            return Err(EmitError::BufferTooSmall {
+                needed: len,
+                available: buf.len(),
+            });
+        }
+        let len_byte = u8::try_from(len)
+            .map_err(|_| EmitError::unencodable(self.subtype(), "longer than 255 bytes"))?;
+        let mut w = Writer::new(buf);
+        w.u8(KIND_MPTCP)?;
+        w.u8(len_byte)?;
+        match self {
+            MptcpOption::Capable(o) => o.write(&mut w)?,
+            MptcpOption::Join(o) => o.write(&mut w)?,
+            MptcpOption::Dss(o) => o.write(&mut w)?,
+            MptcpOption::AddAddr(o) => o.write(&mut w)?,
+            MptcpOption::RemoveAddr(o) => o.write(&mut w)?,
+            MptcpOption::Prio(o) => o.write(&mut w)?,
+            MptcpOption::Fail(o) => o.write(&mut w)?,
+            MptcpOption::FastClose(o) => o.write(&mut w)?,
+            MptcpOption::TcpRst(o) => o.write(&mut w)?,
+            MptcpOption::Experimental { body } => {
+                if body.first().map(|b| b >> 4) != Some(subtype::MP_EXPERIMENTAL) {
+                    return Err(EmitError::unencodable(
+                        subtype::MP_EXPERIMENTAL,
+                        "body must start with a subtype byte of 0xf_",
+                    ));
+                }
+                w.bytes(body)?
+            }
+            MptcpOption::Unknown { subtype, body } => {
+                if body.first().map(|b| b >> 4) != Some(*subtype) {
+                    return Err(EmitError::unencodable(
+                        *subtype,
+                        "body must start with the subtype byte",
+                    ));
+                }
+                w.bytes(body)?
+            }
+        }
+        if w.pos != len {
+            // A grammar's wire_len and write disagree: a bug here, reported rather than
+            // emitting a wrong length byte.
+            return Err(EmitError::unencodable(
+                self.subtype(),
+                "internal length mismatch",
+            ));
+        }
+        Ok(len)
+    }
+}
+
+/// Lowercase hex of `bytes`, no prefix.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// JSON value of a 64-bit key or truncated HMAC: 16 lowercase hex digits.
+pub(crate) fn hex64(v: u64) -> String {
+    format!("{v:016x}")
+}
+
+/// JSON value of a 32-bit token or nonce: 8 lowercase hex digits.
+pub(crate) fn hex32(v: u32) -> String {
+    format!("{v:08x}")
+}
+
+/// JSON value of a 16-bit checksum: 4 lowercase hex digits.
+pub(crate) fn hex16(v: u16) -> String {
+    format!("{v:04x}")
+}
+
+/// Stable JSON schema: `"subtype"` first, then every field of that subtype's schema (null when
+/// not on the wire). See the field lists on each option type.
+impl Serialize for MptcpOption<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("subtype", self.subtype_name())?;
+        match self {
+            MptcpOption::Capable(o) => o.json_fields(&mut map)?,
+            MptcpOption::Join(o) => o.json_fields(&mut map)?,
+            MptcpOption::Dss(o) => o.json_fields(&mut map)?,
+            MptcpOption::AddAddr(o) => o.json_fields(&mut map)?,
+            MptcpOption::RemoveAddr(o) => o.json_fields(&mut map)?,
+            MptcpOption::Prio(o) => o.json_fields(&mut map)?,
+            MptcpOption::Fail(o) => o.json_fields(&mut map)?,
+            MptcpOption::FastClose(o) => o.json_fields(&mut map)?,
+            MptcpOption::TcpRst(o) => o.json_fields(&mut map)?,
+            MptcpOption::Experimental { body } => {
+                map.serialize_entry("subtype_number", &subtype::MP_EXPERIMENTAL)?;
+                map.serialize_entry("body", &hex(body))?;
+            }
+            MptcpOption::Unknown { subtype, body } => {
+                map.serialize_entry("subtype_number", subtype)?;
+                map.serialize_entry("body", &hex(body))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// tcpdump-like one-line text (after tcpdump's print-mptcp.c where it has a form).
+impl fmt::Display for MptcpOption<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MptcpOption::Capable(o) => o.fmt(f),
+            MptcpOption::Join(o) => o.fmt(f),
+            MptcpOption::Dss(o) => o.fmt(f),
+            MptcpOption::AddAddr(o) => o.fmt(f),
+            MptcpOption::RemoveAddr(o) => o.fmt(f),
+            MptcpOption::Prio(o) => o.fmt(f),
+            MptcpOption::Fail(o) => o.fmt(f),
+            MptcpOption::FastClose(o) => o.fmt(f),
+            MptcpOption::TcpRst(o) => o.fmt(f),
+            MptcpOption::Experimental { body } => {
+                write!(f, "mptcp experimental body 0x{}", hex(body))
+            }
+            MptcpOption::Unknown { subtype, body } => {
+                write!(f, "mptcp unknown subtype {subtype} body 0x{}", hex(body))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Shared test helpers and generators, reused by each grammar's tests.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Test-only: give generated bytes the `'static` lifetime a borrowed option needs.
+    pub(crate) fn leak(v: Vec<u8>) -> &'static [u8] {
+        Box::leak(v.into_boxed_slice())
+    }
+
+    /// Parse `wire`, emit it back, assert the same bytes; returns the parsed option.
+    pub(crate) fn roundtrip(wire: &[u8]) -> MptcpOption<'_> {
+        let opt = parse(wire).unwrap_or_else(|e| panic!("{wire:02x?} does not parse: {e}"));
+        assert_eq!(opt.buffer_len(), wire.len(), "buffer_len of {opt:?}");
+        let mut buf = [0u8; 256];
+        let n = opt
+            .emit(&mut buf)
+            .unwrap_or_else(|e| panic!("emit {opt:?}: {e}"));
+        assert_eq!(buf.get(..n), Some(wire), "emit of {opt:?}");
+        assert!(matches!(
+            opt.emit(&mut buf[..n - 1]),
+            Err(EmitError::BufferTooSmall { .. })
+        ));
+        opt
+    }
+
+    /// Every truncation of a valid option, with the length byte re-set to the truncated
+    /// length and with it left as it was: never a panic; either an error or a different
+    /// option that round-trips.
+    pub(crate) fn check_truncations(wire: &[u8]) {
+        let whole = parse(wire).expect("valid vector");
+        for cut in 0..wire.len() {
+            let kept = &wire[..cut];
+            assert!(
+                parse(kept).is_err(),
+                "cut {cut} with stale length byte parsed"
+            );
+            let mut fixed = kept.to_vec();
+            if let Some(l) = fixed.get_mut(1) {
+                *l = cut as u8;
+            }
+            if let Ok(other) = parse(&fixed) {
+                assert_ne!(other, whole);
+                let mut buf = [0u8; 256];
+                let n = other.emit(&mut buf).expect("emit");
+                assert_eq!(&buf[..n], &fixed[..]);
+            }
+        }
+    }
+
+    /// A sequence number and its width, the value fitting the width.
+    pub(crate) fn arb_seq() -> impl Strategy<Value = (u64, SeqLen)> {
+        prop_oneof![
+            any::<u32>().prop_map(|v| (u64::from(v), SeqLen::Four)),
+            any::<u64>().prop_map(|v| (v, SeqLen::Eight)),
+        ]
+    }
+
+    /// Arbitrary valid options of every variant (each grammar contributes its generator).
+    pub(crate) fn arb_option() -> impl Strategy<Value = MptcpOption<'static>> {
+        prop_oneof![
+            capable::tests::arb().prop_map(MptcpOption::Capable),
+            join::tests::arb().prop_map(MptcpOption::Join),
+            dss::tests::arb().prop_map(MptcpOption::Dss),
+            add_addr::tests::arb().prop_map(MptcpOption::AddAddr),
+            remove_addr::tests::arb().prop_map(MptcpOption::RemoveAddr),
+            prio::tests::arb().prop_map(MptcpOption::Prio),
+            fail::tests::arb().prop_map(MptcpOption::Fail),
+            fastclose::tests::arb().prop_map(MptcpOption::FastClose),
+            tcprst::tests::arb().prop_map(MptcpOption::TcpRst),
+            (0u8..16, proptest::collection::vec(any::<u8>(), 0..40)).prop_map(|(lo, rest)| {
+                let mut body = vec![0xf0 | lo];
+                body.extend(rest);
+                MptcpOption::Experimental { body: leak(body) }
+            }),
+            (
+                9u8..15,
+                0u8..16,
+                proptest::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(st, lo, rest)| {
+                    let mut body = vec![st << 4 | lo];
+                    body.extend(rest);
+                    MptcpOption::Unknown {
+                        subtype: st,
+                        body: leak(body),
+                    }
+                }),
+        ]
+    }
+
+    /// emit → parse gives the same value back, and the bytes round-trip too.
+    pub(crate) fn emit_parse_eq(opt: &MptcpOption<'_>) -> Result<(), TestCaseError> {
+        let mut buf = [0u8; 256];
+        let n = opt
+            .emit(&mut buf)
+            .map_err(|e| TestCaseError::fail(format!("{opt:?}: {e}")))?;
+        prop_assert_eq!(n, opt.buffer_len());
+        let wire = &buf[..n];
+        let back = parse(wire).map_err(|e| TestCaseError::fail(format!("{opt:?}: {e}")))?;
+        prop_assert_eq!(&back, opt);
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_valid_option_roundtrips(opt in arb_option()) {
+            emit_parse_eq(&opt)?;
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..40),
+                                       fix in any::<bool>()) {
+            // Half the time make it look like a well-formed kind-30 option so the grammars
+            // themselves get exercised, not just the framing checks.
+            if fix && bytes.len() >= 2 {
+                bytes[0] = KIND_MPTCP;
+                bytes[1] = bytes.len() as u8;
+            }
+            if let Ok(opt) = parse(&bytes) {
+                let mut buf = [0u8; 256];
+                let n = opt.emit(&mut buf).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&buf[..n], &bytes[..]);
+                let _ = opt.to_string();
+                let _ = serde_json::to_string(&opt);
+            }
+        }
+
+        #[test]
+        fn valid_subtype_bytes_never_panic(st in 0u8..16, rest in proptest::collection::vec(any::<u8>(), 0..32)) {
+            let mut bytes = vec![KIND_MPTCP, 0, st << 4];
+            bytes.extend(rest);
+            bytes[1] = bytes.len() as u8;
+            if let Ok(opt) = parse(&bytes) {
+                let mut buf = [0u8; 256];
+                let n = opt.emit(&mut buf).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&buf[..n], &bytes[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn framing_errors() {
+        assert_eq!(
+            parse(&[]),
+            Err(OptionError::new(
+                0,
+                None,
+                OptionErrorKind::NoSubtype { len: 0 }
+            ))
+        );
+        assert_eq!(
+            parse(&[30, 2]),
+            Err(OptionError::new(
+                2,
+                None,
+                OptionErrorKind::NoSubtype { len: 2 }
+            ))
+        );
+        assert_eq!(
+            parse(&[2, 4, 5, 0xb4]).unwrap_err().kind,
+            OptionErrorKind::NotMptcp(2)
+        );
+        let e = parse(&[30, 5, 0x01, 0x81]).unwrap_err();
+        assert_eq!(e.offset, 1);
+        assert_eq!(
+            e.kind,
+            OptionErrorKind::LengthMismatch {
+                declared: 5,
+                actual: 4
+            }
+        );
+    }
+
+    #[test]
+    fn error_display_names_subtype_offset_and_expectation() {
+        let e = parse(&[30, 5, 0x01, 0x81, 0]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "MPTCP MP_CAPABLE option, byte 1: length 5 is not valid, expected 4, 12, 20, 22, 24"
+        );
+    }
+
+    #[test]
+    fn unknown_and_experimental_are_kept_raw() {
+        let opt = roundtrip(&[30, 5, 0x9a, 0xbc, 0xde]);
+        assert_eq!(
+            opt,
+            MptcpOption::Unknown {
+                subtype: 9,
+                body: &[0x9a, 0xbc, 0xde]
+            }
+        );
+        assert_eq!(opt.subtype_name(), "UNKNOWN");
+        assert_eq!(opt.to_string(), "mptcp unknown subtype 9 body 0x9abcde");
+        assert_eq!(
+            serde_json::to_string(&opt).unwrap(),
+            r#"{"subtype":"UNKNOWN","subtype_number":9,"body":"9abcde"}"#
+        );
+        let opt = roundtrip(&[30, 3, 0xf1]);
+        assert_eq!(opt, MptcpOption::Experimental { body: &[0xf1] });
+        assert_eq!(opt.subtype_name(), "MP_EXPERIMENTAL");
+        assert_eq!(
+            serde_json::to_string(&opt).unwrap(),
+            r#"{"subtype":"MP_EXPERIMENTAL","subtype_number":15,"body":"f1"}"#
+        );
+        check_truncations(&[30, 5, 0x9a, 0xbc, 0xde]);
+    }
+
+    #[test]
+    fn emit_rejects_inconsistent_raw_bodies() {
+        let opt = MptcpOption::Unknown {
+            subtype: 9,
+            body: &[0xa0],
+        };
+        assert!(matches!(
+            opt.emit(&mut [0u8; 8]),
+            Err(EmitError::Unencodable { .. })
+        ));
+        let opt = MptcpOption::Experimental { body: &[] };
+        assert!(matches!(
+            opt.emit(&mut [0u8; 8]),
+            Err(EmitError::Unencodable { .. })
+        ));
     }
 }

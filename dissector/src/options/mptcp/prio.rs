@@ -1,0 +1,147 @@
+//! MP_PRIO, subtype 5: RFC 8684 §3.3.8 (Figure 11) and RFC 6824 §3.3.8.
+
+use std::fmt;
+
+use serde::ser::SerializeMap;
+
+use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+
+/// MP_PRIO (RFC 8684 §3.3.8): `kind=30 | len | subtype=5 | rsv (3) B | [Address ID]`.
+///
+/// RFC 8684 defines length 3 only; RFC 6824 allowed 4 with an address id (the subflow whose
+/// priority changes). Both are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MpPrio {
+    /// Reserved bits of byte 2, in place (`byte & 0x0e`).
+    pub reserved: u8,
+    /// B: the sender wants this subflow used as backup.
+    pub backup: bool,
+    /// Present in the 4-byte (RFC 6824) form.
+    pub address_id: Option<u8>,
+}
+
+impl MpPrio {
+    const LENS: &'static [u8] = &[3, 4];
+
+    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
+        let st = subtype::MP_PRIO;
+        let len = option.len();
+        if len != 3 && len != 4 {
+            return Err(OptionError::bad_length(
+                st,
+                len,
+                ExpectedLen::OneOf(Self::LENS),
+            ));
+        }
+        let mut r = Reader::new(option, st);
+        let b = r.u8()?;
+        let address_id = if len == 4 { Some(r.u8()?) } else { None };
+        Ok(MpPrio {
+            reserved: b & 0x0e,
+            backup: b & 0x01 != 0,
+            address_id,
+        })
+    }
+
+    pub(super) fn wire_len(&self) -> usize {
+        3 + usize::from(self.address_id.is_some())
+    }
+
+    pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
+        w.u8(subtype::MP_PRIO << 4 | (self.reserved & 0x0e) | u8::from(self.backup))?;
+        if let Some(id) = self.address_id {
+            w.u8(id)?;
+        }
+        Ok(())
+    }
+
+    /// JSON: backup, address_id.
+    pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("backup", &self.backup)?;
+        map.serialize_entry("address_id", &self.address_id)
+    }
+}
+
+/// `mptcp prio backup id 2` / `mptcp prio non-backup` (tcpdump's wording).
+impl fmt::Display for MpPrio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.backup {
+            "mptcp prio backup"
+        } else {
+            "mptcp prio non-backup"
+        })?;
+        if let Some(id) = self.address_id {
+            write!(f, " id {id}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
+    use super::super::{parse, MptcpOption};
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn v1_and_v0_forms() {
+        let opt = roundtrip(&[30, 3, 0x51]);
+        assert_eq!(
+            opt,
+            MptcpOption::Prio(MpPrio {
+                reserved: 0,
+                backup: true,
+                address_id: None
+            })
+        );
+        assert_eq!(opt.to_string(), "mptcp prio backup");
+        assert_eq!(
+            serde_json::to_string(&opt).unwrap(),
+            r#"{"subtype":"MP_PRIO","backup":true,"address_id":null}"#
+        );
+        let opt = roundtrip(&[30, 4, 0x51, 2]);
+        assert_eq!(opt.to_string(), "mptcp prio backup id 2");
+        assert_eq!(
+            serde_json::to_string(&opt).unwrap(),
+            r#"{"subtype":"MP_PRIO","backup":true,"address_id":2}"#
+        );
+        let opt = roundtrip(&[30, 3, 0x5e]);
+        assert_eq!(
+            opt,
+            MptcpOption::Prio(MpPrio {
+                reserved: 0x0e,
+                backup: false,
+                address_id: None
+            })
+        );
+        assert_eq!(opt.to_string(), "mptcp prio non-backup");
+    }
+
+    #[test]
+    fn other_lengths_are_errors() {
+        let e = parse(&[30, 5, 0x51, 2, 0]).unwrap_err();
+        assert_eq!((e.offset, e.subtype), (1, Some(5)));
+    }
+
+    #[test]
+    fn truncations() {
+        check_truncations(&[30, 3, 0x51]);
+        check_truncations(&[30, 4, 0x50, 7]);
+    }
+
+    pub(crate) fn arb() -> impl Strategy<Value = MpPrio> {
+        (0u8..8, any::<bool>(), any::<Option<u8>>()).prop_map(|(r, backup, address_id)| MpPrio {
+            reserved: r << 1,
+            backup,
+            address_id,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arb_prio_roundtrips(p in arb()) {
+            emit_parse_eq(&MptcpOption::Prio(p))?;
+        }
+    }
+}
