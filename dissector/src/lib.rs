@@ -11,5 +11,8 @@ pub mod capture;
 pub mod crypto;
 pub mod decode;
 pub mod options;
+pub mod pipeline;
 pub mod report;
+pub mod reassembly;
 pub mod seq;
+pub mod track;

@@ -1,0 +1,236 @@
+//! The data level: one reassembler per connection direction, fed with mapped payload, and the
+//! measures that come out of it (distinct bytes, gaps, reinjections, per-subflow shares).
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Connection, Dir, ReinjectionSource, Subflow};
+use crate::reassembly::{Reassembler, ReassemblyLimits};
+use crate::seq::DataSeq;
+
+/// Receives a connection direction's data-level byte stream, in order.
+pub trait DataSink {
+    /// Bytes at `dsn`, contiguous with what came before.
+    fn data(&mut self, dsn: u64, bytes: &[u8]);
+}
+
+/// A sink that drops everything.
+pub struct NullSink;
+impl DataSink for NullSink {
+    fn data(&mut self, _dsn: u64, _bytes: &[u8]) {}
+}
+
+/// Data-level measures of one connection direction (docs/analyze.md).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DataDir {
+    /// DSN of the first data byte (IDSN + 1), when known.
+    pub first_dsn: Option<u64>,
+    /// DSN of the DATA_FIN, when seen.
+    pub data_fin_dsn: Option<u64>,
+    /// Distinct data-level bytes seen on the wire (captured or not).
+    pub bytes: u64,
+    /// Distinct data-level bytes whose content is in the capture.
+    pub captured_bytes: u64,
+    /// No gaps from the first DSN to the DATA_FIN, DATA_FIN seen, every byte captured.
+    pub complete: bool,
+    /// DSN ranges `[start, end)` never seen (bounded list).
+    pub gaps: Vec<(u64, u64)>,
+    pub gap_bytes: u64,
+    /// DSN ranges seen on the wire whose bytes the capture cut (snaplen).
+    pub uncaptured: Vec<(u64, u64)>,
+    /// Segments that carried data-level bytes another subflow had already carried.
+    pub reinjections: u64,
+    pub reinjected_bytes: u64,
+    /// Overlapping bytes that differ from what was carried first.
+    pub mismatched_bytes: u64,
+    /// Payload bytes outside every known mapping.
+    pub unmapped_bytes: u64,
+    /// Time of the first and last data-level byte.
+    pub start_ts: Option<f64>,
+    pub end_ts: Option<f64>,
+    pub duration_s: f64,
+    /// Distinct bytes over the duration, bits per second.
+    pub goodput_bps: f64,
+    /// sha256 of the rebuilt stream, when asked for and the stream is complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Bytes that reached the in-order stream.
+    pub delivered_bytes: u64,
+    /// Reassembly caps hit (pieces not buffered).
+    pub caps_hit: u64,
+}
+
+struct Slot {
+    reasm: Reassembler,
+    hasher: Option<Sha256>,
+}
+
+/// All reassemblers, by connection id and direction.
+pub struct DataLevel {
+    limits: ReassemblyLimits,
+    slots: Vec<[Option<Slot>; 2]>,
+    sink: Option<(usize, Dir, Box<dyn DataSink>)>,
+    hash: bool,
+}
+
+impl DataLevel {
+    pub fn new(limits: ReassemblyLimits) -> Self {
+        DataLevel { limits, slots: Vec::new(), sink: None, hash: false }
+    }
+
+    pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
+        self.sink = Some((conn, dir, sink));
+    }
+
+    /// Compute the sha256 of every rebuilt stream.
+    pub fn set_hash(&mut self, on: bool) {
+        self.hash = on;
+    }
+
+    fn slot(&mut self, conn: usize, dir: Dir, start: DataSeq) -> Option<&mut Slot> {
+        if self.slots.len() <= conn {
+            self.slots.resize_with(conn + 1, || [None, None]);
+        }
+        let hash = self.hash;
+        let limits = self.limits;
+        let s = self.slots.get_mut(conn)?.get_mut(dir.index())?;
+        if s.is_none() {
+            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(Sha256::new) });
+        }
+        s.as_mut()
+    }
+
+    /// Starts a direction at `start` (IDSN + 1), before any data arrives.
+    pub fn start(&mut self, conn: usize, dir: Dir, start: DataSeq) {
+        let _ = self.slot(conn, dir, start);
+    }
+
+    /// Places mapped payload: `captured` (possibly shorter than `wire_len`) at `dsn`, carried by
+    /// subflow `flow`. Attributes new and reinjected bytes to the subflow.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(
+        &mut self,
+        conn: usize,
+        dir: Dir,
+        flow: usize,
+        dsn: DataSeq,
+        captured: &[u8],
+        wire_len: u32,
+        frame: u64,
+        ts_ns: u64,
+        flows: &mut [Subflow],
+        conns: &mut [Connection],
+    ) {
+        let Some(c) = conns.get_mut(conn) else { return };
+        let start = c
+            .data(dir)
+            .first_dsn
+            .map(DataSeq)
+            .or_else(|| c.key(dir).zip(c.crypto_version()).map(|(k, v)| DataSeq(crate::crypto::key_material(v, k).idsn) + 1))
+            .unwrap_or(dsn);
+        let ts = ts_ns as f64 / 1e9;
+        let dd = c.data_mut(dir);
+        if dd.first_dsn.is_none() {
+            dd.first_dsn = Some(start.0);
+        }
+        if dd.start_ts.is_none() {
+            dd.start_ts = Some(ts);
+        }
+        dd.end_ts = Some(ts);
+        if self.slot(conn, dir, start).is_none() {
+            return;
+        }
+        let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
+        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return };
+        let hasher = &mut slot.hasher;
+        let mut deliver = |d: u64, b: &[u8]| {
+            if let Some(h) = hasher.as_mut() {
+                h.update(b);
+            }
+            if let Some(s) = sink.as_mut() {
+                s.data(d, b);
+            }
+        };
+        let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut deliver);
+        let Some(c) = conns.get_mut(conn) else { return };
+        let dd = c.data_mut(dir);
+        dd.mismatched_bytes += out.mismatched_bytes;
+        let mut reinjected = 0u64;
+        let Some(f) = flows.get_mut(flow) else { return };
+        let sd = f.dir_mut(dir);
+        sd.mapped_bytes += u64::from(wire_len);
+        sd.new_data_bytes += out.new_bytes;
+        for dup in out.duplicates() {
+            // The same subflow carrying the same data again is a TCP retransmission, not an
+            // MPTCP reinjection.
+            if dup.subflow == Some(flow as u32) {
+                continue;
+            }
+            reinjected += dup.bytes;
+            let origin = dup.subflow.map(|s| s as usize);
+            let delay = dup.first_ts_ns.map(|t| (ts_ns.saturating_sub(t)) as f64 / 1e6);
+            let full = sd.reinjected_from.len() >= 16;
+            match sd.reinjected_from.iter_mut().find(|r| r.subflow == origin) {
+                Some(r) => r.bytes += dup.bytes,
+                None if !full => {
+                    sd.reinjected_from.push(ReinjectionSource { subflow: origin, bytes: dup.bytes, first_delay_ms: delay })
+                }
+                None => {}
+            }
+        }
+        if reinjected > 0 {
+            sd.reinjected_bytes += reinjected;
+            dd.reinjections += 1;
+            dd.reinjected_bytes += reinjected;
+        }
+    }
+
+    /// A DATA_FIN at `dsn` in direction `dir`.
+    pub fn data_fin(&mut self, conn: usize, dir: Dir, dsn: DataSeq, frame: u64) {
+        if let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|s| s.get_mut(dir.index())) {
+            slot.reasm.data_fin(dsn.0, frame);
+        }
+    }
+
+    /// Flushes every reassembler and writes the measures into the connections.
+    pub fn finish(&mut self, _flows: &mut [Subflow], conns: &mut [Connection]) {
+        let sink = &mut self.sink;
+        for (cid, pair) in self.slots.iter_mut().enumerate() {
+            for dir in [Dir::C2s, Dir::S2c] {
+                let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.as_mut()) else { continue };
+                let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == cid && *sd == dir).map(|(_, _, s)| s);
+                let hasher = &mut slot.hasher;
+                let mut deliver = |d: u64, b: &[u8]| {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(b);
+                    }
+                    if let Some(s) = sk.as_mut() {
+                        s.data(d, b);
+                    }
+                };
+                let sum = slot.reasm.finish(&mut deliver);
+                let Some(c) = conns.get_mut(cid) else { continue };
+                let dd = c.data_mut(dir);
+                dd.bytes = sum.bytes;
+                dd.captured_bytes = sum.captured_bytes;
+                dd.delivered_bytes = sum.delivered_bytes;
+                dd.complete = sum.complete;
+                dd.gap_bytes = sum.gaps.iter().map(|(a, b)| b.wrapping_sub(*a)).sum();
+                dd.gaps = sum.gaps;
+                dd.uncaptured = sum.uncaptured;
+                dd.data_fin_dsn = sum.data_fin;
+                dd.caps_hit = sum.caps_hit;
+                if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
+                    dd.duration_s = (b - a).max(0.0);
+                    if dd.duration_s > 0.0 {
+                        dd.goodput_bps = dd.bytes as f64 * 8.0 / dd.duration_s;
+                    }
+                }
+                if sum.complete {
+                    if let Some(h) = slot.hasher.take() {
+                        dd.sha256 = Some(format!("{:x}", h.finalize()));
+                    }
+                }
+            }
+        }
+    }
+}

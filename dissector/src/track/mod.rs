@@ -1,0 +1,1349 @@
+//! Connection and subflow tracking: TCP flows by 4-tuple, MPTCP connections from MP_CAPABLE,
+//! join subflows attached by token, verification of keys, HMACs and DSS checksums, events.
+//!
+//! Feed every decoded TCP segment to [`Analyzer::packet`] in capture order, then call
+//! [`Analyzer::finish`]. All state is bounded by [`Limits`]; hitting a cap is recorded.
+//!
+//! ```
+//! use mptcp_dissector::track::{Analyzer, Limits};
+//! let analyzer = Analyzer::new(Limits::default());
+//! let analysis = analyzer.finish();
+//! assert!(analysis.connections.is_empty());
+//! ```
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Serialize;
+
+use crate::crypto::{self, AddAddrHmacVerdict, DssChecksum, DssChecksumVerdict, Version};
+use crate::decode::TcpSegment;
+use crate::options::mptcp::{AddAddr, AddAddrVersion, Dss, MpCapable, MpJoin, MptcpOption, SeqLen};
+use crate::options::mptcp_options;
+use crate::seq::{DataSeq, SubflowSeq};
+
+pub mod checks;
+pub mod data;
+
+use checks::{ids, Checks, Verdict};
+pub use data::{DataDir, DataSink, NullSink};
+
+/// Caps on tracked state.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_flows: usize,
+    pub max_connections: usize,
+    pub max_events: usize,
+    pub max_anomalies: usize,
+    pub reassembly: crate::reassembly::ReassemblyLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 200_000,
+            max_connections: 100_000,
+            max_events: 1_000_000,
+            max_anomalies: 64,
+            reassembly: crate::reassembly::ReassemblyLimits::default(),
+        }
+    }
+}
+
+/// Direction within a subflow or connection: `C2s` is from the SYN sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    C2s,
+    S2c,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        match self {
+            Dir::C2s => 0,
+            Dir::S2c => 1,
+        }
+    }
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::C2s => Dir::S2c,
+            Dir::S2c => Dir::C2s,
+        }
+    }
+}
+
+/// How a subflow came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubflowKind {
+    /// The MP_CAPABLE subflow that created the connection.
+    Initial,
+    /// An MP_JOIN subflow.
+    Join,
+    /// A TCP connection that never carried MPTCP options.
+    Tcp,
+    /// Its handshake is not in the capture.
+    Unknown,
+}
+
+/// How a subflow ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubflowEnd {
+    /// "fin", "rst", "mp_tcprst", "mp_fastclose".
+    pub how: &'static str,
+    pub frame: u64,
+    pub ts: f64,
+    /// MP_TCPRST reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+}
+
+/// A DSS mapping as it applies to one subflow direction (RFC 8684 §3.3.1).
+#[derive(Debug, Clone, Copy)]
+struct Mapping {
+    dsn: DataSeq,
+    /// Relative subflow sequence of the first byte (1 = first payload byte).
+    ssn: u32,
+    /// Payload bytes the mapping covers (data-level length minus the DATA_FIN byte), or
+    /// `u32::MAX` for an infinite mapping.
+    data_len: u32,
+}
+
+impl Mapping {
+    fn covers(&self, rel: u32) -> Option<u32> {
+        let off = rel.wrapping_sub(self.ssn);
+        (off < self.data_len).then_some(off)
+    }
+}
+
+const MAPPINGS_KEPT: usize = 8;
+
+/// DSS checksum being accumulated over a mapping's payload, which may span segments.
+#[derive(Debug, Clone, Copy)]
+struct CsumInProgress {
+    acc: DssChecksum,
+    ssn: u32,
+    data_len: u32,
+    fed: u32,
+    wire: u16,
+    frame: u64,
+    /// Length exactly 1 with DATA_FIN: the kernel does not validate these (see crypto docs).
+    fin_only: bool,
+}
+
+/// Per-direction state of a subflow.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubflowDir {
+    /// TCP payload bytes on the wire (retransmissions included).
+    pub bytes: u64,
+    pub packets: u64,
+    /// Payload bytes sent again at the TCP level (same subflow sequence numbers).
+    pub retransmitted_bytes: u64,
+    pub retransmitted_segments: u64,
+    /// Payload bytes that mapped to data sequence numbers.
+    pub mapped_bytes: u64,
+    /// Data-level bytes this subflow carried first (new to the connection).
+    pub new_data_bytes: u64,
+    /// Data-level bytes this subflow carried that another (or an earlier mapping) had carried.
+    pub reinjected_bytes: u64,
+    /// Where reinjected bytes had first been carried: (subflow id, bytes, delay ms of the first).
+    pub reinjected_from: Vec<ReinjectionSource>,
+    #[serde(skip)]
+    isn: Option<u32>,
+    #[serde(skip)]
+    next_seq: Option<SubflowSeq>,
+    #[serde(skip)]
+    fin: bool,
+    #[serde(skip)]
+    mappings: [Option<Mapping>; MAPPINGS_KEPT],
+    #[serde(skip)]
+    mapping_next: usize,
+    #[serde(skip)]
+    csum: Option<CsumInProgress>,
+}
+
+/// Reinjected bytes attributed to the subflow that first carried them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReinjectionSource {
+    /// Subflow id, or null when the origin fell out of the bounded history.
+    pub subflow: Option<usize>,
+    pub bytes: u64,
+    /// Delay from the original transmission to the first reinjection of these bytes.
+    pub first_delay_ms: Option<f64>,
+}
+
+/// One TCP flow; a subflow when MPTCP options are on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subflow {
+    pub id: usize,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub kind: SubflowKind,
+    pub join: bool,
+    pub connection: Option<usize>,
+    /// Address ids: the client's (MP_JOIN SYN) and the server's (MP_JOIN SYN/ACK).
+    pub client_address_id: Option<u8>,
+    pub server_address_id: Option<u8>,
+    /// Backup as requested in the join handshake and changed by MP_PRIO (latest value).
+    pub backup: bool,
+    pub first_frame: u64,
+    pub start_ts: f64,
+    pub established_ts: Option<f64>,
+    pub last_ts: f64,
+    pub end: Option<SubflowEnd>,
+    /// Join SYN token that matched no connection in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphan_token: Option<String>,
+    pub c2s: SubflowDir,
+    pub s2c: SubflowDir,
+    #[serde(skip)]
+    mptcp_syn: bool,
+    #[serde(skip)]
+    synack_seen: bool,
+    #[serde(skip)]
+    rst: bool,
+    #[serde(skip)]
+    join_state: JoinState,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct JoinState {
+    token: Option<u32>,
+    client_nonce: Option<u32>,
+    server_nonce: Option<u32>,
+    server_hmac: Option<u64>,
+    synack_frame: u64,
+    /// The join initiator is the connection's client (its SYN carried the server's token).
+    initiator_is_client: bool,
+}
+
+impl Subflow {
+    pub fn dir(&self, d: Dir) -> &SubflowDir {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+    fn dir_mut(&mut self, d: Dir) -> &mut SubflowDir {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
+        }
+    }
+    fn closed(&self) -> bool {
+        self.rst || (self.c2s.fin && self.s2c.fin)
+    }
+}
+
+/// Connection state at the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    SynSent,
+    /// Keys of both sides known (third ACK or first data seen).
+    Established,
+    /// Fell back to plain TCP.
+    Fallback,
+    /// MP_FASTCLOSE seen.
+    FastClosed,
+    /// All subflows closed.
+    Closed,
+}
+
+/// A problem seen on a connection or in the capture: not a verification verdict, an oddity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anomaly {
+    pub frame: u64,
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// An address announced with ADD_ADDR.
+#[derive(Debug, Clone, Serialize)]
+pub struct Announcement {
+    /// Which side announced: "client" or "server".
+    pub by: &'static str,
+    pub address_id: u8,
+    pub address: IpAddr,
+    pub port: Option<u16>,
+    pub frame: u64,
+    pub echo: bool,
+}
+
+/// One MPTCP connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    /// 0-based, in order of the MP_CAPABLE SYNs in the capture; `stream --connection` takes it.
+    pub id: usize,
+    pub version: Option<u8>,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub client_key: Option<String>,
+    pub server_key: Option<String>,
+    pub client_token: Option<String>,
+    pub server_token: Option<String>,
+    pub client_idsn: Option<u64>,
+    pub server_idsn: Option<u64>,
+    /// Both sides set the A flag: DSS checksums in use.
+    pub checksums: bool,
+    pub state: ConnState,
+    pub fallback: Option<Anomaly>,
+    pub start_ts: f64,
+    pub end_ts: f64,
+    #[serde(skip)]
+    pub subflow_ids: Vec<usize>,
+    pub announced: Vec<Announcement>,
+    pub removed_address_ids: Vec<u8>,
+    pub checks: Checks,
+    pub anomalies: Vec<Anomaly>,
+    pub anomalies_dropped: u64,
+    /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
+    pub c2s: DataDir,
+    pub s2c: DataDir,
+    #[serde(skip)]
+    keys: [Option<u64>; 2],
+    #[serde(skip)]
+    synack_key: Option<u64>,
+    #[serde(skip)]
+    syn_flags: u8,
+    #[serde(skip)]
+    /// Last DSN seen per direction, reference for expanding 4-byte DSNs.
+    last_dsn: [Option<DataSeq>; 2],
+    #[serde(skip)]
+    last_ack: [Option<DataSeq>; 2],
+}
+
+impl Connection {
+    pub fn data(&self, d: Dir) -> &DataDir {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+    fn data_mut(&mut self, d: Dir) -> &mut DataDir {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
+        }
+    }
+    fn crypto_version(&self) -> Option<Version> {
+        match self.version {
+            Some(0) => Some(Version::V0),
+            Some(1) => Some(Version::V1),
+            _ => None,
+        }
+    }
+    fn key(&self, d: Dir) -> Option<u64> {
+        self.keys[d.index()]
+    }
+    fn anomaly(&mut self, max: usize, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+        if self.anomalies.len() < max {
+            self.anomalies.push(Anomaly { frame, kind, detail: detail() });
+        } else {
+            self.anomalies_dropped += 1;
+        }
+    }
+}
+
+/// What `ip mptcp monitor` would have printed, reconstructed from the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    Created,
+    Established,
+    Announced,
+    Removed,
+    SfEstablished,
+    SfPriority,
+    SfClosed,
+    Closed,
+    Fallback,
+    Fastclose,
+    MpFail,
+}
+
+/// One event of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub ts: f64,
+    pub frame: u64,
+    pub kind: EventKind,
+    pub connection: Option<usize>,
+    /// The server's token (what MP_JOIN SYNs from the client carry).
+    pub token: Option<String>,
+    pub subflow: Option<usize>,
+    /// Packet source and destination.
+    pub saddr: SocketAddr,
+    pub daddr: SocketAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Everything the analyzer found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub connections: Vec<Connection>,
+    pub subflows: Vec<Subflow>,
+    pub events: Vec<Event>,
+    /// Anomalies not tied to a connection (caps hit, undecodable packets, orphans).
+    pub anomalies: Vec<Anomaly>,
+    pub anomalies_dropped: u64,
+    pub stats: Stats,
+}
+
+impl Analysis {
+    /// Subflows that carried MPTCP options but belong to no connection in the capture.
+    pub fn orphans(&self) -> impl Iterator<Item = &Subflow> {
+        self.subflows.iter().filter(|s| s.connection.is_none() && s.kind != SubflowKind::Tcp)
+    }
+}
+
+/// Counters over the whole capture.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub mptcp_packets: u64,
+    pub option_errors: u64,
+    pub flows_dropped: u64,
+    pub connections_dropped: u64,
+    pub events_dropped: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+}
+
+type FlowKey = (IpAddr, u16, IpAddr, u16);
+
+fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    if (a.ip(), a.port()) <= (b.ip(), b.port()) {
+        (a.ip(), a.port(), b.ip(), b.port())
+    } else {
+        (b.ip(), b.port(), a.ip(), a.port())
+    }
+}
+
+fn hex64(v: u64) -> String {
+    format!("{v:016x}")
+}
+fn hex32(v: u32) -> String {
+    format!("{v:08x}")
+}
+
+/// Per-packet context handed to option handlers.
+#[derive(Clone, Copy)]
+struct Ctx {
+    frame: u64,
+    ts: f64,
+    ts_ns: u64,
+    flow: usize,
+    dir: Dir,
+    saddr: SocketAddr,
+    daddr: SocketAddr,
+    flags: crate::decode::TcpFlags,
+}
+
+/// The tracker. Feed it packets in capture order.
+pub struct Analyzer {
+    limits: Limits,
+    flow_index: HashMap<FlowKey, usize>,
+    flows: Vec<Subflow>,
+    conns: Vec<Connection>,
+    tokens: HashMap<u32, usize>,
+    events: Vec<Event>,
+    anomalies: Vec<Anomaly>,
+    anomalies_dropped: u64,
+    stats: Stats,
+    data: data::DataLevel,
+}
+
+impl Analyzer {
+    pub fn new(limits: Limits) -> Self {
+        Analyzer {
+            limits,
+            flow_index: HashMap::new(),
+            flows: Vec::new(),
+            conns: Vec::new(),
+            tokens: HashMap::new(),
+            events: Vec::new(),
+            anomalies: Vec::new(),
+            anomalies_dropped: 0,
+            stats: Stats::default(),
+            data: data::DataLevel::new(limits.reassembly),
+        }
+    }
+
+    /// Sends the data-level byte stream of one connection direction to `sink` as it is rebuilt.
+    pub fn with_sink(mut self, connection: usize, dir: Dir, sink: Box<dyn DataSink>) -> Self {
+        self.data.set_sink(connection, dir, sink);
+        self
+    }
+
+    fn global_anomaly(&mut self, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+        if self.anomalies.len() < self.limits.max_anomalies * 16 {
+            self.anomalies.push(Anomaly { frame, kind, detail: detail() });
+        } else {
+            self.anomalies_dropped += 1;
+        }
+    }
+
+    /// Counts a packet that did not decode to TCP.
+    pub fn non_tcp(&mut self, frame: u64, ts_ns: u64, error: Option<&crate::decode::DecodeError>) {
+        self.stats.packets += 1;
+        self.touch_ts(ts_ns);
+        if let Some(e) = error {
+            let e = *e;
+            self.global_anomaly(frame, "undecodable_packet", || e.to_string());
+        }
+    }
+
+    fn touch_ts(&mut self, ts_ns: u64) {
+        let ts = ts_ns as f64 / 1e9;
+        if self.stats.packets == 1 || self.stats.first_ts == 0.0 {
+            self.stats.first_ts = ts;
+        }
+        self.stats.last_ts = ts;
+    }
+
+    fn event(&mut self, ctx: &Ctx, kind: EventKind, conn: Option<usize>, fill: impl FnOnce(&mut Event)) {
+        if self.events.len() >= self.limits.max_events {
+            self.stats.events_dropped += 1;
+            return;
+        }
+        let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
+        let mut e = Event {
+            ts: ctx.ts,
+            frame: ctx.frame,
+            kind,
+            connection: conn,
+            token,
+            subflow: Some(ctx.flow),
+            saddr: ctx.saddr,
+            daddr: ctx.daddr,
+            address_id: None,
+            address: None,
+            backup: None,
+            reason: None,
+        };
+        fill(&mut e);
+        self.events.push(e);
+    }
+
+    /// Finds or creates the flow of a segment; `None` when the flow cap is hit.
+    fn flow_for(&mut self, frame: u64, ts: f64, seg: &TcpSegment<'_>) -> Option<(usize, Dir)> {
+        let src = SocketAddr::new(seg.src, seg.sport);
+        let dst = SocketAddr::new(seg.dst, seg.dport);
+        let key = key_of(src, dst);
+        let pure_syn = seg.flags.syn() && !seg.flags.ack();
+        if let Some(&id) = self.flow_index.get(&key) {
+            if let Some(f) = self.flows.get(id) {
+                // A SYN that reuses a 4-tuple whose flow ended, or with another ISN, is a new flow.
+                let new_syn = pure_syn && (f.closed() || f.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
+                if !new_syn {
+                    let dir = if f.client == src { Dir::C2s } else { Dir::S2c };
+                    return Some((id, dir));
+                }
+            }
+        }
+        if self.flows.len() >= self.limits.max_flows {
+            self.stats.flows_dropped += 1;
+            if self.stats.flows_dropped == 1 {
+                let max = self.limits.max_flows;
+                self.global_anomaly(frame, "flow_cap", || format!("more than {max} TCP flows: later flows are not tracked"));
+            }
+            return None;
+        }
+        // The SYN sender is the client; without the SYN, a SYN/ACK's receiver; else a guess.
+        let (client, server) = if seg.flags.syn() && seg.flags.ack() { (dst, src) } else { (src, dst) };
+        let id = self.flows.len();
+        self.flows.push(Subflow {
+            id,
+            client,
+            server,
+            kind: if seg.flags.syn() { SubflowKind::Tcp } else { SubflowKind::Unknown },
+            join: false,
+            connection: None,
+            client_address_id: None,
+            server_address_id: None,
+            backup: false,
+            first_frame: frame,
+            start_ts: ts,
+            established_ts: None,
+            last_ts: ts,
+            end: None,
+            orphan_token: None,
+            c2s: SubflowDir::default(),
+            s2c: SubflowDir::default(),
+            mptcp_syn: false,
+            synack_seen: false,
+            rst: false,
+            join_state: JoinState::default(),
+        });
+        self.flow_index.insert(key, id);
+        let dir = if client == src { Dir::C2s } else { Dir::S2c };
+        Some((id, dir))
+    }
+
+    /// Feeds one decoded TCP segment.
+    pub fn packet(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) {
+        self.stats.packets += 1;
+        self.stats.tcp_packets += 1;
+        self.touch_ts(ts_ns);
+        let ts = ts_ns as f64 / 1e9;
+        let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
+        let ctx = Ctx {
+            frame,
+            ts,
+            ts_ns,
+            flow,
+            dir,
+            saddr: SocketAddr::new(seg.src, seg.sport),
+            daddr: SocketAddr::new(seg.dst, seg.dport),
+            flags: seg.flags,
+        };
+        self.tcp_level(&ctx, seg);
+
+        let mut saw_mptcp = false;
+        let mut saw_capable = false;
+        for item in mptcp_options(seg.options) {
+            match item {
+                Ok((_, opt)) => {
+                    saw_mptcp = true;
+                    match opt {
+                        MptcpOption::Capable(c) => {
+                            saw_capable = true;
+                            self.on_capable(&ctx, &c, seg);
+                        }
+                        MptcpOption::Join(j) => self.on_join(&ctx, &j),
+                        MptcpOption::Dss(d) => self.on_dss(&ctx, &d),
+                        MptcpOption::AddAddr(a) => self.on_add_addr(&ctx, &a),
+                        MptcpOption::RemoveAddr(r) => self.on_remove_addr(&ctx, r.address_ids),
+                        MptcpOption::Prio(p) => self.on_prio(&ctx, p.backup, p.address_id),
+                        MptcpOption::Fail(f) => self.on_fail(&ctx, f.dsn),
+                        MptcpOption::FastClose(f) => self.on_fastclose(&ctx, f.receiver_key),
+                        MptcpOption::TcpRst(r) => self.on_tcprst(&ctx, r.reason),
+                        MptcpOption::Experimental { .. } | MptcpOption::Unknown { .. } => {}
+                    }
+                }
+                Err(issue) => {
+                    saw_mptcp = true;
+                    self.stats.option_errors += 1;
+                    let max = self.limits.max_anomalies;
+                    match self.flows.get(flow).and_then(|f| f.connection) {
+                        Some(c) => {
+                            if let Some(conn) = self.conns.get_mut(c) {
+                                conn.anomaly(max, frame, "malformed_option", || issue.to_string());
+                            }
+                        }
+                        None => self.global_anomaly(frame, "malformed_option", || issue.to_string()),
+                    }
+                }
+            }
+        }
+        if saw_mptcp {
+            self.stats.mptcp_packets += 1;
+        }
+        // An MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP (RFC 8684 §3.1).
+        if seg.flags.syn() && seg.flags.ack() && !saw_capable {
+            self.on_synack_without_capable(&ctx);
+        }
+        if !seg.payload.is_empty() || seg.payload_len > 0 {
+            self.payload(&ctx, seg);
+        }
+    }
+
+    /// TCP-level bookkeeping: ISNs, bytes, retransmissions, endings.
+    fn tcp_level(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        f.last_ts = ctx.ts;
+        let d = f.dir_mut(ctx.dir);
+        if seg.flags.syn() {
+            d.isn = Some(seg.seq);
+        }
+        d.packets += 1;
+        let len = seg.payload_len;
+        if len > 0 {
+            d.bytes += u64::from(len);
+            let start = SubflowSeq(seg.seq);
+            let end = start + len as usize;
+            match d.next_seq {
+                Some(next) if start < next => {
+                    let overlap = next.wrapping_sub(start).min(len as i32).max(0) as u64;
+                    d.retransmitted_bytes += overlap;
+                    d.retransmitted_segments += 1;
+                    d.next_seq = Some(next.max(end));
+                }
+                _ => d.next_seq = Some(end),
+            }
+        }
+        if seg.flags.fin() {
+            d.fin = true;
+        }
+        if seg.flags.ack() && !seg.flags.syn() && f.established_ts.is_none() && f.synack_seen && ctx.dir == Dir::C2s {
+            f.established_ts = Some(ctx.ts);
+        }
+        if seg.flags.syn() && seg.flags.ack() {
+            f.synack_seen = true;
+        }
+        let was_closed = f.end.is_some();
+        if seg.flags.rst() {
+            f.rst = true;
+            if f.end.is_none() {
+                f.end = Some(SubflowEnd { how: "rst", frame: ctx.frame, ts: ctx.ts, reason: None });
+            }
+        } else if f.c2s.fin && f.s2c.fin && f.end.is_none() {
+            f.end = Some(SubflowEnd { how: "fin", frame: ctx.frame, ts: ctx.ts, reason: None });
+        }
+        if !was_closed && f.end.is_some() {
+            let conn = f.connection;
+            if conn.is_some() {
+                self.event(ctx, EventKind::SfClosed, conn, |_| {});
+                self.maybe_closed(ctx, conn);
+            }
+        }
+    }
+
+    /// A connection whose subflows have all ended is closed.
+    fn maybe_closed(&mut self, ctx: &Ctx, conn: Option<usize>) {
+        let Some(c) = conn else { return };
+        let Some(connection) = self.conns.get(c) else { return };
+        let all_closed = connection.subflow_ids.iter().all(|&s| self.flows.get(s).is_some_and(|f| f.end.is_some()));
+        if all_closed && !matches!(connection.state, ConnState::Closed) {
+            if let Some(connection) = self.conns.get_mut(c) {
+                if connection.state != ConnState::FastClosed && connection.state != ConnState::Fallback {
+                    connection.state = ConnState::Closed;
+                }
+                connection.end_ts = ctx.ts;
+            }
+            self.event(ctx, EventKind::Closed, conn, |_| {});
+        }
+    }
+
+    fn conn_of(&self, flow: usize) -> Option<usize> {
+        self.flows.get(flow).and_then(|f| f.connection)
+    }
+
+    fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable, seg: &TcpSegment<'_>) {
+        let flags = ctx.flags;
+        let existing = self.conn_of(ctx.flow);
+        if flags.syn() && !flags.ack() {
+            // MP_CAPABLE SYN: a new connection (a retransmitted SYN reuses it).
+            if existing.is_some() {
+                return;
+            }
+            if self.conns.len() >= self.limits.max_connections {
+                self.stats.connections_dropped += 1;
+                if self.stats.connections_dropped == 1 {
+                    let max = self.limits.max_connections;
+                    self.global_anomaly(ctx.frame, "connection_cap", || {
+                        format!("more than {max} MPTCP connections: later ones are not tracked")
+                    });
+                }
+                return;
+            }
+            let id = self.conns.len();
+            let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+            f.kind = SubflowKind::Initial;
+            f.connection = Some(id);
+            f.mptcp_syn = true;
+            let mut conn = Connection {
+                id,
+                version: Some(c.version),
+                client: f.client,
+                server: f.server,
+                client_key: None,
+                server_key: None,
+                client_token: None,
+                server_token: None,
+                client_idsn: None,
+                server_idsn: None,
+                checksums: false,
+                state: ConnState::SynSent,
+                fallback: None,
+                start_ts: ctx.ts,
+                end_ts: ctx.ts,
+                subflow_ids: vec![ctx.flow],
+                announced: Vec::new(),
+                removed_address_ids: Vec::new(),
+                checks: Checks::default(),
+                anomalies: Vec::new(),
+                anomalies_dropped: 0,
+                c2s: DataDir::default(),
+                s2c: DataDir::default(),
+                keys: [None, None],
+                synack_key: None,
+                syn_flags: c.flags,
+                last_dsn: [None, None],
+                last_ack: [None, None],
+            };
+            // v0: the client's key is in the SYN.
+            if let Some(k) = c.sender_key {
+                set_key(&mut conn, Dir::C2s, k, &mut self.tokens);
+            }
+            self.conns.push(conn);
+            self.event(ctx, EventKind::Created, Some(id), |_| {});
+            return;
+        }
+        let Some(cid) = existing else {
+            // MP_CAPABLE on a flow whose SYN is not in the capture.
+            self.orphan_flow(ctx, "mp_capable_without_syn");
+            return;
+        };
+        let max = self.limits.max_anomalies;
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        if flags.syn() && flags.ack() {
+            // SYN/ACK: the server's key and version.
+            conn.version = Some(c.version);
+            conn.checksums = (conn.syn_flags & 0x80 != 0) || (c.flags & 0x80 != 0);
+            if let Some(k) = c.sender_key {
+                conn.synack_key = Some(k);
+                set_key(conn, Dir::S2c, k, &mut self.tokens);
+            }
+            return;
+        }
+        // Third ACK (20 bytes) or first data (22/24): the sender's and receiver's keys.
+        let (Some(sk), Some(rk)) = (c.sender_key, c.receiver_key) else { return };
+        let (snd, rcv) = (ctx.dir, ctx.dir.flip());
+        let mut mismatch = Vec::new();
+        if let Some(known) = conn.key(rcv) {
+            if known != rk {
+                mismatch.push(format!("receiver key {rk:016x} is not the SYN/ACK key {known:016x}"));
+            }
+        }
+        if let Some(known) = conn.key(snd) {
+            if known != sk {
+                mismatch.push(format!("sender key {sk:016x} is not the key {known:016x} seen before"));
+            }
+        }
+        let (id, rfc) = ids::CAPABLE_KEY_ECHO;
+        if mismatch.is_empty() {
+            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+        } else {
+            let reason = mismatch.join("; ");
+            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || reason.clone());
+            conn.anomaly(max, ctx.frame, "key_echo_mismatch", || reason);
+        }
+        let newly = conn.key(snd).is_none() || conn.key(rcv).is_none();
+        if conn.key(snd).is_none() {
+            set_key(conn, snd, sk, &mut self.tokens);
+        }
+        if conn.key(rcv).is_none() {
+            set_key(conn, rcv, rk, &mut self.tokens);
+        }
+        if newly || conn.state == ConnState::SynSent {
+            conn.state = ConnState::Established;
+            self.event(ctx, EventKind::Established, Some(cid), |_| {});
+        }
+        // v1 MP_CAPABLE with data: an implicit mapping DSN = IDSN+1, subflow seq 1 (§3.1).
+        if let Some(dll) = c.data_level_length {
+            if let Some(conn) = self.conns.get(cid) {
+                if let Some(idsn) = conn.key(snd).map(|k| crypto::key_material(Version::V1, k).idsn) {
+                    let m = Mapping { dsn: DataSeq(idsn) + 1, ssn: 1, data_len: u32::from(dll) };
+                    let checksum = c.checksum;
+                    self.add_mapping(ctx, m, checksum, dll, false);
+                }
+            }
+        }
+        let _ = seg;
+    }
+
+    fn on_synack_without_capable(&mut self, ctx: &Ctx) {
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        if !f.mptcp_syn || f.kind != SubflowKind::Initial {
+            return;
+        }
+        let Some(cid) = f.connection else { return };
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        if conn.fallback.is_some() {
+            return;
+        }
+        conn.state = ConnState::Fallback;
+        conn.fallback = Some(Anomaly {
+            frame: ctx.frame,
+            kind: "handshake",
+            detail: "MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP".into(),
+        });
+        // The subflow's byte stream is the data stream: an infinite mapping from byte 1.
+        for dir in [Dir::C2s, Dir::S2c] {
+            let m = Mapping { dsn: DataSeq(0), ssn: 1, data_len: u32::MAX };
+            let ctx_dir = Ctx { dir, ..*ctx };
+            self.add_mapping(&ctx_dir, m, None, 0, false);
+            self.data.start(cid, dir, DataSeq(0));
+        }
+        self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("SYN/ACK without MP_CAPABLE".into()));
+    }
+
+    fn orphan_flow(&mut self, ctx: &Ctx, why: &'static str) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        if f.kind == SubflowKind::Tcp || f.kind == SubflowKind::Unknown {
+            let first = f.kind == SubflowKind::Tcp || f.orphan_token.is_none();
+            f.kind = SubflowKind::Unknown;
+            if first && f.orphan_token.is_none() {
+                f.orphan_token = Some(String::new());
+                let (c, s) = (f.client, f.server);
+                self.global_anomaly(ctx.frame, "orphan_subflow", || format!("{why}: subflow {c} -> {s} has no connection in the capture"));
+            }
+        }
+    }
+
+    fn on_join(&mut self, ctx: &Ctx, j: &MpJoin<'_>) {
+        match j {
+            MpJoin::Syn(s) => {
+                let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+                if f.connection.is_some() {
+                    return; // retransmitted SYN
+                }
+                f.kind = SubflowKind::Join;
+                f.join = true;
+                f.mptcp_syn = true;
+                f.client_address_id = Some(s.address_id);
+                f.backup = s.backup;
+                f.join_state.token = Some(s.token);
+                f.join_state.client_nonce = Some(s.nonce);
+                match self.tokens.get(&s.token).copied() {
+                    Some(cid) => {
+                        f.connection = Some(cid);
+                        let Some(conn) = self.conns.get_mut(cid) else { return };
+                        f.join_state.initiator_is_client = conn.server_token.as_deref() == Some(&hex32(s.token));
+                        conn.subflow_ids.push(ctx.flow);
+                        let (id, rfc) = ids::JOIN_TOKEN;
+                        conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                    }
+                    None => {
+                        f.orphan_token = Some(hex32(s.token));
+                        let token = s.token;
+                        self.global_anomaly(ctx.frame, "join_unknown_token", || {
+                            format!("MP_JOIN SYN with token {token:08x}, which no MP_CAPABLE handshake in the capture produced")
+                        });
+                    }
+                }
+            }
+            MpJoin::SynAck(sa) => {
+                let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+                f.server_address_id = Some(sa.address_id);
+                f.join_state.server_nonce = Some(sa.nonce);
+                f.join_state.server_hmac = Some(sa.hmac);
+                f.join_state.synack_frame = ctx.frame;
+                let js = f.join_state;
+                let Some(cid) = f.connection else { return };
+                let Some(conn) = self.conns.get_mut(cid) else { return };
+                let (id, rfc) = ids::JOIN_SYNACK_HMAC;
+                // B = the join responder, A = the initiator.
+                let (a, b) = if js.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
+                match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce) {
+                    (Some(v), Some(ka), Some(kb), Some(na)) => {
+                        let expected = crypto::join_synack_hmac(v, kb, ka, sa.nonce, na);
+                        if expected == sa.hmac {
+                            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                        } else {
+                            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                                format!("truncated HMAC {:016x}, expected {expected:016x}", sa.hmac)
+                            });
+                        }
+                    }
+                    _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || {
+                        "keys or nonces of the join not in the capture".into()
+                    }),
+                }
+            }
+            MpJoin::Ack(ack) => {
+                let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+                let js = f.join_state;
+                let Some(cid) = f.connection else { return };
+                if f.established_ts.is_none() {
+                    f.established_ts = Some(ctx.ts);
+                }
+                let Some(conn) = self.conns.get_mut(cid) else { return };
+                let (id, rfc) = ids::JOIN_ACK_HMAC;
+                let (a, b) = if js.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
+                match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce, js.server_nonce) {
+                    (Some(v), Some(ka), Some(kb), Some(na), Some(nb)) => {
+                        let expected = crypto::join_ack_hmac(v, ka, kb, na, nb);
+                        if &expected == ack.hmac {
+                            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                        } else {
+                            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || "third-ACK HMAC does not match the keys and nonces".into());
+                        }
+                    }
+                    _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || {
+                        "keys or nonces of the join not in the capture".into()
+                    }),
+                }
+                let backup = f_backup(&self.flows, ctx.flow);
+                let (caddr, saddr_id) = self.flows.get(ctx.flow).map(|f| (f.client_address_id, f.server_address_id)).unwrap_or((None, None));
+                self.event(ctx, EventKind::SfEstablished, Some(cid), |e| {
+                    e.backup = Some(backup);
+                    e.address_id = caddr.or(saddr_id);
+                });
+            }
+        }
+    }
+
+    fn on_dss(&mut self, ctx: &Ctx, d: &Dss) {
+        let Some(cid) = self.conn_of(ctx.flow) else {
+            self.orphan_flow(ctx, "dss_without_connection");
+            return;
+        };
+        let di = ctx.dir.index();
+        if let Some(ack) = d.data_ack {
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let peer = ctx.dir.flip().index();
+                let reference = conn.last_dsn[peer].or(conn.last_ack[di]);
+                let value = match (ack.len, reference) {
+                    (SeqLen::Eight, _) => Some(DataSeq(ack.value)),
+                    (_, Some(r)) => Some(DataSeq::expand32(ack.value as u32, r)),
+                    (_, None) => None,
+                };
+                if let Some(v) = value {
+                    conn.last_ack[di] = Some(conn.last_ack[di].map_or(v, |old| old.max(v)));
+                }
+            }
+        }
+        if let Some(m) = d.mapping {
+            let Some(conn) = self.conns.get_mut(cid) else { return };
+            let reference = conn.last_dsn[di].or_else(|| {
+                conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1)
+            });
+            let dsn = match (m.dsn_len, reference) {
+                (SeqLen::Eight, _) => DataSeq(m.dsn),
+                (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),
+                (_, None) => {
+                    let max = self.limits.max_anomalies;
+                    conn.anomaly(max, ctx.frame, "dsn_unexpandable", || "4-byte DSN before any 64-bit reference".into());
+                    return;
+                }
+            };
+            if m.data_level_length == 0 {
+                // Infinite mapping: fallback (RFC 8684 §3.7).
+                if conn.fallback.is_none() {
+                    conn.state = ConnState::Fallback;
+                    conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail: format!("infinite mapping at DSN {}", dsn.0) });
+                    self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("infinite mapping".into()));
+                }
+                let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len: u32::MAX };
+                self.add_mapping(ctx, mapping, None, 0, false);
+                return;
+            }
+            let fin = d.data_fin;
+            let data_len = u32::from(m.data_level_length) - u32::from(fin);
+            let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len };
+            self.add_mapping(ctx, mapping, m.checksum, m.data_level_length, fin);
+            if fin {
+                let fin_dsn = dsn + data_len as usize;
+                self.data.data_fin(cid, ctx.dir, fin_dsn, ctx.frame);
+            }
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let end = dsn + m.data_level_length as usize;
+                conn.last_dsn[di] = Some(conn.last_dsn[di].map_or(end, |old| old.max(end)));
+            }
+        } else if d.data_fin {
+            // DATA_FIN without a mapping is not allowed by §3.3.3 (the mapping carries it).
+            let max = self.limits.max_anomalies;
+            if let Some(conn) = self.conns.get_mut(cid) {
+                conn.anomaly(max, ctx.frame, "data_fin_without_mapping", || "DSS with F but no mapping".into());
+            }
+        }
+    }
+
+    /// Records a mapping on the current subflow direction and starts its checksum.
+    fn add_mapping(&mut self, ctx: &Ctx, m: Mapping, checksum: Option<u16>, dll: u16, fin: bool) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let repeat = d.mappings.iter().flatten().any(|x| x.ssn == m.ssn && x.dsn == m.dsn && x.data_len == m.data_len);
+        if !repeat {
+            d.mappings[d.mapping_next % MAPPINGS_KEPT] = Some(m);
+            d.mapping_next = (d.mapping_next + 1) % MAPPINGS_KEPT;
+        }
+        let Some(wire) = checksum else { return };
+        if repeat && d.csum.as_ref().is_none_or(|c| c.ssn != m.ssn) {
+            return; // already verified
+        }
+        if d.csum.as_ref().is_some_and(|c| c.ssn == m.ssn) {
+            return; // in progress
+        }
+        let stale = d.csum.take();
+        let mut acc = DssChecksum::new(m.dsn.0, m.ssn, dll);
+        let fin_only = fin && dll == 1;
+        let data_len = if m.data_len == u32::MAX { 0 } else { m.data_len };
+        if data_len == 0 {
+            acc.update(&[]);
+        }
+        d.csum = Some(CsumInProgress { acc, ssn: m.ssn, data_len, fed: 0, wire, frame: ctx.frame, fin_only });
+        if let Some(st) = stale {
+            self.csum_not_checkable(ctx, st.frame, "the mapping's payload was not all captured in order");
+        }
+        if data_len == 0 {
+            self.csum_complete(ctx);
+        }
+    }
+
+    fn csum_not_checkable(&mut self, ctx: &Ctx, frame: u64, why: &'static str) {
+        if let Some(cid) = self.conn_of(ctx.flow) {
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let (id, rfc) = ids::DSS_CHECKSUM;
+                conn.checks.record(id, rfc, Verdict::NotCheckable, frame, || why.into());
+            }
+        }
+    }
+
+    fn csum_complete(&mut self, ctx: &Ctx) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let Some(c) = f.dir_mut(ctx.dir).csum.take() else { return };
+        let Some(cid) = f.connection else { return };
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        let (id, rfc) = ids::DSS_CHECKSUM;
+        match c.acc.check(c.wire) {
+            DssChecksumVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, c.frame, String::new),
+            DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, rfc, Verdict::Legacy, c.frame, || {
+                format!("checksum {:04x} is the byte-swapped value (Linux 5.14-5.18 on little-endian)", c.wire)
+            }),
+            DssChecksumVerdict::Fail if c.fin_only => conn.checks.record(id, rfc, Verdict::NotCheckable, c.frame, || {
+                "DATA_FIN-only mapping: receivers do not validate its checksum".into()
+            }),
+            DssChecksumVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, c.frame, || {
+                format!("checksum {:04x} on the wire, {:04x} computed over the mapping", c.wire, c.acc.finish())
+            }),
+        }
+    }
+
+    /// Maps a segment's payload to data sequence numbers and hands it to the data level.
+    fn payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir(ctx.dir);
+        let Some(isn) = d.isn else { return };
+        let rel = seg.seq.wrapping_sub(isn);
+        let wire_len = seg.payload_len;
+        let captured = seg.payload;
+        // Checksum accumulation, in subflow order.
+        if let Some(c) = d.csum {
+            let start = rel.wrapping_sub(c.ssn.wrapping_add(c.fed));
+            if start == 0 || (start as i32) < 0 {
+                // Skip what was already fed (retransmission), feed the rest.
+                let skip = if start == 0 { 0 } else { start.wrapping_neg() };
+                let want = c.data_len - c.fed;
+                if skip < wire_len {
+                    let avail = (wire_len - skip).min(want);
+                    if seg.payload_complete() {
+                        let bytes = captured.get(skip as usize..(skip + avail) as usize).unwrap_or(&[]);
+                        let done = if let Some(f) = self.flows.get_mut(ctx.flow) {
+                            if let Some(cs) = f.dir_mut(ctx.dir).csum.as_mut() {
+                                cs.acc.update(bytes);
+                                cs.fed += avail;
+                                cs.fed >= cs.data_len
+                            } else {
+                                false
+                            }
+                        } else {
+                            false
+                        };
+                        if done {
+                            self.csum_complete(ctx);
+                        }
+                    } else if let Some(f) = self.flows.get_mut(ctx.flow) {
+                        let st = f.dir_mut(ctx.dir).csum.take();
+                        if let Some(st) = st {
+                            self.csum_not_checkable(ctx, st.frame, "payload cut by the capture's snaplen");
+                        }
+                    }
+                }
+            }
+        }
+        // Data-level placement, mapping by mapping (a segment may straddle mappings).
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let d = f.dir(ctx.dir);
+        let mut pieces = [(DataSeq(0), 0u32, 0u32); MAPPINGS_KEPT];
+        let mut n = 0;
+        let mut off = 0u32;
+        while off < wire_len && n < MAPPINGS_KEPT {
+            let r = rel.wrapping_add(off);
+            let Some((m, moff)) = d.mappings.iter().flatten().find_map(|m| m.covers(r).map(|o| (m, o))) else { break };
+            let take = (m.data_len - moff).min(wire_len - off);
+            pieces[n] = (m.dsn + moff as usize, off, take);
+            n += 1;
+            off += take;
+        }
+        if off < wire_len {
+            let (max, left, frame) = (self.limits.max_anomalies, wire_len - off, ctx.frame);
+            let r = rel.wrapping_add(off);
+            if let Some(conn) = self.conns.get_mut(cid) {
+                conn.data_mut(ctx.dir).unmapped_bytes += u64::from(left);
+                conn.anomaly(max, frame, "unmapped_data", || {
+                    format!("{left} payload bytes at relative subflow seq {r} are outside every known mapping")
+                });
+            }
+        }
+        for &(dsn, off, take) in pieces.iter().take(n) {
+            let from = (off as usize).min(captured.len());
+            let to = ((off + take) as usize).min(captured.len());
+            let bytes = captured.get(from..to).unwrap_or(&[]);
+            self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, take, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns);
+        }
+    }
+
+    fn on_add_addr(&mut self, ctx: &Ctx, a: &AddAddr) {
+        let Some(cid) = self.conn_of(ctx.flow) else {
+            self.orphan_flow(ctx, "add_addr_without_connection");
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        let echo = matches!(a.version, AddAddrVersion::V1 { echo: true, .. });
+        let by = if ctx.dir == Dir::C2s { "client" } else { "server" };
+        if conn.announced.len() < 256 {
+            conn.announced.push(Announcement { by, address_id: a.address_id, address: a.address, port: a.port, frame: ctx.frame, echo });
+        }
+        let (id, rfc) = ids::ADD_ADDR_HMAC;
+        if matches!(a.version, AddAddrVersion::V1 { echo: false, .. }) {
+            match (a.hmac, conn.key(ctx.dir), conn.key(ctx.dir.flip())) {
+                (Some(h), Some(ks), Some(kr)) => match crypto::check_add_addr_hmac(ks, kr, a.address_id, a.address, a.port, h) {
+                    AddAddrHmacVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
+                    AddAddrHmacVerdict::LegacyLeftmost => conn.checks.record(id, rfc, Verdict::Legacy, ctx.frame, || {
+                        "legacy leftmost: the leftmost 64 bits of the HMAC (Linux before 5.8), RFC 8684 asks for the rightmost".into()
+                    }),
+                    AddAddrHmacVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                        format!("HMAC {h:016x} matches neither end of HMAC(sender key‖receiver key, id‖address‖port)")
+                    }),
+                },
+                (None, _, _) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || "v1 ADD_ADDR without an HMAC".into()),
+                _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys not in the capture".into()),
+            }
+        }
+        if !echo {
+            let addr = match a.port {
+                Some(p) => SocketAddr::new(a.address, p).to_string(),
+                None => a.address.to_string(),
+            };
+            let aid = a.address_id;
+            self.event(ctx, EventKind::Announced, Some(cid), |e| {
+                e.address_id = Some(aid);
+                e.address = Some(addr);
+            });
+        }
+    }
+
+    fn on_remove_addr(&mut self, ctx: &Ctx, ids: &[u8]) {
+        let Some(cid) = self.conn_of(ctx.flow) else { return };
+        if let Some(conn) = self.conns.get_mut(cid) {
+            for &i in ids {
+                if conn.removed_address_ids.len() < 256 && !conn.removed_address_ids.contains(&i) {
+                    conn.removed_address_ids.push(i);
+                }
+            }
+        }
+        for &i in ids {
+            self.event(ctx, EventKind::Removed, Some(cid), |e| e.address_id = Some(i));
+        }
+    }
+
+    fn on_prio(&mut self, ctx: &Ctx, backup: bool, address_id: Option<u8>) {
+        let Some(cid) = self.conn_of(ctx.flow) else { return };
+        if let Some(f) = self.flows.get_mut(ctx.flow) {
+            f.backup = backup;
+        }
+        self.event(ctx, EventKind::SfPriority, Some(cid), |e| {
+            e.backup = Some(backup);
+            e.address_id = address_id;
+        });
+    }
+
+    fn on_fail(&mut self, ctx: &Ctx, dsn: u64) {
+        let Some(cid) = self.conn_of(ctx.flow) else { return };
+        if let Some(conn) = self.conns.get_mut(cid) {
+            if conn.fallback.is_none() {
+                conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "mp_fail", detail: format!("MP_FAIL at DSN {dsn}") });
+                conn.state = ConnState::Fallback;
+            }
+        }
+        self.event(ctx, EventKind::MpFail, Some(cid), |e| e.reason = Some(format!("dsn {dsn}")));
+    }
+
+    fn on_fastclose(&mut self, ctx: &Ctx, receiver_key: u64) {
+        let Some(cid) = self.conn_of(ctx.flow) else { return };
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        let (id, rfc) = ids::FASTCLOSE_KEY;
+        match conn.key(ctx.dir.flip()) {
+            Some(k) if k == receiver_key => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
+            Some(k) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k:016x}")
+            }),
+            None => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || "receiver's key not in the capture".into()),
+        }
+        let first = conn.state != ConnState::FastClosed;
+        conn.state = ConnState::FastClosed;
+        if first {
+            self.event(ctx, EventKind::Fastclose, Some(cid), |_| {});
+        }
+        if let Some(f) = self.flows.get_mut(ctx.flow) {
+            if f.end.is_none() && ctx.flags.rst() {
+                f.end = Some(SubflowEnd { how: "mp_fastclose", frame: ctx.frame, ts: ctx.ts, reason: None });
+            }
+        }
+    }
+
+    fn on_tcprst(&mut self, ctx: &Ctx, reason: u8) {
+        if let Some(f) = self.flows.get_mut(ctx.flow) {
+            match &mut f.end {
+                Some(e) if e.frame == ctx.frame => {
+                    if e.how == "rst" {
+                        e.how = "mp_tcprst";
+                    }
+                    e.reason = Some(reason);
+                }
+                None => f.end = Some(SubflowEnd { how: "mp_tcprst", frame: ctx.frame, ts: ctx.ts, reason: Some(reason) }),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Ends the analysis: flushes the data level and returns everything found.
+    pub fn finish(mut self) -> Analysis {
+        self.data.finish(&mut self.flows, &mut self.conns);
+        for conn in &mut self.conns {
+            let last = conn.subflow_ids.iter().filter_map(|&s| self.flows.get(s)).map(|f| f.last_ts).fold(conn.end_ts, f64::max);
+            conn.end_ts = last;
+        }
+        Analysis {
+            connections: self.conns,
+            subflows: self.flows,
+            events: self.events,
+            anomalies: self.anomalies,
+            anomalies_dropped: self.anomalies_dropped,
+            stats: self.stats,
+        }
+    }
+}
+
+fn f_backup(flows: &[Subflow], id: usize) -> bool {
+    flows.get(id).is_some_and(|f| f.backup)
+}
+
+/// Records one side's key and what derives from it, and registers its token.
+fn set_key(conn: &mut Connection, side: Dir, key: u64, tokens: &mut HashMap<u32, usize>) {
+    let version = conn.crypto_version().unwrap_or(Version::V1);
+    let km = crypto::key_material(version, key);
+    conn.keys[side.index()] = Some(key);
+    match side {
+        Dir::C2s => {
+            conn.client_key = Some(hex64(key));
+            conn.client_token = Some(hex32(km.token));
+            conn.client_idsn = Some(km.idsn);
+        }
+        Dir::S2c => {
+            conn.server_key = Some(hex64(key));
+            conn.server_token = Some(hex32(km.token));
+            conn.server_idsn = Some(km.idsn);
+        }
+    }
+    // A token collision (two keys hashing to one token) keeps the first connection and is
+    // visible as join checks failing on the second.
+    tokens.entry(km.token).or_insert(conn.id);
+    let last = &mut conn.last_dsn[side.index()];
+    if last.is_none() {
+        *last = Some(DataSeq(km.idsn) + 1);
+    }
+}
