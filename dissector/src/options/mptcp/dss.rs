@@ -146,10 +146,10 @@ impl Dss {
             l if l == base => false,
             l if has_mapping && l == base + 2 => true,
             _ => {
-                // base <= 26, so these fit in a u8.
-                let b = base as u8;
+                // base <= 26, so this never saturates.
+                let b = u8::try_from(base).unwrap_or(u8::MAX);
                 let expected = if has_mapping {
-                    ExpectedLen::Either(b, b + 2)
+                    ExpectedLen::Either(b, b.saturating_add(2))
                 } else {
                     ExpectedLen::Exactly(b)
                 };

@@ -192,6 +192,15 @@ impl OptionError {
         }
     }
 
+    /// The same error with `offset` moved by `base`, for a caller that knows where the option
+    /// starts (in the TCP header, the segment, the frame).
+    pub fn rebased(self, base: usize) -> Self {
+        OptionError {
+            offset: self.offset.saturating_add(base),
+            ..self
+        }
+    }
+
     /// Wrong length for a known subtype: reported at the length byte.
     pub(crate) fn bad_length(subtype: u8, len: usize, expected: ExpectedLen) -> Self {
         OptionError::new(
@@ -500,6 +509,12 @@ impl MptcpOption<'_> {
                 w.bytes(body)?
             }
             MptcpOption::Unknown { subtype, body } => {
+                if *subtype <= subtype::MP_TCPRST || *subtype >= subtype::MP_EXPERIMENTAL {
+                    return Err(EmitError::unencodable(
+                        *subtype,
+                        "a known subtype cannot be emitted as Unknown",
+                    ));
+                }
                 if body.first().map(|b| b >> 4) != Some(*subtype) {
                     return Err(EmitError::unencodable(
                         *subtype,
@@ -728,6 +743,28 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn mutated_valid_options_never_panic(opt in arb_option(),
+                                             flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+                                             cut in any::<proptest::sample::Index>()) {
+            // Start from a valid option and corrupt bytes after the length byte, then cut it
+            // (keeping the length byte consistent) so that near-valid inputs reach every grammar.
+            let mut buf = [0u8; 256];
+            let n = opt.emit(&mut buf).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut bytes = buf[..n].to_vec();
+            for (at, x) in flips {
+                let i = 2 + at % (n - 2);
+                bytes[i] ^= x;
+            }
+            bytes.truncate(3.max(cut.index(n + 1)));
+            bytes[1] = bytes.len() as u8;
+            if let Ok(back) = parse(&bytes) {
+                let mut out = [0u8; 256];
+                let m = back.emit(&mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&out[..m], &bytes[..]);
+            }
+        }
+
+        #[test]
         fn valid_subtype_bytes_never_panic(st in 0u8..16, rest in proptest::collection::vec(any::<u8>(), 0..32)) {
             let mut bytes = vec![KIND_MPTCP, 0, st << 4];
             bytes.extend(rest);
@@ -764,6 +801,7 @@ pub(crate) mod tests {
         );
         let e = parse(&[30, 5, 0x01, 0x81]).unwrap_err();
         assert_eq!(e.offset, 1);
+        assert_eq!(e.clone().rebased(20).offset, 21);
         assert_eq!(
             e.kind,
             OptionErrorKind::LengthMismatch {
@@ -813,6 +851,14 @@ pub(crate) mod tests {
         let opt = MptcpOption::Unknown {
             subtype: 9,
             body: &[0xa0],
+        };
+        assert!(matches!(
+            opt.emit(&mut [0u8; 8]),
+            Err(EmitError::Unencodable { .. })
+        ));
+        let opt = MptcpOption::Unknown {
+            subtype: 3,
+            body: &[0x30],
         };
         assert!(matches!(
             opt.emit(&mut [0u8; 8]),
