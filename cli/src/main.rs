@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
+use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
+use mptcp_dissector::track::{Analysis, Analyzer, Limits};
 
 #[derive(Parser)]
 #[command(name = "mptcp-trace", version, about = "MPTCP (RFC 8684 / RFC 6824) packet-analysis toolkit")]
@@ -29,6 +31,35 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
+    Analyze {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Also compute the sha256 of every rebuilt data stream.
+        #[arg(long)]
+        sha256: bool,
+    },
+    /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
+    Events {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
+        format: EventsFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    Text,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,6 +93,16 @@ fn capture_end(path: &PathBuf, end: Option<CaptureError>) -> ExitCode {
     }
 }
 
+/// Runs the whole pipeline on a capture.
+fn analyze_file(path: &PathBuf, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), String> {
+    let mut reader = open_capture(path)?;
+    Ok(mptcp_dissector::pipeline::run(&mut reader, analyzer))
+}
+
+fn warning_of(end: &Option<CaptureError>) -> Option<String> {
+    end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string())
+}
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Dissect { file, format, all } => {
@@ -77,6 +118,33 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
+            Ok(capture_end(&file, end))
+        }
+        Command::Analyze { file, format, sha256 } => {
+            let analyzer = Analyzer::new(Limits::default()).with_hashes(sha256);
+            let (analysis, end) = analyze_file(&file, analyzer)?;
+            let name = file.display().to_string();
+            let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            match format {
+                ReportFormat::Text => analyze_report::write_text(&mut out, &report),
+                ReportFormat::Json => analyze_report::write_json(&mut out, &report),
+            }
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
+            Ok(capture_end(&file, end))
+        }
+        Command::Events { file, format } => {
+            let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            match format {
+                EventsFormat::Text => analyze_report::write_events_text(&mut out, &analysis.events),
+                EventsFormat::Jsonl => analyze_report::write_events_jsonl(&mut out, &analysis.events),
+            }
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
             Ok(capture_end(&file, end))
         }
     }

@@ -1,2 +1,3 @@
 //! Reporters: text and JSON renderings of what the analyses found. Generic over `io::Write`.
 pub mod dissect;
+pub mod analyze;

@@ -478,6 +478,12 @@ impl Analyzer {
         }
     }
 
+    /// Computes the sha256 of every rebuilt data stream (reported for complete streams).
+    pub fn with_hashes(mut self, on: bool) -> Self {
+        self.data.set_hash(on);
+        self
+    }
+
     /// Sends the data-level byte stream of one connection direction to `sink` as it is rebuilt.
     pub fn with_sink(mut self, connection: usize, dir: Dir, sink: Box<dyn DataSink>) -> Self {
         self.data.set_sink(connection, dir, sink);
