@@ -411,6 +411,8 @@ pub struct Stats {
     pub tcp_packets: u64,
     pub mptcp_packets: u64,
     pub option_errors: u64,
+    /// Segments whose options the capture's snaplen cut.
+    pub options_cut: u64,
     pub flows_dropped: u64,
     pub connections_dropped: u64,
     pub events_dropped: u64,
@@ -635,6 +637,11 @@ impl Analyzer {
                         MptcpOption::TcpRst(r) => self.on_tcprst(&ctx, r.reason),
                         MptcpOption::Experimental { .. } | MptcpOption::Unknown { .. } => {}
                     }
+                }
+                // The capture's snaplen cut the option space: not a malformed option.
+                Err(crate::options::OptionIssue::Walk(_)) if seg.options_truncated => {
+                    saw_mptcp = true;
+                    self.stats.options_cut += 1;
                 }
                 Err(issue) => {
                     saw_mptcp = true;
@@ -1178,10 +1185,15 @@ impl Analyzer {
             let (max, left, frame) = (self.limits.max_anomalies, wire_len - off, ctx.frame);
             let r = rel.wrapping_add(off);
             if let Some(conn) = self.conns.get_mut(cid) {
-                conn.data_mut(ctx.dir).unmapped_bytes += u64::from(left);
-                conn.anomaly(max, frame, "unmapped_data", || {
-                    format!("{left} payload bytes at relative subflow seq {r} are outside every known mapping")
-                });
+                let dd = conn.data_mut(ctx.dir);
+                let first = dd.unmapped_bytes == 0;
+                dd.unmapped_bytes += u64::from(left);
+                // Reported once per direction; the count is in `unmapped_bytes`.
+                if first {
+                    conn.anomaly(max, frame, "unmapped_data", || {
+                        format!("{left} payload bytes at relative subflow seq {r} are outside every known mapping (first of {left}+ such bytes)")
+                    });
+                }
             }
         }
         for &(dsn, off, take) in pieces.iter().take(n) {
@@ -1309,6 +1321,12 @@ impl Analyzer {
     /// Ends the analysis: flushes the data level and returns everything found.
     pub fn finish(mut self) -> Analysis {
         self.data.finish(&mut self.flows, &mut self.conns);
+        // Events before the SYN/ACK (CREATED) had no token yet.
+        for e in &mut self.events {
+            if e.token.is_none() {
+                e.token = e.connection.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
+            }
+        }
         for conn in &mut self.conns {
             let last = conn.subflow_ids.iter().filter_map(|&s| self.flows.get(s)).map(|f| f.last_ts).fold(conn.end_ts, f64::max);
             conn.end_ts = last;
