@@ -11,5 +11,6 @@ pub mod capture;
 pub mod crypto;
 pub mod decode;
 pub mod options;
+pub mod reassembly;
 pub mod report;
 pub mod seq;
