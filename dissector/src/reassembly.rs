@@ -779,8 +779,8 @@ impl Reassembler {
         }
     }
 
-    /// Gives up the lowest hole: the whole range up to the next pending range, or up to `limit`
-    /// when nothing is pending. Reports it, moves the delivery point past it and delivers what
+    /// Gives up the lowest hole: the whole range up to the next pending range, but not past
+    /// `limit`. Reports it, moves the delivery point past it and delivers what
     /// follows. Returns false if there was nothing to give up.
     fn skip_one(&mut self, limit: u64, sink: &mut dyn FnMut(Chunk<'_>)) -> bool {
         let f = self.frontier;
@@ -790,10 +790,11 @@ impl Reassembler {
                     self.advance(sink);
                     return true;
                 }
-                iv.start = iv.end;
-                (iv.end, HoleKind::Uncaptured)
+                let end = iv.end.min(limit);
+                iv.start = end;
+                (end, HoleKind::Uncaptured)
             }
-            Some(iv) => (iv.start, HoleKind::NeverSeen),
+            Some(iv) => (iv.start.min(limit), HoleKind::NeverSeen),
             None if limit == u64::MAX => return false,
             None => (limit, HoleKind::NeverSeen),
         };
@@ -1146,6 +1147,28 @@ mod tests {
     }
 
     #[test]
+    fn window_skip_stops_at_new_piece() {
+        // A far pending piece must not make the skip swallow a nearer new piece.
+        let s = stream(3000);
+        let lim = ReassemblyLimits { max_buffered_bytes: 1000, ..skip_limits() };
+        let mut r = Reassembler::new(0, lim);
+        let mut o = Out::default();
+        ins(&mut r, &mut o, 900, &s[900..1000], 1, 1);
+        ins(&mut r, &mut o, 2000, &s[2000..2100], 1, 2); // window: [0,900) given up
+        assert_eq!(o.holes, vec![(0, 900, HoleKind::NeverSeen), (1000, 1000, HoleKind::NeverSeen)]);
+        let mut r = Reassembler::new(0, lim);
+        let mut o = Out::default();
+        r.insert(0, &[], 10, 1, 1, 1, &mut |c| o.take(c)); // uncaptured at the delivery point
+        ins(&mut r, &mut o, 800, &s[800..900], 1, 2); // pending, within the window
+        ins(&mut r, &mut o, 1050, &s[1050..1100], 1, 3); // needs 100 DSNs of room
+        // whole holes are given up, up to the next pending data; [900,1050) is still awaited
+        assert_eq!(o.holes, vec![(0, 10, HoleKind::Uncaptured), (10, 790, HoleKind::NeverSeen)]);
+        let i = ins(&mut r, &mut o, 900, &s[900..1050], 1, 4);
+        assert_eq!((i.late_bytes, i.new_bytes), (0, 150));
+        assert_eq!(o.data, &s[800..1100]);
+    }
+
+    #[test]
     fn segment_cap_bounded() {
         let lim = ReassemblyLimits { max_segments: 64, ..ReassemblyLimits::default() };
         let mut r = Reassembler::new(0, lim);
@@ -1305,7 +1328,9 @@ mod tests {
 
     /// Model test: random overlapping pieces from several subflows, shuffled; some captured
     /// short (snaplen) and re-sent in full.
-    fn pieces_strategy() -> impl Strategy<Value = (u64, Vec<u8>, Vec<(usize, usize, u32, usize)>, u64)> {
+    type Pieces = (u64, Vec<u8>, Vec<(usize, usize, u32, usize)>, u64);
+
+    fn pieces_strategy() -> impl Strategy<Value = Pieces> {
         (1usize..3000, any::<u64>(), any::<u64>()).prop_flat_map(|(n, start, seed)| {
             let start = if seed % 3 == 0 { u64::MAX - (seed % 4000) } else { start };
             (
