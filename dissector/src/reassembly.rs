@@ -41,8 +41,8 @@
 //! # Memory
 //! Bounded by [`ReassemblyLimits`], never by stream length: bytes are kept in one ring covering
 //! at most `recent_bytes` already delivered (for mismatch checks) plus `max_buffered_bytes` of DSN
-//! space above the delivery point; the range list holds at most `max_segments` between calls
-//! entries, the origin history `history_ranges` entries, and reported range lists
+//! space above the delivery point; the range list holds at most `max_segments` entries
+//! between calls, the origin history `history_ranges` entries, and reported range lists
 //! [`MAX_REPORTED_RANGES`] entries each (with exact totals alongside).
 //!
 //! # DATA_FIN
