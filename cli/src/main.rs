@@ -10,7 +10,25 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
-use mptcp_dissector::track::{Analysis, Analyzer, Limits};
+use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
+
+/// Writes the rebuilt stream; keeps the first write error to report after the run.
+struct WriteSink {
+    out: std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>,
+}
+
+impl DataSink for WriteSink {
+    fn data(&mut self, _dsn: u64, bytes: &[u8]) {
+        let mut st = self.out.borrow_mut();
+        if st.1.is_some() {
+            return;
+        }
+        match st.0.write_all(bytes) {
+            Ok(()) => st.2 += bytes.len() as u64,
+            Err(e) => st.1 = Some(e),
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(name = "mptcp-trace", version, about = "MPTCP (RFC 8684 / RFC 6824) packet-analysis toolkit")]
@@ -41,6 +59,20 @@ enum Command {
         #[arg(long)]
         sha256: bool,
     },
+    /// Write a connection's data-level byte stream, rebuilt across all its subflows.
+    Stream {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        /// Connection id, as `analyze` numbers them (0-based).
+        #[arg(long, short = 'c')]
+        connection: usize,
+        /// c2s: from the MP_CAPABLE SYN sender; s2c: the other way.
+        #[arg(long, short = 'd', value_enum)]
+        direction: StreamDir,
+        /// Output file; `-` is standard output.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
     Events {
         /// Capture file (pcap or pcapng); `-` reads standard input.
@@ -54,6 +86,12 @@ enum Command {
 enum ReportFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StreamDir {
+    C2s,
+    S2c,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +172,58 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .and_then(|_| out.flush())
             .map_err(|e| e.to_string())?;
             Ok(capture_end(&file, end))
+        }
+        Command::Stream { file, connection, direction, output } => {
+            let dir = match direction {
+                StreamDir::C2s => Dir::C2s,
+                StreamDir::S2c => Dir::S2c,
+            };
+            let writer: Box<dyn Write> = if output.as_os_str() == "-" {
+                Box::new(io::stdout())
+            } else {
+                Box::new(File::create(&output).map_err(|e| format!("{}: {e}", output.display()))?)
+            };
+            let state = std::rc::Rc::new(std::cell::RefCell::new((BufWriter::new(writer), None, 0u64)));
+            let sink = WriteSink { out: state.clone() };
+            let analyzer = Analyzer::new(Limits::default()).with_sink(connection, dir, Box::new(sink));
+            let (analysis, end) = analyze_file(&file, analyzer)?;
+            let (mut w, err, written) = match std::rc::Rc::try_unwrap(state) {
+                Ok(cell) => cell.into_inner(),
+                Err(_) => return Err("internal: stream sink still shared".into()),
+            };
+            if let Some(e) = err {
+                return Err(format!("{}: {e}", output.display()));
+            }
+            w.flush().map_err(|e| format!("{}: {e}", output.display()))?;
+            let code = capture_end(&file, end);
+            let Some(conn) = analysis.connections.get(connection) else {
+                eprintln!(
+                    "mptcp-trace: error: {}: no connection {connection} (the capture has {})",
+                    file.display(),
+                    analysis.connections.len()
+                );
+                return Ok(ExitCode::from(2));
+            };
+            let dd = conn.data(dir);
+            let name = if dir == Dir::C2s { "c2s" } else { "s2c" };
+            if dd.complete {
+                eprintln!("mptcp-trace: connection {connection} {name}: {written} bytes, complete");
+                return Ok(code);
+            }
+            eprintln!(
+                "mptcp-trace: connection {connection} {name}: INCOMPLETE: wrote the first {written} of {} data-level bytes seen",
+                dd.bytes
+            );
+            for (a, b) in dd.gaps.iter().take(20) {
+                eprintln!("  gap: DSN {a}..{b} ({} bytes) never in the capture", b.wrapping_sub(*a));
+            }
+            for (a, b) in dd.uncaptured.iter().take(20) {
+                eprintln!("  uncaptured: DSN {a}..{b} ({} bytes) cut by the capture's snaplen", b.wrapping_sub(*a));
+            }
+            if dd.data_fin_dsn.is_none() {
+                eprintln!("  no DATA_FIN in the capture: the end of the stream is unknown");
+            }
+            Ok(ExitCode::from(1))
         }
         Command::Events { file, format } => {
             let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;

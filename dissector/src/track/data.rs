@@ -4,19 +4,43 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Connection, Dir, ReinjectionSource, Subflow};
-use crate::reassembly::{Reassembler, ReassemblyLimits};
+use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
 use crate::seq::DataSeq;
 
 /// Receives a connection direction's data-level byte stream, in order.
 pub trait DataSink {
-    /// Bytes at `dsn`, contiguous with what came before.
+    /// Bytes at `dsn`, contiguous with what came before (or with the last hole).
     fn data(&mut self, dsn: u64, bytes: &[u8]);
+    /// `len` bytes at `dsn` that the capture does not have (never seen, or cut by snaplen).
+    /// Only called when the analyzer was asked to deliver past holes.
+    fn hole(&mut self, _dsn: u64, _len: u64, _never_seen: bool) {}
 }
 
 /// A sink that drops everything.
 pub struct NullSink;
 impl DataSink for NullSink {
     fn data(&mut self, _dsn: u64, _bytes: &[u8]) {}
+}
+
+/// Hands a chunk to the hasher and the sink.
+fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Sha256>, sink: &mut Option<&mut Box<dyn DataSink>>) {
+    match chunk {
+        Chunk::Data { dsn, bytes } => {
+            if let Some(h) = hasher.as_mut() {
+                h.update(bytes);
+            }
+            if let Some(s) = sink.as_mut() {
+                s.data(dsn, bytes);
+            }
+        }
+        Chunk::Hole { dsn, len, kind } => {
+            // A stream with a hole has no meaningful hash.
+            *hasher = None;
+            if let Some(s) = sink.as_mut() {
+                s.hole(dsn, len, kind == HoleKind::NeverSeen);
+            }
+        }
+    }
 }
 
 /// Data-level measures of one connection direction (docs/analyze.md).
@@ -35,8 +59,11 @@ pub struct DataDir {
     /// DSN ranges `[start, end)` never seen (bounded list).
     pub gaps: Vec<(u64, u64)>,
     pub gap_bytes: u64,
-    /// DSN ranges seen on the wire whose bytes the capture cut (snaplen).
+    /// Number of gaps (the list keeps the first 256).
+    pub gap_count: u64,
+    /// DSN ranges seen on the wire whose bytes the capture cut (snaplen); first 256.
     pub uncaptured: Vec<(u64, u64)>,
+    pub uncaptured_bytes: u64,
     /// Segments that carried data-level bytes another subflow had already carried.
     pub reinjections: u64,
     pub reinjected_bytes: u64,
@@ -142,18 +169,9 @@ impl DataLevel {
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
         let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return };
         let hasher = &mut slot.hasher;
-        let mut deliver = |d: u64, b: &[u8]| {
-            if let Some(h) = hasher.as_mut() {
-                h.update(b);
-            }
-            if let Some(s) = sink.as_mut() {
-                s.data(d, b);
-            }
-        };
-        let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut deliver);
+        let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut |c| deliver(c, hasher, &mut sink));
         let Some(c) = conns.get_mut(conn) else { return };
         let dd = c.data_mut(dir);
-        dd.mismatched_bytes += out.mismatched_bytes;
         let mut reinjected = 0u64;
         let Some(f) = flows.get_mut(flow) else { return };
         let sd = f.dir_mut(dir);
@@ -162,18 +180,28 @@ impl DataLevel {
         for dup in out.duplicates() {
             // The same subflow carrying the same data again is a TCP retransmission, not an
             // MPTCP reinjection.
-            if dup.subflow == Some(flow as u32) {
+            if dup.subflow == flow as u32 {
                 continue;
             }
             reinjected += dup.bytes;
-            let origin = dup.subflow.map(|s| s as usize);
-            let delay = dup.first_ts_ns.map(|t| (ts_ns.saturating_sub(t)) as f64 / 1e6);
+            let origin = Some(dup.subflow as usize);
+            let delay = Some(ts_ns.saturating_sub(dup.first_ts_ns) as f64 / 1e6);
             let full = sd.reinjected_from.len() >= 16;
             match sd.reinjected_from.iter_mut().find(|r| r.subflow == origin) {
                 Some(r) => r.bytes += dup.bytes,
                 None if !full => {
                     sd.reinjected_from.push(ReinjectionSource { subflow: origin, bytes: dup.bytes, first_delay_ms: delay })
                 }
+                None => {}
+            }
+        }
+        // Bytes whose first carrier fell out of the bounded history: reinjected, origin unknown.
+        if out.unattributed_bytes > 0 {
+            reinjected += out.unattributed_bytes;
+            let full = sd.reinjected_from.len() >= 16;
+            match sd.reinjected_from.iter_mut().find(|r| r.subflow.is_none()) {
+                Some(r) => r.bytes += out.unattributed_bytes,
+                None if !full => sd.reinjected_from.push(ReinjectionSource { subflow: None, bytes: out.unattributed_bytes, first_delay_ms: None }),
                 None => {}
             }
         }
@@ -196,29 +224,24 @@ impl DataLevel {
         let sink = &mut self.sink;
         for (cid, pair) in self.slots.iter_mut().enumerate() {
             for dir in [Dir::C2s, Dir::S2c] {
-                let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.as_mut()) else { continue };
+                let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.take()) else { continue };
                 let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == cid && *sd == dir).map(|(_, _, s)| s);
-                let hasher = &mut slot.hasher;
-                let mut deliver = |d: u64, b: &[u8]| {
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(b);
-                    }
-                    if let Some(s) = sk.as_mut() {
-                        s.data(d, b);
-                    }
-                };
-                let sum = slot.reasm.finish(&mut deliver);
+                let mut hasher = slot.hasher;
+                let sum = slot.reasm.finish(&mut |c| deliver(c, &mut hasher, &mut sk));
                 let Some(c) = conns.get_mut(cid) else { continue };
                 let dd = c.data_mut(dir);
                 dd.bytes = sum.bytes;
                 dd.captured_bytes = sum.captured_bytes;
                 dd.delivered_bytes = sum.delivered_bytes;
                 dd.complete = sum.complete;
-                dd.gap_bytes = sum.gaps.iter().map(|(a, b)| b.wrapping_sub(*a)).sum();
-                dd.gaps = sum.gaps;
-                dd.uncaptured = sum.uncaptured;
+                dd.gap_bytes = sum.gaps.bytes;
+                dd.gap_count = sum.gaps.count;
+                dd.gaps = sum.gaps.ranges;
+                dd.uncaptured_bytes = sum.uncaptured.bytes;
+                dd.uncaptured = sum.uncaptured.ranges;
                 dd.data_fin_dsn = sum.data_fin;
                 dd.caps_hit = sum.caps_hit;
+                dd.mismatched_bytes = sum.mismatched_bytes;
                 if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
                     dd.duration_s = (b - a).max(0.0);
                     if dd.duration_s > 0.0 {
@@ -226,7 +249,7 @@ impl DataLevel {
                     }
                 }
                 if sum.complete {
-                    if let Some(h) = slot.hasher.take() {
+                    if let Some(h) = hasher.take() {
                         dd.sha256 = Some(format!("{:x}", h.finalize()));
                     }
                 }

@@ -668,6 +668,27 @@ impl Analyzer {
         if !seg.payload.is_empty() || seg.payload_len > 0 {
             self.payload(&ctx, seg);
         }
+        if seg.flags.fin() {
+            self.fin_under_infinite_mapping(&ctx, seg);
+        }
+    }
+
+    /// After fallback the subflow stream is the data stream: its FIN ends the data (§3.7).
+    fn fin_under_infinite_mapping(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir(ctx.dir);
+        let Some(isn) = d.isn else { return };
+        let rel = seg.seq.wrapping_add(seg.payload_len).wrapping_sub(isn);
+        let fin_dsn = d
+            .mappings
+            .iter()
+            .flatten()
+            .filter(|m| m.data_len == u32::MAX)
+            .find_map(|m| m.covers(rel).map(|off| m.dsn + off as usize));
+        if let Some(dsn) = fin_dsn {
+            self.data.data_fin(cid, ctx.dir, dsn, ctx.frame);
+        }
     }
 
     /// TCP-level bookkeeping: ISNs, bytes, retransmissions, endings.
