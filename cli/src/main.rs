@@ -73,6 +73,19 @@ enum Command {
         #[arg(long, short = 'o')]
         output: PathBuf,
     },
+    /// Per-interval bytes per subflow and data-level goodput (CSV or JSON), for plots and spreadsheets.
+    Throughput {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        /// Only this connection (ids as `analyze` numbers them).
+        #[arg(long, short = 'c')]
+        connection: Option<usize>,
+        /// Interval length, e.g. 100ms, 1s, 250us.
+        #[arg(long, default_value = "100ms")]
+        interval: String,
+        #[arg(long, value_enum, default_value_t = SeriesFormat::Csv)]
+        format: SeriesFormat,
+    },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
     Events {
         /// Capture file (pcap or pcapng); `-` reads standard input.
@@ -85,6 +98,12 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportFormat {
     Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeriesFormat {
+    Csv,
     Json,
 }
 
@@ -224,6 +243,64 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 eprintln!("  no DATA_FIN in the capture: the end of the stream is unknown");
             }
             Ok(ExitCode::from(1))
+        }
+        Command::Throughput { file, connection, interval, format } => {
+            let interval_ns = mptcp_dissector::series::parse_interval(&interval)?;
+            let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
+            let analyzer = Analyzer::new(Limits::default())
+                .with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
+            let (analysis, end) = analyze_file(&file, analyzer)?;
+            if let Some(c) = connection {
+                if analysis.connections.get(c).is_none() {
+                    eprintln!("mptcp-trace: error: {}: no connection {c} (the capture has {})", file.display(), analysis.connections.len());
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            let rows = series.borrow().rows();
+            let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
+                Some(f) => format!("{} -> {}", f.client, f.server),
+                None => "data-level goodput".to_string(),
+            };
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let res = match format {
+                SeriesFormat::Csv => (|| -> io::Result<()> {
+                    writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps")?;
+                    for r in &rows {
+                        writeln!(
+                            out,
+                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0}",
+                            r.t,
+                            r.connection,
+                            r.subflow.map(|s| s.to_string()).unwrap_or_default(),
+                            label(r.subflow),
+                            r.c2s_bytes,
+                            r.s2c_bytes,
+                            r.c2s_bps,
+                            r.s2c_bps
+                        )?;
+                    }
+                    Ok(())
+                })(),
+                SeriesFormat::Json => {
+                    #[derive(serde::Serialize)]
+                    struct Doc<'a> {
+                        interval_s: f64,
+                        paths: std::collections::BTreeMap<String, String>,
+                        rows: &'a [mptcp_dissector::series::Row],
+                    }
+                    let mut paths = std::collections::BTreeMap::new();
+                    for r in &rows {
+                        if let Some(sf) = r.subflow {
+                            paths.entry(sf.to_string()).or_insert_with(|| label(Some(sf)));
+                        }
+                    }
+                    let doc = Doc { interval_s: interval_ns as f64 / 1e9, paths, rows: &rows };
+                    serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from).and_then(|_| writeln!(out))
+                }
+            };
+            res.and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+            Ok(capture_end(&file, end))
         }
         Command::Events { file, format } => {
             let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;

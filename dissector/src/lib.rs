@@ -15,4 +15,5 @@ pub mod pipeline;
 pub mod report;
 pub mod reassembly;
 pub mod seq;
+pub mod series;
 pub mod track;

@@ -146,8 +146,8 @@ impl DataLevel {
         ts_ns: u64,
         flows: &mut [Subflow],
         conns: &mut [Connection],
-    ) {
-        let Some(c) = conns.get_mut(conn) else { return };
+    ) -> (u64, u64) {
+        let Some(c) = conns.get_mut(conn) else { return (0, 0) };
         let start = c
             .data(dir)
             .first_dsn
@@ -164,16 +164,16 @@ impl DataLevel {
         }
         dd.end_ts = Some(ts);
         if self.slot(conn, dir, start).is_none() {
-            return;
+            return (0, 0);
         }
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
-        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return };
+        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return (0, 0) };
         let hasher = &mut slot.hasher;
         let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut |c| deliver(c, hasher, &mut sink));
-        let Some(c) = conns.get_mut(conn) else { return };
+        let Some(c) = conns.get_mut(conn) else { return (0, 0) };
         let dd = c.data_mut(dir);
         let mut reinjected = 0u64;
-        let Some(f) = flows.get_mut(flow) else { return };
+        let Some(f) = flows.get_mut(flow) else { return (0, 0) };
         let sd = f.dir_mut(dir);
         sd.mapped_bytes += u64::from(wire_len);
         sd.new_data_bytes += out.new_bytes;
@@ -210,6 +210,7 @@ impl DataLevel {
             dd.reinjections += 1;
             dd.reinjected_bytes += reinjected;
         }
+        (out.new_bytes, reinjected)
     }
 
     /// A DATA_FIN at `dsn` in direction `dir`.

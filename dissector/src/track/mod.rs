@@ -148,10 +148,16 @@ pub struct SubflowDir {
     pub reinjected_bytes: u64,
     /// Where reinjected bytes had first been carried: (subflow id, bytes, delay ms of the first).
     pub reinjected_from: Vec<ReinjectionSource>,
+    /// RTT of this direction's data (send → ACK), from seq/ack, Karn's rule.
+    pub rtt: RttStats,
+    /// This subflow's share of the connection's distinct data-level bytes in this direction.
+    pub share: f64,
     #[serde(skip)]
     isn: Option<u32>,
     #[serde(skip)]
     next_seq: Option<SubflowSeq>,
+    #[serde(skip)]
+    rtt_probe: Option<(SubflowSeq, u64)>,
     #[serde(skip)]
     fin: bool,
     #[serde(skip)]
@@ -160,6 +166,57 @@ pub struct SubflowDir {
     mapping_next: usize,
     #[serde(skip)]
     csum: Option<CsumInProgress>,
+}
+
+/// RTT samples of one subflow direction, milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RttStats {
+    pub samples: u64,
+    pub min_ms: Option<f64>,
+    pub avg_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    #[serde(skip)]
+    sum_ms: f64,
+}
+
+impl RttStats {
+    fn add(&mut self, ms: f64) {
+        self.samples += 1;
+        self.sum_ms += ms;
+        self.min_ms = Some(self.min_ms.map_or(ms, |m| m.min(ms)));
+        self.max_ms = Some(self.max_ms.map_or(ms, |m| m.max(ms)));
+        self.avg_ms = Some(self.sum_ms / self.samples as f64);
+    }
+}
+
+/// One TCP segment as the analyzer saw it: the input of time series (throughput, data
+/// sequence and RTT plots). Handed to an [`Observer`] after each segment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentRecord {
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub subflow: usize,
+    pub connection: Option<usize>,
+    /// Direction of the segment within its subflow (C2s = from the SYN sender).
+    pub c2s: bool,
+    /// TCP payload length on the wire.
+    pub payload_len: u32,
+    /// The segment re-sent subflow sequence space already sent.
+    pub tcp_retransmission: bool,
+    /// Data sequence number of the first payload byte, when mapped.
+    pub dsn: Option<u64>,
+    /// Data-level bytes new to the connection / already carried by another subflow.
+    pub new_bytes: u64,
+    pub reinjected_bytes: u64,
+    /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
+    pub data_ack: Option<u64>,
+    /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
+    pub rtt: Option<(Dir, f64)>,
+}
+
+/// Receives a [`SegmentRecord`] per TCP segment.
+pub trait Observer {
+    fn segment(&mut self, record: &SegmentRecord);
 }
 
 /// Reinjected bytes attributed to the subflow that first carried them.
@@ -462,6 +519,9 @@ pub struct Analyzer {
     anomalies_dropped: u64,
     stats: Stats,
     data: data::DataLevel,
+    observer: Option<Box<dyn Observer>>,
+    /// The record of the segment being processed.
+    cur: SegmentRecord,
 }
 
 impl Analyzer {
@@ -477,8 +537,18 @@ impl Analyzer {
             anomalies_dropped: 0,
             stats: Stats::default(),
             data: data::DataLevel::new(limits.reassembly),
+            observer: None,
+            cur: SegmentRecord::default(),
         }
     }
+
+    /// Hands a [`SegmentRecord`] of every TCP segment to `observer` (share its results with
+    /// an `Rc<RefCell<..>>`: the analyzer owns the box).
+    pub fn with_observer(mut self, observer: Box<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
 
     /// Computes the sha256 of every rebuilt data stream (reported for complete streams).
     pub fn with_hashes(mut self, on: bool) -> Self {
@@ -604,6 +674,14 @@ impl Analyzer {
         self.touch_ts(ts_ns);
         let ts = ts_ns as f64 / 1e9;
         let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
+        self.cur = SegmentRecord {
+            frame,
+            ts_ns,
+            subflow: flow,
+            c2s: dir == Dir::C2s,
+            payload_len: seg.payload_len,
+            ..SegmentRecord::default()
+        };
         let ctx = Ctx {
             frame,
             ts,
@@ -671,6 +749,10 @@ impl Analyzer {
         if seg.flags.fin() {
             self.fin_under_infinite_mapping(&ctx, seg);
         }
+        if let Some(obs) = self.observer.as_mut() {
+            self.cur.connection = self.flows.get(flow).and_then(|f| f.connection);
+            obs.segment(&self.cur);
+        }
     }
 
     /// After fallback the subflow stream is the data stream: its FIN ends the data (§3.7).
@@ -711,12 +793,32 @@ impl Analyzer {
                     d.retransmitted_bytes += overlap;
                     d.retransmitted_segments += 1;
                     d.next_seq = Some(next.max(end));
+                    self.cur.tcp_retransmission = true;
+                    // Karn: no RTT sample across a retransmission.
+                    d.rtt_probe = None;
                 }
-                _ => d.next_seq = Some(end),
+                _ => {
+                    d.next_seq = Some(end);
+                    if d.rtt_probe.is_none() {
+                        d.rtt_probe = Some((end, ctx.ts_ns));
+                    }
+                }
             }
         }
         if seg.flags.fin() {
             d.fin = true;
+        }
+        // This segment's ACK may complete an RTT probe of the other direction's data.
+        if seg.flags.ack() {
+            let other = f.dir_mut(ctx.dir.flip());
+            if let Some((end, sent)) = other.rtt_probe {
+                if SubflowSeq(seg.ack) >= end {
+                    other.rtt_probe = None;
+                    let ms = ctx.ts_ns.saturating_sub(sent) as f64 / 1e6;
+                    other.rtt.add(ms);
+                    self.cur.rtt = Some((ctx.dir.flip(), ms));
+                }
+            }
         }
         if seg.flags.ack() && !seg.flags.syn() && f.established_ts.is_none() && f.synack_seen && ctx.dir == Dir::C2s {
             f.established_ts = Some(ctx.ts);
@@ -1035,6 +1137,7 @@ impl Analyzer {
                 };
                 if let Some(v) = value {
                     conn.last_ack[di] = Some(conn.last_ack[di].map_or(v, |old| old.max(v)));
+                    self.cur.data_ack = Some(v.0);
                 }
             }
         }
@@ -1221,7 +1324,13 @@ impl Analyzer {
             let from = (off as usize).min(captured.len());
             let to = ((off + take) as usize).min(captured.len());
             let bytes = captured.get(from..to).unwrap_or(&[]);
-            self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, take, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns);
+            if self.cur.dsn.is_none() {
+                self.cur.dsn = Some(dsn.0);
+            }
+            let (new, reinjected) =
+                self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, take, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns);
+            self.cur.new_bytes += new;
+            self.cur.reinjected_bytes += reinjected;
         }
     }
 
@@ -1346,6 +1455,17 @@ impl Analyzer {
         for e in &mut self.events {
             if e.token.is_none() {
                 e.token = e.connection.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
+            }
+        }
+        for conn in &self.conns {
+            for &sid in &conn.subflow_ids {
+                if let Some(f) = self.flows.get_mut(sid) {
+                    for d in [Dir::C2s, Dir::S2c] {
+                        let total = conn.data(d).bytes;
+                        let sd = f.dir_mut(d);
+                        sd.share = if total > 0 { sd.new_data_bytes as f64 / total as f64 } else { 0.0 };
+                    }
+                }
             }
         }
         for conn in &mut self.conns {
