@@ -116,6 +116,7 @@ pub mod ids {
     pub const ADD_ADDR_HMAC: (&str, &str) = ("add_addr.hmac", "RFC 8684 §3.4.1");
     pub const DSS_CHECKSUM: (&str, &str) = ("dss.checksum", "RFC 8684 §3.3.1");
     pub const FASTCLOSE_KEY: (&str, &str) = ("mp_fastclose.key", "RFC 8684 §3.5");
+    pub const MAPPING_CONSISTENCY: (&str, &str) = ("dss.mapping_consistency", "RFC 8684 §3.3.1");
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct DataDir {
     pub first_dsn: Option<u64>,
     /// DSN of the DATA_FIN, when seen.
     pub data_fin_dsn: Option<u64>,
+    /// Highest data ACK the peer sent for this direction's data (64-bit).
+    pub data_acked: Option<u64>,
     /// Distinct data-level bytes seen on the wire (captured or not).
     pub bytes: u64,
     /// Distinct data-level bytes whose content is in the capture.

@@ -332,7 +332,12 @@ pub struct Announcement {
 pub struct Connection {
     /// 0-based, in order of the MP_CAPABLE SYNs in the capture; `stream --connection` takes it.
     pub id: usize,
+    /// Version agreed: the SYN/ACK's MP_CAPABLE version (the SYN's until then).
     pub version: Option<u8>,
+    /// Version the client proposed in its MP_CAPABLE SYN.
+    pub syn_version: Option<u8>,
+    /// MPTCP options on this connection's subflows with a wrong length or layout.
+    pub malformed_options: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub client_key: Option<String>,
@@ -728,6 +733,7 @@ impl Analyzer {
                     match self.flows.get(flow).and_then(|f| f.connection) {
                         Some(c) => {
                             if let Some(conn) = self.conns.get_mut(c) {
+                                conn.malformed_options += 1;
                                 conn.anomaly(max, frame, "malformed_option", || issue.to_string());
                             }
                         }
@@ -890,6 +896,8 @@ impl Analyzer {
             let mut conn = Connection {
                 id,
                 version: Some(c.version),
+                syn_version: Some(c.version),
+                malformed_options: 0,
                 client: f.client,
                 server: f.server,
                 client_key: None,
@@ -1137,6 +1145,9 @@ impl Analyzer {
                 };
                 if let Some(v) = value {
                     conn.last_ack[di] = Some(conn.last_ack[di].map_or(v, |old| old.max(v)));
+                    // A data ACK in this direction acknowledges the other direction's data.
+                    let acked = conn.data_mut(ctx.dir.flip());
+                    acked.data_acked = Some(acked.data_acked.map_or(v.0, |old| DataSeq(old).max(v).0));
                     self.cur.data_ack = Some(v.0);
                 }
             }
@@ -1192,10 +1203,42 @@ impl Analyzer {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         let d = f.dir_mut(ctx.dir);
         let repeat = d.mappings.iter().flatten().any(|x| x.ssn == m.ssn && x.dsn == m.dsn && x.data_len == m.data_len);
+        // Mappings that overlap in subflow sequence space must map it to the same DSNs
+        // (RFC 8684 §3.3.1: a mapping, once sent, is fixed).
+        let conflict = if repeat || m.data_len == u32::MAX {
+            None
+        } else {
+            d.mappings.iter().flatten().filter(|x| x.data_len != u32::MAX).find_map(|x| {
+                let start = m.ssn.wrapping_sub(x.ssn);
+                let overlaps = start < x.data_len || x.ssn.wrapping_sub(m.ssn) < m.data_len;
+                let same_offset = (m.dsn - x.dsn) as u64 as u32 == start
+                    && DataSeq(m.dsn.0.wrapping_sub(u64::from(start))) == x.dsn;
+                (overlaps && !same_offset).then_some(*x)
+            })
+        };
+        let checked = !repeat && m.data_len != u32::MAX;
         if !repeat {
             d.mappings[d.mapping_next % MAPPINGS_KEPT] = Some(m);
             d.mapping_next = (d.mapping_next + 1) % MAPPINGS_KEPT;
         }
+        if checked {
+            if let Some(cid) = f.connection {
+                if let Some(conn) = self.conns.get_mut(cid) {
+                    let (id, rfc) = ids::MAPPING_CONSISTENCY;
+                    match conflict {
+                        None => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
+                        Some(x) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                            format!(
+                                "mapping subflow seq {}+{} -> DSN {} overlaps subflow seq {}+{} -> DSN {} with another offset",
+                                m.ssn, m.data_len, m.dsn, x.ssn, x.data_len, x.dsn
+                            )
+                        }),
+                    }
+                }
+            }
+        }
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
         let Some(wire) = checksum else { return };
         if repeat && d.csum.as_ref().is_none_or(|c| c.ssn != m.ssn) {
             return; // already verified
