@@ -271,3 +271,76 @@ fn subflow_grouping_tokens_and_idsns_agree_with_tshark() {
     }
     assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
 }
+
+/// The relative DSN our data says each 8-byte DSN has: raw minus the *sender's* IDSN
+/// (RFC 8684 §3.1/§3.3: each direction's data sequence space starts at its sender's IDSN).
+/// Returns (frame, tcp.stream, join?, tshark's relative DSN, ours, raw − receiver's IDSN).
+fn relative_dsns(capture: &Path) -> Vec<(u64, u64, bool, u64, u64, u64)> {
+    let analysis = ours(capture);
+    let mut out = Vec::new();
+    for r in tshark_rows(capture) {
+        let Some((raw, rel)) = r.dsn else { continue };
+        let sub = our_subflow(&analysis, pair(r.src, r.dst));
+        let Some(&i) = sub.first() else { continue };
+        let s = &analysis.subflows[i];
+        let Some(c) = s.connection.map(|c| &analysis.connections[c]) else { continue };
+        let (Some(ci), Some(si)) = (c.client_idsn, c.server_idsn) else { continue };
+        let (sender, receiver) = if r.src == s.client { (ci, si) } else { (si, ci) };
+        out.push((r.frame, r.tcp_stream, s.join, rel, raw.wrapping_sub(sender), raw.wrapping_sub(receiver)));
+    }
+    out
+}
+
+/// tshark 4.0 defect: on MP_JOIN subflows the relative DSN (`mptcp.dss.dsn`, with the default
+/// `mptcp.relative_sequence_numbers:TRUE`) is computed against the wrong direction's IDSN: it is
+/// raw DSN − the *receiver's* IDSN, a meaningless 64-bit number, where it should be raw DSN −
+/// the sender's IDSN. On the initial subflow tshark gets it right, and we agree with it there.
+///
+/// Evidence, two-subflows.pcap frame 77 (first data on the join subflow, tcp.stream 1, client to
+/// server): raw DSN 17353900956900787847, client IDSN 17353900956900755078 (so the relative DSN
+/// is 32769: the join subflow carries data after the first 32 KiB), tshark shows
+/// 10774797737476841298 = raw − server IDSN 6579103219423946549. Its relative data ACK
+/// (`mptcp.ack`) on that frame is wrong the same way (7671946336232773672 = raw ACK − client
+/// IDSN). Every join subflow of every testdata capture shows it.
+///
+/// Because of this, the connection test above compares tokens, IDSNs and grouping, never
+/// tshark's relative DSNs on join subflows.
+#[test]
+fn tshark_defect_relative_dsn_on_join_subflows() {
+    if !common::tshark_available("tshark_defect_relative_dsn_on_join_subflows") {
+        return;
+    }
+    let (mut initial, mut join_wrong) = (0, 0);
+    for cap in common::captures() {
+        let name = common::name(&cap);
+        let (mut i_n, mut j_n, mut j_wrong) = (0, 0, 0);
+        for (frame, stream, join, theirs, ours, against_receiver) in relative_dsns(&cap) {
+            if join {
+                j_n += 1;
+                if theirs != ours {
+                    assert_eq!(
+                        theirs, against_receiver,
+                        "{name} frame {frame} (tcp.stream {stream}): tshark relative DSN {theirs} is \
+                         neither ours ({ours}) nor the known defect ({against_receiver})"
+                    );
+                    j_wrong += 1;
+                }
+            } else {
+                i_n += 1;
+                assert_eq!(theirs, ours, "{name} frame {frame}: initial subflow relative DSN");
+            }
+        }
+        eprintln!(
+            "{name:<24} initial-subflow DSNs agree: {i_n}; join-subflow DSNs: {j_n}, tshark wrong on {j_wrong}"
+        );
+        initial += i_n;
+        join_wrong += j_wrong;
+    }
+    assert!(initial > 0, "no initial-subflow DSN compared");
+    assert!(join_wrong > 0, "tshark no longer shows the join-subflow DSN defect: update this test");
+
+    // The specific frame.
+    let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/two-subflows.pcap");
+    let row = relative_dsns(&cap).into_iter().find(|r| r.0 == 77).expect("frame 77 has a mapping");
+    assert_eq!(row, (77, 1, true, 10774797737476841298, 32769, 10774797737476841298));
+}
