@@ -314,6 +314,8 @@ struct Tally {
     truncated_frames: Vec<u64>,
     /// Values tshark shows from the captured part of a cut option, which we do not report.
     truncated_values: usize,
+    /// Fields that had a value on at least one side.
+    seen: BTreeSet<&'static str>,
 }
 
 fn compare(capture: &Path) -> Tally {
@@ -360,6 +362,7 @@ fn compare(capture: &Path) -> Tally {
                 continue;
             }
             t.fields += 1;
+            t.seen.insert(f);
             t.values += a.map_or(0, Vec::len).max(b.map_or(0, Vec::len));
             if a == b {
                 continue;
@@ -384,6 +387,7 @@ fn every_mptcp_option_field_agrees_with_tshark() {
     }
     let mut failures = Vec::new();
     let (mut all_frames, mut all_fields) = (0, 0);
+    let mut seen = BTreeSet::new();
     eprintln!(
         "{:<24} {:>7} {:>8} {:>8} {:>10} {:>9} {:>15}",
         "capture", "frames", "fields", "values", "mismatches", "excluded", "cut frms/values"
@@ -412,7 +416,11 @@ fn every_mptcp_option_field_agrees_with_tshark() {
         }
         all_frames += t.frames;
         all_fields += t.fields;
+        seen.extend(t.seen);
     }
+    let unexercised: Vec<&str> = FIELDS.iter().copied().filter(|f| !seen.contains(f) && !excluded(f)).collect();
+    eprintln!("fields compared: {seen:?}");
+    eprintln!("fields no testdata capture exercises: {unexercised:?}");
     eprintln!("total: {all_frames} frames, {all_fields} frame-fields agree; excluded fields: {EXCLUDED:?}");
     assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
 }
