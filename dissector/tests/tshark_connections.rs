@@ -53,14 +53,29 @@ struct Row {
 }
 
 fn first<T: std::str::FromStr>(s: &str) -> Option<T> {
-    s.split(',').next().filter(|v| !v.is_empty()).map(|v| v.parse().ok().expect("number"))
+    s.split(',')
+        .next()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().ok().expect("number"))
 }
 
 fn tshark_rows(capture: &Path) -> Vec<Row> {
     let mut args = vec![
-        "-2", "-o", "mptcp.analyze_mappings:TRUE", "-o", "mptcp.relative_sequence_numbers:TRUE",
-        "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=/t",
-        "-Y", "tcp",
+        "-2",
+        "-o",
+        "mptcp.analyze_mappings:TRUE",
+        "-o",
+        "mptcp.relative_sequence_numbers:TRUE",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        "-E",
+        "separator=/t",
+        "-Y",
+        "tcp",
     ];
     for c in COLUMNS {
         args.push("-e");
@@ -103,7 +118,11 @@ fn ours(capture: &Path) -> Analysis {
 
 /// Unordered endpoint pair: the TCP stream key both sides can agree on.
 fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b { (a, b) } else { (b, a) }
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 /// Our (subflow index, connection) for a TCP stream's endpoints.
@@ -131,13 +150,24 @@ struct Tally {
 fn compare(capture: &Path) -> Tally {
     let rows = tshark_rows(capture);
     let analysis = ours(capture);
-    let mut t = Tally { numbering_same: true, ..Tally::default() };
+    let mut t = Tally {
+        numbering_same: true,
+        ..Tally::default()
+    };
 
     // tcp.stream → endpoints and the mptcp.stream values tshark gives its frames.
     let mut streams: BTreeMap<u64, ((SocketAddr, SocketAddr), BTreeSet<u64>)> = BTreeMap::new();
     for r in &rows {
-        let e = streams.entry(r.tcp_stream).or_insert_with(|| (pair(r.src, r.dst), BTreeSet::new()));
-        assert_eq!(e.0, pair(r.src, r.dst), "frame {}: tcp.stream {} changed endpoints", r.frame, r.tcp_stream);
+        let e = streams
+            .entry(r.tcp_stream)
+            .or_insert_with(|| (pair(r.src, r.dst), BTreeSet::new()));
+        assert_eq!(
+            e.0,
+            pair(r.src, r.dst),
+            "frame {}: tcp.stream {} changed endpoints",
+            r.frame,
+            r.tcp_stream
+        );
         e.1.extend(r.mptcp_stream);
     }
     t.streams = streams.len();
@@ -147,7 +177,9 @@ fn compare(capture: &Path) -> Tally {
     let mut ours_of: BTreeMap<u64, Option<usize>> = BTreeMap::new();
     for (ts, (key, ms)) in &streams {
         if ms.len() > 1 {
-            t.mismatches.push(format!("tcp.stream {ts}: tshark gives several mptcp.stream {ms:?}"));
+            t.mismatches.push(format!(
+                "tcp.stream {ts}: tshark gives several mptcp.stream {ms:?}"
+            ));
         }
         let theirs = ms.iter().next().copied();
         let sub = our_subflow(&analysis, *key);
@@ -166,7 +198,10 @@ fn compare(capture: &Path) -> Tally {
                 !syn_only
             }),
             many => {
-                t.mismatches.push(format!("tcp.stream {ts} {key:?}: we have {} subflows for it", many.len()));
+                t.mismatches.push(format!(
+                    "tcp.stream {ts} {key:?}: we have {} subflows for it",
+                    many.len()
+                ));
                 None
             }
         };
@@ -208,12 +243,18 @@ fn compare(capture: &Path) -> Tally {
     // carries one, so they belong to the side that sent the frame.
     for r in rows.iter().filter(|r| r.sendkey.is_some()) {
         let (Some(tok), Some(idsn)) = (r.expected_token, r.expected_idsn) else {
-            t.mismatches.push(format!("frame {}: MP_CAPABLE with a key but no expected_token/idsn", r.frame));
+            t.mismatches.push(format!(
+                "frame {}: MP_CAPABLE with a key but no expected_token/idsn",
+                r.frame
+            ));
             continue;
         };
         let sub = our_subflow(&analysis, pair(r.src, r.dst));
         let Some(conn) = sub.first().and_then(|i| analysis.subflows[*i].connection) else {
-            t.mismatches.push(format!("frame {}: we have no connection for this MP_CAPABLE", r.frame));
+            t.mismatches.push(format!(
+                "frame {}: we have no connection for this MP_CAPABLE",
+                r.frame
+            ));
             continue;
         };
         let c = &analysis.connections[conn];
@@ -263,13 +304,24 @@ fn subflow_grouping_tokens_and_idsns_agree_with_tshark() {
         // Not vacuous: some MPTCP stream and key compared, or (fallback.pcap) a stream both
         // agree is a failed MPTCP attempt.
         if t.streams == 0 || ((t.mptcp_streams == 0 || t.keys == 0) && t.syn_fallbacks == 0) {
-            failures.push(format!("{name}: nothing compared ({} MPTCP streams, {} keys)", t.mptcp_streams, t.keys));
+            failures.push(format!(
+                "{name}: nothing compared ({} MPTCP streams, {} keys)",
+                t.mptcp_streams, t.keys
+            ));
         }
         if !t.mismatches.is_empty() {
-            failures.push(format!("{name}: {} mismatches, first: {}", t.mismatches.len(), t.mismatches[0]));
+            failures.push(format!(
+                "{name}: {} mismatches, first: {}",
+                t.mismatches.len(),
+                t.mismatches[0]
+            ));
         }
     }
-    assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreements with tshark:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The relative DSN our data says each 8-byte DSN has: raw minus the *sender's* IDSN
@@ -283,10 +335,25 @@ fn relative_dsns(capture: &Path) -> Vec<(u64, u64, bool, u64, u64, u64)> {
         let sub = our_subflow(&analysis, pair(r.src, r.dst));
         let Some(&i) = sub.first() else { continue };
         let s = &analysis.subflows[i];
-        let Some(c) = s.connection.map(|c| &analysis.connections[c]) else { continue };
-        let (Some(ci), Some(si)) = (c.client_idsn, c.server_idsn) else { continue };
-        let (sender, receiver) = if r.src == s.client { (ci, si) } else { (si, ci) };
-        out.push((r.frame, r.tcp_stream, s.join, rel, raw.wrapping_sub(sender), raw.wrapping_sub(receiver)));
+        let Some(c) = s.connection.map(|c| &analysis.connections[c]) else {
+            continue;
+        };
+        let (Some(ci), Some(si)) = (c.client_idsn, c.server_idsn) else {
+            continue;
+        };
+        let (sender, receiver) = if r.src == s.client {
+            (ci, si)
+        } else {
+            (si, ci)
+        };
+        out.push((
+            r.frame,
+            r.tcp_stream,
+            s.join,
+            rel,
+            raw.wrapping_sub(sender),
+            raw.wrapping_sub(receiver),
+        ));
     }
     out
 }
@@ -327,7 +394,10 @@ fn tshark_defect_relative_dsn_on_join_subflows() {
                 }
             } else {
                 i_n += 1;
-                assert_eq!(theirs, ours, "{name} frame {frame}: initial subflow relative DSN");
+                assert_eq!(
+                    theirs, ours,
+                    "{name} frame {frame}: initial subflow relative DSN"
+                );
             }
         }
         eprintln!(
@@ -337,10 +407,26 @@ fn tshark_defect_relative_dsn_on_join_subflows() {
         join_wrong += j_wrong;
     }
     assert!(initial > 0, "no initial-subflow DSN compared");
-    assert!(join_wrong > 0, "tshark no longer shows the join-subflow DSN defect: update this test");
+    assert!(
+        join_wrong > 0,
+        "tshark no longer shows the join-subflow DSN defect: update this test"
+    );
 
     // The specific frame.
     let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/two-subflows.pcap");
-    let row = relative_dsns(&cap).into_iter().find(|r| r.0 == 77).expect("frame 77 has a mapping");
-    assert_eq!(row, (77, 1, true, 10774797737476841298, 32769, 10774797737476841298));
+    let row = relative_dsns(&cap)
+        .into_iter()
+        .find(|r| r.0 == 77)
+        .expect("frame 77 has a mapping");
+    assert_eq!(
+        row,
+        (
+            77,
+            1,
+            true,
+            10774797737476841298,
+            32769,
+            10774797737476841298
+        )
+    );
 }

@@ -11,7 +11,12 @@ pub fn captures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|e| e.expect("read_dir entry").path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            )
+        })
         .collect();
     out.sort();
     assert!(!out.is_empty(), "no captures in {}", dir.display());
@@ -25,7 +30,11 @@ pub fn name(path: &Path) -> String {
 /// `true` if tshark is there. Without it the oracle tests fail, unless
 /// MPTCP_TRACE_SKIP_ORACLE=1 says to skip them, in which case they say so loudly and pass.
 pub fn tshark_available(test: &str) -> bool {
-    let ok = Command::new("tshark").arg("-v").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("tshark")
+        .arg("-v")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if ok {
         return true;
     }
