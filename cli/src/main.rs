@@ -86,6 +86,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SeriesFormat::Csv)]
         format: SeriesFormat,
     },
+    /// Conformance check of a capture against RFC 8684, for CI: exit 0 all pass, 1 a check or
+    /// expectation failed, 2 usage or unreadable input.
+    Verify {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        /// An expectation, e.g. subflows>=2, version=1, no-fallback, reinjected-bytes=0,
+        /// add-addr>=1, c2s-sha256=HEX, s2c-bytes=N, checksums=on (docs/verify.md). Repeatable.
+        #[arg(long = "expect", value_name = "RULE")]
+        expect: Vec<String>,
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+        /// Write the report here instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
     Events {
         /// Capture file (pcap or pcapng); `-` reads standard input.
@@ -99,6 +114,13 @@ enum Command {
 enum ReportFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -301,6 +323,42 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             res.and_then(|_| out.flush()).map_err(|e| e.to_string())?;
             Ok(capture_end(&file, end))
+        }
+        Command::Verify { file, expect, format, output } => {
+            let mut exps = Vec::new();
+            for rule in &expect {
+                match mptcp_dissector::verify::parse_expectation(rule) {
+                    Ok(e) => exps.push(e),
+                    Err(msg) => {
+                        eprintln!("mptcp-trace: usage error: {msg}");
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
+            let analyzer = Analyzer::new(Limits::default()).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
+            let (analysis, end) = analyze_file(&file, analyzer)?;
+            if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
+                eprintln!("mptcp-trace: error: {}: {e}", file.display());
+                return Ok(ExitCode::from(2));
+            }
+            if let Some(w) = warning_of(&end) {
+                eprintln!("mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
+            }
+            let report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
+            let writer: Box<dyn Write> = match &output {
+                Some(p) => Box::new(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => Box::new(io::stdout()),
+            };
+            let mut out = BufWriter::new(writer);
+            use mptcp_dissector::report::verify as vr;
+            match format {
+                VerifyFormat::Text => vr::write_text(&mut out, &report),
+                VerifyFormat::Json => vr::write_json(&mut out, &report),
+                VerifyFormat::Junit => vr::write_junit(&mut out, &report),
+            }
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())?;
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Events { file, format } => {
             let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;

@@ -17,3 +17,4 @@ pub mod reassembly;
 pub mod seq;
 pub mod series;
 pub mod track;
+pub mod verify;

@@ -1,3 +1,4 @@
 //! Reporters: text and JSON renderings of what the analyses found. Generic over `io::Write`.
 pub mod dissect;
 pub mod analyze;
+pub mod verify;

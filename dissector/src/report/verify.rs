@@ -1,0 +1,95 @@
+//! `verify` reports: text, JSON and JUnit XML (one testcase per check per connection, and one
+//! per expectation).
+use std::io::{self, Write};
+
+use crate::verify::{Outcome, VerifyReport};
+
+pub fn write_json<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r)?;
+    out.write_all(b"\n")
+}
+
+fn word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "PASS",
+        Outcome::Fail => "FAIL",
+        Outcome::Skip => "skip",
+    }
+}
+
+pub fn write_text<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
+    writeln!(out, "{}: {} connection(s)", r.file, r.connections.len())?;
+    for c in &r.connections {
+        writeln!(out, "connection {} {} -> {}", c.connection, c.client, c.server)?;
+        for k in &c.checks {
+            let frames = if k.frames.is_empty() {
+                String::new()
+            } else {
+                format!(" [frames {}]", k.frames.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))
+            };
+            writeln!(out, "  {:<4} {:<24} {:<16} {}{frames}", word(k.outcome), k.id, k.rfc, k.detail)?;
+        }
+    }
+    if !r.expectations.is_empty() {
+        writeln!(out, "expectations")?;
+        for e in &r.expectations {
+            writeln!(out, "  {:<4} {:<24} {}", word(e.outcome), e.rule, e.detail)?;
+        }
+    }
+    writeln!(out, "{} passed, {} failed, {} skipped", r.passed, r.failed, r.skipped)
+}
+
+/// Escapes text for XML attributes and character data.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            // XML 1.0 forbids most control characters.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+pub fn write_junit<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
+    let tests = r.passed + r.failed + r.skipped;
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(out, r#"<testsuites name="mptcp-trace verify" tests="{tests}" failures="{}" skipped="{}">"#, r.failed, r.skipped)?;
+    writeln!(
+        out,
+        r#"  <testsuite name="{}" tests="{tests}" failures="{}" skipped="{}" errors="0">"#,
+        esc(&r.file),
+        r.failed,
+        r.skipped
+    )?;
+    let case = |out: &mut W, class: &str, name: &str, outcome: Outcome, detail: &str| -> io::Result<()> {
+        write!(out, r#"    <testcase classname="{}" name="{}""#, esc(class), esc(name))?;
+        match outcome {
+            Outcome::Pass => writeln!(out, "><system-out>{}</system-out></testcase>", esc(detail)),
+            Outcome::Fail => writeln!(out, r#"><failure message="{}">{}</failure></testcase>"#, esc(detail), esc(detail)),
+            Outcome::Skip => writeln!(out, r#"><skipped message="{}"/></testcase>"#, esc(detail)),
+        }
+    };
+    for c in &r.connections {
+        let class = format!("connection {} ({} -> {})", c.connection, c.client, c.server);
+        for k in &c.checks {
+            let frames = if k.frames.is_empty() {
+                String::new()
+            } else {
+                format!(" [frames {}]", k.frames.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))
+            };
+            case(out, &class, &format!("{} ({})", k.id, k.rfc), k.outcome, &format!("{}{frames}", k.detail))?;
+        }
+    }
+    for e in &r.expectations {
+        case(out, "expectations", &e.rule, e.outcome, &e.detail)?;
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")
+}
