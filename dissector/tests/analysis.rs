@@ -169,3 +169,31 @@ fn snaplen_capture_reports_cut_options_not_errors() {
     assert_eq!(a.stats.option_errors, 0);
     assert!(a.stats.options_cut > 0);
 }
+
+/// Drops the MP_CAPABLE handshake (frames before the join): the subflows become orphans, reported
+/// with what can be said of them, not dropped.
+#[test]
+fn subflows_without_their_handshake_are_orphans() {
+    let file = read("two-subflows.pcap");
+    let records = pcap_records(&file);
+    // Keep the header and every record from the first MP_JOIN SYN on.
+    let join_frame = find_offset(&file, SLL2, |_, seg| {
+        mptcp_options(seg.options).flatten().any(|(_, o)| matches!(o, MptcpOption::Join(MpJoin::Syn(_)))).then_some(0)
+    })
+    .expect("a join SYN")
+    .0;
+    let mut cut = file[..24].to_vec();
+    for (frame, range) in &records {
+        if *frame >= join_frame {
+            cut.extend_from_slice(&file[range.start - 16..range.end]);
+        }
+    }
+    let a = analyze_bytes(cut, Analyzer::new(Limits::default()));
+    assert!(a.connections.is_empty(), "no MP_CAPABLE SYN left");
+    let orphans: Vec<_> = a.orphans().collect();
+    assert_eq!(orphans.len(), 2, "the initial subflow and the join: {orphans:?}");
+    let join = orphans.iter().find(|s| s.join).expect("the join is reported");
+    assert!(join.orphan_token.as_deref().is_some_and(|t| t.len() == 8), "{join:?}");
+    assert!(orphans.iter().all(|s| s.c2s.bytes + s.s2c.bytes > 0), "their bytes are counted");
+    assert!(a.anomalies.iter().any(|x| x.kind == "join_unknown_token"));
+}

@@ -179,6 +179,42 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
                 ended
             )?;
         }
+        writeln!(out, "  per subflow data:")?;
+        writeln!(
+            out,
+            "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>6} {:>9} {:<}",
+            "id", "dir", "wire B", "new B", "reinj B", "retrans B", "share", "rtt ms", "reinjected from"
+        )?;
+        for f in &cr.subflows {
+            for (name, d) in [("c2s", &f.c2s), ("s2c", &f.s2c)] {
+                let from = d
+                    .reinjected_from
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {} B{}",
+                            r.subflow.map_or("?".to_string(), |s| format!("sf{s}")),
+                            r.bytes,
+                            r.first_delay_ms.map(|ms| format!(" after {ms:.1} ms")).unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                writeln!(
+                    out,
+                    "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>5.1}% {:>9} {}",
+                    f.id,
+                    name,
+                    d.bytes,
+                    d.new_data_bytes,
+                    d.reinjected_bytes,
+                    d.retransmitted_bytes,
+                    d.share * 100.0,
+                    d.rtt.avg_ms.map_or("-".to_string(), |v| format!("{v:.2}")),
+                    from
+                )?;
+            }
+        }
         if !c.announced.is_empty() {
             write!(out, "  announced:")?;
             for a in &c.announced {
