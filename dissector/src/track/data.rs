@@ -144,6 +144,7 @@ impl DataLevel {
         dsn: DataSeq,
         captured: &[u8],
         wire_len: u32,
+        tcp_retransmission: bool,
         frame: u64,
         ts_ns: u64,
         flows: &mut [Subflow],
@@ -179,9 +180,13 @@ impl DataLevel {
         let sd = f.dir_mut(dir);
         sd.mapped_bytes += u64::from(wire_len);
         sd.new_data_bytes += out.new_bytes;
-        for dup in out.duplicates() {
-            // The same subflow carrying the same data again is a TCP retransmission, not an
-            // MPTCP reinjection.
+        // A TCP retransmission re-sends this subflow's own sequence space: whatever it
+        // duplicates, it is not an MPTCP reinjection (a reinjection is new subflow sequence
+        // space carrying data-level bytes already carried).
+        let dups: &[crate::reassembly::Dup] = if tcp_retransmission { &[] } else { out.duplicates() };
+        for dup in dups {
+            // The same subflow carrying the same data again under a new mapping: not counted
+            // as a reinjection either.
             if dup.subflow == flow as u32 {
                 continue;
             }
@@ -198,7 +203,7 @@ impl DataLevel {
             }
         }
         // Bytes whose first carrier fell out of the bounded history: reinjected, origin unknown.
-        if out.unattributed_bytes > 0 {
+        if out.unattributed_bytes > 0 && !tcp_retransmission {
             reinjected += out.unattributed_bytes;
             let full = sd.reinjected_from.len() >= 16;
             match sd.reinjected_from.iter_mut().find(|r| r.subflow.is_none()) {

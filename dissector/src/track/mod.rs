@@ -1370,8 +1370,10 @@ impl Analyzer {
             if self.cur.dsn.is_none() {
                 self.cur.dsn = Some(dsn.0);
             }
-            let (new, reinjected) =
-                self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, take, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns);
+            let retrans = self.cur.tcp_retransmission;
+            let (new, reinjected) = self.data.insert(
+                cid, ctx.dir, ctx.flow, dsn, bytes, take, retrans, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns,
+            );
             self.cur.new_bytes += new;
             self.cur.reinjected_bytes += reinjected;
         }
