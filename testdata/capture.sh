@@ -27,6 +27,9 @@ CHUNK=${CHUNK:-16384}
 INTERVAL=${INTERVAL:-0.05}
 # Each veth's egress is shaped with tbf (no netem here): the app sends faster
 # than one path can carry, so the kernel scheduler has to use both subflows.
+# The tbf queue (limit 1mb) is larger than anything a scenario sends, so the
+# qdisc never drops: a qdisc drop would be invisible to tcpdump (the tap sits
+# after the qdisc) and show up as "previous segment not captured".
 RATE=${RATE:-2mbit}
 
 CAP_PID=
@@ -83,12 +86,12 @@ setup_testbed() {
     for d in vA-cli vB-cli; do
         inc ethtool -K "$d" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
         inc ip link set "$d" up
-        inc tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb latency 100ms
+        inc tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb limit 1mb
     done
     for d in vA-srv vB-srv; do
         ins ethtool -K "$d" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
         ins ip link set "$d" up
-        ins tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb latency 100ms
+        ins tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb limit 1mb
     done
     # Source routing so that a subflow bound to a path-B address leaves on path B
     # even towards the server's path-A address (default "subflow" endpoint
@@ -289,16 +292,16 @@ sc_backup_prio() {
     start_server --addr 192.0.2.2
     begin
     start_client client --addr 192.0.2.2
-    sleep 0.6
+    sleep 0.35
     inc ip mptcp endpoint change id "$id" nobackup
     event "client: ip mptcp endpoint change id $id nobackup (198.51.100.1, path B)"
-    sleep 0.5
+    sleep 0.35
     inc ip mptcp endpoint change id "$id" backup
     event "client: ip mptcp endpoint change id $id backup (198.51.100.1, path B)"
     wait_apps 30
     stop_capture
     record backup-prio.pcap backup-prio auto \
-        "Client endpoint 198.51.100.1 (id $id) is 'subflow backup': MP_JOIN SYN has the B bit set. ~0.6 s in the endpoint is changed to nobackup (MP_PRIO B=0 sent by the client on the path-B subflow), ~0.5 s later back to backup (MP_PRIO B=1). See events for exact times."
+        "Client endpoint 198.51.100.1 (id $id) is 'subflow backup': MP_JOIN SYN has the B bit set. ~0.35 s in the endpoint is changed to nobackup (MP_PRIO B=0 sent by the client on the path-B subflow), ~0.35 s later back to backup (MP_PRIO B=1). See events for exact times."
 }
 
 sc_remove_addr() {
