@@ -231,7 +231,7 @@ sc_two_subflows() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/two-subflows.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.5; snapshot_ss
@@ -245,7 +245,7 @@ sc_signal() {
     setup_testbed
     ins ip mptcp endpoint add 198.51.100.2 dev vB-srv signal
     start_tcpdump "$CLI" "$WORK/signal.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.5; snapshot_ss
@@ -261,7 +261,7 @@ sc_checksum() {
     ins sysctl -qw net.mptcp.checksum_enabled=1
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/checksum.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -274,7 +274,7 @@ sc_ipv6() {
     setup_testbed
     inc ip mptcp endpoint add 2001:db8:b::1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/ipv6.pcap" -i any
-    start_server --addr 2001:db8:a::2 --family 6
+    start_server --addr :: --family 6
     begin
     start_client client --addr 2001:db8:a::2 --family 6
     wait_apps 30
@@ -289,7 +289,7 @@ sc_backup_prio() {
     local id
     id=$(ep_id "$CLI" 198.51.100.1)
     start_tcpdump "$CLI" "$WORK/backup-prio.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.35
@@ -310,7 +310,7 @@ sc_remove_addr() {
     local id
     id=$(ep_id "$SRV" 198.51.100.2)
     start_tcpdump "$CLI" "$WORK/remove-addr.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.7
@@ -329,7 +329,7 @@ sc_fastclose() {
     start_tcpdump "$CLI" "$WORK/fastclose.pcap" -i any
     # the server stops reading after 100000 bytes and closes with SO_LINGER{1,0}
     # while unread data sits in its receive queue -> MPTCP fastclose
-    start_server --addr 192.0.2.2 --abort-after-rx 100000 --abort-wait 0.3
+    start_server --addr 0.0.0.0 --abort-after-rx 100000 --abort-wait 0.3
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -342,7 +342,7 @@ sc_fallback() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/fallback.pcap" -i any
-    start_server --addr 192.0.2.2 --tcp
+    start_server --addr 0.0.0.0 --tcp
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -361,7 +361,7 @@ sc_loss() {
     inc nft add chain inet t input '{ type filter hook input priority 0; }'
     inc nft add rule inet t input iifname vB-cli numgen random mod 100 '<' 5 drop
     start_tcpdump "$CLI" "$WORK/loss.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 60
@@ -378,7 +378,7 @@ sc_path_cut() {
     inc nft add table inet t
     inc nft add chain inet t input '{ type filter hook input priority 0; }'
     start_tcpdump "$CLI" "$WORK/path-cut.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.7
@@ -396,7 +396,7 @@ sc_ethernet_one_path() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/ethernet-one-path.pcap" -i vA-cli
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -409,7 +409,7 @@ sc_dumpcap() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_dumpcap "$CLI" "$WORK/dumpcap.pcapng" -i vA-cli -i vB-cli
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -422,7 +422,7 @@ sc_snaplen() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/snaplen.pcap" -i any -s 96
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -435,7 +435,7 @@ sc_multi_conn() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/multi-conn.pcap" -i any
-    start_server --addr 192.0.2.2 --conns 2
+    start_server --addr 0.0.0.0 --conns 2
     begin
     start_client client1 --addr 192.0.2.2 --seed seed-a
     sleep 0.3
