@@ -11,7 +11,8 @@ Stable keys per entry (Rust tests rely on these):
   mptcp_subtypes   ({"0": n, "2": n, ...} option counts from tshark),
   conns            (list, one object per connection, same c2s_/s2c_ keys plus
                     client/server addresses),
-  events, notes
+  events ([{epoch, t_rel (s after client start), t_capture (s after first
+          frame), action}]), notes
 """
 import argparse
 import json
@@ -114,6 +115,12 @@ def main():
     if a.events and os.path.exists(a.events):
         with open(a.events) as f:
             events = [json.loads(l) for l in f if l.strip()]
+
+    t0 = subprocess.run(["tshark", "-r", a.pcap, "-c", "1", "-T", "fields", "-e",
+                         "frame.time_epoch"], capture_output=True, text=True).stdout.strip()
+    for e in events:
+        # seconds since the first frame of the capture (tshark frame.time_relative)
+        e["t_capture"] = round(e["epoch"] - float(t0), 3) if t0 else None
 
     first = conns[0]
     all_c2s = all(c["c2s_match"] for c in conns)
