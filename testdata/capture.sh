@@ -207,15 +207,16 @@ snapshot_ss() { # save ss -tiM of both namespaces (not committed)
     { echo "== client"; inc ss -tiMn; echo "== server"; ins ss -tiMn; } >>"$WORK/ss.txt" 2>&1 || true
 }
 
-record() { # file scenario expect notes [clientjson...]
+record() { # file scenario expect notes [clientjson...]   (EXTRA_RECORD_ARGS: more update_manifest args)
     local file=$1 scen=$2 expect=$3 notes=$4
     shift 4
     local clients=() c
     for c in "${@:-client}"; do clients+=(--client "$WORK/$c.json"); done
     cp "$WORK/$file" "$HERE/$file"
+    chmod 644 "$HERE/$file"
     "$PY" "$HERE/update_manifest.py" --manifest "$MANIFEST" --pcap "$HERE/$file" \
         --scenario "$scen" --server "$WORK/server.json" "${clients[@]}" \
-        --events "$WORK/events.jsonl" --notes "$notes" --expect-complete "$expect"
+        --events "$WORK/events.jsonl" --notes "$notes" --expect-complete "$expect" ${EXTRA_RECORD_ARGS:-}
 }
 
 ep_id() { # ns address -> endpoint id
@@ -334,7 +335,7 @@ sc_fastclose() {
     start_client client --addr 192.0.2.2
     wait_apps 30
     stop_capture
-    record fastclose.pcap fastclose false \
+    EXTRA_RECORD_ARGS="--complete-s2c true" record fastclose.pcap fastclose false \
         "Server reads 100000 bytes, stops reading for 0.3 s, then close()s with SO_LINGER{1,0} and unread data queued -> kernel sends MP_FASTCLOSE + TCP RST with MP_TCPRST on the subflows. Both directions are cut short: *_bytes are what each sender managed to push into its socket, *_received_* what the peer application read; the wire carries something in between."
 }
 
@@ -427,8 +428,8 @@ sc_snaplen() {
     start_client client --addr 192.0.2.2
     wait_apps 30
     stop_capture
-    record snaplen.pcap snaplen auto \
-        "Two subflows captured with tcpdump -i any -s 96: every frame is cut at 96 bytes (20 SLL2 + 20 IPv4 + up to 56 bytes of TCP header/options). Payload is absent; TCP headers with more than 36 bytes of options are truncated inside the options. Hashes describe the real streams; only sequence-level analysis is possible."
+    record snaplen.pcap snaplen false \
+        "Two subflows captured with tcpdump -i any -s 96: every frame is cut at 96 bytes (20 SLL2 + 20 IPv4 + up to 56 bytes of TCP header/options). Payload is absent; TCP headers with more than 36 bytes of options are truncated inside the options. Hashes describe the real streams; only sequence-level analysis is possible (expect_complete=false: no payload). With SLL2+IPv4 the 60-byte TCP header of data segments (NOP NOP TS + DSS 26 + 2 NOP) is cut after 36 option bytes, i.e. the DSS option of data packets is itself truncated (data-level length missing)."
 }
 
 sc_multi_conn() {

@@ -79,6 +79,9 @@ def main():
     ap.add_argument("--notes", default="")
     ap.add_argument("--expect-complete", default="auto",
                     help="true|false|auto (auto: true iff every direction matched)")
+    ap.add_argument("--complete-c2s", choices=["true", "false"],
+                    help="override expect_complete_c2s (default: expect_complete and matched)")
+    ap.add_argument("--complete-s2c", choices=["true", "false"])
     a = ap.parse_args()
 
     srv = load(a.server)
@@ -147,8 +150,8 @@ def main():
         "s2c_received_sha256": first["s2c_received_sha256"],
         "s2c_match": first["s2c_match"],
         "expect_complete": ec,
-        "expect_complete_c2s": ec and all_c2s,
-        "expect_complete_s2c": ec and all_s2c,
+        "expect_complete_c2s": (a.complete_c2s == "true") if a.complete_c2s else (ec and all_c2s),
+        "expect_complete_s2c": (a.complete_s2c == "true") if a.complete_s2c else (ec and all_s2c),
         "mptcp_subtypes": subtypes,
         "conns": conns,
         "events": events,
