@@ -167,7 +167,7 @@ stop_capture() {
 start_server() { # app args...
     rm -f "$WORK/ready"
     ins "$PY" "$APP" server --port "$PORT" --send "$S2C" --chunk "$CHUNK" --interval "$INTERVAL" \
-        --out "$WORK/server.json" --ready "$WORK/ready" "$@" 2>"$WORK/server.log" &
+        --seed s2c --out "$WORK/server.json" --ready "$WORK/ready" "$@" 2>"$WORK/server.log" &
     SRV_PID=$!
     local i
     for i in $(seq 100); do
@@ -183,7 +183,7 @@ start_client() { # name app-args...
     local name=$1
     shift
     inc "$PY" "$APP" client --port "$PORT" --send "$C2S" --chunk "$CHUNK" --interval "$INTERVAL" \
-        --out "$WORK/$name.json" "$@" 2>"$WORK/$name.log" &
+        --seed c2s --out "$WORK/$name.json" "$@" 2>"$WORK/$name.log" &
     CLI_PIDS+=($!)
 }
 
@@ -438,9 +438,9 @@ sc_multi_conn() {
     start_tcpdump "$CLI" "$WORK/multi-conn.pcap" -i any
     start_server --addr 0.0.0.0 --conns 2
     begin
-    start_client client1 --addr 192.0.2.2 --seed seed-a
+    start_client client1 --addr 192.0.2.2 --seed c2s-a
     sleep 0.3
-    start_client client2 --addr 192.0.2.2 --seed seed-b
+    start_client client2 --addr 192.0.2.2 --seed c2s-b
     wait_apps 30
     stop_capture
     record multi-conn.pcap multi-conn auto \
