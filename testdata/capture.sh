@@ -27,6 +27,9 @@ CHUNK=${CHUNK:-16384}
 INTERVAL=${INTERVAL:-0.05}
 # Each veth's egress is shaped with tbf (no netem here): the app sends faster
 # than one path can carry, so the kernel scheduler has to use both subflows.
+# The tbf queue (limit 1mb) is larger than anything a scenario sends, so the
+# qdisc never drops: a qdisc drop would be invisible to tcpdump (the tap sits
+# after the qdisc) and show up as "previous segment not captured".
 RATE=${RATE:-2mbit}
 
 CAP_PID=
@@ -83,12 +86,12 @@ setup_testbed() {
     for d in vA-cli vB-cli; do
         inc ethtool -K "$d" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
         inc ip link set "$d" up
-        inc tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb latency 100ms
+        inc tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb limit 1mb
     done
     for d in vA-srv vB-srv; do
         ins ethtool -K "$d" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
         ins ip link set "$d" up
-        ins tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb latency 100ms
+        ins tc qdisc add dev "$d" root tbf rate "$RATE" burst 8kb limit 1mb
     done
     # Source routing so that a subflow bound to a path-B address leaves on path B
     # even towards the server's path-A address (default "subflow" endpoint
@@ -164,7 +167,7 @@ stop_capture() {
 start_server() { # app args...
     rm -f "$WORK/ready"
     ins "$PY" "$APP" server --port "$PORT" --send "$S2C" --chunk "$CHUNK" --interval "$INTERVAL" \
-        --out "$WORK/server.json" --ready "$WORK/ready" "$@" 2>"$WORK/server.log" &
+        --seed s2c --out "$WORK/server.json" --ready "$WORK/ready" "$@" 2>"$WORK/server.log" &
     SRV_PID=$!
     local i
     for i in $(seq 100); do
@@ -180,7 +183,7 @@ start_client() { # name app-args...
     local name=$1
     shift
     inc "$PY" "$APP" client --port "$PORT" --send "$C2S" --chunk "$CHUNK" --interval "$INTERVAL" \
-        --out "$WORK/$name.json" "$@" 2>"$WORK/$name.log" &
+        --seed c2s --out "$WORK/$name.json" "$@" 2>"$WORK/$name.log" &
     CLI_PIDS+=($!)
 }
 
@@ -204,15 +207,16 @@ snapshot_ss() { # save ss -tiM of both namespaces (not committed)
     { echo "== client"; inc ss -tiMn; echo "== server"; ins ss -tiMn; } >>"$WORK/ss.txt" 2>&1 || true
 }
 
-record() { # file scenario expect notes [clientjson...]
+record() { # file scenario expect notes [clientjson...]   (EXTRA_RECORD_ARGS: more update_manifest args)
     local file=$1 scen=$2 expect=$3 notes=$4
     shift 4
     local clients=() c
     for c in "${@:-client}"; do clients+=(--client "$WORK/$c.json"); done
     cp "$WORK/$file" "$HERE/$file"
+    chmod 644 "$HERE/$file"
     "$PY" "$HERE/update_manifest.py" --manifest "$MANIFEST" --pcap "$HERE/$file" \
         --scenario "$scen" --server "$WORK/server.json" "${clients[@]}" \
-        --events "$WORK/events.jsonl" --notes "$notes" --expect-complete "$expect"
+        --events "$WORK/events.jsonl" --notes "$notes" --expect-complete "$expect" ${EXTRA_RECORD_ARGS:-}
 }
 
 ep_id() { # ns address -> endpoint id
@@ -228,7 +232,7 @@ sc_two_subflows() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/two-subflows.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.5; snapshot_ss
@@ -242,7 +246,7 @@ sc_signal() {
     setup_testbed
     ins ip mptcp endpoint add 198.51.100.2 dev vB-srv signal
     start_tcpdump "$CLI" "$WORK/signal.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.5; snapshot_ss
@@ -258,7 +262,7 @@ sc_checksum() {
     ins sysctl -qw net.mptcp.checksum_enabled=1
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/checksum.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -271,7 +275,7 @@ sc_ipv6() {
     setup_testbed
     inc ip mptcp endpoint add 2001:db8:b::1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/ipv6.pcap" -i any
-    start_server --addr 2001:db8:a::2 --family 6
+    start_server --addr :: --family 6
     begin
     start_client client --addr 2001:db8:a::2 --family 6
     wait_apps 30
@@ -286,19 +290,19 @@ sc_backup_prio() {
     local id
     id=$(ep_id "$CLI" 198.51.100.1)
     start_tcpdump "$CLI" "$WORK/backup-prio.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
-    sleep 0.6
+    sleep 0.35
     inc ip mptcp endpoint change id "$id" nobackup
     event "client: ip mptcp endpoint change id $id nobackup (198.51.100.1, path B)"
-    sleep 0.5
+    sleep 0.35
     inc ip mptcp endpoint change id "$id" backup
     event "client: ip mptcp endpoint change id $id backup (198.51.100.1, path B)"
     wait_apps 30
     stop_capture
     record backup-prio.pcap backup-prio auto \
-        "Client endpoint 198.51.100.1 (id $id) is 'subflow backup': MP_JOIN SYN has the B bit set. ~0.6 s in the endpoint is changed to nobackup (MP_PRIO B=0 sent by the client on the path-B subflow), ~0.5 s later back to backup (MP_PRIO B=1). See events for exact times."
+        "Client endpoint 198.51.100.1 (id $id) is 'subflow backup': MP_JOIN SYN has the B bit set. ~0.35 s in the endpoint is changed to nobackup (MP_PRIO B=0 sent by the client on the path-B subflow), ~0.35 s later back to backup (MP_PRIO B=1). See events for exact times."
 }
 
 sc_remove_addr() {
@@ -307,7 +311,7 @@ sc_remove_addr() {
     local id
     id=$(ep_id "$SRV" 198.51.100.2)
     start_tcpdump "$CLI" "$WORK/remove-addr.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.7
@@ -326,12 +330,12 @@ sc_fastclose() {
     start_tcpdump "$CLI" "$WORK/fastclose.pcap" -i any
     # the server stops reading after 100000 bytes and closes with SO_LINGER{1,0}
     # while unread data sits in its receive queue -> MPTCP fastclose
-    start_server --addr 192.0.2.2 --abort-after-rx 100000 --abort-wait 0.3
+    start_server --addr 0.0.0.0 --abort-after-rx 100000 --abort-wait 0.3
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
     stop_capture
-    record fastclose.pcap fastclose false \
+    EXTRA_RECORD_ARGS="--complete-s2c true" record fastclose.pcap fastclose false \
         "Server reads 100000 bytes, stops reading for 0.3 s, then close()s with SO_LINGER{1,0} and unread data queued -> kernel sends MP_FASTCLOSE + TCP RST with MP_TCPRST on the subflows. Both directions are cut short: *_bytes are what each sender managed to push into its socket, *_received_* what the peer application read; the wire carries something in between."
 }
 
@@ -339,7 +343,7 @@ sc_fallback() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/fallback.pcap" -i any
-    start_server --addr 192.0.2.2 --tcp
+    start_server --addr 0.0.0.0 --tcp
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -358,7 +362,7 @@ sc_loss() {
     inc nft add chain inet t input '{ type filter hook input priority 0; }'
     inc nft add rule inet t input iifname vB-cli numgen random mod 100 '<' 5 drop
     start_tcpdump "$CLI" "$WORK/loss.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 60
@@ -375,7 +379,7 @@ sc_path_cut() {
     inc nft add table inet t
     inc nft add chain inet t input '{ type filter hook input priority 0; }'
     start_tcpdump "$CLI" "$WORK/path-cut.pcap" -i any
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     sleep 0.7
@@ -393,7 +397,7 @@ sc_ethernet_one_path() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/ethernet-one-path.pcap" -i vA-cli
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -406,7 +410,7 @@ sc_dumpcap() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_dumpcap "$CLI" "$WORK/dumpcap.pcapng" -i vA-cli -i vB-cli
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
@@ -419,24 +423,24 @@ sc_snaplen() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/snaplen.pcap" -i any -s 96
-    start_server --addr 192.0.2.2
+    start_server --addr 0.0.0.0
     begin
     start_client client --addr 192.0.2.2
     wait_apps 30
     stop_capture
-    record snaplen.pcap snaplen auto \
-        "Two subflows captured with tcpdump -i any -s 96: every frame is cut at 96 bytes (20 SLL2 + 20 IPv4 + up to 56 bytes of TCP header/options). Payload is absent; TCP headers with more than 36 bytes of options are truncated inside the options. Hashes describe the real streams; only sequence-level analysis is possible."
+    record snaplen.pcap snaplen false \
+        "Two subflows captured with tcpdump -i any -s 96: every frame is cut at 96 bytes (20 SLL2 + 20 IPv4 + up to 56 bytes of TCP header/options). Payload is absent; TCP headers with more than 36 bytes of options are truncated inside the options. Hashes describe the real streams; only sequence-level analysis is possible (expect_complete=false: no payload). With SLL2+IPv4 the 60-byte TCP header of data segments (NOP NOP TS + DSS 26 + 2 NOP) is cut after 36 option bytes, i.e. the DSS option of data packets is itself truncated (data-level length missing)."
 }
 
 sc_multi_conn() {
     setup_testbed
     inc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow
     start_tcpdump "$CLI" "$WORK/multi-conn.pcap" -i any
-    start_server --addr 192.0.2.2 --conns 2
+    start_server --addr 0.0.0.0 --conns 2
     begin
-    start_client client1 --addr 192.0.2.2 --seed seed-a
+    start_client client1 --addr 192.0.2.2 --seed c2s-a
     sleep 0.3
-    start_client client2 --addr 192.0.2.2 --seed seed-b
+    start_client client2 --addr 192.0.2.2 --seed c2s-b
     wait_apps 30
     stop_capture
     record multi-conn.pcap multi-conn auto \

@@ -11,7 +11,8 @@ Stable keys per entry (Rust tests rely on these):
   mptcp_subtypes   ({"0": n, "2": n, ...} option counts from tshark),
   conns            (list, one object per connection, same c2s_/s2c_ keys plus
                     client/server addresses),
-  events, notes
+  events ([{epoch, t_rel (s after client start), t_capture (s after first
+          frame), action}]), notes
 """
 import argparse
 import json
@@ -78,6 +79,9 @@ def main():
     ap.add_argument("--notes", default="")
     ap.add_argument("--expect-complete", default="auto",
                     help="true|false|auto (auto: true iff every direction matched)")
+    ap.add_argument("--complete-c2s", choices=["true", "false"],
+                    help="override expect_complete_c2s (default: expect_complete and matched)")
+    ap.add_argument("--complete-s2c", choices=["true", "false"])
     a = ap.parse_args()
 
     srv = load(a.server)
@@ -115,6 +119,12 @@ def main():
         with open(a.events) as f:
             events = [json.loads(l) for l in f if l.strip()]
 
+    t0 = subprocess.run(["tshark", "-r", a.pcap, "-c", "1", "-T", "fields", "-e",
+                         "frame.time_epoch"], capture_output=True, text=True).stdout.strip()
+    for e in events:
+        # seconds since the first frame of the capture (tshark frame.time_relative)
+        e["t_capture"] = round(e["epoch"] - float(t0), 3) if t0 else None
+
     first = conns[0]
     all_c2s = all(c["c2s_match"] for c in conns)
     all_s2c = all(c["s2c_match"] for c in conns)
@@ -140,8 +150,8 @@ def main():
         "s2c_received_sha256": first["s2c_received_sha256"],
         "s2c_match": first["s2c_match"],
         "expect_complete": ec,
-        "expect_complete_c2s": ec and all_c2s,
-        "expect_complete_s2c": ec and all_s2c,
+        "expect_complete_c2s": (a.complete_c2s == "true") if a.complete_c2s else (ec and all_c2s),
+        "expect_complete_s2c": (a.complete_s2c == "true") if a.complete_s2c else (ec and all_s2c),
         "mptcp_subtypes": subtypes,
         "conns": conns,
         "events": events,
