@@ -489,11 +489,11 @@ fn every_mptcp_option_field_agrees_with_tshark() {
 
 /// tshark 4.0 defect: the DSS checksum is not shown.
 ///
-/// checksum.pcap negotiates checksums (MP_CAPABLE flag A). Frame 8 is the first data segment of
-/// the initial subflow: a 24-byte DSS (4-byte data ACK, 8-byte DSN, subflow
-/// seq 1, data-level length 16384, checksum), sent by the server. tshark shows the mapping but no
-/// `tcp.options.mptcp.checksum`; we show the checksum, and it verifies over the 16384 mapped
-/// bytes (RFC 8684 §3.3.1), so the value is really on the wire and right.
+/// checksum.pcap negotiates checksums (MP_CAPABLE flag A). The test takes the first segment that
+/// starts a checksummed mapping (e.g. a 24-byte DSS: 4-byte data ACK, 8-byte DSN, subflow seq 1,
+/// data-level length 16384, checksum). tshark shows the mapping but no
+/// `tcp.options.mptcp.checksum`; we show the checksum, and it verifies over the mapped bytes
+/// (RFC 8684 §3.3.1), so the value is really on the wire and right.
 #[test]
 fn tshark_defect_dss_checksum_not_shown() {
     use mptcp_dissector::crypto::DssChecksum;
@@ -501,7 +501,28 @@ fn tshark_defect_dss_checksum_not_shown() {
         return;
     }
     let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/checksum.pcap");
-    const FRAME: u64 = 8;
+    // The first segment carrying a checksummed mapping of real data.
+    let (frame, dll) = {
+        let mut reader = common::open(&cap);
+        let mut found = None;
+        while let Some(p) = reader.next_packet().unwrap() {
+            let Decoded::Tcp(seg) = decode(p.linktype, p.data) else { continue };
+            if seg.payload.is_empty() {
+                continue;
+            }
+            let m = mptcp_options(seg.options).flatten().find_map(|(_, o)| match o {
+                MptcpOption::Dss(d) => d.mapping.filter(|m| m.checksum.is_some() && m.data_level_length > 1 && m.subflow_seq == 1),
+                _ => None,
+            });
+            if let Some(m) = m {
+                found = Some((p.frame, m.data_level_length));
+                break;
+            }
+        }
+        found.expect("checksum.pcap has a checksummed mapping")
+    };
+    #[allow(non_snake_case)]
+    let FRAME = frame;
 
     let out = common::tshark(
         &cap,
@@ -522,7 +543,7 @@ fn tshark_defect_dss_checksum_not_shown() {
     );
     assert_eq!(
         out.trim_end_matches('\n'),
-        "2\t16384\t",
+        format!("2\t{dll}\t"),
         "tshark now shows a DSS checksum in checksum.pcap frame {FRAME}: drop the exclusion"
     );
 
@@ -542,10 +563,11 @@ fn tshark_defect_dss_checksum_not_shown() {
                 let (off, opt) = o.expect("well-formed option");
                 if let MptcpOption::Dss(d) = opt {
                     assert_eq!(
-                        seg.options[off + 1],
-                        24,
-                        "DSS with checksum is 24 bytes here"
+                        usize::from(seg.options[off + 1]),
+                        opt.buffer_len(),
+                        "DSS option length"
                     );
+                    assert!(d.mapping.is_some_and(|m| m.checksum.is_some()), "the mapping carries a checksum");
                     mapping = d.mapping;
                 }
             }
@@ -555,7 +577,7 @@ fn tshark_defect_dss_checksum_not_shown() {
             isns.entry(key).or_insert(seg.seq);
         }
     }
-    let m = mapping.expect("frame 8 has a DSS mapping");
+    let m = mapping.expect("the frame has a DSS mapping");
     let flow = flow.unwrap();
     let isn = *isns
         .get(&flow)
