@@ -350,8 +350,10 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     let no_keys = if handshake_fallback { "the peer answered without MP_CAPABLE" } else { "no third ACK or first data with both keys in the capture" };
     let (id, rfc) = ids::CAPABLE_KEY_ECHO;
     checks.push(from_tally(c, id, rfc, no_keys));
-    for (id, rfc) in [ids::JOIN_TOKEN, ids::JOIN_SYNACK_HMAC, ids::JOIN_ACK_HMAC] {
-        checks.push(from_tally(c, id, rfc, "no MP_JOIN subflow in the capture"));
+    let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
+    for ((id, rfc), answered) in [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")] {
+        let why = if joins == 0 { "no MP_JOIN subflow in the capture".to_string() } else { format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)") };
+        checks.push(from_tally(c, id, rfc, &why));
     }
     let (id, rfc) = ids::ADD_ADDR_HMAC;
     checks.push(from_tally(c, id, rfc, "no ADD_ADDR in the capture"));
@@ -455,6 +457,8 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
             }
         }
     }
+    frames.sort_unstable();
+    frames.dedup();
     checks.push(if seen.is_empty() {
         pass("signals", "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
     } else {

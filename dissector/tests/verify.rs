@@ -377,11 +377,23 @@ fn signals_lists_fastclose_and_tcprst_with_frames() {
     let r = verify_capture("fastclose.pcap");
     let k = assert_check(&r, 0, "signals", Outcome::Pass);
     assert!(k.detail.contains("MP_FASTCLOSE at frame"), "{}", k.detail);
+    assert!(k.detail.contains("MP_TCPRST reason"), "{}", k.detail);
+    assert!(k.frames.windows(2).all(|w| w[0] < w[1]), "frames listed once: {:?}", k.frames);
     assert!(!k.frames.is_empty(), "{k:?}");
     let r = verify_capture("two-subflows.pcap");
     let k = assert_check(&r, 0, "signals", Outcome::Pass);
     assert_eq!(k.detail, "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST");
     assert!(k.frames.is_empty());
+}
+
+/// signal.pcap: the client's MP_JOIN SYN to the announced address is refused; the HMAC checks
+/// skip saying so rather than claiming there was no join.
+#[test]
+fn join_hmac_skip_says_the_join_was_not_answered() {
+    let r = verify_capture("signal.pcap");
+    assert_check(&r, 0, "mp_join.token", Outcome::Pass);
+    let k = assert_check(&r, 0, "mp_join.synack_hmac", Outcome::Skip);
+    assert!(k.detail.contains("no MP_JOIN SYN/ACK"), "{}", k.detail);
 }
 
 /// Clears the DSS 'a' flag (8-byte data ACK) of a DSS that has one: the option's length no
