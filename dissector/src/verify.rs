@@ -103,6 +103,8 @@ pub struct ExpectationResult {
 pub struct VerifyReport {
     pub file: String,
     pub connections: Vec<ConnectionVerdicts>,
+    /// Checks that belong to no connection (an MP_JOIN whose token matches none).
+    pub capture_checks: Vec<CheckResult>,
     pub expectations: Vec<ExpectationResult>,
     /// Capture-level problems (undecodable packets, orphan subflows, caps hit).
     pub capture_anomalies: u64,
@@ -224,13 +226,19 @@ pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyR
     let mut r = VerifyReport {
         file: file.into(),
         connections,
+        capture_checks: capture_checks(a),
         expectations,
         capture_anomalies: a.anomalies.len() as u64 + a.anomalies_dropped,
         passed: 0,
         failed: 0,
         skipped: 0,
     };
-    let outcomes = r.connections.iter().flat_map(|c| c.checks.iter().map(|k| k.outcome)).chain(r.expectations.iter().map(|e| e.outcome));
+    let outcomes = r
+        .connections
+        .iter()
+        .flat_map(|c| c.checks.iter().map(|k| k.outcome))
+        .chain(r.capture_checks.iter().map(|k| k.outcome))
+        .chain(r.expectations.iter().map(|e| e.outcome));
     for o in outcomes.collect::<Vec<_>>() {
         match o {
             Outcome::Pass => r.passed += 1,
@@ -239,6 +247,64 @@ pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyR
         }
     }
     r
+}
+
+/// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
+/// is an orphan subflow, not part of any connection's checks. It fails when a connection to the
+/// same server port (or a server-initiated join to its client's address) was alive, with both
+/// keys known, when the join started: that connection's peer should have produced the token.
+/// Otherwise the connection is simply not in the capture, and the check skips.
+fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
+    let (id, _) = ids::JOIN_TOKEN;
+    let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.connection.is_none() && s.orphan_token.as_deref().is_some_and(|t| !t.is_empty())).collect();
+    let joins = a.subflows.iter().filter(|s| s.join).count();
+    if orphans.is_empty() {
+        return vec![if joins == 0 {
+            skip(id, "no MP_JOIN subflow in the capture")
+        } else {
+            pass(id, format!("all {joins} MP_JOIN token(s) matched a connection"), vec![])
+        }];
+    }
+    let mut bad = Vec::new();
+    let mut unknown = Vec::new();
+    for s in &orphans {
+        let token = s.orphan_token.as_deref().unwrap_or_default();
+        let live = a.connections.iter().find(|c| {
+            c.client_key.is_some()
+                && c.server_key.is_some()
+                && c.start_ts <= s.start_ts
+                && s.start_ts <= c.end_ts
+                && (c.server.port() == s.server.port() || c.client.ip() == s.server.ip())
+        });
+        match live {
+            Some(c) => bad.push((
+                s.first_frame,
+                format!(
+                    "MP_JOIN SYN {} -> {} at frame {} has token {token}, but connection {} (tokens {} / {}) was alive with both keys known",
+                    s.client,
+                    s.server,
+                    s.first_frame,
+                    c.id,
+                    c.client_token.as_deref().unwrap_or("?"),
+                    c.server_token.as_deref().unwrap_or("?")
+                ),
+            )),
+            None => unknown.push((s.first_frame, format!("token {token} at frame {}", s.first_frame))),
+        }
+    }
+    let frames: Vec<u64> = bad.iter().chain(unknown.iter()).map(|(f, _)| *f).take(8).collect();
+    vec![if let Some((_, first)) = bad.first() {
+        CheckResult { id, rfc: entry(id), outcome: Outcome::Fail, evaluated: orphans.len() as u64, detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()), frames }
+    } else {
+        CheckResult {
+            id,
+            rfc: entry(id),
+            outcome: Outcome::Skip,
+            evaluated: orphans.len() as u64,
+            detail: format!("MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}", unknown.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ")),
+            frames,
+        }
+    }]
 }
 
 fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: &str) -> CheckResult {
@@ -284,8 +350,10 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     let no_keys = if handshake_fallback { "the peer answered without MP_CAPABLE" } else { "no third ACK or first data with both keys in the capture" };
     let (id, rfc) = ids::CAPABLE_KEY_ECHO;
     checks.push(from_tally(c, id, rfc, no_keys));
-    for (id, rfc) in [ids::JOIN_TOKEN, ids::JOIN_SYNACK_HMAC, ids::JOIN_ACK_HMAC] {
-        checks.push(from_tally(c, id, rfc, "no MP_JOIN subflow in the capture"));
+    let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
+    for ((id, rfc), answered) in [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")] {
+        let why = if joins == 0 { "no MP_JOIN subflow in the capture".to_string() } else { format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)") };
+        checks.push(from_tally(c, id, rfc, &why));
     }
     let (id, rfc) = ids::ADD_ADDR_HMAC;
     checks.push(from_tally(c, id, rfc, "no ADD_ADDR in the capture"));
@@ -371,8 +439,13 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     let mut seen = Vec::new();
     let mut frames = Vec::new();
     for e in a.events.iter().filter(|e| e.connection == Some(c.id)) {
-        if matches!(e.kind, EventKind::Fastclose | EventKind::MpFail) {
-            seen.push(format!("{:?} at frame {}", e.kind, e.frame));
+        let name = match e.kind {
+            EventKind::Fastclose => Some("MP_FASTCLOSE"),
+            EventKind::MpFail => Some("MP_FAIL"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            seen.push(format!("{name} at frame {}", e.frame));
             frames.push(e.frame);
         }
     }
@@ -384,6 +457,8 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
             }
         }
     }
+    frames.sort_unstable();
+    frames.dedup();
     checks.push(if seen.is_empty() {
         pass("signals", "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
     } else {

@@ -1,5 +1,5 @@
-//! `verify` reports: text, JSON and JUnit XML (one testcase per check per connection, and one
-//! per expectation).
+//! `verify` reports: text, JSON and JUnit XML (one testcase per check per connection, one per
+//! capture-level check with classname "capture", and one per expectation).
 use std::io::{self, Write};
 
 use crate::verify::{Outcome, VerifyReport};
@@ -17,17 +17,26 @@ fn word(o: Outcome) -> &'static str {
     }
 }
 
+fn frames_of(frames: &[u64]) -> String {
+    if frames.is_empty() {
+        String::new()
+    } else {
+        format!(" [frames {}]", frames.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))
+    }
+}
+
 pub fn write_text<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     writeln!(out, "{}: {} connection(s)", r.file, r.connections.len())?;
     for c in &r.connections {
         writeln!(out, "connection {} {} -> {}", c.connection, c.client, c.server)?;
         for k in &c.checks {
-            let frames = if k.frames.is_empty() {
-                String::new()
-            } else {
-                format!(" [frames {}]", k.frames.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))
-            };
-            writeln!(out, "  {:<4} {:<24} {:<16} {}{frames}", word(k.outcome), k.id, k.rfc, k.detail)?;
+            writeln!(out, "  {:<4} {:<24} {:<16} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
+        }
+    }
+    if !r.capture_checks.is_empty() {
+        writeln!(out, "capture")?;
+        for k in &r.capture_checks {
+            writeln!(out, "  {:<4} {:<24} {:<16} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
         }
     }
     if !r.expectations.is_empty() {
@@ -79,13 +88,11 @@ pub fn write_junit<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     for c in &r.connections {
         let class = format!("connection {} ({} -> {})", c.connection, c.client, c.server);
         for k in &c.checks {
-            let frames = if k.frames.is_empty() {
-                String::new()
-            } else {
-                format!(" [frames {}]", k.frames.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))
-            };
-            case(out, &class, &format!("{} ({})", k.id, k.rfc), k.outcome, &format!("{}{frames}", k.detail))?;
+            case(out, &class, &format!("{} ({})", k.id, k.rfc), k.outcome, &format!("{}{}", k.detail, frames_of(&k.frames)))?;
         }
+    }
+    for k in &r.capture_checks {
+        case(out, "capture", &format!("{} ({})", k.id, k.rfc), k.outcome, &format!("{}{}", k.detail, frames_of(&k.frames)))?;
     }
     for e in &r.expectations {
         case(out, "expectations", &e.rule, e.outcome, &e.detail)?;

@@ -67,15 +67,22 @@ pub fn pcap_records(file: &[u8]) -> Vec<(u64, std::ops::Range<usize>)> {
 /// Finds the first frame for which `pick` returns a byte offset within the packet data, and
 /// returns the absolute file offset.
 pub fn find_offset(file: &[u8], linktype: u32, pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>) -> Option<(u64, usize)> {
+    find_offsets(file, linktype, pick).into_iter().next()
+}
+
+/// Every (frame, absolute file offset) for which `pick` returns a byte offset within the packet
+/// data, in file order.
+pub fn find_offsets(file: &[u8], linktype: u32, pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>) -> Vec<(u64, usize)> {
+    let mut out = Vec::new();
     for (frame, range) in pcap_records(file) {
         let data = &file[range.clone()];
         if let Decoded::Tcp(seg) = decode(linktype, data) {
             if let Some(off) = pick(data, &seg) {
-                return Some((frame, range.start + off));
+                out.push((frame, range.start + off));
             }
         }
     }
-    None
+    out
 }
 
 /// Byte offset of `inner` within `outer`.
