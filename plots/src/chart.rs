@@ -119,3 +119,11 @@ pub fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> Re
     ))
     .map_err(draw_err)
 }
+
+/// An axis number without trailing zeros: 350, 0.5, 1.25.
+pub fn num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+

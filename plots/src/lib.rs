@@ -92,7 +92,7 @@ pub struct Recorder {
     pub records: Vec<SegmentRecord>,
     /// Records not kept because of the cap.
     pub dropped: u64,
-    /// Timestamp of the first TCP segment: time zero of every plot (as in `series::Throughput`).
+    /// Timestamp of the first TCP segment: time zero of `series::Throughput`'s buckets.
     pub t0_ns: Option<u64>,
 }
 
@@ -121,7 +121,10 @@ pub struct Capture {
     pub records_dropped: u64,
     /// Per-interval bytes of every connection, subflow and data level.
     pub throughput: Throughput,
+    /// Time zero of every plot: the capture's first packet, as `analyze` counts times.
     pub t0_ns: u64,
+    /// Seconds from time zero to the first TCP segment, where the throughput buckets start.
+    pub throughput_offset_s: f64,
 }
 
 impl Capture {
@@ -158,6 +161,9 @@ pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capt
     let (analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
     let rec = rec.take();
     let throughput = tp.replace(Throughput::new(interval_ns, None));
+    let first_ns = (analysis.stats.first_ts * 1e9).round() as u64;
+    let tcp0 = rec.t0_ns.unwrap_or(first_ns);
+    let t0_ns = first_ns.min(tcp0);
     Capture {
         name: name.to_string(),
         analysis,
@@ -165,7 +171,8 @@ pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capt
         records: rec.records,
         records_dropped: rec.dropped,
         throughput,
-        t0_ns: rec.t0_ns.unwrap_or(0),
+        t0_ns,
+        throughput_offset_s: tcp0.saturating_sub(t0_ns) as f64 / 1e9,
     }
 }
 

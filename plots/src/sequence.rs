@@ -120,6 +120,8 @@ pub fn render<DB: DrawingBackend>(
     ch.configure_mesh()
         .x_desc("time since the first packet (s)")
         .y_desc(format!("data sequence ({uname} from the first DSN)"))
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
         .label_style((FONT, sz.label))
         .axis_desc_style((FONT, sz.desc))
         .light_line_style(RGBColor(235, 235, 235))

@@ -147,6 +147,8 @@ pub fn render<DB: DrawingBackend>(
         .disable_y_mesh()
         .y_labels(0)
         .x_desc("time since the first packet (s)")
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
         .label_style((FONT, sz.label))
         .axis_desc_style((FONT, sz.desc))
         .light_line_style(RGBColor(235, 235, 235))
@@ -205,21 +207,16 @@ pub fn render<DB: DrawingBackend>(
                 }
                 MarkerKind::Closed(how) => {
                     ch.draw_series(std::iter::once(Cross::new((m.t, y), mr + 1, BLACK.stroke_width(3)))).map_err(draw_err)?;
-                    ch.draw_series(std::iter::once(Text::new(
-                        how.to_uppercase(),
-                        (m.t, y),
-                        (FONT, sz.legend * 0.85).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
+                    // Beside the cross, not on it.
+                    let style = (FONT, sz.legend * 0.85).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+                    ch.draw_series(std::iter::once(EmptyElement::at((m.t, y)) + Text::new(how.to_uppercase(), (mr + 6, 0), style)))
                     .map_err(draw_err)?;
                 }
             }
         }
         if !l.closed {
-            ch.draw_series(std::iter::once(Text::new(
-                "  (no end in capture)",
-                (l.end, y),
-                (FONT, sz.legend * 0.85).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
-            )))
+            let style = (FONT, sz.legend * 0.85).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center));
+            ch.draw_series(std::iter::once(EmptyElement::at((l.end, y)) + Text::new("no end in the capture", (6, 0), style)))
             .map_err(draw_err)?;
         }
     }

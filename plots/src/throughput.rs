@@ -21,6 +21,8 @@ pub struct ThroughputLine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThroughputSeries {
     pub interval_s: f64,
+    /// Start of interval 0, seconds since the first packet (the first TCP segment's time).
+    pub offset_s: f64,
     /// The connection's subflows in id order, then the goodput line.
     pub lines: Vec<ThroughputLine>,
 }
@@ -65,14 +67,14 @@ pub fn throughput_series(cap: &Capture, conn: &Connection, dir: Dir) -> Throughp
     for l in &mut lines {
         l.bytes.resize(n, 0);
     }
-    ThroughputSeries { interval_s, lines }
+    ThroughputSeries { interval_s, offset_s: cap.throughput_offset_s, lines }
 }
 
 /// Steps: each interval drawn flat across its width.
 fn steps(s: &ThroughputSeries, vals: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
     let mut pts = Vec::new();
     for (i, v) in vals.enumerate() {
-        let t = i as f64 * s.interval_s;
+        let t = s.offset_s + i as f64 * s.interval_s;
         pts.push((t, v));
         pts.push((t + s.interval_s, v));
     }
@@ -87,8 +89,8 @@ pub fn render<DB: DrawingBackend>(
     s: &ThroughputSeries,
 ) -> Result<(), PlotError> {
     let what = format!(
-        "{}throughput per subflow, {}, {} ms intervals",
-        if opts.stacked { "Stacked " } else { "" },
+        "{}hroughput per subflow, {}, {} ms intervals",
+        if opts.stacked { "Stacked t" } else { "T" },
         chart::dir_name(opts.direction),
         (s.interval_s * 1000.0).round()
     );
@@ -113,7 +115,7 @@ pub fn render<DB: DrawingBackend>(
     };
     // Head room so the legend (top right) does not sit on the lines.
     let y_max = chart::headroom(s.mbps(peak), 0.12 * s.lines.len() as f64);
-    let x_max = chart::time_end(n as f64 * s.interval_s);
+    let x_max = chart::time_end(s.offset_s + n as f64 * s.interval_s);
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
@@ -123,6 +125,8 @@ pub fn render<DB: DrawingBackend>(
     ch.configure_mesh()
         .x_desc("time since the first packet (s)")
         .y_desc("throughput (Mbit/s)")
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
         .label_style((FONT, sz.label))
         .axis_desc_style((FONT, sz.desc))
         .light_line_style(RGBColor(235, 235, 235))
