@@ -33,7 +33,7 @@ pub struct AckPoint {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SequenceSeries {
     pub points: Vec<SeqPoint>,
-    /// Every change of the data ACK (repeated values dropped).
+    /// Every advance of the data ACK (the highest so far; repeated and stale values dropped).
     pub acks: Vec<AckPoint>,
     /// The connection's subflow ids, for colours and the legend.
     pub subflows: Vec<usize>,
@@ -69,7 +69,9 @@ pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSe
         if r.c2s != c2s {
             if let Some(ack) = r.data_ack {
                 let ack_rel = ack.wrapping_sub(base) as i64;
-                if s.acks.last().map_or(true, |a| a.ack_rel != ack_rel) {
+                // Only advances: a retransmitted segment on a stale subflow repeats an old
+                // data ACK, which acknowledges nothing new.
+                if s.acks.last().map_or(true, |a| ack_rel > a.ack_rel) {
                     s.acks.push(AckPoint { t: cap.rel_ns(r.ts_ns), ack_rel });
                 }
             }
