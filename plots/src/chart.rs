@@ -25,6 +25,12 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// `c` blended with white: `keep` of the colour (opaque, unlike `mix`).
+pub fn light(c: RGBColor, keep: f64) -> RGBColor {
+    let f = |v: u8| (f64::from(v) * keep + 255.0 * (1.0 - keep)).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
 pub const FONT: &str = "sans-serif";
 
 pub fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> PlotError {

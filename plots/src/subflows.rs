@@ -174,7 +174,7 @@ pub fn render<DB: DrawingBackend>(
             ch.draw_series(std::iter::once(Rectangle::new([(up, y - 0.16), (l.end, y + 0.16)], c.filled()))).map_err(draw_err)?;
         }
         for &(a, b) in &l.backup {
-            ch.draw_series(std::iter::once(Rectangle::new([(a, y - 0.16), (b, y + 0.16)], WHITE.mix(0.65).filled())))
+            ch.draw_series(std::iter::once(Rectangle::new([(a, y - 0.16), (b, y + 0.16)], chart::light(c, 0.35).filled())))
                 .map_err(draw_err)?;
             ch.draw_series(std::iter::once(Rectangle::new([(a, y - 0.16), (b, y + 0.16)], c.stroke_width(1)))).map_err(draw_err)?;
             ch.draw_series(std::iter::once(Text::new(
@@ -232,7 +232,7 @@ pub fn render<DB: DrawingBackend>(
                 match k {
                     0 => Rectangle::new([(x, y - 2), (x + 18, y + 2)], g.filled()).into_dyn(),
                     1 => Circle::new((x + 9, y), mr, BLACK.filled()).into_dyn(),
-                    2 => Rectangle::new([(x, y - 5), (x + 18, y + 5)], cc.mix(0.35).filled()).into_dyn(),
+                    2 => Rectangle::new([(x, y - 5), (x + 18, y + 5)], chart::light(cc, 0.35).filled()).into_dyn(),
                     3 => TriangleMarker::new((x + 9, y), mr + 2, BLACK.filled()).into_dyn(),
                     _ => Cross::new((x + 9, y), mr + 1, BLACK.stroke_width(3)).into_dyn(),
                 }

@@ -133,13 +133,21 @@ pub fn render<DB: DrawingBackend>(
         .draw()
         .map_err(draw_err)?;
     if opts.stacked {
-        // Topmost sum first, so each lower area is painted over it.
-        for (i, (l, top)) in subflows.iter().zip(&stacked).enumerate().rev() {
+        // Each subflow a band from the sum of the ones before it to the sum including it;
+        // opaque fills, so bands do not tint each other.
+        let zero = vec![0u64; n];
+        for (i, l) in subflows.iter().enumerate() {
             let c = chart::color(i);
-            ch.draw_series(AreaSeries::new(steps(s, top.iter().map(|&b| s.mbps(b))), 0.0, c.mix(0.55)).border_style(c.stroke_width(1)))
+            let fill = chart::light(c, 0.45);
+            let below = if i == 0 { &zero } else { &stacked[i - 1] };
+            let upper = steps(s, stacked[i].iter().map(|&b| s.mbps(b)));
+            let mut band = upper.clone();
+            band.extend(steps(s, below.iter().map(|&b| s.mbps(b))).into_iter().rev());
+            ch.draw_series(std::iter::once(Polygon::new(band, fill.filled()))).map_err(draw_err)?;
+            ch.draw_series(LineSeries::new(upper, c.stroke_width(1)))
                 .map_err(draw_err)?
                 .label(l.label.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.55).filled()));
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], fill.filled()));
         }
     } else {
         for (i, l) in subflows.iter().enumerate() {
