@@ -368,6 +368,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
+                Err(e @ mptcp_plots::PlotError::Format(_)) => return Err(e.to_string()),
                 Err(e) => return Err(format!("{}: {e}", output.display())),
             }
             Ok(capture_end(&file, end))

@@ -55,11 +55,20 @@ pub struct Sizes {
     pub label: f64,
     pub desc: f64,
     pub legend: f64,
+    /// Marker labels.
+    pub small: f64,
+}
+
+/// A font size in whole even pixels. plotters' ab_glyph renderer places each glyph at
+/// `(size / 2 + top) as i32`: with a fractional half size, short glyphs round differently from
+/// tall ones and a "." sits a pixel high (reads as "·"). Even sizes round alike.
+pub fn even(size: f64) -> f64 {
+    ((size / 2.0).floor() * 2.0).max(8.0)
 }
 
 pub fn sizes(w: u32, h: u32) -> Sizes {
-    let s = (f64::from(w.min(h * 16 / 10)) / 1000.0).clamp(0.5, 3.0);
-    Sizes { title: 20.0 * s, label: 14.0 * s, desc: 15.0 * s, legend: 13.0 * s }
+    let s = (f64::from(w.min(h * 16 / 10)) / 1000.0).clamp(0.75, 3.0);
+    Sizes { title: even(21.0 * s), label: even(15.0 * s), desc: even(15.0 * s), legend: even(14.0 * s), small: even(12.0 * s) }
 }
 
 /// Draws the title (shrunk to fit the width) and returns the area below it.
@@ -77,14 +86,10 @@ pub fn titled<DB: DrawingBackend>(
     let fit = |text: &str, size: f64| -> f64 {
         // DejaVu Sans averages about 0.6 em per character.
         let need = text.chars().count() as f64 * size * 0.6;
-        if need > f64::from(w) * 0.95 {
-            size * f64::from(w) * 0.95 / need
-        } else {
-            size
-        }
+        even(if need > f64::from(w) * 0.95 { size * f64::from(w) * 0.95 / need } else { size })
     };
     let t1 = fit(&line1, sz.title);
-    let t2 = fit(&line2, sz.title * 0.75);
+    let t2 = fit(&line2, sz.title * 0.7);
     let center = Pos::new(HPos::Center, VPos::Top);
     let top = (t1 * 0.4) as i32;
     root.draw(&Text::new(line1, ((w / 2) as i32, top), (FONT, t1).into_font().style(FontStyle::Bold).color(&BLACK).pos(center)))

@@ -160,7 +160,7 @@ pub fn render<DB: DrawingBackend>(
         ch.draw_series(std::iter::once(Text::new(
             m.text.clone(),
             (m.t, n - 0.45),
-            (FONT, sz.legend * 0.85).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            (FONT, sz.small).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Center, VPos::Bottom)),
         )))
         .map_err(draw_err)?;
     }
@@ -180,7 +180,7 @@ pub fn render<DB: DrawingBackend>(
             ch.draw_series(std::iter::once(Text::new(
                 "backup",
                 ((a + b) / 2.0, y),
-                (FONT, sz.legend * 0.9).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center)),
+                (FONT, sz.small).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center)),
             )))
             .map_err(draw_err)?;
         }
@@ -201,21 +201,21 @@ pub fn render<DB: DrawingBackend>(
                     ch.draw_series(std::iter::once(Text::new(
                         text,
                         (m.t, y - 0.2),
-                        (FONT, sz.legend * 0.85).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+                        (FONT, sz.small).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
                     )))
                     .map_err(draw_err)?;
                 }
                 MarkerKind::Closed(how) => {
                     ch.draw_series(std::iter::once(Cross::new((m.t, y), mr + 1, BLACK.stroke_width(3)))).map_err(draw_err)?;
                     // Beside the cross, not on it.
-                    let style = (FONT, sz.legend * 0.85).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+                    let style = (FONT, sz.small).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
                     ch.draw_series(std::iter::once(EmptyElement::at((m.t, y)) + Text::new(how.to_uppercase(), (mr + 6, 0), style)))
                     .map_err(draw_err)?;
                 }
             }
         }
         if !l.closed {
-            let style = (FONT, sz.legend * 0.85).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center));
+            let style = (FONT, sz.small).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center));
             ch.draw_series(std::iter::once(EmptyElement::at((l.end, y)) + Text::new("no end in the capture", (6, 0), style)))
             .map_err(draw_err)?;
         }
@@ -224,7 +224,7 @@ pub fn render<DB: DrawingBackend>(
     let legend_items: [(&str, u8); 5] =
         [("handshake (SYN → ACK)", 0), ("established", 1), ("backup period", 2), ("MP_PRIO", 3), ("closed (FIN/RST)", 4)];
     for (text, k) in legend_items {
-        let (g, cc) = (grey, chart::color(0));
+        let (g, cc) = (grey, RGBColor(90, 90, 90));
         ch.draw_series(std::iter::once(Circle::new((-1.0, -1.0), 0, WHITE)))
             .map_err(draw_err)?
             .label(text)
