@@ -89,7 +89,7 @@ pub fn titled<DB: DrawingBackend>(
         even(if need > f64::from(w) * 0.95 { size * f64::from(w) * 0.95 / need } else { size })
     };
     let t1 = fit(&line1, sz.title);
-    let t2 = fit(&line2, sz.title * 0.7);
+    let t2 = fit(&line2, sz.label);
     let center = Pos::new(HPos::Center, VPos::Top);
     let top = (t1 * 0.4) as i32;
     root.draw(&Text::new(line1, ((w / 2) as i32, top), (FONT, t1).into_font().style(FontStyle::Bold).color(&BLACK).pos(center)))
