@@ -101,6 +101,34 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
+    Plot {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        #[arg(long, short = 'k', value_enum)]
+        kind: PlotKindArg,
+        /// Connection id (as `analyze` numbers them); default: the one with the most data in --direction.
+        #[arg(long, short = 'c')]
+        connection: Option<usize>,
+        /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
+        #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
+        direction: StreamDir,
+        /// Throughput interval, e.g. 100ms, 1s, 250us.
+        #[arg(long, default_value = "100ms")]
+        interval: String,
+        /// Image width in pixels.
+        #[arg(long, default_value_t = 1000)]
+        width: u32,
+        /// Image height in pixels.
+        #[arg(long, default_value_t = 600)]
+        height: u32,
+        /// Throughput: stacked areas per subflow instead of one line each.
+        #[arg(long)]
+        stacked: bool,
+        /// Output image: a .png or .svg file.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
     Events {
         /// Capture file (pcap or pcapng); `-` reads standard input.
@@ -127,6 +155,14 @@ enum VerifyFormat {
 enum SeriesFormat {
     Csv,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlotKindArg {
+    Throughput,
+    Sequence,
+    Rtt,
+    Subflows,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -359,6 +395,41 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .and_then(|_| out.flush())
             .map_err(|e| e.to_string())?;
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
+            let interval_ns = mptcp_dissector::series::parse_interval(&interval)?;
+            let opts = mptcp_plots::PlotOptions {
+                kind: match kind {
+                    PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
+                    PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
+                    PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
+                    PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
+                },
+                connection,
+                direction: match direction {
+                    StreamDir::C2s => Dir::C2s,
+                    StreamDir::S2c => Dir::S2c,
+                },
+                width,
+                height,
+                stacked,
+            };
+            let mut reader = open_capture(&file)?;
+            let mut cap = mptcp_plots::collect(&file.display().to_string(), &mut reader, interval_ns);
+            let end = cap.end.take();
+            if cap.records_dropped > 0 {
+                eprintln!("mptcp-trace: warning: {} segments past the plot's record cap were not plotted", cap.records_dropped);
+            }
+            match mptcp_plots::render_file(&cap, &opts, &output) {
+                Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
+                Err(e @ (mptcp_plots::PlotError::NoConnection { .. } | mptcp_plots::PlotError::NoConnections)) => {
+                    eprintln!("mptcp-trace: error: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e @ mptcp_plots::PlotError::Format(_)) => return Err(e.to_string()),
+                Err(e) => return Err(format!("{}: {e}", output.display())),
+            }
+            Ok(capture_end(&file, end))
         }
         Command::Events { file, format } => {
             let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;

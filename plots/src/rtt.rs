@@ -1,0 +1,97 @@
+//! Per-subflow RTT over time: each sample the analyzer took (send → cumulative ACK of a
+//! segment's end, no sample across a retransmission: Karn's rule), for data in one direction.
+use mptcp_dissector::track::{Connection, Dir};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::chart::{self, draw_err, FONT};
+use crate::{Capture, PlotError, PlotOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RttPoint {
+    /// Seconds since the first packet (when the ACK completing the sample was seen).
+    pub t: f64,
+    pub subflow: usize,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RttSeries {
+    pub points: Vec<RttPoint>,
+    pub subflows: Vec<usize>,
+}
+
+/// RTT samples of `conn`'s subflows for data flowing in `dir`.
+pub fn rtt_series(cap: &Capture, conn: &Connection, dir: Dir) -> RttSeries {
+    let points = cap
+        .records
+        .iter()
+        .filter(|r| r.connection == Some(conn.id))
+        .filter_map(|r| match r.rtt {
+            Some((d, ms)) if d == dir => Some(RttPoint { t: cap.rel_ns(r.ts_ns), subflow: r.subflow, ms }),
+            _ => None,
+        })
+        .collect();
+    RttSeries { points, subflows: conn.subflow_ids.clone() }
+}
+
+pub fn render<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    cap: &Capture,
+    conn: &Connection,
+    opts: &PlotOptions,
+    s: &RttSeries,
+) -> Result<(), PlotError> {
+    let what = format!("RTT per subflow, data {}", chart::dir_name(opts.direction));
+    let area = chart::titled(root, cap, conn, &what)?;
+    let (w, h) = root.dim_in_pixel();
+    let sz = chart::sizes(w, h);
+    let ms_max = s.points.iter().map(|p| p.ms).fold(0f64, f64::max);
+    let t_max = s.points.iter().map(|p| p.t).fold(0f64, f64::max);
+    let y_top = chart::headroom(ms_max, 0.1 * (s.subflows.len() + 1) as f64);
+    let mut ch = ChartBuilder::on(&area)
+        .margin((10.0 * sz.label / 14.0) as i32)
+        .x_label_area_size((sz.label * 3.2) as u32)
+        .y_label_area_size((sz.label * 5.0) as u32)
+        .build_cartesian_2d(0f64..chart::time_end(t_max), 0f64..y_top)
+        .map_err(draw_err)?;
+    ch.configure_mesh()
+        .x_desc("time since the first packet (s)")
+        .y_desc("RTT (ms)")
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
+        .label_style((FONT, sz.label))
+        .axis_desc_style((FONT, sz.desc))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err)?;
+    let r = (sz.label / 5.0).max(2.0) as i32;
+    for (i, &id) in s.subflows.iter().enumerate() {
+        let c = chart::color(i);
+        let pts: Vec<(f64, f64)> = s.points.iter().filter(|p| p.subflow == id).map(|p| (p.t, p.ms)).collect();
+        let sf = cap.analysis.subflows.get(id);
+        let mut label = sf.map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
+        if let Some(st) = sf.map(|f| f.dir(opts.direction).rtt) {
+            match (st.min_ms, st.avg_ms, st.max_ms) {
+                (Some(a), Some(m), Some(b)) => label.push_str(&format!("  ({} samples, {a:.2}/{m:.2}/{b:.2} ms min/avg/max)", st.samples)),
+                _ => label.push_str("  (no samples)"),
+            }
+        }
+        ch.draw_series(LineSeries::new(pts.iter().copied(), c.mix(0.45).stroke_width(1))).map_err(draw_err)?;
+        ch.draw_series(pts.iter().map(|&p| Circle::new(p, r, c.filled())))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
+    }
+    ch.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font((FONT, sz.legend))
+        .draw()
+        .map_err(draw_err)?;
+    if s.points.is_empty() {
+        chart::note(&area, "no RTT samples in this direction")?;
+    }
+    Ok(())
+}

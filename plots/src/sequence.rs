@@ -1,0 +1,181 @@
+//! The data-sequence graph (mptcptrace style): the data sequence number of every mapped segment
+//! over time, one colour per subflow, reinjections (RFC 8684 §3.3.6: data another subflow had
+//! already carried) marked, and the data ACK seen in the other direction as a line. Scheduling
+//! shows as interleaved colours, a path cut as one colour stopping and another taking over,
+//! with reinjections where the lost window is resent.
+use mptcp_dissector::track::{Connection, Dir};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::chart::{self, draw_err, FONT};
+use crate::{Capture, PlotError, PlotOptions};
+
+/// One segment carrying mapped data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeqPoint {
+    /// Seconds since the first packet.
+    pub t: f64,
+    /// DSN of the first byte, relative to the direction's first DSN.
+    pub dsn_rel: i64,
+    pub len: u32,
+    pub subflow: usize,
+    /// Some of its bytes had been carried before (by this or another subflow).
+    pub reinjected: bool,
+}
+
+/// A data ACK value, as seen on a segment of the other direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AckPoint {
+    pub t: f64,
+    pub ack_rel: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SequenceSeries {
+    pub points: Vec<SeqPoint>,
+    /// Every advance of the data ACK (the highest so far; repeated and stale values dropped).
+    pub acks: Vec<AckPoint>,
+    /// The connection's subflow ids, for colours and the legend.
+    pub subflows: Vec<usize>,
+}
+
+/// The sequence graph of `conn`'s data in direction `dir`.
+pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSeries {
+    let c2s = dir == Dir::C2s;
+    let recs = cap.records.iter().filter(|r| r.connection == Some(conn.id));
+    // Relative to the first data byte (IDSN + 1), or the lowest DSN seen when the handshake is
+    // not in the capture. Wrapping: DSNs are 64-bit sequence space (RFC 8684 §3.3).
+    let base = conn.data(dir).first_dsn.or_else(|| {
+        let mut it = recs.clone().filter(|r| r.c2s == c2s && r.payload_len > 0).filter_map(|r| r.dsn);
+        let first = it.next()?;
+        Some(it.fold(first, |m, d| if (d.wrapping_sub(m) as i64) < 0 { d } else { m }))
+    });
+    let Some(base) = base else {
+        return SequenceSeries { subflows: conn.subflow_ids.clone(), ..Default::default() };
+    };
+    let mut s = SequenceSeries { subflows: conn.subflow_ids.clone(), ..Default::default() };
+    for r in recs {
+        if r.c2s == c2s && r.payload_len > 0 {
+            if let Some(dsn) = r.dsn {
+                s.points.push(SeqPoint {
+                    t: cap.rel_ns(r.ts_ns),
+                    dsn_rel: dsn.wrapping_sub(base) as i64,
+                    len: r.payload_len,
+                    subflow: r.subflow,
+                    reinjected: r.reinjected_bytes > 0,
+                });
+            }
+        }
+        if r.c2s != c2s {
+            if let Some(ack) = r.data_ack {
+                let ack_rel = ack.wrapping_sub(base) as i64;
+                // Only advances: a retransmitted segment on a stale subflow repeats an old
+                // data ACK, which acknowledges nothing new.
+                if s.acks.last().map_or(true, |a| ack_rel > a.ack_rel) {
+                    s.acks.push(AckPoint { t: cap.rel_ns(r.ts_ns), ack_rel });
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Bytes per axis unit and its name, for a top value of `max` bytes.
+fn unit(max: i64) -> (f64, &'static str) {
+    match max {
+        m if m >= 2_000_000 => (1e6, "MB"),
+        m if m >= 2_000 => (1e3, "kB"),
+        _ => (1.0, "bytes"),
+    }
+}
+
+pub fn render<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    cap: &Capture,
+    conn: &Connection,
+    opts: &PlotOptions,
+    s: &SequenceSeries,
+) -> Result<(), PlotError> {
+    let what = format!("Data sequence, {}", chart::dir_name(opts.direction));
+    let area = chart::titled(root, cap, conn, &what)?;
+    let (w, h) = root.dim_in_pixel();
+    let sz = chart::sizes(w, h);
+    let top = s
+        .points
+        .iter()
+        .map(|p| p.dsn_rel + i64::from(p.len))
+        .chain(s.acks.iter().map(|a| a.ack_rel))
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    let bottom = s.points.iter().map(|p| p.dsn_rel).chain(s.acks.iter().map(|a| a.ack_rel)).min().unwrap_or(0).min(0);
+    let (scale, uname) = unit(top);
+    let t_max = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(0f64, f64::max);
+    let legend_rows = s.subflows.len() + 2;
+    let y_top = chart::headroom(top as f64 / scale, 0.07 * legend_rows as f64);
+    let mut ch = ChartBuilder::on(&area)
+        .margin((10.0 * sz.label / 14.0) as i32)
+        .x_label_area_size((sz.label * 3.2) as u32)
+        .y_label_area_size((sz.label * 5.0) as u32)
+        .build_cartesian_2d(0f64..chart::time_end(t_max), (bottom as f64 / scale)..y_top)
+        .map_err(draw_err)?;
+    ch.configure_mesh()
+        .x_desc("time since the first packet (s)")
+        .y_desc(format!("data sequence ({uname} from the first DSN)"))
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
+        .label_style((FONT, sz.label))
+        .axis_desc_style((FONT, sz.desc))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err)?;
+    // The data ACK first, under the segments.
+    let ack_style = RGBColor(90, 90, 90).stroke_width(1);
+    let mut ack_line = Vec::new();
+    for a in &s.acks {
+        if let Some(&(_, prev)) = ack_line.last() {
+            ack_line.push((a.t, prev));
+        }
+        ack_line.push((a.t, a.ack_rel as f64 / scale));
+    }
+    let ack_name = format!("data ACK (seen {})", chart::dir_name(opts.direction.flip()));
+    ch.draw_series(LineSeries::new(ack_line, ack_style))
+        .map_err(draw_err)?
+        .label(ack_name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ack_style));
+    // Each segment: a short vertical bar over the DSN range it carried, in its subflow's colour.
+    let r = (sz.label / 7.0).max(1.5) as i32;
+    for (i, &id) in s.subflows.iter().enumerate() {
+        let c = chart::color(i);
+        let pts: Vec<&SeqPoint> = s.points.iter().filter(|p| p.subflow == id).collect();
+        let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
+        ch.draw_series(pts.iter().map(|p| {
+            let y0 = p.dsn_rel as f64 / scale;
+            let y1 = (p.dsn_rel + i64::from(p.len)) as f64 / scale;
+            PathElement::new(vec![(p.t, y0), (p.t, y1)], c.stroke_width(2))
+        }))
+        .map_err(draw_err)?;
+        ch.draw_series(pts.iter().map(|p| Circle::new((p.t, p.dsn_rel as f64 / scale), r, c.filled())))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
+    }
+    // Reinjections on top, as black-ringed crosses, so they stand out whatever the colour.
+    let rein: Vec<&SeqPoint> = s.points.iter().filter(|p| p.reinjected).collect();
+    let rr = r * 3;
+    ch.draw_series(rein.iter().map(|p| Cross::new((p.t, p.dsn_rel as f64 / scale), rr, BLACK.stroke_width(2))))
+        .map_err(draw_err)?
+        .label(format!("reinjected segment ({})", rein.len()))
+        .legend(move |(x, y)| Cross::new((x + 9, y), rr, BLACK.stroke_width(2)));
+    ch.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font((FONT, sz.legend))
+        .draw()
+        .map_err(draw_err)?;
+    if s.points.is_empty() {
+        chart::note(&area, "no mapped data in this direction")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Every kind renders to PNG and SVG of the requested size from real captures, and the plotted
+//! series equal the analysis numbers.
+use std::path::{Path, PathBuf};
+
+use mptcp_dissector::capture::CaptureReader;
+use mptcp_dissector::track::{Dir, EventKind};
+use mptcp_plots::{collect, render_file, rtt, sequence, subflows, throughput, Capture, PlotKind, PlotOptions};
+
+const CAPTURES: [&str; 3] = ["path-cut.pcap", "two-subflows.pcap", "backup-prio.pcap"];
+const KINDS: [(PlotKind, &str); 4] =
+    [(PlotKind::Throughput, "throughput"), (PlotKind::Sequence, "sequence"), (PlotKind::Rtt, "rtt"), (PlotKind::Subflows, "subflows")];
+
+fn load(name: &str) -> Capture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name);
+    let file = std::fs::File::open(&path).unwrap();
+    let mut reader = CaptureReader::new(Box::new(file)).unwrap();
+    let cap = collect(name, &mut reader, 100_000_000);
+    assert!(cap.end.is_none(), "{name}: {:?}", cap.end);
+    assert!(!cap.analysis.connections.is_empty(), "{name}: no connection");
+    cap
+}
+
+fn out(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// Width and height from a PNG's IHDR, after decoding the whole image.
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (info.width, info.height)
+}
+
+fn svg_size(path: &Path) -> (u32, u32) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    let n = |a: &str| root.attribute(a).unwrap().trim_end_matches("px").parse().unwrap();
+    (n("width"), n("height"))
+}
+
+#[test]
+fn every_kind_renders_png_and_svg_of_the_requested_size() {
+    for name in CAPTURES {
+        let cap = load(name);
+        for (kind, kname) in KINDS {
+            for (stacked, dir) in [(false, Dir::C2s), (true, Dir::S2c)] {
+                let (w, h) = if stacked { (640, 400) } else { (1000, 600) };
+                let opts = PlotOptions { kind, connection: None, direction: dir, width: w, height: h, stacked };
+                let stem = format!("{}-{kname}-{}", name.trim_end_matches(".pcap"), if stacked { "s2c-stacked" } else { "c2s" });
+                let png = out(&format!("{stem}.png"));
+                assert_eq!(render_file(&cap, &opts, &png).unwrap(), 0);
+                assert_eq!(png_size(&png), (w, h), "{stem}.png");
+                let svg = out(&format!("{stem}.svg"));
+                render_file(&cap, &opts, &svg).unwrap();
+                assert_eq!(svg_size(&svg), (w, h), "{stem}.svg");
+                let text = std::fs::read_to_string(&svg).unwrap();
+                assert!(text.contains(name), "{stem}.svg: title names the capture");
+            }
+        }
+    }
+}
+
+#[test]
+fn png_text_is_drawn_with_the_embedded_font() {
+    // Same plot with and without a title-bearing font: if text were missing, the title band
+    // (top rows) would be blank white.
+    let cap = load("path-cut.pcap");
+    let png = out("font-check.png");
+    render_file(&cap, &PlotOptions { kind: PlotKind::Subflows, ..PlotOptions::default() }, &png).unwrap();
+    let decoder = png::Decoder::new(std::fs::File::open(&png).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let row_bytes = info.line_size;
+    let title_band = &buf[..row_bytes * 30];
+    let dark = title_band.chunks(3).filter(|p| p.iter().all(|&c| c < 100)).count();
+    assert!(dark > 200, "title text pixels: {dark}");
+}
+
+#[test]
+fn bad_output_names_and_connections_are_errors() {
+    let cap = load("two-subflows.pcap");
+    let opts = PlotOptions::default();
+    assert!(matches!(render_file(&cap, &opts, &out("x.jpg")), Err(mptcp_plots::PlotError::Format(_))));
+    let opts = PlotOptions { connection: Some(99), ..PlotOptions::default() };
+    assert!(matches!(render_file(&cap, &opts, &out("x.png")), Err(mptcp_plots::PlotError::NoConnection { asked: 99, .. })));
+    let opts = PlotOptions { width: 0, ..PlotOptions::default() };
+    assert!(matches!(render_file(&cap, &opts, &out("x.png")), Err(mptcp_plots::PlotError::Size(0, 600))));
+}
+
+#[test]
+fn throughput_bytes_sum_to_the_subflow_and_data_level_bytes() {
+    for name in CAPTURES {
+        let cap = load(name);
+        for conn in &cap.analysis.connections {
+            for dir in [Dir::C2s, Dir::S2c] {
+                let s = throughput::throughput_series(&cap, conn, dir);
+                assert_eq!(s.lines.len(), conn.subflow_ids.len() + 1);
+                for l in &s.lines {
+                    let sum: u64 = l.bytes.iter().sum();
+                    let want = match l.subflow {
+                        Some(id) => cap.analysis.subflows[id].dir(dir).bytes,
+                        None => conn.data(dir).bytes,
+                    };
+                    assert_eq!(sum, want, "{name} conn {} {dir:?} {}", conn.id, l.label);
+                    assert_eq!(l.bytes.len(), s.intervals());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sequence_points_and_reinjections_match_the_analysis() {
+    let mut reinjections_seen = 0;
+    for name in CAPTURES {
+        let cap = load(name);
+        for conn in &cap.analysis.connections {
+            for dir in [Dir::C2s, Dir::S2c] {
+                let s = sequence::sequence_series(&cap, conn, dir);
+                let dd = conn.data(dir);
+                let marked = s.points.iter().filter(|p| p.reinjected).count() as u64;
+                assert_eq!(marked, dd.reinjections, "{name} {dir:?}");
+                reinjections_seen += marked;
+                // Every mapped byte of every subflow is plotted once.
+                for &id in &conn.subflow_ids {
+                    let plotted: u64 = s.points.iter().filter(|p| p.subflow == id).map(|p| u64::from(p.len)).sum();
+                    assert_eq!(plotted, cap.analysis.subflows[id].dir(dir).mapped_bytes, "{name} {dir:?} subflow {id}");
+                }
+                // Relative to the first DSN: starts at 0, ends at the distinct byte count.
+                if dd.bytes > 0 {
+                    assert_eq!(s.points.iter().map(|p| p.dsn_rel).min(), Some(0), "{name} {dir:?}");
+                    let top = s.points.iter().map(|p| p.dsn_rel + i64::from(p.len)).max().unwrap();
+                    assert_eq!(top as u64, dd.bytes + dd.gap_bytes, "{name} {dir:?}");
+                    // The data ACK only rises, and ends covering everything (complete captures).
+                    assert!(s.acks.windows(2).all(|w| w[1].ack_rel >= w[0].ack_rel), "{name} {dir:?}");
+                    if dd.complete {
+                        assert!(s.acks.last().unwrap().ack_rel as u64 >= dd.bytes, "{name} {dir:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(reinjections_seen > 0, "path-cut.pcap has reinjections to mark");
+}
+
+#[test]
+fn rtt_points_are_the_rtt_samples() {
+    for name in CAPTURES {
+        let cap = load(name);
+        for conn in &cap.analysis.connections {
+            for dir in [Dir::C2s, Dir::S2c] {
+                let s = rtt::rtt_series(&cap, conn, dir);
+                for &id in &conn.subflow_ids {
+                    let st = cap.analysis.subflows[id].dir(dir).rtt;
+                    let pts: Vec<f64> = s.points.iter().filter(|p| p.subflow == id).map(|p| p.ms).collect();
+                    assert_eq!(pts.len() as u64, st.samples, "{name} {dir:?} subflow {id}");
+                    if let (Some(min), Some(max)) = (st.min_ms, st.max_ms) {
+                        assert_eq!(pts.iter().copied().fold(f64::INFINITY, f64::min), min);
+                        assert_eq!(pts.iter().copied().fold(0.0, f64::max), max);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn subflow_timeline_has_every_subflow_and_event() {
+    for name in CAPTURES {
+        let cap = load(name);
+        for conn in &cap.analysis.connections {
+            let t = subflows::subflow_timeline(&cap, conn);
+            assert_eq!(t.lanes.iter().map(|l| l.subflow).collect::<Vec<_>>(), conn.subflow_ids, "{name}");
+            for l in &t.lanes {
+                let sf = &cap.analysis.subflows[l.subflow];
+                assert!((l.start - cap.rel(sf.start_ts)).abs() < 1e-9);
+                assert!(l.start >= 0.0 && l.end >= l.start);
+                let prio = cap.analysis.events.iter().filter(|e| e.kind == EventKind::SfPriority && e.subflow == Some(l.subflow)).count();
+                let marks = l.markers.iter().filter(|m| matches!(m.kind, subflows::MarkerKind::Priority { .. })).count();
+                assert_eq!(marks, prio, "{name} subflow {}", l.subflow);
+                assert_eq!(l.closed, sf.end.is_some());
+            }
+        }
+    }
+    // backup-prio.pcap: the join starts as backup, MP_PRIO makes it regular (and a later MP_PRIO
+    // makes it backup again): one backup period per backup stretch.
+    let cap = load("backup-prio.pcap");
+    let t = subflows::subflow_timeline(&cap, &cap.analysis.connections[0]);
+    let join = &t.lanes[1];
+    let to_backup = join.markers.iter().filter(|m| matches!(m.kind, subflows::MarkerKind::Priority { backup: true })).count();
+    assert_eq!(join.backup.len(), 1 + to_backup);
+    let prio = join.markers.iter().find_map(|m| matches!(m.kind, subflows::MarkerKind::Priority { backup: false }).then_some(m.t)).unwrap();
+    assert_eq!(join.backup[0].1, prio);
+    assert!(t.lanes[0].backup.is_empty());
+}
