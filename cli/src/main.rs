@@ -297,6 +297,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             for (a, b) in dd.uncaptured.iter().take(20) {
                 eprintln!("  uncaptured: DSN {a}..{b} ({} bytes) cut by the capture's snaplen", b.wrapping_sub(*a));
             }
+            if dd.capped_bytes > 0 {
+                eprintln!(
+                    "  {} bytes were reordered beyond the reassembly window and not kept (counted as uncaptured above)",
+                    dd.capped_bytes
+                );
+            }
             if dd.data_fin_dsn.is_none() {
                 eprintln!("  no DATA_FIN in the capture: the end of the stream is unknown");
             }

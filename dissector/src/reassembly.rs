@@ -96,7 +96,9 @@ pub struct ReassemblyLimits {
 impl Default for ReassemblyLimits {
     fn default() -> Self {
         ReassemblyLimits {
-            max_buffered_bytes: 4 << 20,
+            // Two subflows at a few Gbit/s reorder the data level by several MB (4.5 MB seen on
+            // a 400 Mbit/s testbed capture); the buffer only grows as far as the reordering does.
+            max_buffered_bytes: 32 << 20,
             max_segments: 16384,
             history_ranges: 4096,
             recent_bytes: 256 << 10,
@@ -734,8 +736,15 @@ impl Reassembler {
         let (s1, s2) = self.buf.as_mut_slices();
         let (d1, d2) = split_range_mut(s1, s2, off, bytes.len());
         let (b1, b2) = bytes.split_at(d1.len().min(bytes.len()));
-        for (d, b) in d1.iter_mut().zip(b1).chain(d2.iter_mut().zip(b2)) {
-            *d = *b;
+        // Two memcpys (one per half of the ring): a zipped byte loop does not vectorise and
+        // was the hottest line of `analyze`.
+        let n1 = d1.len().min(b1.len());
+        if let (Some(d), Some(b)) = (d1.get_mut(..n1), b1.get(..n1)) {
+            d.copy_from_slice(b);
+        }
+        let n2 = d2.len().min(b2.len());
+        if let (Some(d), Some(b)) = (d2.get_mut(..n2), b2.get(..n2)) {
+            d.copy_from_slice(b);
         }
     }
 

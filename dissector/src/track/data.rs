@@ -86,6 +86,9 @@ pub struct DataDir {
     pub delivered_bytes: u64,
     /// Reassembly caps hit (pieces not buffered).
     pub caps_hit: u64,
+    /// Bytes seen but not buffered because the reordering window was full; they are counted in
+    /// `uncaptured` too (their content is not in the rebuilt stream).
+    pub capped_bytes: u64,
 }
 
 struct Slot {
@@ -249,6 +252,7 @@ impl DataLevel {
                 dd.uncaptured = sum.uncaptured.ranges;
                 dd.data_fin_dsn = sum.data_fin;
                 dd.caps_hit = sum.caps_hit;
+                dd.capped_bytes = sum.capped_bytes;
                 dd.mismatched_bytes = sum.mismatched_bytes;
                 if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
                     dd.duration_s = (b - a).max(0.0);

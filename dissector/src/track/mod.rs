@@ -40,8 +40,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_flows: 200_000,
-            max_connections: 100_000,
+            // ~1.8 KB per tracked flow: these caps keep a SYN flood within the 64 MB budget.
+            max_flows: 16_384,
+            max_connections: 8_192,
             max_events: 1_000_000,
             max_anomalies: 64,
             reassembly: crate::reassembly::ReassemblyLimits::default(),
