@@ -119,10 +119,10 @@ make_capture() { # file megabytes
     setup_testbed
     # the payload bytes on the wire come to ~ the file size (headers add ~6 %)
     local bytes=$((mb * 1000 * 1000 * 94 / 100))
-    ins python3 -c "$APP" server 192.0.2.2 "$PORT" "$work/ready" 2>"$work/srv.log" &
+    ip netns exec "$SRV" python3 -c "$APP" server 192.0.2.2 "$PORT" "$work/ready" 2>"$work/srv.log" &
     local srv=$!
     for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.05; done
-    inc tcpdump -n -Z root -i any -s 0 -B 262144 -w "$file" "tcp port $PORT" 2>"$work/cap.err" &
+    ip netns exec "$CLI" tcpdump -n -Z root -i any -s 0 -B 262144 -w "$file" "tcp port $PORT" 2>"$work/cap.err" &
     local cap=$!
     for _ in $(seq 100); do grep -q "listening on" "$work/cap.err" 2>/dev/null && break; sleep 0.05; done
     sleep 0.3
