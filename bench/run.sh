@@ -136,6 +136,25 @@ make_capture() { # file megabytes
     rm -rf "$work"
 }
 
+# N distinct MP_CAPABLE v1 SYNs (raw IPv4 pcap, 10.x.y.z:port -> 192.0.2.2:80), for the state caps.
+make_syn_flood() { # file count
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+    out = []
+    for i in range(n):
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 44, 0, 0x4000, 64, 6, 0,
+                         struct.pack(">I", 0x0A000000 | (i >> 8)), bytes([192, 0, 2, 2]))
+        tcp = struct.pack(">HHIIBBHHH", 1024 + (i & 0xFF), 80, i, 0, 0x60, 0x02, 0xFFFF, 0, 0) + bytes([30, 4, 0x01, 0x81])
+        out.append(struct.pack("<IIII", i // 1000, 0, 44, 44) + ip + tcp)
+        if len(out) == 65536:
+            f.write(b"".join(out)); out = []
+    f.write(b"".join(out))
+PY
+}
+
 # Runs a command, prints "seconds max_rss_kb exit_code". Wall time from date (ns), RSS from
 # GNU time's "Maximum resident set size".
 measure() {
@@ -214,14 +233,22 @@ main() {
     cat "$small" >/dev/null
     bench "mptcp-trace analyze F" "$small" "$RUNS" "$BIN" analyze "$small"; local an_small_rss=$MAX_RSS_KB
 
+    local flood=$BENCH_DIR/syn-flood-1M.pcap
+    [ -s "$flood" ] || make_syn_flood "$flood" 1000000
+    echo "== $flood (1,000,000 distinct MP_CAPABLE SYNs: state caps)"
+    bench "mptcp-trace analyze F" "$flood" 1 "$BIN" analyze "$flood"; local flood_rss=$MAX_RSS_KB
+    "$BIN" analyze --format json "$flood" | python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["stats"]
+print("  flows_dropped", s["flows_dropped"], "connections_dropped", s["connections_dropped"], "anomalies", sorted({a["kind"] for a in d["anomalies"]}))'
+
     echo "== summary"
     awk -v c="$cat_s" -v a="$an_s" -v t="$ts_s" -v t2="$ts2_s" -v to="$TSHARK_TIMEOUT" \
-        -v sz="$(stat -c %s "$big")" -v rb="$an_rss" -v rs="$an_small_rss" 'BEGIN {
+        -v sz="$(stat -c %s "$big")" -v rb="$an_rss" -v rs="$an_small_rss" -v rf="$flood_rss" 'BEGIN {
         printf "  analyze throughput      %.2f GB/s   (target >= 1 GB/s)\n", sz / a / 1e9
         printf "  cat throughput          %.2f GB/s   (analyze takes %.1fx the time of cat)\n", sz / c / 1e9, a / c
         printf "  tshark conv,mptcp       %.1fx slower than analyze   (target >= 15x)\n", t / a
         printf "  tshark -2 mappings      %s%.1fx slower than analyze\n", (t2 >= to ? "timed out: > " : ""), t2 / a
         printf "  peak RSS analyze        %.1f MB (big) / %.1f MB (small)   (target <= 64 MB, flat)\n", rb / 1024, rs / 1024
+        printf "  peak RSS 1M SYN flood   %.1f MB\n", rf / 1024
     }'
 }
 
