@@ -155,43 +155,46 @@ with open(path, "wb") as f:
 PY
 }
 
-# Runs a command, prints "seconds max_rss_kb exit_code". Wall time from date (ns), RSS from
-# GNU time's "Maximum resident set size".
+# Runs a command, prints "wall_seconds max_rss_kb exit_code cpu_seconds". Wall time from date
+# (ns); RSS and user+system CPU time from GNU time. The CPU time is the steadier figure on a
+# shared machine (other jobs steal wall time, not CPU time).
 measure() {
     local t0 t1 rc=0 tv
     tv=$(mktemp)
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$tv" "$@" >/dev/null 2>>"$BENCH_DIR/stderr.log" || rc=$?
     t1=$(date +%s.%N)
-    local rss
+    local rss cpu
     rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s + 0 }' "$tv")
     rm -f "$tv"
-    awk -v a="$t0" -v b="$t1" -v r="${rss:-0}" -v c="$rc" 'BEGIN { printf "%.4f %d %d\n", b - a, r, c }'
+    awk -v a="$t0" -v b="$t1" -v r="${rss:-0}" -v c="$rc" -v u="$cpu" 'BEGIN { printf "%.4f %d %d %.2f\n", b - a, r, c, u }'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# bench NAME FILE RUNS CMD... -> sets MED_S and MAX_RSS_KB; prints one line
+# bench NAME FILE RUNS CMD... -> sets MED_S (wall), MED_CPU (user+sys) and MAX_RSS_KB; prints one line
 bench() {
     local name=$1 file=$2 runs=$3
     shift 3
-    local times=() rss=0 out rc=0 i
+    local times=() cpus=() rss=0 out rc=0 i r c
     for i in $(seq "$runs"); do
         out=$(measure "$@")
         times+=("$(echo "$out" | cut -d' ' -f1)")
-        local r c
+        cpus+=("$(echo "$out" | cut -d' ' -f4)")
         r=$(echo "$out" | cut -d' ' -f2)
         c=$(echo "$out" | cut -d' ' -f3)
         [ "$r" -gt "$rss" ] && rss=$r
         [ "$c" != 0 ] && rc=$c
     done
     MED_S=$(printf '%s\n' "${times[@]}" | median)
+    MED_CPU=$(printf '%s\n' "${cpus[@]}" | median)
     MAX_RSS_KB=$rss
     local size_mb
     size_mb=$(stat -c %s "$file" | awk '{ printf "%.1f", $1 / 1e6 }')
-    awk -v n="$name" -v s="$MED_S" -v m="$size_mb" -v r="$rss" -v c="$rc" -v k="$runs" 'BEGIN {
-        printf "  %-34s median %8.3f s over %d  %9.1f MB/s  peak RSS %7.1f MB%s\n",
-            n, s, k, m / s, r / 1024, (c == 0 ? "" : (c == 124 ? "  TIMED OUT" : "  exit " c)) }'
+    awk -v n="$name" -v s="$MED_S" -v u="$MED_CPU" -v m="$size_mb" -v r="$rss" -v c="$rc" -v k="$runs" 'BEGIN {
+        printf "  %-32s median wall %8.3f s  cpu %7.2f s  (%d runs)  %8.1f MB/s  peak RSS %7.1f MB%s\n",
+            n, s, u, k, m / s, r / 1024, (c == 0 ? "" : (c == 124 ? "  TIMED OUT" : "  exit " c)) }'
 }
 
 captures() {
@@ -223,12 +226,12 @@ main() {
 
     echo "== $big ($RUNS runs each, page cache warm)"
     cat "$big" >/dev/null
-    bench "cat F > /dev/null" "$big" "$RUNS" cat "$big"; local cat_s=$MED_S
-    bench "mptcp-trace analyze F" "$big" "$RUNS" "$BIN" analyze "$big"; local an_s=$MED_S an_rss=$MAX_RSS_KB
-    bench "tshark -q -z conv,mptcp" "$big" "$RUNS" tshark -r "$big" -q -z conv,mptcp; local ts_s=$MED_S
+    bench "cat F > /dev/null" "$big" "$RUNS" cat "$big"; local cat_s=$MED_S cat_cpu=$MED_CPU
+    bench "mptcp-trace analyze F" "$big" "$RUNS" "$BIN" analyze "$big"; local an_s=$MED_S an_cpu=$MED_CPU an_rss=$MAX_RSS_KB
+    bench "tshark -q -z conv,mptcp" "$big" "$RUNS" tshark -r "$big" -q -z conv,mptcp; local ts_s=$MED_S ts_cpu=$MED_CPU
     bench "tshark -2 analyze_mappings conv" "$big" 1 timeout "$TSHARK_TIMEOUT" tshark -r "$big" -2 \
         -o mptcp.analyze_mappings:TRUE -o mptcp.intersubflows_retransmission:TRUE -q -z conv,mptcp
-    local ts2_s=$MED_S
+    local ts2_s=$MED_S ts2_cpu=$MED_CPU
     echo "== $small"
     cat "$small" >/dev/null
     bench "mptcp-trace analyze F" "$small" "$RUNS" "$BIN" analyze "$small"; local an_small_rss=$MAX_RSS_KB
@@ -242,11 +245,13 @@ print("  flows_dropped", s["flows_dropped"], "connections_dropped", s["connectio
 
     echo "== summary"
     awk -v c="$cat_s" -v a="$an_s" -v t="$ts_s" -v t2="$ts2_s" -v to="$TSHARK_TIMEOUT" \
+        -v cc="$cat_cpu" -v ac="$an_cpu" -v tc="$ts_cpu" -v t2c="$ts2_cpu" \
         -v sz="$(stat -c %s "$big")" -v rb="$an_rss" -v rs="$an_small_rss" -v rf="$flood_rss" 'BEGIN {
         printf "  analyze throughput      %.2f GB/s   (target >= 1 GB/s)\n", sz / a / 1e9
         printf "  cat throughput          %.2f GB/s   (analyze takes %.1fx the time of cat)\n", sz / c / 1e9, a / c
-        printf "  tshark conv,mptcp       %.1fx slower than analyze   (target >= 15x)\n", t / a
-        printf "  tshark -2 mappings      %s%.1fx slower than analyze\n", (t2 >= to ? "timed out: > " : ""), t2 / a
+        printf "  analyze CPU throughput  %.2f GB/s   (user+sys %.2f s; cat %.2f s)\n", sz / ac / 1e9, ac, cc
+        printf "  tshark conv,mptcp       %.1fx slower than analyze (wall), %.1fx (cpu)   (target >= 15x)\n", t / a, tc / ac
+        printf "  tshark -2 mappings      %s%.1fx slower than analyze (wall), %.1fx (cpu)\n", (t2 >= to ? "timed out: > " : ""), t2 / a, t2c / ac
         printf "  peak RSS analyze        %.1f MB (big) / %.1f MB (small)   (target <= 64 MB, flat)\n", rb / 1024, rs / 1024
         printf "  peak RSS 1M SYN flood   %.1f MB\n", rf / 1024
     }'
