@@ -171,7 +171,7 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 /// A progress bar on stderr for a large capture file, when stderr is a terminal; `None`
 /// otherwise (pipes, redirections, standard input, small files stay quiet).
-fn progress_bar(path: &PathBuf, file: &File) -> Option<indicatif::ProgressBar> {
+fn progress_bar(path: &std::path::Path, file: &File) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     let size = file.metadata().ok().filter(|m| m.is_file())?.len();
     if size < PROGRESS_MIN_BYTES || !io::stderr().is_terminal() {
