@@ -208,10 +208,63 @@ fn capture_end(path: &PathBuf, end: Option<CaptureError>) -> ExitCode {
     }
 }
 
-/// Runs the whole pipeline on a capture.
+/// Counts the bytes read from the capture into a progress bar. It sits outside the library: the
+/// pipeline only sees an `io::Read`, and the reader above it reads in large blocks, so this costs
+/// one atomic add per block, not per packet.
+struct ProgressRead<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for ProgressRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// Captures smaller than this finish before a bar would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+/// A progress bar on stderr for a large capture file, when stderr is a terminal; `None`
+/// otherwise (pipes, redirections, standard input, small files stay quiet).
+fn progress_bar(path: &std::path::Path, file: &File) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    let size = file.metadata().ok().filter(|m| m.is_file())?.len();
+    if size < PROGRESS_MIN_BYTES || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(size), indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    Some(bar)
+}
+
+/// Runs the whole pipeline on a capture, with a progress bar for long runs (see [`progress_bar`]).
 fn analyze_file(path: &PathBuf, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), String> {
-    let mut reader = open_capture(path)?;
-    Ok(mptcp_dissector::pipeline::run(&mut reader, analyzer))
+    let (mut reader, bar) = if path.as_os_str() == "-" {
+        (open_capture(path)?, None)
+    } else {
+        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        match progress_bar(path, &file) {
+            Some(bar) => {
+                let input = ProgressRead { inner: file, bar: bar.clone() };
+                (CaptureReader::new(input).map_err(|e| format!("{}: {e}", path.display()))?, Some(bar))
+            }
+            None => (CaptureReader::new(file).map_err(|e| format!("{}: {e}", path.display()))?, None),
+        }
+    };
+    let result = mptcp_dissector::pipeline::run(&mut reader, analyzer);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(result)
 }
 
 fn warning_of(end: &Option<CaptureError>) -> Option<String> {

@@ -86,7 +86,25 @@ struct Interface {
     offset_secs: u64,
 }
 
-type Head = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read>>;
+type Head = io::Chain<io::Cursor<Vec<u8>>, EofWatch>;
+
+/// Remembers whether the input has reached its end. pcap-file reports both "the file ends inside
+/// a record" and "a record is longer than its 8 MB read buffer" as an unexpected EOF; only the
+/// first is a truncation, the second is a bad length field in a file that goes on.
+struct EofWatch {
+    inner: Box<dyn Read>,
+    eof: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Read for EofWatch {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof.set(true);
+        }
+        Ok(n)
+    }
+}
 
 enum Inner {
     Pcap { reader: PcapReader<Head>, linktype: u32, nanos: bool },
@@ -100,6 +118,7 @@ pub struct CaptureReader {
     inner: Inner,
     frame: u64,
     done: bool,
+    eof: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 /// Most interfaces a pcapng file may declare before we stop tracking them (bounded state).
@@ -120,7 +139,9 @@ impl CaptureReader {
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
             _ => return Err(CaptureError::NotACapture { magic }),
         };
-        let head: Head = io::Cursor::new(magic).chain(Box::new(reader) as Box<dyn Read>);
+        let eof = std::rc::Rc::new(std::cell::Cell::new(false));
+        let watch = EofWatch { inner: Box::new(reader), eof: eof.clone() };
+        let head: Head = io::Cursor::new(magic).chain(watch);
         let inner = match format {
             Format::Pcap => {
                 let reader = PcapReader::new(head).map_err(|e| map_err(e, 0))?;
@@ -136,7 +157,7 @@ impl CaptureReader {
                 Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
             }
         };
-        Ok(CaptureReader { inner, frame: 0, done: false })
+        Ok(CaptureReader { inner, frame: 0, done: false, eof })
     }
 
     /// Which format the capture is in.
@@ -184,7 +205,13 @@ impl CaptureReader {
             Ok(Some(_)) => self.frame += 1,
             Ok(None) | Err(_) => self.done = true,
         }
-        result
+        match result {
+            Err(CaptureError::Truncated { after_frame }) if !self.eof.get() => Err(CaptureError::Format {
+                after_frame,
+                message: "record length larger than 8 MB (corrupt length field); the rest of the file is not read".into(),
+            }),
+            other => other,
+        }
     }
 }
 
