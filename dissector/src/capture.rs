@@ -379,6 +379,42 @@ mod tests {
         assert!(err.is_truncation(), "{err}");
     }
 
+    /// pcapng with two interfaces of different link types (Ethernet and raw IP) and the second
+    /// with nanosecond timestamps (if_tsresol 9).
+    #[test]
+    fn pcapng_interfaces_with_their_own_link_types_and_resolutions() {
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::DataLink;
+        use std::borrow::Cow;
+        use std::time::Duration;
+        let mut w = PcapNgWriter::new(Vec::new()).expect("writer");
+        let eth = InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen: 0, options: vec![] };
+        let raw = InterfaceDescriptionBlock {
+            linktype: DataLink::RAW,
+            snaplen: 0,
+            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+        };
+        w.write_pcapng_block(eth).expect("idb");
+        w.write_pcapng_block(raw).expect("idb");
+        for (iface, raw_ts, len) in [(0u32, 1_500_000u64, 60usize), (1, 2_000_000_123, 40)] {
+            let epb = EnhancedPacketBlock {
+                interface_id: iface,
+                // pcap-file writes the Duration's nanoseconds as the raw timestamp units.
+                timestamp: Duration::from_nanos(raw_ts),
+                original_len: len as u32,
+                data: Cow::Owned(vec![0x45; len]),
+                options: vec![],
+            };
+            w.write_pcapng_block(epb).expect("epb");
+        }
+        let (pkts, err) = read_all(w.into_inner());
+        assert!(err.is_none(), "{err:?}");
+        // Interface 0: microseconds (default); interface 1: nanoseconds.
+        assert_eq!(pkts, vec![(1, 1_500_000_000, 1, 60), (2, 2_000_000_123, 101, 40)]);
+    }
+
     #[test]
     fn pcapng_tsresol_scaling() {
         assert_eq!(scale_ts(1_500_000, 1_000_000), 1_500_000_000);

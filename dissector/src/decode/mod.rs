@@ -297,6 +297,34 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_with_options() {
+        // IHL 6: one 4-byte option (NOP NOP NOP EOL) before TCP.
+        let mut p = ipv4_tcp(b"opt", &[]);
+        p.splice(20..20, [1, 1, 1, 0]);
+        p[0] = 0x46;
+        let total = p.len() as u16;
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        let s = expect_tcp(decode(LINKTYPE_RAW, &p));
+        assert_eq!((s.sport, s.payload), (40000, &b"opt"[..]));
+    }
+
+    #[test]
+    fn ipv6_with_extension_headers() {
+        // IPv6, hop-by-hop options (8 bytes), then TCP.
+        let tcp = &ipv4_tcp(b"six", &[])[20..];
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend(((8 + tcp.len()) as u16).to_be_bytes());
+        p.extend([0, 64]); // next header: hop-by-hop
+        p.extend([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p.extend([6, 0, 1, 4, 0, 0, 0, 0]); // next: TCP, len 0 (8 bytes), PadN
+        p.extend_from_slice(tcp);
+        let s = expect_tcp(decode(LINKTYPE_IPV6, &p));
+        assert_eq!(s.src.to_string(), "2001:db8::1");
+        assert_eq!((s.payload, s.payload_len), (&b"six"[..], 3));
+    }
+
+    #[test]
     fn non_first_fragment_is_skipped() {
         let mut p = ipv4_tcp(b"data", &[]);
         p[6] = 0x00;

@@ -229,7 +229,7 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
         for t in c.checks.tallies() {
             writeln!(
                 out,
-                "    {:<22} {:<13} pass {} fail {} legacy {} not-checkable {}  ({})",
+                "    {:<24} {:<13} pass {} fail {} legacy {} not-checkable {}  ({})",
                 t.id,
                 verdict_word(t.verdict),
                 t.pass,
