@@ -12,9 +12,12 @@ use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 
+/// The stream writer, its first write error and the bytes written, shared with the sink.
+type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
+
 /// Writes the rebuilt stream; keeps the first write error to report after the run.
 struct WriteSink {
-    out: std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>,
+    out: SinkState,
 }
 
 impl DataSink for WriteSink {
@@ -194,7 +197,7 @@ fn open_capture(path: &PathBuf) -> Result<CaptureReader, String> {
 }
 
 /// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an error.
-fn capture_end(path: &PathBuf, end: Option<CaptureError>) -> ExitCode {
+fn capture_end(path: &std::path::Path, end: Option<CaptureError>) -> ExitCode {
     match end {
         None => ExitCode::SUCCESS,
         Some(e) if e.is_truncation() => {

@@ -138,7 +138,7 @@ pub fn parse_interval(s: &str) -> Result<u64, String> {
         _ => return Err(format!("bad interval unit in {s:?}: use ns, us, ms or s")),
     };
     let ns = v * scale;
-    if !(ns >= 1.0 && ns < 1e15) {
+    if !(1.0..1e15).contains(&ns) {
         return Err(format!("interval {s:?} out of range"));
     }
     Ok(ns as u64)

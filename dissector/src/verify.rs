@@ -369,39 +369,44 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     }
     checks.push(mc);
 
-    // Data completeness per direction.
+    // Data completeness per direction: pass when a checked direction has no gaps, skip when no
+    // direction could be checked (no data, no DATA_FIN, or only gaps the peer data-ACKed).
     let mut details = Vec::new();
-    let mut outcome = Outcome::Pass;
-    let mut any_checked = false;
+    let (mut failed, mut passed) = (false, false);
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
         let dd = c.data(d);
         if dd.bytes == 0 && dd.data_fin_dsn.is_none() {
             details.push(format!("{name}: no data"));
-            continue;
-        }
-        if dd.data_fin_dsn.is_none() {
+        } else if dd.data_fin_dsn.is_none() {
             details.push(format!("{name}: no DATA_FIN in the capture (not checkable)"));
-            continue;
-        }
-        any_checked = true;
-        if dd.gap_count == 0 {
+        } else if dd.gap_count == 0 {
+            passed = true;
             details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
-            continue;
-        }
-        // A gap the peer data-ACKed was delivered on a path the capture did not see.
-        let acked_past = dd.data_acked.is_some_and(|ack| dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack)));
-        if acked_past {
-            details.push(format!("{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)", dd.gap_count, dd.gap_bytes));
+        } else if dd.data_acked.is_some_and(|ack| {
+            dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack))
+        }) {
+            // Every gap was data-ACKed: the peer got those bytes on a path the capture missed.
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)",
+                dd.gap_count, dd.gap_bytes
+            ));
         } else {
-            outcome = Outcome::Fail;
-            details.push(format!("{name}: {} gap(s), {} bytes never seen and never data-ACKed, first at DSN {}", dd.gap_count, dd.gap_bytes, dd.gaps.first().map_or(0, |g| g.0)));
+            failed = true;
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes never seen and never data-ACKed, first at DSN {}",
+                dd.gap_count,
+                dd.gap_bytes,
+                dd.gaps.first().map_or(0, |g| g.0)
+            ));
         }
     }
-    if outcome == Outcome::Pass && !any_checked {
-        outcome = Outcome::Skip;
-    } else if outcome == Outcome::Pass && details.iter().any(|d| d.contains("not checkable")) && !details.iter().any(|d| d.contains("no gaps")) {
-        outcome = Outcome::Skip;
-    }
+    let outcome = if failed {
+        Outcome::Fail
+    } else if passed {
+        Outcome::Pass
+    } else {
+        Outcome::Skip
+    };
     checks.push(CheckResult { id: "data.complete", rfc: entry("data.complete"), outcome, evaluated: 2, detail: details.join("; "), frames: vec![] });
 
     // DATA_FIN closure.
@@ -515,7 +520,7 @@ fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
         "c2s-sha256" | "s2c-sha256" => {
             let dir = if e.key.starts_with("c2s") { Dir::C2s } else { Dir::S2c };
             let hashes: Vec<Option<&str>> = conns.iter().map(|c| c.data(dir).sha256.as_deref()).collect();
-            let any = hashes.iter().any(|h| *h == Some(e.value.as_str()));
+            let any = hashes.contains(&Some(e.value.as_str()));
             let ok = if e.op == Op::Eq { any } else { !any };
             result(ok, format!("stream hashes per connection: {hashes:?} (none when the stream is incomplete)"))
         }

@@ -71,7 +71,7 @@ pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSe
                 let ack_rel = ack.wrapping_sub(base) as i64;
                 // Only advances: a retransmitted segment on a stale subflow repeats an old
                 // data ACK, which acknowledges nothing new.
-                if s.acks.last().map_or(true, |a| ack_rel > a.ack_rel) {
+                if s.acks.last().is_none_or(|a| ack_rel > a.ack_rel) {
                     s.acks.push(AckPoint { t: cap.rel_ns(r.ts_ns), ack_rel });
                 }
             }

@@ -709,7 +709,7 @@ impl Analyzer {
                     match opt {
                         MptcpOption::Capable(c) => {
                             saw_capable = true;
-                            self.on_capable(&ctx, &c, seg);
+                            self.on_capable(&ctx, &c);
                         }
                         MptcpOption::Join(j) => self.on_join(&ctx, &j),
                         MptcpOption::Dss(d) => self.on_dss(&ctx, &d),
@@ -871,7 +871,7 @@ impl Analyzer {
         self.flows.get(flow).and_then(|f| f.connection)
     }
 
-    fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable, seg: &TcpSegment<'_>) {
+    fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable) {
         let flags = ctx.flags;
         let existing = self.conn_of(ctx.flow);
         if flags.syn() && !flags.ack() {
@@ -994,7 +994,6 @@ impl Analyzer {
                 }
             }
         }
-        let _ = seg;
     }
 
     fn on_synack_without_capable(&mut self, ctx: &Ctx) {
@@ -1119,7 +1118,7 @@ impl Analyzer {
                         "keys or nonces of the join not in the capture".into()
                     }),
                 }
-                let backup = f_backup(&self.flows, ctx.flow);
+                let backup = self.flows.get(ctx.flow).is_some_and(|f| f.backup);
                 let (caddr, saddr_id) = self.flows.get(ctx.flow).map(|f| (f.client_address_id, f.server_address_id)).unwrap_or((None, None));
                 self.event(ctx, EventKind::SfEstablished, Some(cid), |e| {
                     e.backup = Some(backup);
@@ -1527,10 +1526,6 @@ impl Analyzer {
             stats: self.stats,
         }
     }
-}
-
-fn f_backup(flows: &[Subflow], id: usize) -> bool {
-    flows.get(id).is_some_and(|f| f.backup)
 }
 
 /// Records one side's key and what derives from it, and registers its token.
