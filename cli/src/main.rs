@@ -385,11 +385,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut out = BufWriter::new(stdout.lock());
             let res = match format {
                 SeriesFormat::Csv => (|| -> io::Result<()> {
-                    writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps")?;
+                    writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes")?;
                     for r in &rows {
                         writeln!(
                             out,
-                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0}",
+                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0},{},{}",
                             r.t,
                             r.connection,
                             r.subflow.map(|s| s.to_string()).unwrap_or_default(),
@@ -397,7 +397,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             r.c2s_bytes,
                             r.s2c_bytes,
                             r.c2s_bps,
-                            r.s2c_bps
+                            r.s2c_bps,
+                            r.c2s_acked_bytes,
+                            r.s2c_acked_bytes
                         )?;
                     }
                     Ok(())

@@ -37,6 +37,10 @@ pub struct Throughput {
     t0: Option<u64>,
     /// (connection, subflow) → per bucket [c2s, s2c] bytes; subflow None = data-level new bytes.
     cells: BTreeMap<(usize, Option<usize>), Vec<[u64; 2]>>,
+    /// connection → per bucket [c2s, s2c] data-level bytes newly data-ACKed by the peer.
+    acked: BTreeMap<usize, Vec<[u64; 2]>>,
+    /// connection → highest data ACK seen for [c2s, s2c] data.
+    last_ack: BTreeMap<usize, [Option<u64>; 2]>,
     /// Buckets past MAX_BUCKETS that were not counted.
     pub dropped: u64,
 }
@@ -53,28 +57,57 @@ pub struct Row {
     pub s2c_bytes: u64,
     pub c2s_bps: f64,
     pub s2c_bps: f64,
+    /// Data-level rows only: bytes the peer newly data-ACKed in the interval (goodput as the
+    /// receiver saw it, whatever the capture point); 0 on subflow rows.
+    pub c2s_acked_bytes: u64,
+    pub s2c_acked_bytes: u64,
 }
 
 impl Throughput {
     /// `interval_ns` > 0; `connection` limits the series to one connection.
     pub fn new(interval_ns: u64, connection: Option<usize>) -> Self {
-        Throughput { interval_ns: interval_ns.max(1), connection, t0: None, cells: BTreeMap::new(), dropped: 0 }
+        Throughput {
+            interval_ns: interval_ns.max(1),
+            connection,
+            t0: None,
+            cells: BTreeMap::new(),
+            acked: BTreeMap::new(),
+            last_ack: BTreeMap::new(),
+            dropped: 0,
+        }
     }
 
-    fn add(&mut self, key: (usize, Option<usize>), ts_ns: u64, c2s: bool, bytes: u64) {
+    fn bucket(&mut self, ts_ns: u64) -> Option<usize> {
         let t0 = *self.t0.get_or_insert(ts_ns);
         let bucket = (ts_ns.saturating_sub(t0) / self.interval_ns) as usize;
         if bucket >= MAX_BUCKETS {
             self.dropped += 1;
+            return None;
+        }
+        Some(bucket)
+    }
+
+    fn add(&mut self, key: (usize, Option<usize>), ts_ns: u64, c2s: bool, bytes: u64) {
+        let Some(bucket) = self.bucket(ts_ns) else { return };
+        bump(self.cells.entry(key).or_default(), bucket, c2s, bytes);
+    }
+
+    /// A data ACK for the `c2s` (or s2c) data of `conn`: counts the advance over the last one.
+    fn ack(&mut self, conn: usize, ts_ns: u64, c2s: bool, ack: u64) {
+        let last = &mut self.last_ack.entry(conn).or_default()[usize::from(!c2s)];
+        let advance = match *last {
+            // Wrapping distance; a backwards or absurd jump is not an advance.
+            Some(prev) => ack.wrapping_sub(prev) as i64,
+            None => 0,
+        };
+        if last.is_none() || advance > 0 {
+            *last = Some(ack);
+        }
+        if advance <= 0 || advance >= 1 << 40 {
             return;
         }
-        let v = self.cells.entry(key).or_default();
-        if v.len() <= bucket {
-            v.resize(bucket + 1, [0, 0]);
-        }
-        if let Some(cell) = v.get_mut(bucket) {
-            cell[usize::from(!c2s)] += bytes;
-        }
+        let Some(bucket) = self.bucket(ts_ns) else { return };
+        bump(self.acked.entry(conn).or_default(), bucket, c2s, advance as u64);
     }
 
     /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first; every
@@ -83,7 +116,9 @@ impl Throughput {
         let secs = self.interval_ns as f64 / 1e9;
         let mut out = Vec::new();
         for (&(connection, subflow), v) in &self.cells {
+            let acked = if subflow.is_none() { self.acked.get(&connection) } else { None };
             for (i, cell) in v.iter().enumerate() {
+                let a = acked.and_then(|a| a.get(i)).copied().unwrap_or([0, 0]);
                 out.push(Row {
                     t: i as f64 * secs,
                     connection,
@@ -92,6 +127,8 @@ impl Throughput {
                     s2c_bytes: cell[1],
                     c2s_bps: cell[0] as f64 * 8.0 / secs,
                     s2c_bps: cell[1] as f64 * 8.0 / secs,
+                    c2s_acked_bytes: a[0],
+                    s2c_acked_bytes: a[1],
                 });
             }
         }
@@ -116,9 +153,24 @@ impl Observer for Throughput {
         if r.payload_len > 0 {
             self.add((conn, Some(r.subflow)), r.ts_ns, r.c2s, u64::from(r.payload_len));
         }
-        if r.new_bytes > 0 {
+        if r.new_bytes > 0 || (r.data_ack.is_some() && !self.cells.contains_key(&(conn, None))) {
             self.add((conn, None), r.ts_ns, r.c2s, r.new_bytes);
         }
+        if let Some(ack) = r.data_ack {
+            // A data ACK on a c2s segment acknowledges the s2c data, and the other way round.
+            self.ack(conn, r.ts_ns, !r.c2s, ack);
+            // Keep the data-level series long enough to hold the ACK's interval.
+            self.add((conn, None), r.ts_ns, r.c2s, 0);
+        }
+    }
+}
+
+fn bump(v: &mut Vec<[u64; 2]>, bucket: usize, c2s: bool, bytes: u64) {
+    if v.len() <= bucket {
+        v.resize(bucket + 1, [0, 0]);
+    }
+    if let Some(cell) = v.get_mut(bucket) {
+        cell[usize::from(!c2s)] += bytes;
     }
 }
 
@@ -164,6 +216,23 @@ mod tests {
         let sf1: Vec<_> = rows.iter().filter(|r| r.subflow == Some(1)).map(|r| r.c2s_bytes).collect();
         assert_eq!(sf1, vec![500]);
         assert!((rows[0].c2s_bps - 80_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn data_acks_count_as_acked_goodput_of_the_other_direction() {
+        let mut t = Throughput::new(100_000_000, None);
+        let mut r = rec(1_000_000_000, 0, false, 0, 0);
+        r.data_ack = Some(5000); // s2c segment acknowledging c2s data: the baseline
+        t.segment(&r);
+        r.ts_ns = 1_150_000_000;
+        r.data_ack = Some(6400);
+        t.segment(&r);
+        r.ts_ns = 1_160_000_000;
+        r.data_ack = Some(6000); // old ACK re-sent: no advance
+        t.segment(&r);
+        let rows = t.rows();
+        let acked: Vec<_> = rows.iter().filter(|r| r.subflow.is_none()).map(|r| (r.c2s_acked_bytes, r.s2c_acked_bytes)).collect();
+        assert_eq!(acked, vec![(0, 0), (1400, 0)]);
     }
 
     #[test]
