@@ -197,3 +197,48 @@ fn subflows_without_their_handshake_are_orphans() {
     assert!(orphans.iter().all(|s| s.c2s.bytes + s.s2c.bytes > 0), "their bytes are counted");
     assert!(a.anomalies.iter().any(|x| x.kind == "join_unknown_token"));
 }
+
+/// A header-only capture (every record cut right after the TCP header, as `tcpdump -s` with a
+/// snaplen that keeps the options): the data-level ranges are still tracked, no bytes are.
+fn headers_only(name: &str) -> Vec<u8> {
+    let file = read(name);
+    let mut cut = file[..24].to_vec();
+    for (_, range) in pcap_records(&file) {
+        let data = &file[range.clone()];
+        let keep = match mptcp_dissector::decode::decode(SLL2, data) {
+            mptcp_dissector::decode::Decoded::Tcp(seg) => offset_in(data, seg.options) + seg.options.len(),
+            _ => data.len(),
+        };
+        let hdr = &file[range.start - 16..range.start];
+        cut.extend_from_slice(&hdr[..8]);
+        cut.extend((keep as u32).to_le_bytes());
+        cut.extend_from_slice(&hdr[12..16]); // orig_len stays
+        cut.extend_from_slice(&data[..keep]);
+    }
+    cut
+}
+
+#[test]
+fn header_only_capture_tracks_ranges_without_bytes() {
+    let full = analyze("two-subflows.pcap");
+    let a = analyze_bytes(headers_only("two-subflows.pcap"), Analyzer::new(Limits::default()));
+    let (c, f) = (&a.connections[0], &full.connections[0]);
+    for d in [mptcp_dissector::track::Dir::C2s, mptcp_dissector::track::Dir::S2c] {
+        let (dd, fd) = (c.data(d), f.data(d));
+        assert_eq!(dd.bytes, fd.bytes, "every DSN range is still seen");
+        assert_eq!(dd.captured_bytes, 0);
+        assert_eq!(dd.uncaptured_bytes, fd.bytes);
+        assert_eq!(dd.gap_count, 0, "cut bytes are not gaps");
+        assert!(!dd.complete);
+        assert_eq!(dd.reinjected_bytes, fd.reinjected_bytes, "reinjections are found from ranges alone");
+    }
+    // HMACs are still checked; DSS checksums cannot be without payload: not checkable, not failed.
+    assert_eq!(c.checks.get("mp_join.ack_hmac").map(|t| t.verdict), Some(Verdict::Pass));
+    let a = analyze_bytes(headers_only("checksum.pcap"), Analyzer::new(Limits::default()));
+    let t = a.connections[0].checks.get("dss.checksum").expect("check");
+    // Mappings with payload are not checkable; DATA_FIN-only mappings (length 1, no payload)
+    // still verify from the pseudo-header alone.
+    assert_eq!(t.fail, 0, "{t:?}");
+    assert!(t.not_checkable > 30 && t.pass < t.not_checkable / 4, "{t:?}");
+    assert!(t.findings.iter().all(|f| f.reason.contains("snaplen")), "{t:?}");
+}
