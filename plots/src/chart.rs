@@ -138,3 +138,18 @@ pub fn num(v: f64) -> String {
     if s == "-0" { "0".into() } else { s.to_string() }
 }
 
+
+/// The legend box every plot draws: white, grey border, legend-sized text.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    ch: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    sz: &Sizes,
+) -> Result<(), PlotError> {
+    ch.configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font((FONT, sz.legend))
+        .draw()
+        .map_err(draw_err)
+}

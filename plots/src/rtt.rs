@@ -83,13 +83,7 @@ pub fn render<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)?;
+    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if s.points.is_empty() {
         chart::note(&area, "no RTT samples in this direction")?;
     }

@@ -167,13 +167,7 @@ pub fn render<DB: DrawingBackend>(
         .map_err(draw_err)?
         .label(format!("reinjected segment ({})", rein.len()))
         .legend(move |(x, y)| Cross::new((x + 9, y), rr, BLACK.stroke_width(2)));
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)?;
+    chart::legend(&mut ch, SeriesLabelPosition::UpperLeft, &sz)?;
     if s.points.is_empty() {
         chart::note(&area, "no mapped data in this direction")?;
     }

@@ -238,13 +238,7 @@ pub fn render<DB: DrawingBackend>(
                 }
             });
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)?;
+    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if s.lanes.is_empty() {
         chart::note(&area, "no subflows")?;
     }

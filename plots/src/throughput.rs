@@ -165,13 +165,7 @@ pub fn render<DB: DrawingBackend>(
             .label(l.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)?;
+    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if peak == 0 {
         chart::note(&area, "no payload in this direction")?;
     }
