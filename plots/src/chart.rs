@@ -153,3 +153,21 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
         .draw()
         .map_err(draw_err)
 }
+
+/// The grid and axes of a time-vs-value plot (time since the first packet on x).
+pub fn time_mesh<'a, DB: DrawingBackend + 'a>(
+    ch: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    y_desc: &str,
+    sz: &Sizes,
+) -> Result<(), PlotError> {
+    ch.configure_mesh()
+        .x_desc("time since the first packet (s)")
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| num(*v))
+        .y_label_formatter(&|v| num(*v))
+        .label_style((FONT, sz.label))
+        .axis_desc_style((FONT, sz.desc))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err)
+}

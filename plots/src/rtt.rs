@@ -4,7 +4,7 @@ use mptcp_dissector::track::{Connection, Dir};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{self, draw_err, FONT};
+use crate::chart::{self, draw_err};
 use crate::{Capture, PlotError, PlotOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,16 +55,7 @@ pub fn render<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..chart::time_end(t_max), 0f64..y_top)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("time since the first packet (s)")
-        .y_desc("RTT (ms)")
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| chart::num(*v))
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::time_mesh(&mut ch, "RTT (ms)", &sz)?;
     let r = (sz.label / 5.0).max(2.0) as i32;
     for (i, &id) in s.subflows.iter().enumerate() {
         let c = chart::color(i);

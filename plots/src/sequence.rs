@@ -7,7 +7,7 @@ use mptcp_dissector::track::{Connection, Dir};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{self, draw_err, FONT};
+use crate::chart::{self, draw_err};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One segment carrying mapped data.
@@ -119,16 +119,7 @@ pub fn render<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..chart::time_end(t_max), (bottom as f64 / scale)..y_top)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("time since the first packet (s)")
-        .y_desc(format!("data sequence ({uname} from the first DSN)"))
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| chart::num(*v))
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::time_mesh(&mut ch, &format!("data sequence ({uname} from the first DSN)"), &sz)?;
     // The data ACK first, under the segments.
     let ack_style = RGBColor(90, 90, 90).stroke_width(1);
     let mut ack_line = Vec::new();

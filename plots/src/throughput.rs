@@ -5,7 +5,7 @@ use mptcp_dissector::track::{Connection, Dir};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{self, draw_err, FONT};
+use crate::chart::{self, draw_err};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One line of the plot: bytes per interval, from time zero.
@@ -122,16 +122,7 @@ pub fn render<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..x_max, 0f64..y_max)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("time since the first packet (s)")
-        .y_desc("throughput (Mbit/s)")
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| chart::num(*v))
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::time_mesh(&mut ch, "throughput (Mbit/s)", &sz)?;
     if opts.stacked {
         // Each subflow a band from the sum of the ones before it to the sum including it;
         // opaque fills, so bands do not tint each other.
