@@ -341,6 +341,8 @@ pub struct Reassembler {
     skipped: VecDeque<(u64, u64)>,
     fin: Option<u64>,
     high: u64,
+    /// Compare duplicate bytes with the first copy (see [`Reassembler::set_compare`]).
+    no_compare: bool,
     s: Summary,
 }
 
@@ -360,6 +362,7 @@ impl Reassembler {
             skipped: VecDeque::new(),
             fin: None,
             high: 0,
+            no_compare: false,
             s: Summary { start_dsn, ..Summary::default() },
         }
     }
@@ -748,8 +751,17 @@ impl Reassembler {
         }
     }
 
+    /// Whether later inserts compare duplicate bytes with the first copy (on by default). Off
+    /// for pieces whose content is known not to be the data of their DSN (Linux window probes).
+    pub fn set_compare(&mut self, on: bool) {
+        self.no_compare = !on;
+    }
+
     /// Counts bytes of `bytes` that differ from the held bytes at relative offset `x`.
     fn compare(&self, x: u64, bytes: &[u8]) -> u64 {
+        if self.no_compare {
+            return 0;
+        }
         let Some(off) = x.checked_sub(self.buf_start).and_then(to_usize) else {
             return 0;
         };

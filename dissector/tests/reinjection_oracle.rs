@@ -29,10 +29,13 @@ use mptcp_dissector::track::{Analyzer, Limits, Observer, SegmentRecord};
 struct Reinjected(BTreeSet<u64>, u64, std::collections::HashMap<u64, (u64, u64)>);
 impl Observer for Reinjected {
     fn segment(&mut self, r: &SegmentRecord) {
-        if r.reinjected_bytes > 0 {
+        // tshark's analysis is inter-subflow: a DSN range re-sent on the subflow that carried
+        // it first (new subflow sequence numbers, e.g. remove-addr.pcap frame 488) is a
+        // reinjection to us and not to tshark.
+        if r.reinjected_bytes > r.reinjected_same_subflow_bytes {
             self.0.insert(r.frame);
-            self.1 += r.reinjected_bytes;
         }
+        self.1 += r.reinjected_bytes;
         if let Some(dsn) = r.dsn {
             self.2.insert(r.frame, (dsn, u64::from(r.payload_len)));
         }

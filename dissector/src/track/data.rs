@@ -43,6 +43,28 @@ fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Sha256>, sink: &mut Option<&mut
     }
 }
 
+/// How a piece of mapped payload was carried, at the subflow level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carry {
+    /// First copy of this subflow sequence space.
+    Normal,
+    /// First copy of this subflow sequence space, in a 1-byte mapping (a window probe when
+    /// the byte was carried before).
+    OneByte,
+    /// Subflow sequence space already carried: a TCP retransmission.
+    Retransmission,
+}
+
+/// Adds reinjected bytes to the per-origin list (at most 16 origins).
+fn add_source(list: &mut Vec<ReinjectionSource>, subflow: Option<usize>, bytes: u64, delay: Option<f64>) {
+    let full = list.len() >= 16;
+    match list.iter_mut().find(|r| r.subflow == subflow) {
+        Some(r) => r.bytes += bytes,
+        None if !full => list.push(ReinjectionSource { subflow, bytes, first_delay_ms: delay }),
+        None => {}
+    }
+}
+
 /// Data-level measures of one connection direction (docs/analyze.md).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DataDir {
@@ -66,9 +88,11 @@ pub struct DataDir {
     /// DSN ranges seen on the wire whose bytes the capture cut (snaplen); first 256.
     pub uncaptured: Vec<(u64, u64)>,
     pub uncaptured_bytes: u64,
-    /// Segments that carried data-level bytes another subflow had already carried.
+    /// Segments that carried data-level bytes already carried, in new subflow sequence space.
     pub reinjections: u64,
     pub reinjected_bytes: u64,
+    /// Window probes: already-carried bytes re-sent in 1-byte mappings.
+    pub probe_bytes: u64,
     /// Overlapping bytes that differ from what was carried first.
     pub mismatched_bytes: u64,
     /// Payload bytes outside every known mapping.
@@ -137,7 +161,8 @@ impl DataLevel {
     }
 
     /// Places mapped payload: `captured` (possibly shorter than `wire_len`) at `dsn`, carried by
-    /// subflow `flow`. Attributes new and reinjected bytes to the subflow.
+    /// subflow `flow`. Attributes new and reinjected bytes to the subflow; returns (new bytes,
+    /// reinjected bytes, the part of those that this same subflow had carried first).
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &mut self,
@@ -147,19 +172,14 @@ impl DataLevel {
         dsn: DataSeq,
         captured: &[u8],
         wire_len: u32,
-        tcp_retransmission: bool,
+        kind: Carry,
         frame: u64,
         ts_ns: u64,
         flows: &mut [Subflow],
         conns: &mut [Connection],
-    ) -> (u64, u64) {
-        let Some(c) = conns.get_mut(conn) else { return (0, 0) };
-        let start = c
-            .data(dir)
-            .first_dsn
-            .map(DataSeq)
-            .or_else(|| c.key(dir).zip(c.crypto_version()).map(|(k, v)| DataSeq(crate::crypto::key_material(v, k).idsn) + 1))
-            .unwrap_or(dsn);
+    ) -> (u64, u64, u64) {
+        let Some(c) = conns.get_mut(conn) else { return (0, 0, 0) };
+        let start = c.data_start(dir).unwrap_or(dsn);
         let ts = ts_ns as f64 / 1e9;
         let dd = c.data_mut(dir);
         if dd.first_dsn.is_none() {
@@ -170,62 +190,62 @@ impl DataLevel {
         }
         dd.end_ts = Some(ts);
         if self.slot(conn, dir, start).is_none() {
-            return (0, 0);
+            return (0, 0, 0);
         }
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
-        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return (0, 0) };
+        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return (0, 0, 0) };
         let hasher = &mut slot.hasher;
+        // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
+        // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
+        slot.reasm.set_compare(kind != Carry::OneByte);
         let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut |c| deliver(c, hasher, &mut sink));
-        let Some(c) = conns.get_mut(conn) else { return (0, 0) };
+        slot.reasm.set_compare(true);
+        let Some(c) = conns.get_mut(conn) else { return (0, 0, 0) };
         let dd = c.data_mut(dir);
-        let mut reinjected = 0u64;
-        let Some(f) = flows.get_mut(flow) else { return (0, 0) };
+        let Some(f) = flows.get_mut(flow) else { return (0, 0, 0) };
         let sd = f.dir_mut(dir);
         sd.mapped_bytes += u64::from(wire_len);
+        // A TCP retransmission re-sends this subflow's own sequence space: whatever it carries,
+        // it is counted as retransmitted (at the TCP level), neither new nor reinjected.
+        if kind == Carry::Retransmission {
+            return (0, 0, 0);
+        }
         sd.new_data_bytes += out.new_bytes;
-        // A TCP retransmission re-sends this subflow's own sequence space: whatever it
-        // duplicates, it is not an MPTCP reinjection (a reinjection is new subflow sequence
-        // space carrying data-level bytes already carried).
-        let dups: &[crate::reassembly::Dup] = if tcp_retransmission { &[] } else { out.duplicates() };
-        for dup in dups {
-            // The same subflow carrying the same data again under a new mapping: not counted
-            // as a reinjection either.
+        let again = out.duplicate_bytes.saturating_sub(out.late_bytes);
+        if kind == Carry::OneByte {
+            sd.probe_bytes += again;
+            dd.probe_bytes += again;
+            return (out.new_bytes, 0, 0);
+        }
+        // New subflow sequence space carrying data-level bytes already carried, by another
+        // subflow or by this one under an earlier mapping: an MPTCP reinjection.
+        let reinjected = out.duplicate_bytes;
+        let mut from_self = 0;
+        for dup in out.duplicates() {
             if dup.subflow == flow as u32 {
-                continue;
+                from_self += dup.bytes;
             }
-            reinjected += dup.bytes;
             let origin = Some(dup.subflow as usize);
             let delay = Some(ts_ns.saturating_sub(dup.first_ts_ns) as f64 / 1e6);
-            let full = sd.reinjected_from.len() >= 16;
-            match sd.reinjected_from.iter_mut().find(|r| r.subflow == origin) {
-                Some(r) => r.bytes += dup.bytes,
-                None if !full => {
-                    sd.reinjected_from.push(ReinjectionSource { subflow: origin, bytes: dup.bytes, first_delay_ms: delay })
-                }
-                None => {}
-            }
+            add_source(&mut sd.reinjected_from, origin, dup.bytes, delay);
         }
         // Bytes whose first carrier fell out of the bounded history: reinjected, origin unknown.
-        if out.unattributed_bytes > 0 && !tcp_retransmission {
-            reinjected += out.unattributed_bytes;
-            let full = sd.reinjected_from.len() >= 16;
-            match sd.reinjected_from.iter_mut().find(|r| r.subflow.is_none()) {
-                Some(r) => r.bytes += out.unattributed_bytes,
-                None if !full => sd.reinjected_from.push(ReinjectionSource { subflow: None, bytes: out.unattributed_bytes, first_delay_ms: None }),
-                None => {}
-            }
+        if out.unattributed_bytes > 0 {
+            add_source(&mut sd.reinjected_from, None, out.unattributed_bytes, None);
         }
         if reinjected > 0 {
             sd.reinjected_bytes += reinjected;
             dd.reinjections += 1;
             dd.reinjected_bytes += reinjected;
         }
-        (out.new_bytes, reinjected)
+        (out.new_bytes, reinjected, from_self)
     }
 
     /// A DATA_FIN at `dsn` in direction `dir`.
-    pub fn data_fin(&mut self, conn: usize, dir: Dir, dsn: DataSeq, frame: u64) {
-        if let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|s| s.get_mut(dir.index())) {
+    /// `start` is where the direction's data begins (IDSN + 1) when known: a DATA_FIN on a
+    /// direction that carried no data (a pure upload's other direction) sits there.
+    pub fn data_fin(&mut self, conn: usize, dir: Dir, dsn: DataSeq, start: Option<DataSeq>, frame: u64) {
+        if let Some(slot) = self.slot(conn, dir, start.unwrap_or(dsn)) {
             slot.reasm.data_fin(dsn.0, frame);
         }
     }

@@ -23,8 +23,10 @@ use crate::seq::{DataSeq, SubflowSeq};
 
 pub mod checks;
 pub mod data;
+mod mappings;
 
 use checks::{ids, Checks, Verdict};
+use mappings::{Added, Fresh, Mapping, MappingTable, SeqSpace};
 pub use data::{DataDir, DataSink, NullSink};
 
 /// Caps on tracked state.
@@ -90,7 +92,8 @@ pub enum SubflowKind {
 /// How a subflow ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubflowEnd {
-    /// "fin", "rst", "mp_tcprst", "mp_fastclose".
+    /// "fin", "rst", "mp_tcprst", "mp_fastclose", or "no_answer" (a SYN that no SYN/ACK
+    /// answered in the capture).
     pub how: &'static str,
     pub frame: u64,
     pub ts: f64,
@@ -98,26 +101,6 @@ pub struct SubflowEnd {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<u8>,
 }
-
-/// A DSS mapping as it applies to one subflow direction (RFC 8684 §3.3.1).
-#[derive(Debug, Clone, Copy)]
-struct Mapping {
-    dsn: DataSeq,
-    /// Relative subflow sequence of the first byte (1 = first payload byte).
-    ssn: u32,
-    /// Payload bytes the mapping covers (data-level length minus the DATA_FIN byte), or
-    /// `u32::MAX` for an infinite mapping.
-    data_len: u32,
-}
-
-impl Mapping {
-    fn covers(&self, rel: u32) -> Option<u32> {
-        let off = rel.wrapping_sub(self.ssn);
-        (off < self.data_len).then_some(off)
-    }
-}
-
-const MAPPINGS_KEPT: usize = 8;
 
 /// DSS checksum being accumulated over a mapping's payload, which may span segments.
 #[derive(Debug, Clone, Copy)]
@@ -145,8 +128,14 @@ pub struct SubflowDir {
     pub mapped_bytes: u64,
     /// Data-level bytes this subflow carried first (new to the connection).
     pub new_data_bytes: u64,
-    /// Data-level bytes this subflow carried that another (or an earlier mapping) had carried.
+    /// Data-level bytes already carried (by another subflow, or by this one at other subflow
+    /// sequence numbers), sent again in new subflow sequence space: MPTCP reinjections.
     pub reinjected_bytes: u64,
+    /// Data-level window probes: already-carried bytes re-sent in 1-byte mappings while the
+    /// peer's window is closed (Linux `MPTcpExtWinProbe`).
+    pub probe_bytes: u64,
+    /// Payload bytes outside every known mapping.
+    pub unmapped_bytes: u64,
     /// Where reinjected bytes had first been carried: (subflow id, bytes, delay ms of the first).
     pub reinjected_from: Vec<ReinjectionSource>,
     /// RTT of this direction's data (send → ACK), from seq/ack, Karn's rule.
@@ -162,9 +151,9 @@ pub struct SubflowDir {
     #[serde(skip)]
     fin: bool,
     #[serde(skip)]
-    mappings: [Option<Mapping>; MAPPINGS_KEPT],
+    mappings: MappingTable,
     #[serde(skip)]
-    mapping_next: usize,
+    seen: SeqSpace,
     #[serde(skip)]
     csum: Option<CsumInProgress>,
 }
@@ -209,6 +198,9 @@ pub struct SegmentRecord {
     /// Data-level bytes new to the connection / already carried by another subflow.
     pub new_bytes: u64,
     pub reinjected_bytes: u64,
+    /// Part of `reinjected_bytes` that this same subflow had carried first (under another
+    /// mapping, at other subflow sequence numbers).
+    pub reinjected_same_subflow_bytes: u64,
     /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
     pub data_ack: Option<u64>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
@@ -260,6 +252,9 @@ pub struct Subflow {
     synack_seen: bool,
     #[serde(skip)]
     rst: bool,
+    /// The SYN (not SYN/ACK) of this flow is in the capture.
+    #[serde(skip)]
+    syn_seen: bool,
     #[serde(skip)]
     join_state: JoinState,
 }
@@ -290,6 +285,10 @@ impl Subflow {
     }
     fn closed(&self) -> bool {
         self.rst || (self.c2s.fin && self.s2c.fin)
+    }
+    /// Its SYN is in the capture, no SYN/ACK answered it, and it carried nothing.
+    fn unanswered(&self) -> bool {
+        self.syn_seen && !self.synack_seen && self.c2s.bytes == 0 && self.s2c.bytes == 0
     }
 }
 
@@ -389,6 +388,13 @@ impl Connection {
             Dir::S2c => &mut self.s2c,
         }
     }
+    /// DSN of the direction's first data byte: where its data began, or IDSN + 1.
+    pub(crate) fn data_start(&self, d: Dir) -> Option<DataSeq> {
+        self.data(d)
+            .first_dsn
+            .map(DataSeq)
+            .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1))
+    }
     fn crypto_version(&self) -> Option<Version> {
         match self.version {
             Some(0) => Some(Version::V0),
@@ -481,6 +487,9 @@ pub struct Stats {
     pub events_dropped: u64,
     pub first_ts: f64,
     pub last_ts: f64,
+    /// `first_ts` is set.
+    #[serde(skip)]
+    started: bool,
 }
 
 type FlowKey = (IpAddr, u16, IpAddr, u16);
@@ -528,6 +537,8 @@ pub struct Analyzer {
     observer: Option<Box<dyn Observer>>,
     /// The record of the segment being processed.
     cur: SegmentRecord,
+    /// Which bytes of the segment being processed are a first copy at the subflow level.
+    cur_fresh: Fresh,
 }
 
 impl Analyzer {
@@ -545,6 +556,7 @@ impl Analyzer {
             data: data::DataLevel::new(limits.reassembly),
             observer: None,
             cur: SegmentRecord::default(),
+            cur_fresh: Fresh::default(),
         }
     }
 
@@ -588,7 +600,9 @@ impl Analyzer {
 
     fn touch_ts(&mut self, ts_ns: u64) {
         let ts = ts_ns as f64 / 1e9;
-        if self.stats.packets == 1 || self.stats.first_ts == 0.0 {
+        // A packet at timestamp 0 is a timestamp like any other (ns-3 captures start there).
+        if !self.stats.started {
+            self.stats.started = true;
             self.stats.first_ts = ts;
         }
         self.stats.last_ts = ts;
@@ -666,6 +680,7 @@ impl Analyzer {
             mptcp_syn: false,
             synack_seen: false,
             rst: false,
+            syn_seen: false,
             join_state: JoinState::default(),
         });
         self.flow_index.insert(key, id);
@@ -769,14 +784,10 @@ impl Analyzer {
         let d = f.dir(ctx.dir);
         let Some(isn) = d.isn else { return };
         let rel = seg.seq.wrapping_add(seg.payload_len).wrapping_sub(isn);
-        let fin_dsn = d
-            .mappings
-            .iter()
-            .flatten()
-            .filter(|m| m.data_len == u32::MAX)
-            .find_map(|m| m.covers(rel).map(|off| m.dsn + off as usize));
+        let fin_dsn = d.mappings.find_infinite(rel).map(|(m, off)| m.dsn + off as usize);
         if let Some(dsn) = fin_dsn {
-            self.data.data_fin(cid, ctx.dir, dsn, ctx.frame);
+            let start = self.conns.get(cid).and_then(|c| c.data_start(ctx.dir));
+            self.data.data_fin(cid, ctx.dir, dsn, start, ctx.frame);
         }
     }
 
@@ -789,19 +800,30 @@ impl Analyzer {
             d.isn = Some(seg.seq);
         }
         d.packets += 1;
+        if seg.flags.syn() && !seg.flags.ack() {
+            f.syn_seen = true;
+        }
+        let d = f.dir_mut(ctx.dir);
         let len = seg.payload_len;
+        self.cur_fresh = Fresh::default();
         if len > 0 {
             d.bytes += u64::from(len);
             let start = SubflowSeq(seg.seq);
             let end = start + len as usize;
+            // Bytes of subflow sequence space already carried are a TCP retransmission; bytes
+            // filling a hole the capture had not seen are a first copy.
+            let fresh = d.seen.carry(seg.seq, len);
+            let again = len - fresh.total();
+            self.cur_fresh = fresh;
+            if again > 0 {
+                d.retransmitted_bytes += u64::from(again);
+                d.retransmitted_segments += 1;
+                self.cur.tcp_retransmission = true;
+            }
             match d.next_seq {
                 Some(next) if start < next => {
-                    let overlap = next.wrapping_sub(start).min(len as i32).max(0) as u64;
-                    d.retransmitted_bytes += overlap;
-                    d.retransmitted_segments += 1;
                     d.next_seq = Some(next.max(end));
-                    self.cur.tcp_retransmission = true;
-                    // Karn: no RTT sample across a retransmission.
+                    // Karn: no RTT sample across a retransmission (or a late first copy).
                     d.rtt_probe = None;
                 }
                 _ => {
@@ -818,6 +840,9 @@ impl Analyzer {
         // This segment's ACK may complete an RTT probe of the other direction's data.
         if seg.flags.ack() {
             let other = f.dir_mut(ctx.dir.flip());
+            if let Some(isn) = other.isn {
+                other.mappings.prune(seg.ack.wrapping_sub(isn));
+            }
             if let Some((end, sent)) = other.rtt_probe {
                 if SubflowSeq(seg.ack) >= end {
                     other.rtt_probe = None;
@@ -834,7 +859,20 @@ impl Analyzer {
             f.synack_seen = true;
         }
         let was_closed = f.end.is_some();
-        if seg.flags.rst() {
+        // RFC 9293 §3.10.7.3: in SYN-SENT a RST without ACK is ignored (servers send them in
+        // answer to stray ACKs of a join whose SYN/ACK has not arrived yet); the SYN is then
+        // retransmitted with the same ISN and the subflow goes on.
+        let ignored_rst = seg.flags.rst() && !seg.flags.ack() && f.syn_seen && !f.synack_seen && ctx.dir == Dir::S2c;
+        if ignored_rst {
+            if let Some(cid) = f.connection {
+                let max = self.limits.max_anomalies;
+                if let Some(conn) = self.conns.get_mut(cid) {
+                    conn.anomaly(max, ctx.frame, "rst_ignored_in_syn_sent", || {
+                        "RST without ACK to a subflow in SYN-SENT: ignored by the receiver (RFC 9293 §3.10.7.3)".into()
+                    });
+                }
+            }
+        } else if seg.flags.rst() {
             f.rst = true;
             if f.end.is_none() {
                 f.end = Some(SubflowEnd { how: "rst", frame: ctx.frame, ts: ctx.ts, reason: None });
@@ -855,7 +893,8 @@ impl Analyzer {
     fn maybe_closed(&mut self, ctx: &Ctx, conn: Option<usize>) {
         let Some(c) = conn else { return };
         let Some(connection) = self.conns.get(c) else { return };
-        let all_closed = connection.subflow_ids.iter().all(|&s| self.flows.get(s).is_some_and(|f| f.end.is_some()));
+        // A join whose SYN was never answered never opened: it does not keep the connection open.
+        let all_closed = connection.subflow_ids.iter().all(|&s| self.flows.get(s).is_some_and(|f| f.end.is_some() || f.unanswered()));
         if all_closed && !matches!(connection.state, ConnState::Closed) {
             if let Some(connection) = self.conns.get_mut(c) {
                 if connection.state != ConnState::FastClosed && connection.state != ConnState::Fallback {
@@ -1183,7 +1222,8 @@ impl Analyzer {
             self.add_mapping(ctx, mapping, m.checksum, m.data_level_length, fin);
             if fin {
                 let fin_dsn = dsn + data_len as usize;
-                self.data.data_fin(cid, ctx.dir, fin_dsn, ctx.frame);
+                let start = self.conns.get(cid).and_then(|c| c.data_start(ctx.dir));
+                self.data.data_fin(cid, ctx.dir, fin_dsn, start, ctx.frame);
             }
             if let Some(conn) = self.conns.get_mut(cid) {
                 let end = dsn + m.data_level_length as usize;
@@ -1202,25 +1242,13 @@ impl Analyzer {
     fn add_mapping(&mut self, ctx: &Ctx, m: Mapping, checksum: Option<u16>, dll: u16, fin: bool) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         let d = f.dir_mut(ctx.dir);
-        let repeat = d.mappings.iter().flatten().any(|x| x.ssn == m.ssn && x.dsn == m.dsn && x.data_len == m.data_len);
-        // Mappings that overlap in subflow sequence space must map it to the same DSNs
-        // (RFC 8684 §3.3.1: a mapping, once sent, is fixed).
-        let conflict = if repeat || m.data_len == u32::MAX {
-            None
-        } else {
-            d.mappings.iter().flatten().filter(|x| x.data_len != u32::MAX).find_map(|x| {
-                let start = m.ssn.wrapping_sub(x.ssn);
-                let overlaps = start < x.data_len || x.ssn.wrapping_sub(m.ssn) < m.data_len;
-                let same_offset = (m.dsn - x.dsn) as u64 as u32 == start
-                    && DataSeq(m.dsn.0.wrapping_sub(u64::from(start))) == x.dsn;
-                (overlaps && !same_offset).then_some(*x)
-            })
+        let added = d.mappings.add(m);
+        let repeat = added == Added::Repeat;
+        let conflict = match added {
+            Added::Conflict(x) => Some(x),
+            _ => None,
         };
         let checked = !repeat && m.data_len != u32::MAX;
-        if !repeat {
-            d.mappings[d.mapping_next % MAPPINGS_KEPT] = Some(m);
-            d.mapping_next = (d.mapping_next + 1) % MAPPINGS_KEPT;
-        }
         if checked {
             if let Some(cid) = f.connection {
                 if let Some(conn) = self.conns.get_mut(cid) {
@@ -1334,23 +1362,56 @@ impl Analyzer {
                 }
             }
         }
-        // Data-level placement, mapping by mapping (a segment may straddle mappings).
+        // Data-level placement, mapping by mapping (a segment may straddle mappings), and
+        // within a mapping by subflow-level freshness (a TCP retransmission re-sends subflow
+        // sequence space already carried; only the rest is new at the subflow level).
+        const MAX_PIECES: usize = 8;
         let Some(f) = self.flows.get(ctx.flow) else { return };
         let d = f.dir(ctx.dir);
-        let mut pieces = [(DataSeq(0), 0u32, 0u32); MAPPINGS_KEPT];
+        let mut pieces = [(DataSeq(0), 0u32, 0u32, false); MAX_PIECES];
         let mut n = 0;
         let mut off = 0u32;
-        while off < wire_len && n < MAPPINGS_KEPT {
+        let mut unmapped = [(0u32, 0u32); MAX_PIECES];
+        let mut nu = 0;
+        while off < wire_len && n < MAX_PIECES {
             let r = rel.wrapping_add(off);
-            let Some((m, moff)) = d.mappings.iter().flatten().find_map(|m| m.covers(r).map(|o| (m, o))) else { break };
-            let take = (m.data_len - moff).min(wire_len - off);
-            pieces[n] = (m.dsn + moff as usize, off, take);
-            n += 1;
-            off += take;
+            match d.mappings.find(r) {
+                Some((m, moff)) => {
+                    let take = (m.data_len - moff).min(wire_len - off);
+                    if let Some(p) = pieces.get_mut(n) {
+                        *p = (m.dsn + moff as usize, off, take, m.data_len == 1);
+                    }
+                    n += 1;
+                    off += take;
+                }
+                None => {
+                    // Outside every mapping up to the next mapping's start (or the end).
+                    let skip = d.mappings.next_start(r, wire_len - off).unwrap_or(wire_len - off);
+                    if let Some(u) = unmapped.get_mut(nu) {
+                        *u = (off, off + skip);
+                        nu += 1;
+                    }
+                    off += skip;
+                }
+            }
         }
         if off < wire_len {
-            let (max, left, frame) = (self.limits.max_anomalies, wire_len - off, ctx.frame);
-            let r = rel.wrapping_add(off);
+            if let Some(u) = unmapped.get_mut(nu) {
+                *u = (off, wire_len);
+                nu += 1;
+            }
+        }
+        let fresh = self.cur_fresh;
+        let mut left = 0u32;
+        for &(ua, ub) in unmapped.iter().take(nu) {
+            left += fresh.split(ua, ub).filter(|p| p.2).map(|p| p.1 - p.0).sum::<u32>();
+        }
+        if left > 0 {
+            let (max, frame) = (self.limits.max_anomalies, ctx.frame);
+            let r = rel.wrapping_add(unmapped.first().map_or(0, |u| u.0));
+            if let Some(f) = self.flows.get_mut(ctx.flow) {
+                f.dir_mut(ctx.dir).unmapped_bytes += u64::from(left);
+            }
             if let Some(conn) = self.conns.get_mut(cid) {
                 let dd = conn.data_mut(ctx.dir);
                 let first = dd.unmapped_bytes == 0;
@@ -1363,19 +1424,29 @@ impl Analyzer {
                 }
             }
         }
-        for &(dsn, off, take) in pieces.iter().take(n) {
-            let from = (off as usize).min(captured.len());
-            let to = ((off + take) as usize).min(captured.len());
-            let bytes = captured.get(from..to).unwrap_or(&[]);
-            if self.cur.dsn.is_none() {
-                self.cur.dsn = Some(dsn.0);
+        for &(dsn, off, take, probe) in pieces.iter().take(n) {
+            for (a, b, is_fresh) in fresh.split(off, off + take) {
+                let from = (a as usize).min(captured.len());
+                let to = (b as usize).min(captured.len());
+                let bytes = captured.get(from..to).unwrap_or(&[]);
+                let dsn = dsn + (a - off) as usize;
+                if self.cur.dsn.is_none() {
+                    self.cur.dsn = Some(dsn.0);
+                }
+                let kind = if !is_fresh {
+                    data::Carry::Retransmission
+                } else if probe {
+                    data::Carry::OneByte
+                } else {
+                    data::Carry::Normal
+                };
+                let (new, reinjected, from_self) = self.data.insert(
+                    cid, ctx.dir, ctx.flow, dsn, bytes, b - a, kind, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns,
+                );
+                self.cur.new_bytes += new;
+                self.cur.reinjected_bytes += reinjected;
+                self.cur.reinjected_same_subflow_bytes += from_self;
             }
-            let retrans = self.cur.tcp_retransmission;
-            let (new, reinjected) = self.data.insert(
-                cid, ctx.dir, ctx.flow, dsn, bytes, take, retrans, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns,
-            );
-            self.cur.new_bytes += new;
-            self.cur.reinjected_bytes += reinjected;
         }
     }
 
@@ -1496,6 +1567,11 @@ impl Analyzer {
     /// Ends the analysis: flushes the data level and returns everything found.
     pub fn finish(mut self) -> Analysis {
         self.data.finish(&mut self.flows, &mut self.conns);
+        for f in &mut self.flows {
+            if f.end.is_none() && f.connection.is_some() && f.unanswered() {
+                f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });
+            }
+        }
         // Events before the SYN/ACK (CREATED) had no token yet.
         for e in &mut self.events {
             if e.token.is_none() {
