@@ -5,7 +5,7 @@ Runs tshark on a capture and, without using mptcp-trace, classifies every TCP
 payload byte of every MPTCP connection direction as new / retransmitted /
 reinjected / probe / unmapped.  Python 3 stdlib only.
 
-    python3 testdata/tools/bytecount.py FILE [--pretty]
+    python3 testdata/tools/bytecount.py FILE [--pretty] [--events]
 
 Prints one JSON document on stdout.  The rules are listed in RULES below and
 repeated in the output's "rules" field; testdata/tools/README.md explains them.
@@ -229,7 +229,7 @@ def new_counts():
     return {"new": 0, "retransmitted": 0, "reinjected": 0, "probe": 0, "unmapped": 0}
 
 
-def analyse(path):
+def analyse(path, want_events=False):
     rows = run_tshark(path)
     subflows = {}      # tcp.stream -> dict
     order = []
@@ -381,6 +381,27 @@ def analyse(path):
             sf_conn[st] = (ci, (frm, to))
             conns[ci]["subflows"].append(st)
 
+    # ---- remaining MPTCP subflows: a segment of a 4-tuple that tshark split off
+    # from a subflow whose SYN carries the same ISN (e.g. packets sent in SYN-SENT
+    # before a retransmitted SYN) belongs to that subflow's connection
+    for st in order:
+        sf = subflows[st]
+        if st in sf_conn or not sf["mptcp"]:
+            continue
+        tup = {sf["first"], sf["second"]}
+        for st2 in order:
+            sf2 = subflows[st2]
+            if st2 == st or st2 not in sf_conn or {sf2["first"], sf2["second"]} != tup:
+                continue
+            if any(p["from"] in sf2["isn"] and p["seq"] in (sf2["isn"][p["from"]][0],
+                                                            (sf2["isn"][p["from"]][0] + 1) % M32)
+                   for p in sf["pkts"]):
+                ci, c2s = sf_conn[st2]
+                sf_conn[st] = (ci, c2s)
+                conns[ci]["subflows"].append(st)
+                sf["same_as"] = st2
+                break
+
     # ---- remaining MPTCP subflows: one provisional connection each
     for st in order:
         sf = subflows[st]
@@ -468,7 +489,7 @@ def analyse(path):
                         x = sf_conn[st][1]
                         sf_conn[st] = (ci, (x[1], x[0]))
             c["client"], c["server"] = sf_conn[c["subflows"][0]][1]
-        result_conns.append(classify(ci, c, subflows, sf_conn))
+        result_conns.append(classify(ci, c, subflows, sf_conn, want_events))
 
     non_mptcp = [st for st in order if not subflows[st]["mptcp"]]
     return {
@@ -514,11 +535,11 @@ def find_isn(sf, ep):
     return best, how
 
 
-def classify(ci, c, subflows, sf_conn):
-    cs = c["client"]
+def classify(ci, c, subflows, sf_conn, want_events=False):
     dirs = {}
     for d in ("c2s", "s2c"):
         dirs[d] = {"carried": IntervalSet(), "counts": new_counts(), "data_fin_dsn": None,
+                   "events": [],
                    "mapping_conflict_bytes": 0, "dsn32_widened": 0}
     fallback = c["fallback"]
     # gather packets of this connection in capture order
@@ -590,6 +611,9 @@ def classify(ci, c, subflows, sf_conn):
         n = sum(y - x for x, y in covered)
         cnt["retransmitted"] += n
         tot["retransmitted"] += n
+        ev = collections.Counter()
+        if n:
+            ev["retransmitted"] += n
         dd["seen"].add(a, b)
         for x, y in fresh:
             if fallback:
@@ -600,6 +624,7 @@ def classify(ci, c, subflows, sf_conn):
                 if m is None:
                     cnt["unmapped"] += v - u
                     tot["unmapped"] += v - u
+                    ev["unmapped"] += v - u
                     continue
                 if conflict:
                     dirs[d]["mapping_conflict_bytes"] += v - u
@@ -613,7 +638,11 @@ def classify(ci, c, subflows, sf_conn):
                 tot["new"] += k
                 cnt[kind] += old
                 tot[kind] += old
+                if old:
+                    ev[kind] += old
                 dirs[d]["carried"].add(d0, d1)
+        if want_events and ev:
+            dirs[d]["events"].append([frame, st] + ["%s=%d" % kv for kv in sorted(ev.items())])
 
     out = {
         "client": fmt_ep(c["client"]),
@@ -642,13 +671,17 @@ def classify(ci, c, subflows, sf_conn):
             entry["mapping_conflict_bytes"] = x["mapping_conflict_bytes"]
         if x["dsn32_widened"]:
             entry["dsn32_widened"] = x["dsn32_widened"]
+        if want_events:
+            entry["events"] = x["events"]
         out[d] = entry
     for st in c["subflows"]:
         info = sfinfo[st]
         sf = subflows[st]
         s = {"tcp_stream": st, "c2s_src": fmt_ep(info["c2s"][0]), "c2s_dst": fmt_ep(info["c2s"][1]),
              "kind": ("MP_CAPABLE" if sf["mpc_syn"] or sf["keys"] else
-                      "MP_JOIN" if sf["join_syn_token"] is not None else "no handshake"),
+                      "MP_JOIN" if sf["join_syn_token"] is not None else
+                      "no handshake; same 4-tuple and ISN as tcp.stream %d" % sf["same_as"]
+                      if "same_as" in sf else "no handshake"),
              "tshark_mptcp_stream": sorted(sf["mptcp_stream"])}
         for d in ("c2s", "s2c"):
             dd = info["dirs"][d]
@@ -661,8 +694,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file")
     ap.add_argument("--pretty", action="store_true")
+    ap.add_argument("--events", action="store_true",
+                    help="list every segment with non-new bytes: [frame, tcp.stream, kind=bytes...]")
     args = ap.parse_args()
-    res = analyse(args.file)
+    res = analyse(args.file, args.events)
     json.dump(res, sys.stdout, indent=1 if args.pretty else None, sort_keys=False)
     sys.stdout.write("\n")
 
