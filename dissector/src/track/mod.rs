@@ -154,9 +154,29 @@ pub struct SubflowDir {
     mappings: MappingTable,
     #[serde(skip)]
     seen: SeqSpace,
+    /// Payload no mapping covered yet: a later segment may bring its mapping (a retransmission
+    /// of the segment that carried it). Resolved when a mapping arrives; unmapped at the end.
+    #[serde(skip)]
+    pending: Vec<Pending>,
     #[serde(skip)]
     csum: Option<CsumInProgress>,
 }
+
+/// Payload waiting for its mapping (see `SubflowDir::pending`).
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    /// Relative subflow sequence of the first byte.
+    rel: u32,
+    len: u32,
+    /// The captured bytes (a prefix of `len`).
+    bytes: Vec<u8>,
+    frame: u64,
+    ts_ns: u64,
+}
+
+/// At most this many pieces and bytes wait for a mapping per subflow direction.
+const MAX_PENDING: usize = 64;
+const MAX_PENDING_BYTES: usize = 256 << 10;
 
 /// RTT samples of one subflow direction, milliseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -1249,6 +1269,10 @@ impl Analyzer {
             _ => None,
         };
         let checked = !repeat && m.data_len != u32::MAX;
+        if checked && !d.pending.is_empty() {
+            self.resolve_pending(ctx, m);
+        }
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         if checked {
             if let Some(cid) = f.connection {
                 if let Some(conn) = self.conns.get_mut(cid) {
@@ -1403,26 +1427,24 @@ impl Analyzer {
         }
         let fresh = self.cur_fresh;
         let mut left = 0u32;
+        let mut first_left = None;
         for &(ua, ub) in unmapped.iter().take(nu) {
-            left += fresh.split(ua, ub).filter(|p| p.2).map(|p| p.1 - p.0).sum::<u32>();
-        }
-        if left > 0 {
-            let (max, frame) = (self.limits.max_anomalies, ctx.frame);
-            let r = rel.wrapping_add(unmapped.first().map_or(0, |u| u.0));
-            if let Some(f) = self.flows.get_mut(ctx.flow) {
-                f.dir_mut(ctx.dir).unmapped_bytes += u64::from(left);
-            }
-            if let Some(conn) = self.conns.get_mut(cid) {
-                let dd = conn.data_mut(ctx.dir);
-                let first = dd.unmapped_bytes == 0;
-                dd.unmapped_bytes += u64::from(left);
-                // Reported once per direction; the count is in `unmapped_bytes`.
-                if first {
-                    conn.anomaly(max, frame, "unmapped_data", || {
-                        format!("{left} payload bytes at relative subflow seq {r} are outside every known mapping (first of {left}+ such bytes)")
-                    });
+            for (a, b, _) in fresh.split(ua, ub).filter(|p| p.2) {
+                // Keep it until a later segment brings its mapping, within bounds.
+                let Some(f) = self.flows.get_mut(ctx.flow) else { break };
+                let d = f.dir_mut(ctx.dir);
+                let held: usize = d.pending.iter().map(|p| p.bytes.len()).sum();
+                let cap = captured.get((a as usize).min(captured.len())..(b as usize).min(captured.len())).unwrap_or(&[]);
+                if d.pending.len() < MAX_PENDING && held + cap.len() <= MAX_PENDING_BYTES {
+                    d.pending.push(Pending { rel: rel.wrapping_add(a), len: b - a, bytes: cap.to_vec(), frame: ctx.frame, ts_ns: ctx.ts_ns });
+                } else {
+                    left += b - a;
+                    first_left.get_or_insert(rel.wrapping_add(a));
                 }
             }
+        }
+        if let Some(r) = first_left {
+            self.unmapped(ctx.flow, ctx.dir, cid, ctx.frame, r, left);
         }
         for &(dsn, off, take, probe) in pieces.iter().take(n) {
             for (a, b, is_fresh) in fresh.split(off, off + take) {
@@ -1447,6 +1469,68 @@ impl Analyzer {
                 self.cur.reinjected_bytes += reinjected;
                 self.cur.reinjected_same_subflow_bytes += from_self;
             }
+        }
+    }
+
+    /// Counts payload bytes that no mapping covers (reported once per direction).
+    fn unmapped(&mut self, flow: usize, dir: Dir, cid: usize, frame: u64, rel: u32, n: u32) {
+        if n == 0 {
+            return;
+        }
+        if let Some(f) = self.flows.get_mut(flow) {
+            f.dir_mut(dir).unmapped_bytes += u64::from(n);
+        }
+        let max = self.limits.max_anomalies;
+        if let Some(conn) = self.conns.get_mut(cid) {
+            let dd = conn.data_mut(dir);
+            let first = dd.unmapped_bytes == 0;
+            dd.unmapped_bytes += u64::from(n);
+            // Reported once per direction; the count is in `unmapped_bytes`.
+            if first {
+                conn.anomaly(max, frame, "unmapped_data", || {
+                    format!("{n} payload bytes at relative subflow seq {rel} are outside every mapping seen (first of {n}+ such bytes)")
+                });
+            }
+        }
+    }
+
+    /// Places waiting payload that mapping `m` (just added) covers.
+    fn resolve_pending(&mut self, ctx: &Ctx, m: Mapping) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir_mut(ctx.dir);
+        if d.pending.is_empty() || m.data_len == u32::MAX {
+            return;
+        }
+        let mut waiting = std::mem::take(&mut d.pending);
+        let mut keep = Vec::new();
+        for p in waiting.drain(..) {
+            // Part of [p.rel, p.rel + p.len) inside the mapping.
+            let start = i64::from(m.ssn.wrapping_sub(p.rel) as i32);
+            let end = start + i64::from(m.data_len);
+            let a = start.clamp(0, i64::from(p.len)) as u32;
+            let b = end.clamp(0, i64::from(p.len)) as u32;
+            if a >= b {
+                keep.push(p);
+                continue;
+            }
+            let Some((_, moff)) = m.covers(p.rel.wrapping_add(a)).map(|o| ((), o)) else {
+                keep.push(p);
+                continue;
+            };
+            let dsn = m.dsn + moff as usize;
+            let bytes = p.bytes.get((a as usize).min(p.bytes.len())..(b as usize).min(p.bytes.len())).unwrap_or(&[]);
+            let kind = if m.data_len == 1 { data::Carry::OneByte } else { data::Carry::Normal };
+            self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, b - a, kind, p.frame, p.ts_ns, &mut self.flows, &mut self.conns);
+            for (x, y) in [(0, a), (b, p.len)] {
+                if x < y {
+                    let bytes = p.bytes.get((x as usize).min(p.bytes.len())..(y as usize).min(p.bytes.len())).unwrap_or(&[]).to_vec();
+                    keep.push(Pending { rel: p.rel.wrapping_add(x), len: y - x, bytes, frame: p.frame, ts_ns: p.ts_ns });
+                }
+            }
+        }
+        if let Some(f) = self.flows.get_mut(ctx.flow) {
+            f.dir_mut(ctx.dir).pending = keep;
         }
     }
 
@@ -1566,6 +1650,19 @@ impl Analyzer {
 
     /// Ends the analysis: flushes the data level and returns everything found.
     pub fn finish(mut self) -> Analysis {
+        let mut left = Vec::new();
+        for f in &mut self.flows {
+            for d in [Dir::C2s, Dir::S2c] {
+                for p in std::mem::take(&mut f.dir_mut(d).pending) {
+                    if let Some(cid) = f.connection {
+                        left.push((f.id, d, cid, p.frame, p.rel, p.len));
+                    }
+                }
+            }
+        }
+        for (flow, d, cid, frame, rel, n) in left {
+            self.unmapped(flow, d, cid, frame, rel, n);
+        }
         self.data.finish(&mut self.flows, &mut self.conns);
         for f in &mut self.flows {
             if f.end.is_none() && f.connection.is_some() && f.unanswered() {
