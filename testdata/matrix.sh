@@ -122,9 +122,11 @@ m_window_probe() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/window-probe.pcap" -i any
     # slow reader: tiny receive buffer on the server, 1 KiB reads every 20 ms
-    start_server --addr 0.0.0.0 --send 0 --rcvbuf 4096 --read-size 1024 --read-pause 0.02
+    # shellcheck disable=SC2086
+    start_server --addr 0.0.0.0 ${WP_SRV:---send 0 --rcvbuf 4096 --read-size 1024 --read-pause 0.02}
     begin
-    start_client client --addr 192.0.2.2 --send 60000 --chunk 65536 --interval 0
+    # shellcheck disable=SC2086
+    start_client client --addr 192.0.2.2 ${WP_CLI:---send 60000 --chunk 65536 --interval 0}
     wait_apps 60
     stop_capture
     mx_finish window-probe "Slow reader: the server sets SO_RCVBUF 4096 on the listener and reads 1024 bytes every 20 ms; the client writes 60000 bytes at once (seed c2s), the server sends nothing. The receive window fills and the client kernel sends MPTCP data-level zero-window probes (1-byte segments whose DSS mapping re-sends the last acked data byte, nstat MPTcpExtWinProbe on the client). Two subflows." \
@@ -133,7 +135,9 @@ m_window_probe() {
 
 m_four_subflows() {
     mx_setup
-    mxc ip mptcp endpoint add 192.0.2.1 dev vA-cli subflow fullmesh
+    # no 'dev' on the path-A endpoint: a subflow bound to vA-cli towards
+    # 198.51.100.2 would leave on A while the reply comes back on B (-> RST)
+    mxc ip mptcp endpoint add 192.0.2.1 subflow fullmesh
     mxc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow fullmesh
     mxs ip mptcp endpoint add 198.51.100.2 dev vB-srv signal
     start_tcpdump "$CLI" "$WORK/four-subflows.pcap" -i any
@@ -241,7 +245,7 @@ m_syn_blackhole() {
     ins nft list ruleset >>"$WORK/setup.txt"
     stop_capture
     mx_finish syn-blackhole "The server netns drops every incoming SYN that carries an MPTCP option (nft: tcp flags syn tcp option mptcp exists drop). The client's MP_CAPABLE SYN and its retransmissions go unanswered; after net.mptcp.syn_retrans_before_tcp_fallback (default 2) MPTCP SYN retransmissions the kernel retransmits the SYN without MPTCP option and the connection continues as plain TCP (the client socket is still protocol 262). No MP_CAPABLE SYN/ACK, no DSS, no MP_JOIN (the client's subflow endpoint is not used). The apps exchange 150000/100000 bytes over one TCP connection." \
-        --require client:MPTcpExtMPCapableSYNTXDisabled
+        --require client:MPTcpExtBlackhole
 }
 
 long_transfer() { # mid-start / early-stop: ~4 s of c2s at 1 mbit per path
@@ -287,7 +291,7 @@ MATRIX=(upload-only download-only server-first window-probe four-subflows add-ad
 
 run_one() { # name -> 0 when committed to $OUT
     local s=$1 fn="m_${1//-/_}" attempt rc
-    for attempt in 1 2 3; do
+    for attempt in $(seq "${MX_ATTEMPTS:-3}"); do
         log "=== matrix scenario $s (attempt $attempt)"
         set +e
         ( trap teardown EXIT; set -e; "$fn" )
@@ -307,7 +311,7 @@ run_one() { # name -> 0 when committed to $OUT
         log "scenario $s attempt $attempt failed (rc=$rc: 3 = tcpdump lost packets, 4 = app/nstat check)"
         cp "$WORK/truth.json" "$WORK/$s.failed-$attempt.truth.json" 2>/dev/null || true
     done
-    log "FAILED: $s after 3 attempts"
+    log "FAILED: $s after ${MX_ATTEMPTS:-3} attempts"
     return 1
 }
 

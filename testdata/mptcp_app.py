@@ -103,6 +103,11 @@ def run_conn(sock, args, seed, label):
                 sock.sendall(chunk)
                 off += len(chunk)
                 sent[0] = off
+                if args.pause_after and off >= args.pause_after and not res.get("paused_at"):
+                    res["paused_at"] = off
+                    log(label, "pausing at", off, "for", args.pause)
+                    time.sleep(args.pause)
+                    log(label, "resuming")
                 if args.interval:
                     time.sleep(args.interval)
             if not args.abort_after_rx:
@@ -189,6 +194,9 @@ def main():
     p.add_argument("--read-size", type=int, default=0, help="max bytes per recv() (0: 65536)")
     p.add_argument("--read-pause", type=float, default=0.0, help="sleep after each recv()")
     p.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF (server: on the listener)")
+    p.add_argument("--pause-after", type=int, default=0,
+                   help="sender: once N bytes are written, sleep --pause seconds (once)")
+    p.add_argument("--pause", type=float, default=0.0)
     p.add_argument("--bind", help="client: bind to ADDR:PORT before connect (sets SO_REUSEADDR)")
     p.add_argument("--out", required=True)
     p.add_argument("--ready", help="server: file touched once listening")
