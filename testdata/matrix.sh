@@ -80,6 +80,18 @@ mx_finish() {
         --setup "$(cat "$WORK/setup.txt")" --notes "$notes" "${targs[@]}"
 }
 
+# start the apps and log their full command lines into the truth file's "setup"
+srv() {
+    echo "server app: mptcp_app.py server --port $PORT --send $S2C --chunk $CHUNK --interval $INTERVAL --seed s2c $*" >>"$WORK/setup.txt"
+    start_server "$@"
+}
+cli() { # name args...
+    local n=$1
+    shift
+    echo "client app ($n): mptcp_app.py client --port $PORT --send $C2S --chunk $CHUNK --interval $INTERVAL --seed c2s $*" >>"$WORK/setup.txt"
+    start_client "$n" "$@"
+}
+
 # ---------------------------------------------------------------- scenarios
 # Each m_<name> records $WORK/<name>.pcap and ends with mx_finish.
 
@@ -88,31 +100,31 @@ two_paths() { mxc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow; }
 m_upload_only() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/upload-only.pcap" -i any
-    start_server --addr 0.0.0.0 --send 0
+    srv --addr 0.0.0.0 --send 0
     begin
-    start_client client --addr 192.0.2.2 --send 200000
+    cli client --addr 192.0.2.2 --send 200000
     wait_apps 30
     stop_capture
-    mx_finish upload-only "Client sends 200000 bytes (seed c2s), the server application sends nothing: it calls shutdown(SHUT_WR) right after accept, so the s2c data-level stream is empty and carries only a DATA_FIN (DSN = server IDSN+1). Two subflows (A initial, client subflow endpoint on B joins 192.0.2.2 over path B)."
+    mx_finish upload-only "Client sends 200000 bytes (seed c2s), the server application sends nothing: it calls shutdown(SHUT_WR) right after accept, so the s2c data-level stream is empty and carries only a DATA_FIN (DSN = server IDSN+1). The client has a subflow endpoint on B, but the server's MPTCP socket has already left ESTABLISHED (its DATA_FIN went out right after the handshake), so the server kernel rejects the MP_JOIN: SYN, SYN/ACK, third ACK, then RST with MP_TCPRST from the server (nstat MPTcpExtMPJoinRejected on the server); all data uses the initial subflow. Single data subflow."
 }
 
 m_download_only() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/download-only.pcap" -i any
-    start_server --addr 0.0.0.0 --send 200000
+    srv --addr 0.0.0.0 --send 200000
     begin
-    start_client client --addr 192.0.2.2 --send 0
+    cli client --addr 192.0.2.2 --send 0
     wait_apps 30
     stop_capture
-    mx_finish download-only "Server sends 200000 bytes (seed s2c), the client application sends nothing: it calls shutdown(SHUT_WR) right after connect, so the c2s data-level stream is empty and carries only a DATA_FIN. Two subflows (A initial, client subflow endpoint on B)."
+    mx_finish download-only "Server sends 200000 bytes (seed s2c), the client application sends nothing: it calls shutdown(SHUT_WR) right after connect, so the c2s data-level stream is empty and carries only a DATA_FIN. The client has a subflow endpoint on B, but because its MPTCP socket left ESTABLISHED at once the client path manager never starts the MP_JOIN: one subflow only."
 }
 
 m_server_first() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/server-first.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2 --wait-rx-before-send
+    cli client --addr 192.0.2.2 --wait-rx-before-send
     wait_apps 30
     stop_capture
     mx_finish server-first "The server writes first (100000 bytes, seed s2c); the client application starts its sender (150000 bytes, seed c2s) only after its first recv() returned server bytes, so the first payload on the wire is s2c. Two subflows."
@@ -121,15 +133,17 @@ m_server_first() {
 m_window_probe() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/window-probe.pcap" -i any
-    # slow reader: tiny receive buffer on the server, 1 KiB reads every 20 ms
+    # slow reader: tiny receive buffer on the server, 512-byte reads every 100 ms.
+    # The server also sends a little (1000 B every 200 ms): a server that shuts
+    # down its write side at once makes the kernel reject the MP_JOIN.
     # shellcheck disable=SC2086
-    start_server --addr 0.0.0.0 ${WP_SRV:---send 0 --rcvbuf 4096 --read-size 1024 --read-pause 0.02}
+    srv --addr 0.0.0.0 ${WP_SRV:---send 20000 --chunk 1000 --interval 0.2 --rcvbuf 2048 --read-size 512 --read-pause 0.1}
     begin
     # shellcheck disable=SC2086
-    start_client client --addr 192.0.2.2 ${WP_CLI:---send 60000 --chunk 65536 --interval 0}
+    cli client --addr 192.0.2.2 ${WP_CLI:---send 50000 --chunk 1000 --interval 0}
     wait_apps 60
     stop_capture
-    mx_finish window-probe "Slow reader: the server sets SO_RCVBUF 4096 on the listener and reads 1024 bytes every 20 ms; the client writes 60000 bytes at once (seed c2s), the server sends nothing. The receive window fills and the client kernel sends MPTCP data-level zero-window probes (1-byte segments whose DSS mapping re-sends the last acked data byte, nstat MPTcpExtWinProbe on the client). Two subflows." \
+    mx_finish window-probe "Slow reader: the server sets SO_RCVBUF 2048 on the listener (the accepted socket inherits it) and reads 512 bytes every 100 ms (~5 KB/s); the client writes 50000 bytes (seed c2s) in 1000-byte sendall()s without pause; the server sends 20000 bytes (seed s2c) in 1000-byte chunks every 200 ms. The MPTCP-level receive window fills; whenever all data is data-acked and the window is zero the client kernel sends a data-level zero-window probe: a 1-byte segment whose DSS mapping (data-level length 1) re-sends the last already-acked data byte (DSN = data_ack - 1), counted by MPTcpExtWinProbe on the client and MPTcpExtDuplicateData on the server. Two subflows." \
         --require client:MPTcpExtWinProbe
 }
 
@@ -141,9 +155,9 @@ m_four_subflows() {
     mxc ip mptcp endpoint add 198.51.100.1 dev vB-cli subflow fullmesh
     mxs ip mptcp endpoint add 198.51.100.2 dev vB-srv signal
     start_tcpdump "$CLI" "$WORK/four-subflows.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     sleep 0.6; snapshot_ss; cp "$WORK/ss.txt" "$WORK/ss-four.txt" 2>/dev/null || true
     wait_apps 30
     stop_capture
@@ -155,24 +169,24 @@ m_add_addr_port() {
     mx_setup
     mxs ip mptcp endpoint add 198.51.100.2 dev vB-srv port 5202 signal
     start_tcpdump "$CLI" "$WORK/add-addr-port.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     wait_apps 30
     stop_capture
-    mx_finish add-addr-port "Server 'signal' endpoint 198.51.100.2 port 5202: the ADD_ADDR carries the port (option length 18 with HMAC, echo 12) and the kernel listens on 5202 for joins only; the client (no endpoints) joins 198.51.100.1 -> 198.51.100.2:5202. The application listens on 5201 only." \
+    mx_finish add-addr-port "Server 'signal' endpoint 198.51.100.2 port 5202: the ADD_ADDR carries the port (option length 18 with HMAC, the echo 10) and the kernel listens on 5202 for joins only; the client (no endpoints) joins 198.51.100.1 -> 198.51.100.2:5202. The application listens on 5201 only." \
         --require server:MPTcpExtMPJoinPortAckRx
 }
 
 m_twenty_conns() {
     mx_setup; two_paths
     start_tcpdump "$CLI" "$WORK/twenty-conns.pcap" -i any
-    start_server --addr 0.0.0.0 --conns 20 --send 10000 --chunk 4096 --interval 0.02
+    srv --addr 0.0.0.0 --conns 20 --send 10000 --chunk 1000 --interval 0.1
     begin
-    start_client client --addr 192.0.2.2 --conns 20 --send 20000 --chunk 4096 --interval 0.02
+    cli client --addr 192.0.2.2 --conns 20 --send 20000 --chunk 2000 --interval 0.1
     wait_apps 60
     stop_capture
-    mx_finish twenty-conns "20 MPTCP connections at once from one client process (20 threads, seeds c2s-0..c2s-19, 20000 bytes each); the server sends 10000 bytes per connection with seeds s2c-0..s2c-19 in accept order (match connections by the client addr:port of the initial subflow, conns[].client). Each connection has a path-B MP_JOIN from the client subflow endpoint 198.51.100.1." \
+    mx_finish twenty-conns "20 MPTCP connections at once from one client process (20 threads, seeds c2s-0..c2s-19, 20000 bytes each in 2000-byte writes every 100 ms); the server sends 10000 bytes per connection in 1000-byte writes every 100 ms with seeds s2c-0..s2c-19 in accept order (match connections by the client addr:port of the initial subflow, conns[].client). Each connection has a path-B MP_JOIN from the client subflow endpoint 198.51.100.1." \
         --min-conns 20 --require server:MPTcpExtMPJoinAckRx=20
 }
 
@@ -180,13 +194,13 @@ m_reused_tuple() {
     mx_setup; two_paths
     mxc sysctl -qw net.ipv4.tcp_tw_reuse=1
     start_tcpdump "$CLI" "$WORK/reused-tuple.pcap" -i any
-    start_server --addr 0.0.0.0 --conns 2 --send 60000
+    srv --addr 0.0.0.0 --conns 2 --send 60000
     begin
-    start_client client1 --addr 192.0.2.2 --send 80000 --bind 192.0.2.1:40000 --seed c2s-a
+    cli client1 --addr 192.0.2.2 --send 80000 --bind 192.0.2.1:40000 --seed c2s-a
     wait "${CLI_PIDS[0]}"
     event "first connection finished (client side)"
     sleep 1.5
-    start_client client2 --addr 192.0.2.2 --send 80000 --bind 192.0.2.1:40000 --seed c2s-b
+    cli client2 --addr 192.0.2.2 --send 80000 --bind 192.0.2.1:40000 --seed c2s-b
     wait_apps 30
     stop_capture
     mx_finish reused-tuple "Two MPTCP connections one after the other with the same initial-subflow 4-tuple 192.0.2.1:40000 -> 192.0.2.2:5201 (client binds the port with SO_REUSEADDR; net.ipv4.tcp_tw_reuse=1 in the client netns lets connect() reuse the tuple that is in TIME_WAIT; second connect ~1.5 s after the first finished). Seeds: c2s-a / s2c-0 (first), c2s-b / s2c-1 (second). Each has a path-B MP_JOIN with an ephemeral port. The two connections differ by keys/tokens, not by the initial 4-tuple." \
@@ -197,9 +211,9 @@ m_loss_both() {
     mx_setup; two_paths
     loss_rules 4
     start_tcpdump "$CLI" "$WORK/loss-both.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     wait_apps 60
     stop_capture
     mx_finish loss-both "Two subflows; nftables drops ~4% of packets at random (numgen random mod 100 < 4) at the input of both paths in both netns, so both directions of both subflows lose packets. The capture is in the client netns: packets the client sends and the server drops are in the file once and then retransmitted; packets dropped at the client's input ARE in the file (the tap runs before the nft input hook) although the client never got them."
@@ -211,9 +225,9 @@ m_checksum_loss() {
     mxs sysctl -qw net.mptcp.checksum_enabled=1
     loss_rules 4
     start_tcpdump "$CLI" "$WORK/checksum-loss.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     wait_apps 60
     stop_capture
     mx_finish checksum-loss "net.mptcp.checksum_enabled=1 on both sides (MP_CAPABLE flag A, every DSS mapping carries a DSS checksum) plus ~4% random loss on the input of both paths in both netns (as loss-both). Two subflows. Packets dropped at the client's input are in the file although the client never got them."
@@ -223,12 +237,12 @@ m_ipv6_add_addr() {
     mx_setup
     mxs ip mptcp endpoint add 2001:db8:b::2 dev vB-srv signal
     start_tcpdump "$CLI" "$WORK/ipv6-add-addr.pcap" -i any
-    start_server --addr :: --family 6
+    srv --addr :: --family 6
     begin
-    start_client client --addr 2001:db8:a::2 --family 6
+    cli client --addr 2001:db8:a::2 --family 6
     wait_apps 30
     stop_capture
-    mx_finish ipv6-add-addr "IPv6 only: initial subflow [2001:db8:a::1] -> [2001:db8:a::2]:5201; the server 'signal' endpoint 2001:db8:b::2 sends an IPv6 ADD_ADDR (option length 30 with HMAC, echo 18); the client (no endpoints) joins [2001:db8:b::1] -> [2001:db8:b::2]:5201." \
+    mx_finish ipv6-add-addr "IPv6 only: initial subflow [2001:db8:a::1] -> [2001:db8:a::2]:5201; the server 'signal' endpoint 2001:db8:b::2 sends an IPv6 ADD_ADDR (option length 28 with HMAC, the echo 20); the client (no endpoints) joins [2001:db8:b::1] -> [2001:db8:b::2]:5201." \
         --require client:MPTcpExtAddAddr
 }
 
@@ -238,9 +252,9 @@ m_syn_blackhole() {
     mxs nft add chain inet t input '{ type filter hook input priority 0; }'
     mxs nft add rule inet t input 'tcp flags syn tcp option mptcp exists counter drop'
     start_tcpdump "$CLI" "$WORK/syn-blackhole.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     wait_apps 60
     ins nft list ruleset >>"$WORK/setup.txt"
     stop_capture
@@ -251,20 +265,21 @@ m_syn_blackhole() {
 long_transfer() { # mid-start / early-stop: ~4 s of c2s at 1 mbit per path
     C2S=1000000
     S2C=300000
+    SRV_SLOW=(--interval 0.2)   # s2c 16 KiB every 200 ms: ~3.7 s, still running at the cut
 }
 
 m_mid_start() {
     RATE=1mbit mx_setup; two_paths
     long_transfer
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0 "${SRV_SLOW[@]}"
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     sleep 1.5
     start_tcpdump "$CLI" "$WORK/mid-start.pcap" -i any
     event "tcpdump started (connection established, data flowing)"
     wait_apps 60
     stop_capture
-    mx_finish mid-start "tcpdump is started ~1.5 s after the client connected, while data flows on both subflows (1 mbit tbf per veth, c2s 1000000 bytes seed c2s, s2c 300000 bytes seed s2c, ~4 s): the file has no SYN, no MP_CAPABLE, no MP_JOIN, and starts in the middle of both data-level streams (and mid-mapping). It holds only part of each stream; since stream(seed) is deterministic, a test can locate the captured bytes in it. The capture runs to the end (DATA_FINs, FINs)." \
+    mx_finish mid-start "tcpdump is started ~1.5 s after the client connected, while data flows on both subflows (1 mbit tbf per veth, c2s 1000000 bytes seed c2s, s2c 300000 bytes seed s2c in 16 KiB writes every 200 ms, both ~4 s): the file has no SYN, no MP_CAPABLE, no MP_JOIN, and starts in the middle of both data-level streams (and mid-mapping). It holds only part of each stream; since stream(seed) is deterministic, a test can locate the captured bytes in it. The capture runs to the end (DATA_FINs, FINs)." \
         --window starts-mid-connection
 }
 
@@ -272,16 +287,16 @@ m_early_stop() {
     RATE=1mbit mx_setup; two_paths
     long_transfer
     start_tcpdump "$CLI" "$WORK/early-stop.pcap" -i any
-    start_server --addr 0.0.0.0
+    srv --addr 0.0.0.0
     begin
-    start_client client --addr 192.0.2.2
+    cli client --addr 192.0.2.2
     sleep 0.5
     event "stopping tcpdump (SIGINT follows 2 s later, while data still flows)"
     stop_capture
     event "tcpdump stopped"
     wait_apps 60
     event "apps finished"
-    mx_finish early-stop "tcpdump is stopped (SIGINT ~2.5 s after the client connected) while the transfer still runs (1 mbit tbf per veth, c2s 1000000 bytes, s2c 300000 bytes, ~4 s): the file has the handshakes and the first part of both data-level streams, but no DATA_FIN and no FIN/RST. The connection completes after the capture (the app hashes describe the full streams)." \
+    mx_finish early-stop "tcpdump is stopped (SIGINT ~2.5 s after the client connected) while the transfer still runs (1 mbit tbf per veth, c2s 1000000 bytes, s2c 300000 bytes in 16 KiB writes every 200 ms, both ~4 s): the file has the handshakes and the first part of both data-level streams, but no DATA_FIN and no FIN/RST. The counts of tcpdump match only when no packet arrived between the SIGINT and the statistics read; the script retries otherwise. The connection completes after the capture (the app hashes describe the full streams)." \
         --window ends-mid-connection
 }
 
