@@ -258,7 +258,7 @@ m_syn_blackhole() {
     wait_apps 60
     ins nft list ruleset >>"$WORK/setup.txt"
     stop_capture
-    mx_finish syn-blackhole "The server netns drops every incoming SYN that carries an MPTCP option (nft: tcp flags syn tcp option mptcp exists drop). The client's MP_CAPABLE SYN and its retransmissions go unanswered; after net.mptcp.syn_retrans_before_tcp_fallback (default 2) MPTCP SYN retransmissions the kernel retransmits the SYN without MPTCP option and the connection continues as plain TCP (the client socket is still protocol 262). No MP_CAPABLE SYN/ACK, no DSS, no MP_JOIN (the client's subflow endpoint is not used). The apps exchange 150000/100000 bytes over one TCP connection." \
+    mx_finish syn-blackhole "The server netns drops every incoming SYN that carries an MPTCP option (nft: tcp flags syn tcp option mptcp exists drop). The client's MP_CAPABLE SYN and its retransmissions go unanswered; after net.mptcp.syn_retrans_before_tcp_fallback (default 2) MPTCP SYN retransmissions the kernel retransmits the SYN without MPTCP option and the connection continues as plain TCP (the client socket is still protocol 262). No MP_CAPABLE SYN/ACK, no DSS, no MP_JOIN (the client's subflow endpoint is not used). The apps exchange 150000/100000 bytes over one TCP connection. The server's accepted socket reports SO_PROTOCOL 6 (the MPTCP listener hands out a plain TCP socket for a SYN without MP_CAPABLE) and MPTCP_INFO fails with EOPNOTSUPP on both sides. The client monitor shows only a CLOSED event (no CREATED/ESTABLISHED), the server monitor no connection event at all; the server's MPTcp counters stay 0. The SYN retransmissions are 1 s apart (not exponential)." \
         --require client:MPTcpExtBlackhole
 }
 
