@@ -35,6 +35,7 @@ RATE=${RATE:-2mbit}
 CAP_PID=
 SRV_PID=
 CLI_PIDS=()
+BG_PIDS=()   # other helpers (e.g. ip mptcp monitor in matrix.sh), killed by teardown
 
 log() { echo "[capture $(date +%T.%3N)] $*" >&2; }
 inc() { ip netns exec "$CLI" "$@"; }
@@ -42,10 +43,10 @@ ins() { ip netns exec "$SRV" "$@"; }
 
 teardown() {
     local p
-    for p in $CAP_PID $SRV_PID "${CLI_PIDS[@]}"; do
+    for p in $CAP_PID $SRV_PID "${CLI_PIDS[@]}" "${BG_PIDS[@]}"; do
         [ -n "$p" ] && kill "$p" 2>/dev/null || true
     done
-    CAP_PID= SRV_PID= CLI_PIDS=()
+    CAP_PID= SRV_PID= CLI_PIDS=() BG_PIDS=()
     # deleting the namespaces removes the veths, nft tables and mptcp endpoints
     ip netns del "$CLI" 2>/dev/null || true
     ip netns del "$SRV" 2>/dev/null || true
@@ -450,6 +451,10 @@ sc_multi_conn() {
 
 ALL=(two-subflows signal checksum ipv6 backup-prio remove-addr fastclose fallback loss path-cut
      ethernet-one-path dumpcap snaplen multi-conn)
+
+# testdata/matrix.sh sources this file for the testbed and helpers; run the
+# scenarios only when executed directly
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 [ "$(id -u)" -eq 0 ] || { echo "must run as root" >&2; exit 1; }
 if [ $# -eq 0 ]; then set -- "${ALL[@]}"; fi

@@ -87,18 +87,27 @@ def run_conn(sock, args, seed, label):
     }
     sent = [0]
     send_err = [None]
+    got_first = threading.Event()
     rx = hashlib.sha256()
     received = 0
     res["info_start"] = mptcp_info(sock)
 
     def sender():
         try:
+            if args.wait_rx_before_send:
+                got_first.wait()
+                res["send_started_after_rx"] = True
             off = 0
             while off < len(data):
                 chunk = data[off:off + args.chunk]
                 sock.sendall(chunk)
                 off += len(chunk)
                 sent[0] = off
+                if args.pause_after and off >= args.pause_after and not res.get("paused_at"):
+                    res["paused_at"] = off
+                    log(label, "pausing at", off, "for", args.pause)
+                    time.sleep(args.pause)
+                    log(label, "resuming")
                 if args.interval:
                     time.sleep(args.interval)
             if not args.abort_after_rx:
@@ -114,7 +123,7 @@ def run_conn(sock, args, seed, label):
     mid_info = None
     try:
         while True:
-            want = 65536
+            want = args.read_size or 65536
             if args.abort_after_rx:
                 want = min(want, args.abort_after_rx - received)
                 if want <= 0:
@@ -125,11 +134,15 @@ def run_conn(sock, args, seed, label):
                 break
             rx.update(buf)
             received += len(buf)
+            got_first.set()
+            if args.read_pause:
+                time.sleep(args.read_pause)
             if mid_info is None and received >= 32768:
                 mid_info = mptcp_info(sock)
     except OSError as e:
         res["recv_error"] = str(e)
         log(label, "recv error", e)
+    got_first.set()  # never leave the sender waiting
     res["info_mid"] = mid_info
     if aborted:
         # leave unread data in the receive queue and close abortively
@@ -170,11 +183,21 @@ def main():
     p.add_argument("--seed", default="seed")
     p.add_argument("--chunk", type=int, default=8192)
     p.add_argument("--interval", type=float, default=0.02, help="sleep between chunks")
-    p.add_argument("--conns", type=int, default=1, help="server: connections to accept")
+    p.add_argument("--conns", type=int, default=1,
+                   help="server: connections to accept; client: parallel connections")
     p.add_argument("--abort-after-rx", type=int, default=0,
                    help="stop reading after N bytes and close with SO_LINGER{1,0}")
     p.add_argument("--abort-wait", type=float, default=0.3)
     p.add_argument("--linger0", action="store_true")
+    p.add_argument("--wait-rx-before-send", action="store_true",
+                   help="start sending only after the first bytes from the peer arrived")
+    p.add_argument("--read-size", type=int, default=0, help="max bytes per recv() (0: 65536)")
+    p.add_argument("--read-pause", type=float, default=0.0, help="sleep after each recv()")
+    p.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF (server: on the listener)")
+    p.add_argument("--pause-after", type=int, default=0,
+                   help="sender: once N bytes are written, sleep --pause seconds (once)")
+    p.add_argument("--pause", type=float, default=0.0)
+    p.add_argument("--bind", help="client: bind to ADDR:PORT before connect (sets SO_REUSEADDR)")
     p.add_argument("--out", required=True)
     p.add_argument("--ready", help="server: file touched once listening")
     args = p.parse_args()
@@ -185,8 +208,10 @@ def main():
     if args.mode == "server":
         ls = socket.socket(fam, socket.SOCK_STREAM, proto)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if args.rcvbuf:
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
         ls.bind((args.addr, args.port))
-        ls.listen(8)
+        ls.listen(64)
         log("listening", args.addr, args.port, "proto", proto)
         if args.ready:
             open(args.ready, "w").close()
@@ -209,10 +234,34 @@ def main():
             th.join()
         ls.close()
     else:
-        s = socket.socket(fam, socket.SOCK_STREAM, proto)
-        s.connect((args.addr, args.port))
-        log("connected", s.getsockname(), "->", s.getpeername())
-        results.append(run_conn(s, args, args.seed, "client"))
+        def one(seed, label):
+            s = socket.socket(fam, socket.SOCK_STREAM, proto)
+            if args.rcvbuf:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+            if args.bind:
+                a, pt = args.bind.rsplit(":", 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((a.strip("[]"), int(pt)))
+            s.connect((args.addr, args.port))
+            log("connected", s.getsockname(), "->", s.getpeername())
+            return run_conn(s, args, seed, label)
+
+        if args.conns == 1:
+            results.append(one(args.seed, "client"))
+        else:
+            # N parallel connections, seeds "<seed>-<i>"
+            lock = threading.Lock()
+            threads = []
+            for i in range(args.conns):
+                def work(i=i):
+                    r = one("%s-%d" % (args.seed, i), "client%d" % i)
+                    with lock:
+                        results.append(r)
+                th = threading.Thread(target=work)
+                th.start()
+                threads.append(th)
+            for th in threads:
+                th.join()
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
 
