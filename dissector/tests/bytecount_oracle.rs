@@ -41,8 +41,9 @@ fn ours(s: &Subflow, d: Dir) -> [u64; 5] {
     [x.new_data_bytes, x.retransmitted_bytes, x.reinjected_bytes, x.probe_bytes, x.unmapped_bytes]
 }
 
-fn find_subflow<'a>(a: &'a Analysis, src: &str, dst: &str) -> Option<(&'a Subflow, bool)> {
-    a.subflows.iter().find_map(|s| {
+/// The `nth` subflow (in capture order) with these endpoints: a reused 4-tuple has several.
+fn find_subflow<'a>(a: &'a Analysis, src: &str, dst: &str, nth: usize) -> Option<(&'a Subflow, bool)> {
+    a.subflows.iter().filter(|s| s.connection.is_some()).filter_map(|s| {
         let (c, v) = (s.client.to_string(), s.server.to_string());
         if c == src && v == dst {
             Some((s, false))
@@ -51,7 +52,7 @@ fn find_subflow<'a>(a: &'a Analysis, src: &str, dst: &str) -> Option<(&'a Subflo
         } else {
             None
         }
-    })
+    }).nth(nth)
 }
 
 fn check(cap: &Path, exp: &Path) -> usize {
@@ -59,13 +60,16 @@ fn check(cap: &Path, exp: &Path) -> usize {
     let a = common::analyze_bytes(std::fs::read(cap).unwrap(), mptcp_dissector::track::Analyzer::new(Default::default()));
     let truth: Value = serde_json::from_str(&std::fs::read_to_string(exp).unwrap()).unwrap();
     let mut compared = 0;
+    let mut seen_tuples: Vec<(String, String)> = Vec::new();
     for conn in truth["connections"].as_array().unwrap() {
         if conn["data_level"] != "classified" {
             continue;
         }
         for sf in conn["subflows"].as_array().unwrap() {
             let (src, dst) = (sf["c2s_src"].as_str().unwrap(), sf["c2s_dst"].as_str().unwrap());
-            let (s, swapped) = find_subflow(&a, src, dst).unwrap_or_else(|| panic!("{name}: subflow {src} -> {dst} not found"));
+            let nth = seen_tuples.iter().filter(|(x, y)| (x == src && y == dst) || (x == dst && y == src)).count();
+            seen_tuples.push((src.to_string(), dst.to_string()));
+            let (s, swapped) = find_subflow(&a, src, dst, nth).unwrap_or_else(|| panic!("{name}: subflow {src} -> {dst} not found"));
             for (key, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
                 let d = if swapped { d.flip() } else { d };
                 let want = counts(&sf[key]);
@@ -78,7 +82,8 @@ fn check(cap: &Path, exp: &Path) -> usize {
         }
         // Connection level: distinct bytes and the DATA_FIN.
         let client = conn["client"].as_str().unwrap();
-        if let Some(c) = a.connections.iter().find(|c| c.client.to_string() == client) {
+        let nth = truth["connections"].as_array().unwrap().iter().take_while(|c| !std::ptr::eq(*c, conn)).filter(|c| c["client"] == conn["client"]).count();
+        if let Some(c) = a.connections.iter().filter(|c| c.client.to_string() == client).nth(nth) {
             for (key, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
                 let t = &conn[key];
                 if let Some(distinct) = t["distinct"].as_u64() {

@@ -43,6 +43,22 @@ pub const MAX_MAPPINGS: usize = 1024;
 /// sees ACKs the sender may never get).
 pub const ACKED_SLACK: u32 = 4 << 20;
 
+/// How many pieces [`MappingTable::pieces`] splits a segment into at most.
+pub const MAX_PIECES: usize = 8;
+
+/// A segment split by mapping (see [`MappingTable::pieces`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pieces {
+    list: [(u32, u32, Option<(DataSeq, bool)>); MAX_PIECES + 1],
+    n: usize,
+}
+
+impl Pieces {
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32, Option<(DataSeq, bool)>)> + '_ {
+        self.list.iter().take(self.n).copied()
+    }
+}
+
 /// What [`MappingTable::add`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Added {
@@ -82,6 +98,36 @@ impl MappingTable {
         }
         let inf = self.infinite?;
         inf.covers(rel).map(|off| (inf, off))
+    }
+
+    /// Splits `len` bytes at relative subflow sequence `rel` by mapping: each piece is
+    /// `(offset, length, Some((dsn, one_byte_mapping)))`, or `None` where no mapping covers it.
+    /// At most [`MAX_PIECES`] pieces; the last one takes whatever is left.
+    pub fn pieces(&self, rel: u32, len: u32) -> Pieces {
+        let mut out = Pieces::default();
+        let mut off = 0u32;
+        while off < len {
+            let r = rel.wrapping_add(off);
+            let last = out.n + 1 >= MAX_PIECES;
+            let (take, what) = match self.find(r) {
+                Some((m, moff)) => ((m.data_len - moff).min(len - off), Some((m.dsn + moff as usize, m.data_len == 1))),
+                None if last => (len - off, None),
+                None => (self.next_start(r, len - off).unwrap_or(len - off), None),
+            };
+            if let Some(p) = out.list.get_mut(out.n) {
+                *p = (off, take, what);
+                out.n += 1;
+            }
+            off += take;
+            if last && off < len {
+                if let Some(p) = out.list.get_mut(out.n) {
+                    *p = (off, len - off, None);
+                    out.n += 1;
+                }
+                break;
+            }
+        }
+        out
     }
 
     /// Distance from `rel` to the start of the next mapping, when less than `within`.

@@ -144,6 +144,10 @@ pub struct SubflowDir {
     pub share: f64,
     #[serde(skip)]
     isn: Option<u32>,
+    /// Without the handshake: the ISNs the mappings seen so far allow, `(highest, width)`
+    /// (the ISN lies in `[highest - width, highest]`); the ISN is known when width is 0.
+    #[serde(skip)]
+    isn_guess: Option<(u32, u32)>,
     #[serde(skip)]
     next_seq: Option<SubflowSeq>,
     #[serde(skip)]
@@ -165,8 +169,8 @@ pub struct SubflowDir {
 /// Payload waiting for its mapping (see `SubflowDir::pending`).
 #[derive(Debug, Clone, Default)]
 struct Pending {
-    /// Relative subflow sequence of the first byte.
-    rel: u32,
+    /// Subflow sequence number (absolute) of the first byte.
+    seq: u32,
     len: u32,
     /// The captured bytes (a prefix of `len`).
     bytes: Vec<u8>,
@@ -248,6 +252,10 @@ pub struct Subflow {
     pub id: usize,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// What decided which end is the client: "syn" (the SYN's sender), "syn_ack" (the SYN/ACK's
+    /// receiver), "ports" (no handshake in the capture: the end with the higher port, an
+    /// ephemeral one) or "first_packet" (equal ports: the first packet's sender).
+    pub role_rule: &'static str,
     pub kind: SubflowKind,
     pub join: bool,
     pub connection: Option<usize>,
@@ -379,6 +387,12 @@ pub struct Connection {
     pub checks: Checks,
     pub anomalies: Vec<Anomaly>,
     pub anomalies_dropped: u64,
+    /// How the connection was found: "mp_capable" (its MP_CAPABLE SYN), "mp_capable_ack" (the
+    /// keys of a third ACK or first data, SYN not in the capture) or "data_level" (no handshake
+    /// in the capture: subflows whose DSNs and data ACKs share one 64-bit data sequence space).
+    pub found_by: &'static str,
+    /// What decided which end is the client (see `Subflow::role_rule`).
+    pub role_rule: &'static str,
     /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
     pub c2s: DataDir,
     pub s2c: DataDir,
@@ -393,6 +407,10 @@ pub struct Connection {
     last_dsn: [Option<DataSeq>; 2],
     #[serde(skip)]
     last_ack: [Option<DataSeq>; 2],
+    /// Found without a handshake: the lowest DSN or data ACK seen per direction, where its
+    /// rebuilt stream starts.
+    #[serde(skip)]
+    lowest_seen: [Option<DataSeq>; 2],
 }
 
 impl Connection {
@@ -414,6 +432,16 @@ impl Connection {
             .first_dsn
             .map(DataSeq)
             .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1))
+            .or(self.lowest_seen[d.index()])
+    }
+    /// Found without a handshake: the rebuilt stream of `d` starts at the lowest DSN mapped
+    /// before its first byte is placed (a data ACK is no start: the bytes below it that were
+    /// in flight when the capture began are not in it).
+    fn note_seen(&mut self, d: Dir, v: DataSeq) {
+        if self.found_by == "data_level" && self.data(d).first_dsn.is_none() {
+            let slot = &mut self.lowest_seen[d.index()];
+            *slot = Some(slot.map_or(v, |o| o.min(v)));
+        }
     }
     fn crypto_version(&self) -> Option<Version> {
         match self.version {
@@ -559,6 +587,8 @@ pub struct Analyzer {
     cur: SegmentRecord,
     /// Which bytes of the segment being processed are a first copy at the subflow level.
     cur_fresh: Fresh,
+    /// The finite mapping the segment being processed carries.
+    cur_mapping: Option<Mapping>,
 }
 
 impl Analyzer {
@@ -577,6 +607,7 @@ impl Analyzer {
             observer: None,
             cur: SegmentRecord::default(),
             cur_fresh: Fresh::default(),
+            cur_mapping: None,
         }
     }
 
@@ -676,13 +707,25 @@ impl Analyzer {
             }
             return None;
         }
-        // The SYN sender is the client; without the SYN, a SYN/ACK's receiver; else a guess.
-        let (client, server) = if seg.flags.syn() && seg.flags.ack() { (dst, src) } else { (src, dst) };
+        // The SYN sender is the client; without the SYN, a SYN/ACK's receiver; else the end
+        // with the higher (ephemeral) port.
+        let (client, server, role_rule) = if seg.flags.syn() && seg.flags.ack() {
+            (dst, src, "syn_ack")
+        } else if seg.flags.syn() {
+            (src, dst, "syn")
+        } else if seg.sport > seg.dport {
+            (src, dst, "ports")
+        } else if seg.sport < seg.dport {
+            (dst, src, "ports")
+        } else {
+            (src, dst, "first_packet")
+        };
         let id = self.flows.len();
         self.flows.push(Subflow {
             id,
             client,
             server,
+            role_rule,
             kind: if seg.flags.syn() { SubflowKind::Tcp } else { SubflowKind::Unknown },
             join: false,
             connection: None,
@@ -715,6 +758,7 @@ impl Analyzer {
         self.touch_ts(ts_ns);
         let ts = ts_ns as f64 / 1e9;
         let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
+        let dir = self.infer_connection(frame, ts, flow, dir, seg);
         self.cur = SegmentRecord {
             frame,
             ts_ns,
@@ -797,6 +841,100 @@ impl Analyzer {
         }
     }
 
+    /// A subflow with DSS options and no connection (its handshake is not in the capture, or
+    /// its join token is unknown) joins the connection whose data sequence space its DSNs and
+    /// data ACKs fall in, or founds one. Two random 64-bit IDSNs within 2^32 of each other are
+    /// a 1-in-2^31 coincidence. Returns the packet's direction (the flow's roles may be swapped
+    /// to agree with the connection's).
+    fn infer_connection(&mut self, frame: u64, ts: f64, flow: usize, dir: Dir, seg: &TcpSegment<'_>) -> Dir {
+        const NEAR: u64 = 1 << 32;
+        let Some(f) = self.flows.get(flow) else { return dir };
+        if f.connection.is_some() || f.mptcp_syn && f.orphan_token.is_none() {
+            return dir;
+        }
+        // Data spaces this segment shows, by the flow direction whose data they number.
+        let mut spaces: [Option<(DataSeq, Dir)>; 2] = [None, None];
+        for item in mptcp_options(seg.options) {
+            match item {
+                Ok((_, MptcpOption::Dss(d))) => {
+                    if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight && m.data_level_length > 0) {
+                        spaces[0] = Some((DataSeq(m.dsn), dir));
+                    }
+                    if let Some(a) = d.data_ack.filter(|a| a.len == SeqLen::Eight) {
+                        spaces[1] = Some((DataSeq(a.value), dir.flip()));
+                    }
+                }
+                // The keys found the connection (see on_capable).
+                Ok((_, MptcpOption::Capable(_))) => return dir,
+                _ => {}
+            }
+        }
+        if spaces.iter().all(Option::is_none) {
+            return dir;
+        }
+        let near = |a: DataSeq, b: DataSeq| a.0.wrapping_sub(b.0).min(b.0.wrapping_sub(a.0)) < NEAR;
+        // The most recent connections first; a bounded search.
+        let found = self.conns.iter().rev().take(1024).find_map(|c| {
+            spaces.iter().flatten().find_map(|&(v, fdir)| {
+                [Dir::C2s, Dir::S2c].into_iter().find_map(|x| {
+                    let known = [c.last_dsn[x.index()], c.last_ack[x.flip().index()], c.lowest_seen[x.index()]];
+                    known.into_iter().flatten().any(|k| near(v, k)).then_some((c.id, fdir != x))
+                })
+            })
+        });
+        let ctx = Ctx {
+            frame,
+            ts,
+            ts_ns: 0,
+            flow,
+            dir,
+            saddr: SocketAddr::new(seg.src, seg.sport),
+            daddr: SocketAddr::new(seg.dst, seg.dport),
+            flags: seg.flags,
+        };
+        let (cid, flip) = match found {
+            Some((cid, flip)) => {
+                if let Some(f) = self.flows.get_mut(flow) {
+                    f.connection = Some(cid);
+                }
+                if let Some(c) = self.conns.get_mut(cid) {
+                    c.subflow_ids.push(flow);
+                }
+                (cid, flip)
+            }
+            None => match self.new_connection(&ctx, "data_level") {
+                Some(cid) => (cid, false),
+                None => return dir,
+            },
+        };
+        let mut dir = dir;
+        if let Some(f) = self.flows.get_mut(flow) {
+            if flip {
+                swap_roles(f);
+                f.role_rule = "data_level";
+                dir = dir.flip();
+            }
+            // A join whose token no handshake produced: now we know whose it is.
+            if let (true, Some(token)) = (f.join, f.join_state.token) {
+                f.orphan_token = None;
+                if let Some(c) = self.conns.get_mut(cid) {
+                    if c.server_token.is_none() {
+                        c.server_token = Some(hex32(token));
+                    }
+                }
+            }
+        }
+        // Where the rebuilt streams start: mapped DSNs only (see Connection::note_seen).
+        for (v, fdir) in spaces.into_iter().take(1).flatten() {
+            let x = if flip { fdir.flip() } else { fdir };
+            if let Some(c) = self.conns.get_mut(cid) {
+                let slot = &mut c.lowest_seen[x.index()];
+                *slot = Some(slot.map_or(v, |o| o.min(v)));
+            }
+        }
+        dir
+    }
+
     /// After fallback the subflow stream is the data stream: its FIN ends the data (§3.7).
     fn fin_under_infinite_mapping(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get(ctx.flow) else { return };
@@ -826,6 +964,7 @@ impl Analyzer {
         let d = f.dir_mut(ctx.dir);
         let len = seg.payload_len;
         self.cur_fresh = Fresh::default();
+        self.cur_mapping = None;
         if len > 0 {
             d.bytes += u64::from(len);
             let start = SubflowSeq(seg.seq);
@@ -938,61 +1077,48 @@ impl Analyzer {
             if existing.is_some() {
                 return;
             }
-            if self.conns.len() >= self.limits.max_connections {
-                self.stats.connections_dropped += 1;
-                if self.stats.connections_dropped == 1 {
-                    let max = self.limits.max_connections;
-                    self.global_anomaly(ctx.frame, "connection_cap", || {
-                        format!("more than {max} MPTCP connections: later ones are not tracked")
-                    });
-                }
-                return;
-            }
-            let id = self.conns.len();
+            let Some(id) = self.new_connection(ctx, "mp_capable") else { return };
             let Some(f) = self.flows.get_mut(ctx.flow) else { return };
             f.kind = SubflowKind::Initial;
-            f.connection = Some(id);
             f.mptcp_syn = true;
-            let mut conn = Connection {
-                id,
-                version: Some(c.version),
-                syn_version: Some(c.version),
-                malformed_options: 0,
-                client: f.client,
-                server: f.server,
-                client_key: None,
-                server_key: None,
-                client_token: None,
-                server_token: None,
-                client_idsn: None,
-                server_idsn: None,
-                checksums: false,
-                state: ConnState::SynSent,
-                fallback: None,
-                start_ts: ctx.ts,
-                end_ts: ctx.ts,
-                subflow_ids: vec![ctx.flow],
-                announced: Vec::new(),
-                removed_address_ids: Vec::new(),
-                checks: Checks::default(),
-                anomalies: Vec::new(),
-                anomalies_dropped: 0,
-                c2s: DataDir::default(),
-                s2c: DataDir::default(),
-                keys: [None, None],
-                synack_key: None,
-                syn_flags: c.flags,
-                last_dsn: [None, None],
-                last_ack: [None, None],
-            };
+            let Some(conn) = self.conns.get_mut(id) else { return };
+            conn.version = Some(c.version);
+            conn.syn_version = Some(c.version);
+            conn.state = ConnState::SynSent;
+            conn.syn_flags = c.flags;
             // v0: the client's key is in the SYN.
             if let Some(k) = c.sender_key {
-                set_key(&mut conn, Dir::C2s, k, &mut self.tokens);
+                set_key(conn, Dir::C2s, k, &mut self.tokens);
             }
-            self.conns.push(conn);
             self.event(ctx, EventKind::Created, Some(id), |_| {});
             return;
         }
+        let existing = match existing {
+            Some(cid) => Some(cid),
+            // The third ACK or first data of a connection whose SYN is not in the capture: its
+            // keys found the connection (the client sends it).
+            None if c.sender_key.is_some() && c.receiver_key.is_some() && !flags.syn() => {
+                let id = self.new_connection(ctx, "mp_capable_ack");
+                if let (Some(id), Some(f)) = (id, self.flows.get_mut(ctx.flow)) {
+                    f.kind = SubflowKind::Initial;
+                    if f.client != ctx.saddr {
+                        swap_roles(f);
+                    }
+                    f.role_rule = "mp_capable_ack";
+                    if let Some(conn) = self.conns.get_mut(id) {
+                        conn.version = Some(c.version);
+                        conn.client = ctx.saddr;
+                        conn.server = ctx.daddr;
+                        conn.role_rule = "mp_capable_ack";
+                        conn.state = ConnState::SynSent;
+                    }
+                }
+                id
+            }
+            None => None,
+        };
+        // The roles may just have been swapped: this packet is the client's.
+        let ctx = &Ctx { dir: if existing.is_some() && self.flows.get(ctx.flow).is_some_and(|f| f.client == ctx.saddr) { Dir::C2s } else { ctx.dir }, ..*ctx };
         let Some(cid) = existing else {
             // MP_CAPABLE on a flow whose SYN is not in the capture.
             self.orphan_flow(ctx, "mp_capable_without_syn");
@@ -1053,6 +1179,58 @@ impl Analyzer {
                 }
             }
         }
+    }
+
+    /// Creates a connection whose first subflow is the current flow (roles as the flow's);
+    /// `None` when the connection cap is hit.
+    fn new_connection(&mut self, ctx: &Ctx, found_by: &'static str) -> Option<usize> {
+        if self.conns.len() >= self.limits.max_connections {
+            self.stats.connections_dropped += 1;
+            if self.stats.connections_dropped == 1 {
+                let max = self.limits.max_connections;
+                self.global_anomaly(ctx.frame, "connection_cap", || format!("more than {max} MPTCP connections: later ones are not tracked"));
+            }
+            return None;
+        }
+        let id = self.conns.len();
+        let f = self.flows.get_mut(ctx.flow)?;
+        f.connection = Some(id);
+        self.conns.push(Connection {
+            id,
+            version: None,
+            syn_version: None,
+            malformed_options: 0,
+            client: f.client,
+            server: f.server,
+            client_key: None,
+            server_key: None,
+            client_token: None,
+            server_token: None,
+            client_idsn: None,
+            server_idsn: None,
+            checksums: false,
+            state: ConnState::Established,
+            fallback: None,
+            start_ts: ctx.ts,
+            end_ts: ctx.ts,
+            subflow_ids: vec![ctx.flow],
+            announced: Vec::new(),
+            removed_address_ids: Vec::new(),
+            checks: Checks::default(),
+            anomalies: Vec::new(),
+            anomalies_dropped: 0,
+            found_by,
+            role_rule: f.role_rule,
+            c2s: DataDir::default(),
+            s2c: DataDir::default(),
+            keys: [None, None],
+            synack_key: None,
+            syn_flags: 0,
+            last_dsn: [None, None],
+            last_ack: [None, None],
+            lowest_seen: [None, None],
+        });
+        Some(id)
     }
 
     fn on_synack_without_capable(&mut self, ctx: &Ctx) {
@@ -1225,6 +1403,7 @@ impl Analyzer {
                     return;
                 }
             };
+            conn.note_seen(ctx.dir, dsn);
             if m.data_level_length == 0 {
                 // Infinite mapping: fallback (RFC 8684 §3.7).
                 if conn.fallback.is_none() {
@@ -1269,8 +1448,11 @@ impl Analyzer {
             _ => None,
         };
         let checked = !repeat && m.data_len != u32::MAX;
-        if checked && !d.pending.is_empty() {
-            self.resolve_pending(ctx, m);
+        if checked && !d.pending.is_empty() && d.isn.is_some() {
+            self.resolve_pending(ctx.flow, ctx.dir);
+        }
+        if m.data_len != u32::MAX {
+            self.cur_mapping = Some(m);
         }
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         if checked {
@@ -1347,8 +1529,19 @@ impl Analyzer {
     fn payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get(ctx.flow) else { return };
         let Some(cid) = f.connection else { return };
+        if f.dir(ctx.dir).isn.is_none() {
+            self.guess_isn(ctx, seg);
+        }
+        let Some(f) = self.flows.get(ctx.flow) else { return };
         let d = f.dir(ctx.dir);
-        let Some(isn) = d.isn else { return };
+        let Some(isn) = d.isn else {
+            // Handshake not in the capture and the ISN not pinned down yet: hold the bytes.
+            let fresh = self.cur_fresh;
+            for (a, b) in fresh.iter() {
+                self.hold(ctx, cid, seg.seq.wrapping_add(a), b - a, seg.payload.get(a as usize..).unwrap_or(&[]));
+            }
+            return;
+        };
         let rel = seg.seq.wrapping_sub(isn);
         let wire_len = seg.payload_len;
         let captured = seg.payload;
@@ -1389,75 +1582,26 @@ impl Analyzer {
         // Data-level placement, mapping by mapping (a segment may straddle mappings), and
         // within a mapping by subflow-level freshness (a TCP retransmission re-sends subflow
         // sequence space already carried; only the rest is new at the subflow level).
-        const MAX_PIECES: usize = 8;
         let Some(f) = self.flows.get(ctx.flow) else { return };
-        let d = f.dir(ctx.dir);
-        let mut pieces = [(DataSeq(0), 0u32, 0u32, false); MAX_PIECES];
-        let mut n = 0;
-        let mut off = 0u32;
-        let mut unmapped = [(0u32, 0u32); MAX_PIECES];
-        let mut nu = 0;
-        while off < wire_len && n < MAX_PIECES {
-            let r = rel.wrapping_add(off);
-            match d.mappings.find(r) {
-                Some((m, moff)) => {
-                    let take = (m.data_len - moff).min(wire_len - off);
-                    if let Some(p) = pieces.get_mut(n) {
-                        *p = (m.dsn + moff as usize, off, take, m.data_len == 1);
-                    }
-                    n += 1;
-                    off += take;
-                }
-                None => {
-                    // Outside every mapping up to the next mapping's start (or the end).
-                    let skip = d.mappings.next_start(r, wire_len - off).unwrap_or(wire_len - off);
-                    if let Some(u) = unmapped.get_mut(nu) {
-                        *u = (off, off + skip);
-                        nu += 1;
-                    }
-                    off += skip;
-                }
-            }
-        }
-        if off < wire_len {
-            if let Some(u) = unmapped.get_mut(nu) {
-                *u = (off, wire_len);
-                nu += 1;
-            }
-        }
+        let pieces = f.dir(ctx.dir).mappings.pieces(rel, wire_len);
         let fresh = self.cur_fresh;
-        let mut left = 0u32;
-        let mut first_left = None;
-        for &(ua, ub) in unmapped.iter().take(nu) {
-            for (a, b, _) in fresh.split(ua, ub).filter(|p| p.2) {
-                // Keep it until a later segment brings its mapping, within bounds.
-                let Some(f) = self.flows.get_mut(ctx.flow) else { break };
-                let d = f.dir_mut(ctx.dir);
-                let held: usize = d.pending.iter().map(|p| p.bytes.len()).sum();
-                let cap = captured.get((a as usize).min(captured.len())..(b as usize).min(captured.len())).unwrap_or(&[]);
-                if d.pending.len() < MAX_PENDING && held + cap.len() <= MAX_PENDING_BYTES {
-                    d.pending.push(Pending { rel: rel.wrapping_add(a), len: b - a, bytes: cap.to_vec(), frame: ctx.frame, ts_ns: ctx.ts_ns });
-                } else {
-                    left += b - a;
-                    first_left.get_or_insert(rel.wrapping_add(a));
-                }
-            }
-        }
-        if let Some(r) = first_left {
-            self.unmapped(ctx.flow, ctx.dir, cid, ctx.frame, r, left);
-        }
-        for &(dsn, off, take, probe) in pieces.iter().take(n) {
+        for (off, take, what) in pieces.iter() {
             for (a, b, is_fresh) in fresh.split(off, off + take) {
-                let from = (a as usize).min(captured.len());
-                let to = (b as usize).min(captured.len());
-                let bytes = captured.get(from..to).unwrap_or(&[]);
+                let bytes = captured.get((a as usize).min(captured.len())..(b as usize).min(captured.len())).unwrap_or(&[]);
+                let Some((dsn, one_byte)) = what else {
+                    // Not covered (yet): a later segment may bring the mapping.
+                    if is_fresh {
+                        self.hold(ctx, cid, seg.seq.wrapping_add(a), b - a, bytes);
+                    }
+                    continue;
+                };
                 let dsn = dsn + (a - off) as usize;
                 if self.cur.dsn.is_none() {
                     self.cur.dsn = Some(dsn.0);
                 }
                 let kind = if !is_fresh {
                     data::Carry::Retransmission
-                } else if probe {
+                } else if one_byte {
                     data::Carry::OneByte
                 } else {
                     data::Carry::Normal
@@ -1469,6 +1613,84 @@ impl Analyzer {
                 self.cur.reinjected_bytes += reinjected;
                 self.cur.reinjected_same_subflow_bytes += from_self;
             }
+        }
+    }
+
+    /// Keeps first-copy payload that cannot be placed yet (no mapping, or no ISN), within
+    /// bounds; beyond them it is counted as unmapped.
+    fn hold(&mut self, ctx: &Ctx, cid: usize, seq: u32, len: u32, captured: &[u8]) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let held: usize = d.pending.iter().map(|p| p.bytes.len()).sum();
+        let cap = captured.get(..(len as usize).min(captured.len())).unwrap_or(&[]);
+        if d.pending.len() < MAX_PENDING && held + cap.len() <= MAX_PENDING_BYTES {
+            d.pending.push(Pending { seq, len, bytes: cap.to_vec(), frame: ctx.frame, ts_ns: ctx.ts_ns });
+        } else {
+            let rel = d.isn.map_or(seq, |isn| seq.wrapping_sub(isn));
+            self.unmapped(ctx.flow, ctx.dir, cid, ctx.frame, rel, len);
+        }
+    }
+
+    /// Without the handshake, the ISN of a subflow direction is where its mappings put it: a
+    /// segment carrying a mapping lies inside it, so `seq - ssn` minus at most the mapping's
+    /// length less the segment's. Linux repeats a mapping on every segment it covers, and the
+    /// first segment of each mapping pins the ISN down.
+    fn guess_isn(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(m) = self.cur_mapping else { return };
+        let plen = seg.payload_len;
+        if m.data_len == u32::MAX || m.data_len < plen {
+            return;
+        }
+        let (hi2, w2) = (seg.seq.wrapping_sub(m.ssn), m.data_len - plen);
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let next = match d.isn_guess {
+            None => (hi2, w2),
+            Some((hi, w)) => {
+                // Intersect [hi - w, hi] with [hi2 - w2, hi2] (wrapping).
+                let d2 = i64::from(hi2.wrapping_sub(hi) as i32);
+                let (lo1, hi1, lo2, hi2r) = (-i64::from(w), 0i64, d2 - i64::from(w2), d2);
+                let (lo, top) = (lo1.max(lo2), hi1.min(hi2r));
+                if lo > top {
+                    (hi2, w2) // inconsistent: start again from this segment
+                } else {
+                    (hi.wrapping_add(top as i32 as u32), (top - lo) as u32)
+                }
+            }
+        };
+        d.isn_guess = Some(next);
+        if next.1 == 0 {
+            d.isn = Some(next.0);
+            self.resolve_pending(ctx.flow, ctx.dir);
+        }
+    }
+
+    /// Places held payload that the mappings now cover (the ISN is known).
+    fn resolve_pending(&mut self, flow: usize, dir: Dir) {
+        let Some(f) = self.flows.get_mut(flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir_mut(dir);
+        let Some(isn) = d.isn else { return };
+        let waiting = std::mem::take(&mut d.pending);
+        let mut keep = Vec::new();
+        for p in waiting {
+            let pieces = match self.flows.get(flow) {
+                Some(f) => f.dir(dir).mappings.pieces(p.seq.wrapping_sub(isn), p.len),
+                None => break,
+            };
+            for (off, take, what) in pieces.iter() {
+                let bytes = p.bytes.get((off as usize).min(p.bytes.len())..((off + take) as usize).min(p.bytes.len())).unwrap_or(&[]);
+                match what {
+                    Some((dsn, one_byte)) => {
+                        let kind = if one_byte { data::Carry::OneByte } else { data::Carry::Normal };
+                        self.data.insert(cid, dir, flow, dsn, bytes, take, kind, p.frame, p.ts_ns, &mut self.flows, &mut self.conns);
+                    }
+                    None => keep.push(Pending { seq: p.seq.wrapping_add(off), len: take, bytes: bytes.to_vec(), frame: p.frame, ts_ns: p.ts_ns }),
+                }
+            }
+        }
+        if let Some(f) = self.flows.get_mut(flow) {
+            f.dir_mut(dir).pending = keep;
         }
     }
 
@@ -1491,46 +1713,6 @@ impl Analyzer {
                     format!("{n} payload bytes at relative subflow seq {rel} are outside every mapping seen (first of {n}+ such bytes)")
                 });
             }
-        }
-    }
-
-    /// Places waiting payload that mapping `m` (just added) covers.
-    fn resolve_pending(&mut self, ctx: &Ctx, m: Mapping) {
-        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let Some(cid) = f.connection else { return };
-        let d = f.dir_mut(ctx.dir);
-        if d.pending.is_empty() || m.data_len == u32::MAX {
-            return;
-        }
-        let mut waiting = std::mem::take(&mut d.pending);
-        let mut keep = Vec::new();
-        for p in waiting.drain(..) {
-            // Part of [p.rel, p.rel + p.len) inside the mapping.
-            let start = i64::from(m.ssn.wrapping_sub(p.rel) as i32);
-            let end = start + i64::from(m.data_len);
-            let a = start.clamp(0, i64::from(p.len)) as u32;
-            let b = end.clamp(0, i64::from(p.len)) as u32;
-            if a >= b {
-                keep.push(p);
-                continue;
-            }
-            let Some((_, moff)) = m.covers(p.rel.wrapping_add(a)).map(|o| ((), o)) else {
-                keep.push(p);
-                continue;
-            };
-            let dsn = m.dsn + moff as usize;
-            let bytes = p.bytes.get((a as usize).min(p.bytes.len())..(b as usize).min(p.bytes.len())).unwrap_or(&[]);
-            let kind = if m.data_len == 1 { data::Carry::OneByte } else { data::Carry::Normal };
-            self.data.insert(cid, ctx.dir, ctx.flow, dsn, bytes, b - a, kind, p.frame, p.ts_ns, &mut self.flows, &mut self.conns);
-            for (x, y) in [(0, a), (b, p.len)] {
-                if x < y {
-                    let bytes = p.bytes.get((x as usize).min(p.bytes.len())..(y as usize).min(p.bytes.len())).unwrap_or(&[]).to_vec();
-                    keep.push(Pending { rel: p.rel.wrapping_add(x), len: y - x, bytes, frame: p.frame, ts_ns: p.ts_ns });
-                }
-            }
-        }
-        if let Some(f) = self.flows.get_mut(ctx.flow) {
-            f.dir_mut(ctx.dir).pending = keep;
         }
     }
 
@@ -1653,9 +1835,10 @@ impl Analyzer {
         let mut left = Vec::new();
         for f in &mut self.flows {
             for d in [Dir::C2s, Dir::S2c] {
+                let isn = f.dir(d).isn;
                 for p in std::mem::take(&mut f.dir_mut(d).pending) {
                     if let Some(cid) = f.connection {
-                        left.push((f.id, d, cid, p.frame, p.rel, p.len));
+                        left.push((f.id, d, cid, p.frame, isn.map_or(p.seq, |i| p.seq.wrapping_sub(i)), p.len));
                     }
                 }
             }
@@ -1699,6 +1882,14 @@ impl Analyzer {
             stats: self.stats,
         }
     }
+}
+
+/// Swaps a flow's client and server (and everything per direction) when what the capture shows
+/// later contradicts the guess made without a handshake.
+fn swap_roles(f: &mut Subflow) {
+    std::mem::swap(&mut f.client, &mut f.server);
+    std::mem::swap(&mut f.c2s, &mut f.s2c);
+    std::mem::swap(&mut f.client_address_id, &mut f.server_address_id);
 }
 
 /// Records one side's key and what derives from it, and registers its token.
