@@ -345,14 +345,28 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
         _ if handshake_fallback => skip("mp_capable.version", "the peer answered without MP_CAPABLE"),
         (Some(s), Some(v)) if v <= s => pass("mp_capable.version", format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
         (Some(s), Some(v)) => fail("mp_capable.version", format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
+        _ if c.found_by == "data_level" => skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)"),
         _ => skip("mp_capable.version", "handshake not in the capture"),
     });
-    let no_keys = if handshake_fallback { "the peer answered without MP_CAPABLE" } else { "no third ACK or first data with both keys in the capture" };
+    let no_keys = if handshake_fallback {
+        "the peer answered without MP_CAPABLE"
+    } else if c.found_by == "data_level" {
+        "the capture starts after the handshake: keys not in it"
+    } else {
+        "no third ACK or first data with both keys in the capture"
+    };
     let (id, rfc) = ids::CAPABLE_KEY_ECHO;
     checks.push(from_tally(c, id, rfc, no_keys));
     let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
     for ((id, rfc), answered) in [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")] {
-        let why = if joins == 0 { "no MP_JOIN subflow in the capture".to_string() } else { format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)") };
+        let handshakes_missing = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
+        let why = if joins == 0 && handshakes_missing > 0 {
+            format!("{handshakes_missing} subflow(s) whose handshake is not in the capture")
+        } else if joins == 0 {
+            "no MP_JOIN subflow in the capture".to_string()
+        } else {
+            format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)")
+        };
         checks.push(from_tally(c, id, rfc, &why));
     }
     let (id, rfc) = ids::ADD_ADDR_HMAC;
@@ -369,8 +383,13 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     }
     checks.push(mc);
 
-    // Data completeness per direction: pass when a checked direction has no gaps, skip when no
-    // direction could be checked (no data, no DATA_FIN, or only gaps the peer data-ACKed).
+    // Data completeness per direction: pass when a checked direction has no gaps; a gap is a
+    // failure only when the capture shows the connection closed cleanly (every subflow ended
+    // with FIN) without the peer ever data-ACKing past it. Anything else the capture cannot
+    // tell: no data, no DATA_FIN (the capture ended first), gaps the peer data-ACKed (the
+    // capture missed them), gaps still open when the capture ends.
+    let closed_cleanly = c.state == ConnState::Closed
+        && c.subflow_ids.iter().all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == "fin" || e.how == "no_answer")));
     let mut details = Vec::new();
     let (mut failed, mut passed) = (false, false);
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
@@ -378,7 +397,7 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
         if dd.bytes == 0 && dd.data_fin_dsn.is_none() {
             details.push(format!("{name}: no data"));
         } else if dd.data_fin_dsn.is_none() {
-            details.push(format!("{name}: no DATA_FIN in the capture (not checkable)"));
+            details.push(format!("{name}: no DATA_FIN in the capture: it ends before the data does (not checkable)"));
         } else if dd.gap_count == 0 {
             passed = true;
             details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
@@ -390,13 +409,18 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
                 "{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)",
                 dd.gap_count, dd.gap_bytes
             ));
-        } else {
+        } else if closed_cleanly {
             failed = true;
             details.push(format!(
-                "{name}: {} gap(s), {} bytes never seen and never data-ACKed, first at DSN {}",
+                "{name}: {} gap(s), {} bytes never seen and never data-ACKed, first at DSN {}, though every subflow closed with FIN",
                 dd.gap_count,
                 dd.gap_bytes,
                 dd.gaps.first().map_or(0, |g| g.0)
+            ));
+        } else {
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes not in the capture and not data-ACKed in it; the connection did not close cleanly in the capture (not checkable)",
+                dd.gap_count, dd.gap_bytes
             ));
         }
     }
@@ -421,9 +445,10 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
                 }
                 details.push(format!("{name}: DATA_FIN at {fin} data-ACKed"));
             }
-            (Some(fin), ack) if c.state == ConnState::Closed => {
+            (Some(fin), ack) if closed_cleanly => {
                 outcome = Outcome::Fail;
-                details.push(format!("{name}: DATA_FIN at {fin} never data-ACKed (highest ACK {ack:?}) though the connection closed"));
+                let ack = ack.map_or_else(|| "none".to_string(), |a| a.to_string());
+                details.push(format!("{name}: DATA_FIN at {fin} never data-ACKed (highest data ACK {ack}) though every subflow closed with FIN"));
             }
             (Some(fin), _) => details.push(format!("{name}: DATA_FIN at {fin} not data-ACKed in the capture")),
             (None, _) => details.push(format!("{name}: no DATA_FIN")),

@@ -427,7 +427,7 @@ impl Connection {
         }
     }
     /// DSN of the direction's first data byte: where its data began, or IDSN + 1.
-    pub(crate) fn data_start(&self, d: Dir) -> Option<DataSeq> {
+    pub fn data_start(&self, d: Dir) -> Option<DataSeq> {
         self.data(d)
             .first_dsn
             .map(DataSeq)
