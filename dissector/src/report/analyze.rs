@@ -114,6 +114,15 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
             c.state,
             if c.checksums { ", DSS checksums on" } else { "" }
         )?;
+        match c.found_by {
+            "data_level" => writeln!(
+                out,
+                "  found from the data level: no handshake in the capture (client/server {})",
+                if c.role_rule == "ports" { "by ports: the higher port is the client's" } else { "by the first packet" }
+            )?,
+            "mp_capable_ack" => writeln!(out, "  found from the keys of a third ACK: the SYN is not in the capture")?,
+            _ => {}
+        }
         writeln!(
             out,
             "  client key {} token {} idsn {}",
@@ -147,6 +156,11 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
                 dd.goodput_bps / 1e6,
                 dd.sha256.as_ref().map(|h| format!(", sha256 {h}")).unwrap_or_default()
             )?;
+            if c.found_by == "data_level" {
+                if let Some(first) = dd.first_dsn {
+                    writeln!(out, "    starts at DSN {first}, the lowest mapped in the capture: the bytes before it are not in it")?;
+                }
+            }
         }
         writeln!(out, "  subflows:")?;
         writeln!(
@@ -182,8 +196,8 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
         writeln!(out, "  per subflow data:")?;
         writeln!(
             out,
-            "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>6} {:>9} {:<}",
-            "id", "dir", "wire B", "new B", "reinj B", "retrans B", "share", "rtt ms", "reinjected from"
+            "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>6} {:>9} {:<}",
+            "id", "dir", "wire B", "new B", "reinj B", "retrans B", "probe B", "unmapped B", "share", "rtt ms", "reinjected from"
         )?;
         for f in &cr.subflows {
             for (name, d) in [("c2s", &f.c2s), ("s2c", &f.s2c)] {
@@ -202,13 +216,15 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
                     .join(", ");
                 writeln!(
                     out,
-                    "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>5.1}% {:>9} {}",
+                    "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>5.1}% {:>9} {}",
                     f.id,
                     name,
                     d.bytes,
                     d.new_data_bytes,
                     d.reinjected_bytes,
                     d.retransmitted_bytes,
+                    d.probe_bytes,
+                    d.unmapped_bytes,
                     d.share * 100.0,
                     d.rtt.avg_ms.map_or("-".to_string(), |v| format!("{v:.2}")),
                     from

@@ -283,6 +283,10 @@ pub struct Subflow {
     /// The SYN (not SYN/ACK) of this flow is in the capture.
     #[serde(skip)]
     syn_seen: bool,
+    /// The latest SYN carried MP_CAPABLE (false: retried without it, Linux's blackhole
+    /// fallback after unanswered MP_CAPABLE SYNs).
+    #[serde(skip)]
+    last_syn_capable: bool,
     #[serde(skip)]
     join_state: JoinState,
 }
@@ -744,6 +748,7 @@ impl Analyzer {
             synack_seen: false,
             rst: false,
             syn_seen: false,
+            last_syn_capable: false,
             join_state: JoinState::default(),
         });
         self.flow_index.insert(key, id);
@@ -824,6 +829,11 @@ impl Analyzer {
         }
         if saw_mptcp {
             self.stats.mptcp_packets += 1;
+        }
+        if seg.flags.syn() && !seg.flags.ack() {
+            if let Some(f) = self.flows.get_mut(flow) {
+                f.last_syn_capable = saw_capable;
+            }
         }
         // An MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP (RFC 8684 §3.1).
         if seg.flags.syn() && seg.flags.ack() && !saw_capable {
@@ -1244,11 +1254,12 @@ impl Analyzer {
             return;
         }
         conn.state = ConnState::Fallback;
-        conn.fallback = Some(Anomaly {
-            frame: ctx.frame,
-            kind: "handshake",
-            detail: "MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP".into(),
-        });
+        let detail = if f.last_syn_capable {
+            "MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP"
+        } else {
+            "MP_CAPABLE SYN(s) unanswered, SYN retried without MP_CAPABLE and answered: plain TCP (the client's fallback when MP_CAPABLE SYNs are dropped on the path)"
+        };
+        conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "handshake", detail: detail.into() });
         // The subflow's byte stream is the data stream: an infinite mapping from byte 1.
         for dir in [Dir::C2s, Dir::S2c] {
             let m = Mapping { dsn: DataSeq(0), ssn: 1, data_len: u32::MAX };
