@@ -189,6 +189,9 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
         // Did this host receive the packet that shows the event?
         let received = sf.map(|s| sent_by_client(s, e.saddr) != me_client);
         let both_keys = conn.client_key.is_some() && conn.server_key.is_some();
+        let first_fin = conn.data_fin_frames.iter().flatten().min().copied();
+        let fc = fastclose.get(&conn.id).map(|&(f, _)| f);
+        let still_established = [first_fin, fc].iter().flatten().all(|&f| e.frame < f);
         let line = match e.kind {
             // The client creates its socket on the SYN/ACK, the server on the third ACK.
             EventKind::Created if conn.server_key.is_some() && (me_client || both_keys) => {
@@ -211,7 +214,9 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
                 line.push("remid", id);
                 line
             }),
-            EventKind::SfEstablished => sf.map(|s| {
+            // The join's responder accepts it only while the connection is established
+            // (`mptcp_finish_join`); after a DATA_FIN it resets the subflow (MP_TCPRST).
+            EventKind::SfEstablished => sf.filter(|s| still_established || s.opened_by_client() == me_client).map(|s| {
                 let opener = s.opened_by_client() == me_client;
                 // The responder reports the SYN's B bit, the initiator the SYN/ACK's.
                 let b = if opener { s.synack_backup() } else { e.backup.unwrap_or(false) };
@@ -228,9 +233,6 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
                 line
             }),
             EventKind::SfClosed => sf.filter(|s| {
-                let first_fin = conn.data_fin_frames.iter().flatten().min().copied();
-                let fc = fastclose.get(&conn.id).map(|&(f, _)| f);
-                let still_established = [first_fin, fc].iter().flatten().all(|&f| e.frame < f);
                 // A join that never completed exists only on the host that sent its SYN.
                 let exists_here = s.established_ts.is_some() || s.opened_by_client() == me_client;
                 still_established && exists_here
