@@ -84,7 +84,12 @@ impl MonitorLine {
 
 impl fmt::Display for MonitorLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{:>14}]", self.kind)?;
+        if self.kind.starts_with("UNKNOWN ") {
+            // iproute2 prints events it has no name for without padding: `[UNKNOWN 15]`.
+            write!(f, "[{}]", self.kind)?;
+        } else {
+            write!(f, "[{:>14}]", self.kind)?;
+        }
         for (k, v) in &self.fields {
             write!(f, " {k}={v}")?;
         }
