@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
+use mptcp_dissector::report::events as monitor;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
@@ -138,7 +139,19 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
         format: EventsFormat,
+        /// Print what `ip mptcp monitor` on that host would have printed, in its format.
+        #[arg(long, value_enum, conflicts_with = "format")]
+        side: Option<SideArg>,
+        /// With --side: prefix each line with the capture time of the packet that shows it.
+        #[arg(long, requires = "side")]
+        timestamps: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SideArg {
+    Client,
+    Server,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -495,13 +508,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(capture_end(&file, end))
         }
-        Command::Events { file, format } => {
+        Command::Events { file, format, side, timestamps } => {
             let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            match format {
-                EventsFormat::Text => analyze_report::write_events_text(&mut out, &analysis.events),
-                EventsFormat::Jsonl => analyze_report::write_events_jsonl(&mut out, &analysis.events),
+            let side = side.map(|s| match s {
+                SideArg::Client => monitor::Side::Client,
+                SideArg::Server => monitor::Side::Server,
+            });
+            match (side, format) {
+                (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), timestamps),
+                (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events),
+                (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
             }
             .and_then(|_| out.flush())
             .map_err(|e| e.to_string())?;

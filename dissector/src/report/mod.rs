@@ -2,3 +2,4 @@
 pub mod dissect;
 pub mod analyze;
 pub mod verify;
+pub mod events;

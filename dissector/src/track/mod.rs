@@ -300,6 +300,8 @@ struct JoinState {
     synack_frame: u64,
     /// The join initiator is the connection's client (its SYN carried the server's token).
     initiator_is_client: bool,
+    /// B flag of the MP_JOIN SYN/ACK: what the initiator's kernel reports as `backup`.
+    synack_backup: bool,
 }
 
 impl Subflow {
@@ -321,6 +323,14 @@ impl Subflow {
     /// Its SYN is in the capture, no SYN/ACK answered it, and it carried nothing.
     fn unanswered(&self) -> bool {
         self.syn_seen && !self.synack_seen && self.c2s.bytes == 0 && self.s2c.bytes == 0
+    }
+    /// The connection's client sent this subflow's SYN (always so for the initial subflow).
+    pub fn opened_by_client(&self) -> bool {
+        !self.join || self.join_state.initiator_is_client
+    }
+    /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
+    pub fn synack_backup(&self) -> bool {
+        self.join_state.synack_backup
     }
 }
 
@@ -415,6 +425,12 @@ pub struct Connection {
     /// rebuilt stream starts.
     #[serde(skip)]
     lowest_seen: [Option<DataSeq>; 2],
+    /// Frame of the first DATA_FIN per direction (`Dir::index`), for `events --side`.
+    #[serde(skip)]
+    pub data_fin_frames: [Option<u64>; 2],
+    /// MP_CAPABLE flags of the SYN/ACK (C = 0x20 is the server's "no joins to id 0").
+    #[serde(skip)]
+    pub synack_flags: Option<u8>,
 }
 
 impl Connection {
@@ -456,6 +472,10 @@ impl Connection {
     }
     fn key(&self, d: Dir) -> Option<u64> {
         self.keys[d.index()]
+    }
+    /// MP_CAPABLE flags of the client's SYN.
+    pub fn syn_flags(&self) -> u8 {
+        self.syn_flags
     }
     fn anomaly(&mut self, max: usize, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
         if self.anomalies.len() < max {
@@ -1140,6 +1160,7 @@ impl Analyzer {
             // SYN/ACK: the server's key and version.
             conn.version = Some(c.version);
             conn.checksums = (conn.syn_flags & 0x80 != 0) || (c.flags & 0x80 != 0);
+            conn.synack_flags.get_or_insert(c.flags);
             if let Some(k) = c.sender_key {
                 conn.synack_key = Some(k);
                 set_key(conn, Dir::S2c, k, &mut self.tokens);
@@ -1239,6 +1260,8 @@ impl Analyzer {
             last_dsn: [None, None],
             last_ack: [None, None],
             lowest_seen: [None, None],
+            data_fin_frames: [None, None],
+            synack_flags: None,
         });
         Some(id)
     }
@@ -1320,6 +1343,7 @@ impl Analyzer {
                 f.server_address_id = Some(sa.address_id);
                 f.join_state.server_nonce = Some(sa.nonce);
                 f.join_state.server_hmac = Some(sa.hmac);
+                f.join_state.synack_backup = sa.backup;
                 f.join_state.synack_frame = ctx.frame;
                 let js = f.join_state;
                 let Some(cid) = f.connection else { return };
@@ -1434,6 +1458,9 @@ impl Analyzer {
                 let fin_dsn = dsn + data_len as usize;
                 let start = self.conns.get(cid).and_then(|c| c.data_start(ctx.dir));
                 self.data.data_fin(cid, ctx.dir, fin_dsn, start, ctx.frame);
+                if let Some(conn) = self.conns.get_mut(cid) {
+                    conn.data_fin_frames[di].get_or_insert(ctx.frame);
+                }
             }
             if let Some(conn) = self.conns.get_mut(cid) {
                 let end = dsn + m.data_level_length as usize;

@@ -1,0 +1,276 @@
+//! `events --side client|server`: the lines `ip mptcp monitor` (iproute2) would have printed on
+//! one host, rebuilt from the capture, in the monitor's own format so that a tester can diff
+//! them against the kernel's log (docs/events.md lists the fields the wire cannot show).
+//!
+//! The tracker's timeline (`Analysis::events`) is the wire's view: one event per packet that
+//! shows something. A host's monitor prints a subset of it, from that host's point of view: its
+//! own token, its local address first, its address ids, and only what that host's kernel
+//! reports (ANNOUNCED, REMOVED and SF_PRIO on the receiving host only, SF_CLOSED only for a
+//! subflow that ends while the connection is still established, no CLOSED on the host that
+//! received MP_FASTCLOSE).
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::track::{Analysis, Connection, EventKind, Subflow};
+
+/// The host whose monitor is rebuilt: the connection's client (MP_CAPABLE SYN sender) or server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// Fields `ip mptcp monitor` can print that the wire cannot show: the interface index, the
+/// path manager's timeout, the socket error and the reset details the kernel keeps to itself.
+pub const UNKNOWABLE_FIELDS: &[&str] = &["ifindex", "timeout", "error", "reset_reason", "reset_flags"];
+
+/// One event line as `ip mptcp monitor` prints it: `[%14s]` with the event name, then
+/// `key=value` fields in the monitor's order (`token` first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorLine {
+    /// `CREATED`, `SF_ESTABLISHED`, ... or `UNKNOWN 15` for events iproute2 has no name for.
+    pub kind: String,
+    pub fields: Vec<(String, String)>,
+    /// Capture time and frame of the packet that shows the event (our lines only).
+    pub ts: Option<f64>,
+    pub frame: Option<u64>,
+}
+
+impl MonitorLine {
+    fn new(kind: &str, token: &str) -> Self {
+        MonitorLine { kind: kind.into(), fields: vec![("token".into(), token.into())], ts: None, frame: None }
+    }
+
+    fn push(&mut self, key: &str, value: impl fmt::Display) {
+        self.fields.push((key.into(), value.to_string()));
+    }
+
+    /// The value of one field.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Parses one line of `ip mptcp monitor` output (an optional prefix before `[` such as a
+    /// timestamp is skipped). `None` for lines that are not events (blank lines, shell noise).
+    pub fn parse(line: &str) -> Option<MonitorLine> {
+        let start = line.find('[')?;
+        let rest = line.get(start + 1..)?;
+        let end = rest.find(']')?;
+        let kind = rest.get(..end)?.trim();
+        if kind.is_empty() {
+            return None;
+        }
+        let mut fields = Vec::new();
+        for word in rest.get(end + 1..)?.split_whitespace() {
+            let (k, v) = word.split_once('=')?;
+            fields.push((k.to_string(), v.to_string()));
+        }
+        Some(MonitorLine { kind: kind.to_string(), fields, ts: None, frame: None })
+    }
+
+    /// This (kernel) line is shown by `ours`: same event, and every field the kernel printed
+    /// has the same value in ours, except the fields the wire cannot show.
+    pub fn matched_by(&self, ours: &MonitorLine) -> bool {
+        self.kind == ours.kind
+            && self
+                .fields
+                .iter()
+                .filter(|(k, _)| !UNKNOWABLE_FIELDS.contains(&k.as_str()))
+                .all(|(k, v)| ours.get(k) == Some(v.as_str()))
+    }
+}
+
+impl fmt::Display for MonitorLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind.starts_with("UNKNOWN ") {
+            // iproute2 prints events it has no name for without padding: `[UNKNOWN 15]`.
+            write!(f, "[{}]", self.kind)?;
+        } else {
+            write!(f, "[{:>14}]", self.kind)?;
+        }
+        for (k, v) in &self.fields {
+            write!(f, " {k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The connection's client sent this packet of subflow `sf`.
+fn sent_by_client(sf: &Subflow, src: SocketAddr) -> bool {
+    (src == sf.client) == sf.opened_by_client()
+}
+
+/// `saddr4`/`saddr6` (or `daddr…`) as iproute2 names them.
+fn addr_key(prefix: &str, ip: IpAddr) -> String {
+    format!("{prefix}{}", if ip.is_ipv4() { "4" } else { "6" })
+}
+
+fn push_endpoints(line: &mut MonitorLine, local: SocketAddr, remote: SocketAddr) {
+    line.push(&addr_key("saddr", local.ip()), local.ip());
+    line.push(&addr_key("daddr", remote.ip()), remote.ip());
+    line.push("sport", local.port());
+    line.push("dport", remote.port());
+}
+
+/// What one host knows about one subflow: whether it opened it, its address ids and ends.
+struct HostView {
+    local_id: Option<u8>,
+    remote_id: Option<u8>,
+    local: SocketAddr,
+    remote: SocketAddr,
+}
+
+fn host_view(sf: &Subflow, me_client: bool) -> HostView {
+    let opener = sf.opened_by_client() == me_client;
+    let (mut local_id, mut remote_id) = (sf.client_address_id, sf.server_address_id);
+    if !sf.join {
+        // The MP_CAPABLE subflow uses address id 0 on both ends (RFC 8684 §3.4).
+        (local_id, remote_id) = (Some(0), Some(0));
+    }
+    if opener {
+        HostView { local_id, remote_id, local: sf.client, remote: sf.server }
+    } else {
+        HostView { local_id: remote_id, remote_id: local_id, local: sf.server, remote: sf.client }
+    }
+}
+
+/// `token remid locid saddr daddr sport dport` of a subflow, as `mptcp_event_put_token_and_ssk`.
+fn subflow_line(kind: &str, token: &str, sf: &Subflow, me_client: bool) -> MonitorLine {
+    let v = host_view(sf, me_client);
+    let mut line = MonitorLine::new(kind, token);
+    if let Some(id) = v.remote_id {
+        line.push("remid", id);
+    }
+    if let Some(id) = v.local_id {
+        line.push("locid", id);
+    }
+    push_endpoints(&mut line, v.local, v.remote);
+    line
+}
+
+/// CREATED / ESTABLISHED: the initial subflow's ends, and `flags` (server side 2, the peer's
+/// MP_CAPABLE C flag "no joins to address id 0" 1) when not zero.
+fn connection_line(kind: &str, token: &str, conn: &Connection, me_client: bool) -> MonitorLine {
+    let mut line = MonitorLine::new(kind, token);
+    line.push("remid", 0);
+    line.push("locid", 0);
+    let (local, remote) = if me_client { (conn.client, conn.server) } else { (conn.server, conn.client) };
+    push_endpoints(&mut line, local, remote);
+    let peer_flags = if me_client { conn.synack_flags.unwrap_or(0) } else { conn.syn_flags() };
+    let flags = u16::from(peer_flags & 0x20 != 0) | if me_client { 0 } else { 2 };
+    if flags != 0 {
+        line.push("flags", format_args!("{flags:x}"));
+    }
+    line
+}
+
+/// The lines `ip mptcp monitor` on `side` would have printed, in capture order. Connections
+/// that fell back in the handshake produce none (the kernel never created an MPTCP socket);
+/// events of connections whose token on that side is unknown (keys not captured) are left out.
+pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
+    let me_client = side == Side::Client;
+    // First DATA_FIN or MP_FASTCLOSE of each connection: from then on the connection is no
+    // longer established and the kernel stops reporting SF_CLOSED (`mptcp_close_ssk`).
+    let mut fastclose: HashMap<usize, (u64, Option<bool>)> = HashMap::new();
+    for e in &a.events {
+        if let (EventKind::Fastclose, Some(c)) = (e.kind, e.connection) {
+            let sent_by_client = e.subflow.and_then(|s| a.subflows.get(s)).map(|s| sent_by_client(s, e.saddr));
+            fastclose.entry(c).or_insert((e.frame, sent_by_client));
+        }
+    }
+    // The backup flag each host reports per subflow: the B bit it last received.
+    let mut backup: HashMap<usize, bool> = HashMap::new();
+    let mut out = Vec::new();
+    for e in &a.events {
+        let Some(conn) = e.connection.and_then(|c| a.connections.get(c)) else { continue };
+        if conn.fallback.as_ref().is_some_and(|f| f.kind == "handshake") {
+            continue;
+        }
+        let token = if me_client { &conn.client_token } else { &conn.server_token };
+        let Some(token) = token.as_deref() else { continue };
+        let sf = e.subflow.and_then(|s| a.subflows.get(s)).filter(|s| s.connection == Some(conn.id));
+        // Did this host receive the packet that shows the event?
+        let received = sf.map(|s| sent_by_client(s, e.saddr) != me_client);
+        let both_keys = conn.client_key.is_some() && conn.server_key.is_some();
+        let first_fin = conn.data_fin_frames.iter().flatten().min().copied();
+        let fc = fastclose.get(&conn.id).map(|&(f, _)| f);
+        let still_established = [first_fin, fc].iter().flatten().all(|&f| e.frame < f);
+        let line = match e.kind {
+            // The client creates its socket on the SYN/ACK, the server on the third ACK.
+            EventKind::Created if conn.server_key.is_some() && (me_client || both_keys) => {
+                Some(connection_line("CREATED", token, conn, me_client))
+            }
+            EventKind::Established if both_keys => Some(connection_line("ESTABLISHED", token, conn, me_client)),
+            EventKind::Announced if received == Some(true) => {
+                let ann = conn.announced.iter().find(|x| x.frame == e.frame && Some(x.address_id) == e.address_id);
+                ann.map(|ann| {
+                    let mut line = MonitorLine::new("ANNOUNCED", token);
+                    line.push("remid", ann.address_id);
+                    line.push(&addr_key("daddr", ann.address), ann.address);
+                    // No port in the ADD_ADDR: the kernel reports the subflow's remote port.
+                    line.push("dport", ann.port.unwrap_or(e.saddr.port()));
+                    line
+                })
+            }
+            EventKind::Removed if received == Some(true) => e.address_id.map(|id| {
+                let mut line = MonitorLine::new("REMOVED", token);
+                line.push("remid", id);
+                line
+            }),
+            // The join's responder accepts it only while the connection is established
+            // (`mptcp_finish_join`); after a DATA_FIN it resets the subflow (MP_TCPRST).
+            EventKind::SfEstablished => sf.filter(|s| still_established || s.opened_by_client() == me_client).map(|s| {
+                let opener = s.opened_by_client() == me_client;
+                // The responder reports the SYN's B bit, the initiator the SYN/ACK's.
+                let b = if opener { s.synack_backup() } else { e.backup.unwrap_or(false) };
+                backup.insert(s.id, b);
+                let mut line = subflow_line("SF_ESTABLISHED", token, s, me_client);
+                line.push("backup", u8::from(b));
+                line
+            }),
+            EventKind::SfPriority if received == Some(true) => sf.map(|s| {
+                let b = e.backup.unwrap_or(false);
+                backup.insert(s.id, b);
+                let mut line = subflow_line("SF_PRIO", token, s, me_client);
+                line.push("backup", u8::from(b));
+                line
+            }),
+            EventKind::SfClosed => sf.filter(|s| {
+                // A join that never completed exists only on the host that sent its SYN.
+                let exists_here = s.established_ts.is_some() || s.opened_by_client() == me_client;
+                still_established && exists_here
+            })
+            .map(|s| {
+                let mut line = subflow_line("SF_CLOSED", token, s, me_client);
+                line.push("backup", u8::from(backup.get(&s.id).copied().unwrap_or(false)));
+                line
+            }),
+            EventKind::Closed => {
+                // The host that received MP_FASTCLOSE drops its token before closing.
+                let peer_fastclosed =
+                    fastclose.get(&conn.id).is_some_and(|&(_, by_client)| by_client.is_some_and(|c| c != me_client));
+                (!peer_fastclosed).then(|| MonitorLine::new("CLOSED", token))
+            }
+            _ => None,
+        };
+        if let Some(mut line) = line {
+            line.ts = Some(e.ts);
+            line.frame = Some(e.frame);
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// Writes the lines as the monitor prints them, optionally prefixed with the capture time.
+pub fn write_monitor_text<W: Write>(out: &mut W, lines: &[MonitorLine], timestamps: bool) -> io::Result<()> {
+    for l in lines {
+        if timestamps {
+            write!(out, "{:.6} ", l.ts.unwrap_or(0.0))?;
+        }
+        writeln!(out, "{l}")?;
+    }
+    Ok(())
+}
