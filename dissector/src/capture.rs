@@ -325,7 +325,10 @@ mod tests {
         out
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, u64, u32, usize)>, Option<CaptureError>) {
+    /// (frame, ts_ns, linktype, captured length) of each packet read.
+    type Read = (u64, u64, u32, usize);
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<Read>, Option<CaptureError>) {
         let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
         let mut out = Vec::new();
         loop {

@@ -46,15 +46,19 @@ pub const ACKED_SLACK: u32 = 4 << 20;
 /// How many pieces [`MappingTable::pieces`] splits a segment into at most.
 pub const MAX_PIECES: usize = 8;
 
+/// One piece of a segment: (offset, length, the DSN of its first byte and whether its mapping
+/// is 1 byte long, or `None` where no mapping covers it).
+pub(crate) type Piece = (u32, u32, Option<(DataSeq, bool)>);
+
 /// A segment split by mapping (see [`MappingTable::pieces`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Pieces {
-    list: [(u32, u32, Option<(DataSeq, bool)>); MAX_PIECES + 1],
+    list: [Piece; MAX_PIECES + 1],
     n: usize,
 }
 
 impl Pieces {
-    pub fn iter(&self) -> impl Iterator<Item = (u32, u32, Option<(DataSeq, bool)>)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = Piece> + '_ {
         self.list.iter().take(self.n).copied()
     }
 }

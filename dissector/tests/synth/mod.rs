@@ -71,7 +71,7 @@ fn tcp_header(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, options: &[
     t.extend(seq.to_be_bytes());
     t.extend(ack.to_be_bytes());
     t.extend([((hlen / 4) << 4) as u8, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t.extend(std::iter::repeat(1u8).take(pad));
+    t.extend(std::iter::repeat_n(1u8, pad));
     t.extend_from_slice(options);
     t.extend_from_slice(payload);
     t
