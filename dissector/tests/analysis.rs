@@ -170,10 +170,11 @@ fn snaplen_capture_reports_cut_options_not_errors() {
     assert!(a.stats.options_cut > 0);
 }
 
-/// Drops the MP_CAPABLE handshake (frames before the join): the subflows become orphans, reported
-/// with what can be said of them, not dropped.
+/// Drops the MP_CAPABLE handshake (frames before the join): the subflows are still one
+/// connection, found from the data level (their DSNs share one data sequence space), with the
+/// join's token as the server's, and nothing left an orphan.
 #[test]
-fn subflows_without_their_handshake_are_orphans() {
+fn subflows_without_their_handshake_are_one_connection_found_from_the_data_level() {
     let file = read("two-subflows.pcap");
     let records = pcap_records(&file);
     // Keep the header and every record from the first MP_JOIN SYN on.
@@ -188,14 +189,22 @@ fn subflows_without_their_handshake_are_orphans() {
             cut.extend_from_slice(&file[range.start - 16..range.end]);
         }
     }
+    let full = analyze_bytes(file.clone(), Analyzer::new(Limits::default()));
     let a = analyze_bytes(cut, Analyzer::new(Limits::default()));
-    assert!(a.connections.is_empty(), "no MP_CAPABLE SYN left");
-    let orphans: Vec<_> = a.orphans().collect();
-    assert_eq!(orphans.len(), 2, "the initial subflow and the join: {orphans:?}");
-    let join = orphans.iter().find(|s| s.join).expect("the join is reported");
-    assert!(join.orphan_token.as_deref().is_some_and(|t| t.len() == 8), "{join:?}");
-    assert!(orphans.iter().all(|s| s.c2s.bytes + s.s2c.bytes > 0), "their bytes are counted");
-    assert!(a.anomalies.iter().any(|x| x.kind == "join_unknown_token"));
+    assert_eq!(a.connections.len(), 1, "one connection");
+    let c = &a.connections[0];
+    assert_eq!(c.found_by, "data_level");
+    assert_eq!(c.subflow_ids.len(), 2, "the initial subflow and the join");
+    assert_eq!(a.orphans().count(), 0);
+    assert_eq!(c.server_token, full.connections[0].server_token, "the join SYN's token is the server's");
+    assert!(c.client_key.is_none() && c.client_token.is_none(), "the client's token is not guessed");
+    // Client and server by ports; the connection's addresses are its first subflow's (here the join).
+    assert_eq!(c.server, full.connections[0].server);
+    for &s in &c.subflow_ids {
+        let f = &a.subflows[s];
+        assert!(f.c2s.bytes + f.s2c.bytes > 0, "their bytes are counted");
+    }
+    assert!(c.c2s.data_fin_dsn == full.connections[0].c2s.data_fin_dsn && c.c2s.bytes > 0);
 }
 
 /// A header-only capture (every record cut right after the TCP header, as `tcpdump -s` with a

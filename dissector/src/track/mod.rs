@@ -944,11 +944,19 @@ impl Analyzer {
                 f.role_rule = "data_level";
                 dir = dir.flip();
             }
-            // A join whose token no handshake produced: now we know whose it is.
+            // A join whose token no handshake produced now has its connection. If that
+            // connection's keys are known the token is wrong (it stays the join's
+            // `orphan_token`, and fails the connection's mp_join.token); if they are not, it is
+            // the token of the connection's server, whose key the capture does not hold.
             if let (true, Some(token)) = (f.join, f.join_state.token) {
-                f.orphan_token = None;
                 if let Some(c) = self.conns.get_mut(cid) {
-                    if c.server_token.is_none() {
+                    if c.keys.iter().any(Option::is_some) {
+                        let (id, rfc) = ids::JOIN_TOKEN;
+                        let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
+                        c.checks.record(id, rfc, Verdict::Fail, f.first_frame, || {
+                            format!("MP_JOIN SYN at frame {} carries token {token:08x}; its DSNs put it in this connection, whose tokens are {tc}/{ts}", f.first_frame)
+                        });
+                    } else if c.server_token.is_none() {
                         c.server_token = Some(hex32(token));
                     }
                 }
