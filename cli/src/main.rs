@@ -252,11 +252,9 @@ fn progress_bar(path: &std::path::Path, file: &File) -> Option<indicatif::Progre
         return None;
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(size), indicatif::ProgressDrawTarget::stderr_with_hz(4));
-    let style = indicatif::ProgressStyle::with_template(
-        "{prefix} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     Some(bar)
@@ -380,8 +378,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Throughput { file, connection, interval, format } => {
             let interval_ns = mptcp_dissector::series::parse_interval(&interval)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
-            let analyzer = Analyzer::new(Limits::default())
-                .with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
+            let analyzer =
+                Analyzer::new(Limits::default()).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
             let (analysis, end) = analyze_file(&file, analyzer)?;
             if let Some(c) = connection {
                 if analysis.connections.get(c).is_none() {

@@ -65,12 +65,7 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
                 .unwrap();
             for d in ["c2s", "s2c"] {
                 let out = dir.join(format!("{}-{id}-{d}", entry["file"].as_str().unwrap()));
-                let run = bin()
-                    .args(["stream", "-c", &id.to_string(), "-d", d, "-o"])
-                    .arg(&out)
-                    .arg(&file)
-                    .output()
-                    .unwrap();
+                let run = bin().args(["stream", "-c", &id.to_string(), "-d", d, "-o"]).arg(&out).arg(&file).output().unwrap();
                 let got = std::fs::read(&out).unwrap();
                 let complete = entry[format!("expect_complete_{d}")].as_bool().unwrap_or(false);
                 let name = format!("{} conn {id} {d}", entry["file"].as_str().unwrap());
@@ -91,7 +86,8 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
                     let stderr = String::from_utf8_lossy(&run.stderr);
                     assert_eq!(run.status.code(), Some(1), "{name}: incomplete stream exits 1: {stderr}");
                     assert!(stderr.contains("INCOMPLETE"), "{name}: {stderr}");
-                    let sent = gen_stream(conn[format!("{d}_seed")].as_str().unwrap(), conn[format!("{d}_bytes")].as_u64().unwrap() as usize);
+                    let sent =
+                        gen_stream(conn[format!("{d}_seed")].as_str().unwrap(), conn[format!("{d}_bytes")].as_u64().unwrap() as usize);
                     assert!(got.len() < sent.len() || entry["file"] == "fastclose.pcap", "{name}: shorter than the stream");
                     assert_eq!(&sent[..got.len().min(sent.len())], &got[..], "{name}: what is written is a true prefix");
                     prefixes += 1;
@@ -106,11 +102,7 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
 
 #[test]
 fn one_path_capture_names_its_gaps() {
-    let run = bin()
-        .args(["stream", "-c", "0", "-d", "c2s", "-o", "-"])
-        .arg(testdata().join("ethernet-one-path.pcap"))
-        .output()
-        .unwrap();
+    let run = bin().args(["stream", "-c", "0", "-d", "c2s", "-o", "-"]).arg(testdata().join("ethernet-one-path.pcap")).output().unwrap();
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("gap: DSN"), "{stderr}");

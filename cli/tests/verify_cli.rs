@@ -97,7 +97,22 @@ fn manifest_sha256_expectation_passes_on_path_cut() {
     let c2s = format!("c2s-sha256={}", e["c2s_sha256"].as_str().expect("c2s_sha256"));
     let s2c = format!("s2c-sha256={}", e["s2c_sha256"].as_str().expect("s2c_sha256"));
     let bytes = format!("c2s-bytes={}", e["c2s_bytes"].as_u64().expect("c2s_bytes"));
-    let args = ["--expect", &c2s, "--expect", &s2c, "--expect", &bytes, "--expect", "subflows>=2", "--expect", "no-fallback", "--expect", "version=1", "--format", "json"];
+    let args = [
+        "--expect",
+        &c2s,
+        "--expect",
+        &s2c,
+        "--expect",
+        &bytes,
+        "--expect",
+        "subflows>=2",
+        "--expect",
+        "no-fallback",
+        "--expect",
+        "version=1",
+        "--format",
+        "json",
+    ];
     let o = verify("path-cut.pcap", &args);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(code(&o), 0, "{json:#}");

@@ -107,10 +107,18 @@ impl Read for EofWatch {
 }
 
 enum Inner {
-    Pcap { reader: PcapReader<Head>, linktype: u32, nanos: bool },
+    Pcap {
+        reader: PcapReader<Head>,
+        linktype: u32,
+        nanos: bool,
+    },
     /// pcapng packets are copied into `buf` (reused, so no per-packet allocation): a packet
     /// borrowed from the block reader cannot be returned from the loop that skips other blocks.
-    PcapNg { reader: PcapNgReader<Head>, interfaces: Vec<Interface>, buf: Vec<u8> },
+    PcapNg {
+        reader: PcapNgReader<Head>,
+        interfaces: Vec<Interface>,
+        buf: Vec<u8>,
+    },
 }
 
 /// Streaming reader over a pcap or pcapng byte stream.
@@ -128,14 +136,9 @@ impl CaptureReader {
     /// Opens a capture, detecting pcap or pcapng from its first four bytes.
     pub fn new<R: Read + 'static>(mut reader: R) -> Result<Self, CaptureError> {
         let mut magic = Vec::with_capacity(4);
-        (&mut reader)
-            .take(4)
-            .read_to_end(&mut magic)
-            .map_err(|source| CaptureError::Io { after_frame: 0, source })?;
+        (&mut reader).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source })?;
         let format = match magic.as_slice() {
-            [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => {
-                Format::Pcap
-            }
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => Format::Pcap,
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
             _ => return Err(CaptureError::NotACapture { magic }),
         };
@@ -146,11 +149,7 @@ impl CaptureReader {
             Format::Pcap => {
                 let reader = PcapReader::new(head).map_err(|e| map_err(e, 0))?;
                 let header = reader.header();
-                Inner::Pcap {
-                    linktype: u32::from(header.datalink),
-                    nanos: header.ts_resolution == TsResolution::NanoSecond,
-                    reader,
-                }
+                Inner::Pcap { linktype: u32::from(header.datalink), nanos: header.ts_resolution == TsResolution::NanoSecond, reader }
             }
             Format::PcapNg => {
                 let reader = PcapNgReader::new(head).map_err(|e| map_err(e, 0))?;
@@ -191,15 +190,13 @@ impl CaptureReader {
                     Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype: *linktype, data, orig_len: raw.orig_len }))
                 }
             },
-            Inner::PcapNg { reader, interfaces, buf } => {
-                match next_pcapng(reader, interfaces, buf, after_frame) {
-                    Ok(Some((ts_ns, linktype, orig_len))) => {
-                        Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype, data: buf.as_slice(), orig_len }))
-                    }
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
+            Inner::PcapNg { reader, interfaces, buf } => match next_pcapng(reader, interfaces, buf, after_frame) {
+                Ok(Some((ts_ns, linktype, orig_len))) => {
+                    Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype, data: buf.as_slice(), orig_len }))
                 }
-            }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            },
         };
         match &result {
             Ok(Some(_)) => self.frame += 1,
@@ -243,8 +240,7 @@ fn next_pcapng(
                 // pcap-file hands the raw 64-bit timestamp over as nanoseconds; rescale by the
                 // interface's if_tsresol.
                 let raw = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
-                let ts_ns =
-                    scale_ts(raw, iface.units_per_sec).saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
+                let ts_ns = scale_ts(raw, iface.units_per_sec).saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
                 buf.clear();
                 buf.extend_from_slice(&epb.data);
                 return Ok(Some((ts_ns, iface.linktype, epb.original_len)));
@@ -269,11 +265,8 @@ fn interface_of(idb: &pcap_file::pcapng::blocks::interface_description::Interfac
             InterfaceDescriptionOption::IfTsResol(r) => {
                 // High bit set: negative power of two; otherwise negative power of ten.
                 let exp = u32::from(r & 0x7f);
-                iface.units_per_sec = if r & 0x80 != 0 {
-                    1u64.checked_shl(exp).unwrap_or(u64::MAX)
-                } else {
-                    10u64.checked_pow(exp).unwrap_or(u64::MAX)
-                };
+                iface.units_per_sec =
+                    if r & 0x80 != 0 { 1u64.checked_shl(exp).unwrap_or(u64::MAX) } else { 10u64.checked_pow(exp).unwrap_or(u64::MAX) };
             }
             InterfaceDescriptionOption::IfTsOffset(o) => iface.offset_secs = *o,
             _ => {}
@@ -293,9 +286,7 @@ fn scale_ts(raw: u64, units_per_sec: u64) -> u64 {
 fn map_err(e: PcapError, after_frame: u64) -> CaptureError {
     match e {
         PcapError::IncompleteBuffer => CaptureError::Truncated { after_frame },
-        PcapError::IoError(source) if source.kind() == io::ErrorKind::UnexpectedEof => {
-            CaptureError::Truncated { after_frame }
-        }
+        PcapError::IoError(source) if source.kind() == io::ErrorKind::UnexpectedEof => CaptureError::Truncated { after_frame },
         PcapError::IoError(source) => CaptureError::Io { after_frame, source },
         other => CaptureError::Format { after_frame, message: other.to_string() },
     }
@@ -394,11 +385,8 @@ mod tests {
         use std::time::Duration;
         let mut w = PcapNgWriter::new(Vec::new()).expect("writer");
         let eth = InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen: 0, options: vec![] };
-        let raw = InterfaceDescriptionBlock {
-            linktype: DataLink::RAW,
-            snaplen: 0,
-            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
-        };
+        let raw =
+            InterfaceDescriptionBlock { linktype: DataLink::RAW, snaplen: 0, options: vec![InterfaceDescriptionOption::IfTsResol(9)] };
         w.write_pcapng_block(eth).expect("idb");
         w.write_pcapng_block(raw).expect("idb");
         for (iface, raw_ts, len) in [(0u32, 1_500_000u64, 60usize), (1, 2_000_000_123, 40)] {

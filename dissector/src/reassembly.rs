@@ -436,10 +436,7 @@ impl Reassembler {
         }
         let cap_len = (captured.len() as u64).saturating_sub(skip);
         let cap_end = end.min(rel + cap_len);
-        let data = to_usize(skip)
-            .and_then(|s| captured.get(s..))
-            .and_then(|d| d.get(..to_usize(cap_end - rel)?))
-            .unwrap_or(&[]);
+        let data = to_usize(skip).and_then(|s| captured.get(s..)).and_then(|d| d.get(..to_usize(cap_end - rel)?)).unwrap_or(&[]);
         let cap_end = rel + data.len() as u64;
 
         if self.limits.hole_policy == HolePolicy::Skip && cap_end > rel {
@@ -579,10 +576,7 @@ impl Reassembler {
         }
         let mut s = self.s;
         s.end_dsn = self.start.wrapping_add(end);
-        s.complete = self.fin.is_some_and(|f| self.frontier >= f)
-            && s.gaps.count == 0
-            && s.uncaptured.count == 0
-            && s.stalled_at.is_none();
+        s.complete = self.fin.is_some_and(|f| self.frontier >= f) && s.gaps.count == 0 && s.uncaptured.count == 0 && s.stalled_at.is_none();
         s
     }
 
@@ -696,13 +690,7 @@ impl Reassembler {
         if self.limits.history_ranges == 0 {
             return;
         }
-        if let Some(o) = self
-            .history
-            .iter_mut()
-            .rev()
-            .take(COALESCE_LOOKBACK)
-            .find(|o| o.subflow == who.subflow && o.end == x)
-        {
+        if let Some(o) = self.history.iter_mut().rev().take(COALESCE_LOOKBACK).find(|o| o.subflow == who.subflow && o.end == x) {
             o.end = y;
             o.last_frame = who.frame;
             o.last_ts_ns = who.ts_ns;
@@ -724,10 +712,9 @@ impl Reassembler {
 
     /// Writes captured bytes at relative offset `x` (>= frontier, within the window).
     fn write(&mut self, x: u64, bytes: &[u8]) {
-        let (Some(off), Some(end)) = (
-            to_usize(x.saturating_sub(self.buf_start)),
-            to_usize((x + bytes.len() as u64).saturating_sub(self.buf_start)),
-        ) else {
+        let (Some(off), Some(end)) =
+            (to_usize(x.saturating_sub(self.buf_start)), to_usize((x + bytes.len() as u64).saturating_sub(self.buf_start)))
+        else {
             return;
         };
         if x < self.buf_start {
@@ -903,18 +890,11 @@ fn split_range<'a>(s1: &'a [u8], s2: &'a [u8], off: usize, len: usize) -> (&'a [
     (a, b)
 }
 
-fn split_range_mut<'a>(
-    s1: &'a mut [u8],
-    s2: &'a mut [u8],
-    off: usize,
-    len: usize,
-) -> (&'a mut [u8], &'a mut [u8]) {
+fn split_range_mut<'a>(s1: &'a mut [u8], s2: &'a mut [u8], off: usize, len: usize) -> (&'a mut [u8], &'a mut [u8]) {
     let end = off.saturating_add(len);
     let (l1, l2) = (s1.len(), s2.len());
     let a = s1.get_mut(off.min(l1)..end.min(l1)).unwrap_or(&mut []);
-    let b = s2
-        .get_mut(off.saturating_sub(l1).min(l2)..end.saturating_sub(l1).min(l2))
-        .unwrap_or(&mut []);
+    let b = s2.get_mut(off.saturating_sub(l1).min(l2)..end.saturating_sub(l1).min(l2)).unwrap_or(&mut []);
     (a, b)
 }
 
@@ -1182,7 +1162,7 @@ mod tests {
         r.insert(0, &[], 10, 1, 1, 1, &mut |c| o.take(c)); // uncaptured at the delivery point
         ins(&mut r, &mut o, 800, &s[800..900], 1, 2); // pending, within the window
         ins(&mut r, &mut o, 1050, &s[1050..1100], 1, 3); // needs 100 DSNs of room
-        // whole holes are given up, up to the next pending data; [900,1050) is still awaited
+                                                         // whole holes are given up, up to the next pending data; [900,1050) is still awaited
         assert_eq!(o.holes, vec![(0, 10, HoleKind::Uncaptured), (10, 790, HoleKind::NeverSeen)]);
         let i = ins(&mut r, &mut o, 900, &s[900..1050], 1, 4);
         assert_eq!((i.late_bytes, i.new_bytes), (0, 150));
@@ -1336,7 +1316,10 @@ mod tests {
     #[test]
     fn odd_inputs_do_not_panic() {
         let mut o = Out::default();
-        let mut r = Reassembler::new(u64::MAX, ReassemblyLimits { max_buffered_bytes: 0, max_segments: 0, history_ranges: 0, recent_bytes: 0, hole_policy: HolePolicy::Skip });
+        let mut r = Reassembler::new(
+            u64::MAX,
+            ReassemblyLimits { max_buffered_bytes: 0, max_segments: 0, history_ranges: 0, recent_bytes: 0, hole_policy: HolePolicy::Skip },
+        );
         ins(&mut r, &mut o, 5, &[1, 2, 3], 1, 1);
         ins(&mut r, &mut o, u64::MAX, &[1, 2, 3], 1, 1);
         r.insert(0, &[1, 2, 3, 4, 5], 2, 1, 1, 1, &mut |c| o.take(c)); // captured longer than wire

@@ -211,10 +211,7 @@ mod tests {
         assert_eq!(after - 0x20, before);
         assert_eq!(before.max(after), after);
         assert_eq!(after.min(before), before);
-        assert_eq!(
-            SubflowSeq(7).partial_cmp(&SubflowSeq(7)),
-            Some(Ordering::Equal)
-        );
+        assert_eq!(SubflowSeq(7).partial_cmp(&SubflowSeq(7)), Some(Ordering::Equal));
     }
 
     #[test]
@@ -243,46 +240,22 @@ mod tests {
     #[test]
     fn expand32_examples() {
         // Same 2^32 epoch.
-        assert_eq!(
-            DataSeq::expand32(0x10, DataSeq(0x5_0000_0000)),
-            DataSeq(0x5_0000_0010)
-        );
+        assert_eq!(DataSeq::expand32(0x10, DataSeq(0x5_0000_0000)), DataSeq(0x5_0000_0010));
         // Wrap up: reference near the top of an epoch, low value just past the boundary.
-        assert_eq!(
-            DataSeq::expand32(0x10, DataSeq(0x5_ffff_fff0)),
-            DataSeq(0x6_0000_0010)
-        );
+        assert_eq!(DataSeq::expand32(0x10, DataSeq(0x5_ffff_fff0)), DataSeq(0x6_0000_0010));
         // Wrap down: a retransmission from just before the boundary.
-        assert_eq!(
-            DataSeq::expand32(0xffff_fff0, DataSeq(0x6_0000_0010)),
-            DataSeq(0x5_ffff_fff0)
-        );
+        assert_eq!(DataSeq::expand32(0xffff_fff0, DataSeq(0x6_0000_0010)), DataSeq(0x5_ffff_fff0));
         // Wrap of the whole 64-bit space.
-        assert_eq!(
-            DataSeq::expand32(0x10, DataSeq(u64::MAX - 0x10)),
-            DataSeq(0x10)
-        );
-        assert_eq!(
-            DataSeq::expand32(0xffff_fff0, DataSeq(0x10)),
-            DataSeq(u64::MAX - 0xf)
-        );
+        assert_eq!(DataSeq::expand32(0x10, DataSeq(u64::MAX - 0x10)), DataSeq(0x10));
+        assert_eq!(DataSeq::expand32(0xffff_fff0, DataSeq(0x10)), DataSeq(u64::MAX - 0xf));
         // Tie: 2^31 away resolves below.
-        assert_eq!(
-            DataSeq::expand32(0x8000_0000, DataSeq(0x1_0000_0000)),
-            DataSeq(0x8000_0000)
-        );
+        assert_eq!(DataSeq::expand32(0x8000_0000, DataSeq(0x1_0000_0000)), DataSeq(0x8000_0000));
     }
 
     #[test]
     fn serializes_as_plain_integers() {
-        assert_eq!(
-            serde_json::to_string(&SubflowSeq(4_000_000_000)).unwrap(),
-            "4000000000"
-        );
-        assert_eq!(
-            serde_json::to_string(&DataSeq(u64::MAX)).unwrap(),
-            "18446744073709551615"
-        );
+        assert_eq!(serde_json::to_string(&SubflowSeq(4_000_000_000)).unwrap(), "4000000000");
+        assert_eq!(serde_json::to_string(&DataSeq(u64::MAX)).unwrap(), "18446744073709551615");
         assert_eq!(SubflowSeq(42).to_string(), "42");
         assert_eq!(DataSeq(42).to_string(), "42");
     }

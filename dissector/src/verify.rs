@@ -32,18 +32,50 @@ pub struct CatalogEntry {
 /// Every check `verify` runs, in report order (docs/verify.md lists them with examples).
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry { id: "mp_capable.version", rfc: "RFC 8684 §3.1", what: "the SYN/ACK's MP_CAPABLE version is not above the SYN's" },
-    CatalogEntry { id: "mp_capable.key_echo", rfc: "RFC 8684 §3.1", what: "third ACK / first data MP_CAPABLE echo the keys of SYN/ACK (and SYN in v0)" },
+    CatalogEntry {
+        id: "mp_capable.key_echo",
+        rfc: "RFC 8684 §3.1",
+        what: "third ACK / first data MP_CAPABLE echo the keys of SYN/ACK (and SYN in v0)",
+    },
     CatalogEntry { id: "mp_join.token", rfc: "RFC 8684 §3.2", what: "MP_JOIN SYN tokens match a key of a connection in the capture" },
-    CatalogEntry { id: "mp_join.synack_hmac", rfc: "RFC 8684 §3.2", what: "SYN/ACK truncated HMAC = leftmost 64 bits of HMAC(KeyB‖KeyA, NonceB‖NonceA)" },
+    CatalogEntry {
+        id: "mp_join.synack_hmac",
+        rfc: "RFC 8684 §3.2",
+        what: "SYN/ACK truncated HMAC = leftmost 64 bits of HMAC(KeyB‖KeyA, NonceB‖NonceA)",
+    },
     CatalogEntry { id: "mp_join.ack_hmac", rfc: "RFC 8684 §3.2", what: "third-ACK HMAC = 160 bits of HMAC(KeyA‖KeyB, NonceA‖NonceB)" },
-    CatalogEntry { id: "add_addr.hmac", rfc: "RFC 8684 §3.4.1", what: "ADD_ADDR HMAC = rightmost 64 bits of HMAC(sender key‖receiver key, id‖addr‖port)" },
-    CatalogEntry { id: "dss.checksum", rfc: "RFC 8684 §3.3.1", what: "DSS checksum over pseudo-header and the mapping's payload, when checksums are in use" },
-    CatalogEntry { id: "dss.mapping_consistency", rfc: "RFC 8684 §3.3.1", what: "overlapping mappings agree on DSNs, and re-sent data-level bytes agree with the first copy" },
-    CatalogEntry { id: "data.complete", rfc: "RFC 8684 §3.3", what: "no DSN gaps between the first data byte and the DATA_FIN in either direction" },
+    CatalogEntry {
+        id: "add_addr.hmac",
+        rfc: "RFC 8684 §3.4.1",
+        what: "ADD_ADDR HMAC = rightmost 64 bits of HMAC(sender key‖receiver key, id‖addr‖port)",
+    },
+    CatalogEntry {
+        id: "dss.checksum",
+        rfc: "RFC 8684 §3.3.1",
+        what: "DSS checksum over pseudo-header and the mapping's payload, when checksums are in use",
+    },
+    CatalogEntry {
+        id: "dss.mapping_consistency",
+        rfc: "RFC 8684 §3.3.1",
+        what: "overlapping mappings agree on DSNs, and re-sent data-level bytes agree with the first copy",
+    },
+    CatalogEntry {
+        id: "data.complete",
+        rfc: "RFC 8684 §3.3",
+        what: "no DSN gaps between the first data byte and the DATA_FIN in either direction",
+    },
     CatalogEntry { id: "data.closure", rfc: "RFC 8684 §3.3.3", what: "each DATA_FIN is data-ACKed by the peer" },
-    CatalogEntry { id: "fallback", rfc: "RFC 8684 §3.7", what: "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)" },
+    CatalogEntry {
+        id: "fallback",
+        rfc: "RFC 8684 §3.7",
+        what: "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)",
+    },
     CatalogEntry { id: "mp_fastclose.key", rfc: "RFC 8684 §3.5", what: "MP_FASTCLOSE carries the receiver's key" },
-    CatalogEntry { id: "signals", rfc: "RFC 8684 §3.5-3.7", what: "MP_FAIL, MP_FASTCLOSE and MP_TCPRST seen (reported with their frames and reasons)" },
+    CatalogEntry {
+        id: "signals",
+        rfc: "RFC 8684 §3.5-3.7",
+        what: "MP_FAIL, MP_FASTCLOSE and MP_TCPRST seen (reported with their frames and reasons)",
+    },
     CatalogEntry { id: "options.length", rfc: "RFC 8684 §3", what: "no MPTCP option with a wrong length or layout" },
 ];
 
@@ -169,7 +201,9 @@ pub fn parse_expectation(rule: &str) -> Result<Expectation, String> {
         return Ok(Expectation { rule: rule.into(), key: rule.into(), op: Op::Eq, value: "true".into() });
     }
     const OPS: [(&str, Op); 6] = [(">=", Op::Ge), ("<=", Op::Le), ("!=", Op::Ne), ("=", Op::Eq), (">", Op::Gt), ("<", Op::Lt)];
-    let Some((at, text, op)) = OPS.iter().filter_map(|(t, o)| rule.find(t).map(|i| (i, *t, *o))).min_by_key(|(i, t, _)| (*i, usize::MAX - t.len())) else {
+    let Some((at, text, op)) =
+        OPS.iter().filter_map(|(t, o)| rule.find(t).map(|i| (i, *t, *o))).min_by_key(|(i, t, _)| (*i, usize::MAX - t.len()))
+    else {
         return Err(format!("expectation {rule:?}: no operator; expected KEY OP VALUE or a flag\n{}", expectation_help()));
     };
     let key = rule[..at].trim().to_string();
@@ -296,14 +330,24 @@ fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     }
     let frames: Vec<u64> = bad.iter().chain(unknown.iter()).map(|(f, _)| *f).take(8).collect();
     vec![if let Some((_, first)) = bad.first() {
-        CheckResult { id, rfc: entry(id), outcome: Outcome::Fail, evaluated: orphans.len() as u64, detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()), frames }
+        CheckResult {
+            id,
+            rfc: entry(id),
+            outcome: Outcome::Fail,
+            evaluated: orphans.len() as u64,
+            detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()),
+            frames,
+        }
     } else {
         CheckResult {
             id,
             rfc: entry(id),
             outcome: Outcome::Skip,
             evaluated: orphans.len() as u64,
-            detail: format!("MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}", unknown.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ")),
+            detail: format!(
+                "MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}",
+                unknown.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ")
+            ),
             frames,
         }
     }]
@@ -314,8 +358,10 @@ fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: 
         None => CheckResult { id, rfc, outcome: Outcome::Skip, evaluated: 0, detail: skip_reason.into(), frames: vec![] },
         Some(t) => {
             let evaluated = t.pass + t.fail + t.legacy + t.not_checkable;
-            let frames: Vec<u64> = if t.findings.is_empty() { vec![t.first_frame] } else { t.findings.iter().map(|f| f.frame).take(8).collect() };
-            let first_reason = t.findings.iter().find(|f| f.verdict != Verdict::NotCheckable).or(t.findings.first()).map(|f| f.reason.clone());
+            let frames: Vec<u64> =
+                if t.findings.is_empty() { vec![t.first_frame] } else { t.findings.iter().map(|f| f.frame).take(8).collect() };
+            let first_reason =
+                t.findings.iter().find(|f| f.verdict != Verdict::NotCheckable).or(t.findings.first()).map(|f| f.reason.clone());
             let (outcome, detail) = match t.verdict {
                 Verdict::Pass => (
                     Outcome::Pass,
@@ -347,7 +393,9 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
         _ if handshake_fallback => skip("mp_capable.version", "the peer answered without MP_CAPABLE"),
         (Some(s), Some(v)) if v <= s => pass("mp_capable.version", format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
         (Some(s), Some(v)) => fail("mp_capable.version", format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
-        _ if c.found_by == "data_level" => skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)"),
+        _ if c.found_by == "data_level" => {
+            skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)")
+        }
         _ => skip("mp_capable.version", "handshake not in the capture"),
     });
     let no_keys = if handshake_fallback {
@@ -360,8 +408,11 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     let (id, rfc) = ids::CAPABLE_KEY_ECHO;
     checks.push(from_tally(c, id, rfc, no_keys));
     let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
-    for ((id, rfc), answered) in [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")] {
-        let handshakes_missing = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
+    for ((id, rfc), answered) in
+        [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")]
+    {
+        let handshakes_missing =
+            c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
         let why = if joins > 0 && c.client_key.is_none() && c.server_key.is_none() {
             "the connection's keys are not in the capture (its handshake is not)".to_string()
         } else if joins == 0 && handshakes_missing > 0 {
@@ -393,7 +444,9 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     // tell: no data, no DATA_FIN (the capture ended first), gaps the peer data-ACKed (the
     // capture missed them), gaps still open when the capture ends.
     let closed_cleanly = c.state == ConnState::Closed
-        && c.subflow_ids.iter().all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == "fin" || e.how == "no_answer")));
+        && c.subflow_ids
+            .iter()
+            .all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == "fin" || e.how == "no_answer")));
     let mut details = Vec::new();
     let (mut failed, mut passed) = (false, false);
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
@@ -405,9 +458,7 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
         } else if dd.gap_count == 0 {
             passed = true;
             details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
-        } else if dd.data_acked.is_some_and(|ack| {
-            dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack))
-        }) {
+        } else if dd.data_acked.is_some_and(|ack| dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack))) {
             // Every gap was data-ACKed: the peer got those bytes on a path the capture missed.
             details.push(format!(
                 "{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)",
@@ -435,7 +486,14 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
     } else {
         Outcome::Skip
     };
-    checks.push(CheckResult { id: "data.complete", rfc: entry("data.complete"), outcome, evaluated: 2, detail: details.join("; "), frames: vec![] });
+    checks.push(CheckResult {
+        id: "data.complete",
+        rfc: entry("data.complete"),
+        outcome,
+        evaluated: 2,
+        detail: details.join("; "),
+        frames: vec![],
+    });
 
     // DATA_FIN closure.
     let mut details = Vec::new();
@@ -452,13 +510,22 @@ fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
             (Some(fin), ack) if closed_cleanly => {
                 outcome = Outcome::Fail;
                 let ack = ack.map_or_else(|| "none".to_string(), |a| a.to_string());
-                details.push(format!("{name}: DATA_FIN at {fin} never data-ACKed (highest data ACK {ack}) though every subflow closed with FIN"));
+                details.push(format!(
+                    "{name}: DATA_FIN at {fin} never data-ACKed (highest data ACK {ack}) though every subflow closed with FIN"
+                ));
             }
             (Some(fin), _) => details.push(format!("{name}: DATA_FIN at {fin} not data-ACKed in the capture")),
             (None, _) => details.push(format!("{name}: no DATA_FIN")),
         }
     }
-    checks.push(CheckResult { id: "data.closure", rfc: entry("data.closure"), outcome, evaluated: 2, detail: details.join("; "), frames: vec![] });
+    checks.push(CheckResult {
+        id: "data.closure",
+        rfc: entry("data.closure"),
+        outcome,
+        evaluated: 2,
+        detail: details.join("; "),
+        frames: vec![],
+    });
 
     // Fallback.
     checks.push(match &c.fallback {
@@ -521,7 +588,11 @@ fn skip(id: &'static str, detail: &str) -> CheckResult {
 
 fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
     let conns = &a.connections;
-    let result = |ok: bool, detail: String| ExpectationResult { rule: e.rule.clone(), outcome: if ok { Outcome::Pass } else { Outcome::Fail }, detail };
+    let result = |ok: bool, detail: String| ExpectationResult {
+        rule: e.rule.clone(),
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        detail,
+    };
     let per_conn = |f: &dyn Fn(&Connection) -> u64| -> ExpectationResult {
         let want: u64 = e.value.parse().unwrap_or(0);
         if conns.is_empty() {
@@ -543,7 +614,9 @@ fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
         "reinjected-bytes" => per_conn(&|c| c.c2s.reinjected_bytes + c.s2c.reinjected_bytes),
         "add-addr" => per_conn(&|c| c.announced.iter().filter(|x| !x.echo).count() as u64),
         "remove-addr" => per_conn(&|c| c.removed_address_ids.len() as u64),
-        "mp-prio" => per_conn(&|c| a.events.iter().filter(|x| x.connection == Some(c.id) && x.kind == EventKind::SfPriority).count() as u64),
+        "mp-prio" => {
+            per_conn(&|c| a.events.iter().filter(|x| x.connection == Some(c.id) && x.kind == EventKind::SfPriority).count() as u64)
+        }
         "c2s-bytes" => per_conn(&|c| c.c2s.bytes),
         "s2c-bytes" => per_conn(&|c| c.s2c.bytes),
         "c2s-sha256" | "s2c-sha256" => {
@@ -570,9 +643,14 @@ fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
         "complete" => {
             let bad: Vec<String> = conns
                 .iter()
-                .flat_map(|c| [("c2s", &c.c2s), ("s2c", &c.s2c)].into_iter().filter(|(_, d)| !d.complete).map(move |(n, _)| format!("{}:{n}", c.id)))
+                .flat_map(|c| {
+                    [("c2s", &c.c2s), ("s2c", &c.s2c)].into_iter().filter(|(_, d)| !d.complete).map(move |(n, _)| format!("{}:{n}", c.id))
+                })
                 .collect();
-            result(!conns.is_empty() && bad.is_empty(), if bad.is_empty() { "all streams complete".into() } else { format!("incomplete: {bad:?}") })
+            result(
+                !conns.is_empty() && bad.is_empty(),
+                if bad.is_empty() { "all streams complete".into() } else { format!("incomplete: {bad:?}") },
+            )
         }
         "no-fastclose" => {
             let n = a.events.iter().filter(|x| x.kind == EventKind::Fastclose).count();

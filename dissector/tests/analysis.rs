@@ -152,10 +152,8 @@ fn o_len(o: &MptcpOption<'_>) -> usize {
 #[test]
 fn flipped_payload_bit_fails_dss_checksum() {
     let mut file = read("checksum.pcap");
-    let (_, at) = find_offset(&file, SLL2, |data, seg| {
-        (seg.payload.len() > 100).then(|| offset_in(data, seg.payload) + 50)
-    })
-    .expect("a data segment");
+    let (_, at) =
+        find_offset(&file, SLL2, |data, seg| (seg.payload.len() > 100).then(|| offset_in(data, seg.payload) + 50)).expect("a data segment");
     file[at] ^= 0x04;
     let a = analyze_bytes(file, Analyzer::new(Limits::default()));
     let t = a.connections[0].checks.get("dss.checksum").expect("check");

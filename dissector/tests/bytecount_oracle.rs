@@ -18,7 +18,9 @@ use serde_json::Value;
 fn expected_files() -> Vec<(PathBuf, PathBuf)> {
     let root = common::testdata();
     let mut out = Vec::new();
-    for (caps, exps, suffix) in [(root.clone(), root.join("tools/bytecount-expected"), ".json"), (root.join("matrix"), root.join("matrix"), ".bytecount.json")] {
+    for (caps, exps, suffix) in
+        [(root.clone(), root.join("tools/bytecount-expected"), ".json"), (root.join("matrix"), root.join("matrix"), ".bytecount.json")]
+    {
         let Ok(rd) = std::fs::read_dir(&exps) else { continue };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -43,16 +45,20 @@ fn ours(s: &Subflow, d: Dir) -> [u64; 5] {
 
 /// The `nth` subflow (in capture order) with these endpoints: a reused 4-tuple has several.
 fn find_subflow<'a>(a: &'a Analysis, src: &str, dst: &str, nth: usize) -> Option<(&'a Subflow, bool)> {
-    a.subflows.iter().filter(|s| s.connection.is_some()).filter_map(|s| {
-        let (c, v) = (s.client.to_string(), s.server.to_string());
-        if c == src && v == dst {
-            Some((s, false))
-        } else if c == dst && v == src {
-            Some((s, true))
-        } else {
-            None
-        }
-    }).nth(nth)
+    a.subflows
+        .iter()
+        .filter(|s| s.connection.is_some())
+        .filter_map(|s| {
+            let (c, v) = (s.client.to_string(), s.server.to_string());
+            if c == src && v == dst {
+                Some((s, false))
+            } else if c == dst && v == src {
+                Some((s, true))
+            } else {
+                None
+            }
+        })
+        .nth(nth)
 }
 
 fn check(cap: &Path, exp: &Path) -> usize {
@@ -74,7 +80,10 @@ fn check(cap: &Path, exp: &Path) -> usize {
                 let d = if swapped { d.flip() } else { d };
                 let want = counts(&sf[key]);
                 let got = ours(s, d);
-                assert_eq!(got, want, "{name}: subflow {src} -> {dst} {key}: [new, retrans, reinjected, probe, unmapped] ours vs bytecount.py");
+                assert_eq!(
+                    got, want,
+                    "{name}: subflow {src} -> {dst} {key}: [new, retrans, reinjected, probe, unmapped] ours vs bytecount.py"
+                );
                 let wire = s.dir(d).bytes;
                 assert_eq!(got.iter().sum::<u64>(), wire, "{name}: subflow {src} -> {dst} {key}: wire bytes = sum of the classes");
                 compared += 1;
@@ -82,7 +91,13 @@ fn check(cap: &Path, exp: &Path) -> usize {
         }
         // Connection level: distinct bytes and the DATA_FIN.
         let client = conn["client"].as_str().unwrap();
-        let nth = truth["connections"].as_array().unwrap().iter().take_while(|c| !std::ptr::eq(*c, conn)).filter(|c| c["client"] == conn["client"]).count();
+        let nth = truth["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .take_while(|c| !std::ptr::eq(*c, conn))
+            .filter(|c| c["client"] == conn["client"])
+            .count();
         if let Some(c) = a.connections.iter().filter(|c| c.client.to_string() == client).nth(nth) {
             for (key, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
                 let t = &conn[key];

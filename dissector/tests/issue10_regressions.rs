@@ -162,7 +162,8 @@ fn retransmission_mapped_by_a_mapping_only_a_sibling_carried() {
 
 /// Index of the first record that is an MP_JOIN SYN, and of its SYN/ACK.
 fn join_syn(p: &Pcap) -> (usize, usize) {
-    let syn = (0..p.recs.len()).find(|&i| p.tcp(i).is_some_and(|t| t.3 & 0x12 == 0x02) && !p.mptcp_options(i, 1).is_empty()).expect("a join SYN");
+    let syn =
+        (0..p.recs.len()).find(|&i| p.tcp(i).is_some_and(|t| t.3 & 0x12 == 0x02) && !p.mptcp_options(i, 1).is_empty()).expect("a join SYN");
     let (_, _, _, _, sport, dport) = p.tcp(syn).unwrap();
     let synack = (syn..p.recs.len()).find(|&i| p.tcp(i).is_some_and(|t| t.3 & 0x12 == 0x12 && t.4 == dport && t.5 == sport)).unwrap();
     (syn, synack)
@@ -189,7 +190,11 @@ fn rst_without_ack_to_a_join_in_syn_sent_is_ignored() {
     let c = &a.connections[0];
     assert_eq!(c.subflow_ids.len(), 2, "one initial subflow and one join, not a second join");
     let join = &a.subflows[c.subflow_ids[1]];
-    assert!(join.established_ts.is_some() && join.end.as_ref().is_some_and(|e| e.how == "fin"), "the join went on and closed with FIN: {:?}", join.end);
+    assert!(
+        join.established_ts.is_some() && join.end.as_ref().is_some_and(|e| e.how == "fin"),
+        "the join went on and closed with FIN: {:?}",
+        join.end
+    );
     let sf_closed = |a: &Analysis| a.events.iter().filter(|e| e.kind == EventKind::SfClosed).map(|e| e.subflow).collect::<Vec<_>>();
     assert_eq!(sf_closed(&a), sf_closed(&Pcap::read("two-subflows.pcap").analyze()), "no SF_CLOSED for the RST");
     assert!(c.anomalies.iter().any(|x| x.kind == "rst_ignored_in_syn_sent"));
@@ -221,7 +226,9 @@ fn timestamp_zero_is_a_timestamp() {
     let p = Pcap::read("two-subflows.pcap");
     let before = p.analyze();
     let mut z = Pcap::read("two-subflows.pcap");
-    let us = |h: &[u8; 16]| u64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]])) * 1_000_000 + u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+    let us = |h: &[u8; 16]| {
+        u64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]])) * 1_000_000 + u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]))
+    };
     let t0 = us(&z.recs[0].0);
     for (h, _) in &mut z.recs {
         let t = us(h) - t0;

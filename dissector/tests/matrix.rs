@@ -193,7 +193,8 @@ fn counts_equal_the_kernels() {
             continue; // the kernel counted packets the capture does not hold
         }
         let a = analyze(&path, None);
-        let probes = |d: Dir| a.connections.iter().flat_map(|c| c.subflow_ids.iter()).map(|&s| a.subflows[s].dir(d).probe_bytes).sum::<u64>();
+        let probes =
+            |d: Dir| a.connections.iter().flat_map(|c| c.subflow_ids.iter()).map(|&s| a.subflows[s].dir(d).probe_bytes).sum::<u64>();
         // Each Linux window probe is one byte in a 1-byte mapping.
         assert_eq!(probes(Dir::C2s), nstat(&name, "client", "MPTcpExtWinProbe"), "{name}: client's window probes");
         assert_eq!(probes(Dir::S2c), nstat(&name, "server", "MPTcpExtWinProbe"), "{name}: server's window probes");
@@ -203,15 +204,25 @@ fn counts_equal_the_kernels() {
         let refused = |s: &mptcp_dissector::track::Subflow| {
             s.c2s.bytes == 0 && s.s2c.bytes == 0 && s.end.as_ref().is_some_and(|e| e.how == "rst" || e.how == "mp_tcprst")
         };
-        let joins = a.subflows.iter().filter(|s| s.join && s.connection.is_some() && s.established_ts.is_some() && !refused(s)).count() as u64;
+        let joins =
+            a.subflows.iter().filter(|s| s.join && s.connection.is_some() && s.established_ts.is_some() && !refused(s)).count() as u64;
         assert_eq!(joins, nstat(&name, "server", "MPTcpExtMPJoinAckRx"), "{name}: joins established");
         // ADD_ADDR: sent by the server, received by the client (echoes not counted).
         let adds = a.connections.iter().flat_map(|c| c.announced.iter()).filter(|x| !x.echo && x.by == "server").count() as u64;
         assert_eq!(adds, nstat(&name, "server", "MPTcpExtAddAddrTx"), "{name}: ADD_ADDR sent by the server");
         assert_eq!(adds, nstat(&name, "client", "MPTcpExtAddAddr"), "{name}: ADD_ADDR received by the client");
         // MP_CAPABLE handshakes the client completed (SYN/ACK with MP_CAPABLE received).
-        let capable = a.subflows.iter().filter(|s| s.kind == SubflowKind::Initial).filter(|s| a.connections[s.connection.unwrap()].fallback.is_none()).count() as u64;
+        let capable = a
+            .subflows
+            .iter()
+            .filter(|s| s.kind == SubflowKind::Initial)
+            .filter(|s| a.connections[s.connection.unwrap()].fallback.is_none())
+            .count() as u64;
         assert_eq!(capable, nstat(&name, "client", "MPTcpExtMPCapableSYNACKRX"), "{name}: MP_CAPABLE SYN/ACKs");
-        eprintln!("{name}: probes {}/{}, joins {joins}, ADD_ADDR {adds}, MP_CAPABLE {capable}: as the kernel counted", probes(Dir::C2s), probes(Dir::S2c));
+        eprintln!(
+            "{name}: probes {}/{}, joins {joins}, ADD_ADDR {adds}, MP_CAPABLE {capable}: as the kernel counted",
+            probes(Dir::C2s),
+            probes(Dir::S2c)
+        );
     }
 }

@@ -40,10 +40,8 @@ fn excuse(line: &MonitorLine, side: Side, window: &str, a: &Analysis) -> Option<
     if window == "ends-mid-connection" && matches!(line.kind.as_str(), "SF_CLOSED" | "CLOSED") {
         return Some("closed after the capture ended");
     }
-    let client_key_unseen = a
-        .connections
-        .iter()
-        .any(|c| c.fallback.as_ref().is_some_and(|f| f.kind == "handshake") && c.client_token.is_none());
+    let client_key_unseen =
+        a.connections.iter().any(|c| c.fallback.as_ref().is_some_and(|f| f.kind == "handshake") && c.client_token.is_none());
     if !token_known && side == Side::Client && line.kind == "CLOSED" && client_key_unseen {
         return Some("handshake fallback: the client's key never went on the wire");
     }
@@ -53,9 +51,8 @@ fn excuse(line: &MonitorLine, side: Side, window: &str, a: &Analysis) -> Option<
 #[test]
 fn every_kernel_monitor_line_has_a_match_in_events_side() {
     let dir = testdata().join("matrix");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
-        .unwrap_or_default();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()).unwrap_or_default();
     names.retain(|n| n.ends_with(".pcap"));
     names.iter_mut().for_each(|n| n.truncate(n.len() - ".pcap".len()));
     names.retain(|n| ["client", "server"].iter().any(|s| dir.join(format!("{n}.monitor-{s}.txt")).exists()));

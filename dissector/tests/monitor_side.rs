@@ -37,8 +37,16 @@ fn sf_established_backup_is_the_b_bit_each_host_received() {
     let client = lines("backup-prio.pcap", Side::Client);
     let server = lines("backup-prio.pcap", Side::Server);
     let est = |ls: &[MonitorLine]| ls.iter().find(|l| l.kind == "SF_ESTABLISHED").map(|l| l.to_string()).unwrap();
-    assert!(est(&client).ends_with("remid=0 locid=1 saddr4=198.51.100.1 daddr4=192.0.2.2 sport=43985 dport=5201 backup=0"), "{}", est(&client));
-    assert!(est(&server).ends_with("remid=1 locid=0 saddr4=192.0.2.2 daddr4=198.51.100.1 sport=5201 dport=43985 backup=1"), "{}", est(&server));
+    assert!(
+        est(&client).ends_with("remid=0 locid=1 saddr4=198.51.100.1 daddr4=192.0.2.2 sport=43985 dport=5201 backup=0"),
+        "{}",
+        est(&client)
+    );
+    assert!(
+        est(&server).ends_with("remid=1 locid=0 saddr4=192.0.2.2 daddr4=198.51.100.1 sport=5201 dport=43985 backup=1"),
+        "{}",
+        est(&server)
+    );
 }
 
 #[test]

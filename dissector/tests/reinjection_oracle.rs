@@ -13,9 +13,9 @@
 //! treated as inclusive; frames 1268/1269 are called reinjections of 1173/1175 whose bytes they
 //! do not overlap either. Such frames (no byte overlap with any frame tshark names as the
 //! original) are taken out, counted, and must stay few. Then the frame sets must be equal.
+mod common;
 #[path = "tshark_common/mod.rs"]
 mod tshark_common;
-mod common;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;

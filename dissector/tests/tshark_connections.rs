@@ -54,10 +54,7 @@ struct Row {
 }
 
 fn first<T: std::str::FromStr>(s: &str) -> Option<T> {
-    s.split(',')
-        .next()
-        .filter(|v| !v.is_empty())
-        .map(|v| v.parse().ok().expect("number"))
+    s.split(',').next().filter(|v| !v.is_empty()).map(|v| v.parse().ok().expect("number"))
 }
 
 fn tshark_rows(capture: &Path) -> Vec<Row> {
@@ -128,13 +125,7 @@ fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
 
 /// Our (subflow index, connection) for a TCP stream's endpoints.
 fn our_subflow(analysis: &Analysis, key: (SocketAddr, SocketAddr)) -> Vec<usize> {
-    analysis
-        .subflows
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| pair(s.client, s.server) == key)
-        .map(|(i, _)| i)
-        .collect()
+    analysis.subflows.iter().enumerate().filter(|(_, s)| pair(s.client, s.server) == key).map(|(i, _)| i).collect()
 }
 
 #[derive(Default)]
@@ -151,24 +142,13 @@ struct Tally {
 fn compare(capture: &Path) -> Tally {
     let rows = tshark_rows(capture);
     let analysis = ours(capture);
-    let mut t = Tally {
-        numbering_same: true,
-        ..Tally::default()
-    };
+    let mut t = Tally { numbering_same: true, ..Tally::default() };
 
     // tcp.stream → endpoints and the mptcp.stream values tshark gives its frames.
     let mut streams: BTreeMap<u64, ((SocketAddr, SocketAddr), BTreeSet<u64>)> = BTreeMap::new();
     for r in &rows {
-        let e = streams
-            .entry(r.tcp_stream)
-            .or_insert_with(|| (pair(r.src, r.dst), BTreeSet::new()));
-        assert_eq!(
-            e.0,
-            pair(r.src, r.dst),
-            "frame {}: tcp.stream {} changed endpoints",
-            r.frame,
-            r.tcp_stream
-        );
+        let e = streams.entry(r.tcp_stream).or_insert_with(|| (pair(r.src, r.dst), BTreeSet::new()));
+        assert_eq!(e.0, pair(r.src, r.dst), "frame {}: tcp.stream {} changed endpoints", r.frame, r.tcp_stream);
         e.1.extend(r.mptcp_stream);
     }
     t.streams = streams.len();
@@ -178,9 +158,7 @@ fn compare(capture: &Path) -> Tally {
     let mut ours_of: BTreeMap<u64, Option<usize>> = BTreeMap::new();
     for (ts, (key, ms)) in &streams {
         if ms.len() > 1 {
-            t.mismatches.push(format!(
-                "tcp.stream {ts}: tshark gives several mptcp.stream {ms:?}"
-            ));
+            t.mismatches.push(format!("tcp.stream {ts}: tshark gives several mptcp.stream {ms:?}"));
         }
         let theirs = ms.iter().next().copied();
         let sub = our_subflow(&analysis, *key);
@@ -199,10 +177,7 @@ fn compare(capture: &Path) -> Tally {
                 !syn_only
             }),
             many => {
-                t.mismatches.push(format!(
-                    "tcp.stream {ts} {key:?}: we have {} subflows for it",
-                    many.len()
-                ));
+                t.mismatches.push(format!("tcp.stream {ts} {key:?}: we have {} subflows for it", many.len()));
                 None
             }
         };
@@ -210,9 +185,7 @@ fn compare(capture: &Path) -> Tally {
             t.mptcp_streams += 1;
         }
         if theirs.is_some() != our.is_some() {
-            t.mismatches.push(format!(
-                "tcp.stream {ts} {key:?}: tshark mptcp.stream {theirs:?}, our connection {our:?}"
-            ));
+            t.mismatches.push(format!("tcp.stream {ts} {key:?}: tshark mptcp.stream {theirs:?}, our connection {our:?}"));
         }
         if let (Some(a), Some(b)) = (theirs, our) {
             if a != b as u64 {
@@ -233,9 +206,7 @@ fn compare(capture: &Path) -> Tally {
                 continue;
             }
             if (ta == tb) != (oa == ob) {
-                t.mismatches.push(format!(
-                    "tcp.streams {a} and {b}: tshark connections {ta:?}/{tb:?}, ours {oa:?}/{ob:?}"
-                ));
+                t.mismatches.push(format!("tcp.streams {a} and {b}: tshark connections {ta:?}/{tb:?}, ours {oa:?}/{ob:?}"));
             }
         }
     }
@@ -244,33 +215,21 @@ fn compare(capture: &Path) -> Tally {
     // carries one, so they belong to the side that sent the frame.
     for r in rows.iter().filter(|r| r.sendkey.is_some()) {
         let (Some(tok), Some(idsn)) = (r.expected_token, r.expected_idsn) else {
-            t.mismatches.push(format!(
-                "frame {}: MP_CAPABLE with a key but no expected_token/idsn",
-                r.frame
-            ));
+            t.mismatches.push(format!("frame {}: MP_CAPABLE with a key but no expected_token/idsn", r.frame));
             continue;
         };
         let sub = our_subflow(&analysis, pair(r.src, r.dst));
         let Some(conn) = sub.first().and_then(|i| analysis.subflows[*i].connection) else {
-            t.mismatches.push(format!(
-                "frame {}: we have no connection for this MP_CAPABLE",
-                r.frame
-            ));
+            t.mismatches.push(format!("frame {}: we have no connection for this MP_CAPABLE", r.frame));
             continue;
         };
         let c = &analysis.connections[conn];
         let from_client = r.src == analysis.subflows[sub[0]].client;
-        let (our_tok, our_idsn, side) = if from_client {
-            (&c.client_token, c.client_idsn, "client")
-        } else {
-            (&c.server_token, c.server_idsn, "server")
-        };
+        let (our_tok, our_idsn, side) =
+            if from_client { (&c.client_token, c.client_idsn, "client") } else { (&c.server_token, c.server_idsn, "server") };
         t.keys += 1;
         if our_tok.as_deref() != Some(format!("{tok:08x}").as_str()) || our_idsn != Some(idsn) {
-            t.mismatches.push(format!(
-                "frame {}: {side} token/idsn tshark {tok:08x}/{idsn}, ours {our_tok:?}/{our_idsn:?}",
-                r.frame
-            ));
+            t.mismatches.push(format!("frame {}: {side} token/idsn tshark {tok:08x}/{idsn}, ours {our_tok:?}/{our_idsn:?}", r.frame));
         }
     }
     t
@@ -282,10 +241,7 @@ fn subflow_grouping_tokens_and_idsns_agree_with_tshark() {
         return;
     }
     let mut failures = Vec::new();
-    eprintln!(
-        "{:<24} {:>8} {:>8} {:>9} {:>6} {:>10} {:>10}",
-        "capture", "streams", "mptcp", "fallback", "keys", "numbering", "mismatches"
-    );
+    eprintln!("{:<24} {:>8} {:>8} {:>9} {:>6} {:>10} {:>10}", "capture", "streams", "mptcp", "fallback", "keys", "numbering", "mismatches");
     for cap in common::captures() {
         let name = common::name(&cap);
         let t = compare(&cap);
@@ -305,24 +261,13 @@ fn subflow_grouping_tokens_and_idsns_agree_with_tshark() {
         // Not vacuous: some MPTCP stream and key compared, or (fallback.pcap) a stream both
         // agree is a failed MPTCP attempt.
         if t.streams == 0 || ((t.mptcp_streams == 0 || t.keys == 0) && t.syn_fallbacks == 0) {
-            failures.push(format!(
-                "{name}: nothing compared ({} MPTCP streams, {} keys)",
-                t.mptcp_streams, t.keys
-            ));
+            failures.push(format!("{name}: nothing compared ({} MPTCP streams, {} keys)", t.mptcp_streams, t.keys));
         }
         if !t.mismatches.is_empty() {
-            failures.push(format!(
-                "{name}: {} mismatches, first: {}",
-                t.mismatches.len(),
-                t.mismatches[0]
-            ));
+            failures.push(format!("{name}: {} mismatches, first: {}", t.mismatches.len(), t.mismatches[0]));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "disagreements with tshark:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
 }
 
 /// The relative DSN our data says each 8-byte DSN has: raw minus the *sender's* IDSN
@@ -342,19 +287,8 @@ fn relative_dsns(capture: &Path) -> Vec<(u64, u64, bool, u64, u64, u64)> {
         let (Some(ci), Some(si)) = (c.client_idsn, c.server_idsn) else {
             continue;
         };
-        let (sender, receiver) = if r.src == s.client {
-            (ci, si)
-        } else {
-            (si, ci)
-        };
-        out.push((
-            r.frame,
-            r.tcp_stream,
-            s.join,
-            rel,
-            raw.wrapping_sub(sender),
-            raw.wrapping_sub(receiver),
-        ));
+        let (sender, receiver) = if r.src == s.client { (ci, si) } else { (si, ci) };
+        out.push((r.frame, r.tcp_stream, s.join, rel, raw.wrapping_sub(sender), raw.wrapping_sub(receiver)));
     }
     out
 }
@@ -395,23 +329,15 @@ fn tshark_defect_relative_dsn_on_join_subflows() {
                 }
             } else {
                 i_n += 1;
-                assert_eq!(
-                    theirs, ours,
-                    "{name} frame {frame}: initial subflow relative DSN"
-                );
+                assert_eq!(theirs, ours, "{name} frame {frame}: initial subflow relative DSN");
             }
         }
-        eprintln!(
-            "{name:<24} initial-subflow DSNs agree: {i_n}; join-subflow DSNs: {j_n}, tshark wrong on {j_wrong}"
-        );
+        eprintln!("{name:<24} initial-subflow DSNs agree: {i_n}; join-subflow DSNs: {j_n}, tshark wrong on {j_wrong}");
         initial += i_n;
         join_wrong += j_wrong;
     }
     assert!(initial > 0, "no initial-subflow DSN compared");
-    assert!(
-        join_wrong > 0,
-        "tshark no longer shows the join-subflow DSN defect: update this test"
-    );
+    assert!(join_wrong > 0, "tshark no longer shows the join-subflow DSN defect: update this test");
 
     // A specific frame: the first join-subflow DSN of two-subflows.pcap.
     let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/two-subflows.pcap");

@@ -111,11 +111,7 @@ fn tshark_fields(capture: &Path) -> BTreeMap<u64, Fields> {
     let mut frames = BTreeMap::new();
     for line in out.lines() {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(
-            cols.len(),
-            FIELDS.len() + 1,
-            "tshark line has wrong column count: {line:?}"
-        );
+        assert_eq!(cols.len(), FIELDS.len() + 1, "tshark line has wrong column count: {line:?}");
         let frame: u64 = cols[0].parse().expect("frame.number");
         let mut fields = Fields::new();
         for (f, v) in FIELDS.iter().zip(&cols[1..]) {
@@ -158,11 +154,7 @@ fn render(opt: &MptcpOption<'_>, out: &mut Fields) {
                 push(out, "sha256.flag", bit(c.flags, 0x01));
             }
             // D-G, shifted down as tshark does for a masked field.
-            push(
-                out,
-                "reserved.flag",
-                format!("0x{:02x}", (c.flags & 0x1e) >> 1),
-            );
+            push(out, "reserved.flag", format!("0x{:02x}", (c.flags & 0x1e) >> 1));
             if let Some(k) = c.sender_key {
                 push(out, "sendkey", k);
             }
@@ -180,22 +172,14 @@ fn render(opt: &MptcpOption<'_>, out: &mut Fields) {
             push(out, "subtype", 1);
             match j {
                 MpJoin::Syn(s) => {
-                    push(
-                        out,
-                        "flags",
-                        format!("0x{:02x}", 0x10 | s.reserved | u8::from(s.backup)),
-                    );
+                    push(out, "flags", format!("0x{:02x}", 0x10 | s.reserved | u8::from(s.backup)));
                     push(out, "backup.flag", u8::from(s.backup));
                     push(out, "addrid", s.address_id);
                     push(out, "recvtok", s.token);
                     push(out, "sendrand", s.nonce);
                 }
                 MpJoin::SynAck(s) => {
-                    push(
-                        out,
-                        "flags",
-                        format!("0x{:02x}", 0x10 | s.reserved | u8::from(s.backup)),
-                    );
+                    push(out, "flags", format!("0x{:02x}", 0x10 | s.reserved | u8::from(s.backup)));
                     push(out, "backup.flag", u8::from(s.backup));
                     push(out, "addrid", s.address_id);
                     push(out, "sendtrunchmac", s.hmac);
@@ -254,11 +238,7 @@ fn render(opt: &MptcpOption<'_>, out: &mut Fields) {
         }
         MptcpOption::Prio(p) => {
             push(out, "subtype", 5);
-            push(
-                out,
-                "flags",
-                format!("0x{:02x}", 0x50 | p.reserved | u8::from(p.backup)),
-            );
+            push(out, "flags", format!("0x{:02x}", 0x50 | p.reserved | u8::from(p.backup)));
             push(out, "backup.flag", u8::from(p.backup));
             if let Some(id) = p.address_id {
                 push(out, "addrid", id);
@@ -306,17 +286,11 @@ struct Ours {
 fn our_fields(capture: &Path) -> BTreeMap<u64, Ours> {
     let mut reader = common::open(capture);
     let mut frames = BTreeMap::new();
-    while let Some(p) = reader
-        .next_packet()
-        .unwrap_or_else(|e| panic!("{}: {e}", capture.display()))
-    {
+    while let Some(p) = reader.next_packet().unwrap_or_else(|e| panic!("{}: {e}", capture.display())) {
         let Decoded::Tcp(seg) = decode(p.linktype, p.data) else {
             continue;
         };
-        let mut ours = Ours {
-            options_truncated: seg.options_truncated,
-            ..Ours::default()
-        };
+        let mut ours = Ours { options_truncated: seg.options_truncated, ..Ours::default() };
         let mut any = false;
         for o in mptcp_options(seg.options) {
             match o {
@@ -365,14 +339,10 @@ fn compare(capture: &Path) -> Tally {
     let their_frames: BTreeSet<u64> = theirs.keys().copied().collect();
     let our_frames: BTreeSet<u64> = ours.keys().copied().collect();
     for f in their_frames.difference(&our_frames) {
-        t.mismatches.push(format!(
-            "frame {f}: tshark shows MPTCP, we found no MPTCP option"
-        ));
+        t.mismatches.push(format!("frame {f}: tshark shows MPTCP, we found no MPTCP option"));
     }
     for f in our_frames.difference(&their_frames) {
-        t.mismatches.push(format!(
-            "frame {f}: we found an MPTCP option, tshark shows none"
-        ));
+        t.mismatches.push(format!("frame {f}: we found an MPTCP option, tshark shows none"));
     }
 
     for (frame, their) in &theirs {
@@ -383,13 +353,10 @@ fn compare(capture: &Path) -> Tally {
             t.truncated_frames.push(*frame);
             // The cut must show up as an option issue on our side, not silently.
             if our.issues.is_empty() && our.fields.is_empty() {
-                t.mismatches.push(format!(
-                    "frame {frame}: options cut by snaplen but no issue reported"
-                ));
+                t.mismatches.push(format!("frame {frame}: options cut by snaplen but no issue reported"));
             }
         } else if !our.issues.is_empty() {
-            t.mismatches
-                .push(format!("frame {frame}: option issues {:?}", our.issues));
+            t.mismatches.push(format!("frame {frame}: option issues {:?}", our.issues));
         }
         for f in FIELDS {
             let a = their.get(f);
@@ -429,8 +396,7 @@ fn compare(capture: &Path) -> Tally {
                 t.truncated_values += a.map_or(0, Vec::len);
                 continue;
             }
-            t.mismatches
-                .push(format!("frame {frame}: {f}: tshark {a:?} ours {b:?}"));
+            t.mismatches.push(format!("frame {frame}: {f}: tshark {a:?} ours {b:?}"));
         }
     }
     t
@@ -465,35 +431,20 @@ fn every_mptcp_option_field_agrees_with_tshark() {
             eprintln!("    {name}: {m}");
         }
         if t.frames == 0 || t.fields == 0 {
-            failures.push(format!(
-                "{name}: nothing compared ({} frames, {} fields)",
-                t.frames, t.fields
-            ));
+            failures.push(format!("{name}: nothing compared ({} frames, {} fields)", t.frames, t.fields));
         }
         if !t.mismatches.is_empty() {
-            failures.push(format!(
-                "{name}: {} mismatches, first: {}",
-                t.mismatches.len(),
-                t.mismatches[0]
-            ));
+            failures.push(format!("{name}: {} mismatches, first: {}", t.mismatches.len(), t.mismatches[0]));
         }
         all_frames += t.frames;
         all_fields += t.fields;
         seen.extend(t.seen);
     }
-    let unexercised: Vec<&str> = FIELDS
-        .iter()
-        .copied()
-        .filter(|f| !seen.contains(f) && !excluded(f))
-        .collect();
+    let unexercised: Vec<&str> = FIELDS.iter().copied().filter(|f| !seen.contains(f) && !excluded(f)).collect();
     eprintln!("fields compared: {seen:?}");
     eprintln!("fields no kernel capture exercises (handmade_options_agree_with_tshark covers them): {unexercised:?}");
     eprintln!("total: {all_frames} frames, {all_fields} frame-fields agree; excluded fields: {EXCLUDED:?}");
-    assert!(
-        failures.is_empty(),
-        "disagreements with tshark:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
 }
 
 /// tshark 4.0 defect: the DSS checksum is not shown.
@@ -571,11 +522,7 @@ fn tshark_defect_dss_checksum_not_shown() {
             for o in mptcp_options(seg.options) {
                 let (off, opt) = o.expect("well-formed option");
                 if let MptcpOption::Dss(d) = opt {
-                    assert_eq!(
-                        usize::from(seg.options[off + 1]),
-                        opt.buffer_len(),
-                        "DSS option length"
-                    );
+                    assert_eq!(usize::from(seg.options[off + 1]), opt.buffer_len(), "DSS option length");
                     assert!(d.mapping.is_some_and(|m| m.checksum.is_some()), "the mapping carries a checksum");
                     mapping = d.mapping;
                 }
@@ -588,9 +535,7 @@ fn tshark_defect_dss_checksum_not_shown() {
     }
     let m = mapping.expect("the frame has a DSS mapping");
     let flow = flow.unwrap();
-    let isn = *isns
-        .get(&flow)
-        .expect("handshake of frame 8's subflow captured");
+    let isn = *isns.get(&flow).expect("handshake of frame 8's subflow captured");
     let wire = m.checksum.expect("we show the checksum tshark does not");
 
     // The relative subflow bytes [subflow_seq, subflow_seq + len) of frame 8's direction.
@@ -601,8 +546,7 @@ fn tshark_defect_dss_checksum_not_shown() {
             continue;
         };
         if (seg.src, seg.sport, seg.dst, seg.dport) == flow && !seg.payload.is_empty() {
-            data.entry(seg.seq.wrapping_sub(isn))
-                .or_insert_with(|| seg.payload.to_vec());
+            data.entry(seg.seq.wrapping_sub(isn)).or_insert_with(|| seg.payload.to_vec());
         }
     }
     let (start, len) = (m.subflow_seq, u32::from(m.data_level_length));
@@ -612,22 +556,14 @@ fn tshark_defect_dss_checksum_not_shown() {
         if *rel >= start.wrapping_add(len) || end <= start {
             continue;
         }
-        assert_eq!(
-            *rel,
-            start.wrapping_add(payload.len() as u32),
-            "contiguous mapping bytes"
-        );
+        assert_eq!(*rel, start.wrapping_add(payload.len() as u32), "contiguous mapping bytes");
         let take = (start.wrapping_add(len) - rel).min(p.len() as u32) as usize;
         payload.extend_from_slice(&p[..take]);
     }
     assert_eq!(payload.len(), len as usize, "whole mapping captured");
     let mut c = DssChecksum::new(m.dsn, m.subflow_seq, m.data_level_length);
     c.update(&payload);
-    assert!(
-        c.verify(wire),
-        "our checksum 0x{wire:04x} of frame {FRAME} does not verify (computed 0x{:04x})",
-        c.finish()
-    );
+    assert!(c.verify(wire), "our checksum 0x{wire:04x} of frame {FRAME} does not verify (computed 0x{:04x})", c.finish());
     eprintln!(
         "checksum.pcap frame {FRAME}: DSS checksum 0x{wire:04x} verifies over {len} bytes; \
          tshark 4.0 shows no tcp.options.mptcp.checksum"

@@ -236,7 +236,8 @@ fn dss_checksum_over_a_flipped_payload_bit_fails() {
     let k = assert_check(&rr, 0, "dss.checksum", Outcome::Skip);
     assert!(k.detail.contains("not negotiated"), "{}", k.detail);
     let mut file = read("checksum.pcap");
-    let (frame, at) = find_offset(&file, SLL2, |data, seg| (seg.payload.len() > 100).then(|| offset_in(data, seg.payload) + 50)).expect("a data segment");
+    let (frame, at) =
+        find_offset(&file, SLL2, |data, seg| (seg.payload.len() > 100).then(|| offset_in(data, seg.payload) + 50)).expect("a data segment");
     file[at] ^= 0x04;
     let r = verify_bytes(file);
     let k = assert_check(&r, 0, "dss.checksum", Outcome::Fail);
@@ -374,7 +375,8 @@ fn mp_fastclose_key_flipped_fails() {
     assert_check(&verify_capture("two-subflows.pcap"), 0, "mp_fastclose.key", Outcome::Skip);
     let mut file = read("fastclose.pcap");
     // kind, len, subtype|reserved, reserved, receiver key (8).
-    let hits = find_offsets(&file, SLL2, |data, seg| option_byte(data, seg, |_, o| matches!(o, MptcpOption::FastClose(_)).then_some(4 + 7)));
+    let hits =
+        find_offsets(&file, SLL2, |data, seg| option_byte(data, seg, |_, o| matches!(o, MptcpOption::FastClose(_)).then_some(4 + 7)));
     assert!(!hits.is_empty(), "an MP_FASTCLOSE");
     file[hits[0].1] ^= 0x01;
     let rr = verify_bytes(file);

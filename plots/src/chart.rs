@@ -135,9 +135,12 @@ pub fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> Re
 pub fn num(v: f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
-
 
 /// The legend box every plot draws: white, grey border, legend-sized text.
 pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(

@@ -156,8 +156,7 @@ impl Capture {
 pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capture {
     let rec = Rc::new(RefCell::new(Recorder::default()));
     let tp = Rc::new(RefCell::new(Throughput::new(interval_ns, None)));
-    let analyzer = Analyzer::new(Limits::default())
-        .with_observer(Box::new(Both(SharedObserver(rec.clone()), SharedObserver(tp.clone()))));
+    let analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(Both(SharedObserver(rec.clone()), SharedObserver(tp.clone()))));
     let (analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
     let rec = rec.take();
     let throughput = tp.replace(Throughput::new(interval_ns, None));

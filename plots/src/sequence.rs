@@ -100,14 +100,7 @@ pub fn render<DB: DrawingBackend>(
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
-    let top = s
-        .points
-        .iter()
-        .map(|p| p.dsn_rel + i64::from(p.len))
-        .chain(s.acks.iter().map(|a| a.ack_rel))
-        .max()
-        .unwrap_or(0)
-        .max(0);
+    let top = s.points.iter().map(|p| p.dsn_rel + i64::from(p.len)).chain(s.acks.iter().map(|a| a.ack_rel)).max().unwrap_or(0).max(0);
     let bottom = s.points.iter().map(|p| p.dsn_rel).chain(s.acks.iter().map(|a| a.ack_rel)).min().unwrap_or(0).min(0);
     let (scale, uname) = unit(top);
     let t_max = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(0f64, f64::max);

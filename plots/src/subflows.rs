@@ -14,7 +14,9 @@ use crate::{Capture, PlotError, PlotOptions};
 pub enum MarkerKind {
     Established,
     /// MP_PRIO seen on the subflow: its new backup flag.
-    Priority { backup: bool },
+    Priority {
+        backup: bool,
+    },
     /// "fin", "rst", "mp_tcprst", "mp_fastclose".
     Closed(&'static str),
 }
@@ -210,14 +212,14 @@ pub fn render<DB: DrawingBackend>(
                     // Beside the cross, not on it.
                     let style = (FONT, sz.small).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
                     ch.draw_series(std::iter::once(EmptyElement::at((m.t, y)) + Text::new(how.to_uppercase(), (mr + 6, 0), style)))
-                    .map_err(draw_err)?;
+                        .map_err(draw_err)?;
                 }
             }
         }
         if !l.closed {
             let style = (FONT, sz.small).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center));
             ch.draw_series(std::iter::once(EmptyElement::at((l.end, y)) + Text::new("no end in the capture", (6, 0), style)))
-            .map_err(draw_err)?;
+                .map_err(draw_err)?;
         }
     }
     // Legend: what the shapes mean.
@@ -225,10 +227,8 @@ pub fn render<DB: DrawingBackend>(
         [("handshake (SYN → ACK)", 0), ("established", 1), ("backup period", 2), ("MP_PRIO", 3), ("closed (FIN/RST)", 4)];
     for (text, k) in legend_items {
         let (g, cc) = (grey, RGBColor(90, 90, 90));
-        ch.draw_series(std::iter::once(Circle::new((-1.0, -1.0), 0, WHITE)))
-            .map_err(draw_err)?
-            .label(text)
-            .legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
+        ch.draw_series(std::iter::once(Circle::new((-1.0, -1.0), 0, WHITE))).map_err(draw_err)?.label(text).legend(
+            move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
                 match k {
                     0 => Rectangle::new([(x, y - 2), (x + 18, y + 2)], g.filled()).into_dyn(),
                     1 => Circle::new((x + 9, y), mr, BLACK.filled()).into_dyn(),
@@ -236,7 +236,8 @@ pub fn render<DB: DrawingBackend>(
                     3 => TriangleMarker::new((x + 9, y), mr + 2, BLACK.filled()).into_dyn(),
                     _ => Cross::new((x + 9, y), mr + 1, BLACK.stroke_width(3)).into_dyn(),
                 }
-            });
+            },
+        );
     }
     chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if s.lanes.is_empty() {

@@ -185,7 +185,11 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
                 return Decoded::Fragment;
             }
             let total = usize::from(h.total_len());
-            if total >= headers { total - headers } else { payload.payload.len() }
+            if total >= headers {
+                total - headers
+            } else {
+                payload.payload.len()
+            }
         }
         LaxIpSlice::Ipv6(v6) => {
             if v6.is_payload_fragmented() {
@@ -194,15 +198,15 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
             }
             let declared = usize::from(v6.header().payload_length());
             let ext = v6.extensions().slice().len();
-            if declared == 0 { payload.payload.len() } else { declared.saturating_sub(ext) }
+            if declared == 0 {
+                payload.payload.len()
+            } else {
+                declared.saturating_sub(ext)
+            }
         }
     };
     let tcp_offset = offset + headers;
-    let on_wire = if payload.len_source == etherparse::LenSource::Slice && !payload.incomplete {
-        payload.payload.len()
-    } else {
-        on_wire
-    };
+    let on_wire = if payload.len_source == etherparse::LenSource::Slice && !payload.incomplete { payload.payload.len() } else { on_wire };
     match tcp::decode_tcp(payload.payload, on_wire, src, dst) {
         Ok(seg) => Decoded::Tcp(seg),
         Err(mut e) => {

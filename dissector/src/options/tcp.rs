@@ -25,7 +25,11 @@ pub enum TcpOption<'a> {
     /// End of option list; the walk stops here.
     Eol,
     /// Any other option: `bytes` is the whole option including kind and length.
-    Other { kind: u8, offset: usize, bytes: &'a [u8] },
+    Other {
+        kind: u8,
+        offset: usize,
+        bytes: &'a [u8],
+    },
 }
 
 /// An option whose length byte is missing, below 2, or runs past the option space.

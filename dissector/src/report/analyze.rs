@@ -34,10 +34,7 @@ impl<'a> AnalyzeReport<'a> {
         let connections = a
             .connections
             .iter()
-            .map(|c| ConnectionReport {
-                connection: c,
-                subflows: c.subflow_ids.iter().filter_map(|&s| a.subflows.get(s)).collect(),
-            })
+            .map(|c| ConnectionReport { connection: c, subflows: c.subflow_ids.iter().filter_map(|&s| a.subflows.get(s)).collect() })
             .collect();
         AnalyzeReport {
             file,
@@ -123,20 +120,8 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
             "mp_capable_ack" => writeln!(out, "  found from the keys of a third ACK: the SYN is not in the capture")?,
             _ => {}
         }
-        writeln!(
-            out,
-            "  client key {} token {} idsn {}",
-            opt(&c.client_key),
-            opt(&c.client_token),
-            opt(&c.client_idsn)
-        )?;
-        writeln!(
-            out,
-            "  server key {} token {} idsn {}",
-            opt(&c.server_key),
-            opt(&c.server_token),
-            opt(&c.server_idsn)
-        )?;
+        writeln!(out, "  client key {} token {} idsn {}", opt(&c.client_key), opt(&c.client_token), opt(&c.client_idsn))?;
+        writeln!(out, "  server key {} token {} idsn {}", opt(&c.server_key), opt(&c.server_token), opt(&c.server_idsn))?;
         writeln!(out, "  time {:.3} s .. {:.3} s", c.start_ts - t0, c.end_ts - t0)?;
         if let Some(fb) = &c.fallback {
             writeln!(out, "  FALLBACK at frame {}: {}", fb.frame, fb.detail)?;

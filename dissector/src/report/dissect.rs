@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, Decoded, DecodeError, Layer, TcpSegment};
+use crate::decode::{decode, DecodeError, Decoded, Layer, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 
 /// Output format of `dissect`.

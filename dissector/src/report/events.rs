@@ -74,11 +74,7 @@ impl MonitorLine {
     /// has the same value in ours, except the fields the wire cannot show.
     pub fn matched_by(&self, ours: &MonitorLine) -> bool {
         self.kind == ours.kind
-            && self
-                .fields
-                .iter()
-                .filter(|(k, _)| !UNKNOWABLE_FIELDS.contains(&k.as_str()))
-                .all(|(k, v)| ours.get(k) == Some(v.as_str()))
+            && self.fields.iter().filter(|(k, _)| !UNKNOWABLE_FIELDS.contains(&k.as_str())).all(|(k, v)| ours.get(k) == Some(v.as_str()))
     }
 }
 
@@ -237,20 +233,20 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
                 line.push("backup", u8::from(b));
                 line
             }),
-            EventKind::SfClosed => sf.filter(|s| {
-                // A join that never completed exists only on the host that sent its SYN.
-                let exists_here = s.established_ts.is_some() || s.opened_by_client() == me_client;
-                still_established && exists_here
-            })
-            .map(|s| {
-                let mut line = subflow_line("SF_CLOSED", token, s, me_client);
-                line.push("backup", u8::from(backup.get(&s.id).copied().unwrap_or(false)));
-                line
-            }),
+            EventKind::SfClosed => sf
+                .filter(|s| {
+                    // A join that never completed exists only on the host that sent its SYN.
+                    let exists_here = s.established_ts.is_some() || s.opened_by_client() == me_client;
+                    still_established && exists_here
+                })
+                .map(|s| {
+                    let mut line = subflow_line("SF_CLOSED", token, s, me_client);
+                    line.push("backup", u8::from(backup.get(&s.id).copied().unwrap_or(false)));
+                    line
+                }),
             EventKind::Closed => {
                 // The host that received MP_FASTCLOSE drops its token before closing.
-                let peer_fastclosed =
-                    fastclose.get(&conn.id).is_some_and(|&(_, by_client)| by_client.is_some_and(|c| c != me_client));
+                let peer_fastclosed = fastclose.get(&conn.id).is_some_and(|&(_, by_client)| by_client.is_some_and(|c| c != me_client));
                 (!peer_fastclosed).then(|| MonitorLine::new("CLOSED", token))
             }
             _ => None,

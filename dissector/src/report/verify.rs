@@ -70,13 +70,7 @@ pub fn write_junit<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     let tests = r.passed + r.failed + r.skipped;
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<testsuites name="mptcp-trace verify" tests="{tests}" failures="{}" skipped="{}">"#, r.failed, r.skipped)?;
-    writeln!(
-        out,
-        r#"  <testsuite name="{}" tests="{tests}" failures="{}" skipped="{}" errors="0">"#,
-        esc(&r.file),
-        r.failed,
-        r.skipped
-    )?;
+    writeln!(out, r#"  <testsuite name="{}" tests="{tests}" failures="{}" skipped="{}" errors="0">"#, esc(&r.file), r.failed, r.skipped)?;
     let case = |out: &mut W, class: &str, name: &str, outcome: Outcome, detail: &str| -> io::Result<()> {
         write!(out, r#"    <testcase classname="{}" name="{}""#, esc(class), esc(name))?;
         match outcome {

@@ -306,7 +306,7 @@ impl SeqSpace {
             return fresh;
         };
         let ahead = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0; // a after b
-        // Holes (absolute), filled by this segment where they overlap.
+                                                                     // Holes (absolute), filled by this segment where they overlap.
         let mut kept = [(0u32, 0u32); MAX_HOLES];
         let mut nk = 0;
         let mut parts = [(0u32, 0u32); MAX_HOLES];

@@ -26,8 +26,8 @@ pub mod data;
 mod mappings;
 
 use checks::{ids, Checks, Verdict};
-use mappings::{Added, Fresh, Mapping, MappingTable, SeqSpace};
 pub use data::{DataDir, DataSink, NullSink};
+use mappings::{Added, Fresh, Mapping, MappingTable, SeqSpace};
 
 /// Caps on tracked state.
 #[derive(Debug, Clone, Copy)]
@@ -642,7 +642,6 @@ impl Analyzer {
         self
     }
 
-
     /// Computes the sha256 of every rebuilt data stream (reported for complete streams).
     pub fn with_hashes(mut self, on: bool) -> Self {
         self.data.set_hash(on);
@@ -784,14 +783,8 @@ impl Analyzer {
         let ts = ts_ns as f64 / 1e9;
         let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
         let dir = self.infer_connection(frame, ts, flow, dir, seg);
-        self.cur = SegmentRecord {
-            frame,
-            ts_ns,
-            subflow: flow,
-            c2s: dir == Dir::C2s,
-            payload_len: seg.payload_len,
-            ..SegmentRecord::default()
-        };
+        self.cur =
+            SegmentRecord { frame, ts_ns, subflow: flow, c2s: dir == Dir::C2s, payload_len: seg.payload_len, ..SegmentRecord::default() };
         let ctx = Ctx {
             frame,
             ts,
@@ -1156,7 +1149,10 @@ impl Analyzer {
             None => None,
         };
         // The roles may just have been swapped: this packet is the client's.
-        let ctx = &Ctx { dir: if existing.is_some() && self.flows.get(ctx.flow).is_some_and(|f| f.client == ctx.saddr) { Dir::C2s } else { ctx.dir }, ..*ctx };
+        let ctx = &Ctx {
+            dir: if existing.is_some() && self.flows.get(ctx.flow).is_some_and(|f| f.client == ctx.saddr) { Dir::C2s } else { ctx.dir },
+            ..*ctx
+        };
         let Some(cid) = existing else {
             // MP_CAPABLE on a flow whose SYN is not in the capture.
             self.orphan_flow(ctx, "mp_capable_without_syn");
@@ -1227,7 +1223,9 @@ impl Analyzer {
             self.stats.connections_dropped += 1;
             if self.stats.connections_dropped == 1 {
                 let max = self.limits.max_connections;
-                self.global_anomaly(ctx.frame, "connection_cap", || format!("more than {max} MPTCP connections: later ones are not tracked"));
+                self.global_anomaly(ctx.frame, "connection_cap", || {
+                    format!("more than {max} MPTCP connections: later ones are not tracked")
+                });
             }
             return None;
         }
@@ -1370,9 +1368,9 @@ impl Analyzer {
                             });
                         }
                     }
-                    _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || {
-                        "keys or nonces of the join not in the capture".into()
-                    }),
+                    _ => conn
+                        .checks
+                        .record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into()),
                 }
             }
             MpJoin::Ack(ack) => {
@@ -1391,15 +1389,17 @@ impl Analyzer {
                         if &expected == ack.hmac {
                             conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
                         } else {
-                            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || "third-ACK HMAC does not match the keys and nonces".into());
+                            conn.checks
+                                .record(id, rfc, Verdict::Fail, ctx.frame, || "third-ACK HMAC does not match the keys and nonces".into());
                         }
                     }
-                    _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || {
-                        "keys or nonces of the join not in the capture".into()
-                    }),
+                    _ => conn
+                        .checks
+                        .record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into()),
                 }
                 let backup = self.flows.get(ctx.flow).is_some_and(|f| f.backup);
-                let (caddr, saddr_id) = self.flows.get(ctx.flow).map(|f| (f.client_address_id, f.server_address_id)).unwrap_or((None, None));
+                let (caddr, saddr_id) =
+                    self.flows.get(ctx.flow).map(|f| (f.client_address_id, f.server_address_id)).unwrap_or((None, None));
                 self.event(ctx, EventKind::SfEstablished, Some(cid), |e| {
                     e.backup = Some(backup);
                     e.address_id = caddr.or(saddr_id);
@@ -1434,9 +1434,8 @@ impl Analyzer {
         }
         if let Some(m) = d.mapping {
             let Some(conn) = self.conns.get_mut(cid) else { return };
-            let reference = conn.last_dsn[di].or_else(|| {
-                conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1)
-            });
+            let reference = conn.last_dsn[di]
+                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
             let dsn = match (m.dsn_len, reference) {
                 (SeqLen::Eight, _) => DataSeq(m.dsn),
                 (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),
@@ -1451,7 +1450,8 @@ impl Analyzer {
                 // Infinite mapping: fallback (RFC 8684 §3.7).
                 if conn.fallback.is_none() {
                     conn.state = ConnState::Fallback;
-                    conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail: format!("infinite mapping at DSN {}", dsn.0) });
+                    conn.fallback =
+                        Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail: format!("infinite mapping at DSN {}", dsn.0) });
                     self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("infinite mapping".into()));
                 }
                 let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len: u32::MAX };
@@ -1562,9 +1562,9 @@ impl Analyzer {
             DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, rfc, Verdict::Legacy, c.frame, || {
                 format!("checksum {:04x} is the byte-swapped value (Linux 5.14-5.18 on little-endian)", c.wire)
             }),
-            DssChecksumVerdict::Fail if c.fin_only => conn.checks.record(id, rfc, Verdict::NotCheckable, c.frame, || {
-                "DATA_FIN-only mapping: receivers do not validate its checksum".into()
-            }),
+            DssChecksumVerdict::Fail if c.fin_only => conn
+                .checks
+                .record(id, rfc, Verdict::NotCheckable, c.frame, || "DATA_FIN-only mapping: receivers do not validate its checksum".into()),
             DssChecksumVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, c.frame, || {
                 format!("checksum {:04x} on the wire, {:04x} computed over the mapping", c.wire, c.acc.finish())
             }),
@@ -1653,7 +1653,17 @@ impl Analyzer {
                     data::Carry::Normal
                 };
                 let (new, reinjected, from_self) = self.data.insert(
-                    cid, ctx.dir, ctx.flow, dsn, bytes, b - a, kind, ctx.frame, ctx.ts_ns, &mut self.flows, &mut self.conns,
+                    cid,
+                    ctx.dir,
+                    ctx.flow,
+                    dsn,
+                    bytes,
+                    b - a,
+                    kind,
+                    ctx.frame,
+                    ctx.ts_ns,
+                    &mut self.flows,
+                    &mut self.conns,
                 );
                 self.cur.new_bytes += new;
                 self.cur.reinjected_bytes += reinjected;
@@ -1731,7 +1741,13 @@ impl Analyzer {
                         let kind = if one_byte { data::Carry::OneByte } else { data::Carry::Normal };
                         self.data.insert(cid, dir, flow, dsn, bytes, take, kind, p.frame, p.ts_ns, &mut self.flows, &mut self.conns);
                     }
-                    None => keep.push(Pending { seq: p.seq.wrapping_add(off), len: take, bytes: bytes.to_vec(), frame: p.frame, ts_ns: p.ts_ns }),
+                    None => keep.push(Pending {
+                        seq: p.seq.wrapping_add(off),
+                        len: take,
+                        bytes: bytes.to_vec(),
+                        frame: p.frame,
+                        ts_ns: p.ts_ns,
+                    }),
                 }
             }
         }

@@ -50,7 +50,11 @@ pub fn pcap_records(file: &[u8]) -> Vec<(u64, std::ops::Range<usize>)> {
     let le = file[0..4] == [0xd4, 0xc3, 0xb2, 0xa1] || file[0..4] == [0x4d, 0x3c, 0xb2, 0xa1];
     let u32at = |at: usize| {
         let b = [file[at], file[at + 1], file[at + 2], file[at + 3]];
-        if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
     };
     let mut out = Vec::new();
     let mut at = 24;
@@ -66,13 +70,21 @@ pub fn pcap_records(file: &[u8]) -> Vec<(u64, std::ops::Range<usize>)> {
 
 /// Finds the first frame for which `pick` returns a byte offset within the packet data, and
 /// returns the absolute file offset.
-pub fn find_offset(file: &[u8], linktype: u32, pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>) -> Option<(u64, usize)> {
+pub fn find_offset(
+    file: &[u8],
+    linktype: u32,
+    pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>,
+) -> Option<(u64, usize)> {
     find_offsets(file, linktype, pick).into_iter().next()
 }
 
 /// Every (frame, absolute file offset) for which `pick` returns a byte offset within the packet
 /// data, in file order.
-pub fn find_offsets(file: &[u8], linktype: u32, pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>) -> Vec<(u64, usize)> {
+pub fn find_offsets(
+    file: &[u8],
+    linktype: u32,
+    pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>,
+) -> Vec<(u64, usize)> {
     let mut out = Vec::new();
     for (frame, range) in pcap_records(file) {
         let data = &file[range.clone()];

@@ -51,7 +51,17 @@ pub fn tcp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, ack: u
 
 /// An IPv6 TCP packet.
 #[allow(clippy::too_many_arguments)]
-pub fn tcp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+pub fn tcp6(
+    src: [u8; 16],
+    dst: [u8; 16],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    options: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     let tcp = tcp_header(sport, dport, seq, ack, flags, options, payload);
     let mut p = vec![0x60, 0, 0, 0];
     p.extend((tcp.len() as u16).to_be_bytes());

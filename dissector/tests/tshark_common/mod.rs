@@ -11,12 +11,7 @@ pub fn captures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|e| e.expect("read_dir entry").path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
         .collect();
     out.sort();
     assert!(!out.is_empty(), "no captures in {}", dir.display());
@@ -30,11 +25,7 @@ pub fn name(path: &Path) -> String {
 /// `true` if tshark is there. Without it the oracle tests fail, unless
 /// MPTCP_TRACE_SKIP_ORACLE=1 says to skip them, in which case they say so loudly and pass.
 pub fn tshark_available(test: &str) -> bool {
-    let ok = Command::new("tshark")
-        .arg("-v")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = Command::new("tshark").arg("-v").output().map(|o| o.status.success()).unwrap_or(false);
     if ok {
         return true;
     }
@@ -53,24 +44,12 @@ pub fn tshark_available(test: &str) -> bool {
 
 /// Runs tshark with `args` on `capture` and returns its stdout; panics with stderr on failure.
 pub fn tshark(capture: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(capture)
-        .args(args)
-        .output()
-        .expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark {args:?} on {} failed: {}",
-        capture.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("tshark").arg("-n").arg("-r").arg(capture).args(args).output().expect("run tshark");
+    assert!(out.status.success(), "tshark {args:?} on {} failed: {}", capture.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("tshark output is UTF-8")
 }
 
 pub fn open(path: &Path) -> mptcp_dissector::capture::CaptureReader {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    mptcp_dissector::capture::CaptureReader::new(std::io::BufReader::new(f))
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    mptcp_dissector::capture::CaptureReader::new(std::io::BufReader::new(f)).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

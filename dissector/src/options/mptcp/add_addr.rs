@@ -85,11 +85,7 @@ impl AddAddr {
         let nibble = r.u8()? & 0x0f;
         let (version, ipv4, has_hmac) = match nibble {
             4 | 6 => {
-                let lens = if nibble == 4 {
-                    Self::V0_V4_LENS
-                } else {
-                    Self::V0_V6_LENS
-                };
+                let lens = if nibble == 4 { Self::V0_V4_LENS } else { Self::V0_V6_LENS };
                 if !lens.iter().any(|&l| usize::from(l) == len) {
                     return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(lens)));
                 }
@@ -97,36 +93,19 @@ impl AddAddr {
             }
             _ => {
                 if !Self::V1_LENS.iter().any(|&l| usize::from(l) == len) {
-                    return Err(OptionError::bad_length(
-                        st,
-                        len,
-                        ExpectedLen::OneOf(Self::V1_LENS),
-                    ));
+                    return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::V1_LENS)));
                 }
-                let version = AddAddrVersion::V1 {
-                    echo: nibble & 0x01 != 0,
-                    reserved: nibble & 0x0e,
-                };
+                let version = AddAddrVersion::V1 { echo: nibble & 0x01 != 0, reserved: nibble & 0x0e };
                 (version, len < 20, matches!(len, 16 | 18 | 28 | 30))
             }
         };
         // All valid lengths are 8/20 (+2 for a port) (+8 for an HMAC).
         let has_port = len % 4 == 2;
         let address_id = r.u8()?;
-        let address = if ipv4 {
-            IpAddr::V4(Ipv4Addr::from(*r.array::<4>()?))
-        } else {
-            IpAddr::V6(Ipv6Addr::from(*r.array::<16>()?))
-        };
+        let address = if ipv4 { IpAddr::V4(Ipv4Addr::from(*r.array::<4>()?)) } else { IpAddr::V6(Ipv6Addr::from(*r.array::<16>()?)) };
         let port = if has_port { Some(r.u16()?) } else { None };
         let hmac = if has_hmac { Some(r.u64()?) } else { None };
-        Ok(AddAddr {
-            version,
-            address_id,
-            address,
-            port,
-            hmac,
-        })
+        Ok(AddAddr { version, address_id, address, port, hmac })
     }
 
     pub(super) fn wire_len(&self) -> usize {
@@ -150,10 +129,7 @@ impl AddAddr {
             AddAddrVersion::V1 { echo, reserved } => {
                 let nibble = (reserved & 0x0e) | u8::from(echo);
                 if nibble == 4 || nibble == 6 {
-                    return Err(EmitError::unencodable(
-                        st,
-                        "v1 reserved bits would read as a v0 IPVer",
-                    ));
+                    return Err(EmitError::unencodable(st, "v1 reserved bits would read as a v0 IPVer"));
                 }
                 nibble
             }
@@ -215,9 +191,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     const V4: [u8; 4] = [192, 168, 136, 225];
-    const V6: [u8; 16] = [
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
-    ];
+    const V6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01];
     const PORT: [u8; 2] = [0x1f, 0x90];
     const HMAC: [u8; 8] = [0xe0, 0xe0, 0x54, 0xc3, 0x44, 0x4e, 0x4c, 0x25];
 
@@ -263,20 +237,14 @@ pub(crate) mod tests {
         assert_eq!(
             a,
             AddAddr {
-                version: AddAddrVersion::V1 {
-                    echo: false,
-                    reserved: 0
-                },
+                version: AddAddrVersion::V1 { echo: false, reserved: 0 },
                 address_id: 1,
                 address: IpAddr::V4(Ipv4Addr::new(192, 168, 136, 225)),
                 port: None,
                 hmac: Some(0xe0e0_54c3_444e_4c25),
             }
         );
-        assert_eq!(
-            a.to_string(),
-            "mptcp add-addr id 1 192.168.136.225 hmac 0xe0e054c3444e4c25"
-        );
+        assert_eq!(a.to_string(), "mptcp add-addr id 1 192.168.136.225 hmac 0xe0e054c3444e4c25");
         assert_eq!(
             serde_json::to_string(&MptcpOption::AddAddr(a)).unwrap(),
             r#"{"subtype":"ADD_ADDR","echo":false,"ipver":null,"address_id":1,"address":"192.168.136.225","port":null,"hmac":"e0e054c3444e4c25"}"#
@@ -296,10 +264,7 @@ pub(crate) mod tests {
         let a = add_addr(&wire(0x0, 3, &[&V6, &PORT, &HMAC]));
         assert_eq!(a.address, "2001:db8::1".parse::<IpAddr>().unwrap());
         assert_eq!(a.port, Some(8080));
-        assert_eq!(
-            a.to_string(),
-            "mptcp add-addr id 3 [2001:db8::1]:8080 hmac 0xe0e054c3444e4c25"
-        );
+        assert_eq!(a.to_string(), "mptcp add-addr id 3 [2001:db8::1]:8080 hmac 0xe0e054c3444e4c25");
         assert_eq!(
             serde_json::to_string(&MptcpOption::AddAddr(a)).unwrap(),
             r#"{"subtype":"ADD_ADDR","echo":false,"ipver":null,"address_id":3,"address":"2001:db8::1","port":8080,"hmac":"e0e054c3444e4c25"}"#
@@ -327,22 +292,10 @@ pub(crate) mod tests {
         // would show IPv4 + HMAC).
         let e = parse(&wire(0x4, 1, &[&V4, &HMAC])).unwrap_err();
         assert_eq!((e.offset, e.subtype), (1, Some(3)));
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 16,
-                expected: ExpectedLen::OneOf(&[8, 10])
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 16, expected: ExpectedLen::OneOf(&[8, 10]) });
         // IPVer 6 with an IPv4 length.
         let e = parse(&wire(0x6, 1, &[&V4])).unwrap_err();
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 8,
-                expected: ExpectedLen::OneOf(&[20, 22])
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 8, expected: ExpectedLen::OneOf(&[20, 22]) });
     }
 
     #[test]
@@ -365,21 +318,14 @@ pub(crate) mod tests {
     #[test]
     fn unencodable_values() {
         let a = AddAddr {
-            version: AddAddrVersion::V1 {
-                echo: false,
-                reserved: 0x04,
-            },
+            version: AddAddrVersion::V1 { echo: false, reserved: 0x04 },
             address_id: 0,
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: None,
             hmac: None,
         };
         assert!(MptcpOption::AddAddr(a).emit(&mut [0u8; 64]).is_err());
-        let a = AddAddr {
-            version: AddAddrVersion::V0,
-            hmac: Some(1),
-            ..a
-        };
+        let a = AddAddr { version: AddAddrVersion::V0, hmac: Some(1), ..a };
         assert!(MptcpOption::AddAddr(a).emit(&mut [0u8; 64]).is_err());
     }
 
@@ -391,38 +337,18 @@ pub(crate) mod tests {
         let version = prop_oneof![
             Just(AddAddrVersion::V0),
             (any::<bool>(), 0u8..8)
-                .prop_map(|(echo, r)| AddAddrVersion::V1 {
-                    echo,
-                    reserved: r << 1
-                })
-                .prop_filter("would read as v0", |v| {
-                    !matches!(
-                        v,
-                        AddAddrVersion::V1 {
-                            echo: false,
-                            reserved: 0x04 | 0x06
-                        }
-                    )
-                }),
+                .prop_map(|(echo, r)| AddAddrVersion::V1 { echo, reserved: r << 1 })
+                .prop_filter("would read as v0", |v| { !matches!(v, AddAddrVersion::V1 { echo: false, reserved: 0x04 | 0x06 }) }),
         ];
-        (
-            version,
-            any::<u8>(),
-            address,
-            proptest::option::of(any::<u16>()),
-            any::<Option<u64>>(),
-        )
-            .prop_map(|(version, address_id, address, port, hmac)| AddAddr {
+        (version, any::<u8>(), address, proptest::option::of(any::<u16>()), any::<Option<u64>>()).prop_map(
+            |(version, address_id, address, port, hmac)| AddAddr {
                 version,
                 address_id,
                 address,
                 port,
-                hmac: if version == AddAddrVersion::V0 {
-                    None
-                } else {
-                    hmac
-                },
-            })
+                hmac: if version == AddAddrVersion::V0 { None } else { hmac },
+            },
+        )
     }
 
     proptest! {

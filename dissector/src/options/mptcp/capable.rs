@@ -62,11 +62,7 @@ impl MpCapable {
         let st = subtype::MP_CAPABLE;
         let mut r = Reader::new(option, st);
         let version = r.u8()? & 0x0f;
-        let lens = if version == 0 {
-            Self::V0_LENS
-        } else {
-            Self::V1_LENS
-        };
+        let lens = if version == 0 { Self::V0_LENS } else { Self::V1_LENS };
         let len = option.len();
         if !lens.iter().any(|&l| usize::from(l) == len) {
             return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(lens)));
@@ -76,14 +72,7 @@ impl MpCapable {
         let receiver_key = if len >= 20 { Some(r.u64()?) } else { None };
         let data_level_length = if len >= 22 { Some(r.u16()?) } else { None };
         let checksum = if len >= 24 { Some(r.u16()?) } else { None };
-        Ok(MpCapable {
-            version,
-            flags,
-            sender_key,
-            receiver_key,
-            data_level_length,
-            checksum,
-        })
+        Ok(MpCapable { version, flags, sender_key, receiver_key, data_level_length, checksum })
     }
 
     pub(super) fn wire_len(&self) -> usize {
@@ -113,10 +102,7 @@ impl MpCapable {
         for key in [self.sender_key, self.receiver_key].into_iter().flatten() {
             w.u64(key)?;
         }
-        for v in [self.data_level_length, self.checksum]
-            .into_iter()
-            .flatten()
-        {
+        for v in [self.data_level_length, self.checksum].into_iter().flatten() {
             w.u16(v)?;
         }
         Ok(())
@@ -136,11 +122,7 @@ impl MpCapable {
 /// `mptcp capable v1 flags 0x81 {0x1122334455667788,0x99aabbccddeeff00} len 100 csum 0xabcd`
 impl fmt::Display for MpCapable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "mptcp capable v{} flags 0x{:02x}",
-            self.version, self.flags
-        )?;
+        write!(f, "mptcp capable v{} flags 0x{:02x}", self.version, self.flags)?;
         if let Some(k) = self.sender_key {
             write!(f, " {{0x{k:x}")?;
             if let Some(k) = self.receiver_key {
@@ -201,17 +183,7 @@ pub(crate) mod tests {
     fn v1_syn_has_no_key() {
         // Linux 5.6+ SYN: 1e 04 01 81.
         let c = capable(&[30, 4, 0x01, 0x81]);
-        assert_eq!(
-            c,
-            MpCapable {
-                version: 1,
-                flags: 0x81,
-                sender_key: None,
-                receiver_key: None,
-                data_level_length: None,
-                checksum: None
-            }
-        );
+        assert_eq!(c, MpCapable { version: 1, flags: 0x81, sender_key: None, receiver_key: None, data_level_length: None, checksum: None });
         assert!(c.checksum_required());
         assert_eq!(c.to_string(), "mptcp capable v1 flags 0x81");
     }
@@ -219,17 +191,12 @@ pub(crate) mod tests {
     #[test]
     fn v1_synack_carries_the_sender_key() {
         // A Linux SYN/ACK: 1e 0c 01 81 <key>.
-        let w = [
-            30, 12, 0x01, 0x81, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-        ];
+        let w = [30, 12, 0x01, 0x81, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
         let c = capable(&w);
         assert_eq!(c.version, 1);
         assert_eq!(c.sender_key, Some(0x1122_3344_5566_7788));
         assert_eq!(c.receiver_key, None);
-        assert_eq!(
-            c.to_string(),
-            "mptcp capable v1 flags 0x81 {0x1122334455667788}"
-        );
+        assert_eq!(c.to_string(), "mptcp capable v1 flags 0x81 {0x1122334455667788}");
     }
 
     #[test]
@@ -243,17 +210,10 @@ pub(crate) mod tests {
         assert_eq!(c.data_level_length, Some(1500));
         assert_eq!(c.checksum, None);
 
-        let c = capable(&wire(
-            0x01,
-            0x81,
-            &[&KEY_A, &KEY_B, &[0x00, 0x64], &[0xab, 0xcd]],
-        ));
+        let c = capable(&wire(0x01, 0x81, &[&KEY_A, &KEY_B, &[0x00, 0x64], &[0xab, 0xcd]]));
         assert_eq!(c.data_level_length, Some(100));
         assert_eq!(c.checksum, Some(0xabcd));
-        assert_eq!(
-            c.to_string(),
-            "mptcp capable v1 flags 0x81 {0x1122334455667788,0x99aabbccddeeff00} len 100 csum 0xabcd"
-        );
+        assert_eq!(c.to_string(), "mptcp capable v1 flags 0x81 {0x1122334455667788,0x99aabbccddeeff00} len 100 csum 0xabcd");
     }
 
     #[test]
@@ -267,20 +227,11 @@ pub(crate) mod tests {
     #[test]
     fn wrong_lengths_are_errors_at_the_length_byte() {
         // v0 has no 4-byte SYN and no data-level length.
-        for w in [
-            wire(0x00, 0x81, &[]),
-            wire(0x00, 0x81, &[&KEY_A, &KEY_B, &[0, 1]]),
-        ] {
+        for w in [wire(0x00, 0x81, &[]), wire(0x00, 0x81, &[&KEY_A, &KEY_B, &[0, 1]])] {
             let e = parse(&w).unwrap_err();
             assert_eq!(e.offset, 1);
             assert_eq!(e.subtype, Some(0));
-            assert_eq!(
-                e.kind,
-                OptionErrorKind::BadLength {
-                    len: w.len(),
-                    expected: ExpectedLen::OneOf(&[12, 20])
-                }
-            );
+            assert_eq!(e.kind, OptionErrorKind::BadLength { len: w.len(), expected: ExpectedLen::OneOf(&[12, 20]) });
         }
         for n in [5usize, 8, 13, 16, 21, 23, 25, 30] {
             let mut w = vec![30, n as u8, 0x01, 0x81];
@@ -313,43 +264,25 @@ pub(crate) mod tests {
 
     #[test]
     fn emit_rejects_fields_without_their_predecessors() {
-        let c = MpCapable {
-            version: 1,
-            flags: 0,
-            sender_key: None,
-            receiver_key: Some(1),
-            data_level_length: None,
-            checksum: None,
-        };
+        let c = MpCapable { version: 1, flags: 0, sender_key: None, receiver_key: Some(1), data_level_length: None, checksum: None };
         assert!(MptcpOption::Capable(c).emit(&mut [0u8; 64]).is_err());
-        let c = MpCapable {
-            version: 0,
-            receiver_key: None,
-            ..c
-        };
+        let c = MpCapable { version: 0, receiver_key: None, ..c };
         assert!(MptcpOption::Capable(c).emit(&mut [0u8; 64]).is_err());
     }
 
     /// Valid MP_CAPABLE values: v0 with one or two keys, any other version with the v1 shapes.
     pub(crate) fn arb() -> impl Strategy<Value = MpCapable> {
-        (
-            0u8..16,
-            any::<u8>(),
-            any::<[u64; 2]>(),
-            any::<[u16; 2]>(),
-            0usize..5,
-        )
-            .prop_map(|(version, flags, keys, extra, shape)| {
-                let shape = if version == 0 { 1 + shape % 2 } else { shape };
-                MpCapable {
-                    version,
-                    flags,
-                    sender_key: (shape >= 1).then_some(keys[0]),
-                    receiver_key: (shape >= 2).then_some(keys[1]),
-                    data_level_length: (shape >= 3).then_some(extra[0]),
-                    checksum: (shape >= 4).then_some(extra[1]),
-                }
-            })
+        (0u8..16, any::<u8>(), any::<[u64; 2]>(), any::<[u16; 2]>(), 0usize..5).prop_map(|(version, flags, keys, extra, shape)| {
+            let shape = if version == 0 { 1 + shape % 2 } else { shape };
+            MpCapable {
+                version,
+                flags,
+                sender_key: (shape >= 1).then_some(keys[0]),
+                receiver_key: (shape >= 2).then_some(keys[1]),
+                data_level_length: (shape >= 3).then_some(extra[0]),
+                checksum: (shape >= 4).then_some(extra[1]),
+            }
+        })
     }
 
     proptest! {

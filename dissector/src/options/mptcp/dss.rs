@@ -102,8 +102,7 @@ impl Dss {
 
     /// The flags byte (byte 3) this option has on the wire.
     pub fn flags(&self) -> u8 {
-        let mut flags = self.reserved_flags
-            & Self::reserved_mask(self.data_ack.is_some(), self.mapping.is_some());
+        let mut flags = self.reserved_flags & Self::reserved_mask(self.data_ack.is_some(), self.mapping.is_some());
         if self.data_fin {
             flags |= Self::FLAG_DATA_FIN;
         }
@@ -148,23 +147,12 @@ impl Dss {
             _ => {
                 // base <= 26, so this never saturates.
                 let b = u8::try_from(base).unwrap_or(u8::MAX);
-                let expected = if has_mapping {
-                    ExpectedLen::Either(b, b.saturating_add(2))
-                } else {
-                    ExpectedLen::Exactly(b)
-                };
+                let expected = if has_mapping { ExpectedLen::Either(b, b.saturating_add(2)) } else { ExpectedLen::Exactly(b) };
                 return Err(OptionError::bad_length(st, len, expected));
             }
         };
 
-        let data_ack = if has_ack {
-            Some(DataAck {
-                value: r.seq(ack_len)?,
-                len: ack_len,
-            })
-        } else {
-            None
-        };
+        let data_ack = if has_ack { Some(DataAck { value: r.seq(ack_len)?, len: ack_len }) } else { None };
         let mapping = if has_mapping {
             Some(DssMapping {
                 dsn: r.seq(dsn_len)?,
@@ -187,9 +175,7 @@ impl Dss {
 
     pub(super) fn wire_len(&self) -> usize {
         4 + self.data_ack.map_or(0, |a| a.len.bytes())
-            + self.mapping.map_or(0, |m| {
-                m.dsn_len.bytes() + 4 + 2 + 2 * usize::from(m.checksum.is_some())
-            })
+            + self.mapping.map_or(0, |m| m.dsn_len.bytes() + 4 + 2 + 2 * usize::from(m.checksum.is_some()))
     }
 
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
@@ -236,11 +222,7 @@ impl fmt::Display for Dss {
             write!(f, " ack {}", a.value)?;
         }
         if let Some(m) = &self.mapping {
-            write!(
-                f,
-                " seq {} subseq {} len {}",
-                m.dsn, m.subflow_seq, m.data_level_length
-            )?;
+            write!(f, " seq {} subseq {} len {}", m.dsn, m.subflow_seq, m.data_level_length)?;
             if let Some(c) = m.checksum {
                 write!(f, " csum 0x{c:x}")?;
             }
@@ -307,10 +289,7 @@ pub(crate) mod tests {
                 reserved: 0,
                 reserved_flags: 0,
                 data_fin: false,
-                data_ack: Some(DataAck {
-                    value: 1234,
-                    len: SeqLen::Four
-                }),
+                data_ack: Some(DataAck { value: 1234, len: SeqLen::Four }),
                 mapping: Some(DssMapping {
                     dsn: 5678,
                     dsn_len: SeqLen::Four,
@@ -320,10 +299,7 @@ pub(crate) mod tests {
                 }),
             }
         );
-        assert_eq!(
-            d.to_string(),
-            "mptcp dss ack 1234 seq 5678 subseq 1 len 100 csum 0xabcd"
-        );
+        assert_eq!(d.to_string(), "mptcp dss ack 1234 seq 5678 subseq 1 len 100 csum 0xabcd");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Dss(d)).unwrap(),
             r#"{"subtype":"DSS","data_fin":false,"data_ack":1234,"data_ack_len":4,"dsn":5678,"dsn_len":4,"subflow_seq":1,"data_level_length":100,"checksum":"abcd"}"#
@@ -336,18 +312,9 @@ pub(crate) mod tests {
         let w = wire(0x0f, &[&ACK8, &DSN8, &SSN, &DLL]);
         assert_eq!(w.len(), 26);
         let d = dss(&w);
-        assert_eq!(
-            d.data_ack,
-            Some(DataAck {
-                value: 0x0102_0304_0506_0708,
-                len: SeqLen::Eight
-            })
-        );
+        assert_eq!(d.data_ack, Some(DataAck { value: 0x0102_0304_0506_0708, len: SeqLen::Eight }));
         let m = d.mapping.unwrap();
-        assert_eq!(
-            (m.dsn, m.dsn_len, m.checksum),
-            (0x1112_1314_1516_1718, SeqLen::Eight, None)
-        );
+        assert_eq!((m.dsn, m.dsn_len, m.checksum), (0x1112_1314_1516_1718, SeqLen::Eight, None));
     }
 
     #[test]
@@ -357,10 +324,7 @@ pub(crate) mod tests {
         assert!(d.data_fin);
         assert_eq!(
             d.to_string(),
-            format!(
-                "mptcp dss fin ack {} seq {} subseq 0 len 1",
-                0x0102_0304_0506_0708u64, 0x1112_1314_1516_1718u64
-            )
+            format!("mptcp dss fin ack {} seq {} subseq 0 len 1", 0x0102_0304_0506_0708u64, 0x1112_1314_1516_1718u64)
         );
         assert_eq!(
             serde_json::to_string(&MptcpOption::Dss(d)).unwrap(),
@@ -394,35 +358,14 @@ pub(crate) mod tests {
         // A set but no ack bytes.
         let e = parse(&wire(0x01, &[])).unwrap_err();
         assert_eq!(e.offset, 1);
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 4,
-                expected: ExpectedLen::Exactly(8)
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 4, expected: ExpectedLen::Exactly(8) });
         // Checksum-sized tail without a mapping.
         let e = parse(&wire(0x01, &[&ACK4, &CSUM])).unwrap_err();
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 10,
-                expected: ExpectedLen::Exactly(8)
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 10, expected: ExpectedLen::Exactly(8) });
         // Mapping with one stray byte.
         let e = parse(&wire(0x04, &[&DSN4, &SSN, &DLL, &[0]])).unwrap_err();
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 15,
-                expected: ExpectedLen::Either(14, 16)
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "MPTCP DSS option, byte 1: length 15 is not valid, expected 14 or 16"
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 15, expected: ExpectedLen::Either(14, 16) });
+        assert_eq!(e.to_string(), "MPTCP DSS option, byte 1: length 15 is not valid, expected 14 or 16");
     }
 
     #[test]
@@ -439,47 +382,32 @@ pub(crate) mod tests {
             reserved: 0,
             reserved_flags: 0,
             data_fin: false,
-            data_ack: Some(DataAck {
-                value: 1 << 40,
-                len: SeqLen::Four,
-            }),
+            data_ack: Some(DataAck { value: 1 << 40, len: SeqLen::Four }),
             mapping: None,
         };
         assert!(MptcpOption::Dss(d).emit(&mut [0u8; 64]).is_err());
     }
 
     pub(crate) fn arb() -> impl Strategy<Value = Dss> {
-        let mapping = (
-            arb_seq(),
-            any::<u32>(),
-            any::<u16>(),
-            proptest::option::of(any::<u16>()),
-        )
-            .prop_map(
-                |((dsn, dsn_len), subflow_seq, data_level_length, checksum)| DssMapping {
-                    dsn,
-                    dsn_len,
-                    subflow_seq,
-                    data_level_length,
-                    checksum,
-                },
-            );
+        let mapping = (arb_seq(), any::<u32>(), any::<u16>(), proptest::option::of(any::<u16>())).prop_map(
+            |((dsn, dsn_len), subflow_seq, data_level_length, checksum)| DssMapping {
+                dsn,
+                dsn_len,
+                subflow_seq,
+                data_level_length,
+                checksum,
+            },
+        );
         let ack = arb_seq().prop_map(|(value, len)| DataAck { value, len });
-        (
-            0u8..16,
-            any::<u8>(),
-            any::<bool>(),
-            proptest::option::of(ack),
-            proptest::option::of(mapping),
-        )
-            .prop_map(|(reserved, raw_flags, data_fin, data_ack, mapping)| Dss {
+        (0u8..16, any::<u8>(), any::<bool>(), proptest::option::of(ack), proptest::option::of(mapping)).prop_map(
+            |(reserved, raw_flags, data_fin, data_ack, mapping)| Dss {
                 reserved,
-                reserved_flags: raw_flags
-                    & Dss::reserved_mask(data_ack.is_some(), mapping.is_some()),
+                reserved_flags: raw_flags & Dss::reserved_mask(data_ack.is_some(), mapping.is_some()),
                 data_fin,
                 data_ack,
                 mapping,
-            })
+            },
+        )
     }
 
     proptest! {

@@ -21,17 +21,10 @@ impl MpFail {
     pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
         let st = subtype::MP_FAIL;
         if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(
-                st,
-                option.len(),
-                ExpectedLen::Exactly(12),
-            ));
+            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(12)));
         }
         let mut r = Reader::new(option, st);
-        Ok(MpFail {
-            reserved: r.u16()? & 0x0fff,
-            dsn: r.u64()?,
-        })
+        Ok(MpFail { reserved: r.u16()? & 0x0fff, dsn: r.u64()? })
     }
 
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
@@ -64,24 +57,13 @@ pub(crate) mod tests {
     #[test]
     fn parses_dsn() {
         let opt = roundtrip(&W);
-        assert_eq!(
-            opt,
-            MptcpOption::Fail(MpFail {
-                reserved: 0,
-                dsn: 1234
-            })
-        );
+        assert_eq!(opt, MptcpOption::Fail(MpFail { reserved: 0, dsn: 1234 }));
         assert_eq!(opt.to_string(), "mptcp fail seq 1234");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_FAIL","dsn":1234}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_FAIL","dsn":1234}"#);
         let mut w = W;
         w[2] = 0x6a;
         w[3] = 0xbc;
-        let MptcpOption::Fail(f) = roundtrip(&w) else {
-            panic!()
-        };
+        let MptcpOption::Fail(f) = roundtrip(&w) else { panic!() };
         assert_eq!(f.reserved, 0xabc);
     }
 

@@ -22,17 +22,10 @@ impl MpFastClose {
     pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
         let st = subtype::MP_FASTCLOSE;
         if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(
-                st,
-                option.len(),
-                ExpectedLen::Exactly(12),
-            ));
+            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(12)));
         }
         let mut r = Reader::new(option, st);
-        Ok(MpFastClose {
-            reserved: r.u16()? & 0x0fff,
-            receiver_key: r.u64()?,
-        })
+        Ok(MpFastClose { reserved: r.u16()? & 0x0fff, receiver_key: r.u64()? })
     }
 
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
@@ -60,25 +53,14 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const W: [u8; 12] = [
-        30, 12, 0x70, 0x00, 0x1f, 0xdb, 0x5d, 0xf3, 0x28, 0xbc, 0x3d, 0xef,
-    ];
+    const W: [u8; 12] = [30, 12, 0x70, 0x00, 0x1f, 0xdb, 0x5d, 0xf3, 0x28, 0xbc, 0x3d, 0xef];
 
     #[test]
     fn parses_key() {
         let opt = roundtrip(&W);
-        assert_eq!(
-            opt,
-            MptcpOption::FastClose(MpFastClose {
-                reserved: 0,
-                receiver_key: 0x1fdb_5df3_28bc_3def
-            })
-        );
+        assert_eq!(opt, MptcpOption::FastClose(MpFastClose { reserved: 0, receiver_key: 0x1fdb_5df3_28bc_3def }));
         assert_eq!(opt.to_string(), "mptcp fast-close key 0x1fdb5df328bc3def");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_FASTCLOSE","receiver_key":"1fdb5df328bc3def"}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_FASTCLOSE","receiver_key":"1fdb5df328bc3def"}"#);
     }
 
     #[test]
@@ -93,10 +75,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn arb() -> impl Strategy<Value = MpFastClose> {
-        (0u16..0x1000, any::<u64>()).prop_map(|(reserved, receiver_key)| MpFastClose {
-            reserved,
-            receiver_key,
-        })
+        (0u16..0x1000, any::<u64>()).prop_map(|(reserved, receiver_key)| MpFastClose { reserved, receiver_key })
     }
 
     proptest! {

@@ -121,15 +121,8 @@ impl<'a> MpJoin<'a> {
                     nonce: r.u32()?,
                 }))
             }
-            24 => Ok(MpJoin::Ack(MpJoinAck {
-                reserved: r.u16()? & 0x0fff,
-                hmac: r.array()?,
-            })),
-            len => Err(OptionError::bad_length(
-                st,
-                len,
-                ExpectedLen::OneOf(Self::LENS),
-            )),
+            24 => Ok(MpJoin::Ack(MpJoinAck { reserved: r.u16()? & 0x0fff, hmac: r.array()? })),
+            len => Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::LENS))),
         }
     }
 
@@ -206,15 +199,11 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SYN: [u8; 12] = [
-        30, 12, 0x11, 0x02, 0x23, 0x9f, 0xbd, 0xb0, 0xde, 0xad, 0xbe, 0xef,
-    ];
-    const SYNACK: [u8; 16] = [
-        30, 16, 0x10, 0x00, 0x66, 0x99, 0x28, 0x74, 0x43, 0x66, 0x71, 0x6c, 0x01, 0x02, 0x03, 0x04,
-    ];
+    const SYN: [u8; 12] = [30, 12, 0x11, 0x02, 0x23, 0x9f, 0xbd, 0xb0, 0xde, 0xad, 0xbe, 0xef];
+    const SYNACK: [u8; 16] = [30, 16, 0x10, 0x00, 0x66, 0x99, 0x28, 0x74, 0x43, 0x66, 0x71, 0x6c, 0x01, 0x02, 0x03, 0x04];
     const ACK: [u8; 24] = [
-        30, 24, 0x10, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
-        0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13,
+        30, 24, 0x10, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11,
+        0x12, 0x13,
     ];
 
     fn join(w: &[u8]) -> MpJoin<'_> {
@@ -227,20 +216,8 @@ pub(crate) mod tests {
     #[test]
     fn syn() {
         let j = join(&SYN);
-        assert_eq!(
-            j,
-            MpJoin::Syn(MpJoinSyn {
-                reserved: 0,
-                backup: true,
-                address_id: 2,
-                token: 0x239f_bdb0,
-                nonce: 0xdead_beef
-            })
-        );
-        assert_eq!(
-            j.to_string(),
-            "mptcp join syn backup id 2 token 0x239fbdb0 nonce 0xdeadbeef"
-        );
+        assert_eq!(j, MpJoin::Syn(MpJoinSyn { reserved: 0, backup: true, address_id: 2, token: 0x239f_bdb0, nonce: 0xdead_beef }));
+        assert_eq!(j.to_string(), "mptcp join syn backup id 2 token 0x239fbdb0 nonce 0xdeadbeef");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Join(j)).unwrap(),
             r#"{"subtype":"MP_JOIN","phase":"syn","backup":true,"address_id":2,"token":"239fbdb0","nonce":"deadbeef","hmac":null}"#
@@ -250,16 +227,11 @@ pub(crate) mod tests {
     #[test]
     fn synack() {
         let j = join(&SYNACK);
-        let MpJoin::SynAck(s) = j else {
-            panic!("{j:?}")
-        };
+        let MpJoin::SynAck(s) = j else { panic!("{j:?}") };
         assert_eq!((s.backup, s.address_id), (false, 0));
         assert_eq!(s.hmac, 0x6699_2874_4366_716c);
         assert_eq!(s.nonce, 0x0102_0304);
-        assert_eq!(
-            j.to_string(),
-            "mptcp join synack id 0 hmac 0x669928744366716c nonce 0x1020304"
-        );
+        assert_eq!(j.to_string(), "mptcp join synack id 0 hmac 0x669928744366716c nonce 0x1020304");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Join(j)).unwrap(),
             r#"{"subtype":"MP_JOIN","phase":"synack","backup":false,"address_id":0,"token":null,"nonce":"01020304","hmac":"669928744366716c"}"#
@@ -272,10 +244,7 @@ pub(crate) mod tests {
         let MpJoin::Ack(a) = j else { panic!("{j:?}") };
         assert_eq!(a.reserved, 0);
         assert_eq!(&a.hmac[..], &ACK[4..]);
-        assert_eq!(
-            j.to_string(),
-            "mptcp join ack hmac 0x000102030405060708090a0b0c0d0e0f10111213"
-        );
+        assert_eq!(j.to_string(), "mptcp join ack hmac 0x000102030405060708090a0b0c0d0e0f10111213");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Join(j)).unwrap(),
             r#"{"subtype":"MP_JOIN","phase":"ack","backup":null,"address_id":null,"token":null,"nonce":null,"hmac":"000102030405060708090a0b0c0d0e0f10111213"}"#
@@ -315,33 +284,12 @@ pub(crate) mod tests {
     pub(crate) fn arb() -> impl Strategy<Value = MpJoin<'static>> {
         let rsv = (0u8..8).prop_map(|r| r << 1);
         prop_oneof![
-            (
-                rsv.clone(),
-                any::<bool>(),
-                any::<u8>(),
-                any::<u32>(),
-                any::<u32>()
-            )
-                .prop_map(|(reserved, backup, address_id, token, nonce)| {
-                    MpJoin::Syn(MpJoinSyn {
-                        reserved,
-                        backup,
-                        address_id,
-                        token,
-                        nonce,
-                    })
-                }),
-            (rsv, any::<bool>(), any::<u8>(), any::<u64>(), any::<u32>()).prop_map(
-                |(reserved, backup, address_id, hmac, nonce)| {
-                    MpJoin::SynAck(MpJoinSynAck {
-                        reserved,
-                        backup,
-                        address_id,
-                        hmac,
-                        nonce,
-                    })
-                }
+            (rsv.clone(), any::<bool>(), any::<u8>(), any::<u32>(), any::<u32>()).prop_map(
+                |(reserved, backup, address_id, token, nonce)| { MpJoin::Syn(MpJoinSyn { reserved, backup, address_id, token, nonce }) }
             ),
+            (rsv, any::<bool>(), any::<u8>(), any::<u64>(), any::<u32>()).prop_map(|(reserved, backup, address_id, hmac, nonce)| {
+                MpJoin::SynAck(MpJoinSynAck { reserved, backup, address_id, hmac, nonce })
+            }),
             (0u16..0x1000, any::<[u8; 20]>()).prop_map(|(reserved, mac)| {
                 let hmac = <&[u8; 20]>::try_from(leak(mac.to_vec())).expect("20 bytes");
                 MpJoin::Ack(MpJoinAck { reserved, hmac })

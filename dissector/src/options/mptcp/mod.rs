@@ -185,29 +185,18 @@ pub struct OptionError {
 
 impl OptionError {
     pub(crate) fn new(offset: usize, subtype: Option<u8>, kind: OptionErrorKind) -> Self {
-        OptionError {
-            offset,
-            subtype,
-            kind,
-        }
+        OptionError { offset, subtype, kind }
     }
 
     /// The same error with `offset` moved by `base`, for a caller that knows where the option
     /// starts (in the TCP header, the segment, the frame).
     pub fn rebased(self, base: usize) -> Self {
-        OptionError {
-            offset: self.offset.saturating_add(base),
-            ..self
-        }
+        OptionError { offset: self.offset.saturating_add(base), ..self }
     }
 
     /// Wrong length for a known subtype: reported at the length byte.
     pub(crate) fn bad_length(subtype: u8, len: usize, expected: ExpectedLen) -> Self {
-        OptionError::new(
-            1,
-            Some(subtype),
-            OptionErrorKind::BadLength { len, expected },
-        )
+        OptionError::new(1, Some(subtype), OptionErrorKind::BadLength { len, expected })
     }
 }
 
@@ -232,18 +221,12 @@ pub enum EmitError {
     /// The value has no wire form (e.g. a receiver key without a sender key, or more than 255
     /// bytes).
     #[error("{subtype} option cannot be encoded: {reason}")]
-    Unencodable {
-        subtype: &'static str,
-        reason: &'static str,
-    },
+    Unencodable { subtype: &'static str, reason: &'static str },
 }
 
 impl EmitError {
     pub(crate) fn unencodable(subtype: u8, reason: &'static str) -> Self {
-        EmitError::Unencodable {
-            subtype: subtype_name(subtype),
-            reason,
-        }
+        EmitError::Unencodable { subtype: subtype_name(subtype), reason }
     }
 }
 
@@ -257,11 +240,7 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Starts at byte 2 (the subtype byte).
     pub(crate) fn new(option: &'a [u8], subtype: u8) -> Self {
-        Reader {
-            bytes: option,
-            pos: 2,
-            subtype,
-        }
+        Reader { bytes: option, pos: 2, subtype }
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], OptionError> {
@@ -271,24 +250,14 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            None => Err(OptionError::new(
-                self.pos,
-                Some(self.subtype),
-                OptionErrorKind::Truncated { needed: n },
-            )),
+            None => Err(OptionError::new(self.pos, Some(self.subtype), OptionErrorKind::Truncated { needed: n })),
         }
     }
 
     pub(crate) fn array<const N: usize>(&mut self) -> Result<&'a [u8; N], OptionError> {
         let pos = self.pos;
         let s = self.take(N)?;
-        <&[u8; N]>::try_from(s).map_err(|_| {
-            OptionError::new(
-                pos,
-                Some(self.subtype),
-                OptionErrorKind::Truncated { needed: N },
-            )
-        })
+        <&[u8; N]>::try_from(s).map_err(|_| OptionError::new(pos, Some(self.subtype), OptionErrorKind::Truncated { needed: N }))
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, OptionError> {
@@ -344,10 +313,7 @@ impl<'b> Writer<'b> {
                 self.pos = end;
                 Ok(())
             }
-            None => Err(EmitError::BufferTooSmall {
-                needed: end,
-                available,
-            }),
+            None => Err(EmitError::BufferTooSmall { needed: end, available }),
         }
     }
 
@@ -372,10 +338,7 @@ impl<'b> Writer<'b> {
         match len {
             SeqLen::Four => match u32::try_from(v) {
                 Ok(v) => self.u32(v),
-                Err(_) => Err(EmitError::unencodable(
-                    subtype,
-                    "a 4-byte sequence number does not fit in 32 bits",
-                )),
+                Err(_) => Err(EmitError::unencodable(subtype, "a 4-byte sequence number does not fit in 32 bits")),
             },
             SeqLen::Eight => self.u64(v),
         }
@@ -392,22 +355,11 @@ pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
     }
     if let Some(&declared) = option.get(1) {
         if usize::from(declared) != option.len() {
-            return Err(OptionError::new(
-                1,
-                None,
-                OptionErrorKind::LengthMismatch {
-                    declared,
-                    actual: option.len(),
-                },
-            ));
+            return Err(OptionError::new(1, None, OptionErrorKind::LengthMismatch { declared, actual: option.len() }));
         }
     }
     let Some(&sub_byte) = option.get(2) else {
-        return Err(OptionError::new(
-            option.len(),
-            None,
-            OptionErrorKind::NoSubtype { len: option.len() },
-        ));
+        return Err(OptionError::new(option.len(), None, OptionErrorKind::NoSubtype { len: option.len() }));
     };
     let st = sub_byte >> 4;
     Ok(match st {
@@ -420,13 +372,8 @@ pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
         subtype::MP_FAIL => MptcpOption::Fail(MpFail::parse(option)?),
         subtype::MP_FASTCLOSE => MptcpOption::FastClose(MpFastClose::parse(option)?),
         subtype::MP_TCPRST => MptcpOption::TcpRst(MpTcpRst::parse(option)?),
-        subtype::MP_EXPERIMENTAL => MptcpOption::Experimental {
-            body: option.get(2..).unwrap_or(&[]),
-        },
-        _ => MptcpOption::Unknown {
-            subtype: st,
-            body: option.get(2..).unwrap_or(&[]),
-        },
+        subtype::MP_EXPERIMENTAL => MptcpOption::Experimental { body: option.get(2..).unwrap_or(&[]) },
+        _ => MptcpOption::Unknown { subtype: st, body: option.get(2..).unwrap_or(&[]) },
     })
 }
 
@@ -468,9 +415,7 @@ impl MptcpOption<'_> {
             MptcpOption::Fail(_) => MpFail::LEN,
             MptcpOption::FastClose(_) => MpFastClose::LEN,
             MptcpOption::TcpRst(_) => MpTcpRst::LEN,
-            MptcpOption::Experimental { body } | MptcpOption::Unknown { body, .. } => {
-                2 + body.len()
-            }
+            MptcpOption::Experimental { body } | MptcpOption::Unknown { body, .. } => 2 + body.len(),
         }
     }
 
@@ -479,13 +424,9 @@ impl MptcpOption<'_> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let len = self.buffer_len();
         if buf.len() < len {
-            return Err(EmitError::BufferTooSmall {
-                needed: len,
-                available: buf.len(),
-            });
+            return Err(EmitError::BufferTooSmall { needed: len, available: buf.len() });
         }
-        let len_byte = u8::try_from(len)
-            .map_err(|_| EmitError::unencodable(self.subtype(), "longer than 255 bytes"))?;
+        let len_byte = u8::try_from(len).map_err(|_| EmitError::unencodable(self.subtype(), "longer than 255 bytes"))?;
         let mut w = Writer::new(buf);
         w.u8(KIND_MPTCP)?;
         w.u8(len_byte)?;
@@ -501,25 +442,16 @@ impl MptcpOption<'_> {
             MptcpOption::TcpRst(o) => o.write(&mut w)?,
             MptcpOption::Experimental { body } => {
                 if body.first().map(|b| b >> 4) != Some(subtype::MP_EXPERIMENTAL) {
-                    return Err(EmitError::unencodable(
-                        subtype::MP_EXPERIMENTAL,
-                        "body must start with a subtype byte of 0xf_",
-                    ));
+                    return Err(EmitError::unencodable(subtype::MP_EXPERIMENTAL, "body must start with a subtype byte of 0xf_"));
                 }
                 w.bytes(body)?
             }
             MptcpOption::Unknown { subtype, body } => {
                 if *subtype <= subtype::MP_TCPRST || *subtype >= subtype::MP_EXPERIMENTAL {
-                    return Err(EmitError::unencodable(
-                        *subtype,
-                        "a known subtype cannot be emitted as Unknown",
-                    ));
+                    return Err(EmitError::unencodable(*subtype, "a known subtype cannot be emitted as Unknown"));
                 }
                 if body.first().map(|b| b >> 4) != Some(*subtype) {
-                    return Err(EmitError::unencodable(
-                        *subtype,
-                        "body must start with the subtype byte",
-                    ));
+                    return Err(EmitError::unencodable(*subtype, "body must start with the subtype byte"));
                 }
                 w.bytes(body)?
             }
@@ -527,10 +459,7 @@ impl MptcpOption<'_> {
         if w.pos != len {
             // A grammar's wire_len and write disagree: a bug here, reported rather than
             // emitting a wrong length byte.
-            return Err(EmitError::unencodable(
-                self.subtype(),
-                "internal length mismatch",
-            ));
+            return Err(EmitError::unencodable(self.subtype(), "internal length mismatch"));
         }
         Ok(len)
     }
@@ -629,14 +558,9 @@ pub(crate) mod tests {
         let opt = parse(wire).unwrap_or_else(|e| panic!("{wire:02x?} does not parse: {e}"));
         assert_eq!(opt.buffer_len(), wire.len(), "buffer_len of {opt:?}");
         let mut buf = [0u8; 256];
-        let n = opt
-            .emit(&mut buf)
-            .unwrap_or_else(|e| panic!("emit {opt:?}: {e}"));
+        let n = opt.emit(&mut buf).unwrap_or_else(|e| panic!("emit {opt:?}: {e}"));
         assert_eq!(buf.get(..n), Some(wire), "emit of {opt:?}");
-        assert!(matches!(
-            opt.emit(&mut buf[..n - 1]),
-            Err(EmitError::BufferTooSmall { .. })
-        ));
+        assert!(matches!(opt.emit(&mut buf[..n - 1]), Err(EmitError::BufferTooSmall { .. })));
         opt
     }
 
@@ -647,10 +571,7 @@ pub(crate) mod tests {
         let whole = parse(wire).expect("valid vector");
         for cut in 0..wire.len() {
             let kept = &wire[..cut];
-            assert!(
-                parse(kept).is_err(),
-                "cut {cut} with stale length byte parsed"
-            );
+            assert!(parse(kept).is_err(), "cut {cut} with stale length byte parsed");
             let mut fixed = kept.to_vec();
             if let Some(l) = fixed.get_mut(1) {
                 *l = cut as u8;
@@ -666,10 +587,7 @@ pub(crate) mod tests {
 
     /// A sequence number and its width, the value fitting the width.
     pub(crate) fn arb_seq() -> impl Strategy<Value = (u64, SeqLen)> {
-        prop_oneof![
-            any::<u32>().prop_map(|v| (u64::from(v), SeqLen::Four)),
-            any::<u64>().prop_map(|v| (v, SeqLen::Eight)),
-        ]
+        prop_oneof![any::<u32>().prop_map(|v| (u64::from(v), SeqLen::Four)), any::<u64>().prop_map(|v| (v, SeqLen::Eight)),]
     }
 
     /// Arbitrary valid options of every variant (each grammar contributes its generator).
@@ -689,28 +607,18 @@ pub(crate) mod tests {
                 body.extend(rest);
                 MptcpOption::Experimental { body: leak(body) }
             }),
-            (
-                9u8..15,
-                0u8..16,
-                proptest::collection::vec(any::<u8>(), 0..40)
-            )
-                .prop_map(|(st, lo, rest)| {
-                    let mut body = vec![st << 4 | lo];
-                    body.extend(rest);
-                    MptcpOption::Unknown {
-                        subtype: st,
-                        body: leak(body),
-                    }
-                }),
+            (9u8..15, 0u8..16, proptest::collection::vec(any::<u8>(), 0..40)).prop_map(|(st, lo, rest)| {
+                let mut body = vec![st << 4 | lo];
+                body.extend(rest);
+                MptcpOption::Unknown { subtype: st, body: leak(body) }
+            }),
         ]
     }
 
     /// emit → parse gives the same value back, and the bytes round-trip too.
     pub(crate) fn emit_parse_eq(opt: &MptcpOption<'_>) -> Result<(), TestCaseError> {
         let mut buf = [0u8; 256];
-        let n = opt
-            .emit(&mut buf)
-            .map_err(|e| TestCaseError::fail(format!("{opt:?}: {e}")))?;
+        let n = opt.emit(&mut buf).map_err(|e| TestCaseError::fail(format!("{opt:?}: {e}")))?;
         prop_assert_eq!(n, opt.buffer_len());
         let wire = &buf[..n];
         let back = parse(wire).map_err(|e| TestCaseError::fail(format!("{opt:?}: {e}")))?;
@@ -779,95 +687,42 @@ pub(crate) mod tests {
 
     #[test]
     fn framing_errors() {
-        assert_eq!(
-            parse(&[]),
-            Err(OptionError::new(
-                0,
-                None,
-                OptionErrorKind::NoSubtype { len: 0 }
-            ))
-        );
-        assert_eq!(
-            parse(&[30, 2]),
-            Err(OptionError::new(
-                2,
-                None,
-                OptionErrorKind::NoSubtype { len: 2 }
-            ))
-        );
-        assert_eq!(
-            parse(&[2, 4, 5, 0xb4]).unwrap_err().kind,
-            OptionErrorKind::NotMptcp(2)
-        );
+        assert_eq!(parse(&[]), Err(OptionError::new(0, None, OptionErrorKind::NoSubtype { len: 0 })));
+        assert_eq!(parse(&[30, 2]), Err(OptionError::new(2, None, OptionErrorKind::NoSubtype { len: 2 })));
+        assert_eq!(parse(&[2, 4, 5, 0xb4]).unwrap_err().kind, OptionErrorKind::NotMptcp(2));
         let e = parse(&[30, 5, 0x01, 0x81]).unwrap_err();
         assert_eq!(e.offset, 1);
         assert_eq!(e.clone().rebased(20).offset, 21);
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::LengthMismatch {
-                declared: 5,
-                actual: 4
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::LengthMismatch { declared: 5, actual: 4 });
     }
 
     #[test]
     fn error_display_names_subtype_offset_and_expectation() {
         let e = parse(&[30, 5, 0x01, 0x81, 0]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "MPTCP MP_CAPABLE option, byte 1: length 5 is not valid, expected 4, 12, 20, 22, 24"
-        );
+        assert_eq!(e.to_string(), "MPTCP MP_CAPABLE option, byte 1: length 5 is not valid, expected 4, 12, 20, 22, 24");
     }
 
     #[test]
     fn unknown_and_experimental_are_kept_raw() {
         let opt = roundtrip(&[30, 5, 0x9a, 0xbc, 0xde]);
-        assert_eq!(
-            opt,
-            MptcpOption::Unknown {
-                subtype: 9,
-                body: &[0x9a, 0xbc, 0xde]
-            }
-        );
+        assert_eq!(opt, MptcpOption::Unknown { subtype: 9, body: &[0x9a, 0xbc, 0xde] });
         assert_eq!(opt.subtype_name(), "UNKNOWN");
         assert_eq!(opt.to_string(), "mptcp unknown subtype 9 body 0x9abcde");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"UNKNOWN","subtype_number":9,"body":"9abcde"}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"UNKNOWN","subtype_number":9,"body":"9abcde"}"#);
         let opt = roundtrip(&[30, 3, 0xf1]);
         assert_eq!(opt, MptcpOption::Experimental { body: &[0xf1] });
         assert_eq!(opt.subtype_name(), "MP_EXPERIMENTAL");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_EXPERIMENTAL","subtype_number":15,"body":"f1"}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_EXPERIMENTAL","subtype_number":15,"body":"f1"}"#);
         check_truncations(&[30, 5, 0x9a, 0xbc, 0xde]);
     }
 
     #[test]
     fn emit_rejects_inconsistent_raw_bodies() {
-        let opt = MptcpOption::Unknown {
-            subtype: 9,
-            body: &[0xa0],
-        };
-        assert!(matches!(
-            opt.emit(&mut [0u8; 8]),
-            Err(EmitError::Unencodable { .. })
-        ));
-        let opt = MptcpOption::Unknown {
-            subtype: 3,
-            body: &[0x30],
-        };
-        assert!(matches!(
-            opt.emit(&mut [0u8; 8]),
-            Err(EmitError::Unencodable { .. })
-        ));
+        let opt = MptcpOption::Unknown { subtype: 9, body: &[0xa0] };
+        assert!(matches!(opt.emit(&mut [0u8; 8]), Err(EmitError::Unencodable { .. })));
+        let opt = MptcpOption::Unknown { subtype: 3, body: &[0x30] };
+        assert!(matches!(opt.emit(&mut [0u8; 8]), Err(EmitError::Unencodable { .. })));
         let opt = MptcpOption::Experimental { body: &[] };
-        assert!(matches!(
-            opt.emit(&mut [0u8; 8]),
-            Err(EmitError::Unencodable { .. })
-        ));
+        assert!(matches!(opt.emit(&mut [0u8; 8]), Err(EmitError::Unencodable { .. })));
     }
 }

@@ -27,20 +27,12 @@ impl MpPrio {
         let st = subtype::MP_PRIO;
         let len = option.len();
         if len != 3 && len != 4 {
-            return Err(OptionError::bad_length(
-                st,
-                len,
-                ExpectedLen::OneOf(Self::LENS),
-            ));
+            return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::LENS)));
         }
         let mut r = Reader::new(option, st);
         let b = r.u8()?;
         let address_id = if len == 4 { Some(r.u8()?) } else { None };
-        Ok(MpPrio {
-            reserved: b & 0x0e,
-            backup: b & 0x01 != 0,
-            address_id,
-        })
+        Ok(MpPrio { reserved: b & 0x0e, backup: b & 0x01 != 0, address_id })
     }
 
     pub(super) fn wire_len(&self) -> usize {
@@ -65,11 +57,7 @@ impl MpPrio {
 /// `mptcp prio backup id 2` / `mptcp prio non-backup` (tcpdump's wording).
 impl fmt::Display for MpPrio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.backup {
-            "mptcp prio backup"
-        } else {
-            "mptcp prio non-backup"
-        })?;
+        f.write_str(if self.backup { "mptcp prio backup" } else { "mptcp prio non-backup" })?;
         if let Some(id) = self.address_id {
             write!(f, " id {id}")?;
         }
@@ -87,34 +75,14 @@ pub(crate) mod tests {
     #[test]
     fn v1_and_v0_forms() {
         let opt = roundtrip(&[30, 3, 0x51]);
-        assert_eq!(
-            opt,
-            MptcpOption::Prio(MpPrio {
-                reserved: 0,
-                backup: true,
-                address_id: None
-            })
-        );
+        assert_eq!(opt, MptcpOption::Prio(MpPrio { reserved: 0, backup: true, address_id: None }));
         assert_eq!(opt.to_string(), "mptcp prio backup");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_PRIO","backup":true,"address_id":null}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_PRIO","backup":true,"address_id":null}"#);
         let opt = roundtrip(&[30, 4, 0x51, 2]);
         assert_eq!(opt.to_string(), "mptcp prio backup id 2");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_PRIO","backup":true,"address_id":2}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_PRIO","backup":true,"address_id":2}"#);
         let opt = roundtrip(&[30, 3, 0x5e]);
-        assert_eq!(
-            opt,
-            MptcpOption::Prio(MpPrio {
-                reserved: 0x0e,
-                backup: false,
-                address_id: None
-            })
-        );
+        assert_eq!(opt, MptcpOption::Prio(MpPrio { reserved: 0x0e, backup: false, address_id: None }));
         assert_eq!(opt.to_string(), "mptcp prio non-backup");
     }
 
@@ -131,11 +99,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn arb() -> impl Strategy<Value = MpPrio> {
-        (0u8..8, any::<bool>(), any::<Option<u8>>()).prop_map(|(r, backup, address_id)| MpPrio {
-            reserved: r << 1,
-            backup,
-            address_id,
-        })
+        (0u8..8, any::<bool>(), any::<Option<u8>>()).prop_map(|(r, backup, address_id)| MpPrio { reserved: r << 1, backup, address_id })
     }
 
     proptest! {

@@ -20,18 +20,11 @@ impl<'a> RemoveAddr<'a> {
     pub(super) fn parse(option: &'a [u8]) -> Result<Self, OptionError> {
         let st = subtype::REMOVE_ADDR;
         if option.len() < 4 {
-            return Err(OptionError::bad_length(
-                st,
-                option.len(),
-                ExpectedLen::AtLeast(4),
-            ));
+            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::AtLeast(4)));
         }
         let mut r = Reader::new(option, st);
         let reserved = r.u8()? & 0x0f;
-        Ok(RemoveAddr {
-            reserved,
-            address_ids: r.rest(),
-        })
+        Ok(RemoveAddr { reserved, address_ids: r.rest() })
     }
 
     pub(super) fn wire_len(&self) -> usize {
@@ -40,10 +33,7 @@ impl<'a> RemoveAddr<'a> {
 
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         if self.address_ids.is_empty() {
-            return Err(EmitError::unencodable(
-                subtype::REMOVE_ADDR,
-                "no address id",
-            ));
+            return Err(EmitError::unencodable(subtype::REMOVE_ADDR, "no address id"));
         }
         w.u8(subtype::REMOVE_ADDR << 4 | (self.reserved & 0x0f))?;
         w.bytes(self.address_ids)
@@ -76,41 +66,21 @@ pub(crate) mod tests {
     #[test]
     fn one_and_several_ids() {
         let opt = roundtrip(&[30, 4, 0x40, 3]);
-        assert_eq!(
-            opt,
-            MptcpOption::RemoveAddr(RemoveAddr {
-                reserved: 0,
-                address_ids: &[3]
-            })
-        );
+        assert_eq!(opt, MptcpOption::RemoveAddr(RemoveAddr { reserved: 0, address_ids: &[3] }));
         assert_eq!(opt.to_string(), "mptcp remove-addr id 3");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"REMOVE_ADDR","address_ids":[3]}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"REMOVE_ADDR","address_ids":[3]}"#);
         let opt = roundtrip(&[30, 6, 0x4f, 3, 4, 250]);
-        let MptcpOption::RemoveAddr(r) = opt else {
-            panic!()
-        };
+        let MptcpOption::RemoveAddr(r) = opt else { panic!() };
         assert_eq!((r.reserved, r.address_ids), (0x0f, &[3u8, 4, 250][..]));
         assert_eq!(opt.to_string(), "mptcp remove-addr id 3 4 250");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"REMOVE_ADDR","address_ids":[3,4,250]}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"REMOVE_ADDR","address_ids":[3,4,250]}"#);
     }
 
     #[test]
     fn no_address_id_is_an_error() {
         let e = parse(&[30, 3, 0x40]).unwrap_err();
         assert_eq!(e.offset, 1);
-        assert_eq!(
-            e.kind,
-            OptionErrorKind::BadLength {
-                len: 3,
-                expected: ExpectedLen::AtLeast(4)
-            }
-        );
+        assert_eq!(e.kind, OptionErrorKind::BadLength { len: 3, expected: ExpectedLen::AtLeast(4) });
     }
 
     #[test]
@@ -120,12 +90,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn arb() -> impl Strategy<Value = RemoveAddr<'static>> {
-        (0u8..16, proptest::collection::vec(any::<u8>(), 1..40)).prop_map(|(reserved, ids)| {
-            RemoveAddr {
-                reserved,
-                address_ids: leak(ids),
-            }
-        })
+        (0u8..16, proptest::collection::vec(any::<u8>(), 1..40)).prop_map(|(reserved, ids)| RemoveAddr { reserved, address_ids: leak(ids) })
     }
 
     proptest! {

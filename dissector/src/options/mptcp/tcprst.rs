@@ -31,17 +31,10 @@ impl MpTcpRst {
     pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
         let st = subtype::MP_TCPRST;
         if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(
-                st,
-                option.len(),
-                ExpectedLen::Exactly(4),
-            ));
+            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(4)));
         }
         let mut r = Reader::new(option, st);
-        Ok(MpTcpRst {
-            flags: r.u8()? & 0x0f,
-            reason: r.u8()?,
-        })
+        Ok(MpTcpRst { flags: r.u8()? & 0x0f, reason: r.u8()? })
     }
 
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
@@ -83,18 +76,9 @@ pub(crate) mod tests {
     #[test]
     fn flags_and_reason() {
         let opt = roundtrip(&[30, 4, 0x81, 0x01]);
-        assert_eq!(
-            opt,
-            MptcpOption::TcpRst(MpTcpRst {
-                flags: 0x1,
-                reason: 1
-            })
-        );
+        assert_eq!(opt, MptcpOption::TcpRst(MpTcpRst { flags: 0x1, reason: 1 }));
         assert_eq!(opt.to_string(), "mptcp tcprst flags T reason 1");
-        assert_eq!(
-            serde_json::to_string(&opt).unwrap(),
-            r#"{"subtype":"MP_TCPRST","flags":1,"transient":true,"reason":1}"#
-        );
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_TCPRST","flags":1,"transient":true,"reason":1}"#);
         let opt = roundtrip(&[30, 4, 0x8e, 0x06]);
         assert_eq!(opt.to_string(), "mptcp tcprst flags UVW reason 6");
         let opt = roundtrip(&[30, 4, 0x80, 0x00]);
