@@ -712,6 +712,7 @@ impl Analyzer {
         let dst = SocketAddr::new(seg.dst, seg.dport);
         let key = key_of(src, dst);
         let pure_syn = seg.flags.syn() && !seg.flags.ack();
+        let mut reuse = None;
         if let Some(&id) = self.flow_index.get(&key) {
             if let Some(f) = self.flows.get(id) {
                 // A SYN that reuses a 4-tuple whose flow ended, or with another ISN, is a new flow.
@@ -720,9 +721,15 @@ impl Analyzer {
                     let dir = if f.client == src { Dir::C2s } else { Dir::S2c };
                     return Some((id, dir));
                 }
+                // Stray segments before the SYN (no SYN, no payload, no connection: e.g. ACKs of
+                // a join whose first SYN the capture missed, and the RST they drew) are the same
+                // subflow's prelude, not a flow of their own: the SYN starts it afresh.
+                if !f.syn_seen && f.c2s.bytes == 0 && f.s2c.bytes == 0 && f.connection.is_none() {
+                    reuse = Some(id);
+                }
             }
         }
-        if self.flows.len() >= self.limits.max_flows {
+        if reuse.is_none() && self.flows.len() >= self.limits.max_flows {
             self.stats.flows_dropped += 1;
             if self.stats.flows_dropped == 1 {
                 let max = self.limits.max_flows;
@@ -743,8 +750,8 @@ impl Analyzer {
         } else {
             (src, dst, "first_packet")
         };
-        let id = self.flows.len();
-        self.flows.push(Subflow {
+        let id = reuse.unwrap_or(self.flows.len());
+        let flow = Subflow {
             id,
             client,
             server,
@@ -769,7 +776,11 @@ impl Analyzer {
             syn_seen: false,
             last_syn_capable: false,
             join_state: JoinState::default(),
-        });
+        };
+        match self.flows.get_mut(id) {
+            Some(slot) => *slot = flow,
+            None => self.flows.push(flow),
+        }
         self.flow_index.insert(key, id);
         let dir = if client == src { Dir::C2s } else { Dir::S2c };
         Some((id, dir))
