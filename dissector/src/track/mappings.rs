@@ -172,6 +172,10 @@ impl MappingTable {
         }
         let k = self.key(m.ssn);
         let i = self.maps.partition_point(|x| self.key(x.ssn) < k);
+        // Linux repeats a mapping on every segment it covers: the common case, found at once.
+        if self.maps.get(i) == Some(&m) {
+            return Added::Repeat;
+        }
         let mut conflict = None;
         // Neighbours that may overlap: before (ending after m starts) and after (starting
         // before m ends).
@@ -218,7 +222,7 @@ impl MappingTable {
 }
 
 /// How many holes in its own subflow sequence space a direction remembers.
-const MAX_HOLES: usize = 16;
+const MAX_HOLES: usize = 4;
 
 /// The subflow sequence space one direction has carried: the highest sequence seen and the
 /// holes below it (segments the capture did not see). A segment below the highest sequence is a
@@ -264,6 +268,13 @@ impl Fresh {
     pub fn split(&self, a: u32, b: u32) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
         let mut out: [(u32, u32, bool); 2 * MAX_HOLES + 3] = [(0, 0, false); 2 * MAX_HOLES + 3];
         let mut k = 0;
+        // The common case: the whole segment is a first copy.
+        if let (1, Some(&(fa, fb))) = (self.n, self.ranges.first()) {
+            if fa <= a && b <= fb {
+                out[0] = (a, b, true);
+                return out.into_iter().take(1);
+            }
+        }
         let mut cur = a;
         for (fa, fb) in self.iter() {
             let (lo, hi) = (fa.max(a), fb.min(b));

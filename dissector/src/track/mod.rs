@@ -458,7 +458,7 @@ impl Connection {
     /// before its first byte is placed (a data ACK is no start: the bytes below it that were
     /// in flight when the capture began are not in it).
     fn note_seen(&mut self, d: Dir, v: DataSeq) {
-        if self.found_by == "data_level" && self.data(d).first_dsn.is_none() {
+        if self.data(d).first_dsn.is_none() && self.found_by == "data_level" {
             let slot = &mut self.lowest_seen[d.index()];
             *slot = Some(slot.map_or(v, |o| o.min(v)));
         }
