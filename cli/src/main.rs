@@ -19,14 +19,27 @@ type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Opti
 /// Writes the rebuilt stream; keeps the first write error to report after the run.
 struct WriteSink {
     out: SinkState,
+    /// Write only from this DSN on (a mid-connection capture's complete suffix).
+    from: Option<u64>,
 }
 
 impl DataSink for WriteSink {
-    fn data(&mut self, _dsn: u64, bytes: &[u8]) {
+    fn data(&mut self, dsn: u64, bytes: &[u8]) {
         let mut st = self.out.borrow_mut();
         if st.1.is_some() {
             return;
         }
+        let bytes = match self.from {
+            // Wrapping distance: below `from` when more than half the space away.
+            Some(from) if dsn.wrapping_sub(from) >= 1 << 63 => {
+                let skip = from.wrapping_sub(dsn);
+                match usize::try_from(skip).ok().and_then(|k| bytes.get(k..)) {
+                    Some(rest) => rest,
+                    None => return,
+                }
+            }
+            _ => bytes,
+        };
         match st.0.write_all(bytes) {
             Ok(()) => st.2 += bytes.len() as u64,
             Err(e) => st.1 = Some(e),
@@ -327,9 +340,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             } else {
                 Box::new(File::create(&output).map_err(|e| format!("{}: {e}", output.display()))?)
             };
+            // A connection found from the data level (the capture starts after its handshake)
+            // has gaps near its start: bytes sent before the capture began. A first pass finds
+            // them; the stream is then the complete suffix after the last one.
+            let mut from = None;
+            if file.as_os_str() != "-" {
+                let (first, _) = analyze_file(&file, Analyzer::new(Limits::default()))?;
+                if let Some(c) = first.connections.get(connection).filter(|c| c.found_by == "data_level") {
+                    from = c.data(dir).gaps.last().map(|g| g.1).or(c.data(dir).first_dsn);
+                }
+            }
             let state = std::rc::Rc::new(std::cell::RefCell::new((BufWriter::new(writer), None, 0u64)));
-            let sink = WriteSink { out: state.clone() };
-            let analyzer = Analyzer::new(Limits::default()).with_sink(connection, dir, Box::new(sink));
+            let sink = WriteSink { out: state.clone(), from };
+            let mut limits = Limits::default();
+            if from.is_some() {
+                limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
+            }
+            let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(sink));
             let (analysis, end) = analyze_file(&file, analyzer)?;
             let (mut w, err, written) = match std::rc::Rc::try_unwrap(state) {
                 Ok(cell) => cell.into_inner(),
@@ -350,6 +377,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let dd = conn.data(dir);
             let name = if dir == Dir::C2s { "c2s" } else { "s2c" };
+            if let Some(from) = from {
+                let end = match dd.data_fin_dsn {
+                    Some(fin) => format!("to the DATA_FIN at DSN {fin}"),
+                    None => "to the last byte in the capture (no DATA_FIN in it)".into(),
+                };
+                eprintln!(
+                    "mptcp-trace: connection {connection} {name}: the capture starts after the connection's handshake (found from the data level): wrote the {written} bytes from DSN {from} {end}, the part of the stream after the last gap"
+                );
+                return Ok(ExitCode::from(1));
+            }
             if dd.complete {
                 eprintln!("mptcp-trace: connection {connection} {name}: {written} bytes, complete");
                 return Ok(code);

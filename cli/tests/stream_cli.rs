@@ -113,3 +113,40 @@ fn unknown_connection_is_a_usage_error() {
     let run = bin().args(["stream", "-c", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
 }
+
+/// Captures that hold only part of a connection (testdata/matrix/mid-start.pcap, early-stop.pcap):
+/// `stream` writes a true suffix (after the last gap: the capture starts after the handshake) or
+/// a true prefix (the capture stops first) of what the application sent, says so, and exits 1.
+#[test]
+fn partial_captures_give_a_true_suffix_or_prefix() {
+    let dir = std::env::temp_dir().join(format!("mptcp-trace-partial-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, suffix) in [("mid-start", true), ("early-stop", false)] {
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(testdata().join(format!("matrix/{name}.truth.json"))).unwrap()).unwrap();
+        let conn = &truth["conns"][0];
+        for d in ["c2s", "s2c"] {
+            let out = dir.join(format!("{name}-{d}.bin"));
+            let r = bin()
+                .arg("stream")
+                .arg(testdata().join(format!("matrix/{name}.pcap")))
+                .args(["-c", "0", "-d", d, "-o"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert_eq!(r.status.code(), Some(1), "{name} {d}: exit 1 for a partial stream");
+            let msg = String::from_utf8_lossy(&r.stderr);
+            let app = gen_stream(conn[format!("{d}_seed")].as_str().unwrap(), conn[format!("{d}_bytes")].as_u64().unwrap() as usize);
+            let got = std::fs::read(&out).unwrap();
+            assert!(got.len() > 100_000, "{name} {d}: {} bytes", got.len());
+            if suffix {
+                assert!(app.ends_with(&got), "{name} {d}: a true suffix");
+                assert!(msg.contains("starts after the connection's handshake"), "{msg}");
+            } else {
+                assert!(app.starts_with(&got), "{name} {d}: a true prefix");
+                assert!(msg.contains("no DATA_FIN in the capture"), "{msg}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
