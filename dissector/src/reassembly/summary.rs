@@ -70,7 +70,7 @@ pub enum Chunk<'a> {
     Hole { dsn: u64, len: u64, kind: HoleKind },
 }
 
-/// What one [`Reassembler::insert`] found.
+/// What one [`Reassembler::insert`](super::Reassembler::insert) found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Insert {
     /// Bytes never seen before.
