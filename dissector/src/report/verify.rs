@@ -2,7 +2,7 @@
 //! capture-level check with classname "capture", and one per expectation).
 use std::io::{self, Write};
 
-use crate::verify::{Outcome, VerifyReport};
+use crate::analysis::verify::{Outcome, VerifyReport};
 
 pub fn write_json<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, r)?;

@@ -1,0 +1,175 @@
+//! Offline conformance checking: turns an [`Analysis`] into a catalog of checks (id, RFC
+//! section, pass/fail/skip with frames) per connection, plus user expectations (`--expect`).
+//!
+//! ```
+//! use mptcp_dissector::verify::{parse_expectation, Op};
+//! let e = parse_expectation("subflows>=2").unwrap();
+//! assert_eq!((e.key.as_str(), e.op, e.value.as_str()), ("subflows", Op::Ge, "2"));
+//! assert!(parse_expectation("bogus=1").is_err());
+//! ```
+//!
+//! `verdicts.rs` turns each connection (and the capture) into the catalog's results;
+//! `expect.rs` parses and evaluates the `--expect` rules.
+use serde::Serialize;
+
+use crate::track::Analysis;
+
+mod expect;
+mod verdicts;
+
+pub use expect::{expectation_help, needs_hashes, parse_expectation, Expectation, ExpectationResult, Op};
+
+/// Outcome of one catalog check or expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// One check of the catalog.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CatalogEntry {
+    pub id: &'static str,
+    pub rfc: &'static str,
+    pub what: &'static str,
+}
+
+/// Every check `verify` runs, in report order (docs/verify.md lists them with examples).
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry { id: "mp_capable.version", rfc: "RFC 8684 §3.1", what: "the SYN/ACK's MP_CAPABLE version is not above the SYN's" },
+    CatalogEntry {
+        id: "mp_capable.key_echo",
+        rfc: "RFC 8684 §3.1",
+        what: "third ACK / first data MP_CAPABLE echo the keys of SYN/ACK (and SYN in v0)",
+    },
+    CatalogEntry { id: "mp_join.token", rfc: "RFC 8684 §3.2", what: "MP_JOIN SYN tokens match a key of a connection in the capture" },
+    CatalogEntry {
+        id: "mp_join.synack_hmac",
+        rfc: "RFC 8684 §3.2",
+        what: "SYN/ACK truncated HMAC = leftmost 64 bits of HMAC(KeyB‖KeyA, NonceB‖NonceA)",
+    },
+    CatalogEntry { id: "mp_join.ack_hmac", rfc: "RFC 8684 §3.2", what: "third-ACK HMAC = 160 bits of HMAC(KeyA‖KeyB, NonceA‖NonceB)" },
+    CatalogEntry {
+        id: "add_addr.hmac",
+        rfc: "RFC 8684 §3.4.1",
+        what: "ADD_ADDR HMAC = rightmost 64 bits of HMAC(sender key‖receiver key, id‖addr‖port)",
+    },
+    CatalogEntry {
+        id: "dss.checksum",
+        rfc: "RFC 8684 §3.3.1",
+        what: "DSS checksum over pseudo-header and the mapping's payload, when checksums are in use",
+    },
+    CatalogEntry {
+        id: "dss.mapping_consistency",
+        rfc: "RFC 8684 §3.3.1",
+        what: "overlapping mappings agree on DSNs, and re-sent data-level bytes agree with the first copy",
+    },
+    CatalogEntry {
+        id: "data.complete",
+        rfc: "RFC 8684 §3.3",
+        what: "no DSN gaps between the first data byte and the DATA_FIN in either direction",
+    },
+    CatalogEntry { id: "data.closure", rfc: "RFC 8684 §3.3.3", what: "each DATA_FIN is data-ACKed by the peer" },
+    CatalogEntry {
+        id: "fallback",
+        rfc: "RFC 8684 §3.7",
+        what: "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)",
+    },
+    CatalogEntry { id: "mp_fastclose.key", rfc: "RFC 8684 §3.5", what: "MP_FASTCLOSE carries the receiver's key" },
+    CatalogEntry {
+        id: "signals",
+        rfc: "RFC 8684 §3.5-3.7",
+        what: "MP_FAIL, MP_FASTCLOSE and MP_TCPRST seen (reported with their frames and reasons)",
+    },
+    CatalogEntry { id: "options.length", rfc: "RFC 8684 §3", what: "no MPTCP option with a wrong length or layout" },
+];
+
+/// The result of one check on one connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: &'static str,
+    pub rfc: &'static str,
+    pub outcome: Outcome,
+    /// How many times the check was evaluated (e.g. one per DSS checksum).
+    pub evaluated: u64,
+    /// Why it failed or was skipped, or what was seen.
+    pub detail: String,
+    /// Frames that show it (the first few).
+    pub frames: Vec<u64>,
+}
+
+/// All check results of one connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionVerdicts {
+    pub connection: usize,
+    pub client: String,
+    pub server: String,
+    pub checks: Vec<CheckResult>,
+}
+
+/// Everything `verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub file: String,
+    pub connections: Vec<ConnectionVerdicts>,
+    /// Checks that belong to no connection (an MP_JOIN whose token matches none).
+    pub capture_checks: Vec<CheckResult>,
+    pub expectations: Vec<ExpectationResult>,
+    /// Capture-level problems (undecodable packets, orphan subflows, caps hit).
+    pub capture_anomalies: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+impl VerifyReport {
+    /// Exit status: 0 when nothing failed, 1 otherwise.
+    pub fn ok(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// Builds the report: the catalog on every connection, then the expectations.
+pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyReport {
+    let connections: Vec<ConnectionVerdicts> = a.connections.iter().map(|c| verdicts::connection_verdicts(a, c)).collect();
+    let expectations: Vec<ExpectationResult> = expectations.iter().map(|e| expect::evaluate(a, e)).collect();
+    let mut r = VerifyReport {
+        file: file.into(),
+        connections,
+        capture_checks: verdicts::capture_checks(a),
+        expectations,
+        capture_anomalies: a.anomalies.len() as u64 + a.anomalies_dropped,
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+    };
+    let outcomes = r
+        .connections
+        .iter()
+        .flat_map(|c| c.checks.iter().map(|k| k.outcome))
+        .chain(r.capture_checks.iter().map(|k| k.outcome))
+        .chain(r.expectations.iter().map(|e| e.outcome));
+    for o in outcomes.collect::<Vec<_>>() {
+        match o {
+            Outcome::Pass => r.passed += 1,
+            Outcome::Fail => r.failed += 1,
+            Outcome::Skip => r.skipped += 1,
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_ids_are_unique_and_cited() {
+        for (i, e) in CATALOG.iter().enumerate() {
+            assert!(e.rfc.starts_with("RFC"), "{}", e.id);
+            assert!(CATALOG.iter().skip(i + 1).all(|o| o.id != e.id), "{}", e.id);
+        }
+    }
+}

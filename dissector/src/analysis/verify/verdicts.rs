@@ -1,0 +1,309 @@
+//! The catalog's checks on one connection, and the capture-level ones: mostly the tracker's
+//! tallies (`track::checks`) turned into results, plus what only the whole connection shows
+//! (data completeness, DATA_FIN closure, fallback, signals).
+use super::{CheckResult, ConnectionVerdicts, Outcome, CATALOG};
+use crate::track::checks::{ids, Verdict};
+use crate::track::{Analysis, ConnState, Connection, Dir, EventKind};
+
+/// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
+/// is an orphan subflow, not part of any connection's checks. It fails when a connection to the
+/// same server port (or a server-initiated join to its client's address) was alive, with both
+/// keys known, when the join started: that connection's peer should have produced the token.
+/// Otherwise the connection is simply not in the capture, and the check skips.
+pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
+    let (id, _) = ids::JOIN_TOKEN;
+    // Joins whose token no MP_CAPABLE handshake in the capture produced (some were placed in a
+    // connection from the data level afterwards).
+    let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.orphan_token.as_deref().is_some_and(|t| !t.is_empty())).collect();
+    let joins = a.subflows.iter().filter(|s| s.join).count();
+    if orphans.is_empty() {
+        return vec![if joins == 0 {
+            skip(id, "no MP_JOIN subflow in the capture")
+        } else {
+            pass(id, format!("all {joins} MP_JOIN token(s) matched a connection"), vec![])
+        }];
+    }
+    let mut bad = Vec::new();
+    let mut unknown = Vec::new();
+    for s in &orphans {
+        let token = s.orphan_token.as_deref().unwrap_or_default();
+        let live = a.connections.iter().find(|c| {
+            c.client_key.is_some()
+                && c.server_key.is_some()
+                && c.start_ts <= s.start_ts
+                && s.start_ts <= c.end_ts
+                && (c.server.port() == s.server.port() || c.client.ip() == s.server.ip())
+        });
+        match live {
+            Some(c) => bad.push((
+                s.first_frame,
+                format!(
+                    "MP_JOIN SYN {} -> {} at frame {} has token {token}, but connection {} (tokens {} / {}) was alive with both keys known",
+                    s.client,
+                    s.server,
+                    s.first_frame,
+                    c.id,
+                    c.client_token.as_deref().unwrap_or("?"),
+                    c.server_token.as_deref().unwrap_or("?")
+                ),
+            )),
+            None => unknown.push((s.first_frame, format!("token {token} at frame {}", s.first_frame))),
+        }
+    }
+    let frames: Vec<u64> = bad.iter().chain(unknown.iter()).map(|(f, _)| *f).take(8).collect();
+    vec![if let Some((_, first)) = bad.first() {
+        CheckResult {
+            id,
+            rfc: entry(id),
+            outcome: Outcome::Fail,
+            evaluated: orphans.len() as u64,
+            detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()),
+            frames,
+        }
+    } else {
+        CheckResult {
+            id,
+            rfc: entry(id),
+            outcome: Outcome::Skip,
+            evaluated: orphans.len() as u64,
+            detail: format!(
+                "MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}",
+                unknown.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+            frames,
+        }
+    }]
+}
+
+fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: &str) -> CheckResult {
+    match c.checks.get(id) {
+        None => CheckResult { id, rfc, outcome: Outcome::Skip, evaluated: 0, detail: skip_reason.into(), frames: vec![] },
+        Some(t) => {
+            let evaluated = t.pass + t.fail + t.legacy + t.not_checkable;
+            let frames: Vec<u64> =
+                if t.findings.is_empty() { vec![t.first_frame] } else { t.findings.iter().map(|f| f.frame).take(8).collect() };
+            let first_reason =
+                t.findings.iter().find(|f| f.verdict != Verdict::NotCheckable).or(t.findings.first()).map(|f| f.reason.clone());
+            let (outcome, detail) = match t.verdict {
+                Verdict::Pass => (
+                    Outcome::Pass,
+                    if t.not_checkable > 0 {
+                        format!("{} passed, {} not checkable", t.pass, t.not_checkable)
+                    } else {
+                        format!("{} passed", t.pass)
+                    },
+                ),
+                Verdict::Fail => (Outcome::Fail, format!("{} of {evaluated} failed: {}", t.fail, first_reason.unwrap_or_default())),
+                Verdict::Legacy => (Outcome::Fail, format!("{} legacy (not RFC 8684): {}", t.legacy, first_reason.unwrap_or_default())),
+                Verdict::NotCheckable => (Outcome::Skip, format!("not checkable: {}", first_reason.unwrap_or_default())),
+            };
+            CheckResult { id, rfc, outcome, evaluated, detail, frames }
+        }
+    }
+}
+
+fn entry(id: &'static str) -> &'static str {
+    CATALOG.iter().find(|e| e.id == id).map_or("", |e| e.rfc)
+}
+
+pub(super) fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
+    let mut checks = Vec::new();
+    let handshake_fallback = c.fallback.as_ref().is_some_and(|f| f.kind == "handshake");
+
+    // Version.
+    checks.push(match (c.syn_version, c.version) {
+        _ if handshake_fallback => skip("mp_capable.version", "the peer answered without MP_CAPABLE"),
+        (Some(s), Some(v)) if v <= s => pass("mp_capable.version", format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
+        (Some(s), Some(v)) => fail("mp_capable.version", format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
+        _ if c.found_by == "data_level" => {
+            skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)")
+        }
+        _ => skip("mp_capable.version", "handshake not in the capture"),
+    });
+    let no_keys = if handshake_fallback {
+        "the peer answered without MP_CAPABLE"
+    } else if c.found_by == "data_level" {
+        "the capture starts after the handshake: keys not in it"
+    } else {
+        "no third ACK or first data with both keys in the capture"
+    };
+    let (id, rfc) = ids::CAPABLE_KEY_ECHO;
+    checks.push(from_tally(c, id, rfc, no_keys));
+    let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
+    for ((id, rfc), answered) in
+        [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")]
+    {
+        let handshakes_missing =
+            c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
+        let why = if joins > 0 && c.client_key.is_none() && c.server_key.is_none() {
+            "the connection's keys are not in the capture (its handshake is not)".to_string()
+        } else if joins == 0 && handshakes_missing > 0 {
+            format!("{handshakes_missing} subflow(s) whose handshake is not in the capture")
+        } else if joins == 0 {
+            "no MP_JOIN subflow in the capture".to_string()
+        } else {
+            format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)")
+        };
+        checks.push(from_tally(c, id, rfc, &why));
+    }
+    let (id, rfc) = ids::ADD_ADDR_HMAC;
+    checks.push(from_tally(c, id, rfc, "no ADD_ADDR in the capture"));
+    let (id, rfc) = ids::DSS_CHECKSUM;
+    checks.push(from_tally(c, id, rfc, if c.checksums { "no checksummed mapping in the capture" } else { "DSS checksums not negotiated" }));
+    // Mapping consistency: DSN agreement (tracker) and byte agreement (reassembler).
+    let (id, rfc) = ids::MAPPING_CONSISTENCY;
+    let mut mc = from_tally(c, id, rfc, "no DSS mapping in the capture");
+    let mismatched = c.c2s.mismatched_bytes + c.s2c.mismatched_bytes;
+    if mismatched > 0 {
+        mc.outcome = Outcome::Fail;
+        mc.detail = format!("{mismatched} re-sent data-level bytes differ from the first copy; {}", mc.detail);
+    }
+    checks.push(mc);
+
+    // Data completeness per direction: pass when a checked direction has no gaps; a gap is a
+    // failure only when the capture shows the connection closed cleanly (every subflow ended
+    // with FIN) without the peer ever data-ACKing past it. Anything else the capture cannot
+    // tell: no data, no DATA_FIN (the capture ended first), gaps the peer data-ACKed (the
+    // capture missed them), gaps still open when the capture ends.
+    let closed_cleanly = c.state == ConnState::Closed
+        && c.subflow_ids
+            .iter()
+            .all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == "fin" || e.how == "no_answer")));
+    let mut details = Vec::new();
+    let (mut failed, mut passed) = (false, false);
+    for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
+        let dd = c.data(d);
+        if dd.bytes == 0 && dd.data_fin_dsn.is_none() {
+            details.push(format!("{name}: no data"));
+        } else if dd.data_fin_dsn.is_none() {
+            details.push(format!("{name}: no DATA_FIN in the capture: it ends before the data does (not checkable)"));
+        } else if dd.gap_count == 0 {
+            passed = true;
+            details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
+        } else if dd.data_acked.is_some_and(|ack| dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack))) {
+            // Every gap was data-ACKed: the peer got those bytes on a path the capture missed.
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)",
+                dd.gap_count, dd.gap_bytes
+            ));
+        } else if closed_cleanly {
+            failed = true;
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes never seen and never data-ACKed, first at DSN {}, though every subflow closed with FIN",
+                dd.gap_count,
+                dd.gap_bytes,
+                dd.gaps.first().map_or(0, |g| g.0)
+            ));
+        } else {
+            details.push(format!(
+                "{name}: {} gap(s), {} bytes not in the capture and not data-ACKed in it; the connection did not close cleanly in the capture (not checkable)",
+                dd.gap_count, dd.gap_bytes
+            ));
+        }
+    }
+    let outcome = if failed {
+        Outcome::Fail
+    } else if passed {
+        Outcome::Pass
+    } else {
+        Outcome::Skip
+    };
+    checks.push(CheckResult {
+        id: "data.complete",
+        rfc: entry("data.complete"),
+        outcome,
+        evaluated: 2,
+        detail: details.join("; "),
+        frames: vec![],
+    });
+
+    // DATA_FIN closure.
+    let mut details = Vec::new();
+    let mut outcome = Outcome::Skip;
+    for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
+        let dd = c.data(d);
+        match (dd.data_fin_dsn, dd.data_acked) {
+            (Some(fin), Some(ack)) if crate::seq::DataSeq(ack) > crate::seq::DataSeq(fin) => {
+                if outcome == Outcome::Skip {
+                    outcome = Outcome::Pass;
+                }
+                details.push(format!("{name}: DATA_FIN at {fin} data-ACKed"));
+            }
+            (Some(fin), ack) if closed_cleanly => {
+                outcome = Outcome::Fail;
+                let ack = ack.map_or_else(|| "none".to_string(), |a| a.to_string());
+                details.push(format!(
+                    "{name}: DATA_FIN at {fin} never data-ACKed (highest data ACK {ack}) though every subflow closed with FIN"
+                ));
+            }
+            (Some(fin), _) => details.push(format!("{name}: DATA_FIN at {fin} not data-ACKed in the capture")),
+            (None, _) => details.push(format!("{name}: no DATA_FIN")),
+        }
+    }
+    checks.push(CheckResult {
+        id: "data.closure",
+        rfc: entry("data.closure"),
+        outcome,
+        evaluated: 2,
+        detail: details.join("; "),
+        frames: vec![],
+    });
+
+    // Fallback.
+    checks.push(match &c.fallback {
+        None => pass("fallback", "no fallback".into(), vec![]),
+        Some(f) if f.kind == "handshake" => pass("fallback", format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame]),
+        Some(f) => fail("fallback", format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
+    });
+    let (id, rfc) = ids::FASTCLOSE_KEY;
+    checks.push(from_tally(c, id, rfc, "no MP_FASTCLOSE"));
+
+    // Signals: reported, not failed.
+    let mut seen = Vec::new();
+    let mut frames = Vec::new();
+    for e in a.events.iter().filter(|e| e.connection == Some(c.id)) {
+        let name = match e.kind {
+            EventKind::Fastclose => Some("MP_FASTCLOSE"),
+            EventKind::MpFail => Some("MP_FAIL"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            seen.push(format!("{name} at frame {}", e.frame));
+            frames.push(e.frame);
+        }
+    }
+    for &s in &c.subflow_ids {
+        if let Some(end) = a.subflows.get(s).and_then(|f| f.end.as_ref()) {
+            if end.how == "mp_tcprst" {
+                seen.push(format!("MP_TCPRST reason {} on subflow {s} at frame {}", end.reason.unwrap_or(0), end.frame));
+                frames.push(end.frame);
+            }
+        }
+    }
+    frames.sort_unstable();
+    frames.dedup();
+    checks.push(if seen.is_empty() {
+        pass("signals", "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
+    } else {
+        frames.truncate(8);
+        pass("signals", seen.join("; "), frames)
+    });
+    checks.push(if c.malformed_options == 0 {
+        pass("options.length", "every MPTCP option well-formed".into(), vec![])
+    } else {
+        let frames = c.anomalies.iter().filter(|x| x.kind == "malformed_option").map(|x| x.frame).take(8).collect();
+        let first = c.anomalies.iter().find(|x| x.kind == "malformed_option").map(|x| x.detail.clone()).unwrap_or_default();
+        fail("options.length", format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
+    });
+    ConnectionVerdicts { connection: c.id, client: c.client.to_string(), server: c.server.to_string(), checks }
+}
+
+fn pass(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
+    CheckResult { id, rfc: entry(id), outcome: Outcome::Pass, evaluated: 1, detail, frames }
+}
+fn fail(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
+    CheckResult { id, rfc: entry(id), outcome: Outcome::Fail, evaluated: 1, detail, frames }
+}
+fn skip(id: &'static str, detail: &str) -> CheckResult {
+    CheckResult { id, rfc: entry(id), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
+}
