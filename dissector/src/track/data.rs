@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Connection, Dir, ReinjectionSource, Subflow};
+use super::model::{Connection, Dir, ReinjectionSource, Subflow};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
 use crate::seq::DataSeq;
 
