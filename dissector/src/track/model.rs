@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::checks::Checks;
 use super::data::DataDir;
+use super::mapping::{CsumInProgress, Pending};
 use super::mappings::{MappingTable, SeqSpace};
-use super::{CsumInProgress, Pending};
 use crate::crypto::{self, Version};
 use crate::seq::{DataSeq, SubflowSeq};
 
