@@ -14,6 +14,8 @@ for f in testdata/*.pcap* testdata/matrix/*.pcap; do
   "$BIN" events --side client --timestamps "$f" > "$OUT/$b.events.client" 2>&1; echo "rc=$?" >> "$OUT/$b.events.client"
   "$BIN" events --side server "$f" > "$OUT/$b.events.server" 2>&1; echo "rc=$?" >> "$OUT/$b.events.server"
   "$BIN" verify --format json "$f" > "$OUT/$b.verify.json" 2>&1; echo "rc=$?" >> "$OUT/$b.verify.json"
-  n=$((n+6))
+  "$BIN" throughput --format json "$f" > "$OUT/$b.throughput.json" 2>&1; echo "rc=$?" >> "$OUT/$b.throughput.json"
+  "$BIN" stream -c 0 -d s2c -o - "$f" 2>&1 | sha256sum > "$OUT/$b.stream.s2c"
+  n=$((n+8))
 done
 echo "$n outputs in $OUT"

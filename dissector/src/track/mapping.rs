@@ -9,7 +9,7 @@ use super::checks::{ids, Verdict};
 use super::data;
 use super::handshake::hex32;
 use super::mappings::{Added, Mapping};
-use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind};
+use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
 use crate::crypto::{self, DssChecksum, DssChecksumVerdict};
 use crate::decode::TcpSegment;
 use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
@@ -407,24 +407,43 @@ impl Analyzer {
                 } else {
                     data::Carry::Normal
                 };
-                let (new, reinjected, from_self) = self.data.insert(
-                    cid,
-                    ctx.dir,
-                    ctx.flow,
-                    dsn,
-                    bytes,
-                    b - a,
-                    kind,
-                    ctx.frame,
-                    ctx.ts_ns,
-                    &mut self.flows,
-                    &mut self.conns,
-                );
-                self.cur.new_bytes += new;
-                self.cur.reinjected_bytes += reinjected;
-                self.cur.reinjected_same_subflow_bytes += from_self;
+                let carried =
+                    data::Carried { flow: ctx.flow, dsn, captured: bytes, wire_len: b - a, kind, frame: ctx.frame, ts_ns: ctx.ts_ns };
+                if let Some(placed) = self.place(cid, ctx.dir, &carried) {
+                    self.cur.new_bytes += placed.new_bytes;
+                    self.cur.reinjected_bytes += placed.reinjected_bytes;
+                    self.cur.reinjected_same_subflow_bytes += placed.reinjected_same_subflow_bytes;
+                }
             }
         }
+    }
+
+    /// Hands mapped payload to the data level and books what it found on the subflow that
+    /// carried it and on its connection.
+    fn place(&mut self, cid: usize, dir: Dir, carried: &data::Carried<'_>) -> Option<data::Placed> {
+        let conn = self.conns.get_mut(cid)?;
+        let start = conn.data_start(dir).unwrap_or(carried.dsn);
+        let ts = carried.ts_ns as f64 / 1e9;
+        let dd = conn.data_mut(dir);
+        dd.first_dsn.get_or_insert(start.0);
+        dd.start_ts.get_or_insert(ts);
+        dd.end_ts = Some(ts);
+        let placed = self.data.insert(cid, dir, start, carried)?;
+        let dd = self.conns.get_mut(cid)?.data_mut(dir);
+        let sd = self.flows.get_mut(carried.flow)?.dir_mut(dir);
+        sd.mapped_bytes += placed.mapped_bytes;
+        sd.new_data_bytes += placed.new_bytes;
+        sd.probe_bytes += placed.probe_bytes;
+        dd.probe_bytes += placed.probe_bytes;
+        for o in &placed.origins {
+            add_source(&mut sd.reinjected_from, o);
+        }
+        if placed.reinjected_bytes > 0 {
+            sd.reinjected_bytes += placed.reinjected_bytes;
+            dd.reinjections += 1;
+            dd.reinjected_bytes += placed.reinjected_bytes;
+        }
+        Some(placed)
     }
 
     /// Keeps first-copy payload that cannot be placed yet (no mapping, or no ISN), within
@@ -494,7 +513,8 @@ impl Analyzer {
                 match what {
                     Some((dsn, one_byte)) => {
                         let kind = if one_byte { data::Carry::OneByte } else { data::Carry::Normal };
-                        self.data.insert(cid, dir, flow, dsn, bytes, take, kind, p.frame, p.ts_ns, &mut self.flows, &mut self.conns);
+                        let carried = data::Carried { flow, dsn, captured: bytes, wire_len: take, kind, frame: p.frame, ts_ns: p.ts_ns };
+                        self.place(cid, dir, &carried);
                     }
                     None => keep.push(Pending {
                         seq: p.seq.wrapping_add(off),
@@ -549,5 +569,15 @@ impl Analyzer {
         for (flow, d, cid, frame, rel, n) in left {
             self.unmapped(flow, d, cid, frame, rel, n);
         }
+    }
+}
+
+/// Adds reinjected bytes to the per-origin list (at most 16 origins; the first delay stays).
+fn add_source(list: &mut Vec<ReinjectionSource>, o: &data::Origin) {
+    let full = list.len() >= 16;
+    match list.iter_mut().find(|r| r.subflow == o.subflow) {
+        Some(r) => r.bytes += o.bytes,
+        None if !full => list.push(ReinjectionSource { subflow: o.subflow, bytes: o.bytes, first_delay_ms: o.delay_ms }),
+        None => {}
     }
 }

@@ -278,7 +278,7 @@ impl Analyzer {
     /// Ends the analysis: flushes the data level and returns everything found.
     pub fn finish(mut self) -> Analysis {
         self.flush_pending();
-        self.data.finish(&mut self.flows, &mut self.conns);
+        self.data.finish(&mut self.conns);
         for f in &mut self.flows {
             if f.end.is_none() && f.connection.is_some() && f.unanswered() {
                 f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });
