@@ -284,3 +284,30 @@ impl DataLevel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carried(flow: usize, dsn: u64, bytes: &[u8], kind: Carry, ts_ms: u64) -> Carried<'_> {
+        Carried { flow, dsn: DataSeq(dsn), captured: bytes, wire_len: bytes.len() as u32, kind, frame: 1, ts_ns: ts_ms * 1_000_000 }
+    }
+
+    #[test]
+    fn insert_returns_new_reinjected_and_probe_bytes_with_their_origin() {
+        let mut dl = DataLevel::new(ReassemblyLimits::default());
+        let start = DataSeq(100);
+        let first = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Normal, 0)).unwrap();
+        assert_eq!((first.mapped_bytes, first.new_bytes, first.reinjected_bytes), (10, 10, 0));
+        // The same data on subflow 1, 30 ms later: a reinjection whose origin is subflow 0.
+        let again = dl.insert(0, Dir::C2s, start, &carried(1, 100, &[1; 10], Carry::Normal, 30)).unwrap();
+        assert_eq!((again.new_bytes, again.reinjected_bytes, again.reinjected_same_subflow_bytes), (0, 10, 0));
+        assert_eq!(again.origins, vec![Origin { subflow: Some(0), bytes: 10, delay_ms: Some(30.0) }]);
+        // A TCP retransmission is neither new nor reinjected.
+        let retx = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Retransmission, 40)).unwrap();
+        assert_eq!(retx, Placed { mapped_bytes: 10, ..Placed::default() });
+        // A 1-byte mapping of an already-carried byte is a window probe.
+        let probe = dl.insert(0, Dir::C2s, start, &carried(0, 109, &[9], Carry::OneByte, 50)).unwrap();
+        assert_eq!((probe.probe_bytes, probe.reinjected_bytes), (1, 0));
+    }
+}

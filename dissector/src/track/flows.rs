@@ -200,3 +200,87 @@ pub(super) fn swap_roles(f: &mut Subflow) {
     std::mem::swap(&mut f.c2s, &mut f.s2c);
     std::mem::swap(&mut f.client_address_id, &mut f.server_address_id);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+
+    #[test]
+    fn roles_come_from_the_syn_the_syn_ack_or_the_ports() {
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 1, 0, &[], &[]);
+        // No handshake: the end with the higher (ephemeral) port is the client.
+        f.seg(1, "10.0.0.2:80", "10.0.0.1:50000", ACK, 7, 8, &[], b"x");
+        // Only the SYN/ACK: its receiver is the client.
+        f.seg(2, "10.0.0.9:443", "10.0.0.1:30000", SYN | ACK, 7, 8, &[], &[]);
+        let a = f.finish();
+        let roles: Vec<_> = a.subflows.iter().map(|s| (s.client, s.role_rule)).collect();
+        assert_eq!(roles, vec![(sa(CLIENT), "syn"), (sa("10.0.0.1:50000"), "ports"), (sa("10.0.0.1:30000"), "syn_ack")]);
+    }
+
+    #[test]
+    fn a_syn_on_a_closed_four_tuple_starts_a_new_flow() {
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 100, 0, &[], &[]);
+        f.seg(1, SERVER, CLIENT, SYN | ACK, 900, 101, &[], &[]);
+        f.seg(2, CLIENT, SERVER, FIN | ACK, 101, 901, &[], &[]);
+        f.seg(3, SERVER, CLIENT, FIN | ACK, 901, 102, &[], &[]);
+        // A retransmitted SYN (same ISN) of a live flow would be the same flow; this one is new.
+        f.seg(4, CLIENT, SERVER, SYN, 7777, 0, &[], &[]);
+        let a = f.finish();
+        assert_eq!(a.subflows.len(), 2);
+        assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some("fin"));
+        assert_eq!(a.subflows[1].first_frame, 5);
+    }
+
+    #[test]
+    fn stray_segments_before_a_syn_are_the_same_flow_s_prelude() {
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, ACK, 100, 1, &[], &[]);
+        f.seg(1, SERVER, CLIENT, RST, 1, 0, &[], &[]);
+        f.seg(2, CLIENT, SERVER, SYN, 99, 0, &[], &[]);
+        let a = f.finish();
+        assert_eq!(a.subflows.len(), 1);
+        assert_eq!(a.subflows[0].role_rule, "syn");
+        assert_eq!(a.subflows[0].first_frame, 3);
+    }
+
+    #[test]
+    fn bytes_sent_again_at_the_same_sequence_numbers_are_a_retransmission() {
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 0, 0, &[], &[]);
+        f.seg(1, CLIENT, SERVER, ACK, 1, 1, &[], &[0; 100]);
+        f.seg(2, CLIENT, SERVER, ACK, 51, 1, &[], &[0; 100]); // half old, half new
+        let a = f.finish();
+        let d = &a.subflows[0].c2s;
+        assert_eq!((d.bytes, d.retransmitted_bytes, d.retransmitted_segments), (200, 50, 1));
+    }
+
+    #[test]
+    fn rtt_is_sampled_send_to_ack_and_never_across_a_retransmission() {
+        // Karn's rule (RFC 6298 §3): an ACK of retransmitted data gives no sample.
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 0, 0, &[], &[]);
+        f.seg(10, CLIENT, SERVER, ACK, 1, 1, &[], &[0; 10]);
+        f.seg(35, SERVER, CLIENT, ACK, 1, 11, &[], &[]);
+        f.seg(40, CLIENT, SERVER, ACK, 11, 1, &[], &[0; 10]);
+        f.seg(90, CLIENT, SERVER, ACK, 11, 1, &[], &[0; 10]);
+        f.seg(95, SERVER, CLIENT, ACK, 1, 21, &[], &[]);
+        let a = f.finish();
+        let rtt = a.subflows[0].c2s.rtt;
+        assert_eq!((rtt.samples, rtt.min_ms), (1, Some(25.0)));
+    }
+
+    #[test]
+    fn a_rst_without_ack_in_syn_sent_is_ignored() {
+        // RFC 9293 §3.10.7.3: in SYN-SENT, a RST is acceptable only if it ACKs the SYN.
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 10, 0, &[], &[]);
+        f.seg(1, SERVER, CLIENT, RST, 0, 0, &[], &[]);
+        f.seg(2, SERVER, CLIENT, SYN | ACK, 500, 11, &[], &[]);
+        f.seg(3, CLIENT, SERVER, RST | ACK, 11, 501, &[], &[]);
+        let a = f.finish();
+        let end = a.subflows[0].end.as_ref().unwrap();
+        assert_eq!((end.how, end.frame), ("rst", 4));
+    }
+}

@@ -318,3 +318,116 @@ fn set_key(conn: &mut Connection, side: Dir, key: u64, tokens: &mut HashMap<u32,
         *last = Some(DataSeq(km.idsn) + 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::EventKind;
+    use super::*;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        m.update(msg);
+        m.finalize().into_bytes().into()
+    }
+
+    fn kinds(a: &super::super::Analysis) -> Vec<EventKind> {
+        a.events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn mp_capable_handshake_gives_keys_tokens_and_idsns() {
+        let mut f = Feed::new();
+        handshake(&mut f);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!((c.version, c.state, c.found_by), (Some(1), ConnState::Established, "mp_capable"));
+        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
+        assert_eq!(c.server_token.as_deref(), Some(format!("{TOKEN_B:08x}").as_str()));
+        assert_eq!(c.client_idsn, Some(IDSN_A));
+        assert_eq!(c.checks.get(ids::CAPABLE_KEY_ECHO.0).map(|t| t.verdict), Some(Verdict::Pass));
+        assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Established]);
+        assert_eq!(a.subflows[0].kind, SubflowKind::Initial);
+    }
+
+    #[test]
+    fn a_third_ack_echoing_another_key_fails_the_echo_check() {
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 1000, 0, &capable_syn(0x01), &[]);
+        f.seg(1, SERVER, CLIENT, SYN | ACK, 5000, 1001, &capable_synack(0x01, KEY_B), &[]);
+        f.seg(2, CLIENT, SERVER, ACK, 1001, 5001, &capable_ack(0x01, KEY_A, 0x42), &[]);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!(c.checks.get(ids::CAPABLE_KEY_ECHO.0).map(|t| t.verdict), Some(Verdict::Fail));
+        assert!(c.anomalies.iter().any(|x| x.kind == "key_echo_mismatch"));
+    }
+
+    #[test]
+    fn a_syn_ack_without_mp_capable_is_a_fallback_to_tcp() {
+        // RFC 8684 §3.1: without MP_CAPABLE in the SYN/ACK the connection is plain TCP.
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, SYN, 1000, 0, &capable_syn(0x01), &[]);
+        f.seg(1, SERVER, CLIENT, SYN | ACK, 5000, 1001, &[], &[]);
+        f.seg(2, CLIENT, SERVER, ACK, 1001, 5001, &[], b"hello");
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!(c.state, ConnState::Fallback);
+        assert_eq!(c.fallback.as_ref().map(|x| x.kind), Some("handshake"));
+        assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Fallback]);
+        // The subflow's bytes are the data stream.
+        assert_eq!(c.c2s.bytes, 5);
+    }
+
+    #[test]
+    fn the_keys_of_a_third_ack_found_a_connection_whose_syn_is_missing() {
+        let mut f = Feed::new();
+        // The client has the lower port here: the ports alone would guess the wrong roles.
+        f.seg(0, "10.0.0.1:80", "10.0.0.2:9000", ACK, 1001, 5001, &capable_ack(0x01, KEY_A, KEY_B), &[]);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!((c.found_by, c.role_rule, c.client), ("mp_capable_ack", "mp_capable_ack", sa("10.0.0.1:80")));
+        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
+        assert_eq!(a.subflows[0].client, sa("10.0.0.1:80"));
+    }
+
+    #[test]
+    fn a_join_with_the_server_token_joins_and_its_hmacs_are_checked() {
+        let (na, nb) = (0x0102_0304u32, 0x0a0b_0c0du32);
+        let j = "10.0.1.1:41000";
+        let mut f = Feed::new();
+        handshake(&mut f);
+        // RFC 8684 §3.2: SYN/ACK HMAC = leftmost 64 bits of HMAC(Key-B‖Key-A, R-B‖R-A), third ACK
+        // HMAC = HMAC(Key-A‖Key-B, R-A‖R-B) (160 bits sent); A is the initiator (the client).
+        let ba = [KEY_B.to_be_bytes(), KEY_A.to_be_bytes()].concat();
+        let ab = [KEY_A.to_be_bytes(), KEY_B.to_be_bytes()].concat();
+        let synack_mac = hmac_sha256(&ba, &[nb.to_be_bytes(), na.to_be_bytes()].concat());
+        let ack_mac = hmac_sha256(&ab, &[na.to_be_bytes(), nb.to_be_bytes()].concat());
+        f.seg(10, j, SERVER, SYN, 1, 0, &join_syn(TOKEN_B, na, 2, true), &[]);
+        f.seg(11, SERVER, j, SYN | ACK, 2, 2, &join_synack(u64::from_be_bytes(synack_mac[..8].try_into().unwrap()), nb, 0), &[]);
+        f.seg(12, j, SERVER, ACK, 2, 3, &join_ack(&ack_mac[..20].try_into().unwrap()), &[]);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!(c.subflow_ids, vec![0, 1]);
+        let verdict = |id: (&str, &str)| c.checks.get(id.0).map(|t| t.verdict);
+        assert_eq!(verdict(ids::JOIN_TOKEN), Some(Verdict::Pass));
+        assert_eq!(verdict(ids::JOIN_SYNACK_HMAC), Some(Verdict::Pass));
+        assert_eq!(verdict(ids::JOIN_ACK_HMAC), Some(Verdict::Pass));
+        let s = &a.subflows[1];
+        assert_eq!((s.kind, s.backup, s.client_address_id, s.opened_by_client()), (SubflowKind::Join, true, Some(2), true));
+        let e = a.events.last().unwrap();
+        assert_eq!((e.kind, e.backup, e.address_id), (EventKind::SfEstablished, Some(true), Some(2)));
+    }
+
+    #[test]
+    fn a_join_with_an_unknown_token_is_an_orphan() {
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(10, "10.0.1.1:41000", SERVER, SYN, 1, 0, &join_syn(0xdead_beef, 1, 2, false), &[]);
+        let a = f.finish();
+        assert_eq!(a.orphans().map(|s| s.orphan_token.clone()).collect::<Vec<_>>(), vec![Some("deadbeef".to_string())]);
+        assert!(a.anomalies.iter().any(|x| x.kind == "join_unknown_token"));
+        assert_eq!(a.connections[0].subflow_ids, vec![0]);
+    }
+}

@@ -25,6 +25,8 @@ mod mapping;
 mod mappings;
 pub mod model;
 mod signals;
+#[cfg(test)]
+mod testkit;
 
 pub use data::{DataDir, DataSink, NullSink};
 use flows::{swap_roles, FlowKey};
