@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Connection, Dir, ReinjectionSource, Subflow};
+use super::model::{Connection, Dir};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
 use crate::seq::DataSeq;
 
@@ -55,14 +55,47 @@ pub enum Carry {
     Retransmission,
 }
 
-/// Adds reinjected bytes to the per-origin list (at most 16 origins).
-fn add_source(list: &mut Vec<ReinjectionSource>, subflow: Option<usize>, bytes: u64, delay: Option<f64>) {
-    let full = list.len() >= 16;
-    match list.iter_mut().find(|r| r.subflow == subflow) {
-        Some(r) => r.bytes += bytes,
-        None if !full => list.push(ReinjectionSource { subflow, bytes, first_delay_ms: delay }),
-        None => {}
-    }
+/// A piece of mapped payload as one subflow carried it.
+#[derive(Debug, Clone, Copy)]
+pub struct Carried<'a> {
+    /// The subflow that carried it.
+    pub flow: usize,
+    /// Data sequence number of its first byte.
+    pub dsn: DataSeq,
+    /// The captured bytes (fewer than `wire_len` when the capture cut them).
+    pub captured: &'a [u8],
+    pub wire_len: u32,
+    pub kind: Carry,
+    pub frame: u64,
+    pub ts_ns: u64,
+}
+
+/// Where reinjected bytes had first been carried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Origin {
+    /// The subflow that carried them first; `None` when it fell out of the bounded history.
+    pub subflow: Option<usize>,
+    pub bytes: u64,
+    /// From that first transmission to this one, milliseconds.
+    pub delay_ms: Option<f64>,
+}
+
+/// What the data level found in a piece of payload: for the tracker to attribute to the
+/// subflow that carried it and to its connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placed {
+    /// Payload bytes on the wire that a mapping covered.
+    pub mapped_bytes: u64,
+    /// Data-level bytes new to the connection.
+    pub new_bytes: u64,
+    /// Data-level bytes already carried, sent again in new subflow sequence space.
+    pub reinjected_bytes: u64,
+    /// Part of `reinjected_bytes` that this same subflow had carried first.
+    pub reinjected_same_subflow_bytes: u64,
+    /// Already-carried bytes re-sent in a 1-byte mapping: a window probe.
+    pub probe_bytes: u64,
+    /// Where the reinjected bytes had first been carried.
+    pub origins: Vec<Origin>,
 }
 
 /// Data-level measures of one connection direction (docs/analyze.md).
@@ -160,85 +193,47 @@ impl DataLevel {
         let _ = self.slot(conn, dir, start);
     }
 
-    /// Places mapped payload: `captured` (possibly shorter than `wire_len`) at `dsn`, carried by
-    /// subflow `flow`. Attributes new and reinjected bytes to the subflow; returns (new bytes,
-    /// reinjected bytes, the part of those that this same subflow had carried first).
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert(
-        &mut self,
-        conn: usize,
-        dir: Dir,
-        flow: usize,
-        dsn: DataSeq,
-        captured: &[u8],
-        wire_len: u32,
-        kind: Carry,
-        frame: u64,
-        ts_ns: u64,
-        flows: &mut [Subflow],
-        conns: &mut [Connection],
-    ) -> (u64, u64, u64) {
-        let Some(c) = conns.get_mut(conn) else { return (0, 0, 0) };
-        let start = c.data_start(dir).unwrap_or(dsn);
-        let ts = ts_ns as f64 / 1e9;
-        let dd = c.data_mut(dir);
-        if dd.first_dsn.is_none() {
-            dd.first_dsn = Some(start.0);
-        }
-        if dd.start_ts.is_none() {
-            dd.start_ts = Some(ts);
-        }
-        dd.end_ts = Some(ts);
-        if self.slot(conn, dir, start).is_none() {
-            return (0, 0, 0);
-        }
+    /// Places mapped payload of connection `conn`, direction `dir`, whose data begins at `start`
+    /// (IDSN + 1, or where the capture's data began), and returns what it found: new bytes,
+    /// reinjected bytes and where they had first been carried, window-probe bytes. `None` when
+    /// there is no reassembler for the direction.
+    pub fn insert(&mut self, conn: usize, dir: Dir, start: DataSeq, p: &Carried<'_>) -> Option<Placed> {
+        self.slot(conn, dir, start)?;
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
-        let Some(Some(slot)) = self.slots.get_mut(conn).and_then(|p| p.get_mut(dir.index())) else { return (0, 0, 0) };
+        let slot = self.slots.get_mut(conn)?.get_mut(dir.index())?.as_mut()?;
         let hasher = &mut slot.hasher;
         // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
         // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
-        slot.reasm.set_compare(kind != Carry::OneByte);
-        let out = slot.reasm.insert(dsn.0, captured, wire_len, flow as u32, frame, ts_ns, &mut |c| deliver(c, hasher, &mut sink));
+        slot.reasm.set_compare(p.kind != Carry::OneByte);
+        let out =
+            slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, &mut sink));
         slot.reasm.set_compare(true);
-        let Some(c) = conns.get_mut(conn) else { return (0, 0, 0) };
-        let dd = c.data_mut(dir);
-        let Some(f) = flows.get_mut(flow) else { return (0, 0, 0) };
-        let sd = f.dir_mut(dir);
-        sd.mapped_bytes += u64::from(wire_len);
+        let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };
         // A TCP retransmission re-sends this subflow's own sequence space: whatever it carries,
         // it is counted as retransmitted (at the TCP level), neither new nor reinjected.
-        if kind == Carry::Retransmission {
-            return (0, 0, 0);
+        if p.kind == Carry::Retransmission {
+            return Some(placed);
         }
-        sd.new_data_bytes += out.new_bytes;
-        let again = out.duplicate_bytes.saturating_sub(out.late_bytes);
-        if kind == Carry::OneByte {
-            sd.probe_bytes += again;
-            dd.probe_bytes += again;
-            return (out.new_bytes, 0, 0);
+        placed.new_bytes = out.new_bytes;
+        if p.kind == Carry::OneByte {
+            placed.probe_bytes = out.duplicate_bytes.saturating_sub(out.late_bytes);
+            return Some(placed);
         }
         // New subflow sequence space carrying data-level bytes already carried, by another
         // subflow or by this one under an earlier mapping: an MPTCP reinjection.
-        let reinjected = out.duplicate_bytes;
-        let mut from_self = 0;
+        placed.reinjected_bytes = out.duplicate_bytes;
         for dup in out.duplicates() {
-            if dup.subflow == flow as u32 {
-                from_self += dup.bytes;
+            if dup.subflow == p.flow as u32 {
+                placed.reinjected_same_subflow_bytes += dup.bytes;
             }
-            let origin = Some(dup.subflow as usize);
-            let delay = Some(ts_ns.saturating_sub(dup.first_ts_ns) as f64 / 1e6);
-            add_source(&mut sd.reinjected_from, origin, dup.bytes, delay);
+            let delay_ms = Some(p.ts_ns.saturating_sub(dup.first_ts_ns) as f64 / 1e6);
+            placed.origins.push(Origin { subflow: Some(dup.subflow as usize), bytes: dup.bytes, delay_ms });
         }
         // Bytes whose first carrier fell out of the bounded history: reinjected, origin unknown.
         if out.unattributed_bytes > 0 {
-            add_source(&mut sd.reinjected_from, None, out.unattributed_bytes, None);
+            placed.origins.push(Origin { subflow: None, bytes: out.unattributed_bytes, delay_ms: None });
         }
-        if reinjected > 0 {
-            sd.reinjected_bytes += reinjected;
-            dd.reinjections += 1;
-            dd.reinjected_bytes += reinjected;
-        }
-        (out.new_bytes, reinjected, from_self)
+        Some(placed)
     }
 
     /// A DATA_FIN at `dsn` in direction `dir`.
@@ -251,7 +246,7 @@ impl DataLevel {
     }
 
     /// Flushes every reassembler and writes the measures into the connections.
-    pub fn finish(&mut self, _flows: &mut [Subflow], conns: &mut [Connection]) {
+    pub fn finish(&mut self, conns: &mut [Connection]) {
         let sink = &mut self.sink;
         for (cid, pair) in self.slots.iter_mut().enumerate() {
             for dir in [Dir::C2s, Dir::S2c] {
@@ -287,5 +282,32 @@ impl DataLevel {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carried(flow: usize, dsn: u64, bytes: &[u8], kind: Carry, ts_ms: u64) -> Carried<'_> {
+        Carried { flow, dsn: DataSeq(dsn), captured: bytes, wire_len: bytes.len() as u32, kind, frame: 1, ts_ns: ts_ms * 1_000_000 }
+    }
+
+    #[test]
+    fn insert_returns_new_reinjected_and_probe_bytes_with_their_origin() {
+        let mut dl = DataLevel::new(ReassemblyLimits::default());
+        let start = DataSeq(100);
+        let first = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Normal, 0)).unwrap();
+        assert_eq!((first.mapped_bytes, first.new_bytes, first.reinjected_bytes), (10, 10, 0));
+        // The same data on subflow 1, 30 ms later: a reinjection whose origin is subflow 0.
+        let again = dl.insert(0, Dir::C2s, start, &carried(1, 100, &[1; 10], Carry::Normal, 30)).unwrap();
+        assert_eq!((again.new_bytes, again.reinjected_bytes, again.reinjected_same_subflow_bytes), (0, 10, 0));
+        assert_eq!(again.origins, vec![Origin { subflow: Some(0), bytes: 10, delay_ms: Some(30.0) }]);
+        // A TCP retransmission is neither new nor reinjected.
+        let retx = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Retransmission, 40)).unwrap();
+        assert_eq!(retx, Placed { mapped_bytes: 10, ..Placed::default() });
+        // A 1-byte mapping of an already-carried byte is a window probe.
+        let probe = dl.insert(0, Dir::C2s, start, &carried(0, 109, &[9], Carry::OneByte, 50)).unwrap();
+        assert_eq!((probe.probe_bytes, probe.reinjected_bytes), (1, 0));
     }
 }

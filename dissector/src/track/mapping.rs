@@ -1,0 +1,699 @@
+//! DSS options to mappings and payload to data sequence numbers (RFC 8684 §3.3): 4-byte DSNs
+//! and data ACKs widened against the last 64-bit value, DSS checksums accumulated over each
+//! mapping, payload cut along mappings and subflow-level freshness and handed to the data level.
+//! Payload that no mapping covers yet is held (`Pending`); without the handshake the ISN is
+//! guessed from the mappings, and the connection found from the data sequence space.
+use std::net::SocketAddr;
+
+use super::checks::{ids, Verdict};
+use super::data;
+use super::handshake::hex32;
+use super::mappings::{Added, Mapping};
+use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
+use crate::crypto::{self, DssChecksum, DssChecksumVerdict};
+use crate::decode::TcpSegment;
+use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
+use crate::options::mptcp_options;
+use crate::seq::DataSeq;
+
+/// DSS checksum being accumulated over a mapping's payload, which may span segments.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CsumInProgress {
+    acc: DssChecksum,
+    ssn: u32,
+    data_len: u32,
+    fed: u32,
+    wire: u16,
+    frame: u64,
+    /// Length exactly 1 with DATA_FIN: the kernel does not validate these (see crypto docs).
+    fin_only: bool,
+}
+
+/// Payload waiting for its mapping (see `SubflowDir::pending`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pending {
+    /// Subflow sequence number (absolute) of the first byte.
+    seq: u32,
+    len: u32,
+    /// The captured bytes (a prefix of `len`).
+    bytes: Vec<u8>,
+    frame: u64,
+    ts_ns: u64,
+}
+
+/// At most this many pieces and bytes wait for a mapping per subflow direction.
+const MAX_PENDING: usize = 64;
+
+const MAX_PENDING_BYTES: usize = 256 << 10;
+
+impl Analyzer {
+    /// A subflow with DSS options and no connection (its handshake is not in the capture, or
+    /// its join token is unknown) joins the connection whose data sequence space its DSNs and
+    /// data ACKs fall in, or founds one. Two random 64-bit IDSNs within 2^32 of each other are
+    /// a 1-in-2^31 coincidence. Returns the packet's direction (the flow's roles may be swapped
+    /// to agree with the connection's).
+    pub(super) fn infer_connection(&mut self, frame: u64, ts: f64, flow: usize, dir: Dir, seg: &TcpSegment<'_>) -> Dir {
+        const NEAR: u64 = 1 << 32;
+        let Some(f) = self.flows.get(flow) else { return dir };
+        if f.connection.is_some() || f.mptcp_syn && f.orphan_token.is_none() {
+            return dir;
+        }
+        // Data spaces this segment shows, by the flow direction whose data they number.
+        let mut spaces: [Option<(DataSeq, Dir)>; 2] = [None, None];
+        for item in mptcp_options(seg.options) {
+            match item {
+                Ok((_, MptcpOption::Dss(d))) => {
+                    if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight && m.data_level_length > 0) {
+                        spaces[0] = Some((DataSeq(m.dsn), dir));
+                    }
+                    if let Some(a) = d.data_ack.filter(|a| a.len == SeqLen::Eight) {
+                        spaces[1] = Some((DataSeq(a.value), dir.flip()));
+                    }
+                }
+                // The keys found the connection (see on_capable).
+                Ok((_, MptcpOption::Capable(_))) => return dir,
+                _ => {}
+            }
+        }
+        if spaces.iter().all(Option::is_none) {
+            return dir;
+        }
+        let near = |a: DataSeq, b: DataSeq| a.0.wrapping_sub(b.0).min(b.0.wrapping_sub(a.0)) < NEAR;
+        // The most recent connections first; a bounded search.
+        let found = self.conns.iter().rev().take(1024).find_map(|c| {
+            spaces.iter().flatten().find_map(|&(v, fdir)| {
+                [Dir::C2s, Dir::S2c].into_iter().find_map(|x| {
+                    let known = [c.last_dsn[x.index()], c.last_ack[x.flip().index()], c.lowest_seen[x.index()]];
+                    known.into_iter().flatten().any(|k| near(v, k)).then_some((c.id, fdir != x))
+                })
+            })
+        });
+        let ctx = Ctx {
+            frame,
+            ts,
+            ts_ns: 0,
+            flow,
+            dir,
+            saddr: SocketAddr::new(seg.src, seg.sport),
+            daddr: SocketAddr::new(seg.dst, seg.dport),
+            flags: seg.flags,
+        };
+        let (cid, flip) = match found {
+            Some((cid, flip)) => {
+                if let Some(f) = self.flows.get_mut(flow) {
+                    f.connection = Some(cid);
+                }
+                if let Some(c) = self.conns.get_mut(cid) {
+                    c.subflow_ids.push(flow);
+                }
+                (cid, flip)
+            }
+            None => match self.new_connection(&ctx, "data_level") {
+                Some(cid) => (cid, false),
+                None => return dir,
+            },
+        };
+        let mut dir = dir;
+        if let Some(f) = self.flows.get_mut(flow) {
+            if flip {
+                swap_roles(f);
+                f.role_rule = "data_level";
+                dir = dir.flip();
+            }
+            // A join whose token no handshake produced now has its connection. If that
+            // connection's keys are known the token is wrong (it stays the join's
+            // `orphan_token`, and fails the connection's mp_join.token); if they are not, it is
+            // the token of the connection's server, whose key the capture does not hold.
+            if let (true, Some(token)) = (f.join, f.join_state.token) {
+                if let Some(c) = self.conns.get_mut(cid) {
+                    if c.keys.iter().any(Option::is_some) {
+                        let (id, rfc) = ids::JOIN_TOKEN;
+                        let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
+                        c.checks.record(id, rfc, Verdict::Fail, f.first_frame, || {
+                            format!("MP_JOIN SYN at frame {} carries token {token:08x}; its DSNs put it in this connection, whose tokens are {tc}/{ts}", f.first_frame)
+                        });
+                    } else if c.server_token.is_none() {
+                        c.server_token = Some(hex32(token));
+                    }
+                }
+            }
+        }
+        // Where the rebuilt streams start: mapped DSNs only (see Connection::note_seen).
+        for (v, fdir) in spaces.into_iter().take(1).flatten() {
+            let x = if flip { fdir.flip() } else { fdir };
+            if let Some(c) = self.conns.get_mut(cid) {
+                let slot = &mut c.lowest_seen[x.index()];
+                *slot = Some(slot.map_or(v, |o| o.min(v)));
+            }
+        }
+        dir
+    }
+
+    /// After fallback the subflow stream is the data stream: its FIN ends the data (§3.7).
+    pub(super) fn fin_under_infinite_mapping(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir(ctx.dir);
+        let Some(isn) = d.isn else { return };
+        let rel = seg.seq.wrapping_add(seg.payload_len).wrapping_sub(isn);
+        let fin_dsn = d.mappings.find_infinite(rel).map(|(m, off)| m.dsn + off as usize);
+        if let Some(dsn) = fin_dsn {
+            let start = self.conns.get(cid).and_then(|c| c.data_start(ctx.dir));
+            self.data.data_fin(cid, ctx.dir, dsn, start, ctx.frame);
+        }
+    }
+
+    pub(super) fn on_dss(&mut self, ctx: &Ctx, d: &Dss) {
+        let Some(cid) = self.conn_of(ctx.flow) else {
+            self.orphan_flow(ctx, "dss_without_connection");
+            return;
+        };
+        let di = ctx.dir.index();
+        if let Some(ack) = d.data_ack {
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let peer = ctx.dir.flip().index();
+                let reference = conn.last_dsn[peer].or(conn.last_ack[di]);
+                let value = match (ack.len, reference) {
+                    (SeqLen::Eight, _) => Some(DataSeq(ack.value)),
+                    (_, Some(r)) => Some(DataSeq::expand32(ack.value as u32, r)),
+                    (_, None) => None,
+                };
+                if let Some(v) = value {
+                    conn.last_ack[di] = Some(conn.last_ack[di].map_or(v, |old| old.max(v)));
+                    // A data ACK in this direction acknowledges the other direction's data.
+                    let acked = conn.data_mut(ctx.dir.flip());
+                    acked.data_acked = Some(acked.data_acked.map_or(v.0, |old| DataSeq(old).max(v).0));
+                    self.cur.data_ack = Some(v.0);
+                }
+            }
+        }
+        if let Some(m) = d.mapping {
+            let Some(conn) = self.conns.get_mut(cid) else { return };
+            let reference = conn.last_dsn[di]
+                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
+            let dsn = match (m.dsn_len, reference) {
+                (SeqLen::Eight, _) => DataSeq(m.dsn),
+                (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),
+                (_, None) => {
+                    let max = self.limits.max_anomalies;
+                    conn.anomaly(max, ctx.frame, "dsn_unexpandable", || "4-byte DSN before any 64-bit reference".into());
+                    return;
+                }
+            };
+            conn.note_seen(ctx.dir, dsn);
+            if m.data_level_length == 0 {
+                // Infinite mapping: fallback (RFC 8684 §3.7).
+                if conn.fallback.is_none() {
+                    conn.state = ConnState::Fallback;
+                    conn.fallback =
+                        Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail: format!("infinite mapping at DSN {}", dsn.0) });
+                    self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("infinite mapping".into()));
+                }
+                let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len: u32::MAX };
+                self.add_mapping(ctx, mapping, None, 0, false);
+                return;
+            }
+            let fin = d.data_fin;
+            let data_len = u32::from(m.data_level_length) - u32::from(fin);
+            let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len };
+            self.add_mapping(ctx, mapping, m.checksum, m.data_level_length, fin);
+            if fin {
+                let fin_dsn = dsn + data_len as usize;
+                let start = self.conns.get(cid).and_then(|c| c.data_start(ctx.dir));
+                self.data.data_fin(cid, ctx.dir, fin_dsn, start, ctx.frame);
+                if let Some(conn) = self.conns.get_mut(cid) {
+                    conn.data_fin_frames[di].get_or_insert(ctx.frame);
+                }
+            }
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let end = dsn + m.data_level_length as usize;
+                conn.last_dsn[di] = Some(conn.last_dsn[di].map_or(end, |old| old.max(end)));
+            }
+        } else if d.data_fin {
+            // DATA_FIN without a mapping is not allowed by §3.3.3 (the mapping carries it).
+            let max = self.limits.max_anomalies;
+            if let Some(conn) = self.conns.get_mut(cid) {
+                conn.anomaly(max, ctx.frame, "data_fin_without_mapping", || "DSS with F but no mapping".into());
+            }
+        }
+    }
+
+    /// Records a mapping on the current subflow direction and starts its checksum.
+    pub(super) fn add_mapping(&mut self, ctx: &Ctx, m: Mapping, checksum: Option<u16>, dll: u16, fin: bool) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let added = d.mappings.add(m);
+        let repeat = added == Added::Repeat;
+        let conflict = match added {
+            Added::Conflict(x) => Some(x),
+            _ => None,
+        };
+        let checked = !repeat && m.data_len != u32::MAX;
+        if checked && !d.pending.is_empty() && d.isn.is_some() {
+            self.resolve_pending(ctx.flow, ctx.dir);
+        }
+        if m.data_len != u32::MAX {
+            self.cur_mapping = Some(m);
+        }
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        if checked {
+            if let Some(cid) = f.connection {
+                if let Some(conn) = self.conns.get_mut(cid) {
+                    let (id, rfc) = ids::MAPPING_CONSISTENCY;
+                    match conflict {
+                        None => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
+                        Some(x) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                            format!(
+                                "mapping subflow seq {}+{} -> DSN {} overlaps subflow seq {}+{} -> DSN {} with another offset",
+                                m.ssn, m.data_len, m.dsn, x.ssn, x.data_len, x.dsn
+                            )
+                        }),
+                    }
+                }
+            }
+        }
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let Some(wire) = checksum else { return };
+        if repeat && d.csum.as_ref().is_none_or(|c| c.ssn != m.ssn) {
+            return; // already verified
+        }
+        if d.csum.as_ref().is_some_and(|c| c.ssn == m.ssn) {
+            return; // in progress
+        }
+        let stale = d.csum.take();
+        let mut acc = DssChecksum::new(m.dsn.0, m.ssn, dll);
+        let fin_only = fin && dll == 1;
+        let data_len = if m.data_len == u32::MAX { 0 } else { m.data_len };
+        if data_len == 0 {
+            acc.update(&[]);
+        }
+        d.csum = Some(CsumInProgress { acc, ssn: m.ssn, data_len, fed: 0, wire, frame: ctx.frame, fin_only });
+        if let Some(st) = stale {
+            self.csum_not_checkable(ctx, st.frame, "the mapping's payload was not all captured in order");
+        }
+        if data_len == 0 {
+            self.csum_complete(ctx);
+        }
+    }
+
+    fn csum_not_checkable(&mut self, ctx: &Ctx, frame: u64, why: &'static str) {
+        if let Some(cid) = self.conn_of(ctx.flow) {
+            if let Some(conn) = self.conns.get_mut(cid) {
+                let (id, rfc) = ids::DSS_CHECKSUM;
+                conn.checks.record(id, rfc, Verdict::NotCheckable, frame, || why.into());
+            }
+        }
+    }
+
+    fn csum_complete(&mut self, ctx: &Ctx) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let Some(c) = f.dir_mut(ctx.dir).csum.take() else { return };
+        let Some(cid) = f.connection else { return };
+        let Some(conn) = self.conns.get_mut(cid) else { return };
+        let (id, rfc) = ids::DSS_CHECKSUM;
+        match c.acc.check(c.wire) {
+            DssChecksumVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, c.frame, String::new),
+            DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, rfc, Verdict::Legacy, c.frame, || {
+                format!("checksum {:04x} is the byte-swapped value (Linux 5.14-5.18 on little-endian)", c.wire)
+            }),
+            DssChecksumVerdict::Fail if c.fin_only => conn
+                .checks
+                .record(id, rfc, Verdict::NotCheckable, c.frame, || "DATA_FIN-only mapping: receivers do not validate its checksum".into()),
+            DssChecksumVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, c.frame, || {
+                format!("checksum {:04x} on the wire, {:04x} computed over the mapping", c.wire, c.acc.finish())
+            }),
+        }
+    }
+
+    /// Maps a segment's payload to data sequence numbers and hands it to the data level.
+    pub(super) fn payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let Some(cid) = f.connection else { return };
+        if f.dir(ctx.dir).isn.is_none() {
+            self.guess_isn(ctx, seg);
+        }
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let d = f.dir(ctx.dir);
+        let Some(isn) = d.isn else {
+            // Handshake not in the capture and the ISN not pinned down yet: hold the bytes.
+            let fresh = self.cur_fresh;
+            for (a, b) in fresh.iter() {
+                self.hold(ctx, cid, seg.seq.wrapping_add(a), b - a, seg.payload.get(a as usize..).unwrap_or(&[]));
+            }
+            return;
+        };
+        let rel = seg.seq.wrapping_sub(isn);
+        let wire_len = seg.payload_len;
+        let captured = seg.payload;
+        // Checksum accumulation, in subflow order.
+        if let Some(c) = d.csum {
+            let start = rel.wrapping_sub(c.ssn.wrapping_add(c.fed));
+            if start == 0 || (start as i32) < 0 {
+                // Skip what was already fed (retransmission), feed the rest.
+                let skip = if start == 0 { 0 } else { start.wrapping_neg() };
+                let want = c.data_len - c.fed;
+                if skip < wire_len {
+                    let avail = (wire_len - skip).min(want);
+                    if seg.payload_complete() {
+                        let bytes = captured.get(skip as usize..(skip + avail) as usize).unwrap_or(&[]);
+                        let done = if let Some(f) = self.flows.get_mut(ctx.flow) {
+                            if let Some(cs) = f.dir_mut(ctx.dir).csum.as_mut() {
+                                cs.acc.update(bytes);
+                                cs.fed += avail;
+                                cs.fed >= cs.data_len
+                            } else {
+                                false
+                            }
+                        } else {
+                            false
+                        };
+                        if done {
+                            self.csum_complete(ctx);
+                        }
+                    } else if let Some(f) = self.flows.get_mut(ctx.flow) {
+                        let st = f.dir_mut(ctx.dir).csum.take();
+                        if let Some(st) = st {
+                            self.csum_not_checkable(ctx, st.frame, "payload cut by the capture's snaplen");
+                        }
+                    }
+                }
+            }
+        }
+        // Data-level placement, mapping by mapping (a segment may straddle mappings), and
+        // within a mapping by subflow-level freshness (a TCP retransmission re-sends subflow
+        // sequence space already carried; only the rest is new at the subflow level).
+        let Some(f) = self.flows.get(ctx.flow) else { return };
+        let pieces = f.dir(ctx.dir).mappings.pieces(rel, wire_len);
+        let fresh = self.cur_fresh;
+        for (off, take, what) in pieces.iter() {
+            for (a, b, is_fresh) in fresh.split(off, off + take) {
+                let bytes = captured.get((a as usize).min(captured.len())..(b as usize).min(captured.len())).unwrap_or(&[]);
+                let Some((dsn, one_byte)) = what else {
+                    // Not covered (yet): a later segment may bring the mapping.
+                    if is_fresh {
+                        self.hold(ctx, cid, seg.seq.wrapping_add(a), b - a, bytes);
+                    }
+                    continue;
+                };
+                let dsn = dsn + (a - off) as usize;
+                if self.cur.dsn.is_none() {
+                    self.cur.dsn = Some(dsn.0);
+                }
+                let kind = if !is_fresh {
+                    data::Carry::Retransmission
+                } else if one_byte {
+                    data::Carry::OneByte
+                } else {
+                    data::Carry::Normal
+                };
+                let carried =
+                    data::Carried { flow: ctx.flow, dsn, captured: bytes, wire_len: b - a, kind, frame: ctx.frame, ts_ns: ctx.ts_ns };
+                if let Some(placed) = self.place(cid, ctx.dir, &carried) {
+                    self.cur.new_bytes += placed.new_bytes;
+                    self.cur.reinjected_bytes += placed.reinjected_bytes;
+                    self.cur.reinjected_same_subflow_bytes += placed.reinjected_same_subflow_bytes;
+                }
+            }
+        }
+    }
+
+    /// Hands mapped payload to the data level and books what it found on the subflow that
+    /// carried it and on its connection.
+    fn place(&mut self, cid: usize, dir: Dir, carried: &data::Carried<'_>) -> Option<data::Placed> {
+        let conn = self.conns.get_mut(cid)?;
+        let start = conn.data_start(dir).unwrap_or(carried.dsn);
+        let ts = carried.ts_ns as f64 / 1e9;
+        let dd = conn.data_mut(dir);
+        dd.first_dsn.get_or_insert(start.0);
+        dd.start_ts.get_or_insert(ts);
+        dd.end_ts = Some(ts);
+        let placed = self.data.insert(cid, dir, start, carried)?;
+        let dd = self.conns.get_mut(cid)?.data_mut(dir);
+        let sd = self.flows.get_mut(carried.flow)?.dir_mut(dir);
+        sd.mapped_bytes += placed.mapped_bytes;
+        sd.new_data_bytes += placed.new_bytes;
+        sd.probe_bytes += placed.probe_bytes;
+        dd.probe_bytes += placed.probe_bytes;
+        for o in &placed.origins {
+            add_source(&mut sd.reinjected_from, o);
+        }
+        if placed.reinjected_bytes > 0 {
+            sd.reinjected_bytes += placed.reinjected_bytes;
+            dd.reinjections += 1;
+            dd.reinjected_bytes += placed.reinjected_bytes;
+        }
+        Some(placed)
+    }
+
+    /// Keeps first-copy payload that cannot be placed yet (no mapping, or no ISN), within
+    /// bounds; beyond them it is counted as unmapped.
+    fn hold(&mut self, ctx: &Ctx, cid: usize, seq: u32, len: u32, captured: &[u8]) {
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let held: usize = d.pending.iter().map(|p| p.bytes.len()).sum();
+        let cap = captured.get(..(len as usize).min(captured.len())).unwrap_or(&[]);
+        if d.pending.len() < MAX_PENDING && held + cap.len() <= MAX_PENDING_BYTES {
+            d.pending.push(Pending { seq, len, bytes: cap.to_vec(), frame: ctx.frame, ts_ns: ctx.ts_ns });
+        } else {
+            let rel = d.isn.map_or(seq, |isn| seq.wrapping_sub(isn));
+            self.unmapped(ctx.flow, ctx.dir, cid, ctx.frame, rel, len);
+        }
+    }
+
+    /// Without the handshake, the ISN of a subflow direction is where its mappings put it: a
+    /// segment carrying a mapping lies inside it, so `seq - ssn` minus at most the mapping's
+    /// length less the segment's. Linux repeats a mapping on every segment it covers, and the
+    /// first segment of each mapping pins the ISN down.
+    fn guess_isn(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
+        let Some(m) = self.cur_mapping else { return };
+        let plen = seg.payload_len;
+        if m.data_len == u32::MAX || m.data_len < plen {
+            return;
+        }
+        let (hi2, w2) = (seg.seq.wrapping_sub(m.ssn), m.data_len - plen);
+        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
+        let d = f.dir_mut(ctx.dir);
+        let next = match d.isn_guess {
+            None => (hi2, w2),
+            Some((hi, w)) => {
+                // Intersect [hi - w, hi] with [hi2 - w2, hi2] (wrapping).
+                let d2 = i64::from(hi2.wrapping_sub(hi) as i32);
+                let (lo1, hi1, lo2, hi2r) = (-i64::from(w), 0i64, d2 - i64::from(w2), d2);
+                let (lo, top) = (lo1.max(lo2), hi1.min(hi2r));
+                if lo > top {
+                    (hi2, w2) // inconsistent: start again from this segment
+                } else {
+                    (hi.wrapping_add(top as i32 as u32), (top - lo) as u32)
+                }
+            }
+        };
+        d.isn_guess = Some(next);
+        if next.1 == 0 {
+            d.isn = Some(next.0);
+            self.resolve_pending(ctx.flow, ctx.dir);
+        }
+    }
+
+    /// Places held payload that the mappings now cover (the ISN is known).
+    fn resolve_pending(&mut self, flow: usize, dir: Dir) {
+        let Some(f) = self.flows.get_mut(flow) else { return };
+        let Some(cid) = f.connection else { return };
+        let d = f.dir_mut(dir);
+        let Some(isn) = d.isn else { return };
+        let waiting = std::mem::take(&mut d.pending);
+        let mut keep = Vec::new();
+        for p in waiting {
+            let pieces = match self.flows.get(flow) {
+                Some(f) => f.dir(dir).mappings.pieces(p.seq.wrapping_sub(isn), p.len),
+                None => break,
+            };
+            for (off, take, what) in pieces.iter() {
+                let bytes = p.bytes.get((off as usize).min(p.bytes.len())..((off + take) as usize).min(p.bytes.len())).unwrap_or(&[]);
+                match what {
+                    Some((dsn, one_byte)) => {
+                        let kind = if one_byte { data::Carry::OneByte } else { data::Carry::Normal };
+                        let carried = data::Carried { flow, dsn, captured: bytes, wire_len: take, kind, frame: p.frame, ts_ns: p.ts_ns };
+                        self.place(cid, dir, &carried);
+                    }
+                    None => keep.push(Pending {
+                        seq: p.seq.wrapping_add(off),
+                        len: take,
+                        bytes: bytes.to_vec(),
+                        frame: p.frame,
+                        ts_ns: p.ts_ns,
+                    }),
+                }
+            }
+        }
+        if let Some(f) = self.flows.get_mut(flow) {
+            f.dir_mut(dir).pending = keep;
+        }
+    }
+
+    /// Counts payload bytes that no mapping covers (reported once per direction).
+    fn unmapped(&mut self, flow: usize, dir: Dir, cid: usize, frame: u64, rel: u32, n: u32) {
+        if n == 0 {
+            return;
+        }
+        if let Some(f) = self.flows.get_mut(flow) {
+            f.dir_mut(dir).unmapped_bytes += u64::from(n);
+        }
+        let max = self.limits.max_anomalies;
+        if let Some(conn) = self.conns.get_mut(cid) {
+            let dd = conn.data_mut(dir);
+            let first = dd.unmapped_bytes == 0;
+            dd.unmapped_bytes += u64::from(n);
+            // Reported once per direction; the count is in `unmapped_bytes`.
+            if first {
+                conn.anomaly(max, frame, "unmapped_data", || {
+                    format!("{n} payload bytes at relative subflow seq {rel} are outside every mapping seen (first of {n}+ such bytes)")
+                });
+            }
+        }
+    }
+
+    /// At the end of the capture, held payload that no mapping came for is unmapped.
+    pub(super) fn flush_pending(&mut self) {
+        let mut left = Vec::new();
+        for f in &mut self.flows {
+            for d in [Dir::C2s, Dir::S2c] {
+                let isn = f.dir(d).isn;
+                for p in std::mem::take(&mut f.dir_mut(d).pending) {
+                    if let Some(cid) = f.connection {
+                        left.push((f.id, d, cid, p.frame, isn.map_or(p.seq, |i| p.seq.wrapping_sub(i)), p.len));
+                    }
+                }
+            }
+        }
+        for (flow, d, cid, frame, rel, n) in left {
+            self.unmapped(flow, d, cid, frame, rel, n);
+        }
+    }
+}
+
+/// Adds reinjected bytes to the per-origin list (at most 16 origins; the first delay stays).
+fn add_source(list: &mut Vec<ReinjectionSource>, o: &data::Origin) {
+    let full = list.len() >= 16;
+    match list.iter_mut().find(|r| r.subflow == o.subflow) {
+        Some(r) => r.bytes += o.bytes,
+        None if !full => list.push(ReinjectionSource { subflow: o.subflow, bytes: o.bytes, first_delay_ms: o.delay_ms }),
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    /// RFC 8684 §3.3.1: one's complement sum of DSN (64), relative subflow seq (32), data-level
+    /// length (16), a zero checksum field (16) and the payload.
+    fn dss_checksum(dsn: u64, ssn: u32, dll: u16, payload: &[u8]) -> u16 {
+        let mut bytes = [dsn.to_be_bytes().as_slice(), &ssn.to_be_bytes(), &dll.to_be_bytes(), &[0, 0], payload].concat();
+        if bytes.len() % 2 == 1 {
+            bytes.push(0);
+        }
+        let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    #[test]
+    fn mapped_payload_reaches_the_data_level() {
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 100)), None, false, None), &[7; 100]);
+        let a = f.finish();
+        let (c, s) = (&a.connections[0], &a.subflows[0]);
+        assert_eq!((s.c2s.mapped_bytes, s.c2s.new_data_bytes, s.c2s.unmapped_bytes), (100, 100, 0));
+        assert_eq!((c.c2s.first_dsn, c.c2s.bytes), (Some(IDSN_A + 1), 100));
+    }
+
+    #[test]
+    fn a_4_byte_dsn_is_widened_against_the_idsn() {
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss4((IDSN_A + 1) as u32, 1, 10), &[1; 10]);
+        let a = f.finish();
+        assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(IDSN_A + 1), 10));
+    }
+
+    #[test]
+    fn payload_waits_for_a_mapping_a_retransmission_brings() {
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &[], &[1; 10]);
+        f.seg(4, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 10)), None, false, None), &[1; 10]);
+        f.seg(5, CLIENT, SERVER, ACK, 1011, 5001, &[], &[2; 5]); // never mapped
+        let a = f.finish();
+        let s = &a.subflows[0].c2s;
+        assert_eq!((s.new_data_bytes, s.retransmitted_bytes, s.unmapped_bytes), (10, 10, 5));
+        assert!(a.connections[0].anomalies.iter().any(|x| x.kind == "unmapped_data"));
+    }
+
+    #[test]
+    fn an_infinite_mapping_is_a_fallback() {
+        // RFC 8684 §3.7: a data-level length of 0 maps the rest of the subflow.
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 0)), None, false, None), &[1; 10]);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!((c.state, c.fallback.as_ref().map(|x| x.kind)), (ConnState::Fallback, Some("infinite_mapping")));
+        assert_eq!(a.events.last().map(|e| e.kind), Some(EventKind::Fallback));
+    }
+
+    #[test]
+    fn dss_checksums_are_checked_over_the_mapping() {
+        let payload = b"0123456789abc";
+        let good = dss_checksum(IDSN_A + 1, 1, 13, payload);
+        for (wire, verdict) in [(good, Verdict::Pass), (good ^ 0x0100, Verdict::Fail)] {
+            let mut f = Feed::new();
+            f.seg(0, CLIENT, SERVER, SYN, 1000, 0, &capable_syn(0x81), &[]);
+            f.seg(1, SERVER, CLIENT, SYN | ACK, 5000, 1001, &capable_synack(0x81, KEY_B), &[]);
+            f.seg(2, CLIENT, SERVER, ACK, 1001, 5001, &capable_ack(0x81, KEY_A, KEY_B), &[]);
+            // The mapping's payload over two segments.
+            f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 13)), None, false, Some(wire)), &payload[..6]);
+            f.seg(4, CLIENT, SERVER, ACK, 1007, 5001, &dss(Some((IDSN_A + 1, 1, 13)), None, false, Some(wire)), &payload[6..]);
+            let a = f.finish();
+            let c = &a.connections[0];
+            assert!(c.checksums);
+            assert_eq!(c.checks.get(ids::DSS_CHECKSUM.0).map(|t| (t.verdict, t.pass + t.fail)), Some((verdict, 1)));
+        }
+    }
+
+    #[test]
+    fn data_carried_again_on_another_subflow_is_a_reinjection_from_the_first() {
+        let j = "10.0.1.1:41000";
+        let m = dss(Some((IDSN_A + 1, 1, 10)), None, false, None);
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &m, &[1; 10]);
+        f.seg(10, j, SERVER, SYN, 0, 0, &join_syn(TOKEN_B, 1, 2, false), &[]);
+        f.seg(11, SERVER, j, SYN | ACK, 0, 1, &[], &[]);
+        f.seg(53, j, SERVER, ACK, 1, 1, &m, &[1; 10]);
+        let a = f.finish();
+        let s = &a.subflows[1].c2s;
+        assert_eq!((s.new_data_bytes, s.reinjected_bytes), (0, 10));
+        let from: Vec<_> = s.reinjected_from.iter().map(|r| (r.subflow, r.bytes, r.first_delay_ms)).collect();
+        assert_eq!(from, vec![(Some(0), 10, Some(50.0))]);
+        assert_eq!((a.connections[0].c2s.bytes, a.connections[0].c2s.reinjections), (10, 1));
+    }
+
+    #[test]
+    fn without_handshakes_subflows_sharing_a_data_sequence_space_are_one_connection() {
+        let base = 1u64 << 40;
+        let mut f = Feed::new();
+        f.seg(0, "10.0.0.1:40000", SERVER, ACK, 500, 1, &dss(Some((base, 20, 10)), None, false, None), &[1; 10]);
+        f.seg(1, "10.0.0.3:40001", SERVER, ACK, 900, 1, &dss(Some((base + 10, 7, 10)), None, false, None), &[2; 10]);
+        f.seg(2, "10.0.0.4:40002", SERVER, ACK, 900, 1, &dss(Some((base << 20, 7, 10)), None, false, None), &[3; 10]);
+        let a = f.finish();
+        let found: Vec<_> = a.connections.iter().map(|c| (c.found_by, c.subflow_ids.clone())).collect();
+        assert_eq!(found, vec![("data_level", vec![0, 1]), ("data_level", vec![2])]);
+        // The first segment pins each ISN down (seq - ssn): the bytes are placed.
+        assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(base), 20));
+    }
+}

@@ -1,0 +1,706 @@
+//! The data types every later stage reads: connections, subflows, events and what the
+//! analysis returns. The tracker fills them; reports, verification and plots read them.
+//! Fields that only the tracker needs are `pub(super)` and skipped by serde.
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Serialize;
+
+use super::checks::Checks;
+use super::data::DataDir;
+use super::mapping::{CsumInProgress, Pending};
+use super::mappings::{MappingTable, SeqSpace};
+use crate::crypto::{self, Version};
+use crate::seq::{DataSeq, SubflowSeq};
+
+/// Direction within a subflow or connection: `C2s` is from the SYN sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    C2s,
+    S2c,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        match self {
+            Dir::C2s => 0,
+            Dir::S2c => 1,
+        }
+    }
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::C2s => Dir::S2c,
+            Dir::S2c => Dir::C2s,
+        }
+    }
+}
+
+/// How a subflow came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubflowKind {
+    /// The MP_CAPABLE subflow that created the connection.
+    Initial,
+    /// An MP_JOIN subflow.
+    Join,
+    /// A TCP connection that never carried MPTCP options.
+    Tcp,
+    /// Its handshake is not in the capture.
+    Unknown,
+}
+
+/// How a subflow ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubflowEnd {
+    /// "fin", "rst", "mp_tcprst", "mp_fastclose", or "no_answer" (a SYN that no SYN/ACK
+    /// answered in the capture).
+    pub how: &'static str,
+    pub frame: u64,
+    pub ts: f64,
+    /// MP_TCPRST reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+}
+
+/// Per-direction state of a subflow.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubflowDir {
+    /// TCP payload bytes on the wire (retransmissions included).
+    pub bytes: u64,
+    pub packets: u64,
+    /// Payload bytes sent again at the TCP level (same subflow sequence numbers).
+    pub retransmitted_bytes: u64,
+    pub retransmitted_segments: u64,
+    /// Payload bytes that mapped to data sequence numbers.
+    pub mapped_bytes: u64,
+    /// Data-level bytes this subflow carried first (new to the connection).
+    pub new_data_bytes: u64,
+    /// Data-level bytes already carried (by another subflow, or by this one at other subflow
+    /// sequence numbers), sent again in new subflow sequence space: MPTCP reinjections.
+    pub reinjected_bytes: u64,
+    /// Data-level window probes: already-carried bytes re-sent in 1-byte mappings while the
+    /// peer's window is closed (Linux `MPTcpExtWinProbe`).
+    pub probe_bytes: u64,
+    /// Payload bytes outside every known mapping.
+    pub unmapped_bytes: u64,
+    /// Where reinjected bytes had first been carried: (subflow id, bytes, delay ms of the first).
+    pub reinjected_from: Vec<ReinjectionSource>,
+    /// RTT of this direction's data (send → ACK), from seq/ack, Karn's rule.
+    pub rtt: RttStats,
+    /// This subflow's share of the connection's distinct data-level bytes in this direction.
+    pub share: f64,
+    #[serde(skip)]
+    pub(super) isn: Option<u32>,
+    /// Without the handshake: the ISNs the mappings seen so far allow, `(highest, width)`
+    /// (the ISN lies in `[highest - width, highest]`); the ISN is known when width is 0.
+    #[serde(skip)]
+    pub(super) isn_guess: Option<(u32, u32)>,
+    #[serde(skip)]
+    pub(super) next_seq: Option<SubflowSeq>,
+    #[serde(skip)]
+    pub(super) rtt_probe: Option<(SubflowSeq, u64)>,
+    #[serde(skip)]
+    pub(super) fin: bool,
+    #[serde(skip)]
+    pub(super) mappings: MappingTable,
+    #[serde(skip)]
+    pub(super) seen: SeqSpace,
+    /// Payload no mapping covered yet: a later segment may bring its mapping (a retransmission
+    /// of the segment that carried it). Resolved when a mapping arrives; unmapped at the end.
+    #[serde(skip)]
+    pub(super) pending: Vec<Pending>,
+    #[serde(skip)]
+    pub(super) csum: Option<CsumInProgress>,
+}
+
+/// RTT samples of one subflow direction, milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RttStats {
+    pub samples: u64,
+    pub min_ms: Option<f64>,
+    pub avg_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    #[serde(skip)]
+    pub(super) sum_ms: f64,
+}
+
+impl RttStats {
+    pub(super) fn add(&mut self, ms: f64) {
+        self.samples += 1;
+        self.sum_ms += ms;
+        self.min_ms = Some(self.min_ms.map_or(ms, |m| m.min(ms)));
+        self.max_ms = Some(self.max_ms.map_or(ms, |m| m.max(ms)));
+        self.avg_ms = Some(self.sum_ms / self.samples as f64);
+    }
+}
+
+/// One TCP segment as the analyzer saw it: the input of time series (throughput, data
+/// sequence and RTT plots). Handed to an [`Observer`] after each segment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentRecord {
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub subflow: usize,
+    pub connection: Option<usize>,
+    /// Direction of the segment within its subflow (C2s = from the SYN sender).
+    pub c2s: bool,
+    /// TCP payload length on the wire.
+    pub payload_len: u32,
+    /// The segment re-sent subflow sequence space already sent.
+    pub tcp_retransmission: bool,
+    /// Data sequence number of the first payload byte, when mapped.
+    pub dsn: Option<u64>,
+    /// Data-level bytes new to the connection / already carried by another subflow.
+    pub new_bytes: u64,
+    pub reinjected_bytes: u64,
+    /// Part of `reinjected_bytes` that this same subflow had carried first (under another
+    /// mapping, at other subflow sequence numbers).
+    pub reinjected_same_subflow_bytes: u64,
+    /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
+    pub data_ack: Option<u64>,
+    /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
+    pub rtt: Option<(Dir, f64)>,
+}
+
+/// Receives a [`SegmentRecord`] per TCP segment.
+pub trait Observer {
+    fn segment(&mut self, record: &SegmentRecord);
+}
+
+/// Reinjected bytes attributed to the subflow that first carried them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReinjectionSource {
+    /// Subflow id, or null when the origin fell out of the bounded history.
+    pub subflow: Option<usize>,
+    pub bytes: u64,
+    /// Delay from the original transmission to the first reinjection of these bytes.
+    pub first_delay_ms: Option<f64>,
+}
+
+/// One TCP flow; a subflow when MPTCP options are on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subflow {
+    pub id: usize,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// What decided which end is the client: "syn" (the SYN's sender), "syn_ack" (the SYN/ACK's
+    /// receiver), "ports" (no handshake in the capture: the end with the higher port, an
+    /// ephemeral one) or "first_packet" (equal ports: the first packet's sender).
+    pub role_rule: &'static str,
+    pub kind: SubflowKind,
+    pub join: bool,
+    pub connection: Option<usize>,
+    /// Address ids: the client's (MP_JOIN SYN) and the server's (MP_JOIN SYN/ACK).
+    pub client_address_id: Option<u8>,
+    pub server_address_id: Option<u8>,
+    /// Backup as requested in the join handshake and changed by MP_PRIO (latest value).
+    pub backup: bool,
+    pub first_frame: u64,
+    pub start_ts: f64,
+    pub established_ts: Option<f64>,
+    pub last_ts: f64,
+    pub end: Option<SubflowEnd>,
+    /// Join SYN token that matched no connection in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphan_token: Option<String>,
+    pub c2s: SubflowDir,
+    pub s2c: SubflowDir,
+    #[serde(skip)]
+    pub(super) mptcp_syn: bool,
+    #[serde(skip)]
+    pub(super) synack_seen: bool,
+    #[serde(skip)]
+    pub(super) rst: bool,
+    /// The SYN (not SYN/ACK) of this flow is in the capture.
+    #[serde(skip)]
+    pub(super) syn_seen: bool,
+    /// The latest SYN carried MP_CAPABLE (false: retried without it, Linux's blackhole
+    /// fallback after unanswered MP_CAPABLE SYNs).
+    #[serde(skip)]
+    pub(super) last_syn_capable: bool,
+    #[serde(skip)]
+    pub(super) join_state: JoinState,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct JoinState {
+    pub(super) token: Option<u32>,
+    pub(super) client_nonce: Option<u32>,
+    pub(super) server_nonce: Option<u32>,
+    pub(super) server_hmac: Option<u64>,
+    pub(super) synack_frame: u64,
+    /// The join initiator is the connection's client (its SYN carried the server's token).
+    pub(super) initiator_is_client: bool,
+    /// B flag of the MP_JOIN SYN/ACK: what the initiator's kernel reports as `backup`.
+    pub(super) synack_backup: bool,
+}
+
+impl Subflow {
+    /// A flow seen for the first time at `frame`, with nothing carried yet.
+    pub(super) fn new(
+        id: usize,
+        client: SocketAddr,
+        server: SocketAddr,
+        role_rule: &'static str,
+        kind: SubflowKind,
+        frame: u64,
+        ts: f64,
+    ) -> Self {
+        Subflow {
+            id,
+            client,
+            server,
+            role_rule,
+            kind,
+            join: false,
+            connection: None,
+            client_address_id: None,
+            server_address_id: None,
+            backup: false,
+            first_frame: frame,
+            start_ts: ts,
+            established_ts: None,
+            last_ts: ts,
+            end: None,
+            orphan_token: None,
+            c2s: SubflowDir::default(),
+            s2c: SubflowDir::default(),
+            mptcp_syn: false,
+            synack_seen: false,
+            rst: false,
+            syn_seen: false,
+            last_syn_capable: false,
+            join_state: JoinState::default(),
+        }
+    }
+    pub fn dir(&self, d: Dir) -> &SubflowDir {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+    pub(super) fn dir_mut(&mut self, d: Dir) -> &mut SubflowDir {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
+        }
+    }
+    pub(super) fn closed(&self) -> bool {
+        self.rst || (self.c2s.fin && self.s2c.fin)
+    }
+    /// Its SYN is in the capture, no SYN/ACK answered it, and it carried nothing.
+    pub(super) fn unanswered(&self) -> bool {
+        self.syn_seen && !self.synack_seen && self.c2s.bytes == 0 && self.s2c.bytes == 0
+    }
+    /// The connection's client sent this subflow's SYN (always so for the initial subflow).
+    pub fn opened_by_client(&self) -> bool {
+        !self.join || self.join_state.initiator_is_client
+    }
+    /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
+    pub fn synack_backup(&self) -> bool {
+        self.join_state.synack_backup
+    }
+}
+
+/// Connection state at the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    SynSent,
+    /// Keys of both sides known (third ACK or first data seen).
+    Established,
+    /// Fell back to plain TCP.
+    Fallback,
+    /// MP_FASTCLOSE seen.
+    FastClosed,
+    /// All subflows closed.
+    Closed,
+}
+
+/// A problem seen on a connection or in the capture: not a verification verdict, an oddity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anomaly {
+    pub frame: u64,
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// An address announced with ADD_ADDR.
+#[derive(Debug, Clone, Serialize)]
+pub struct Announcement {
+    /// Which side announced: "client" or "server".
+    pub by: &'static str,
+    pub address_id: u8,
+    pub address: IpAddr,
+    pub port: Option<u16>,
+    pub frame: u64,
+    pub echo: bool,
+}
+
+/// One MPTCP connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    /// 0-based, in order of the MP_CAPABLE SYNs in the capture; `stream --connection` takes it.
+    pub id: usize,
+    /// Version agreed: the SYN/ACK's MP_CAPABLE version (the SYN's until then).
+    pub version: Option<u8>,
+    /// Version the client proposed in its MP_CAPABLE SYN.
+    pub syn_version: Option<u8>,
+    /// MPTCP options on this connection's subflows with a wrong length or layout.
+    pub malformed_options: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub client_key: Option<String>,
+    pub server_key: Option<String>,
+    pub client_token: Option<String>,
+    pub server_token: Option<String>,
+    pub client_idsn: Option<u64>,
+    pub server_idsn: Option<u64>,
+    /// Both sides set the A flag: DSS checksums in use.
+    pub checksums: bool,
+    pub state: ConnState,
+    pub fallback: Option<Anomaly>,
+    pub start_ts: f64,
+    pub end_ts: f64,
+    #[serde(skip)]
+    pub subflow_ids: Vec<usize>,
+    pub announced: Vec<Announcement>,
+    pub removed_address_ids: Vec<u8>,
+    pub checks: Checks,
+    pub anomalies: Vec<Anomaly>,
+    pub anomalies_dropped: u64,
+    /// How the connection was found: "mp_capable" (its MP_CAPABLE SYN), "mp_capable_ack" (the
+    /// keys of a third ACK or first data, SYN not in the capture) or "data_level" (no handshake
+    /// in the capture: subflows whose DSNs and data ACKs share one 64-bit data sequence space).
+    pub found_by: &'static str,
+    /// What decided which end is the client (see `Subflow::role_rule`).
+    pub role_rule: &'static str,
+    /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
+    pub c2s: DataDir,
+    pub s2c: DataDir,
+    #[serde(skip)]
+    pub(super) keys: [Option<u64>; 2],
+    #[serde(skip)]
+    pub(super) synack_key: Option<u64>,
+    #[serde(skip)]
+    pub(super) syn_flags: u8,
+    #[serde(skip)]
+    /// Last DSN seen per direction, reference for expanding 4-byte DSNs.
+    pub(super) last_dsn: [Option<DataSeq>; 2],
+    #[serde(skip)]
+    pub(super) last_ack: [Option<DataSeq>; 2],
+    /// Found without a handshake: the lowest DSN or data ACK seen per direction, where its
+    /// rebuilt stream starts.
+    #[serde(skip)]
+    pub(super) lowest_seen: [Option<DataSeq>; 2],
+    /// Frame of the first DATA_FIN per direction (`Dir::index`), for `events --side`.
+    #[serde(skip)]
+    pub data_fin_frames: [Option<u64>; 2],
+    /// MP_CAPABLE flags of the SYN/ACK (C = 0x20 is the server's "no joins to id 0").
+    #[serde(skip)]
+    pub synack_flags: Option<u8>,
+}
+
+impl Connection {
+    /// A connection whose first subflow is `subflow`, found at `ts` (roles as the subflow's).
+    pub(super) fn new(
+        id: usize,
+        client: SocketAddr,
+        server: SocketAddr,
+        found_by: &'static str,
+        role_rule: &'static str,
+        subflow: usize,
+        ts: f64,
+    ) -> Self {
+        Connection {
+            id,
+            version: None,
+            syn_version: None,
+            malformed_options: 0,
+            client,
+            server,
+            client_key: None,
+            server_key: None,
+            client_token: None,
+            server_token: None,
+            client_idsn: None,
+            server_idsn: None,
+            checksums: false,
+            state: ConnState::Established,
+            fallback: None,
+            start_ts: ts,
+            end_ts: ts,
+            subflow_ids: vec![subflow],
+            announced: Vec::new(),
+            removed_address_ids: Vec::new(),
+            checks: Checks::default(),
+            anomalies: Vec::new(),
+            anomalies_dropped: 0,
+            found_by,
+            role_rule,
+            c2s: DataDir::default(),
+            s2c: DataDir::default(),
+            keys: [None, None],
+            synack_key: None,
+            syn_flags: 0,
+            last_dsn: [None, None],
+            last_ack: [None, None],
+            lowest_seen: [None, None],
+            data_fin_frames: [None, None],
+            synack_flags: None,
+        }
+    }
+    pub fn data(&self, d: Dir) -> &DataDir {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+    pub(super) fn data_mut(&mut self, d: Dir) -> &mut DataDir {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
+        }
+    }
+    /// DSN of the direction's first data byte: where its data began, or IDSN + 1.
+    pub fn data_start(&self, d: Dir) -> Option<DataSeq> {
+        self.data(d)
+            .first_dsn
+            .map(DataSeq)
+            .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1))
+            .or(self.lowest_seen[d.index()])
+    }
+    /// Found without a handshake: the rebuilt stream of `d` starts at the lowest DSN mapped
+    /// before its first byte is placed (a data ACK is no start: the bytes below it that were
+    /// in flight when the capture began are not in it).
+    pub(super) fn note_seen(&mut self, d: Dir, v: DataSeq) {
+        if self.data(d).first_dsn.is_none() && self.found_by == "data_level" {
+            let slot = &mut self.lowest_seen[d.index()];
+            *slot = Some(slot.map_or(v, |o| o.min(v)));
+        }
+    }
+    pub(super) fn crypto_version(&self) -> Option<Version> {
+        match self.version {
+            Some(0) => Some(Version::V0),
+            Some(1) => Some(Version::V1),
+            _ => None,
+        }
+    }
+    pub(super) fn key(&self, d: Dir) -> Option<u64> {
+        self.keys[d.index()]
+    }
+    /// MP_CAPABLE flags of the client's SYN.
+    pub fn syn_flags(&self) -> u8 {
+        self.syn_flags
+    }
+    pub(super) fn anomaly(&mut self, max: usize, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+        if self.anomalies.len() < max {
+            self.anomalies.push(Anomaly { frame, kind, detail: detail() });
+        } else {
+            self.anomalies_dropped += 1;
+        }
+    }
+}
+
+/// What `ip mptcp monitor` would have printed, reconstructed from the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    Created,
+    Established,
+    Announced,
+    Removed,
+    SfEstablished,
+    SfPriority,
+    SfClosed,
+    Closed,
+    Fallback,
+    Fastclose,
+    MpFail,
+}
+
+/// One event of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub ts: f64,
+    pub frame: u64,
+    pub kind: EventKind,
+    pub connection: Option<usize>,
+    /// The server's token (what MP_JOIN SYNs from the client carry).
+    pub token: Option<String>,
+    pub subflow: Option<usize>,
+    /// Packet source and destination.
+    pub saddr: SocketAddr,
+    pub daddr: SocketAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Everything the analyzer found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub connections: Vec<Connection>,
+    pub subflows: Vec<Subflow>,
+    pub events: Vec<Event>,
+    /// Anomalies not tied to a connection (caps hit, undecodable packets, orphans).
+    pub anomalies: Vec<Anomaly>,
+    pub anomalies_dropped: u64,
+    pub stats: Stats,
+}
+
+impl Analysis {
+    /// Subflows that carried MPTCP options but belong to no connection in the capture.
+    pub fn orphans(&self) -> impl Iterator<Item = &Subflow> {
+        self.subflows.iter().filter(|s| s.connection.is_none() && s.kind != SubflowKind::Tcp)
+    }
+}
+
+/// Counters over the whole capture.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub mptcp_packets: u64,
+    pub option_errors: u64,
+    /// Segments whose options the capture's snaplen cut.
+    pub options_cut: u64,
+    pub flows_dropped: u64,
+    pub connections_dropped: u64,
+    pub events_dropped: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    /// `first_ts` is set.
+    #[serde(skip)]
+    pub(super) started: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn subflow() -> Subflow {
+        Subflow::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), "syn", SubflowKind::Tcp, 1, 0.0)
+    }
+
+    fn connection() -> Connection {
+        Connection::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), "mp_capable", "syn", 0, 0.0)
+    }
+
+    #[test]
+    fn dir_flip_is_an_involution_and_indexes_differ() {
+        for d in [Dir::C2s, Dir::S2c] {
+            assert_ne!(d.flip(), d);
+            assert_eq!(d.flip().flip(), d);
+            assert_ne!(d.index(), d.flip().index());
+        }
+    }
+
+    #[test]
+    fn rtt_stats_keep_min_avg_max() {
+        let mut r = RttStats::default();
+        for ms in [10.0, 30.0, 20.0] {
+            r.add(ms);
+        }
+        assert_eq!((r.samples, r.min_ms, r.avg_ms, r.max_ms), (3, Some(10.0), Some(20.0), Some(30.0)));
+    }
+
+    #[test]
+    fn a_subflow_closes_on_rst_or_on_fins_both_ways() {
+        // RFC 9293 §3.6: a FIN closes one direction only; a RST ends the connection.
+        let mut f = subflow();
+        f.c2s.fin = true;
+        assert!(!f.closed());
+        f.s2c.fin = true;
+        assert!(f.closed());
+        let mut f = subflow();
+        f.rst = true;
+        assert!(f.closed());
+    }
+
+    #[test]
+    fn an_unanswered_syn_is_one_without_syn_ack_or_payload() {
+        let mut f = subflow();
+        assert!(!f.unanswered(), "no SYN seen");
+        f.syn_seen = true;
+        assert!(f.unanswered());
+        f.synack_seen = true;
+        assert!(!f.unanswered());
+        let mut f = subflow();
+        f.syn_seen = true;
+        f.c2s.bytes = 1;
+        assert!(!f.unanswered(), "it carried data");
+    }
+
+    #[test]
+    fn data_starts_at_idsn_plus_one_from_the_key() {
+        // RFC 8684 §3.1: the IDSN is the least significant 64 bits of SHA-256(key) (v1); the
+        // first data byte has DSN IDSN + 1 (the SYN takes one).
+        let key = 0x0123_4567_89ab_cdefu64;
+        let digest = Sha256::digest(key.to_be_bytes());
+        let idsn = u64::from_be_bytes(digest[24..32].try_into().unwrap());
+        let mut c = connection();
+        assert_eq!(c.data_start(Dir::C2s), None, "no key, no data");
+        c.keys[Dir::C2s.index()] = Some(key);
+        assert_eq!(c.data_start(Dir::C2s), None, "version unknown");
+        c.version = Some(1);
+        assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(idsn.wrapping_add(1))));
+        assert_eq!(c.data_start(Dir::S2c), None);
+        // Where data was placed first wins.
+        c.c2s.first_dsn = Some(5);
+        assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(5)));
+    }
+
+    #[test]
+    fn without_handshake_the_stream_starts_at_the_lowest_mapped_dsn() {
+        let mut c = connection();
+        c.note_seen(Dir::S2c, DataSeq(100));
+        assert_eq!(c.data_start(Dir::S2c), None, "only for connections found from the data level");
+        c.found_by = "data_level";
+        c.note_seen(Dir::S2c, DataSeq(100));
+        c.note_seen(Dir::S2c, DataSeq(40));
+        c.note_seen(Dir::S2c, DataSeq(70));
+        assert_eq!(c.data_start(Dir::S2c), Some(DataSeq(40)));
+    }
+
+    #[test]
+    fn anomalies_beyond_the_cap_are_counted_not_kept() {
+        let mut c = connection();
+        for frame in 0..5 {
+            c.anomaly(3, frame, "x", || "detail".into());
+        }
+        assert_eq!((c.anomalies.len(), c.anomalies_dropped), (3, 2));
+    }
+
+    #[test]
+    fn orphans_are_mptcp_subflows_without_connection() {
+        let mut tcp = subflow();
+        tcp.kind = SubflowKind::Tcp;
+        let mut orphan = subflow();
+        orphan.id = 1;
+        orphan.kind = SubflowKind::Join;
+        let mut member = subflow();
+        member.id = 2;
+        member.kind = SubflowKind::Join;
+        member.connection = Some(0);
+        let a = Analysis {
+            connections: vec![connection()],
+            subflows: vec![tcp, orphan, member],
+            events: Vec::new(),
+            anomalies: Vec::new(),
+            anomalies_dropped: 0,
+            stats: Stats::default(),
+        };
+        assert_eq!(a.orphans().map(|s| s.id).collect::<Vec<_>>(), vec![1]);
+    }
+}
