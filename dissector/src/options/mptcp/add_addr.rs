@@ -136,9 +136,10 @@ impl AddAddr {
 
 /// ADD_ADDR from its subtype byte on: the low nibble picks v0 (IPVer 4 or 6) or v1, the length
 /// (checked against the version's lengths) gives the address family, the port and the HMAC.
+#[inline]
 pub(super) fn parse_add_addr(i: &[u8]) -> PResult<'_, AddAddr> {
     let len = option_len(i);
-    let (i, nibble) = field::u8.map(|b| b & 0x0f).parse_complete(i)?;
+    let (i, nibble) = field::U8.map(|b| b & 0x0f).parse_complete(i)?;
     let (version, ipv4, has_hmac) = match nibble {
         4 | 6 => {
             let lens = if nibble == 4 { AddAddr::V0_V4_LENS } else { AddAddr::V0_V6_LENS };
@@ -154,13 +155,13 @@ pub(super) fn parse_add_addr(i: &[u8]) -> PResult<'_, AddAddr> {
     };
     // All valid lengths are 8/20 (+2 for a port) (+8 for an HMAC).
     let has_port = len % 4 == 2;
-    let (i, address_id) = field::u8(i)?;
+    let (i, address_id) = field::U8.parse_complete(i)?;
     let (i, address) = if ipv4 {
-        field::array::<4>.map(|a| IpAddr::V4(Ipv4Addr::from(*a))).parse_complete(i)?
+        field::Array::<4>.map(|a| IpAddr::V4(Ipv4Addr::from(*a))).parse_complete(i)?
     } else {
-        field::array::<16>.map(|a| IpAddr::V6(Ipv6Addr::from(*a))).parse_complete(i)?
+        field::Array::<16>.map(|a| IpAddr::V6(Ipv6Addr::from(*a))).parse_complete(i)?
     };
-    let (i, (port, hmac)) = (cond(has_port, field::u16), cond(has_hmac, field::u64)).parse_complete(i)?;
+    let (i, (port, hmac)) = (cond(has_port, field::U16), cond(has_hmac, field::U64)).parse_complete(i)?;
     Ok((i, AddAddr { version, address_id, address, port, hmac }))
 }
 

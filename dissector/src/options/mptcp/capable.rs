@@ -108,16 +108,17 @@ impl MpCapable {
 
 /// MP_CAPABLE from its subtype byte on: `version` in the low nibble, the flags, then the fields
 /// the option length says are there, each needing the one before it.
+#[inline]
 pub(super) fn parse_mp_capable(i: &[u8]) -> PResult<'_, MpCapable> {
     let len = option_len(i);
-    let (i, version) = field::u8.map(|b| b & 0x0f).parse_complete(i)?;
+    let (i, version) = field::U8.map(|b| b & 0x0f).parse_complete(i)?;
     let lens = if version == 0 { MpCapable::V0_LENS } else { MpCapable::V1_LENS };
     expect_len(lens.iter().any(|&l| usize::from(l) == len), len, ExpectedLen::OneOf(lens))?;
-    let (i, flags) = field::u8(i)?;
-    let (i, sender_key) = cond(len >= 12, field::u64).parse_complete(i)?;
-    let (i, receiver_key) = cond(len >= 20, field::u64).parse_complete(i)?;
-    let (i, data_level_length) = cond(len >= 22, field::u16).parse_complete(i)?;
-    let (i, checksum) = cond(len >= 24, field::u16).parse_complete(i)?;
+    let (i, flags) = field::U8.parse_complete(i)?;
+    let (i, sender_key) = cond(len >= 12, field::U64).parse_complete(i)?;
+    let (i, receiver_key) = cond(len >= 20, field::U64).parse_complete(i)?;
+    let (i, data_level_length) = cond(len >= 22, field::U16).parse_complete(i)?;
+    let (i, checksum) = cond(len >= 24, field::U16).parse_complete(i)?;
     Ok((i, MpCapable { version, flags, sender_key, receiver_key, data_level_length, checksum }))
 }
 

@@ -165,9 +165,10 @@ impl Dss {
 
 /// DSS from its subtype byte on: the flags say which of the data ACK and the mapping follow and
 /// how wide they are; the length says whether the mapping carries a checksum.
+#[inline]
 pub(super) fn parse_dss(i: &[u8]) -> PResult<'_, Dss> {
     let len = option_len(i);
-    let (i, (reserved, flags)) = (field::u8.map(|b| b & 0x0f), field::u8).parse_complete(i)?;
+    let (i, (reserved, flags)) = (field::U8.map(|b| b & 0x0f), field::U8).parse_complete(i)?;
     let has_ack = flags & Dss::FLAG_ACK != 0;
     let has_mapping = flags & Dss::FLAG_MAPPING != 0;
     let ack_len = SeqLen::from_flag(flags & Dss::FLAG_ACK_8 != 0);
@@ -182,13 +183,13 @@ pub(super) fn parse_dss(i: &[u8]) -> PResult<'_, Dss> {
     let expected = if has_mapping { ExpectedLen::Either(b, b.saturating_add(2)) } else { ExpectedLen::Exactly(b) };
     expect_len(len == base || has_checksum, len, expected)?;
 
-    let data_ack = cond(has_ack, field::seq(ack_len).map(|value| DataAck { value, len: ack_len }));
-    let mapping = cond(
+    let (i, data_ack) = cond(has_ack, field::Seq(ack_len).map(|value| DataAck { value, len: ack_len })).parse_complete(i)?;
+    let (i, mapping) = cond(
         has_mapping,
-        (field::seq(dsn_len), field::u32, field::u16, cond(has_checksum, field::u16))
+        (field::Seq(dsn_len), field::U32, field::U16, cond(has_checksum, field::U16))
             .map(|(dsn, subflow_seq, data_level_length, checksum)| DssMapping { dsn, dsn_len, subflow_seq, data_level_length, checksum }),
-    );
-    let (i, (data_ack, mapping)) = (data_ack, mapping).parse_complete(i)?;
+    )
+    .parse_complete(i)?;
     Ok((
         i,
         Dss {

@@ -33,10 +33,11 @@ impl MpFail {
 }
 
 /// MP_FAIL from its subtype byte on: 12 reserved bits, then the data sequence number.
+#[inline]
 pub(super) fn parse_mp_fail(i: &[u8]) -> PResult<'_, MpFail> {
     let len = option_len(i);
     expect_len(len == MpFail::LEN, len, ExpectedLen::Exactly(12))?;
-    (field::u16, field::u64).map(|(b, dsn)| MpFail { reserved: b & 0x0fff, dsn }).parse_complete(i)
+    (field::U16, field::U64).map(|(b, dsn)| MpFail { reserved: b & 0x0fff, dsn }).parse_complete(i)
 }
 
 /// `mptcp fail seq 1234` (tcpdump's wording).

@@ -34,10 +34,11 @@ impl MpFastClose {
 }
 
 /// MP_FASTCLOSE from its subtype byte on: 12 reserved bits, then the receiver's key.
+#[inline]
 pub(super) fn parse_mp_fastclose(i: &[u8]) -> PResult<'_, MpFastClose> {
     let len = option_len(i);
     expect_len(len == MpFastClose::LEN, len, ExpectedLen::Exactly(12))?;
-    (field::u16, field::u64).map(|(b, receiver_key)| MpFastClose { reserved: b & 0x0fff, receiver_key }).parse_complete(i)
+    (field::U16, field::U64).map(|(b, receiver_key)| MpFastClose { reserved: b & 0x0fff, receiver_key }).parse_complete(i)
 }
 
 /// `mptcp fast-close key 0x…` (tcpdump's wording).

@@ -148,17 +148,18 @@ impl<'a> MpJoin<'a> {
 }
 
 /// MP_JOIN from its subtype byte on; the length says which handshake phase it is.
+#[inline]
 pub(super) fn parse_mp_join(i: &[u8]) -> PResult<'_, MpJoin<'_>> {
     // rsv (3) B in the low nibble of the subtype byte (SYN and SYN/ACK).
-    let backup_byte = || field::u8.map(|b| (b & 0x0e, b & 0x01 != 0));
+    let backup_byte = || field::U8.map(|b| (b & 0x0e, b & 0x01 != 0));
     match option_len(i) {
-        12 => (backup_byte(), field::u8, field::u32, field::u32)
+        12 => (backup_byte(), field::U8, field::U32, field::U32)
             .map(|((reserved, backup), address_id, token, nonce)| MpJoin::Syn(MpJoinSyn { reserved, backup, address_id, token, nonce }))
             .parse_complete(i),
-        16 => (backup_byte(), field::u8, field::u64, field::u32)
+        16 => (backup_byte(), field::U8, field::U64, field::U32)
             .map(|((reserved, backup), address_id, hmac, nonce)| MpJoin::SynAck(MpJoinSynAck { reserved, backup, address_id, hmac, nonce }))
             .parse_complete(i),
-        24 => (field::u16, field::array::<20>).map(|(b, hmac)| MpJoin::Ack(MpJoinAck { reserved: b & 0x0fff, hmac })).parse_complete(i),
+        24 => (field::U16, field::Array::<20>).map(|(b, hmac)| MpJoin::Ack(MpJoinAck { reserved: b & 0x0fff, hmac })).parse_complete(i),
         len => Err(GrammarError::bad_length(len, ExpectedLen::OneOf(MpJoin::LENS))),
     }
 }

@@ -30,7 +30,7 @@
 
 use std::fmt;
 
-use nom::combinator::{all_consuming, opt, peek, rest};
+use nom::combinator::{eof, opt, peek, rest};
 use nom::Parser;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -291,49 +291,56 @@ impl<'b> Writer<'b> {
 pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
     let len = option.len();
     let (body, st) = frame(option).map_err(|e| nom_error(e, len, None))?;
-    dispatch(st).parse_complete(body).map(|(_, opt)| opt).map_err(|e| nom_error(e, len, Some(st)))
+    dispatch(st, body).map(|(_, opt)| opt).map_err(|e| nom_error(e, len, Some(st)))
 }
 
 /// `kind=30 | length | subtype (4 bits) …`: the subtype number, and the option from its subtype
 /// byte on (what the grammars parse). The kind and length are checked before the subtype byte
 /// is looked for, so a 2-byte option with a wrong kind says so rather than "no subtype".
+#[inline]
 fn frame(option: &[u8]) -> PResult<'_, u8> {
     let len = option.len();
-    let (i, kind) = opt(field::u8).parse_complete(option)?;
+    let (i, kind) = opt(field::U8).parse_complete(option)?;
     if let Some(kind) = kind.filter(|&k| k != KIND_MPTCP) {
         return Err(GrammarError::at(option, OptionErrorKind::NotMptcp(kind)));
     }
-    let (rest, declared) = opt(field::u8).parse_complete(i)?;
+    let (rest, declared) = opt(field::U8).parse_complete(i)?;
     if let Some(declared) = declared.filter(|&d| usize::from(d) != len) {
         return Err(GrammarError::at(i, OptionErrorKind::LengthMismatch { declared, actual: len }));
     }
-    match peek(field::u8).parse_complete(rest) {
+    match peek(field::U8).parse_complete(rest) {
         Ok((body, sub)) => Ok((body, sub >> 4)),
         Err(_) => Err(GrammarError::at(rest, OptionErrorKind::NoSubtype { len })),
     }
 }
 
 /// The grammar of subtype `st`; unknown subtypes and MP_EXPERIMENTAL keep the body raw (from the
-/// subtype byte on). Every grammar must consume the whole option.
-fn dispatch<'a>(st: u8) -> impl Parser<&'a [u8], Output = MptcpOption<'a>, Error = GrammarError> {
-    move |i: &'a [u8]| -> PResult<'a, MptcpOption<'a>> {
-        match st {
-            subtype::MP_CAPABLE => all_consuming(capable::parse_mp_capable.map(MptcpOption::Capable)).parse_complete(i),
-            subtype::MP_JOIN => all_consuming(join::parse_mp_join.map(MptcpOption::Join)).parse_complete(i),
-            subtype::DSS => all_consuming(dss::parse_dss.map(MptcpOption::Dss)).parse_complete(i),
-            subtype::ADD_ADDR => all_consuming(add_addr::parse_add_addr.map(MptcpOption::AddAddr)).parse_complete(i),
-            subtype::REMOVE_ADDR => all_consuming(remove_addr::parse_remove_addr.map(MptcpOption::RemoveAddr)).parse_complete(i),
-            subtype::MP_PRIO => all_consuming(prio::parse_mp_prio.map(MptcpOption::Prio)).parse_complete(i),
-            subtype::MP_FAIL => all_consuming(fail::parse_mp_fail.map(MptcpOption::Fail)).parse_complete(i),
-            subtype::MP_FASTCLOSE => all_consuming(fastclose::parse_mp_fastclose.map(MptcpOption::FastClose)).parse_complete(i),
-            subtype::MP_TCPRST => all_consuming(tcprst::parse_mp_tcprst.map(MptcpOption::TcpRst)).parse_complete(i),
-            subtype::MP_EXPERIMENTAL => rest.map(|body| MptcpOption::Experimental { body }).parse_complete(i),
-            _ => rest.map(|body| MptcpOption::Unknown { subtype: st, body }).parse_complete(i),
-        }
-    }
+/// subtype byte on). Every grammar must consume the whole option (`eof`).
+///
+/// The grammars are called as functions rather than passed to `all_consuming` as parsers: nom 8
+/// runs a plain `fn` through a `process` that is not marked inline, and that call, once per
+/// option, cost more than the rest of the parse (benches/options.rs).
+#[inline]
+fn dispatch(st: u8, i: &[u8]) -> PResult<'_, MptcpOption<'_>> {
+    let (i, opt) = match st {
+        subtype::MP_CAPABLE => capable::parse_mp_capable(i).map(|(i, o)| (i, MptcpOption::Capable(o)))?,
+        subtype::MP_JOIN => join::parse_mp_join(i).map(|(i, o)| (i, MptcpOption::Join(o)))?,
+        subtype::DSS => dss::parse_dss(i).map(|(i, o)| (i, MptcpOption::Dss(o)))?,
+        subtype::ADD_ADDR => add_addr::parse_add_addr(i).map(|(i, o)| (i, MptcpOption::AddAddr(o)))?,
+        subtype::REMOVE_ADDR => remove_addr::parse_remove_addr(i).map(|(i, o)| (i, MptcpOption::RemoveAddr(o)))?,
+        subtype::MP_PRIO => prio::parse_mp_prio(i).map(|(i, o)| (i, MptcpOption::Prio(o)))?,
+        subtype::MP_FAIL => fail::parse_mp_fail(i).map(|(i, o)| (i, MptcpOption::Fail(o)))?,
+        subtype::MP_FASTCLOSE => fastclose::parse_mp_fastclose(i).map(|(i, o)| (i, MptcpOption::FastClose(o)))?,
+        subtype::MP_TCPRST => tcprst::parse_mp_tcprst(i).map(|(i, o)| (i, MptcpOption::TcpRst(o)))?,
+        subtype::MP_EXPERIMENTAL => rest(i).map(|(i, body)| (i, MptcpOption::Experimental { body }))?,
+        _ => rest(i).map(|(i, body)| (i, MptcpOption::Unknown { subtype: st, body }))?,
+    };
+    let (i, _) = eof(i)?;
+    Ok((i, opt))
 }
 
 /// A grammar's nom error as the public [`OptionError`] for an option of `len` bytes.
+#[cold]
 fn nom_error(e: nom::Err<GrammarError>, len: usize, subtype: Option<u8>) -> OptionError {
     match e {
         nom::Err::Error(g) | nom::Err::Failure(g) => g.into_option_error(len, subtype),

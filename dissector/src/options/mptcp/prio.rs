@@ -47,10 +47,11 @@ impl MpPrio {
 }
 
 /// MP_PRIO from its subtype byte on: rsv (3) B, then the address id in the 4-byte form.
+#[inline]
 pub(super) fn parse_mp_prio(i: &[u8]) -> PResult<'_, MpPrio> {
     let len = option_len(i);
     expect_len(len == 3 || len == 4, len, ExpectedLen::OneOf(MpPrio::LENS))?;
-    (field::u8, cond(len == 4, field::u8))
+    (field::U8, cond(len == 4, field::U8))
         .map(|(b, address_id)| MpPrio { reserved: b & 0x0e, backup: b & 0x01 != 0, address_id })
         .parse_complete(i)
 }

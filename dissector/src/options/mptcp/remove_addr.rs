@@ -41,10 +41,11 @@ impl<'a> RemoveAddr<'a> {
 
 /// REMOVE_ADDR from its subtype byte on: the reserved nibble, then one or more address ids
 /// (the rest of the option, borrowed).
+#[inline]
 pub(super) fn parse_remove_addr(i: &[u8]) -> PResult<'_, RemoveAddr<'_>> {
     let len = option_len(i);
     expect_len(len >= 4, len, ExpectedLen::AtLeast(4))?;
-    (field::u8.map(|b| b & 0x0f), rest).map(|(reserved, address_ids)| RemoveAddr { reserved, address_ids }).parse_complete(i)
+    (field::U8.map(|b| b & 0x0f), rest).map(|(reserved, address_ids)| RemoveAddr { reserved, address_ids }).parse_complete(i)
 }
 
 /// `mptcp remove-addr id 3 4` (tcpdump says "rem-addr"; the project's text uses the RFC name).

@@ -45,10 +45,11 @@ impl MpTcpRst {
 }
 
 /// MP_TCPRST from its subtype byte on: the U V W T nibble, then the reason code.
+#[inline]
 pub(super) fn parse_mp_tcprst(i: &[u8]) -> PResult<'_, MpTcpRst> {
     let len = option_len(i);
     expect_len(len == MpTcpRst::LEN, len, ExpectedLen::Exactly(4))?;
-    (field::u8, field::u8).map(|(b, reason)| MpTcpRst { flags: b & 0x0f, reason }).parse_complete(i)
+    (field::U8, field::U8).map(|(b, reason)| MpTcpRst { flags: b & 0x0f, reason }).parse_complete(i)
 }
 
 /// `mptcp tcprst flags T reason 1`: set flags as letters in U V W T order, `none` when clear.
