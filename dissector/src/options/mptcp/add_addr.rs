@@ -18,7 +18,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::ser::SerializeMap;
 
-use super::{hex64, subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::combinator::cond;
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{hex64, subtype, EmitError, ExpectedLen, Writer};
 
 /// How to read the low nibble of byte 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,36 +82,6 @@ impl AddAddr {
         }
     }
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::ADD_ADDR;
-        let len = option.len();
-        let mut r = Reader::new(option, st);
-        let nibble = r.u8()? & 0x0f;
-        let (version, ipv4, has_hmac) = match nibble {
-            4 | 6 => {
-                let lens = if nibble == 4 { Self::V0_V4_LENS } else { Self::V0_V6_LENS };
-                if !lens.iter().any(|&l| usize::from(l) == len) {
-                    return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(lens)));
-                }
-                (AddAddrVersion::V0, nibble == 4, false)
-            }
-            _ => {
-                if !Self::V1_LENS.iter().any(|&l| usize::from(l) == len) {
-                    return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::V1_LENS)));
-                }
-                let version = AddAddrVersion::V1 { echo: nibble & 0x01 != 0, reserved: nibble & 0x0e };
-                (version, len < 20, matches!(len, 16 | 18 | 28 | 30))
-            }
-        };
-        // All valid lengths are 8/20 (+2 for a port) (+8 for an HMAC).
-        let has_port = len % 4 == 2;
-        let address_id = r.u8()?;
-        let address = if ipv4 { IpAddr::V4(Ipv4Addr::from(*r.array::<4>()?)) } else { IpAddr::V6(Ipv6Addr::from(*r.array::<16>()?)) };
-        let port = if has_port { Some(r.u16()?) } else { None };
-        let hmac = if has_hmac { Some(r.u64()?) } else { None };
-        Ok(AddAddr { version, address_id, address, port, hmac })
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         let addr = if self.address.is_ipv4() { 4 } else { 16 };
         4 + addr + 2 * usize::from(self.port.is_some()) + 8 * usize::from(self.hmac.is_some())
@@ -158,6 +132,37 @@ impl AddAddr {
         map.serialize_entry("port", &self.port)?;
         map.serialize_entry("hmac", &self.hmac.map(hex64))
     }
+}
+
+/// ADD_ADDR from its subtype byte on: the low nibble picks v0 (IPVer 4 or 6) or v1, the length
+/// (checked against the version's lengths) gives the address family, the port and the HMAC.
+#[inline]
+pub(super) fn parse_add_addr(i: &[u8]) -> PResult<'_, AddAddr> {
+    let len = option_len(i);
+    let (i, nibble) = field::U8.map(|b| b & 0x0f).parse_complete(i)?;
+    let (version, ipv4, has_hmac) = match nibble {
+        4 | 6 => {
+            let lens = if nibble == 4 { AddAddr::V0_V4_LENS } else { AddAddr::V0_V6_LENS };
+            expect_len(lens.iter().any(|&l| usize::from(l) == len), len, ExpectedLen::OneOf(lens))?;
+            (AddAddrVersion::V0, nibble == 4, false)
+        }
+        _ => {
+            let lens = AddAddr::V1_LENS;
+            expect_len(lens.iter().any(|&l| usize::from(l) == len), len, ExpectedLen::OneOf(lens))?;
+            let version = AddAddrVersion::V1 { echo: nibble & 0x01 != 0, reserved: nibble & 0x0e };
+            (version, len < 20, matches!(len, 16 | 18 | 28 | 30))
+        }
+    };
+    // All valid lengths are 8/20 (+2 for a port) (+8 for an HMAC).
+    let has_port = len % 4 == 2;
+    let (i, address_id) = field::U8.parse_complete(i)?;
+    let (i, address) = if ipv4 {
+        field::Array::<4>.map(|a| IpAddr::V4(Ipv4Addr::from(*a))).parse_complete(i)?
+    } else {
+        field::Array::<16>.map(|a| IpAddr::V6(Ipv6Addr::from(*a))).parse_complete(i)?
+    };
+    let (i, (port, hmac)) = (cond(has_port, field::U16), cond(has_hmac, field::U64)).parse_complete(i)?;
+    Ok((i, AddAddr { version, address_id, address, port, hmac }))
 }
 
 /// `mptcp add-addr id 2 198.51.100.2 hmac 0x…`; `echo` and `v0` are printed when they apply,

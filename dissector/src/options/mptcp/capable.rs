@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::combinator::cond;
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_CAPABLE (RFC 8684 §3.1; RFC 6824 §3.1 for version 0).
 ///
@@ -58,23 +62,6 @@ impl MpCapable {
         self.flags & Self::FLAG_CHECKSUM != 0
     }
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_CAPABLE;
-        let mut r = Reader::new(option, st);
-        let version = r.u8()? & 0x0f;
-        let lens = if version == 0 { Self::V0_LENS } else { Self::V1_LENS };
-        let len = option.len();
-        if !lens.iter().any(|&l| usize::from(l) == len) {
-            return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(lens)));
-        }
-        let flags = r.u8()?;
-        let sender_key = if len >= 12 { Some(r.u64()?) } else { None };
-        let receiver_key = if len >= 20 { Some(r.u64()?) } else { None };
-        let data_level_length = if len >= 22 { Some(r.u16()?) } else { None };
-        let checksum = if len >= 24 { Some(r.u16()?) } else { None };
-        Ok(MpCapable { version, flags, sender_key, receiver_key, data_level_length, checksum })
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         4 + 8 * usize::from(self.sender_key.is_some())
             + 8 * usize::from(self.receiver_key.is_some())
@@ -117,6 +104,22 @@ impl MpCapable {
         map.serialize_entry("data_level_length", &self.data_level_length)?;
         map.serialize_entry("checksum", &self.checksum.map(super::hex16))
     }
+}
+
+/// MP_CAPABLE from its subtype byte on: `version` in the low nibble, the flags, then the fields
+/// the option length says are there, each needing the one before it.
+#[inline]
+pub(super) fn parse_mp_capable(i: &[u8]) -> PResult<'_, MpCapable> {
+    let len = option_len(i);
+    let (i, version) = field::U8.map(|b| b & 0x0f).parse_complete(i)?;
+    let lens = if version == 0 { MpCapable::V0_LENS } else { MpCapable::V1_LENS };
+    expect_len(lens.iter().any(|&l| usize::from(l) == len), len, ExpectedLen::OneOf(lens))?;
+    let (i, flags) = field::U8.parse_complete(i)?;
+    let (i, sender_key) = cond(len >= 12, field::U64).parse_complete(i)?;
+    let (i, receiver_key) = cond(len >= 20, field::U64).parse_complete(i)?;
+    let (i, data_level_length) = cond(len >= 22, field::U16).parse_complete(i)?;
+    let (i, checksum) = cond(len >= 24, field::U16).parse_complete(i)?;
+    Ok((i, MpCapable { version, flags, sender_key, receiver_key, data_level_length, checksum }))
 }
 
 /// `mptcp capable v1 flags 0x81 {0x1122334455667788,0x99aabbccddeeff00} len 100 csum 0xabcd`

@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{hex16, subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::combinator::cond;
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{hex16, subtype, EmitError, ExpectedLen, Writer};
 
 /// Width of a data sequence number or data ACK on the wire (RFC 8684 §3.3: flags `a`, `m`).
 ///
@@ -121,58 +125,6 @@ impl Dss {
         flags
     }
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::DSS;
-        let mut r = Reader::new(option, st);
-        let reserved = r.u8()? & 0x0f;
-        let flags = r.u8()?;
-        let has_ack = flags & Self::FLAG_ACK != 0;
-        let has_mapping = flags & Self::FLAG_MAPPING != 0;
-        let ack_len = SeqLen::from_flag(flags & Self::FLAG_ACK_8 != 0);
-        let dsn_len = SeqLen::from_flag(flags & Self::FLAG_DSN_8 != 0);
-
-        // Checksum presence is not flagged (RFC 8684 §3.3): the length with and without it are
-        // the only valid lengths when there is a mapping.
-        let mut base = 4;
-        if has_ack {
-            base += ack_len.bytes();
-        }
-        if has_mapping {
-            base += dsn_len.bytes() + 4 + 2;
-        }
-        let len = option.len();
-        let has_checksum = match len {
-            l if l == base => false,
-            l if has_mapping && l == base + 2 => true,
-            _ => {
-                // base <= 26, so this never saturates.
-                let b = u8::try_from(base).unwrap_or(u8::MAX);
-                let expected = if has_mapping { ExpectedLen::Either(b, b.saturating_add(2)) } else { ExpectedLen::Exactly(b) };
-                return Err(OptionError::bad_length(st, len, expected));
-            }
-        };
-
-        let data_ack = if has_ack { Some(DataAck { value: r.seq(ack_len)?, len: ack_len }) } else { None };
-        let mapping = if has_mapping {
-            Some(DssMapping {
-                dsn: r.seq(dsn_len)?,
-                dsn_len,
-                subflow_seq: r.u32()?,
-                data_level_length: r.u16()?,
-                checksum: if has_checksum { Some(r.u16()?) } else { None },
-            })
-        } else {
-            None
-        };
-        Ok(Dss {
-            reserved,
-            reserved_flags: flags & Self::reserved_mask(has_ack, has_mapping),
-            data_fin: flags & Self::FLAG_DATA_FIN != 0,
-            data_ack,
-            mapping,
-        })
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         4 + self.data_ack.map_or(0, |a| a.len.bytes())
             + self.mapping.map_or(0, |m| m.dsn_len.bytes() + 4 + 2 + 2 * usize::from(m.checksum.is_some()))
@@ -209,6 +161,45 @@ impl Dss {
         map.serialize_entry("data_level_length", &m.map(|m| m.data_level_length))?;
         map.serialize_entry("checksum", &m.and_then(|m| m.checksum).map(hex16))
     }
+}
+
+/// DSS from its subtype byte on: the flags say which of the data ACK and the mapping follow and
+/// how wide they are; the length says whether the mapping carries a checksum.
+#[inline]
+pub(super) fn parse_dss(i: &[u8]) -> PResult<'_, Dss> {
+    let len = option_len(i);
+    let (i, (reserved, flags)) = (field::U8.map(|b| b & 0x0f), field::U8).parse_complete(i)?;
+    let has_ack = flags & Dss::FLAG_ACK != 0;
+    let has_mapping = flags & Dss::FLAG_MAPPING != 0;
+    let ack_len = SeqLen::from_flag(flags & Dss::FLAG_ACK_8 != 0);
+    let dsn_len = SeqLen::from_flag(flags & Dss::FLAG_DSN_8 != 0);
+
+    // Checksum presence is not flagged (RFC 8684 §3.3): the length with and without it are the
+    // only valid lengths when there is a mapping.
+    let base = 4 + if has_ack { ack_len.bytes() } else { 0 } + if has_mapping { dsn_len.bytes() + 4 + 2 } else { 0 };
+    let has_checksum = has_mapping && len == base + 2;
+    // base <= 26, so this never saturates.
+    let b = u8::try_from(base).unwrap_or(u8::MAX);
+    let expected = if has_mapping { ExpectedLen::Either(b, b.saturating_add(2)) } else { ExpectedLen::Exactly(b) };
+    expect_len(len == base || has_checksum, len, expected)?;
+
+    let (i, data_ack) = cond(has_ack, field::Seq(ack_len).map(|value| DataAck { value, len: ack_len })).parse_complete(i)?;
+    let (i, mapping) = cond(
+        has_mapping,
+        (field::Seq(dsn_len), field::U32, field::U16, cond(has_checksum, field::U16))
+            .map(|(dsn, subflow_seq, data_level_length, checksum)| DssMapping { dsn, dsn_len, subflow_seq, data_level_length, checksum }),
+    )
+    .parse_complete(i)?;
+    Ok((
+        i,
+        Dss {
+            reserved,
+            reserved_flags: flags & Dss::reserved_mask(has_ack, has_mapping),
+            data_fin: flags & Dss::FLAG_DATA_FIN != 0,
+            data_ack,
+            mapping,
+        },
+    ))
 }
 
 /// `mptcp dss fin ack 1234 seq 5678 subseq 1 len 100 csum 0xabcd` (tcpdump's wording).

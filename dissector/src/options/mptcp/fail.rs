@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_FAIL (RFC 8684 §3.7): `kind=30 | len=12 | subtype=6 | reserved (12) | Data Sequence
 /// Number (64)`. The DSN is the start of the mapping whose checksum failed; always 8 bytes.
@@ -18,15 +21,6 @@ pub struct MpFail {
 impl MpFail {
     pub(super) const LEN: usize = 12;
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_FAIL;
-        if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(12)));
-        }
-        let mut r = Reader::new(option, st);
-        Ok(MpFail { reserved: r.u16()? & 0x0fff, dsn: r.u64()? })
-    }
-
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         w.u16(u16::from(subtype::MP_FAIL) << 12 | (self.reserved & 0x0fff))?;
         w.u64(self.dsn)
@@ -36,6 +30,14 @@ impl MpFail {
     pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("dsn", &self.dsn)
     }
+}
+
+/// MP_FAIL from its subtype byte on: 12 reserved bits, then the data sequence number.
+#[inline]
+pub(super) fn parse_mp_fail(i: &[u8]) -> PResult<'_, MpFail> {
+    let len = option_len(i);
+    expect_len(len == MpFail::LEN, len, ExpectedLen::Exactly(12))?;
+    (field::U16, field::U64).map(|(b, dsn)| MpFail { reserved: b & 0x0fff, dsn }).parse_complete(i)
 }
 
 /// `mptcp fail seq 1234` (tcpdump's wording).

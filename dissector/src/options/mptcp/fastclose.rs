@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{hex64, subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{hex64, subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_FASTCLOSE (RFC 8684 §3.5): `kind=30 | len=12 | subtype=7 | reserved (12) | Option
 /// Receiver's Key (64)`.
@@ -19,15 +22,6 @@ pub struct MpFastClose {
 impl MpFastClose {
     pub(super) const LEN: usize = 12;
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_FASTCLOSE;
-        if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(12)));
-        }
-        let mut r = Reader::new(option, st);
-        Ok(MpFastClose { reserved: r.u16()? & 0x0fff, receiver_key: r.u64()? })
-    }
-
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         w.u16(u16::from(subtype::MP_FASTCLOSE) << 12 | (self.reserved & 0x0fff))?;
         w.u64(self.receiver_key)
@@ -37,6 +31,14 @@ impl MpFastClose {
     pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("receiver_key", &hex64(self.receiver_key))
     }
+}
+
+/// MP_FASTCLOSE from its subtype byte on: 12 reserved bits, then the receiver's key.
+#[inline]
+pub(super) fn parse_mp_fastclose(i: &[u8]) -> PResult<'_, MpFastClose> {
+    let len = option_len(i);
+    expect_len(len == MpFastClose::LEN, len, ExpectedLen::Exactly(12))?;
+    (field::U16, field::U64).map(|(b, receiver_key)| MpFastClose { reserved: b & 0x0fff, receiver_key }).parse_complete(i)
 }
 
 /// `mptcp fast-close key 0x…` (tcpdump's wording).

@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{hex, hex32, hex64, subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::Parser;
+
+use super::grammar::{field, option_len, GrammarError, PResult};
+use super::{hex, hex32, hex64, subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_JOIN (RFC 8684 §3.2). The handshake phase is given by the option length alone:
 /// 12 = SYN, 16 = SYN/ACK, 24 = third ACK.
@@ -97,35 +100,6 @@ impl<'a> MpJoin<'a> {
         }
     }
 
-    pub(super) fn parse(option: &'a [u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_JOIN;
-        let mut r = Reader::new(option, st);
-        match option.len() {
-            12 => {
-                let b = r.u8()?;
-                Ok(MpJoin::Syn(MpJoinSyn {
-                    reserved: b & 0x0e,
-                    backup: b & 0x01 != 0,
-                    address_id: r.u8()?,
-                    token: r.u32()?,
-                    nonce: r.u32()?,
-                }))
-            }
-            16 => {
-                let b = r.u8()?;
-                Ok(MpJoin::SynAck(MpJoinSynAck {
-                    reserved: b & 0x0e,
-                    backup: b & 0x01 != 0,
-                    address_id: r.u8()?,
-                    hmac: r.u64()?,
-                    nonce: r.u32()?,
-                }))
-            }
-            24 => Ok(MpJoin::Ack(MpJoinAck { reserved: r.u16()? & 0x0fff, hmac: r.array()? })),
-            len => Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::LENS))),
-        }
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         match self {
             MpJoin::Syn(_) => 12,
@@ -170,6 +144,23 @@ impl<'a> MpJoin<'a> {
         map.serialize_entry("token", &token)?;
         map.serialize_entry("nonce", &self.nonce().map(hex32))?;
         map.serialize_entry("hmac", &hmac)
+    }
+}
+
+/// MP_JOIN from its subtype byte on; the length says which handshake phase it is.
+#[inline]
+pub(super) fn parse_mp_join(i: &[u8]) -> PResult<'_, MpJoin<'_>> {
+    // rsv (3) B in the low nibble of the subtype byte (SYN and SYN/ACK).
+    let backup_byte = || field::U8.map(|b| (b & 0x0e, b & 0x01 != 0));
+    match option_len(i) {
+        12 => (backup_byte(), field::U8, field::U32, field::U32)
+            .map(|((reserved, backup), address_id, token, nonce)| MpJoin::Syn(MpJoinSyn { reserved, backup, address_id, token, nonce }))
+            .parse_complete(i),
+        16 => (backup_byte(), field::U8, field::U64, field::U32)
+            .map(|((reserved, backup), address_id, hmac, nonce)| MpJoin::SynAck(MpJoinSynAck { reserved, backup, address_id, hmac, nonce }))
+            .parse_complete(i),
+        24 => (field::U16, field::Array::<20>).map(|(b, hmac)| MpJoin::Ack(MpJoinAck { reserved: b & 0x0fff, hmac })).parse_complete(i),
+        len => Err(GrammarError::bad_length(len, ExpectedLen::OneOf(MpJoin::LENS))),
     }
 }
 

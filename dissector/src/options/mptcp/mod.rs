@@ -11,7 +11,9 @@
 //! - an unknown subtype (9..=14) or MP_EXPERIMENTAL (15) is kept raw, not an error;
 //! - reserved bits and flag bits with no meaning are kept, not rejected.
 //!
-//! Nothing here panics on input bytes: all reads go through `get(..)`.
+//! Each grammar is a nom parser in its own file, over `complete` input (see `grammar.rs` for
+//! the error type that keeps offsets and expected lengths). Nothing here panics on input bytes:
+//! the `complete` parsers fail rather than read past the end, and no input is indexed.
 //!
 //! ```
 //! use mptcp_dissector::options::mptcp::{parse, MptcpOption};
@@ -28,14 +30,19 @@
 
 use std::fmt;
 
+use nom::combinator::{eof, opt, peek, rest};
+use nom::Parser;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+
+use grammar::{field, GrammarError, PResult};
 
 mod add_addr;
 mod capable;
 mod dss;
 mod fail;
 mod fastclose;
+mod grammar;
 mod join;
 mod prio;
 mod remove_addr;
@@ -193,11 +200,6 @@ impl OptionError {
     pub fn rebased(self, base: usize) -> Self {
         OptionError { offset: self.offset.saturating_add(base), ..self }
     }
-
-    /// Wrong length for a known subtype: reported at the length byte.
-    pub(crate) fn bad_length(subtype: u8, len: usize, expected: ExpectedLen) -> Self {
-        OptionError::new(1, Some(subtype), OptionErrorKind::BadLength { len, expected })
-    }
 }
 
 impl fmt::Display for OptionError {
@@ -227,67 +229,6 @@ pub enum EmitError {
 impl EmitError {
     pub(crate) fn unencodable(subtype: u8, reason: &'static str) -> Self {
         EmitError::Unencodable { subtype: subtype_name(subtype), reason }
-    }
-}
-
-/// Bounds-checked big-endian reader over one option; offsets are within the option.
-pub(crate) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    subtype: u8,
-}
-
-impl<'a> Reader<'a> {
-    /// Starts at byte 2 (the subtype byte).
-    pub(crate) fn new(option: &'a [u8], subtype: u8) -> Self {
-        Reader { bytes: option, pos: 2, subtype }
-    }
-
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], OptionError> {
-        let end = self.pos.checked_add(n);
-        match end.and_then(|end| self.bytes.get(self.pos..end)) {
-            Some(s) => {
-                self.pos += n;
-                Ok(s)
-            }
-            None => Err(OptionError::new(self.pos, Some(self.subtype), OptionErrorKind::Truncated { needed: n })),
-        }
-    }
-
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<&'a [u8; N], OptionError> {
-        let pos = self.pos;
-        let s = self.take(N)?;
-        <&[u8; N]>::try_from(s).map_err(|_| OptionError::new(pos, Some(self.subtype), OptionErrorKind::Truncated { needed: N }))
-    }
-
-    pub(crate) fn u8(&mut self) -> Result<u8, OptionError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    pub(crate) fn u16(&mut self) -> Result<u16, OptionError> {
-        Ok(u16::from_be_bytes(*self.array::<2>()?))
-    }
-
-    pub(crate) fn u32(&mut self) -> Result<u32, OptionError> {
-        Ok(u32::from_be_bytes(*self.array::<4>()?))
-    }
-
-    pub(crate) fn u64(&mut self) -> Result<u64, OptionError> {
-        Ok(u64::from_be_bytes(*self.array::<8>()?))
-    }
-
-    /// A sequence number of 4 or 8 bytes, widened to u64.
-    pub(crate) fn seq(&mut self, len: SeqLen) -> Result<u64, OptionError> {
-        match len {
-            SeqLen::Four => self.u32().map(u64::from),
-            SeqLen::Eight => self.u64(),
-        }
-    }
-
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
-        let s = self.bytes.get(self.pos..).unwrap_or(&[]);
-        self.pos = self.bytes.len();
-        s
     }
 }
 
@@ -348,33 +289,71 @@ impl<'b> Writer<'b> {
 /// Parse one whole TCP option (kind 30, length byte, body); `option.len()` equals the length
 /// byte (the caller's TCP option walker guarantees this; it is checked again here).
 pub fn parse(option: &[u8]) -> Result<MptcpOption<'_>, OptionError> {
-    if let Some(&kind) = option.first() {
-        if kind != KIND_MPTCP {
-            return Err(OptionError::new(0, None, OptionErrorKind::NotMptcp(kind)));
-        }
+    let len = option.len();
+    let (body, st) = frame(option).map_err(|e| nom_error(e, len, None))?;
+    dispatch(st, body).map(|(_, opt)| opt).map_err(|e| nom_error(e, len, Some(st)))
+}
+
+/// `kind=30 | length | subtype (4 bits) …`: the subtype number, and the option from its subtype
+/// byte on (what the grammars parse). The kind and length are checked before the subtype byte
+/// is looked for, so a 2-byte option with a wrong kind says so rather than "no subtype".
+#[inline]
+fn frame(option: &[u8]) -> PResult<'_, u8> {
+    let len = option.len();
+    let (i, kind) = opt(field::U8).parse_complete(option)?;
+    if let Some(kind) = kind.filter(|&k| k != KIND_MPTCP) {
+        return Err(GrammarError::at(option, OptionErrorKind::NotMptcp(kind)));
     }
-    if let Some(&declared) = option.get(1) {
-        if usize::from(declared) != option.len() {
-            return Err(OptionError::new(1, None, OptionErrorKind::LengthMismatch { declared, actual: option.len() }));
-        }
+    let (rest, declared) = opt(field::U8).parse_complete(i)?;
+    if let Some(declared) = declared.filter(|&d| usize::from(d) != len) {
+        return Err(GrammarError::at(i, OptionErrorKind::LengthMismatch { declared, actual: len }));
     }
-    let Some(&sub_byte) = option.get(2) else {
-        return Err(OptionError::new(option.len(), None, OptionErrorKind::NoSubtype { len: option.len() }));
+    match peek(field::U8).parse_complete(rest) {
+        Ok((body, sub)) => Ok((body, sub >> 4)),
+        Err(_) => Err(GrammarError::at(rest, OptionErrorKind::NoSubtype { len })),
+    }
+}
+
+/// The grammar of subtype `st`; unknown subtypes and MP_EXPERIMENTAL keep the body raw (from the
+/// subtype byte on). Every grammar must consume the whole option (`eof`).
+///
+/// The grammars are called as functions rather than passed to `all_consuming` as parsers: nom 8
+/// runs a plain `fn` through a `process` that is not marked inline, and that call, once per
+/// option, cost more than the rest of the parse (benches/options.rs).
+#[inline]
+fn dispatch(st: u8, i: &[u8]) -> PResult<'_, MptcpOption<'_>> {
+    let (i, opt) = match st {
+        subtype::MP_CAPABLE => capable::parse_mp_capable(i).map(|(i, o)| (i, MptcpOption::Capable(o)))?,
+        subtype::MP_JOIN => join::parse_mp_join(i).map(|(i, o)| (i, MptcpOption::Join(o)))?,
+        subtype::DSS => dss::parse_dss(i).map(|(i, o)| (i, MptcpOption::Dss(o)))?,
+        subtype::ADD_ADDR => add_addr::parse_add_addr(i).map(|(i, o)| (i, MptcpOption::AddAddr(o)))?,
+        subtype::REMOVE_ADDR => remove_addr::parse_remove_addr(i).map(|(i, o)| (i, MptcpOption::RemoveAddr(o)))?,
+        subtype::MP_PRIO => prio::parse_mp_prio(i).map(|(i, o)| (i, MptcpOption::Prio(o)))?,
+        subtype::MP_FAIL => fail::parse_mp_fail(i).map(|(i, o)| (i, MptcpOption::Fail(o)))?,
+        subtype::MP_FASTCLOSE => fastclose::parse_mp_fastclose(i).map(|(i, o)| (i, MptcpOption::FastClose(o)))?,
+        subtype::MP_TCPRST => tcprst::parse_mp_tcprst(i).map(|(i, o)| (i, MptcpOption::TcpRst(o)))?,
+        subtype::MP_EXPERIMENTAL => rest(i).map(|(i, body)| (i, MptcpOption::Experimental { body }))?,
+        _ => rest(i).map(|(i, body)| (i, MptcpOption::Unknown { subtype: st, body }))?,
     };
-    let st = sub_byte >> 4;
-    Ok(match st {
-        subtype::MP_CAPABLE => MptcpOption::Capable(MpCapable::parse(option)?),
-        subtype::MP_JOIN => MptcpOption::Join(MpJoin::parse(option)?),
-        subtype::DSS => MptcpOption::Dss(Dss::parse(option)?),
-        subtype::ADD_ADDR => MptcpOption::AddAddr(AddAddr::parse(option)?),
-        subtype::REMOVE_ADDR => MptcpOption::RemoveAddr(RemoveAddr::parse(option)?),
-        subtype::MP_PRIO => MptcpOption::Prio(MpPrio::parse(option)?),
-        subtype::MP_FAIL => MptcpOption::Fail(MpFail::parse(option)?),
-        subtype::MP_FASTCLOSE => MptcpOption::FastClose(MpFastClose::parse(option)?),
-        subtype::MP_TCPRST => MptcpOption::TcpRst(MpTcpRst::parse(option)?),
-        subtype::MP_EXPERIMENTAL => MptcpOption::Experimental { body: option.get(2..).unwrap_or(&[]) },
-        _ => MptcpOption::Unknown { subtype: st, body: option.get(2..).unwrap_or(&[]) },
-    })
+    let (i, _) = eof(i)?;
+    Ok((i, opt))
+}
+
+/// A grammar's nom error as the public [`OptionError`] for an option of `len` bytes.
+#[cold]
+fn nom_error(e: nom::Err<GrammarError>, len: usize, subtype: Option<u8>) -> OptionError {
+    match e {
+        nom::Err::Error(g) | nom::Err::Failure(g) => g.into_option_error(len, subtype),
+        // Only `complete` parsers are used; were one streaming, running out of input is still
+        // a field past the end of the option.
+        nom::Err::Incomplete(needed) => {
+            let needed = match needed {
+                nom::Needed::Size(n) => n.get(),
+                nom::Needed::Unknown => 0,
+            };
+            OptionError::new(len, subtype, OptionErrorKind::Truncated { needed })
+        }
+    }
 }
 
 impl MptcpOption<'_> {

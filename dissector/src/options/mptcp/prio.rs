@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::combinator::cond;
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_PRIO (RFC 8684 §3.3.8): `kind=30 | len | subtype=5 | rsv (3) B | [Address ID]`.
 ///
@@ -23,18 +27,6 @@ pub struct MpPrio {
 impl MpPrio {
     const LENS: &'static [u8] = &[3, 4];
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_PRIO;
-        let len = option.len();
-        if len != 3 && len != 4 {
-            return Err(OptionError::bad_length(st, len, ExpectedLen::OneOf(Self::LENS)));
-        }
-        let mut r = Reader::new(option, st);
-        let b = r.u8()?;
-        let address_id = if len == 4 { Some(r.u8()?) } else { None };
-        Ok(MpPrio { reserved: b & 0x0e, backup: b & 0x01 != 0, address_id })
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         3 + usize::from(self.address_id.is_some())
     }
@@ -52,6 +44,16 @@ impl MpPrio {
         map.serialize_entry("backup", &self.backup)?;
         map.serialize_entry("address_id", &self.address_id)
     }
+}
+
+/// MP_PRIO from its subtype byte on: rsv (3) B, then the address id in the 4-byte form.
+#[inline]
+pub(super) fn parse_mp_prio(i: &[u8]) -> PResult<'_, MpPrio> {
+    let len = option_len(i);
+    expect_len(len == 3 || len == 4, len, ExpectedLen::OneOf(MpPrio::LENS))?;
+    (field::U8, cond(len == 4, field::U8))
+        .map(|(b, address_id)| MpPrio { reserved: b & 0x0e, backup: b & 0x01 != 0, address_id })
+        .parse_complete(i)
 }
 
 /// `mptcp prio backup id 2` / `mptcp prio non-backup` (tcpdump's wording).

@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::combinator::rest;
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{subtype, EmitError, ExpectedLen, Writer};
 
 /// REMOVE_ADDR (RFC 8684 §3.4.2):
 /// `kind=30 | len | subtype=4 | reserved (4) | Address ID | [Address ID …]`, length 3 + n, n ≥ 1.
@@ -17,16 +21,6 @@ pub struct RemoveAddr<'a> {
 }
 
 impl<'a> RemoveAddr<'a> {
-    pub(super) fn parse(option: &'a [u8]) -> Result<Self, OptionError> {
-        let st = subtype::REMOVE_ADDR;
-        if option.len() < 4 {
-            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::AtLeast(4)));
-        }
-        let mut r = Reader::new(option, st);
-        let reserved = r.u8()? & 0x0f;
-        Ok(RemoveAddr { reserved, address_ids: r.rest() })
-    }
-
     pub(super) fn wire_len(&self) -> usize {
         3 + self.address_ids.len()
     }
@@ -43,6 +37,15 @@ impl<'a> RemoveAddr<'a> {
     pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("address_ids", self.address_ids)
     }
+}
+
+/// REMOVE_ADDR from its subtype byte on: the reserved nibble, then one or more address ids
+/// (the rest of the option, borrowed).
+#[inline]
+pub(super) fn parse_remove_addr(i: &[u8]) -> PResult<'_, RemoveAddr<'_>> {
+    let len = option_len(i);
+    expect_len(len >= 4, len, ExpectedLen::AtLeast(4))?;
+    (field::U8.map(|b| b & 0x0f), rest).map(|(reserved, address_ids)| RemoveAddr { reserved, address_ids }).parse_complete(i)
 }
 
 /// `mptcp remove-addr id 3 4` (tcpdump says "rem-addr"; the project's text uses the RFC name).

@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use super::{subtype, EmitError, ExpectedLen, OptionError, Reader, Writer};
+use nom::Parser;
+
+use super::grammar::{expect_len, field, option_len, PResult};
+use super::{subtype, EmitError, ExpectedLen, Writer};
 
 /// MP_TCPRST (RFC 8684 §3.6): `kind=30 | len=4 | subtype=8 | U V W T | Reason`.
 ///
@@ -28,15 +31,6 @@ impl MpTcpRst {
         self.flags & Self::FLAG_TRANSIENT != 0
     }
 
-    pub(super) fn parse(option: &[u8]) -> Result<Self, OptionError> {
-        let st = subtype::MP_TCPRST;
-        if option.len() != Self::LEN {
-            return Err(OptionError::bad_length(st, option.len(), ExpectedLen::Exactly(4)));
-        }
-        let mut r = Reader::new(option, st);
-        Ok(MpTcpRst { flags: r.u8()? & 0x0f, reason: r.u8()? })
-    }
-
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         w.u8(subtype::MP_TCPRST << 4 | (self.flags & 0x0f))?;
         w.u8(self.reason)
@@ -48,6 +42,14 @@ impl MpTcpRst {
         map.serialize_entry("transient", &self.transient())?;
         map.serialize_entry("reason", &self.reason)
     }
+}
+
+/// MP_TCPRST from its subtype byte on: the U V W T nibble, then the reason code.
+#[inline]
+pub(super) fn parse_mp_tcprst(i: &[u8]) -> PResult<'_, MpTcpRst> {
+    let len = option_len(i);
+    expect_len(len == MpTcpRst::LEN, len, ExpectedLen::Exactly(4))?;
+    (field::U8, field::U8).map(|(b, reason)| MpTcpRst { flags: b & 0x0f, reason }).parse_complete(i)
 }
 
 /// `mptcp tcprst flags T reason 1`: set flags as letters in U V W T order, `none` when clear.
