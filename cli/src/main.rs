@@ -12,6 +12,7 @@ use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
 use mptcp_dissector::report::events as monitor;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
+use mptcp_plots::PlotError;
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
 type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
@@ -212,14 +213,66 @@ enum DissectFormat {
     Jsonl,
 }
 
+/// Why a command stopped. Every kind exits 2 with its message, except a closed pipe: the reader
+/// of our output went away (`| head`), which is not an error worth a message (exit 0).
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// A file that could not be opened or created.
+    #[error("{}: {source}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    /// A capture whose header is not a capture's (or could not be read).
+    #[error("{}: {source}", path.display())]
+    Capture { path: PathBuf, source: CaptureError },
+    /// Writing a report or a stream failed; `to` names where (a file, or standard output).
+    #[error("{to}: {source}")]
+    Write { to: String, source: io::Error },
+    /// A flag value the command cannot use (e.g. `--interval 3parsecs`).
+    #[error("{0}")]
+    Usage(String),
+    /// The plot's output name says no format we draw.
+    #[error(transparent)]
+    PlotFormat(PlotError),
+    /// Drawing or writing the plot failed.
+    #[error("{}: {source}", path.display())]
+    Plot { path: PathBuf, source: PlotError },
+    #[error("internal: {0}")]
+    Internal(&'static str),
+}
+
+impl CliError {
+    fn open(path: &std::path::Path) -> impl FnOnce(io::Error) -> CliError + '_ {
+        move |source| CliError::Open { path: path.to_path_buf(), source }
+    }
+    fn capture(path: &std::path::Path) -> impl FnOnce(CaptureError) -> CliError + '_ {
+        move |source| CliError::Capture { path: path.to_path_buf(), source }
+    }
+    fn write(to: impl std::fmt::Display) -> impl FnOnce(io::Error) -> CliError {
+        move |source| CliError::Write { to: to.to_string(), source }
+    }
+
+    /// The io::Error underneath, if there is one.
+    fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            CliError::Open { source, .. } | CliError::Write { source, .. } => Some(source),
+            CliError::Capture { source: CaptureError::Io { source, .. }, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The reader of our output closed its end (`mptcp-trace dissect x.pcap | head`).
+    fn is_broken_pipe(&self) -> bool {
+        self.io_error().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Where a report goes when no file is named.
+const STDOUT: &str = "standard output";
+
 /// Opens a capture file or standard input (`-`).
-fn open_capture(path: &PathBuf) -> Result<CaptureReader, String> {
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
-    };
-    CaptureReader::new(input).map_err(|e| format!("{}: {e}", path.display()))
+fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
+    let input: Box<dyn Read> =
+        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path).map_err(CliError::open(path))?) };
+    CaptureReader::new(input).map_err(CliError::capture(path))
 }
 
 /// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an error.
@@ -274,17 +327,17 @@ fn progress_bar(path: &std::path::Path, file: &File) -> Option<indicatif::Progre
 }
 
 /// Runs the whole pipeline on a capture, with a progress bar for long runs (see [`progress_bar`]).
-fn analyze_file(path: &PathBuf, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), String> {
+fn analyze_file(path: &PathBuf, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), CliError> {
     let (mut reader, bar) = if path.as_os_str() == "-" {
         (open_capture(path)?, None)
     } else {
-        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = File::open(path).map_err(CliError::open(path))?;
         match progress_bar(path, &file) {
             Some(bar) => {
                 let input = ProgressRead { inner: file, bar: bar.clone() };
-                (CaptureReader::new(input).map_err(|e| format!("{}: {e}", path.display()))?, Some(bar))
+                (CaptureReader::new(input).map_err(CliError::capture(path))?, Some(bar))
             }
-            None => (CaptureReader::new(file).map_err(|e| format!("{}: {e}", path.display()))?, None),
+            None => (CaptureReader::new(file).map_err(CliError::capture(path))?, None),
         }
     };
     let result = mptcp_dissector::pipeline::run(&mut reader, analyzer);
@@ -298,7 +351,7 @@ fn warning_of(end: &Option<CaptureError>) -> Option<String> {
     end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string())
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Dissect { file, format, all } => {
             let mut reader = open_capture(&file)?;
@@ -311,8 +364,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
                 all,
             };
-            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(|e| e.to_string())?;
-            out.flush().map_err(|e| e.to_string())?;
+            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(CliError::write(STDOUT))?;
+            out.flush().map_err(CliError::write(STDOUT))?;
             Ok(capture_end(&file, end))
         }
         Command::Analyze { file, format, sha256 } => {
@@ -327,7 +380,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ReportFormat::Json => analyze_report::write_json(&mut out, &report),
             }
             .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())?;
+            .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(&file, end))
         }
         Command::Stream { file, connection, direction, output } => {
@@ -338,7 +391,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let writer: Box<dyn Write> = if output.as_os_str() == "-" {
                 Box::new(io::stdout())
             } else {
-                Box::new(File::create(&output).map_err(|e| format!("{}: {e}", output.display()))?)
+                Box::new(File::create(&output).map_err(CliError::open(&output))?)
             };
             // A connection found from the data level (the capture starts after its handshake)
             // has gaps near its start: bytes sent before the capture began. A first pass finds
@@ -360,12 +413,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (analysis, end) = analyze_file(&file, analyzer)?;
             let (mut w, err, written) = match std::rc::Rc::try_unwrap(state) {
                 Ok(cell) => cell.into_inner(),
-                Err(_) => return Err("internal: stream sink still shared".into()),
+                Err(_) => return Err(CliError::Internal("stream sink still shared")),
             };
+            let to = if output.as_os_str() == "-" { STDOUT.to_string() } else { output.display().to_string() };
             if let Some(e) = err {
-                return Err(format!("{}: {e}", output.display()));
+                return Err(CliError::Write { to, source: e });
             }
-            w.flush().map_err(|e| format!("{}: {e}", output.display()))?;
+            w.flush().map_err(CliError::write(to))?;
             let code = capture_end(&file, end);
             let Some(conn) = analysis.connections.get(connection) else {
                 eprintln!(
@@ -413,7 +467,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
         Command::Throughput { file, connection, interval, format } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(&interval)?;
+            let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
             let analyzer =
                 Analyzer::new(Limits::default()).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
@@ -469,7 +523,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from).and_then(|_| writeln!(out))
                 }
             };
-            res.and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+            res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
             Ok(capture_end(&file, end))
         }
         Command::Verify { file, expect, format, output } => {
@@ -494,22 +548,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             let report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
             let writer: Box<dyn Write> = match &output {
-                Some(p) => Box::new(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                Some(p) => Box::new(File::create(p).map_err(CliError::open(p))?),
                 None => Box::new(io::stdout()),
             };
             let mut out = BufWriter::new(writer);
             use mptcp_dissector::report::verify as vr;
+            let to = output.as_ref().map_or_else(|| STDOUT.to_string(), |p| p.display().to_string());
             match format {
                 VerifyFormat::Text => vr::write_text(&mut out, &report),
                 VerifyFormat::Json => vr::write_json(&mut out, &report),
                 VerifyFormat::Junit => vr::write_junit(&mut out, &report),
             }
             .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())?;
+            .map_err(CliError::write(to))?;
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(&interval)?;
+            let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
                     PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
@@ -534,12 +589,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             match mptcp_plots::render_file(&cap, &opts, &output) {
                 Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
-                Err(e @ (mptcp_plots::PlotError::NoConnection { .. } | mptcp_plots::PlotError::NoConnections)) => {
+                Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
                     eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
-                Err(e @ mptcp_plots::PlotError::Format(_)) => return Err(e.to_string()),
-                Err(e) => return Err(format!("{}: {e}", output.display())),
+                Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
+                Err(source) => return Err(CliError::Plot { path: output, source }),
             }
             Ok(capture_end(&file, end))
         }
@@ -557,7 +612,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
             }
             .and_then(|_| out.flush())
-            .map_err(|e| e.to_string())?;
+            .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(&file, end))
         }
     }
@@ -567,13 +622,38 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(msg) => {
-            // A closed pipe (e.g. `| head`) is not an error worth a message.
-            if msg.contains("Broken pipe") {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("mptcp-trace: error: {msg}");
+        // A closed pipe (e.g. `| head`) is not an error worth a message.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mptcp-trace: error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_found_by_its_kind_not_its_text() {
+        let closed = CliError::write(STDOUT)(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(closed.is_broken_pipe());
+        // The same words with another kind are an error like any other.
+        let lookalike = CliError::write(STDOUT)(io::Error::other("Broken pipe (os error 32)"));
+        assert!(!lookalike.is_broken_pipe());
+        // A read error under a capture error is looked through too.
+        let read = CliError::capture(std::path::Path::new("x.pcap"))(CaptureError::Io {
+            after_frame: 3,
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        });
+        assert!(read.is_broken_pipe());
+        assert!(!CliError::Usage("bad interval".into()).is_broken_pipe());
+    }
+
+    #[test]
+    fn messages_name_the_file() {
+        let e = CliError::open(std::path::Path::new("/nonexistent"))(io::Error::from(io::ErrorKind::NotFound));
+        assert!(e.to_string().starts_with("/nonexistent: "), "{e}");
     }
 }

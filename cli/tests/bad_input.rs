@@ -42,9 +42,42 @@ fn not_a_capture_exits_2_naming_the_file() {
 
 #[test]
 fn missing_file_exits_2() {
-    let out = run(&["analyze"], Path::new("/nonexistent/capture.pcap"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/capture.pcap"));
+    for path in ["/nonexistent", "/nonexistent/capture.pcap"] {
+        let out = run(&["analyze"], Path::new(path));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {err}");
+        assert!(err.contains(&format!("error: {path}: ")), "the message names the path: {err}");
+    }
+}
+
+/// Linux's default pipe capacity (pipe(7): 16 pages of 4 KiB). An output larger than this
+/// cannot all be written before the reader goes away, so the writer meets the closed pipe.
+const PIPE_CAPACITY: usize = 64 << 10;
+/// std::io's default BufReader/BufWriter capacity (8 KiB): the command's writer and our reader
+/// each hold up to this much besides what sits in the pipe.
+const STD_BUF: usize = 8 << 10;
+
+/// `mptcp-trace CMD | head -1`: the reader closes the pipe after one line; the command stops
+/// quietly with exit 0 (a closed pipe is io::ErrorKind::BrokenPipe, not an error to report).
+#[test]
+fn closed_pipe_exits_0_without_a_message() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let cap = testdata("two-subflows.pcap");
+    for args in [&["dissect"][..], &["stream", "-c", "0", "-d", "c2s", "-o", "-"][..]] {
+        // The whole output must outgrow the pipe, or the command could finish before the close.
+        let whole = run(args, &cap);
+        assert!(whole.stdout.len() > PIPE_CAPACITY + 2 * STD_BUF, "{args:?}: only {} bytes of output", whole.stdout.len());
+        let mut child = Command::new(bin()).args(args).arg(&cap).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let mut first = Vec::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_until(b'\n', &mut first).expect("one line");
+        // The reader (and with it the pipe's read end) is dropped here, as `head -1` exits.
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?}: a first line");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: no message for a closed pipe: {err}");
+    }
 }
 
 #[test]

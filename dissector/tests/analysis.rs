@@ -51,21 +51,87 @@ fn kernel_captures_verify_every_hmac_and_checksum() {
     assert!(t.pass >= 1 && t.fail == 0 && t.legacy == 0, "{t:?}");
 }
 
-#[test]
-fn tokens_are_the_hash_of_the_keys() {
-    use mptcp_dissector::crypto::{key_material, Version};
-    for name in captures() {
-        let a = analyze(&name);
-        for c in &a.connections {
-            for (key, token, idsn) in [(&c.client_key, &c.client_token, c.client_idsn), (&c.server_key, &c.server_token, c.server_idsn)] {
-                let Some(key) = key else { continue };
-                let k = u64::from_str_radix(key, 16).expect("hex key");
-                let km = key_material(Version::V1, k);
-                assert_eq!(token.as_deref(), Some(format!("{:08x}", km.token).as_str()), "{name}");
-                assert_eq!(idsn, Some(km.idsn), "{name}");
-            }
+/// (capture, the connection's truth (client "addr:port", bytes the applications sent), kernel info of the client, of the server) for every
+/// connection the capture scripts recorded: the kernel's MPTCP_INFO at the end of each
+/// connection (manifest.json `*_mptcp_info_end`, matrix truth `*_mptcp_info.end`).
+/// The last field: whether the capture holds the connection's MP_CAPABLE handshake (the truth
+/// file's `capture_window` is not "starts-mid-connection").
+fn kernel_infos() -> Vec<(String, serde_json::Value, serde_json::Value, serde_json::Value, bool)> {
+    let mut out = Vec::new();
+    for e in manifest() {
+        for c in e["conns"].as_array().expect("conns") {
+            let file = e["file"].as_str().expect("file").to_string();
+            let (ci, si) = (c["client_mptcp_info_end"].clone(), c["server_mptcp_info_end"].clone());
+            out.push((file, c.clone(), ci, si, true));
         }
     }
+    let dir = testdata().join("matrix");
+    let mut truths: Vec<_> =
+        std::fs::read_dir(&dir).expect("matrix").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    truths.sort();
+    for t in truths.iter().filter_map(|n| n.strip_suffix(".truth.json")) {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{t}.truth.json"))).unwrap()).unwrap();
+        for c in v["conns"].as_array().expect("conns") {
+            let (ci, si) = (c["client_mptcp_info"]["end"].clone(), c["server_mptcp_info"]["end"].clone());
+            let handshake = v["capture_window"] != "starts-mid-connection";
+            out.push((format!("matrix/{t}.pcap"), c.clone(), ci, si, handshake));
+        }
+    }
+    out
+}
+
+/// Tokens against the kernel's: each host's MPTCP_INFO `token` is the token of its own key
+/// (RFC 8684 §3.2), recorded by the capture script, not derived by us. And IDSNs against the
+/// kernel's data sequence numbers: at the end of a connection closed with DATA_FIN (the kernel's
+/// `bytes_sent` equal to what the application sent), the sender's
+/// `write_seq` is IDSN + 1 (the first DSN is IDSN + 1, §3.3) + the bytes the application sent
+/// (`bytes_sent`) + 1 (the DATA_FIN's DSN, §3.3.3). fastclose.pcap ends with MP_FASTCLOSE and no
+/// DATA_FIN: there it is IDSN + 1 + bytes_sent.
+#[test]
+fn tokens_and_idsns_are_the_kernels() {
+    let (mut tokens, mut idsns) = (0, 0);
+    let mut analyses: std::collections::BTreeMap<String, mptcp_dissector::track::Analysis> = Default::default();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (file, truth, ci, si, handshake) in kernel_infos() {
+        let client = truth["client"].as_str().expect("client").to_string();
+        let a = analyses.entry(file.clone()).or_insert_with(|| analyze(&file));
+        // The nth connection from this client address and port (a reused 4-tuple has several).
+        let nth = seen.iter().filter(|(f, c)| *f == file && *c == client).count();
+        seen.push((file.clone(), client.clone()));
+        let (ip, port) = client.rsplit_once(':').expect("addr:port");
+        let addr = std::net::SocketAddr::new(ip.parse().expect("ip"), port.parse().expect("port"));
+        let Some(c) = a.connections.iter().filter(|c| c.client == addr).nth(nth) else {
+            panic!("{file}: no connection from {client}");
+        };
+        let fastclose = file == "fastclose.pcap";
+        let sides = [("client", "c2s", &ci, &c.client_token, c.client_idsn), ("server", "s2c", &si, &c.server_token, c.server_idsn)];
+        for (side, dir, info, token, idsn) in sides {
+            // A kernel token of 0 is a socket already torn down when it was read (fastclose).
+            let kernel = info["token"].as_str().filter(|t| *t != "00000000");
+            match (kernel, token.as_deref()) {
+                (Some(k), Some(ours)) => {
+                    assert_eq!(ours, k, "{file} {client} {side}: token");
+                    tokens += 1;
+                }
+                // The key went on the wire in the handshake, so the token must be known.
+                (Some(k), None) => assert!(!handshake, "{file} {client} {side}: the kernel's token is {k}, we have none"),
+                (None, _) => {}
+            }
+            let (Some(write_seq), Some(sent), Some(idsn)) = (info["write_seq"].as_u64(), info["bytes_sent"].as_u64(), idsn) else {
+                continue;
+            };
+            // Only once the kernel had sent everything the application wrote (early-stop.pcap's
+            // info was read mid-transfer, when write_seq also counts bytes queued, not sent).
+            if truth[format!("{dir}_bytes")].as_u64() != Some(sent) {
+                continue;
+            }
+            let data_fin = u64::from(!fastclose);
+            assert_eq!(idsn.wrapping_add(1).wrapping_add(sent).wrapping_add(data_fin), write_seq, "{file} {client} {side}: IDSN");
+            idsns += 1;
+        }
+    }
+    eprintln!("{tokens} tokens and {idsns} IDSNs equal the kernel's");
+    assert!(tokens > 0 && idsns > 0, "nothing compared");
 }
 
 #[test]

@@ -7,12 +7,13 @@
 //! retransmissions of A, not reinjections, and we do not count them. The test takes them out of
 //! tshark's set using tshark's own `tcp.analysis.retransmission` flag.
 //!
-//! tshark defect: it decides on overlapping *mapping* ranges, not on the bytes a segment carries.
-//! In multi-conn.pcap frame 355 (DSN 623178+1420) is called a reinjection of frame 312 (DSN
-//! 605374+1420): their mappings [605374, 621758) and [621758, ...) only touch, so the end is
-//! treated as inclusive; frames 1268/1269 are called reinjections of 1173/1175 whose bytes they
-//! do not overlap either. Such frames (no byte overlap with any frame tshark names as the
-//! original) are taken out, counted, and must stay few. Then the frame sets must be equal.
+//! tshark defect: it decides on overlapping *mapping* ranges, not on the bytes a segment carries,
+//! so a segment whose mapping only touches an earlier one can be called a reinjection (seen on an
+//! earlier recording of multi-conn.pcap: mappings [605374, 621758) and [621758, ...) treated as
+//! overlapping). Such frames (no byte overlap with any frame tshark names as the original) are
+//! taken out and counted. On the committed captures and tshark 4.0 there are none
+//! ([`NO_OVERLAP_ON_4_0`]); on another tshark the count is printed, not asserted.
+//! Then the frame sets must be equal.
 mod common;
 #[path = "tshark_common/mod.rs"]
 mod tshark_common;
@@ -24,6 +25,26 @@ use std::rc::Rc;
 
 use mptcp_dissector::series::SharedObserver;
 use mptcp_dissector::track::{Analyzer, Limits, Observer, SegmentRecord};
+
+/// Frames tshark 4.0.17 calls reinjections without a byte in common with the frames it names as
+/// the originals, per committed capture: none (the run prints the count for each capture).
+const NO_OVERLAP_ON_4_0: usize = 0;
+
+/// Reinjected bytes per capture according to the independent byte classifier
+/// (testdata/tools/bytecount-expected/NAME.json, made by testdata/tools/bytecount.py from
+/// tshark's fields), on every subflow direction of every connection.
+fn classifier_reinjected_bytes(name: &str) -> Option<u64> {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let text = std::fs::read_to_string(common::testdata().join(format!("tools/bytecount-expected/{stem}.json"))).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).expect("bytecount json");
+    let conns = v["connections"].as_array()?;
+    let sum = conns
+        .iter()
+        .flat_map(|c| c["subflows"].as_array().into_iter().flatten())
+        .flat_map(|sf| ["c2s", "s2c"].map(|d| sf[d]["reinjected"].as_u64().unwrap_or(0)))
+        .sum();
+    Some(sum)
+}
 
 #[derive(Default)]
 struct Reinjected(BTreeSet<u64>, u64, std::collections::HashMap<u64, (u64, u64)>);
@@ -99,6 +120,7 @@ fn reinjected_frames_agree_with_tshark() {
         return;
     }
     let mut total_frames = 0;
+    let pinned = tshark_common::defect_applies("reinjections decided on touching mapping ranges");
     for name in common::captures() {
         let path = common::testdata().join(&name);
         let obs = Rc::new(RefCell::new(Reinjected::default()));
@@ -125,11 +147,17 @@ fn reinjected_frames_agree_with_tshark() {
             ours.len(),
             theirs.len()
         );
-        assert!(no_overlap <= 6, "{name}: tshark's mapping-range defect should be rare");
+        if pinned {
+            assert_eq!(no_overlap, NO_OVERLAP_ON_4_0, "{name}: frames tshark calls reinjections without byte overlap");
+        }
         assert_eq!(ours, theirs, "{name}: reinjected frames, ours vs tshark");
         let per_conn: u64 = a.connections.iter().map(|c| c.c2s.reinjected_bytes + c.s2c.reinjected_bytes).sum();
         assert_eq!(per_conn, obs.borrow().1, "{name}: connection totals equal the per-segment sum");
+        // Not vacuous: a capture the independent classifier finds reinjected bytes in has
+        // reinjected frames here (and one where it finds none has none).
+        let classified = classifier_reinjected_bytes(&name).unwrap_or_else(|| panic!("{name}: no bytecount-expected file"));
+        assert_eq!(ours.is_empty(), classified == 0, "{name}: {} reinjected frames, classifier: {classified} bytes", ours.len());
         total_frames += ours.len();
     }
-    assert!(total_frames > 20, "the captures do have reinjections to compare");
+    assert!(total_frames > 0, "the captures do have reinjections to compare");
 }

@@ -298,12 +298,10 @@ fn relative_dsns(capture: &Path) -> Vec<(u64, u64, bool, u64, u64, u64)> {
 /// raw DSN − the *receiver's* IDSN, a meaningless 64-bit number, where it should be raw DSN −
 /// the sender's IDSN. On the initial subflow tshark gets it right, and we agree with it there.
 ///
-/// Evidence, two-subflows.pcap frame 77 (first data on the join subflow, tcp.stream 1, client to
-/// server): raw DSN 17353900956900787847, client IDSN 17353900956900755078 (so the relative DSN
-/// is 32769: the join subflow carries data after the first 32 KiB), tshark shows
-/// 10774797737476841298 = raw − server IDSN 6579103219423946549. Its relative data ACK
-/// (`mptcp.ack`) on that frame is wrong the same way (7671946336232773672 = raw ACK − client
-/// IDSN). Every join subflow of every testdata capture shows it.
+/// Evidence: on two-subflows.pcap the test prints the first data mapping on the join subflow
+/// with tshark's relative DSN and the correct one (raw DSN − the sender's IDSN, the IDSN taken
+/// from tshark's own `mptcp.expected_idsn`). tshark's relative data ACK (`mptcp.ack`) on such
+/// frames is wrong the same way. Every join subflow of every testdata capture shows it on 4.0.
 ///
 /// Because of this, the connection test above compares tokens, IDSNs and grouping, never
 /// tshark's relative DSNs on join subflows.
@@ -337,13 +335,35 @@ fn tshark_defect_relative_dsn_on_join_subflows() {
         join_wrong += j_wrong;
     }
     assert!(initial > 0, "no initial-subflow DSN compared");
-    assert!(join_wrong > 0, "tshark no longer shows the join-subflow DSN defect: update this test");
+    // Everything above holds on any tshark: initial-subflow DSNs agree, and a join-subflow DSN
+    // is ours or the known defect's. That the defect shows is pinned to the series it was seen on.
+    let pinned = common::defect_applies("relative DSN on join subflows");
+    if pinned {
+        assert!(join_wrong > 0, "tshark {} no longer shows the join-subflow DSN defect: update this test", common::tshark_version());
+    } else {
+        eprintln!("join-subflow DSNs where tshark is wrong: {join_wrong} (not asserted on this tshark)");
+    }
 
     // A specific frame: the first join-subflow DSN of two-subflows.pcap.
     let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/two-subflows.pcap");
     let row = relative_dsns(&cap).into_iter().find(|r| r.2).expect("a join-subflow mapping");
     let (frame, _, _, theirs, ours, against_receiver) = row;
     eprintln!("two-subflows.pcap frame {frame}: tshark relative DSN {theirs}, correct {ours}");
-    assert_ne!(theirs, ours, "frame {frame}: tshark's relative DSN on a join subflow");
-    assert_eq!(theirs, against_receiver, "frame {frame}: computed against the receiver's IDSN");
+    // Outside truth for ours: tshark's own IDSN of the frame's sender (mptcp.expected_idsn on
+    // the sender's MP_CAPABLE, derived by tshark from the key), subtracted from the raw DSN.
+    let rows = tshark_rows(&cap);
+    let r = rows.iter().find(|r| r.frame == frame).expect("the frame in tshark's rows");
+    let (raw, _) = r.dsn.expect("an 8-byte DSN");
+    let sender_idsn = rows
+        .iter()
+        .find(|x| x.sendkey.is_some() && x.src == r.src)
+        .and_then(|x| x.expected_idsn)
+        .expect("tshark's IDSN for the sender's key");
+    assert_eq!(ours, raw.wrapping_sub(sender_idsn), "frame {frame}: raw DSN {raw} - sender's IDSN {sender_idsn}");
+    if pinned {
+        assert_ne!(theirs, ours, "frame {frame}: tshark's relative DSN on a join subflow");
+        assert_eq!(theirs, against_receiver, "frame {frame}: computed against the receiver's IDSN");
+    } else {
+        assert!(theirs == ours || theirs == against_receiver, "frame {frame}: tshark {theirs}, ours {ours}");
+    }
 }

@@ -148,24 +148,68 @@ fn sequence_points_and_reinjections_match_the_analysis() {
     assert!(reinjections_seen > 0, "path-cut.pcap has reinjections to mark");
 }
 
+/// tshark's RTT samples of a capture: (capture time in seconds since the epoch, sender's
+/// address:port, RTT in ms) for every ACK frame with `tcp.analysis.ack_rtt`.
+fn tshark_ack_rtts(name: &str) -> Vec<(f64, String, f64)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name);
+    let out = std::process::Command::new("tshark")
+        .arg("-n")
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", "tcp.analysis.ack_rtt", "-T", "fields", "-E", "separator=/t"])
+        .args(["-e", "frame.time_epoch", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.analysis.ack_rtt"])
+        .output()
+        .expect("tshark is installed (the oracle tests need it too)");
+    assert!(out.status.success(), "tshark on {name}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let ip = if c[1].is_empty() { format!("[{}]", c[2]) } else { c[1].to_string() };
+            // The ACK goes to the data's sender: its destination is the sender.
+            (c[0].parse().unwrap(), format!("{ip}:{}", c[3]), c[4].parse::<f64>().unwrap() * 1e3)
+        })
+        .collect()
+}
+
+/// Two timestamps of one frame: microsecond captures, printed by tshark in decimal seconds.
+const SAME_FRAME_S: f64 = 2e-6;
+/// Both RTTs are differences of microsecond timestamps: equal means within 1 µs.
+const SAME_RTT_MS: f64 = 1e-3;
+
+/// Every RTT point the plot draws sits on an ACK where tshark measured an RTT too (same time,
+/// same data sender). The values are printed, not asserted: on an ACK covering several segments
+/// tshark's `tcp.analysis.ack_rtt` and the analyzer time it from different segments (path-cut:
+/// 88 of 148 equal, two-subflows: 40 of 131), a difference of definition left for the RTT's
+/// owner to settle. tshark is the outside truth here, not the
+/// analyzer's own samples (which the plot draws, so comparing with them proved nothing).
 #[test]
-fn rtt_points_are_the_rtt_samples() {
+fn rtt_points_are_tsharks_ack_rtts() {
     for name in CAPTURES {
         let cap = load(name);
+        let theirs = tshark_ack_rtts(name);
+        let (mut drawn, mut matched) = (0usize, 0usize);
         for conn in &cap.analysis.connections {
             for dir in [Dir::C2s, Dir::S2c] {
                 let s = rtt::rtt_series(&cap, conn, dir);
-                for &id in &conn.subflow_ids {
-                    let st = cap.analysis.subflows[id].dir(dir).rtt;
-                    let pts: Vec<f64> = s.points.iter().filter(|p| p.subflow == id).map(|p| p.ms).collect();
-                    assert_eq!(pts.len() as u64, st.samples, "{name} {dir:?} subflow {id}");
-                    if let (Some(min), Some(max)) = (st.min_ms, st.max_ms) {
-                        assert_eq!(pts.iter().copied().fold(f64::INFINITY, f64::min), min);
-                        assert_eq!(pts.iter().copied().fold(0.0, f64::max), max);
+                for p in &s.points {
+                    let sf = &cap.analysis.subflows[p.subflow];
+                    let sender = if dir == Dir::C2s { sf.client } else { sf.server }.to_string();
+                    let t = p.t + cap.t0_ns as f64 / 1e9;
+                    drawn += 1;
+                    let hit = theirs.iter().find(|(tt, who, _)| (tt - t).abs() < SAME_FRAME_S && *who == sender);
+                    let Some((_, _, ms)) = hit else {
+                        panic!("{name}: RTT point at {t:.6} ({} ms, sender {sender}) has no tshark ack_rtt on that ACK", p.ms);
+                    };
+                    if (ms - p.ms).abs() < SAME_RTT_MS {
+                        matched += 1;
                     }
                 }
             }
         }
+        eprintln!("{name}: {matched} of {drawn} plotted RTTs equal tshark's; tshark has {} samples", theirs.len());
+        assert!(drawn > 0, "{name}: no RTT point drawn");
     }
 }
 
