@@ -185,6 +185,7 @@ impl Analyzer {
 
 pub(super) type FlowKey = (IpAddr, u16, IpAddr, u16);
 
+#[inline]
 fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
     if (a.ip(), a.port()) <= (b.ip(), b.port()) {
         (a.ip(), a.port(), b.ip(), b.port())

@@ -2,7 +2,7 @@
 //! from which come the tokens and IDSNs; MP_JOIN attaches a subflow by token and proves it with
 //! HMACs of both keys and nonces. A SYN/ACK without MP_CAPABLE is a fallback to TCP; the keys of a
 //! third ACK found a connection whose SYN the capture missed.
-use std::collections::HashMap;
+use ahash::HashMap;
 
 use super::checks::{ids, Verdict};
 use super::mappings::Mapping;

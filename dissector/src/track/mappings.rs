@@ -81,6 +81,9 @@ pub(crate) struct MappingTable {
     /// Sort key origin: keys are `ssn - anchor` (wrapping), all kept mappings lie within 2^31.
     anchor: u32,
     infinite: Option<Mapping>,
+    /// The finite mapping added last (still kept): Linux repeats a mapping on every segment it
+    /// covers, so most look-ups and most additions are answered by it without a search.
+    last: Option<Mapping>,
     /// Mappings dropped to stay within [`MAX_MAPPINGS`].
     pub dropped: u64,
 }
@@ -92,6 +95,11 @@ impl MappingTable {
 
     /// The mapping covering relative subflow sequence `rel`, with the offset into it.
     pub fn find(&self, rel: u32) -> Option<(Mapping, u32)> {
+        if let Some(m) = self.last {
+            if let Some(off) = m.covers(rel) {
+                return Some((m, off));
+            }
+        }
         let k = self.key(rel);
         let i = self.maps.partition_point(|m| self.key(m.ssn) <= k);
         // Mappings rarely overlap (repeats are not stored twice): look back a few.
@@ -158,6 +166,9 @@ impl MappingTable {
             self.infinite = Some(m);
             return Added::New;
         }
+        if self.last == Some(m) {
+            return Added::Repeat;
+        }
         if self.maps.is_empty() {
             // Leave room below for mappings that arrive out of order.
             self.anchor = m.ssn.wrapping_sub(1 << 30);
@@ -169,11 +180,13 @@ impl MappingTable {
             let anchor = m.ssn.wrapping_sub(1 << 30);
             self.maps.retain(|x| x.ssn.wrapping_sub(anchor) < 3 << 30);
             self.anchor = anchor;
+            self.last = None;
         }
         let k = self.key(m.ssn);
         let i = self.maps.partition_point(|x| self.key(x.ssn) < k);
         // Linux repeats a mapping on every segment it covers: the common case, found at once.
         if self.maps.get(i) == Some(&m) {
+            self.last = Some(m);
             return Added::Repeat;
         }
         let mut conflict = None;
@@ -192,11 +205,14 @@ impl MappingTable {
             }
         }
         if self.maps.len() >= MAX_MAPPINGS {
-            self.maps.pop_front();
+            if self.maps.pop_front() == self.last {
+                self.last = None;
+            }
             self.dropped += 1;
         }
         let i = self.maps.partition_point(|x| self.key(x.ssn) < k);
         self.maps.insert(i, m);
+        self.last = Some(m);
         conflict.map_or(Added::New, Added::Conflict)
     }
 
@@ -208,7 +224,9 @@ impl MappingTable {
             let end = m.end();
             // end <= limit, in wrapping terms, and not absurdly far (a bogus ACK).
             if (limit.wrapping_sub(end) as i32) >= 0 && self.key(end) <= self.key(limit) {
-                self.maps.pop_front();
+                if self.maps.pop_front() == self.last {
+                    self.last = None;
+                }
             } else {
                 break;
             }

@@ -10,7 +10,7 @@
 //! let analysis = analyzer.finish();
 //! assert!(analysis.connections.is_empty());
 //! ```
-use std::collections::HashMap;
+use ahash::HashMap;
 use std::net::SocketAddr;
 
 use crate::decode::TcpSegment;
@@ -97,10 +97,10 @@ impl Analyzer {
     pub fn new(limits: Limits) -> Self {
         Analyzer {
             limits,
-            flow_index: HashMap::new(),
+            flow_index: HashMap::default(),
             flows: Vec::new(),
             conns: Vec::new(),
-            tokens: HashMap::new(),
+            tokens: HashMap::default(),
             events: Vec::new(),
             anomalies: Vec::new(),
             anomalies_dropped: 0,
