@@ -116,9 +116,18 @@ fn check(cap: &Path, exp: &Path) -> usize {
 #[test]
 fn byte_classes_agree_with_independent_classifier() {
     let files = expected_files();
-    assert!(files.len() >= 14, "expected bytecount outputs for the shipped captures, found {files:?}");
+    // Every committed capture has its classifier output: testdata/*.pcap* and testdata/matrix/*.pcap.
+    let captures = common::captures().len()
+        + std::fs::read_dir(common::testdata().join("matrix"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pcap"))
+            .count();
+    assert_eq!(files.len(), captures, "a bytecount output for every capture: {files:?}");
+    // Each classified subflow direction of each capture was compared (check() panics on a
+    // subflow it cannot find), and the captures have subflows with data.
     let total: usize = files.iter().map(|(c, e)| check(c, e)).sum();
-    assert!(total >= 40, "compared only {total} subflow directions");
+    assert!(total > 0);
 }
 
 /// The same on third-party captures that cannot be committed (testdata/thirdparty/README.md):
