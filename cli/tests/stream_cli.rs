@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "../../dissector/tests/common/appstream.rs"]
+mod appstream;
+use appstream::gen_stream;
 use sha2::{Digest, Sha256};
 
 fn testdata() -> PathBuf {
@@ -12,21 +15,6 @@ fn testdata() -> PathBuf {
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
-
-/// The capture app's payload: SHA-256 in counter mode over the seed (testdata/mptcp_app.py).
-fn gen_stream(seed: &str, n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n + 32);
-    let mut ctr: u64 = 0;
-    while out.len() < n {
-        let mut h = Sha256::new();
-        h.update(seed.as_bytes());
-        h.update(ctr.to_be_bytes());
-        out.extend_from_slice(&h.finalize());
-        ctr += 1;
-    }
-    out.truncate(n);
-    out
 }
 
 fn hex(bytes: &[u8]) -> String {

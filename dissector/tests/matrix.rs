@@ -16,6 +16,9 @@ use std::rc::Rc;
 use mptcp_dissector::reassembly::HolePolicy;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits, SubflowKind};
 use serde_json::Value;
+#[path = "common/appstream.rs"]
+mod appstream;
+use appstream::gen_stream;
 use sha2::{Digest, Sha256};
 
 fn matrix() -> Vec<(String, PathBuf, Value)> {
@@ -33,21 +36,6 @@ fn matrix() -> Vec<(String, PathBuf, Value)> {
     let pcaps =
         std::fs::read_dir(&dir).expect("testdata/matrix").flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".pcap")).count();
     assert!(!out.is_empty() && out.len() == pcaps, "{} truth files for {pcaps} captures", out.len());
-    out
-}
-
-/// The capture app's payload: SHA-256 in counter mode over the seed (testdata/mptcp_app.py).
-fn gen_stream(seed: &str, n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n + 32);
-    let mut ctr = 0u64;
-    while out.len() < n {
-        let mut h = Sha256::new();
-        h.update(seed.as_bytes());
-        h.update(ctr.to_be_bytes());
-        out.extend_from_slice(&h.finalize());
-        ctr += 1;
-    }
-    out.truncate(n);
     out
 }
 
