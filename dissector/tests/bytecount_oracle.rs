@@ -70,8 +70,16 @@ fn check(cap: &Path, exp: &Path) -> usize {
         if conn["data_level"] != "classified" {
             continue;
         }
-        for sf in conn["subflows"].as_array().unwrap() {
+        let subflows = conn["subflows"].as_array().unwrap();
+        let empty = |sf: &Value| ["c2s", "s2c"].iter().all(|k| counts(&sf[*k]).iter().all(|&n| n == 0));
+        for sf in subflows {
             let (src, dst) = (sf["c2s_src"].as_str().unwrap(), sf["c2s_dst"].as_str().unwrap());
+            // Segments before a subflow's SYN (a capture that missed the first SYN) are that
+            // subflow's prelude to us, a tcp.stream of their own to tshark: nothing to compare.
+            let twins = subflows.iter().filter(|x| x["c2s_src"] == sf["c2s_src"] && x["c2s_dst"] == sf["c2s_dst"]).count();
+            if twins > 1 && empty(sf) {
+                continue;
+            }
             let nth = seen_tuples.iter().filter(|(x, y)| (x == src && y == dst) || (x == dst && y == src)).count();
             seen_tuples.push((src.to_string(), dst.to_string()));
             let (s, swapped) = find_subflow(&a, src, dst, nth).unwrap_or_else(|| panic!("{name}: subflow {src} -> {dst} not found"));

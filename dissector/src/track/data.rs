@@ -78,6 +78,8 @@ pub struct Origin {
     pub bytes: u64,
     /// From that first transmission to this one, milliseconds.
     pub delay_ms: Option<f64>,
+    /// Frame where the first carrier's run of these bytes began (0 when unknown).
+    pub first_frame: u64,
 }
 
 /// What the data level found in a piece of payload: for the tracker to attribute to the
@@ -227,11 +229,11 @@ impl DataLevel {
                 placed.reinjected_same_subflow_bytes += dup.bytes;
             }
             let delay_ms = Some(p.ts_ns.saturating_sub(dup.first_ts_ns) as f64 / 1e6);
-            placed.origins.push(Origin { subflow: Some(dup.subflow as usize), bytes: dup.bytes, delay_ms });
+            placed.origins.push(Origin { subflow: Some(dup.subflow as usize), bytes: dup.bytes, delay_ms, first_frame: dup.first_frame });
         }
         // Bytes whose first carrier fell out of the bounded history: reinjected, origin unknown.
         if out.unattributed_bytes > 0 {
-            placed.origins.push(Origin { subflow: None, bytes: out.unattributed_bytes, delay_ms: None });
+            placed.origins.push(Origin { subflow: None, bytes: out.unattributed_bytes, delay_ms: None, first_frame: 0 });
         }
         Some(placed)
     }
@@ -302,7 +304,7 @@ mod tests {
         // The same data on subflow 1, 30 ms later: a reinjection whose origin is subflow 0.
         let again = dl.insert(0, Dir::C2s, start, &carried(1, 100, &[1; 10], Carry::Normal, 30)).unwrap();
         assert_eq!((again.new_bytes, again.reinjected_bytes, again.reinjected_same_subflow_bytes), (0, 10, 0));
-        assert_eq!(again.origins, vec![Origin { subflow: Some(0), bytes: 10, delay_ms: Some(30.0) }]);
+        assert_eq!(again.origins, vec![Origin { subflow: Some(0), bytes: 10, delay_ms: Some(30.0), first_frame: 1 }]);
         // A TCP retransmission is neither new nor reinjected.
         let retx = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Retransmission, 40)).unwrap();
         assert_eq!(retx, Placed { mapped_bytes: 10, ..Placed::default() });

@@ -514,7 +514,9 @@ impl Analyzer {
                     Some((dsn, one_byte)) => {
                         let kind = if one_byte { data::Carry::OneByte } else { data::Carry::Normal };
                         let carried = data::Carried { flow, dsn, captured: bytes, wire_len: take, kind, frame: p.frame, ts_ns: p.ts_ns };
-                        self.place(cid, dir, &carried);
+                        if let Some(placed) = self.place(cid, dir, &carried) {
+                            self.held_came_first(flow, dir, p.frame, &placed);
+                        }
                     }
                     None => keep.push(Pending {
                         seq: p.seq.wrapping_add(off),
@@ -528,6 +530,31 @@ impl Analyzer {
         }
         if let Some(f) = self.flows.get_mut(flow) {
             f.dir_mut(dir).pending = keep;
+        }
+    }
+
+    /// Held payload placed late: bytes another subflow carried only after this held copy was
+    /// captured (its run began at a later frame) were first carried here. The classes follow
+    /// capture order: this copy is the new one, the later one the reinjection.
+    fn held_came_first(&mut self, flow: usize, dir: Dir, frame: u64, placed: &data::Placed) {
+        for o in &placed.origins {
+            let Some(other) = o.subflow.filter(|&s| s != flow && o.first_frame > frame) else { continue };
+            if let Some(sd) = self.flows.get_mut(flow).map(|f| f.dir_mut(dir)) {
+                sd.new_data_bytes += o.bytes;
+                sd.reinjected_bytes = sd.reinjected_bytes.saturating_sub(o.bytes);
+                if let Some(r) = sd.reinjected_from.iter_mut().find(|r| r.subflow == Some(other)) {
+                    r.bytes = r.bytes.saturating_sub(o.bytes);
+                }
+                sd.reinjected_from.retain(|r| r.bytes > 0);
+            }
+            if let Some(sd) = self.flows.get_mut(other).map(|f| f.dir_mut(dir)) {
+                sd.new_data_bytes = sd.new_data_bytes.saturating_sub(o.bytes);
+                sd.reinjected_bytes += o.bytes;
+                add_source(
+                    &mut sd.reinjected_from,
+                    &data::Origin { subflow: Some(flow), bytes: o.bytes, delay_ms: None, first_frame: frame },
+                );
+            }
         }
     }
 

@@ -240,7 +240,10 @@ impl MappingTable {
 }
 
 /// How many holes in its own subflow sequence space a direction remembers.
-const MAX_HOLES: usize = 4;
+const MAX_HOLES: usize = 16;
+/// How many separate fresh ranges one segment reports (a segment filling more holes than this
+/// at once has its last fresh ranges merged).
+const MAX_FRESH: usize = 4;
 
 /// The subflow sequence space one direction has carried: the highest sequence seen and the
 /// holes below it (segments the capture did not see). A segment below the highest sequence is a
@@ -255,7 +258,7 @@ pub(crate) struct SeqSpace {
 /// Which bytes of a segment were seen before: up to a few ranges of fresh bytes, as offsets.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Fresh {
-    pub ranges: [(u32, u32); MAX_HOLES + 1],
+    pub ranges: [(u32, u32); MAX_FRESH],
     pub n: usize,
 }
 
@@ -270,9 +273,17 @@ impl Fresh {
                 return;
             }
         }
-        if let Some(slot) = self.ranges.get_mut(self.n) {
-            *slot = (a, b);
-            self.n += 1;
+        match self.ranges.get_mut(self.n) {
+            Some(slot) => {
+                *slot = (a, b);
+                self.n += 1;
+            }
+            // Full: merge into the last range (rare: one segment filling many holes at once).
+            None => {
+                if let Some(last) = self.ranges.last_mut() {
+                    last.1 = b;
+                }
+            }
         }
     }
     /// Fresh ranges as segment offsets `[a, b)`.
@@ -284,7 +295,7 @@ impl Fresh {
     }
     /// The part of `[a, b)` (segment offsets) that is fresh, as a list of sub-ranges.
     pub fn split(&self, a: u32, b: u32) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
-        let mut out: [(u32, u32, bool); 2 * MAX_HOLES + 3] = [(0, 0, false); 2 * MAX_HOLES + 3];
+        let mut out: [(u32, u32, bool); 2 * MAX_FRESH + 1] = [(0, 0, false); 2 * MAX_FRESH + 1];
         let mut k = 0;
         // The common case: the whole segment is a first copy.
         if let (1, Some(&(fa, fb))) = (self.n, self.ranges.first()) {
@@ -335,7 +346,15 @@ impl SeqSpace {
             return fresh;
         };
         let ahead = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0; // a after b
-                                                                     // Holes (absolute), filled by this segment where they overlap.
+                                                                     // The common case: no holes, the segment continues the sequence.
+        if self.n == 0 && !ahead(seq, next) {
+            if ahead(end, next) {
+                fresh.push(next.wrapping_sub(seq), len);
+                self.next = Some(end);
+            }
+            return fresh;
+        }
+        // Holes (absolute), filled by this segment where they overlap.
         let mut kept = [(0u32, 0u32); MAX_HOLES];
         let mut nk = 0;
         let mut parts = [(0u32, 0u32); MAX_HOLES];
