@@ -103,6 +103,10 @@ enum Command {
         interval: String,
         #[arg(long, value_enum, default_value_t = SeriesFormat::Csv)]
         format: SeriesFormat,
+        /// Every interval from a series' first to its last, zero rows included (by default only
+        /// the intervals where something happened are written).
+        #[arg(long)]
+        dense: bool,
     },
     /// Conformance check of a capture against RFC 8684, for CI: exit 0 all pass, 1 a check or
     /// expectation failed, 2 usage or unreadable input.
@@ -466,7 +470,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Throughput { file, connection, interval, format } => {
+        Command::Throughput { file, connection, interval, format, dense } => {
             let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
             let analyzer =
@@ -478,7 +482,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            let rows = series.borrow().rows();
+            let rows = if dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),

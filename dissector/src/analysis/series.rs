@@ -110,6 +110,15 @@ impl Throughput {
         bump(self.acked.entry(conn).or_default(), bucket, c2s, advance as u64);
     }
 
+    /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first, only the
+    /// intervals where something happened (a row with every count zero is left out): a long
+    /// capture with short connections does not print a row per idle interval.
+    pub fn sparse_rows(&self) -> Vec<Row> {
+        let mut rows = self.rows();
+        rows.retain(|r| r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes > 0);
+        rows
+    }
+
     /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first; every
     /// interval from the series' first to last bucket is present (zeros included).
     pub fn rows(&self) -> Vec<Row> {
