@@ -72,22 +72,12 @@ def build_conns(server, clients):
                 used.add(i)
                 sv = s
                 break
-        c = {
-            "client": cl["local"], "server": cl["peer"],
-            "client_socket_proto": cl["proto"], "server_socket_proto": sv.get("proto"),
-            "c2s_seed": cl["seed"], "s2c_seed": sv.get("seed"),
-            "c2s_bytes": cl["sent_bytes"], "c2s_sha256": cl["sent_sha256"],
-            "c2s_received_bytes": sv.get("recv_bytes"),
-            "c2s_received_sha256": sv.get("recv_sha256"),
-            "s2c_bytes": sv.get("sent_bytes"), "s2c_sha256": sv.get("sent_sha256"),
-            "s2c_received_bytes": cl["recv_bytes"],
-            "s2c_received_sha256": cl["recv_sha256"],
-            "client_errors": [e for e in (cl.get("send_error"), cl.get("recv_error")) if e],
-            "server_errors": [e for e in (sv.get("send_error"), sv.get("recv_error")) if e],
+        c = um.conn_record(cl, sv)
+        c.update({
             "client_mptcp_info": {k: cl.get("info_" + k) for k in ("start", "mid", "end")},
             "server_mptcp_info": {k: sv.get("info_" + k) for k in ("start", "mid", "end")},
             "client_app_t_end": cl.get("t_end"), "server_app_t_end": sv.get("t_end"),
-        }
+        })
         c["c2s_match"] = (c["c2s_bytes"] == c["c2s_received_bytes"]
                           and c["c2s_sha256"] == c["c2s_received_sha256"])
         c["s2c_match"] = (c["s2c_bytes"] == c["s2c_received_bytes"]

@@ -25,6 +25,22 @@ from collections import Counter
 LINKTYPES = {1: "EN10MB", 113: "LINUX_SLL", 276: "LINUX_SLL2"}
 
 
+def conn_record(cl, sv):
+    """One connection's truth from the client's and the server's app result (`sv` may be {})."""
+    return {
+        "client": cl["local"], "server": cl["peer"],
+        "client_socket_proto": cl["proto"], "server_socket_proto": sv.get("proto"),
+        "c2s_seed": cl["seed"], "s2c_seed": sv.get("seed"),
+        "c2s_bytes": cl["sent_bytes"], "c2s_sha256": cl["sent_sha256"],
+        "c2s_received_bytes": sv.get("recv_bytes"),
+        "c2s_received_sha256": sv.get("recv_sha256"),
+        "s2c_bytes": sv.get("sent_bytes"), "s2c_sha256": sv.get("sent_sha256"),
+        "s2c_received_bytes": cl["recv_bytes"],
+        "s2c_received_sha256": cl["recv_sha256"],
+        "client_errors": [e for e in (cl.get("send_error"), cl.get("recv_error")) if e],
+        "server_errors": [e for e in (sv.get("send_error"), sv.get("recv_error")) if e],
+    }
+
 def linktypes(path):
     with open(path, "rb") as f:
         head = f.read(24)
@@ -91,21 +107,9 @@ def main():
             port = cl["local"].rsplit(":", 1)[1]
             sv = [s for s in srv if s["peer"].rsplit(":", 1)[1] == port]
             sv = sv[0] if sv else {}
-            conn = {
-                "client": cl["local"], "server": cl["peer"],
-                "client_socket_proto": cl["proto"], "server_socket_proto": sv.get("proto"),
-                "c2s_seed": cl["seed"], "s2c_seed": sv.get("seed"),
-                "c2s_bytes": cl["sent_bytes"], "c2s_sha256": cl["sent_sha256"],
-                "c2s_received_bytes": sv.get("recv_bytes"),
-                "c2s_received_sha256": sv.get("recv_sha256"),
-                "s2c_bytes": sv.get("sent_bytes"), "s2c_sha256": sv.get("sent_sha256"),
-                "s2c_received_bytes": cl["recv_bytes"],
-                "s2c_received_sha256": cl["recv_sha256"],
-                "client_errors": [e for e in (cl.get("send_error"), cl.get("recv_error")) if e],
-                "server_errors": [e for e in (sv.get("send_error"), sv.get("recv_error")) if e],
-                "client_mptcp_info_end": cl.get("info_end"),
-                "server_mptcp_info_end": sv.get("info_end"),
-            }
+            conn = conn_record(cl, sv)
+            conn["client_mptcp_info_end"] = cl.get("info_end")
+            conn["server_mptcp_info_end"] = sv.get("info_end")
             conn["c2s_match"] = (conn["c2s_bytes"] == conn["c2s_received_bytes"]
                                  and conn["c2s_sha256"] == conn["c2s_received_sha256"])
             conn["s2c_match"] = (conn["s2c_bytes"] == conn["s2c_received_bytes"]
