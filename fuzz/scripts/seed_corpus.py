@@ -106,8 +106,11 @@ def walk(opts):
 
 def main():
     seen_opt, seen_pkt = set(), set()
-    for name in sorted(os.listdir(TESTDATA)):
-        path = os.path.join(TESTDATA, name)
+    # testdata/ and the capture matrix (mid-connection starts, window probes, 4 subflows, ...)
+    paths = [os.path.join(TESTDATA, n) for n in sorted(os.listdir(TESTDATA))]
+    paths += [os.path.join(TESTDATA, "matrix", n) for n in sorted(os.listdir(os.path.join(TESTDATA, "matrix")))]
+    for path in paths:
+        name = os.path.basename(path)
         if not name.endswith((".pcap", ".pcapng")):
             continue
         buf = open(path, "rb").read()
