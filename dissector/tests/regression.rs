@@ -27,3 +27,18 @@ fn absurd_incl_len_in_a_long_file_is_a_format_error_not_a_truncation() {
     assert!(matches!(end, CaptureError::Format { after_frame: 1, .. }), "{end}");
     assert!(!end.is_truncation());
 }
+
+/// Fuzzing (pipeline target) found subflow holes recorded across wild sequence jumps that
+/// overlapped, so a segment's "fresh" bytes exceeded its length and `len - fresh` overflowed
+/// (a panic with overflow checks). The input is the fuzzer's, kept in tests/data.
+#[test]
+fn overlapping_subflow_holes_do_not_overflow_the_retransmission_count() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fuzz-seqspace-overlapping-holes.bin")).unwrap();
+    let Ok(mut reader) = CaptureReader::new(Cursor::new(bytes)) else { return };
+    let (a, _) = mptcp_dissector::pipeline::run(&mut reader, Analyzer::new(Limits::default()));
+    for s in &a.subflows {
+        for d in [&s.c2s, &s.s2c] {
+            assert!(d.retransmitted_bytes <= d.bytes, "{d:?}");
+        }
+    }
+}

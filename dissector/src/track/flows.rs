@@ -89,7 +89,7 @@ impl Analyzer {
             // Bytes of subflow sequence space already carried are a TCP retransmission; bytes
             // filling a hole the capture had not seen are a first copy.
             let fresh = d.seen.carry(seg.seq, len);
-            let again = len - fresh.total();
+            let again = len.saturating_sub(fresh.total());
             self.cur_fresh = fresh;
             if again > 0 {
                 d.retransmitted_bytes += u64::from(again);

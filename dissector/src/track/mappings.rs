@@ -263,7 +263,13 @@ pub(crate) struct Fresh {
 }
 
 impl Fresh {
+    /// Adds `[a, b)`; ranges come in increasing order, and a range overlapping the last one
+    /// (holes recorded from a capture whose sequence numbers jump about) only adds what is new.
     fn push(&mut self, a: u32, b: u32) {
+        let a = match self.n.checked_sub(1).and_then(|i| self.ranges.get(i)) {
+            Some(&(_, last_end)) => a.max(last_end),
+            None => a,
+        };
         if a >= b {
             return;
         }
@@ -386,7 +392,7 @@ impl SeqSpace {
         let parts = parts.get_mut(..np).unwrap_or(&mut []);
         parts.sort_unstable();
         for &(a, b) in parts.iter() {
-            fresh.push(a, b);
+            fresh.push(a.min(len), b.min(len));
         }
         if ahead(end, next) {
             if ahead(seq, next) {
@@ -457,6 +463,25 @@ mod tests {
         t.prune(1 + 1000 * 100 + ACKED_SLACK);
         assert!(t.find(5000).is_none());
         assert!(t.find(1 + 1000 * 100 + 5).is_some());
+    }
+
+    proptest::proptest! {
+        /// Whatever the sequence numbers do (jumps, wraps, overlaps with recorded holes), the
+        /// fresh ranges of a segment are sorted, disjoint and inside it (found by fuzzing: holes
+        /// recorded across a wrap overlapped, and a segment's fresh bytes exceeded its length).
+        #[test]
+        fn fresh_ranges_stay_inside_the_segment(segs in proptest::collection::vec((proptest::prelude::any::<u32>(), 1u32..70_000), 1..64)) {
+            let mut s = SeqSpace::default();
+            for (seq, len) in segs {
+                let f = s.carry(seq, len);
+                let mut prev = 0;
+                for (a, b) in f.iter() {
+                    proptest::prop_assert!(prev <= a && a < b && b <= len, "{:?} in a segment of {len}", f.iter().collect::<Vec<_>>());
+                    prev = b;
+                }
+                proptest::prop_assert!(f.total() <= len);
+            }
+        }
     }
 
     #[test]
