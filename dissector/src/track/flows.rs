@@ -88,6 +88,7 @@ impl Analyzer {
             let end = start + len as usize;
             // Bytes of subflow sequence space already carried are a TCP retransmission; bytes
             // filling a hole the capture had not seen are a first copy.
+            let prev_next = d.seen.next().map(SubflowSeq);
             let fresh = d.seen.carry(seg.seq, len);
             let again = len.saturating_sub(fresh.total());
             self.cur_fresh = fresh;
@@ -96,14 +97,10 @@ impl Analyzer {
                 d.retransmitted_segments += 1;
                 self.cur.tcp_retransmission = true;
             }
-            match d.next_seq {
-                Some(next) if start < next => {
-                    d.next_seq = Some(next.max(end));
-                    // Karn: no RTT sample across a retransmission (or a late first copy).
-                    d.rtt_probe = None;
-                }
+            match prev_next {
+                // Karn: no RTT sample across a retransmission (or a late first copy).
+                Some(next) if start < next => d.rtt_probe = None,
                 _ => {
-                    d.next_seq = Some(end);
                     if d.rtt_probe.is_none() {
                         d.rtt_probe = Some((end, ctx.ts_ns));
                     }

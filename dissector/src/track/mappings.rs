@@ -339,6 +339,11 @@ impl Fresh {
 }
 
 impl SeqSpace {
+    /// One past the highest subflow sequence number carried so far.
+    pub fn next(&self) -> Option<u32> {
+        self.next
+    }
+
     /// Records a segment `[seq, seq + len)` (absolute) and returns its fresh parts.
     pub fn carry(&mut self, seq: u32, len: u32) -> Fresh {
         let mut fresh = Fresh::default();

@@ -96,8 +96,6 @@ pub struct SubflowDir {
     #[serde(skip)]
     pub(super) isn_guess: Option<(u32, u32)>,
     #[serde(skip)]
-    pub(super) next_seq: Option<SubflowSeq>,
-    #[serde(skip)]
     pub(super) rtt_probe: Option<(SubflowSeq, u64)>,
     #[serde(skip)]
     pub(super) fin: bool,
