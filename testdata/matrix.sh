@@ -207,6 +207,24 @@ m_reused_tuple() {
         --min-conns 2 -- client1 client2
 }
 
+m_sequential() {
+    mx_setup; two_paths
+    start_tcpdump "$CLI" "$WORK/sequential.pcap" -i any
+    srv --addr 0.0.0.0 --conns 30 --send 3000 --chunk 1000 --interval 0.02
+    begin
+    local i names=()
+    for i in $(seq 0 29); do
+        cli "client$i" --addr 192.0.2.2 --send 4000 --chunk 1000 --interval 0.02 --seed "c2s-$i"
+        wait "${CLI_PIDS[-1]}"
+        names+=("client$i")
+        sleep 0.3
+    done
+    wait_apps 30
+    stop_capture
+    mx_finish sequential "30 MPTCP connections one after the other (30 client processes, each started ~0.3 s after the previous one exited; seeds c2s-0..c2s-29, 4000 bytes each in 1000-byte writes every 20 ms); the server sends 3000 bytes per connection with seeds s2c-0..s2c-29 in accept order. Each connection has a path-B MP_JOIN from the client subflow endpoint 198.51.100.1. At most one or two connections are open at any time: for the test that finished connections are reported and freed (issue 12)." \
+        --min-conns 30 -- "${names[@]}"
+}
+
 m_loss_both() {
     mx_setup; two_paths
     loss_rules 4
@@ -304,7 +322,7 @@ m_early_stop() {
 
 MATRIX=(upload-only download-only server-first window-probe four-subflows add-addr-port
         twenty-conns reused-tuple loss-both checksum-loss ipv6-add-addr syn-blackhole
-        mid-start early-stop)
+        mid-start early-stop sequential)
 
 run_one() { # name -> 0 when committed to $OUT
     local s=$1 fn="m_${1//-/_}" attempt rc

@@ -158,14 +158,17 @@ struct Slot {
 /// All reassemblers, by connection id and direction.
 pub struct DataLevel {
     limits: ReassemblyLimits,
-    slots: Vec<[Option<Slot>; 2]>,
+    /// Open connections' reassemblers (finished ones are taken out).
+    slots: ahash::HashMap<usize, [Option<Slot>; 2]>,
+    /// Bytes the open reassemblers hold (kept up to date on each insert).
+    held: usize,
     sink: Option<(usize, Dir, Box<dyn DataSink>)>,
     hash: bool,
 }
 
 impl DataLevel {
     pub fn new(limits: ReassemblyLimits) -> Self {
-        DataLevel { limits, slots: Vec::new(), sink: None, hash: false }
+        DataLevel { limits, slots: Default::default(), held: 0, sink: None, hash: false }
     }
 
     pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
@@ -178,12 +181,9 @@ impl DataLevel {
     }
 
     fn slot(&mut self, conn: usize, dir: Dir, start: DataSeq) -> Option<&mut Slot> {
-        if self.slots.len() <= conn {
-            self.slots.resize_with(conn + 1, || [None, None]);
-        }
         let hash = self.hash;
         let limits = self.limits;
-        let s = self.slots.get_mut(conn)?.get_mut(dir.index())?;
+        let s = self.slots.entry(conn).or_insert_with(|| [None, None]).get_mut(dir.index())?;
         if s.is_none() {
             *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(Sha256::new) });
         }
@@ -202,7 +202,8 @@ impl DataLevel {
     pub fn insert(&mut self, conn: usize, dir: Dir, start: DataSeq, p: &Carried<'_>) -> Option<Placed> {
         self.slot(conn, dir, start)?;
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
-        let slot = self.slots.get_mut(conn)?.get_mut(dir.index())?.as_mut()?;
+        let slot = self.slots.get_mut(&conn)?.get_mut(dir.index())?.as_mut()?;
+        let held_before = slot.reasm.held_bytes();
         let hasher = &mut slot.hasher;
         // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
         // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
@@ -210,6 +211,7 @@ impl DataLevel {
         let out =
             slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, &mut sink));
         slot.reasm.set_compare(true);
+        self.held = (self.held + slot.reasm.held_bytes()).saturating_sub(held_before);
         let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };
         // A TCP retransmission re-sends this subflow's own sequence space: whatever it carries,
         // it is counted as retransmitted (at the TCP level), neither new nor reinjected.
@@ -247,40 +249,45 @@ impl DataLevel {
         }
     }
 
-    /// Flushes every reassembler and writes the measures into the connections.
-    pub fn finish(&mut self, conns: &mut [Connection]) {
+    /// Bytes the open reassemblers hold.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Flushes the reassemblers of a finished connection, writes the measures into it and frees
+    /// them.
+    pub fn finish_connection(&mut self, c: &mut Connection) {
+        let Some(mut pair) = self.slots.remove(&c.id) else { return };
         let sink = &mut self.sink;
-        for (cid, pair) in self.slots.iter_mut().enumerate() {
-            for dir in [Dir::C2s, Dir::S2c] {
-                let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.take()) else { continue };
-                let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == cid && *sd == dir).map(|(_, _, s)| s);
-                let mut hasher = slot.hasher;
-                let sum = slot.reasm.finish(&mut |c| deliver(c, &mut hasher, &mut sk));
-                let Some(c) = conns.get_mut(cid) else { continue };
-                let dd = c.data_mut(dir);
-                dd.bytes = sum.bytes;
-                dd.captured_bytes = sum.captured_bytes;
-                dd.delivered_bytes = sum.delivered_bytes;
-                dd.complete = sum.complete;
-                dd.gap_bytes = sum.gaps.bytes;
-                dd.gap_count = sum.gaps.count;
-                dd.gaps = sum.gaps.ranges;
-                dd.uncaptured_bytes = sum.uncaptured.bytes;
-                dd.uncaptured = sum.uncaptured.ranges;
-                dd.data_fin_dsn = sum.data_fin;
-                dd.caps_hit = sum.caps_hit;
-                dd.capped_bytes = sum.capped_bytes;
-                dd.mismatched_bytes = sum.mismatched_bytes;
-                if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
-                    dd.duration_s = (b - a).max(0.0);
-                    if dd.duration_s > 0.0 {
-                        dd.goodput_bps = dd.bytes as f64 * 8.0 / dd.duration_s;
-                    }
+        for dir in [Dir::C2s, Dir::S2c] {
+            let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.take()) else { continue };
+            self.held = self.held.saturating_sub(slot.reasm.held_bytes());
+            let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == c.id && *sd == dir).map(|(_, _, s)| s);
+            let mut hasher = slot.hasher;
+            let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, &mut sk));
+            let dd = c.data_mut(dir);
+            dd.bytes = sum.bytes;
+            dd.captured_bytes = sum.captured_bytes;
+            dd.delivered_bytes = sum.delivered_bytes;
+            dd.complete = sum.complete;
+            dd.gap_bytes = sum.gaps.bytes;
+            dd.gap_count = sum.gaps.count;
+            dd.gaps = sum.gaps.ranges;
+            dd.uncaptured_bytes = sum.uncaptured.bytes;
+            dd.uncaptured = sum.uncaptured.ranges;
+            dd.data_fin_dsn = sum.data_fin;
+            dd.caps_hit = sum.caps_hit;
+            dd.capped_bytes = sum.capped_bytes;
+            dd.mismatched_bytes = sum.mismatched_bytes;
+            if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
+                dd.duration_s = (b - a).max(0.0);
+                if dd.duration_s > 0.0 {
+                    dd.goodput_bps = dd.bytes as f64 * 8.0 / dd.duration_s;
                 }
-                if sum.complete {
-                    if let Some(h) = hasher.take() {
-                        dd.sha256 = Some(format!("{:x}", h.finalize()));
-                    }
+            }
+            if sum.complete {
+                if let Some(h) = hasher.take() {
+                    dd.sha256 = Some(format!("{:x}", h.finalize()));
                 }
             }
         }

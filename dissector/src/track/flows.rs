@@ -33,12 +33,9 @@ impl Analyzer {
                 }
             }
         }
-        if reuse.is_none() && self.flows.len() >= self.limits.max_flows {
+        if reuse.is_none() && self.state_full(super::retire::FLOW_COST) {
             self.stats.flows_dropped += 1;
-            if self.stats.flows_dropped == 1 {
-                let max = self.limits.max_flows;
-                self.global_anomaly(frame, "flow_cap", || format!("more than {max} TCP flows: later flows are not tracked"));
-            }
+            self.state_cap(frame);
             return None;
         }
         // The SYN sender is the client; without the SYN, a SYN/ACK's receiver; else the end
@@ -54,12 +51,14 @@ impl Analyzer {
         } else {
             (src, dst, "first_packet")
         };
-        let id = reuse.unwrap_or(self.flows.len());
         let kind = if seg.flags.syn() { SubflowKind::Tcp } else { SubflowKind::Unknown };
+        let id = reuse.unwrap_or(self.flows.next_id());
         let flow = Subflow::new(id, client, server, role_rule, kind, frame, ts);
-        match self.flows.get_mut(id) {
-            Some(slot) => *slot = flow,
-            None => self.flows.push(flow),
+        match reuse {
+            Some(id) => self.flows.replace(id, flow),
+            None => {
+                self.flows.push(flow);
+            }
         }
         self.flow_index.insert(key, id);
         let dir = if client == src { Dir::C2s } else { Dir::S2c };
@@ -183,7 +182,7 @@ impl Analyzer {
 pub(super) type FlowKey = (IpAddr, u16, IpAddr, u16);
 
 #[inline]
-fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
+pub(super) fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
     if (a.ip(), a.port()) <= (b.ip(), b.port()) {
         (a.ip(), a.port(), b.ip(), b.port())
     } else {

@@ -131,20 +131,16 @@ impl Analyzer {
     /// Creates a connection whose first subflow is the current flow (roles as the flow's);
     /// `None` when the connection cap is hit.
     pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: &'static str) -> Option<usize> {
-        if self.conns.len() >= self.limits.max_connections {
+        if self.state_full(super::retire::CONN_COST) {
             self.stats.connections_dropped += 1;
-            if self.stats.connections_dropped == 1 {
-                let max = self.limits.max_connections;
-                self.global_anomaly(ctx.frame, "connection_cap", || {
-                    format!("more than {max} MPTCP connections: later ones are not tracked")
-                });
-            }
+            self.state_cap(ctx.frame);
             return None;
         }
-        let id = self.conns.len();
+        let id = self.conns.next_id();
         let f = self.flows.get_mut(ctx.flow)?;
         f.connection = Some(id);
-        self.conns.push(Connection::new(id, f.client, f.server, found_by, f.role_rule, ctx.flow, ctx.ts));
+        let conn = Connection::new(id, f.client, f.server, found_by, f.role_rule, ctx.flow, ctx.ts);
+        self.conns.push(conn);
         Some(id)
     }
 

@@ -580,16 +580,16 @@ impl Analyzer {
         }
     }
 
-    /// At the end of the capture, held payload that no mapping came for is unmapped.
-    pub(super) fn flush_pending(&mut self) {
+    /// When its connection finishes, held payload of flow `id` that no mapping came for is
+    /// unmapped.
+    pub(super) fn flush_pending_of(&mut self, id: usize) {
         let mut left = Vec::new();
-        for f in &mut self.flows {
-            for d in [Dir::C2s, Dir::S2c] {
-                let isn = f.dir(d).isn;
-                for p in std::mem::take(&mut f.dir_mut(d).pending) {
-                    if let Some(cid) = f.connection {
-                        left.push((f.id, d, cid, p.frame, isn.map_or(p.seq, |i| p.seq.wrapping_sub(i)), p.len));
-                    }
+        let Some(f) = self.flows.get_mut(id) else { return };
+        for d in [Dir::C2s, Dir::S2c] {
+            let isn = f.dir(d).isn;
+            for p in std::mem::take(&mut f.dir_mut(d).pending) {
+                if let Some(cid) = f.connection {
+                    left.push((f.id, d, cid, p.frame, isn.map_or(p.seq, |i| p.seq.wrapping_sub(i)), p.len));
                 }
             }
         }

@@ -2,7 +2,11 @@
 //! join subflows attached by token, verification of keys, HMACs and DSS checksums, events.
 //!
 //! Feed every decoded TCP segment to [`Analyzer::packet`] in capture order, then call
-//! [`Analyzer::finish`]. All state is bounded by [`Limits`]; hitting a cap is recorded.
+//! [`Analyzer::finish`]. A connection is finished when its subflows have all ended (and
+//! [`Limits::close_delay_ns`] passed) or when it was idle for [`Limits::idle_timeout_ns`]: its
+//! results go to the [`Retire`] sink ([`Analyzer::with_retire`]; by default they are kept for the
+//! [`Analysis`]) and its state is freed. The open state is bounded by [`Limits`]; hitting the
+//! bound is recorded.
 //!
 //! ```
 //! use mptcp_dissector::track::{Analyzer, Limits};
@@ -21,40 +25,77 @@ pub mod checks;
 pub mod data;
 mod flows;
 mod handshake;
+mod live;
 mod mapping;
 mod mappings;
 pub mod model;
+mod retire;
 mod signals;
 #[cfg(test)]
 mod testkit;
 
 pub use data::{DataDir, DataSink, NullSink};
 use flows::{swap_roles, FlowKey};
+use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::{
     Analysis, Announcement, Anomaly, ConnState, Connection, Dir, Event, EventKind, Observer, ReinjectionSource, RttStats, SegmentRecord,
     Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
+pub use retire::Retire;
 
-/// Caps on tracked state.
+/// Bounds on tracked state and when open state is finished.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub max_flows: usize,
-    pub max_connections: usize,
+    /// Memory the open state may take (flows, connections, reassembly buffers; estimated): past
+    /// it new flows and connections are not tracked (`flows_dropped`, `connections_dropped`,
+    /// anomaly `state_cap`). A guard against many connections open at once, not a count of
+    /// what was seen.
+    pub max_state_bytes: usize,
     pub max_events: usize,
     pub max_anomalies: usize,
     pub reassembly: crate::reassembly::ReassemblyLimits,
+    /// A connection or flow without a packet for this long is finished as timed out; 0 never.
+    /// Default 300 s, Zeek's `tcp_inactivity_timeout`.
+    pub idle_timeout_ns: u64,
+    /// An ended connection (every subflow closed by FIN or RST) is finished this long after
+    /// its last packet, so late ACKs and retransmitted FINs still find it. Default 5 s, Zeek's
+    /// `tcp_close_delay`.
+    pub close_delay_ns: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            // ~1.8 KB per tracked flow: these caps keep a SYN flood within the 64 MB budget.
-            max_flows: 16_384,
-            max_connections: 8_192,
+            // With the binary, the read buffer and the reports this keeps a run within 64 MB
+            // (docs/performance.md).
+            max_state_bytes: 40 << 20,
             max_events: 1_000_000,
             max_anomalies: 64,
             reassembly: crate::reassembly::ReassemblyLimits::default(),
+            idle_timeout_ns: 300_000_000_000,
+            close_delay_ns: 5_000_000_000,
+        }
+    }
+}
+
+/// Where finished connections go: kept for the [`Analysis`], or handed to a caller's sink.
+enum Sink {
+    Collect(retire::Collect),
+    Custom(Box<dyn Retire>),
+}
+
+impl Sink {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        match self {
+            Sink::Collect(c) => c.connection(conn, subflows),
+            Sink::Custom(c) => c.connection(conn, subflows),
+        }
+    }
+    fn flow(&mut self, flow: Subflow) {
+        match self {
+            Sink::Collect(c) => c.flow(flow),
+            Sink::Custom(c) => c.flow(flow),
         }
     }
 }
@@ -76,10 +117,17 @@ struct Ctx {
 pub struct Analyzer {
     limits: Limits,
     flow_index: HashMap<FlowKey, usize>,
-    flows: Vec<Subflow>,
-    conns: Vec<Connection>,
+    flows: Live<Subflow>,
+    conns: Live<Connection>,
     tokens: HashMap<u32, usize>,
     events: Vec<Event>,
+    /// Keep events (`events`); `analyze` does not need them.
+    keep_events: bool,
+    retired: Sink,
+    /// The latest packet time seen (captures are not always in time order).
+    clock_ns: u64,
+    next_sweep_ns: u64,
+    state_cap_hit: bool,
     anomalies: Vec<Anomaly>,
     anomalies_dropped: u64,
     stats: Stats,
@@ -98,10 +146,15 @@ impl Analyzer {
         Analyzer {
             limits,
             flow_index: HashMap::default(),
-            flows: Vec::new(),
-            conns: Vec::new(),
+            flows: Live::default(),
+            conns: Live::default(),
             tokens: HashMap::default(),
             events: Vec::new(),
+            keep_events: true,
+            retired: Sink::Collect(retire::Collect::default()),
+            clock_ns: 0,
+            next_sweep_ns: 0,
+            state_cap_hit: false,
             anomalies: Vec::new(),
             anomalies_dropped: 0,
             stats: Stats::default(),
@@ -117,6 +170,20 @@ impl Analyzer {
     /// an `Rc<RefCell<..>>`: the analyzer owns the box).
     pub fn with_observer(mut self, observer: Box<dyn Observer>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Hands every finished connection (and flow outside a connection) to `sink` instead of
+    /// keeping it: [`Analyzer::finish`] then returns an [`Analysis`] without connections and
+    /// subflows, and memory follows what is open at once.
+    pub fn with_retire(mut self, sink: Box<dyn Retire>) -> Self {
+        self.retired = Sink::Custom(sink);
+        self
+    }
+
+    /// Keeps the event timeline (on by default); `analyze` turns it off.
+    pub fn with_events(mut self, on: bool) -> Self {
+        self.keep_events = on;
         self
     }
 
@@ -144,6 +211,7 @@ impl Analyzer {
     pub fn non_tcp(&mut self, frame: u64, ts_ns: u64, error: Option<&crate::decode::DecodeError>) {
         self.stats.packets += 1;
         self.touch_ts(ts_ns);
+        self.tick(ts_ns, frame);
         if let Some(e) = error {
             let e = *e;
             self.global_anomaly(frame, "undecodable_packet", || e.to_string());
@@ -161,9 +229,16 @@ impl Analyzer {
     }
 
     fn event(&mut self, ctx: &Ctx, kind: EventKind, conn: Option<usize>, fill: impl FnOnce(&mut Event)) {
+        if !self.keep_events {
+            return;
+        }
         if self.events.len() >= self.limits.max_events {
             self.stats.events_dropped += 1;
             return;
+        }
+        let at = self.events.len();
+        if let Some(c) = conn.and_then(|c| self.conns.get_mut(c)) {
+            c.first_event.get_or_insert(at);
         }
         let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
         let mut e = Event {
@@ -189,6 +264,7 @@ impl Analyzer {
         self.stats.packets += 1;
         self.stats.tcp_packets += 1;
         self.touch_ts(ts_ns);
+        self.tick(ts_ns, frame);
         let ts = ts_ns as f64 / 1e9;
         let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
         let dir = self.infer_connection(frame, ts, flow, dir, seg);
@@ -277,39 +353,21 @@ impl Analyzer {
         self.flows.get(flow).and_then(|f| f.connection)
     }
 
-    /// Ends the analysis: flushes the data level and returns everything found.
+    /// Ends the analysis: finishes everything still open and returns what was found (the
+    /// connections and subflows only when no [`Retire`] sink took them).
     pub fn finish(mut self) -> Analysis {
-        self.flush_pending();
-        self.data.finish(&mut self.conns);
-        for f in &mut self.flows {
-            if f.end.is_none() && f.connection.is_some() && f.unanswered() {
-                f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });
-            }
-        }
-        // Events before the SYN/ACK (CREATED) had no token yet.
-        for e in &mut self.events {
-            if e.token.is_none() {
-                e.token = e.connection.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
-            }
-        }
-        for conn in &self.conns {
-            for &sid in &conn.subflow_ids {
-                if let Some(f) = self.flows.get_mut(sid) {
-                    for d in [Dir::C2s, Dir::S2c] {
-                        let total = conn.data(d).bytes;
-                        let sd = f.dir_mut(d);
-                        sd.share = if total > 0 { sd.new_data_bytes as f64 / total as f64 } else { 0.0 };
-                    }
-                }
-            }
-        }
-        for conn in &mut self.conns {
-            let last = conn.subflow_ids.iter().filter_map(|&s| self.flows.get(s)).map(|f| f.last_ts).fold(conn.end_ts, f64::max);
-            conn.end_ts = last;
-        }
+        self.retire_all();
+        let bytes = self.state_bytes() as u64;
+        self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
+        let (mut connections, mut subflows) = match self.retired {
+            Sink::Collect(c) => (c.conns, c.flows),
+            Sink::Custom(_) => (Vec::new(), Vec::new()),
+        };
+        connections.sort_by_key(|c| c.id);
+        subflows.sort_by_key(|f| f.id);
         Analysis {
-            connections: self.conns,
-            subflows: self.flows,
+            connections,
+            subflows,
             events: self.events,
             anomalies: self.anomalies,
             anomalies_dropped: self.anomalies_dropped,

@@ -313,6 +313,8 @@ pub enum ConnState {
     FastClosed,
     /// All subflows closed.
     Closed,
+    /// No packet for longer than the idle timeout (`--idle-timeout`): finished without an end.
+    TimedOut,
 }
 
 /// A problem seen on a connection or in the capture: not a verification verdict, an oddity.
@@ -397,6 +399,9 @@ pub struct Connection {
     /// MP_CAPABLE flags of the SYN/ACK (C = 0x20 is the server's "no joins to id 0").
     #[serde(skip)]
     pub synack_flags: Option<u8>,
+    /// Index of this connection's first event in the timeline.
+    #[serde(skip)]
+    pub(super) first_event: Option<usize>,
 }
 
 impl Connection {
@@ -446,7 +451,14 @@ impl Connection {
             lowest_seen: [None, None],
             data_fin_frames: [None, None],
             synack_flags: None,
+            first_event: None,
         }
+    }
+    /// The tokens this connection is known by (client's, server's), as numbers.
+    pub(super) fn token_values(&self) -> impl Iterator<Item = (Dir, u32)> + '_ {
+        [(Dir::C2s, &self.client_token), (Dir::S2c, &self.server_token)]
+            .into_iter()
+            .filter_map(|(d, t)| t.as_deref().and_then(|t| u32::from_str_radix(t, 16).ok()).map(|v| (d, v)))
     }
     pub fn data(&self, d: Dir) -> &DataDir {
         match d {
@@ -571,6 +583,13 @@ pub struct Stats {
     pub flows_dropped: u64,
     pub connections_dropped: u64,
     pub events_dropped: u64,
+    /// Connections finished because they were idle longer than the idle timeout.
+    pub connections_timed_out: u64,
+    /// Most connections and flows open at once, and the estimated memory of the open state
+    /// then (bytes; sampled once a second of capture time).
+    pub peak_open_connections: u64,
+    pub peak_open_flows: u64,
+    pub peak_state_bytes: u64,
     pub first_ts: f64,
     pub last_ts: f64,
     /// `first_ts` is set.

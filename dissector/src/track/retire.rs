@@ -1,0 +1,200 @@
+//! Finishing: a connection whose subflows have all ended, or that went idle, leaves the tracker.
+//! Its results are made final (held payload, data level, shares, end time), handed to a
+//! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
+//! once, not the length of the capture.
+use super::model::{ConnState, Connection, Subflow, SubflowEnd};
+use super::{Analyzer, Dir};
+
+/// Where finished connections and flows go.
+pub trait Retire {
+    /// A connection finished; `subflows` are its own, in id order. Its results are final.
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>);
+    /// A flow outside every connection finished (plain TCP, or MPTCP options without a
+    /// connection in the capture: an orphan).
+    fn flow(&mut self, flow: Subflow);
+}
+
+/// The default sink: keeps everything, for a whole-capture [`super::Analysis`].
+#[derive(Default)]
+pub(super) struct Collect {
+    pub(super) conns: Vec<Connection>,
+    pub(super) flows: Vec<Subflow>,
+}
+
+impl Retire for Collect {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        self.conns.push(conn);
+        self.flows.extend(subflows);
+    }
+    fn flow(&mut self, flow: Subflow) {
+        self.flows.push(flow);
+    }
+}
+
+/// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
+/// (sequence-space holes, a few mappings). Measured with the SYN flood and the generator of
+/// bench/ (docs/performance.md).
+pub(super) const FLOW_COST: usize = std::mem::size_of::<Subflow>() + 1024;
+/// Estimated memory of one open connection, beside its flows and its reassembly buffers.
+pub(super) const CONN_COST: usize = std::mem::size_of::<Connection>() + 2048;
+
+/// How often (capture time) open state is swept for what finished.
+const SWEEP_NS: u64 = 1_000_000_000;
+
+impl Analyzer {
+    /// Estimated bytes of the open state.
+    pub(super) fn state_bytes(&self) -> usize {
+        self.flows.len() * FLOW_COST + self.conns.len() * CONN_COST + self.data.held_bytes()
+    }
+
+    /// True when the open state leaves no room for one more flow (counted by the caller).
+    pub(super) fn state_full(&self, extra: usize) -> bool {
+        self.state_bytes() + extra > self.limits.max_state_bytes
+    }
+
+    /// The open state is full: reported once (the counters in [`super::Stats`] say how much
+    /// was not tracked).
+    pub(super) fn state_cap(&mut self, frame: u64) {
+        if !self.state_cap_hit {
+            self.state_cap_hit = true;
+            let (max, flows, conns) = (self.limits.max_state_bytes, self.flows.len(), self.conns.len());
+            self.global_anomaly(frame, "state_cap", || {
+                format!(
+                    "open state reached {} MiB ({flows} flows, {conns} connections open at once): later flows and connections are not tracked until some finish",
+                    max >> 20
+                )
+            });
+        }
+    }
+
+    /// Notes the capture clock and, once a second of it, finishes what ended or went idle.
+    pub(super) fn tick(&mut self, ts_ns: u64, frame: u64) {
+        self.clock_ns = self.clock_ns.max(ts_ns);
+        let (flows, conns) = (self.flows.len() as u64, self.conns.len() as u64);
+        let st = &mut self.stats;
+        st.peak_open_flows = st.peak_open_flows.max(flows);
+        st.peak_open_connections = st.peak_open_connections.max(conns);
+        if self.clock_ns >= self.next_sweep_ns {
+            let bytes = self.state_bytes() as u64;
+            self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
+            self.next_sweep_ns = self.clock_ns.saturating_add(SWEEP_NS);
+            self.sweep(frame);
+        }
+    }
+
+    fn since_ns(&self, ts: f64) -> u64 {
+        self.clock_ns.saturating_sub((ts.max(0.0) * 1e9) as u64)
+    }
+
+    fn timed_out(&self, last_ts: f64) -> bool {
+        self.limits.idle_timeout_ns > 0 && self.since_ns(last_ts) >= self.limits.idle_timeout_ns
+    }
+
+    /// Finishes the connections and lone flows that ended `close_delay` ago or went idle.
+    fn sweep(&mut self, frame: u64) {
+        let delay = self.limits.close_delay_ns;
+        let mut done = Vec::new();
+        for c in self.conns.iter() {
+            let flows = || c.subflow_ids.iter().filter_map(|&s| self.flows.get(s));
+            let last = flows().map(|f| f.last_ts).fold(c.end_ts, f64::max);
+            // Every subflow ended by FIN or RST; a join never answered does not keep it open, but
+            // a connection whose only subflows are unanswered SYNs may still see them retried.
+            let ended = flows().any(|f| f.end.is_some()) && flows().all(|f| f.end.is_some() || f.unanswered());
+            if ended {
+                if self.since_ns(last) >= delay || self.timed_out(last) {
+                    done.push((c.id, false));
+                }
+            } else if self.timed_out(last) {
+                done.push((c.id, true));
+            }
+        }
+        for (id, idle) in done {
+            self.retire_connection(id, idle.then_some(frame));
+        }
+        let lone: Vec<usize> = self
+            .flows
+            .iter()
+            .filter(|f| f.connection.is_none())
+            .filter(|f| f.end.is_some() && self.since_ns(f.last_ts) >= delay || self.timed_out(f.last_ts))
+            .map(|f| f.id)
+            .collect();
+        for id in lone {
+            self.retire_flow(id);
+        }
+    }
+
+    fn forget_flow(&mut self, id: usize) -> Option<Subflow> {
+        let f = self.flows.remove(id)?;
+        let key = super::flows::key_of(f.client, f.server);
+        if self.flow_index.get(&key) == Some(&id) {
+            self.flow_index.remove(&key);
+        }
+        Some(f)
+    }
+
+    fn retire_flow(&mut self, id: usize) {
+        if let Some(f) = self.forget_flow(id) {
+            self.retired.flow(f);
+        }
+    }
+
+    /// Makes connection `id`'s results final, hands it to the sink and frees it. `timed_out`:
+    /// the frame that found it idle.
+    pub(super) fn retire_connection(&mut self, id: usize, timed_out: Option<u64>) {
+        let Some(ids) = self.conns.get(id).map(|c| c.subflow_ids.clone()) else { return };
+        if let Some(frame) = timed_out {
+            self.stats.connections_timed_out += 1;
+            let timeout = self.limits.idle_timeout_ns as f64 / 1e9;
+            if let Some(c) = self.conns.get_mut(id) {
+                c.state = ConnState::TimedOut;
+            }
+            for &s in &ids {
+                if let Some(f) = self.flows.get_mut(s).filter(|f| f.end.is_none() && !f.unanswered()) {
+                    f.end = Some(SubflowEnd { how: "timed_out", frame, ts: f.last_ts + timeout, reason: None });
+                }
+            }
+        }
+        for &s in &ids {
+            self.flush_pending_of(s);
+        }
+        let Some(mut conn) = self.conns.remove(id) else { return };
+        self.data.finish_connection(&mut conn);
+        let mut subflows: Vec<Subflow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
+        subflows.sort_by_key(|f| f.id);
+        for f in &mut subflows {
+            if f.end.is_none() && f.unanswered() {
+                f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });
+            }
+            for d in [Dir::C2s, Dir::S2c] {
+                let total = conn.data(d).bytes;
+                let sd = f.dir_mut(d);
+                sd.share = if total > 0 { sd.new_data_bytes as f64 / total as f64 } else { 0.0 };
+            }
+        }
+        conn.end_ts = subflows.iter().map(|f| f.last_ts).fold(conn.end_ts, f64::max);
+        // Events before the SYN/ACK (CREATED) had no token yet.
+        if let (Some(first), Some(token)) = (conn.first_event, conn.server_token.as_ref()) {
+            for e in self.events.iter_mut().skip(first).filter(|e| e.connection == Some(id) && e.token.is_none()) {
+                e.token = Some(token.clone());
+            }
+        }
+        for (_, token) in conn.token_values() {
+            if self.tokens.get(&token) == Some(&id) {
+                self.tokens.remove(&token);
+            }
+        }
+        self.retired.connection(conn, subflows);
+    }
+
+    /// Finishes everything still open (the end of the capture), in id order.
+    pub(super) fn retire_all(&mut self) {
+        let conns: Vec<usize> = self.conns.ids().collect();
+        for id in conns {
+            self.retire_connection(id, None);
+        }
+        let flows: Vec<usize> = self.flows.ids().collect();
+        for id in flows {
+            self.retire_flow(id);
+        }
+    }
+}
