@@ -1,10 +1,12 @@
 //! `mptcp-trace`: the command-line front end. Parses flags, opens the capture, picks a
 //! reporter, maps errors to exit codes (0 ok, 1 findings where a command defines them, 2 usage
 //! or unreadable input).
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
@@ -53,6 +55,11 @@ impl DataSink for WriteSink {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A connection (or TCP flow) without a packet for this long is finished and reported as
+    /// timed out, and its state freed, e.g. 300s, 5m, 1h; 0 never (like Zeek's
+    /// tcp_inactivity_timeout).
+    #[arg(long, global = true, default_value = "300s", value_name = "DURATION")]
+    idle_timeout: String,
 }
 
 #[derive(Subcommand)]
@@ -71,11 +78,17 @@ enum Command {
     Analyze {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
+        /// text; json (one document, every connection kept to the end); jsonl (one line per
+        /// connection as it finishes, then a summary line: memory follows the open connections).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
         /// Also compute the sha256 of every rebuilt data stream.
         #[arg(long)]
         sha256: bool,
+        /// Text: list every connection (by default, past 20 connections, the totals and the
+        /// connections that matter: failed checks, anomalies, fallback, the largest).
+        #[arg(long)]
+        all: bool,
     },
     /// Write a connection's data-level byte stream, rebuilt across all its subflows.
     Stream {
@@ -176,6 +189,7 @@ enum SideArg {
 enum ReportFormat {
     Text,
     Json,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -355,7 +369,26 @@ fn warning_of(end: &Option<CaptureError>) -> Option<String> {
     end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string())
 }
 
+/// `--idle-timeout`: a duration (ns, us, ms, s, m, h) or 0 (never).
+fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
+    let t = s.trim();
+    if t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse::<f64>() == Ok(0.0) {
+        return Ok(0);
+    }
+    let (num, scale) = match t.strip_suffix('h').or_else(|| t.strip_suffix('m').filter(|n| !n.ends_with(['m', 'u', 'n']))) {
+        Some(n) if t.ends_with('h') => (n, 3600.0),
+        Some(n) => (n, 60.0),
+        None => return mptcp_dissector::series::parse_interval(t).map_err(|e| CliError::Usage(format!("--idle-timeout: {e}"))),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && v * scale < 1e6 => Ok((v * scale * 1e9) as u64),
+        _ => Err(CliError::Usage(format!("--idle-timeout: bad duration {s:?}: expected e.g. 300s, 5m, 1h or 0"))),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
+    let limits = Limits { idle_timeout_ns, ..Limits::default() };
     match cli.command {
         Command::Dissect { file, format, all } => {
             let mut reader = open_capture(&file)?;
@@ -372,20 +405,42 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             out.flush().map_err(CliError::write(STDOUT))?;
             Ok(capture_end(&file, end))
         }
-        Command::Analyze { file, format, sha256 } => {
-            let analyzer = Analyzer::new(Limits::default()).with_hashes(sha256);
-            let (analysis, end) = analyze_file(&file, analyzer)?;
+        Command::Analyze { file, format, sha256, all } => {
+            let analyzer = Analyzer::new(limits).with_hashes(sha256).with_events(false);
             let name = file.display().to_string();
-            let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
             let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            match format {
-                ReportFormat::Text => analyze_report::write_text(&mut out, &report),
-                ReportFormat::Json => analyze_report::write_json(&mut out, &report),
+            match (format, all) {
+                // Streamed: each connection is written as it finishes.
+                (ReportFormat::Jsonl, _) => {
+                    let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(io::stdout()))));
+                    let (analysis, end) = analyze_file(&file, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                    sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(&file, end))
+                }
+                // Bounded: totals and the connections that matter past a few.
+                (ReportFormat::Text, false) => {
+                    let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
+                    let (analysis, end) = analyze_file(&file, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                    let mut out = BufWriter::new(stdout.lock());
+                    sink.borrow_mut()
+                        .write(&mut out, &name, &analysis, &warning_of(&end))
+                        .and_then(|_| out.flush())
+                        .map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(&file, end))
+                }
+                (format, _) => {
+                    let (analysis, end) = analyze_file(&file, analyzer)?;
+                    let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    let mut out = BufWriter::new(stdout.lock());
+                    match format {
+                        ReportFormat::Json => analyze_report::write_json(&mut out, &report),
+                        _ => analyze_report::write_text(&mut out, &report),
+                    }
+                    .and_then(|_| out.flush())
+                    .map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(&file, end))
+                }
             }
-            .and_then(|_| out.flush())
-            .map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(&file, end))
         }
         Command::Stream { file, connection, direction, output } => {
             let dir = match direction {
@@ -402,14 +457,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             // them; the stream is then the complete suffix after the last one.
             let mut from = None;
             if file.as_os_str() != "-" {
-                let (first, _) = analyze_file(&file, Analyzer::new(Limits::default()))?;
+                let (first, _) = analyze_file(&file, Analyzer::new(limits).with_events(false))?;
                 if let Some(c) = first.connections.get(connection).filter(|c| c.found_by == "data_level") {
                     from = c.data(dir).gaps.last().map(|g| g.1).or(c.data(dir).first_dsn);
                 }
             }
             let state = std::rc::Rc::new(std::cell::RefCell::new((BufWriter::new(writer), None, 0u64)));
             let sink = WriteSink { out: state.clone(), from };
-            let mut limits = Limits::default();
+            let mut limits = limits;
             if from.is_some() {
                 limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
             }
@@ -473,8 +528,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Throughput { file, connection, interval, format, dense } => {
             let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
-            let analyzer =
-                Analyzer::new(Limits::default()).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
+            let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
             let (analysis, end) = analyze_file(&file, analyzer)?;
             if let Some(c) = connection {
                 if analysis.connections.get(c).is_none() {
@@ -541,7 +595,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     }
                 }
             }
-            let analyzer = Analyzer::new(Limits::default()).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
+            let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
             let (analysis, end) = analyze_file(&file, analyzer)?;
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
                 eprintln!("mptcp-trace: error: {}: {e}", file.display());
@@ -603,7 +657,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(capture_end(&file, end))
         }
         Command::Events { file, format, side, timestamps } => {
-            let (analysis, end) = analyze_file(&file, Analyzer::new(Limits::default()))?;
+            let (analysis, end) = analyze_file(&file, Analyzer::new(limits))?;
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
             let side = side.map(|s| match s {

@@ -48,7 +48,7 @@ fn run(bytes: Vec<u8>, limits: Limits) -> (Analysis, Seen) {
 
 /// Limits that never finish anything before the end of the capture.
 fn keep_all() -> Limits {
-    Limits { close_delay_ns: u64::MAX, idle_timeout_ns: 0, ..Limits::default() }
+    Limits { keep_until_end: true, ..Limits::default() }
 }
 
 /// Every truth connection appears once among the finished ones, both directions complete with

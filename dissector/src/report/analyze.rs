@@ -1,11 +1,13 @@
 //! `analyze` and `events` reports: a readable text report and a JSON document (docs/analyze.md,
 //! docs/events.md).
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use serde::Serialize;
 
 use crate::track::checks::Verdict;
-use crate::track::{Analysis, Anomaly, Connection, Dir, Event, Stats, Subflow};
+use crate::track::{Analysis, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
 
 /// One connection with its subflows inlined, as the JSON report shows it.
 #[derive(Serialize)]
@@ -83,23 +85,34 @@ fn human_bytes(b: u64) -> String {
 
 /// The readable text report.
 pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Result<()> {
-    let s = report.stats;
+    write_header(out, report.file, report.stats, report.connections.len() as u64, &report.warning)?;
+    for cr in &report.connections {
+        write_connection(out, report.stats.first_ts, cr.connection, &cr.subflows)?;
+    }
+    write_orphans(out, &report.orphans, 0)?;
+    write_anomalies(out, report.anomalies)
+}
+
+fn write_header<W: Write>(out: &mut W, file: &str, s: &Stats, connections: u64, warning: &Option<String>) -> io::Result<()> {
     writeln!(
         out,
         "{}: {} packets ({} TCP, {} with MPTCP options), {:.3} s, {} MPTCP connection(s)",
-        report.file,
+        file,
         s.packets,
         s.tcp_packets,
         s.mptcp_packets,
         (s.last_ts - s.first_ts).max(0.0),
-        report.connections.len()
+        connections
     )?;
-    if let Some(w) = &report.warning {
+    if let Some(w) = warning {
         writeln!(out, "warning: {w}")?;
     }
-    let t0 = s.first_ts;
-    for cr in &report.connections {
-        let c = cr.connection;
+    Ok(())
+}
+
+/// One connection's block of the text report.
+fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[&Subflow]) -> io::Result<()> {
+    {
         writeln!(out)?;
         writeln!(
             out,
@@ -153,7 +166,7 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
             "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9} {:>9} {:>11} {:>11} {:<14}",
             "id", "kind", "client -> server", "ids", "backup", "start", "end", "c2s bytes", "s2c bytes", "ended"
         )?;
-        for f in &cr.subflows {
+        for f in subflows {
             let ids = format!("{}/{}", opt(&f.client_address_id), opt(&f.server_address_id));
             let ended = f
                 .end
@@ -184,7 +197,7 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
             "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>6} {:>9} {:<}",
             "id", "dir", "wire B", "new B", "reinj B", "retrans B", "probe B", "unmapped B", "share", "rtt ms", "reinjected from"
         )?;
-        for f in &cr.subflows {
+        for f in subflows {
             for (name, d) in [("c2s", &f.c2s), ("s2c", &f.s2c)] {
                 let from = d
                     .reinjected_from
@@ -253,10 +266,15 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
             }
         }
     }
-    if !report.orphans.is_empty() {
+    Ok(())
+}
+
+/// Orphan subflows; `more`: orphans not kept (bounded reports).
+fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u64) -> io::Result<()> {
+    if !orphans.is_empty() {
         writeln!(out)?;
         writeln!(out, "Orphan subflows (no MP_CAPABLE handshake in the capture):")?;
-        for f in &report.orphans {
+        for f in orphans {
             writeln!(
                 out,
                 "  {} {} -> {} token {} c2s {} s2c {}",
@@ -268,11 +286,18 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
                 f.s2c.bytes
             )?;
         }
+        if more > 0 {
+            writeln!(out, "  ... and {more} more")?;
+        }
     }
-    if !report.anomalies.is_empty() {
+    Ok(())
+}
+
+fn write_anomalies<W: Write>(out: &mut W, anomalies: &[Anomaly]) -> io::Result<()> {
+    if !anomalies.is_empty() {
         writeln!(out)?;
         writeln!(out, "Capture anomalies:")?;
-        for a in report.anomalies.iter().take(50) {
+        for a in anomalies.iter().take(50) {
             writeln!(out, "  frame {}: {}: {}", a.frame, a.kind, a.detail)?;
         }
     }
@@ -316,4 +341,281 @@ pub fn write_events_jsonl<W: Write>(out: &mut W, events: &[Event]) -> io::Result
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Shares a [`Retire`] sink with the caller: the analyzer owns the box, the caller keeps the
+/// `Rc` to read the results after [`crate::track::Analyzer::finish`].
+pub struct Shared<T>(pub Rc<RefCell<T>>);
+
+impl<T: Retire> Retire for Shared<T> {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        self.0.borrow_mut().connection(conn, subflows);
+    }
+    fn flow(&mut self, flow: Subflow) {
+        self.0.borrow_mut().flow(flow);
+    }
+}
+
+/// Counters over every finished connection, for reports that do not keep them all.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Totals {
+    pub connections: u64,
+    pub subflows: u64,
+    pub orphans: u64,
+    /// Connections by state at their end.
+    pub closed: u64,
+    pub fast_closed: u64,
+    pub fallback: u64,
+    pub timed_out: u64,
+    pub open_at_end: u64,
+    /// Connections with a failed check, with anomalies.
+    pub failed_checks: u64,
+    pub with_anomalies: u64,
+    /// Connections whose two directions were both rebuilt complete.
+    pub complete: u64,
+    pub c2s_bytes: u64,
+    pub s2c_bytes: u64,
+    pub reinjected_bytes: u64,
+}
+
+impl Totals {
+    fn add(&mut self, c: &Connection, subflows: usize) {
+        use crate::track::ConnState;
+        self.connections += 1;
+        self.subflows += subflows as u64;
+        match c.state {
+            ConnState::Closed => self.closed += 1,
+            ConnState::FastClosed => self.fast_closed += 1,
+            ConnState::Fallback => self.fallback += 1,
+            ConnState::TimedOut => self.timed_out += 1,
+            ConnState::SynSent | ConnState::Established => self.open_at_end += 1,
+        }
+        self.failed_checks += u64::from(c.checks.any_fail());
+        self.with_anomalies += u64::from(!c.anomalies.is_empty());
+        self.complete += u64::from(c.c2s.complete && c.s2c.complete);
+        self.c2s_bytes += c.c2s.bytes;
+        self.s2c_bytes += c.s2c.bytes;
+        self.reinjected_bytes += c.c2s.reinjected_bytes + c.s2c.reinjected_bytes;
+    }
+}
+
+/// The `analyze --format jsonl` record of a finished connection.
+#[derive(Serialize)]
+struct ConnectionRecord<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    report: ConnectionReport<'a>,
+}
+
+#[derive(Serialize)]
+struct OrphanRecord<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    subflow: &'a Subflow,
+}
+
+/// The last `analyze --format jsonl` record.
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    r#type: &'static str,
+    file: &'a str,
+    stats: &'a Stats,
+    totals: &'a Totals,
+    anomalies: &'a [Anomaly],
+    anomalies_dropped: u64,
+    warning: &'a Option<String>,
+}
+
+/// `analyze --format jsonl` (docs/analyze.md): one line per connection as it finishes, one per
+/// orphan subflow, and a summary line at the end. Keeps nothing but the totals.
+pub struct JsonlWriter<W: Write> {
+    out: W,
+    totals: Totals,
+    /// The first write error; nothing is written after it.
+    pub error: Option<io::Error>,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    pub fn new(out: W) -> Self {
+        JsonlWriter { out, totals: Totals::default(), error: None }
+    }
+
+    fn line(&mut self, v: &impl Serialize) {
+        if self.error.is_none() {
+            let r = serde_json::to_writer(&mut self.out, v).map_err(io::Error::from).and_then(|_| self.out.write_all(b"\n"));
+            self.error = r.err();
+        }
+    }
+
+    /// Writes the summary record and flushes.
+    pub fn finish(&mut self, file: &str, a: &Analysis, warning: &Option<String>) -> io::Result<()> {
+        let totals = self.totals.clone();
+        let rec = SummaryRecord {
+            r#type: "summary",
+            file,
+            stats: &a.stats,
+            totals: &totals,
+            anomalies: &a.anomalies,
+            anomalies_dropped: a.anomalies_dropped,
+            warning,
+        };
+        self.line(&rec);
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+impl<W: Write> Retire for JsonlWriter<W> {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        self.totals.add(&conn, subflows.len());
+        let report = ConnectionReport { connection: &conn, subflows: subflows.iter().collect() };
+        self.line(&ConnectionRecord { r#type: "connection", report });
+    }
+    fn flow(&mut self, flow: Subflow) {
+        if is_orphan(&flow) {
+            self.totals.orphans += 1;
+            self.line(&OrphanRecord { r#type: "orphan", subflow: &flow });
+        }
+    }
+}
+
+fn is_orphan(f: &Subflow) -> bool {
+    f.connection.is_none() && f.kind != SubflowKind::Tcp
+}
+
+/// Up to this many connections the text report shows every one.
+pub const TEXT_ALL_UP_TO: usize = 20;
+/// Past [`TEXT_ALL_UP_TO`]: at most this many connections with failed checks or anomalies, and
+/// this many of the largest others, are shown.
+const TEXT_NOTABLE: usize = 20;
+const TEXT_LARGEST: usize = 5;
+const TEXT_ORPHANS: usize = 50;
+
+type Finished = (Connection, Vec<Subflow>);
+
+/// The text report of a capture of any size: every connection while there are at most
+/// [`TEXT_ALL_UP_TO`]; past that, the totals and the connections that matter (failed checks,
+/// anomalies, the largest), in bounded memory.
+#[derive(Default)]
+pub struct TextSummary {
+    totals: Totals,
+    /// Every connection while few; then only the notable ones.
+    kept: Vec<Finished>,
+    /// The largest of the others, by data-level bytes.
+    largest: Vec<Finished>,
+    notable_more: u64,
+    orphans: Vec<Subflow>,
+    orphans_more: u64,
+}
+
+fn notable(c: &Connection) -> bool {
+    c.checks.any_fail() || !c.anomalies.is_empty() || c.fallback.is_some()
+}
+
+fn size(c: &Connection) -> u64 {
+    c.c2s.bytes + c.s2c.bytes
+}
+
+impl TextSummary {
+    fn many(&self) -> bool {
+        self.totals.connections as usize > TEXT_ALL_UP_TO
+    }
+
+    fn consider_largest(&mut self, f: Finished) {
+        self.largest.push(f);
+        self.largest.sort_by(|a, b| size(&b.0).cmp(&size(&a.0)).then(a.0.id.cmp(&b.0.id)));
+        self.largest.truncate(TEXT_LARGEST);
+    }
+
+    fn place(&mut self, f: Finished) {
+        if notable(&f.0) {
+            if self.kept.len() < TEXT_NOTABLE {
+                self.kept.push(f);
+            } else {
+                self.notable_more += 1;
+            }
+        } else {
+            self.consider_largest(f);
+        }
+    }
+
+    pub fn write<W: Write>(&mut self, out: &mut W, file: &str, a: &Analysis, warning: &Option<String>) -> io::Result<()> {
+        let t0 = a.stats.first_ts;
+        write_header(out, file, &a.stats, self.totals.connections, warning)?;
+        self.kept.sort_by_key(|f| f.0.id);
+        if self.many() {
+            let t = &self.totals;
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Totals: {} connections, {} subflows; {} closed, {} fast-closed, {} fallback, {} timed out, {} open at the end",
+                t.connections, t.subflows, t.closed, t.fast_closed, t.fallback, t.timed_out, t.open_at_end
+            )?;
+            writeln!(
+                out,
+                "  data c2s {}, s2c {}, reinjected {}; {} connections complete both ways",
+                human_bytes(t.c2s_bytes),
+                human_bytes(t.s2c_bytes),
+                human_bytes(t.reinjected_bytes),
+                t.complete
+            )?;
+            writeln!(out, "  {} with a failed check, {} with anomalies", t.failed_checks, t.with_anomalies)?;
+            if !self.kept.is_empty() {
+                writeln!(out)?;
+                writeln!(
+                    out,
+                    "Connections with failed checks, anomalies or fallback ({} shown{}):",
+                    self.kept.len(),
+                    if self.notable_more > 0 { format!(", {} more", self.notable_more) } else { String::new() }
+                )?;
+            }
+        }
+        for (c, subflows) in &self.kept {
+            write_connection(out, t0, c, &subflows.iter().collect::<Vec<_>>())?;
+        }
+        if self.many() {
+            writeln!(out)?;
+            writeln!(out, "Largest other connections ({} shown):", self.largest.len())?;
+            for (c, subflows) in &self.largest {
+                write_connection(out, t0, c, &subflows.iter().collect::<Vec<_>>())?;
+            }
+            writeln!(out)?;
+            writeln!(out, "(`analyze --all` lists every connection; `--format jsonl` writes one line per connection)")?;
+        }
+        self.orphans.sort_by_key(|f| f.id);
+        let orphans: Vec<&Subflow> = self.orphans.iter().collect();
+        write_orphans(out, &orphans, self.orphans_more)?;
+        write_anomalies(out, &a.anomalies)
+    }
+}
+
+impl Retire for TextSummary {
+    fn connection(&mut self, mut conn: Connection, mut subflows: Vec<Subflow>) {
+        subflows.shrink_to_fit();
+        conn.anomalies.shrink_to_fit();
+        self.totals.add(&conn, subflows.len());
+        if !self.many() {
+            self.kept.push((conn, subflows));
+            return;
+        }
+        if self.totals.connections as usize == TEXT_ALL_UP_TO + 1 {
+            // From now on only what matters is kept.
+            for f in std::mem::take(&mut self.kept) {
+                self.place(f);
+            }
+        }
+        self.place((conn, subflows));
+    }
+    fn flow(&mut self, flow: Subflow) {
+        if is_orphan(&flow) {
+            self.totals.orphans += 1;
+            if self.orphans.len() < TEXT_ORPHANS {
+                self.orphans.push(flow);
+            } else {
+                self.orphans_more += 1;
+            }
+        }
+    }
 }

@@ -159,7 +159,8 @@ struct Slot {
 pub struct DataLevel {
     limits: ReassemblyLimits,
     /// Open connections' reassemblers (finished ones are taken out).
-    slots: ahash::HashMap<usize, [Option<Slot>; 2]>,
+    /// Boxed: the table's buckets stay small (a table is up to half empty).
+    slots: ahash::HashMap<usize, Box<[Option<Slot>; 2]>>,
     /// Bytes the open reassemblers hold (kept up to date on each insert).
     held: usize,
     sink: Option<(usize, Dir, Box<dyn DataSink>)>,
@@ -183,7 +184,7 @@ impl DataLevel {
     fn slot(&mut self, conn: usize, dir: Dir, start: DataSeq) -> Option<&mut Slot> {
         let hash = self.hash;
         let limits = self.limits;
-        let s = self.slots.entry(conn).or_insert_with(|| [None, None]).get_mut(dir.index())?;
+        let s = self.slots.entry(conn).or_insert_with(|| Box::new([None, None])).get_mut(dir.index())?;
         if s.is_none() {
             *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(Sha256::new) });
         }

@@ -17,7 +17,12 @@ impl Analyzer {
         let key = key_of(src, dst);
         let pure_syn = seg.flags.syn() && !seg.flags.ack();
         let mut reuse = None;
-        if let Some(&id) = self.flow_index.get(&key) {
+        let known = self.flow_index.get(&key).copied();
+        if known.is_none() && !pure_syn && self.is_late(&key) {
+            self.stats.late_packets += 1;
+            return None;
+        }
+        if let Some(id) = known {
             if let Some(f) = self.flows.get(id) {
                 // A SYN that reuses a 4-tuple whose flow ended, or with another ISN, is a new flow.
                 let new_syn = pure_syn && (f.closed() || f.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
@@ -108,10 +113,14 @@ impl Analyzer {
         }
         if seg.flags.fin() {
             d.fin = true;
+            d.fin_end = Some(seg.seq.wrapping_add(len).wrapping_add(1));
         }
         // This segment's ACK may complete an RTT probe of the other direction's data.
         if seg.flags.ack() {
             let other = f.dir_mut(ctx.dir.flip());
+            if other.fin_end.is_some_and(|e| SubflowSeq(seg.ack) >= SubflowSeq(e)) {
+                other.fin_acked = true;
+            }
             if let Some(isn) = other.isn {
                 other.mappings.prune(seg.ack.wrapping_sub(isn));
             }

@@ -132,7 +132,11 @@ impl Analyzer {
     /// `None` when the connection cap is hit.
     pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: &'static str) -> Option<usize> {
         if self.state_full(super::retire::CONN_COST) {
-            self.stats.connections_dropped += 1;
+            // Counted once per connection, not once per packet of it.
+            if let Some(f) = self.flows.get_mut(ctx.flow).filter(|f| !f.refused) {
+                f.refused = true;
+                self.stats.connections_dropped += 1;
+            }
             self.state_cap(ctx.frame);
             return None;
         }

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 /// Open items by id, iterated in id order (the order of a `Vec` of everything ever seen, minus
 /// what has finished), so what the tracker does with them does not depend on a hash order.
+/// Items are boxed: the tree's nodes then stay small however large an item is, and however
+/// sparse the nodes become as items leave.
 #[derive(Debug)]
 pub(crate) struct Live<T> {
     next: usize,
-    open: BTreeMap<usize, T>,
+    open: BTreeMap<usize, Box<T>>,
 }
 
 impl<T> Default for Live<T> {
@@ -27,26 +29,26 @@ impl<T> Live<T> {
     pub fn push(&mut self, item: T) -> usize {
         let id = self.next;
         self.next += 1;
-        self.open.insert(id, item);
+        self.open.insert(id, Box::new(item));
         id
     }
 
     /// Replaces the item with id `id` (an id already given out).
     pub fn replace(&mut self, id: usize, item: T) {
         debug_assert!(id < self.next);
-        self.open.insert(id, item);
+        self.open.insert(id, Box::new(item));
     }
 
     pub fn get(&self, id: usize) -> Option<&T> {
-        self.open.get(&id)
+        self.open.get(&id).map(|b| &**b)
     }
 
     pub fn get_mut(&mut self, id: usize) -> Option<&mut T> {
-        self.open.get_mut(&id)
+        self.open.get_mut(&id).map(|b| &mut **b)
     }
 
     pub fn remove(&mut self, id: usize) -> Option<T> {
-        self.open.remove(&id)
+        self.open.remove(&id).map(|b| *b)
     }
 
     /// Items open now.
@@ -55,7 +57,7 @@ impl<T> Live<T> {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.open.values()
+        self.open.values().map(|b| &**b)
     }
 
     /// Ids of the open items, in order.

@@ -62,6 +62,9 @@ pub struct Limits {
     /// its last packet, so late ACKs and retransmitted FINs still find it. Default 5 s, Zeek's
     /// `tcp_close_delay`.
     pub close_delay_ns: u64,
+    /// Finish nothing before the end of the capture (no close delay, no idle timeout): every
+    /// connection stays open to the end, as in a whole-capture view.
+    pub keep_until_end: bool,
 }
 
 impl Default for Limits {
@@ -75,6 +78,7 @@ impl Default for Limits {
             reassembly: crate::reassembly::ReassemblyLimits::default(),
             idle_timeout_ns: 300_000_000_000,
             close_delay_ns: 5_000_000_000,
+            keep_until_end: false,
         }
     }
 }
@@ -128,6 +132,12 @@ pub struct Analyzer {
     clock_ns: u64,
     next_sweep_ns: u64,
     state_cap_hit: bool,
+    /// Connections (true) and lone flows (false) that ended with nothing more due, finished at
+    /// the next packet.
+    closing: Vec<(usize, bool)>,
+    tombstones: retire::Tombstones,
+    /// The capture has ended: everything is being finished.
+    ending: bool,
     anomalies: Vec<Anomaly>,
     anomalies_dropped: u64,
     stats: Stats,
@@ -155,6 +165,9 @@ impl Analyzer {
             clock_ns: 0,
             next_sweep_ns: 0,
             state_cap_hit: false,
+            closing: Vec::new(),
+            tombstones: retire::Tombstones::default(),
+            ending: false,
             anomalies: Vec::new(),
             anomalies_dropped: 0,
             stats: Stats::default(),
@@ -347,6 +360,7 @@ impl Analyzer {
             self.cur.connection = self.flows.get(flow).and_then(|f| f.connection);
             obs.segment(&self.cur);
         }
+        self.note_quiet(flow);
     }
 
     fn conn_of(&self, flow: usize) -> Option<usize> {
@@ -356,9 +370,9 @@ impl Analyzer {
     /// Ends the analysis: finishes everything still open and returns what was found (the
     /// connections and subflows only when no [`Retire`] sink took them).
     pub fn finish(mut self) -> Analysis {
-        self.retire_all();
         let bytes = self.state_bytes() as u64;
         self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
+        self.retire_all();
         let (mut connections, mut subflows) = match self.retired {
             Sink::Collect(c) => (c.conns, c.flows),
             Sink::Custom(_) => (Vec::new(), Vec::new()),

@@ -99,6 +99,11 @@ pub struct SubflowDir {
     pub(super) rtt_probe: Option<(SubflowSeq, u64)>,
     #[serde(skip)]
     pub(super) fin: bool,
+    /// Sequence number just past the FIN; set once the other end acknowledged it.
+    #[serde(skip)]
+    pub(super) fin_end: Option<u32>,
+    #[serde(skip)]
+    pub(super) fin_acked: bool,
     #[serde(skip)]
     pub(super) mappings: MappingTable,
     #[serde(skip)]
@@ -218,6 +223,9 @@ pub struct Subflow {
     pub(super) last_syn_capable: bool,
     #[serde(skip)]
     pub(super) join_state: JoinState,
+    /// A connection could not be tracked for this flow (the open state was full).
+    #[serde(skip)]
+    pub(super) refused: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -269,6 +277,7 @@ impl Subflow {
             syn_seen: false,
             last_syn_capable: false,
             join_state: JoinState::default(),
+            refused: false,
         }
     }
     pub fn dir(&self, d: Dir) -> &SubflowDir {
@@ -285,6 +294,11 @@ impl Subflow {
     }
     pub(super) fn closed(&self) -> bool {
         self.rst || (self.c2s.fin && self.s2c.fin)
+    }
+    /// Nothing more is due: both FINs acknowledged. (After a RST the peer's segments in flight
+    /// still arrive: a reset flow waits for the close delay.)
+    pub(super) fn quiet(&self) -> bool {
+        !self.rst && self.c2s.fin_acked && self.s2c.fin_acked
     }
     /// Its SYN is in the capture, no SYN/ACK answered it, and it carried nothing.
     pub(super) fn unanswered(&self) -> bool {
@@ -583,6 +597,9 @@ pub struct Stats {
     pub flows_dropped: u64,
     pub connections_dropped: u64,
     pub events_dropped: u64,
+    /// Packets of flows already finished and freed (a straggler within the close delay after
+    /// their end): counted, not tracked.
+    pub late_packets: u64,
     /// Connections finished because they were idle longer than the idle timeout.
     pub connections_timed_out: u64,
     /// Most connections and flows open at once, and the estimated memory of the open state

@@ -38,8 +38,44 @@ pub(super) const FLOW_COST: usize = std::mem::size_of::<Subflow>() + 1024;
 /// Estimated memory of one open connection, beside its flows and its reassembly buffers.
 pub(super) const CONN_COST: usize = std::mem::size_of::<Connection>() + 2048;
 
-/// How often (capture time) open state is swept for what finished.
+/// How often (capture time) open state is swept for what timed out or ended unacknowledged.
 const SWEEP_NS: u64 = 1_000_000_000;
+
+/// At most this many finished flows are remembered (for the close delay) to recognise their
+/// stragglers; past it the oldest are forgotten first.
+const MAX_TOMBSTONES: usize = 65_536;
+
+/// Flows finished lately: a straggler of one (a retransmitted FIN or ACK) is counted as late
+/// instead of starting a new flow, for the close delay after the flow was finished.
+#[derive(Default)]
+pub(super) struct Tombstones {
+    until: ahash::HashMap<super::FlowKey, u64>,
+    order: std::collections::VecDeque<(u64, super::FlowKey)>,
+}
+
+impl Tombstones {
+    fn add(&mut self, key: super::FlowKey, until_ns: u64) {
+        if self.order.len() >= MAX_TOMBSTONES {
+            self.pop();
+        }
+        self.until.insert(key, until_ns);
+        self.order.push_back((until_ns, key));
+    }
+
+    fn pop(&mut self) {
+        if let Some((t, k)) = self.order.pop_front() {
+            if self.until.get(&k) == Some(&t) {
+                self.until.remove(&k);
+            }
+        }
+    }
+
+    fn expire(&mut self, now_ns: u64) {
+        while self.order.front().is_some_and(|&(t, _)| t <= now_ns) {
+            self.pop();
+        }
+    }
+}
 
 impl Analyzer {
     /// Estimated bytes of the open state.
@@ -67,16 +103,50 @@ impl Analyzer {
         }
     }
 
-    /// Notes the capture clock and, once a second of it, finishes what ended or went idle.
+    /// A segment of flow `key`, which is not open, belongs to a flow finished lately.
+    pub(super) fn is_late(&mut self, key: &super::FlowKey) -> bool {
+        self.tombstones.expire(self.clock_ns);
+        self.tombstones.until.contains_key(key)
+    }
+
+    /// After a segment of `flow`: a connection (or lone flow) whose subflows have all ended with
+    /// nothing more due (both FINs acknowledged) is finished at the next packet.
+    pub(super) fn note_quiet(&mut self, flow: usize) {
+        if self.limits.keep_until_end {
+            return;
+        }
+        let Some(f) = self.flows.get(flow).filter(|f| f.end.is_some() && f.quiet()) else { return };
+        match f.connection {
+            None => self.closing.push((flow, false)),
+            Some(c) => {
+                let Some(conn) = self.conns.get(c) else { return };
+                let flows = || conn.subflow_ids.iter().filter_map(|&s| self.flows.get(s));
+                if flows().all(|f| f.end.is_some() && f.quiet() || f.unanswered()) {
+                    self.closing.push((c, true));
+                }
+            }
+        }
+    }
+
+    /// Notes the capture clock; finishes what became quiet, and once a second of capture time
+    /// what ended `close_delay` ago or went idle.
     pub(super) fn tick(&mut self, ts_ns: u64, frame: u64) {
         self.clock_ns = self.clock_ns.max(ts_ns);
-        let (flows, conns) = (self.flows.len() as u64, self.conns.len() as u64);
+        if !self.closing.is_empty() {
+            for (id, is_conn) in std::mem::take(&mut self.closing) {
+                if is_conn {
+                    self.retire_connection(id, None);
+                } else {
+                    self.retire_flow(id);
+                }
+            }
+        }
+        let (flows, conns, bytes) = (self.flows.len() as u64, self.conns.len() as u64, self.state_bytes() as u64);
         let st = &mut self.stats;
         st.peak_open_flows = st.peak_open_flows.max(flows);
         st.peak_open_connections = st.peak_open_connections.max(conns);
-        if self.clock_ns >= self.next_sweep_ns {
-            let bytes = self.state_bytes() as u64;
-            self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
+        st.peak_state_bytes = st.peak_state_bytes.max(bytes);
+        if self.clock_ns >= self.next_sweep_ns && !self.limits.keep_until_end {
             self.next_sweep_ns = self.clock_ns.saturating_add(SWEEP_NS);
             self.sweep(frame);
         }
@@ -128,6 +198,9 @@ impl Analyzer {
         let key = super::flows::key_of(f.client, f.server);
         if self.flow_index.get(&key) == Some(&id) {
             self.flow_index.remove(&key);
+            if !self.ending {
+                self.tombstones.add(key, self.clock_ns.saturating_add(self.limits.close_delay_ns));
+            }
         }
         Some(f)
     }
@@ -188,6 +261,7 @@ impl Analyzer {
 
     /// Finishes everything still open (the end of the capture), in id order.
     pub(super) fn retire_all(&mut self) {
+        self.ending = true;
         let conns: Vec<usize> = self.conns.ids().collect();
         for id in conns {
             self.retire_connection(id, None);
