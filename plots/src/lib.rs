@@ -1,19 +1,24 @@
 //! Plots of an MPTCP capture: per-subflow throughput, the data-sequence graph with
 //! reinjections and data ACKs, per-subflow RTT, and the subflow timeline (docs/plot.md).
 //!
-//! Each kind has a pure *series function* (analysis + per-segment records → the numbers that are
-//! plotted, tested against the analysis) and a render function generic over the plotters
-//! backend. [`render_file`] picks PNG or SVG from the output's extension. Text is drawn with an
-//! embedded font ([`font`]), so no system font or font library is needed.
+//! One pass over the capture ([`collect`], or [`collect_for`] for one plot) runs the analyzer
+//! and turns each segment record into points of per-connection series. Each series is bounded
+//! by the plot's width, not by the capture: it keeps every point up to `8 × width`, then the
+//! extremes (first, last, lowest, highest) of each time bucket, `width` to `2 × width` buckets
+//! over its span (docs/plot.md, "Long captures"). Each kind has a *series function* (the kept
+//! points → the numbers that are plotted, tested against the analysis) and a render function
+//! generic over the plotters backend. [`render_file`] picks PNG or SVG from the output's
+//! extension. Text is drawn with an embedded font ([`font`]), so no system font or font
+//! library is needed.
 //!
 //! ```no_run
 //! use mptcp_dissector::capture::CaptureReader;
 //! use mptcp_dissector::track::Dir;
-//! use mptcp_plots::{collect, render_file, PlotKind, PlotOptions};
+//! use mptcp_plots::{collect_for, render_file, PlotKind, PlotOptions};
 //! let file = std::fs::File::open("testdata/path-cut.pcap").unwrap();
 //! let mut reader = CaptureReader::new(Box::new(file)).unwrap();
-//! let capture = collect("path-cut.pcap", &mut reader, 100_000_000);
 //! let opts = PlotOptions { kind: PlotKind::Sequence, direction: Dir::C2s, ..PlotOptions::default() };
+//! let capture = collect_for("path-cut.pcap", &mut reader, 100_000_000, &opts);
 //! render_file(&capture, &opts, std::path::Path::new("seq.png")).unwrap();
 //! ```
 //!
@@ -26,20 +31,23 @@ use std::path::Path;
 use std::rc::Rc;
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
-use mptcp_dissector::series::{SharedObserver, Throughput};
-use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Limits, Observer, SegmentRecord};
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Limits, Observer, Retire, SegmentRecord, Subflow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 mod chart;
+mod collect;
+mod decimate;
 pub mod font;
 pub mod rtt;
 pub mod sequence;
 pub mod subflows;
 pub mod throughput;
 
-/// Most segment records kept for the sequence and RTT plots (bounded memory on long captures).
-pub const MAX_RECORDS: usize = 4 << 20;
+/// Largest image side accepted (pixels); [`collect`] keeps series fine enough for it.
+pub const MAX_SIDE: u32 = 10_000;
+
+pub use collect::{Collector, MAX_POINTS};
 
 /// What to plot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,30 +94,6 @@ pub enum PlotError {
     Draw(String),
 }
 
-/// Keeps every segment record of connections (up to [`MAX_RECORDS`]) and the clock's start.
-#[derive(Default)]
-pub struct Recorder {
-    pub records: Vec<SegmentRecord>,
-    /// Records not kept because of the cap.
-    pub dropped: u64,
-    /// Timestamp of the first TCP segment: time zero of `series::Throughput`'s buckets.
-    pub t0_ns: Option<u64>,
-}
-
-impl Observer for Recorder {
-    fn segment(&mut self, r: &SegmentRecord) {
-        self.t0_ns.get_or_insert(r.ts_ns);
-        if r.connection.is_none() {
-            return;
-        }
-        if self.records.len() >= MAX_RECORDS {
-            self.dropped += 1;
-            return;
-        }
-        self.records.push(*r);
-    }
-}
-
 /// Everything the plots need from one pass over a capture.
 pub struct Capture {
     /// Name shown in titles (the capture file's name).
@@ -117,14 +101,19 @@ pub struct Capture {
     pub analysis: Analysis,
     /// How the capture ended early, if it did.
     pub end: Option<CaptureError>,
-    pub records: Vec<SegmentRecord>,
+    /// Segments not plotted: [`MAX_POINTS`] points were stored over all series at once (only
+    /// with very many connections open together; each series is bounded by the width).
     pub records_dropped: u64,
-    /// Per-interval bytes of every connection, subflow and data level.
-    pub throughput: Throughput,
     /// Time zero of every plot: the capture's first packet, as `analyze` counts times.
     pub t0_ns: u64,
-    /// Seconds from time zero to the first TCP segment, where the throughput buckets start.
+    /// Seconds from time zero to the first TCP segment, where the throughput intervals start.
     pub throughput_offset_s: f64,
+    /// Length of a throughput interval.
+    pub interval_ns: u64,
+    /// Widest plot (pixels) the series were kept for: past about `8 × width` points a series
+    /// keeps the extremes of each `1/width` to `1/(2 × width)` of its time span.
+    pub width: u32,
+    series: collect::Store,
 }
 
 impl Capture {
@@ -149,39 +138,92 @@ impl Capture {
                 .ok_or(PlotError::NoConnections),
         }
     }
-}
 
-/// Runs the analyzer over `reader`, keeping the per-segment records and the throughput series
-/// (`interval_ns` buckets) of every connection.
-pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capture {
-    let rec = Rc::new(RefCell::new(Recorder::default()));
-    let tp = Rc::new(RefCell::new(Throughput::new(interval_ns, None)));
-    let analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(Both(SharedObserver(rec.clone()), SharedObserver(tp.clone()))));
-    let (analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
-    let rec = rec.take();
-    let throughput = tp.replace(Throughput::new(interval_ns, None));
-    let first_ns = (analysis.stats.first_ts * 1e9).round() as u64;
-    let tcp0 = rec.t0_ns.unwrap_or(first_ns);
-    let t0_ns = first_ns.min(tcp0);
-    Capture {
-        name: name.to_string(),
-        analysis,
-        end,
-        records: rec.records,
-        records_dropped: rec.dropped,
-        throughput,
-        t0_ns,
-        throughput_offset_s: tcp0.saturating_sub(t0_ns) as f64 / 1e9,
+    /// Points stored over all series.
+    pub fn stored_points(&self) -> usize {
+        self.series.points()
+    }
+
+    /// Ids of the connections whose series are kept, in order.
+    pub fn kept_connections(&self) -> Vec<usize> {
+        self.series.connections()
+    }
+
+    /// Points stored in the largest series (one subflow's sequence or RTT points, the data
+    /// ACKs or reinjections of a direction, or a direction's throughput intervals).
+    pub fn largest_series(&self) -> usize {
+        self.series.largest()
     }
 }
 
-/// Two observers fed the same records.
-struct Both<A: Observer, B: Observer>(A, B);
+/// Runs the analyzer over `reader` and keeps the series of every plot kind, direction and
+/// connection (`interval_ns` throughput intervals), each bounded for plots up to [`MAX_SIDE`]
+/// pixels wide. [`collect_for`] keeps only what one plot needs.
+pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capture {
+    collect_with(name, reader, Collector::new(interval_ns, MAX_SIDE))
+}
 
-impl<A: Observer, B: Observer> Observer for Both<A, B> {
+/// Runs the analyzer over `reader` and keeps what the plot `opts` draws, for its width: its
+/// kind and direction, and its connection, or with no id asked, the open connections and the
+/// finished one that `Capture::connection` would pick so far (memory follows the connections
+/// open at once, not the capture). Draws the same image as [`collect`] for `opts` while no
+/// series has more than `8 × opts.width` points (both keep every point); past that, both keep
+/// the extremes of buckets narrower than a pixel column, this one of wider buckets.
+pub fn collect_for(name: &str, reader: &mut CaptureReader, interval_ns: u64, opts: &PlotOptions) -> Capture {
+    collect_with(name, reader, Collector::for_plot(interval_ns, opts))
+}
+
+/// Runs the analyzer over `reader` feeding `collector` (made with [`Collector::new`] or
+/// [`Collector::for_plot`]).
+pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector) -> Capture {
+    let prunes = collector.prunes();
+    let shared = Rc::new(RefCell::new(Shared { collector, conns: Vec::new(), flows: Vec::new() }));
+    let mut analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(ToShared(shared.clone())));
+    if prunes {
+        analyzer = analyzer.with_retire(Box::new(ToShared(shared.clone())));
+    }
+    let (mut analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
+    let Shared { collector, mut conns, mut flows } = Rc::try_unwrap(shared).map(RefCell::into_inner).unwrap_or_else(|rc| rc.take());
+    if prunes {
+        // What the analyzer's own sink does (track::retire::Collect).
+        conns.sort_by_key(|c| c.id);
+        flows.sort_by_key(|f| f.id);
+        analysis.connections = conns;
+        analysis.subflows = flows;
+    }
+    collector.into_capture(name, analysis, end)
+}
+
+/// The collector, and the finished connections and flows when it takes them from the analyzer.
+struct Shared {
+    collector: Collector,
+    conns: Vec<Connection>,
+    flows: Vec<Subflow>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared { collector: Collector::new(1, 1), conns: Vec::new(), flows: Vec::new() }
+    }
+}
+
+struct ToShared(Rc<RefCell<Shared>>);
+
+impl Observer for ToShared {
     fn segment(&mut self, r: &SegmentRecord) {
-        self.0.segment(r);
-        self.1.segment(r);
+        self.0.borrow_mut().collector.segment(r);
+    }
+}
+
+impl Retire for ToShared {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        let mut s = self.0.borrow_mut();
+        s.collector.retired(&conn);
+        s.conns.push(conn);
+        s.flows.extend(subflows);
+    }
+    fn flow(&mut self, flow: Subflow) {
+        self.0.borrow_mut().flows.push(flow);
     }
 }
 
@@ -215,7 +257,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cap: &Capture, op
 /// Renders to `path`, PNG or SVG by its extension. Returns the connection id plotted.
 pub fn render_file(cap: &Capture, opts: &PlotOptions, path: &Path) -> Result<usize, PlotError> {
     let (w, h) = (opts.width, opts.height);
-    if !(16..=10_000).contains(&w) || !(16..=10_000).contains(&h) {
+    if !(16..=MAX_SIDE).contains(&w) || !(16..=MAX_SIDE).contains(&h) {
         return Err(PlotError::Size(w, h));
     }
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);

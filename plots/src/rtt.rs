@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
+use crate::collect::RttPt;
 use crate::{Capture, PlotError, PlotOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,17 +22,16 @@ pub struct RttSeries {
     pub subflows: Vec<usize>,
 }
 
-/// RTT samples of `conn`'s subflows for data flowing in `dir`.
+/// RTT samples of `conn`'s subflows for data flowing in `dir`, in capture order (every one, or
+/// past `8 × width` per subflow the extremes of each time bucket: docs/plot.md).
 pub fn rtt_series(cap: &Capture, conn: &Connection, dir: Dir) -> RttSeries {
-    let points = cap
-        .records
-        .iter()
-        .filter(|r| r.connection == Some(conn.id))
-        .filter_map(|r| match r.rtt {
-            Some((d, ms)) if d == dir => Some(RttPoint { t: cap.rel_ns(r.ts_ns), subflow: r.subflow, ms }),
-            _ => None,
-        })
-        .collect();
+    let mut pts: Vec<(usize, &RttPt)> = cap
+        .series
+        .rtt(conn.id, dir)
+        .map(|s| s.subflows.iter().flat_map(|(id, d)| d.points().map(move |p| (*id, p))).collect())
+        .unwrap_or_default();
+    pts.sort_by_key(|(_, p)| p.seq);
+    let points = pts.into_iter().map(|(subflow, p)| RttPoint { t: cap.rel_ns(p.ts_ns), subflow, ms: p.ms }).collect();
     RttSeries { points, subflows: conn.subflow_ids.clone() }
 }
 

@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
+use crate::collect::SeqPt;
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One segment carrying mapped data.
@@ -30,51 +31,67 @@ pub struct AckPoint {
     pub ack_rel: i64,
 }
 
+/// Where a subflow's segments were too many to draw one by one at the plot's width: the
+/// points kept for a time bucket are its extremes, and this line joins its lowest DSN to its
+/// highest byte, as the bars of the segments left out would have covered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeqSpan {
+    pub subflow: usize,
+    pub t0: f64,
+    pub lo: i64,
+    pub t1: f64,
+    pub hi: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SequenceSeries {
+    /// The segments, in capture order (every one, or past `8 × width` per subflow the extremes
+    /// of each time bucket: docs/plot.md).
     pub points: Vec<SeqPoint>,
     /// Every advance of the data ACK (the highest so far; repeated and stale values dropped).
     pub acks: Vec<AckPoint>,
     /// The connection's subflow ids, for colours and the legend.
     pub subflows: Vec<usize>,
+    /// Reinjected segments (all of them, drawn or not).
+    pub reinjections: u64,
+    /// Empty unless segments were left out.
+    pub spans: Vec<SeqSpan>,
 }
 
 /// The sequence graph of `conn`'s data in direction `dir`.
 pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSeries {
-    let c2s = dir == Dir::C2s;
-    let recs = cap.records.iter().filter(|r| r.connection == Some(conn.id));
+    let mut s = SequenceSeries { subflows: conn.subflow_ids.clone(), ..Default::default() };
+    let Some(sd) = cap.series.seq(conn.id, dir) else { return s };
     // Relative to the first data byte (IDSN + 1), or the lowest DSN seen when the handshake is
     // not in the capture. Wrapping: DSNs are 64-bit sequence space (RFC 8684 §3.3).
-    let base = conn.data(dir).first_dsn.or_else(|| {
-        let mut it = recs.clone().filter(|r| r.c2s == c2s && r.payload_len > 0).filter_map(|r| r.dsn);
-        let first = it.next()?;
-        Some(it.fold(first, |m, d| if (d.wrapping_sub(m) as i64) < 0 { d } else { m }))
-    });
-    let Some(base) = base else {
-        return SequenceSeries { subflows: conn.subflow_ids.clone(), ..Default::default() };
-    };
-    let mut s = SequenceSeries { subflows: conn.subflow_ids.clone(), ..Default::default() };
-    for r in recs {
-        if r.c2s == c2s && r.payload_len > 0 {
-            if let Some(dsn) = r.dsn {
-                s.points.push(SeqPoint {
-                    t: cap.rel_ns(r.ts_ns),
-                    dsn_rel: dsn.wrapping_sub(base) as i64,
-                    len: r.payload_len,
-                    subflow: r.subflow,
-                    reinjected: r.reinjected_bytes > 0,
-                });
+    let Some(base) = conn.data(dir).first_dsn.or(sd.low) else { return s };
+    let prov = sd.prov.unwrap_or(base);
+    let rel = |d: i64| prov.wrapping_add(d as u64).wrapping_sub(base) as i64;
+    let mut pts: Vec<&SeqPt> = sd.subflows.iter().flat_map(|(_, d)| d.points()).chain(sd.rein.points()).collect();
+    pts.sort_by_key(|p| p.seq);
+    pts.dedup_by_key(|p| p.seq);
+    s.points = pts
+        .into_iter()
+        .map(|p| SeqPoint { t: cap.rel_ns(p.ts_ns), dsn_rel: rel(p.d), len: p.len, subflow: p.subflow, reinjected: p.reinjected })
+        .collect();
+    s.reinjections = sd.reinjections;
+    for (id, d) in &sd.subflows {
+        for b in d.buckets().filter(|b| b.n > b.pts.len() as u64) {
+            let lo = b.pts.iter().min_by_key(|p| p.d);
+            let hi = b.pts.iter().max_by_key(|p| i128::from(p.d) + i128::from(p.len));
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                let (t0, t1) = (cap.rel_ns(lo.ts_ns), cap.rel_ns(hi.ts_ns));
+                s.spans.push(SeqSpan { subflow: *id, t0, lo: rel(lo.d), t1, hi: rel(hi.d).saturating_add(i64::from(hi.len)) });
             }
         }
-        if r.c2s != c2s {
-            if let Some(ack) = r.data_ack {
-                let ack_rel = ack.wrapping_sub(base) as i64;
-                // Only advances: a retransmitted segment on a stale subflow repeats an old
-                // data ACK, which acknowledges nothing new.
-                if s.acks.last().is_none_or(|a| ack_rel > a.ack_rel) {
-                    s.acks.push(AckPoint { t: cap.rel_ns(r.ts_ns), ack_rel });
-                }
-            }
+    }
+    let ack_prov = sd.ack_prov.unwrap_or(base);
+    for a in sd.acks.points() {
+        let ack_rel = ack_prov.wrapping_add(a.d as u64).wrapping_sub(base) as i64;
+        // Only advances: a retransmitted segment on a stale subflow repeats an old data ACK,
+        // which acknowledges nothing new.
+        if s.acks.last().is_none_or(|l| ack_rel > l.ack_rel) {
+            s.acks.push(AckPoint { t: cap.rel_ns(a.ts_ns), ack_rel });
         }
     }
     s
@@ -100,7 +117,14 @@ pub fn render<DB: DrawingBackend>(
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
-    let top = s.points.iter().map(|p| p.dsn_rel + i64::from(p.len)).chain(s.acks.iter().map(|a| a.ack_rel)).max().unwrap_or(0).max(0);
+    let top = s
+        .points
+        .iter()
+        .map(|p| p.dsn_rel.saturating_add(i64::from(p.len)))
+        .chain(s.acks.iter().map(|a| a.ack_rel))
+        .max()
+        .unwrap_or(0)
+        .max(0);
     let bottom = s.points.iter().map(|p| p.dsn_rel).chain(s.acks.iter().map(|a| a.ack_rel)).min().unwrap_or(0).min(0);
     let (scale, uname) = unit(top);
     let t_max = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(0f64, f64::max);
@@ -135,10 +159,17 @@ pub fn render<DB: DrawingBackend>(
         let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
         ch.draw_series(pts.iter().map(|p| {
             let y0 = p.dsn_rel as f64 / scale;
-            let y1 = (p.dsn_rel + i64::from(p.len)) as f64 / scale;
+            let y1 = p.dsn_rel.saturating_add(i64::from(p.len)) as f64 / scale;
             PathElement::new(vec![(p.t, y0), (p.t, y1)], c.stroke_width(2))
         }))
         .map_err(draw_err)?;
+        if !s.spans.is_empty() {
+            let spans = s.spans.iter().filter(|sp| sp.subflow == id);
+            ch.draw_series(
+                spans.map(|sp| PathElement::new(vec![(sp.t0, sp.lo as f64 / scale), (sp.t1, sp.hi as f64 / scale)], c.stroke_width(2))),
+            )
+            .map_err(draw_err)?;
+        }
         ch.draw_series(pts.iter().map(|p| Circle::new((p.t, p.dsn_rel as f64 / scale), r, c.filled())))
             .map_err(draw_err)?
             .label(label)
@@ -149,7 +180,7 @@ pub fn render<DB: DrawingBackend>(
     let rr = r * 3;
     ch.draw_series(rein.iter().map(|p| Cross::new((p.t, p.dsn_rel as f64 / scale), rr, BLACK.stroke_width(2))))
         .map_err(draw_err)?
-        .label(format!("reinjected segment ({})", rein.len()))
+        .label(format!("reinjected segment ({})", s.reinjections))
         .legend(move |(x, y)| Cross::new((x + 9, y), rr, BLACK.stroke_width(2)));
     chart::legend(&mut ch, SeriesLabelPosition::UpperLeft, &sz)?;
     if s.points.is_empty() {

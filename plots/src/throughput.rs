@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
+use crate::collect::Row;
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One line of the plot: bytes per interval, from time zero.
@@ -25,6 +26,10 @@ pub struct ThroughputSeries {
     pub offset_s: f64,
     /// The connection's subflows in id order, then the goodput line.
     pub lines: Vec<ThroughputLine>,
+    /// Interval number of each entry of the lines' `bytes`: 0, 1, 2, … (every interval from 0
+    /// to the last with bytes), or past `8 × width` intervals only those holding the extremes
+    /// of each time bucket (docs/plot.md).
+    pub index: Vec<u64>,
 }
 
 impl ThroughputSeries {
@@ -36,11 +41,21 @@ impl ThroughputSeries {
     pub fn intervals(&self) -> usize {
         self.lines.first().map_or(0, |l| l.bytes.len())
     }
+
+    /// Start of entry `i`, seconds since the first packet.
+    fn start(&self, i: usize) -> f64 {
+        self.offset_s + self.index.get(i).copied().unwrap_or(i as u64) as f64 * self.interval_s
+    }
+
+    /// End of the last interval, seconds since the first packet.
+    pub fn end(&self) -> f64 {
+        let n = self.index.last().map_or(self.intervals() as u64, |&i| i.saturating_add(1));
+        self.offset_s + n as f64 * self.interval_s
+    }
 }
 
 /// The throughput lines of `conn` in direction `dir`.
 pub fn throughput_series(cap: &Capture, conn: &Connection, dir: Dir) -> ThroughputSeries {
-    let rows = cap.throughput.rows();
     let mut lines: Vec<ThroughputLine> = conn
         .subflow_ids
         .iter()
@@ -51,32 +66,66 @@ pub fn throughput_series(cap: &Capture, conn: &Connection, dir: Dir) -> Throughp
         })
         .collect();
     lines.push(ThroughputLine { subflow: None, label: "data-level goodput".into(), bytes: Vec::new() });
-    let interval_s = cap.throughput.interval_secs();
-    for r in rows.iter().filter(|r| r.connection == conn.id) {
-        let Some(line) = lines.iter_mut().find(|l| l.subflow == r.subflow) else { continue };
-        // Rows start at interval 0 and are contiguous per key.
-        let i = (r.t / interval_s).round() as usize;
-        if line.bytes.len() <= i {
-            line.bytes.resize(i + 1, 0);
+    let interval_s = cap.interval_ns as f64 / 1e9;
+    let mut index = Vec::new();
+    if let Some(td) = cap.series.tput(conn.id, dir) {
+        // Column of each line in the rows: 0 the goodput, 1 + slot a subflow.
+        let cols: Vec<Option<usize>> =
+            lines.iter().map(|l| l.subflow.map_or(Some(0), |id| td.slots.iter().position(|&s| s == id).map(|p| p + 1))).collect();
+        let mut rows: Vec<&Row> = td.rows.points().collect();
+        rows.sort_by_key(|r| r.idx);
+        // Up to the last interval with bytes, at least one.
+        let n =
+            rows.iter().filter(|r| cols.iter().flatten().any(|&c| r.val(c) > 0)).map(|r| r.idx.saturating_add(1)).max().unwrap_or(0).max(1);
+        // Dense when every row is kept and that is not many more intervals than the width
+        // (a capture with hours between two bursts would otherwise get millions of zeros).
+        let dense = usize::try_from(n).ok().filter(|&len| !td.rows.decimated() && len <= 8 * cap.width as usize);
+        if let Some(len) = dense {
+            // Every interval from 0, zeros included.
+            index = (0..n).collect();
+            for (l, col) in lines.iter_mut().zip(&cols) {
+                l.bytes = vec![0; len];
+                for r in rows.iter().filter(|r| r.idx < n) {
+                    l.bytes[r.idx as usize] = col.map_or(0, |c| r.val(c));
+                }
+            }
+        } else {
+            // The rows kept: intervals with bytes and both ends of each empty run, so the steps
+            // drawn through them are those of every interval.
+            rows.retain(|r| r.idx < n);
+            index = rows.iter().map(|r| r.idx).collect();
+            for (l, col) in lines.iter_mut().zip(&cols) {
+                l.bytes = rows.iter().map(|r| col.map_or(0, |c| r.val(c))).collect();
+            }
         }
-        line.bytes[i] = if dir == Dir::C2s { r.c2s_bytes } else { r.s2c_bytes };
     }
-    // A common length, without trailing all-zero intervals.
-    let mut n = lines.iter().map(|l| l.bytes.iter().rposition(|&b| b > 0).map_or(0, |p| p + 1)).max().unwrap_or(0);
-    n = n.max(1);
-    for l in &mut lines {
-        l.bytes.resize(n, 0);
+    if index.is_empty() {
+        index.push(0);
+        for l in &mut lines {
+            l.bytes = vec![0];
+        }
     }
-    ThroughputSeries { interval_s, offset_s: cap.throughput_offset_s, lines }
+    ThroughputSeries { interval_s, offset_s: cap.throughput_offset_s, lines, index }
 }
 
-/// Steps: each interval drawn flat across its width.
+/// Steps: each interval drawn flat across its width. Across intervals left out (decimated
+/// series), the line holds the value before and rises or falls at the next interval kept: only
+/// level and upright segments, as when every interval is drawn (a thick line through steep
+/// zigzags would be drawn with spikes).
 fn steps(s: &ThroughputSeries, vals: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
-    let mut pts = Vec::new();
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    let mut prev: Option<(u64, f64)> = None;
     for (i, v) in vals.enumerate() {
-        let t = s.offset_s + i as f64 * s.interval_s;
+        let t = s.start(i);
+        let idx = s.index.get(i).copied().unwrap_or(i as u64);
+        if let Some((p, pv)) = prev {
+            if idx > p.saturating_add(1) && pv != v {
+                pts.push((t, pv));
+            }
+        }
         pts.push((t, v));
         pts.push((t + s.interval_s, v));
+        prev = Some((idx, v));
     }
     pts
 }
@@ -104,7 +153,7 @@ pub fn render<DB: DrawingBackend>(
     let mut stacked: Vec<Vec<u64>> = Vec::new();
     for l in subflows {
         for (c, b) in cum.iter_mut().zip(&l.bytes) {
-            *c += b;
+            *c = c.saturating_add(*b);
         }
         stacked.push(cum.clone());
     }
@@ -115,7 +164,7 @@ pub fn render<DB: DrawingBackend>(
     };
     // Head room so the legend (top right) does not sit on the lines.
     let y_max = chart::headroom(s.mbps(peak), 0.12 * s.lines.len() as f64);
-    let x_max = chart::time_end(s.offset_s + n as f64 * s.interval_s);
+    let x_max = chart::time_end(s.end());
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
