@@ -640,10 +640,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 stacked,
             };
             let mut reader = open_capture(&file)?;
-            let mut cap = mptcp_plots::collect(&file.display().to_string(), &mut reader, interval_ns);
+            let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
             let end = cap.end.take();
             if cap.records_dropped > 0 {
-                eprintln!("mptcp-trace: warning: {} segments past the plot's record cap were not plotted", cap.records_dropped);
+                eprintln!(
+                    "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",
+                    cap.records_dropped,
+                    mptcp_plots::MAX_POINTS
+                );
             }
             match mptcp_plots::render_file(&cap, &opts, &output) {
                 Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),

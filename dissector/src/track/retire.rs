@@ -147,6 +147,7 @@ impl Analyzer {
         st.peak_open_connections = st.peak_open_connections.max(conns);
         st.peak_state_bytes = st.peak_state_bytes.max(bytes);
         if self.clock_ns >= self.next_sweep_ns && !self.limits.keep_until_end {
+            self.tombstones.expire(self.clock_ns);
             self.next_sweep_ns = self.clock_ns.saturating_add(SWEEP_NS);
             self.sweep(frame);
         }
