@@ -110,9 +110,26 @@ impl Ranges {
             push_iv(&mut scratch, cur, b, kind);
         }
         if i <= j && j <= self.ivs.len() {
-            self.ivs.splice(i..j, scratch.drain(..));
+            self.replace(i, j, &scratch);
         }
         self.scratch = scratch;
+    }
+}
+
+impl Ranges {
+    /// Replaces `ivs[i..j]` with `with`, overwriting in place what it can (`Vec::splice` was
+    /// a tenth of `analyze`: most paints replace one range with one).
+    fn replace(&mut self, i: usize, j: usize, with: &[Iv]) {
+        let m = j - i;
+        let n = with.len().min(m);
+        if let (Some(dst), Some(src)) = (self.ivs.get_mut(i..i + n), with.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if with.len() < m {
+            self.ivs.drain(i + n..j);
+        } else if let Some(rest) = with.get(m..).filter(|r| !r.is_empty()) {
+            self.ivs.splice(j..j, rest.iter().copied());
+        }
     }
 }
 

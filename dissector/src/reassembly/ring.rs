@@ -42,6 +42,11 @@ impl Ring {
         if x < self.start {
             return;
         }
+        if off == self.buf.len() {
+            // Appending (in-order data): one copy, no zero-fill first.
+            self.buf.extend(bytes);
+            return;
+        }
         if self.buf.len() < end {
             self.buf.resize(end, 0);
         }

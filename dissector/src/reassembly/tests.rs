@@ -579,4 +579,64 @@ proptest! {
         prop_assert_eq!(sum.bytes, st.iter().filter(|v| **v != 0).count() as u64);
         prop_assert_eq!(sum.captured_bytes, st.iter().filter(|v| **v == 2).count() as u64);
     }
+
+    /// The in-order fast path changes nothing: every insert's account, what the sink gets
+    /// (bytes and holes), what is held, and the summary are the same as through the range
+    /// list. Pieces mostly in order from two subflows (the bulk case), some reordered, some
+    /// re-sent with other bytes, some cut short, under default and tiny limits.
+    #[test]
+    fn in_order_fast_path_changes_nothing(
+        (start, s, raw, seed) in pieces_strategy(),
+        tiny in any::<bool>(), skip in any::<bool>(), fin_at in 0usize..4000, no_cmp in 0usize..80,
+    ) {
+        let n = s.len();
+        let lim = if tiny {
+            ReassemblyLimits { max_buffered_bytes: 900, max_segments: 3, history_ranges: 2, recent_bytes: 300, hole_policy: HolePolicy::Stop }
+        } else {
+            ReassemblyLimits::default()
+        };
+        let lim = ReassemblyLimits { hole_policy: if skip { HolePolicy::Skip } else { HolePolicy::Stop }, ..lim };
+        // In-order pieces alternating between subflows 1 and 2, then the random ones spliced in.
+        let mut pieces: Vec<(usize, usize, u32, usize)> = Vec::new();
+        let mut a = 0;
+        while a < n {
+            let b = (a + 1 + (seed as usize + a) % 300).min(n);
+            pieces.push((a, b, 1 + (pieces.len() % 2) as u32, usize::MAX));
+            a = b;
+        }
+        for (k, &(a, l, sf, cap)) in raw.iter().enumerate() {
+            let at = (seed as usize).wrapping_add(k * 7919) % (pieces.len() + 1);
+            pieces.insert(at, (a, (a + l).min(n), sf, cap));
+        }
+        let mut fast = Reassembler::new(start, lim);
+        let mut slow = Reassembler::new(start, lim);
+        slow.slow_only = true;
+        let (mut of, mut os) = (Out::default(), Out::default());
+        for (k, &(a, b, sf, cap)) in pieces.iter().enumerate() {
+            let c = (b - a).min(cap);
+            // Subflow 3 re-sends other bytes (mismatches).
+            let bytes: Vec<u8> = s[a..a + c].iter().map(|x| if sf == 3 { x ^ 0x5a } else { *x }).collect();
+            if k == no_cmp {
+                fast.set_compare(false);
+                slow.set_compare(false);
+            }
+            if k == fin_at {
+                fast.data_fin(start.wrapping_add(n as u64), k as u64);
+                slow.data_fin(start.wrapping_add(n as u64), k as u64);
+            }
+            let dsn = start.wrapping_add(a as u64);
+            let i1 = fast.insert(dsn, &bytes, (b - a) as u32, sf, k as u64, k as u64 * 10, &mut |ch| of.take(ch));
+            let i2 = slow.insert(dsn, &bytes, (b - a) as u32, sf, k as u64, k as u64 * 10, &mut |ch| os.take(ch));
+            prop_assert_eq!(i1, i2);
+            prop_assert_eq!(fast.held_bytes(), slow.held_bytes());
+            prop_assert_eq!(fast.pending_ranges(), slow.pending_ranges());
+            prop_assert_eq!(fast.next_dsn(), slow.next_dsn());
+        }
+        let s1 = fast.finish(&mut |ch| of.take(ch));
+        let s2 = slow.finish(&mut |ch| os.take(ch));
+        prop_assert_eq!(s1, s2);
+        prop_assert_eq!(&of.data, &os.data);
+        prop_assert_eq!(&of.holes, &os.holes);
+        prop_assert!(!of.out_of_order);
+    }
 }

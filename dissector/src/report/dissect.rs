@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, DecodeError, Decoded, Layer, TcpSegment};
+use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 
 /// Output format of `dissect`.
@@ -57,23 +57,6 @@ impl PacketError {
     }
 }
 
-/// The JSON line of one packet (docs/dissect.md).
-#[derive(Serialize)]
-struct JsonPacket<'a, 'o> {
-    frame: u64,
-    ts: f64,
-    src: Option<String>,
-    dst: Option<String>,
-    sport: Option<u16>,
-    dport: Option<u16>,
-    flags: Option<String>,
-    seq: Option<u32>,
-    ack: Option<u32>,
-    len: Option<u32>,
-    mptcp: &'a [MptcpOption<'o>],
-    errors: &'a [PacketError],
-}
-
 /// Byte offset of `inner` within `outer` (both slices of the same packet).
 fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
     (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
@@ -81,6 +64,10 @@ fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
 
 /// Decodes every packet of `reader` and writes the lines to `out`. A capture cut mid-record
 /// ends the loop and is returned with the summary (everything before it was printed).
+///
+/// Nothing is allocated per packet on the usual path: each line is composed in a reused buffer
+/// (numbers, addresses and DSS options written by hand, byte for byte what serde_json wrote
+/// before; other MPTCP options, rare, and decode errors still go through serde_json).
 pub fn dissect<W: Write>(
     reader: &mut CaptureReader,
     config: DissectConfig,
@@ -88,6 +75,9 @@ pub fn dissect<W: Write>(
 ) -> io::Result<(DissectSummary, Option<CaptureError>)> {
     let mut summary = DissectSummary::default();
     let mut errors: Vec<PacketError> = Vec::new();
+    // The packet's MPTCP options as they are printed (JSON array items or ", text" pieces).
+    let mut opts: Vec<u8> = Vec::with_capacity(512);
+    let mut line: Vec<u8> = Vec::with_capacity(1024);
     loop {
         let packet = match reader.next_packet() {
             Ok(Some(p)) => p,
@@ -107,24 +97,37 @@ pub fn dissect<W: Write>(
                         error: "TCP options cut short by the capture's snaplen".into(),
                     });
                 }
-                // Allocates per printed packet: dissect's cost is its output, not this.
-                let mut opts_local: Vec<MptcpOption<'_>> = Vec::new();
+                opts.clear();
+                let mut n_opts = 0usize;
                 for item in mptcp_options(seg.options) {
                     match item {
-                        Ok((_, o)) => opts_local.push(o),
+                        Ok((_, o)) => {
+                            match config.format {
+                                Format::Jsonl => {
+                                    if n_opts > 0 {
+                                        opts.push(b',');
+                                    }
+                                    write_option_json(&mut opts, &o)?;
+                                }
+                                Format::Text => write!(opts, ", {o}")?,
+                            }
+                            n_opts += 1;
+                        }
                         Err(issue) => {
                             summary.option_errors += 1;
                             errors.push(PacketError::from_option(&issue, options_at));
                         }
                     }
                 }
-                let has_mptcp = !opts_local.is_empty() || errors.iter().any(|e| e.layer == Layer::Mptcp);
+                let has_mptcp = n_opts > 0 || errors.iter().any(|e| e.layer == Layer::Mptcp);
                 if has_mptcp {
                     summary.mptcp += 1;
                 }
                 if has_mptcp || config.all {
                     summary.printed += 1;
-                    write_segment(out, config.format, &packet, &seg, &opts_local, &errors)?;
+                    line.clear();
+                    write_segment(&mut line, config.format, &packet, &seg, &opts, &errors)?;
+                    out.write_all(&line)?;
                 }
             }
             Decoded::Fragment => summary.fragments += 1,
@@ -134,39 +137,53 @@ pub fn dissect<W: Write>(
                 if config.all {
                     summary.printed += 1;
                     errors.push(PacketError::from_decode(&e));
-                    write_undecoded(out, config.format, &packet, &errors)?;
+                    line.clear();
+                    write_undecoded(&mut line, config.format, &packet, &errors)?;
+                    out.write_all(&line)?;
                 }
             }
         }
     }
 }
 
-fn write_segment<W: Write>(
-    out: &mut W,
+/// One line for a TCP segment; `opts` is the options as printed (see [`dissect`]).
+fn write_segment(
+    out: &mut Vec<u8>,
     format: Format,
     packet: &Packet<'_>,
     seg: &TcpSegment<'_>,
-    opts: &[MptcpOption<'_>],
+    opts: &[u8],
     errors: &[PacketError],
 ) -> io::Result<()> {
     match format {
         Format::Jsonl => {
-            let line = JsonPacket {
-                frame: packet.frame,
-                ts: packet.ts_secs(),
-                src: Some(seg.src.to_string()),
-                dst: Some(seg.dst.to_string()),
-                sport: Some(seg.sport),
-                dport: Some(seg.dport),
-                flags: Some(seg.flags.to_string()),
-                seq: Some(seg.seq),
-                ack: Some(seg.ack),
-                len: Some(seg.payload_len),
-                mptcp: opts,
-                errors,
-            };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")
+            // The fields of docs/dissect.md, in order.
+            out.extend_from_slice(b"{\"frame\":");
+            push_u64(out, packet.frame);
+            out.extend_from_slice(b",\"ts\":");
+            serde_json::to_writer(&mut *out, &packet.ts_secs())?;
+            out.extend_from_slice(b",\"src\":\"");
+            push_ip(out, seg.src);
+            out.extend_from_slice(b"\",\"dst\":\"");
+            push_ip(out, seg.dst);
+            out.extend_from_slice(b"\",\"sport\":");
+            push_u64(out, u64::from(seg.sport));
+            out.extend_from_slice(b",\"dport\":");
+            push_u64(out, u64::from(seg.dport));
+            out.extend_from_slice(b",\"flags\":\"");
+            push_flags(out, seg.flags);
+            out.extend_from_slice(b"\",\"seq\":");
+            push_u64(out, u64::from(seg.seq));
+            out.extend_from_slice(b",\"ack\":");
+            push_u64(out, u64::from(seg.ack));
+            out.extend_from_slice(b",\"len\":");
+            push_u64(out, u64::from(seg.payload_len));
+            out.extend_from_slice(b",\"mptcp\":[");
+            out.extend_from_slice(opts);
+            out.extend_from_slice(b"],\"errors\":");
+            push_errors(out, errors)?;
+            out.extend_from_slice(b"}\n");
+            Ok(())
         }
         Format::Text => {
             write!(
@@ -184,43 +201,180 @@ fn write_segment<W: Write>(
                 seg.window,
                 seg.payload_len
             )?;
-            for o in opts {
-                write!(out, ", {o}")?;
-            }
+            out.extend_from_slice(opts);
             for e in errors {
                 write!(out, " [error: {:?} at byte {}: {}]", e.layer, e.offset, e.error)?;
             }
-            out.write_all(b"\n")
+            out.push(b'\n');
+            Ok(())
         }
     }
 }
 
-fn write_undecoded<W: Write>(out: &mut W, format: Format, packet: &Packet<'_>, errors: &[PacketError]) -> io::Result<()> {
+fn write_undecoded(out: &mut Vec<u8>, format: Format, packet: &Packet<'_>, errors: &[PacketError]) -> io::Result<()> {
     match format {
         Format::Jsonl => {
-            let line = JsonPacket {
-                frame: packet.frame,
-                ts: packet.ts_secs(),
-                src: None,
-                dst: None,
-                sport: None,
-                dport: None,
-                flags: None,
-                seq: None,
-                ack: None,
-                len: None,
-                mptcp: &[],
-                errors,
-            };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")
+            out.extend_from_slice(b"{\"frame\":");
+            push_u64(out, packet.frame);
+            out.extend_from_slice(b",\"ts\":");
+            serde_json::to_writer(&mut *out, &packet.ts_secs())?;
+            out.extend_from_slice(
+                b",\"src\":null,\"dst\":null,\"sport\":null,\"dport\":null,\"flags\":null,\"seq\":null,\"ack\":null,\"len\":null,\"mptcp\":[],\"errors\":",
+            );
+            push_errors(out, errors)?;
+            out.extend_from_slice(b"}\n");
+            Ok(())
         }
         Format::Text => {
             write!(out, "{:>6} {:.6} undecodable", packet.frame, packet.ts_secs())?;
             for e in errors {
                 write!(out, " [error: {:?} at byte {}: {}]", e.layer, e.offset, e.error)?;
             }
-            out.write_all(b"\n")
+            out.push(b'\n');
+            Ok(())
+        }
+    }
+}
+
+/// Decimal digits of `v`, as serde_json writes an integer.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or(&[]));
+}
+
+/// An address as its `Display` form (digits, dots, hex and colons: nothing to escape in JSON).
+fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            for (k, octet) in a.octets().into_iter().enumerate() {
+                if k > 0 {
+                    out.push(b'.');
+                }
+                push_u64(out, u64::from(octet));
+            }
+        }
+        std::net::IpAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// The flag letters of `TcpFlags`'s `Display` (same order; "." for none).
+fn push_flags(out: &mut Vec<u8>, flags: TcpFlags) {
+    const LETTERS: [(u8, u8); 8] = [
+        (TcpFlags::SYN, b'S'),
+        (TcpFlags::FIN, b'F'),
+        (TcpFlags::RST, b'R'),
+        (TcpFlags::PSH, b'P'),
+        (TcpFlags::ACK, b'A'),
+        (TcpFlags::URG, b'U'),
+        (TcpFlags::ECE, b'E'),
+        (TcpFlags::CWR, b'W'),
+    ];
+    if flags.0 == 0 {
+        out.push(b'.');
+        return;
+    }
+    for (bit, c) in LETTERS {
+        if flags.has(bit) {
+            out.push(c);
+        }
+    }
+}
+
+fn push_errors(out: &mut Vec<u8>, errors: &[PacketError]) -> io::Result<()> {
+    if errors.is_empty() {
+        out.extend_from_slice(b"[]");
+        Ok(())
+    } else {
+        Ok(serde_json::to_writer(&mut *out, errors)?)
+    }
+}
+
+fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
+    match v {
+        Some(v) => push_u64(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// One MPTCP option as serde_json writes its `Serialize` form. DSS (nearly every packet of a
+/// transfer) is written by hand; the other options go through serde_json.
+fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
+    let MptcpOption::Dss(d) = o else {
+        return Ok(serde_json::to_writer(&mut *out, o)?);
+    };
+    let m = d.mapping.as_ref();
+    out.extend_from_slice(b"{\"subtype\":\"DSS\",\"data_fin\":");
+    out.extend_from_slice(if d.data_fin { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"data_ack\":");
+    push_opt_u64(out, d.data_ack.map(|a| a.value));
+    out.extend_from_slice(b",\"data_ack_len\":");
+    push_opt_u64(out, d.data_ack.map(|a| a.len.bytes() as u64));
+    out.extend_from_slice(b",\"dsn\":");
+    push_opt_u64(out, m.map(|m| m.dsn));
+    out.extend_from_slice(b",\"dsn_len\":");
+    push_opt_u64(out, m.map(|m| m.dsn_len.bytes() as u64));
+    out.extend_from_slice(b",\"subflow_seq\":");
+    push_opt_u64(out, m.map(|m| u64::from(m.subflow_seq)));
+    out.extend_from_slice(b",\"data_level_length\":");
+    push_opt_u64(out, m.map(|m| u64::from(m.data_level_length)));
+    out.extend_from_slice(b",\"checksum\":");
+    match m.and_then(|m| m.checksum) {
+        Some(c) => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push(b'"');
+            for shift in [12, 8, 4, 0] {
+                out.push(HEX.get(usize::from((c >> shift) & 0xf)).copied().unwrap_or(b'0'));
+            }
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::mptcp::tests::arb_option;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every option kind: the hand-written JSON is serde_json's, byte for byte.
+        #[test]
+        fn option_json_is_serde_json(o in arb_option()) {
+            let mut mine = Vec::new();
+            write_option_json(&mut mine, &o).expect("write");
+            prop_assert_eq!(String::from_utf8(mine).expect("utf8"), serde_json::to_string(&o).expect("serde"));
+        }
+
+        #[test]
+        fn numbers_and_addresses_are_display(v in any::<u64>(), a in any::<[u8; 4]>(), b in any::<[u16; 8]>(), f in any::<u8>()) {
+            let mut out = Vec::new();
+            push_u64(&mut out, v);
+            prop_assert_eq!(String::from_utf8(out).expect("utf8"), v.to_string());
+            for ip in [std::net::IpAddr::from(a), std::net::IpAddr::from(b)] {
+                let mut out = Vec::new();
+                push_ip(&mut out, ip);
+                let json = serde_json::to_string(&ip.to_string()).expect("serde");
+                prop_assert_eq!(format!("\"{}\"", String::from_utf8(out).expect("utf8")), json);
+            }
+            let mut out = Vec::new();
+            push_flags(&mut out, TcpFlags(f));
+            prop_assert_eq!(String::from_utf8(out).expect("utf8"), TcpFlags(f).to_string());
         }
     }
 }
