@@ -16,8 +16,12 @@ use serde_json::Value;
 const CAPTURE: &str = "matrix/sequential.pcap";
 const MS: u64 = 1_000_000;
 
+fn truth_of(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(common::testdata().join(format!("matrix/{name}.truth.json"))).unwrap()).unwrap()
+}
+
 fn truth() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(common::testdata().join("matrix/sequential.truth.json")).unwrap()).unwrap()
+    truth_of("sequential")
 }
 
 /// What a sink saw: every finished connection with its subflows, and the lone flows.
@@ -54,9 +58,12 @@ fn keep_all() -> Limits {
 /// Every truth connection appears once among the finished ones, both directions complete with
 /// the receiving application's sha256 (matched by the client address of the initial subflow).
 fn assert_all_reported(seen: &Seen, what: &str) {
-    let truth = truth();
+    assert_all_reported_of(seen, what, &truth());
+    assert_eq!(seen.conns.len(), 30);
+}
+
+fn assert_all_reported_of(seen: &Seen, what: &str, truth: &Value) {
     let conns = truth["conns"].as_array().unwrap();
-    assert_eq!(conns.len(), 30);
     // Client ports repeat across sequential connections: the nth truth connection from an
     // address is the nth reported one from it, in id (first packet) order.
     let mut by_client: BTreeMap<String, Vec<&Connection>> = BTreeMap::new();
@@ -189,4 +196,22 @@ fn an_idle_connection_is_finished_as_timed_out_and_the_rest_still_close() {
     assert_eq!(a.stats.connections_timed_out, 0);
     let c = seen.conns.iter().find(|(c, _)| c.client.to_string() == client).unwrap();
     assert_eq!(c.0.state, ConnState::Established);
+}
+
+#[test]
+fn many_open_connections_share_a_small_budget_and_stay_exact() {
+    // twenty-conns.pcap: 20 connections open at once, each with a join. With half the memory
+    // their buffers take when nothing is bounded, the delivered bytes kept for comparison shrink
+    // (reported), and every stream is still rebuilt to the applications' sha256.
+    let truth = truth_of("twenty-conns");
+    let bytes = common::read("matrix/twenty-conns.pcap");
+    let (free, seen) = run(bytes.clone(), keep_all());
+    assert_all_reported_of(&seen, "unbounded", &truth);
+    assert_eq!(free.stats.min_recent_window, None, "{:?}", free.stats);
+    let budget = (free.stats.peak_state_bytes / 2) as usize;
+    let (a, seen) = run(bytes, Limits { max_state_bytes: budget, ..keep_all() });
+    assert_all_reported_of(&seen, "half the budget", &truth);
+    assert_eq!((a.stats.flows_dropped, a.stats.connections_dropped), (0, 0), "{:?}", a.stats);
+    assert!(a.stats.min_recent_window.is_some_and(|w| w < 256 << 10), "{:?}", a.stats);
+    assert!(a.stats.peak_state_bytes <= budget as u64, "{} > {budget}", a.stats.peak_state_bytes);
 }

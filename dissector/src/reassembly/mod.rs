@@ -132,6 +132,27 @@ impl Reassembler {
         self.ring.len()
     }
 
+    /// Memory the held bytes take (the ring's allocation).
+    pub fn memory_bytes(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// Changes how much this reassembler may hold: at most `recent` delivered bytes kept to
+    /// compare re-sent bytes with, and a reordering window of `buffered` bytes above the delivery
+    /// point (for later pieces). Lowering `recent` frees the bytes above it at once. Used to share
+    /// a memory budget among many open connections: re-sent bytes older than the window are still
+    /// counted and attributed, only not compared; pieces beyond the window are counted in
+    /// `capped_bytes`.
+    pub fn set_bounds(&mut self, recent: usize, buffered: usize) {
+        let lower = recent < self.limits.recent_bytes;
+        self.limits.recent_bytes = recent;
+        self.limits.max_buffered_bytes = buffered;
+        if lower {
+            self.trim();
+            self.ring.shrink();
+        }
+    }
+
     /// Out-of-order ranges currently tracked.
     pub fn pending_ranges(&self) -> usize {
         self.ranges.len()
@@ -426,7 +447,10 @@ impl Reassembler {
         out.new_bytes += n;
         self.s.bytes += n;
         self.s.captured_bytes += n;
-        self.ring.write(a, bytes);
+        // Without a recent window (memory pressure) nothing delivered is kept to compare with.
+        if self.limits.recent_bytes > 0 {
+            self.ring.write(a, bytes);
+        }
         self.history.record(a, b, who);
         if self.s.stalled_at.is_none() {
             if !bytes.is_empty() {

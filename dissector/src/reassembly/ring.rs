@@ -22,6 +22,19 @@ impl Ring {
         self.buf.len()
     }
 
+    /// Bytes allocated for the ring.
+    pub(super) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives back memory far above what is held.
+    pub(super) fn shrink(&mut self) {
+        let (cap, len) = (self.buf.capacity(), self.buf.len());
+        if cap > 2 * len + 4096 || len == 0 && cap > 0 {
+            self.buf.shrink_to(self.buf.len() + self.buf.len() / 2);
+        }
+    }
+
     /// Lowest offset whose held byte is delivered data, safe to compare against.
     pub(super) fn comparable_from(&self) -> u64 {
         self.start.max(self.valid_from)

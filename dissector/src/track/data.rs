@@ -23,7 +23,7 @@ impl DataSink for NullSink {
 }
 
 /// Hands a chunk to the hasher and the sink.
-fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Sha256>, sink: &mut Option<&mut Box<dyn DataSink>>) {
+fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Box<Sha256>>, sink: &mut Option<&mut Box<dyn DataSink>>) {
     match chunk {
         Chunk::Data { dsn, bytes } => {
             if let Some(h) = hasher.as_mut() {
@@ -150,9 +150,14 @@ pub struct DataDir {
     pub capped_bytes: u64,
 }
 
+/// Under memory pressure a direction still buffers this much out-of-order data.
+const MIN_REORDER: usize = 8 << 10;
+/// A recent window smaller than this is none.
+const MIN_RECENT: usize = 4 << 10;
+
 struct Slot {
     reasm: Reassembler,
-    hasher: Option<Sha256>,
+    hasher: Option<Box<Sha256>>,
 }
 
 /// All reassemblers, by connection id and direction.
@@ -163,13 +168,20 @@ pub struct DataLevel {
     slots: ahash::HashMap<usize, Box<[Option<Slot>; 2]>>,
     /// Bytes the open reassemblers hold (kept up to date on each insert).
     held: usize,
+    /// Memory the reassemblers may take together (set by the tracker from what the open flows
+    /// and connections leave of the state budget); shared fairly among the open directions.
+    room: usize,
+    /// Open directions (reassemblers).
+    open_dirs: usize,
+    /// The smallest recent window given to a direction (memory pressure), if ever lowered.
+    pub(super) min_recent: Option<usize>,
     sink: Option<(usize, Dir, Box<dyn DataSink>)>,
     hash: bool,
 }
 
 impl DataLevel {
     pub fn new(limits: ReassemblyLimits) -> Self {
-        DataLevel { limits, slots: Default::default(), held: 0, sink: None, hash: false }
+        DataLevel { limits, slots: Default::default(), held: 0, room: usize::MAX, open_dirs: 0, min_recent: None, sink: None, hash: false }
     }
 
     pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
@@ -186,7 +198,8 @@ impl DataLevel {
         let limits = self.limits;
         let s = self.slots.entry(conn).or_insert_with(|| Box::new([None, None])).get_mut(dir.index())?;
         if s.is_none() {
-            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(Sha256::new) });
+            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(|| Box::new(Sha256::new())) });
+            self.open_dirs += 1;
         }
         s.as_mut()
     }
@@ -202,9 +215,14 @@ impl DataLevel {
     /// there is no reassembler for the direction.
     pub fn insert(&mut self, conn: usize, dir: Dir, start: DataSeq, p: &Carried<'_>) -> Option<Placed> {
         self.slot(conn, dir, start)?;
+        let (recent, buffered) = self.share();
+        if recent < self.limits.recent_bytes {
+            self.min_recent = Some(self.min_recent.map_or(recent, |m| m.min(recent)));
+        }
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
         let slot = self.slots.get_mut(&conn)?.get_mut(dir.index())?.as_mut()?;
-        let held_before = slot.reasm.held_bytes();
+        let held_before = slot.reasm.memory_bytes();
+        slot.reasm.set_bounds(recent, buffered);
         let hasher = &mut slot.hasher;
         // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
         // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
@@ -212,7 +230,7 @@ impl DataLevel {
         let out =
             slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, &mut sink));
         slot.reasm.set_compare(true);
-        self.held = (self.held + slot.reasm.held_bytes()).saturating_sub(held_before);
+        self.held = (self.held + slot.reasm.memory_bytes()).saturating_sub(held_before);
         let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };
         // A TCP retransmission re-sends this subflow's own sequence space: whatever it carries,
         // it is counted as retransmitted (at the TCP level), neither new nor reinjected.
@@ -255,6 +273,37 @@ impl DataLevel {
         self.held
     }
 
+    /// Sets the memory the reassemblers may take together.
+    pub fn set_room(&mut self, room: usize) {
+        self.room = room;
+    }
+
+    /// One direction's fair share of the room: (recent window, reordering window), never above
+    /// the configured limits. Under pressure the recent window goes to 0 (no comparison of
+    /// re-sent bytes) before the reordering window goes below [`MIN_REORDER`].
+    fn share(&self) -> (usize, usize) {
+        // Halved: a ring's allocation runs up to twice what it holds.
+        let share = self.room / (2 * self.open_dirs.max(1));
+        // A window of a few bytes is not worth its allocation.
+        let recent = if share < MIN_RECENT { 0 } else { share.min(self.limits.recent_bytes) };
+        (recent, share.clamp(MIN_REORDER, self.limits.max_buffered_bytes.max(MIN_REORDER)))
+    }
+
+    /// Applies the fair share to every open direction (once in a while, under pressure: the
+    /// directions that get no data keep what they held otherwise).
+    pub fn rebalance(&mut self) {
+        if self.held <= self.room {
+            return;
+        }
+        let (recent, buffered) = self.share();
+        let mut held = 0;
+        for slot in self.slots.values_mut().flat_map(|p| p.iter_mut().flatten()) {
+            slot.reasm.set_bounds(recent, buffered);
+            held += slot.reasm.memory_bytes();
+        }
+        self.held = held;
+    }
+
     /// Flushes the reassemblers of a finished connection, writes the measures into it and frees
     /// them.
     pub fn finish_connection(&mut self, c: &mut Connection) {
@@ -262,7 +311,8 @@ impl DataLevel {
         let sink = &mut self.sink;
         for dir in [Dir::C2s, Dir::S2c] {
             let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.take()) else { continue };
-            self.held = self.held.saturating_sub(slot.reasm.held_bytes());
+            self.held = self.held.saturating_sub(slot.reasm.memory_bytes());
+            self.open_dirs = self.open_dirs.saturating_sub(1);
             let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == c.id && *sd == dir).map(|(_, _, s)| s);
             let mut hasher = slot.hasher;
             let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, &mut sk));

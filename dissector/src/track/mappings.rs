@@ -42,6 +42,9 @@ pub const MAX_MAPPINGS: usize = 1024;
 /// below the ACK is only re-sent when every later ACK was lost (a capture taken at the receiver
 /// sees ACKs the sender may never get).
 pub const ACKED_SLACK: u32 = 4 << 20;
+/// And of the mappings wholly below the peer's cumulative ACK, at most this many are kept (small
+/// segments would otherwise keep [`MAX_MAPPINGS`] per direction of every open connection).
+pub const MAX_ACKED_KEPT: usize = 128;
 
 /// How many pieces [`MappingTable::pieces`] splits a segment into at most.
 pub const MAX_PIECES: usize = 8;
@@ -217,8 +220,18 @@ impl MappingTable {
     }
 
     /// Forgets mappings that end more than [`ACKED_SLACK`] below `acked` (relative subflow
-    /// sequence the peer has cumulatively ACKed).
+    /// sequence the peer has cumulatively ACKed), and the oldest of those wholly below it past
+    /// [`MAX_ACKED_KEPT`].
     pub fn prune(&mut self, acked: u32) {
+        let below = |t: &Self, m: &Mapping| (acked.wrapping_sub(m.end()) as i32) >= 0 && t.key(m.end()) <= t.key(acked);
+        if self.maps.len() > MAX_ACKED_KEPT && self.maps.get(MAX_ACKED_KEPT).is_some_and(|m| below(self, m)) {
+            let n = self.maps.iter().take_while(|m| below(self, m)).count();
+            for _ in MAX_ACKED_KEPT..n {
+                if self.maps.pop_front() == self.last {
+                    self.last = None;
+                }
+            }
+        }
         let limit = acked.wrapping_sub(ACKED_SLACK);
         while let Some(m) = self.maps.front() {
             let end = m.end();

@@ -72,7 +72,7 @@ impl Default for Limits {
         Limits {
             // With the binary, the read buffer and the reports this keeps a run within 64 MB
             // (docs/performance.md).
-            max_state_bytes: 40 << 20,
+            max_state_bytes: 52 << 20,
             max_events: 1_000_000,
             max_anomalies: 64,
             reassembly: crate::reassembly::ReassemblyLimits::default(),
@@ -373,6 +373,7 @@ impl Analyzer {
         let bytes = self.state_bytes() as u64;
         self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
         self.retire_all();
+        self.stats.min_recent_window = self.data.min_recent.map(|m| m as u64);
         let (mut connections, mut subflows) = match self.retired {
             Sink::Collect(c) => (c.conns, c.flows),
             Sink::Custom(_) => (Vec::new(), Vec::new()),

@@ -607,6 +607,9 @@ pub struct Stats {
     pub peak_open_connections: u64,
     pub peak_open_flows: u64,
     pub peak_state_bytes: u64,
+    /// Under memory pressure: the smallest window of delivered bytes a direction kept to compare
+    /// re-sent bytes with (the configured 256 KiB otherwise; 0: none compared for a while).
+    pub min_recent_window: Option<u64>,
     pub first_ts: f64,
     pub last_ts: f64,
     /// `first_ts` is set.

@@ -32,11 +32,13 @@ impl Retire for Collect {
 }
 
 /// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
-/// (sequence-space holes, a few mappings). Measured with the SYN flood and the generator of
-/// bench/ (docs/performance.md).
-pub(super) const FLOW_COST: usize = std::mem::size_of::<Subflow>() + 1024;
-/// Estimated memory of one open connection, beside its flows and its reassembly buffers.
-pub(super) const CONN_COST: usize = std::mem::size_of::<Connection>() + 2048;
+/// (sequence-space holes, a few mappings). Checked with heaptrack on the generator of bench/
+/// (docs/performance.md).
+pub(super) const FLOW_COST: usize = std::mem::size_of::<Subflow>() + 384;
+/// Estimated memory of one open connection, beside its flows and the bytes its reassemblers
+/// hold: the record, two reassemblers, check tallies, histories, range lists, keys and tokens,
+/// table entries (heaptrack on the generator's `open` capture: ~3.3 KB).
+pub(super) const CONN_COST: usize = std::mem::size_of::<Connection>() + 2 * std::mem::size_of::<crate::reassembly::Reassembler>() + 1024;
 
 /// How often (capture time) open state is swept for what timed out or ended unacknowledged.
 const SWEEP_NS: u64 = 1_000_000_000;
@@ -80,7 +82,12 @@ impl Tombstones {
 impl Analyzer {
     /// Estimated bytes of the open state.
     pub(super) fn state_bytes(&self) -> usize {
-        self.flows.len() * FLOW_COST + self.conns.len() * CONN_COST + self.data.held_bytes()
+        self.fixed_bytes() + self.data.held_bytes()
+    }
+
+    /// Estimated bytes of the open flows and connections, without their reassembly buffers.
+    fn fixed_bytes(&self) -> usize {
+        self.flows.len() * FLOW_COST + self.conns.len() * CONN_COST
     }
 
     /// True when the open state leaves no room for one more flow (counted by the caller).
@@ -141,6 +148,8 @@ impl Analyzer {
                 }
             }
         }
+        // The reassembly buffers get what the open flows and connections leave of the budget.
+        self.data.set_room(self.limits.max_state_bytes.saturating_sub(self.fixed_bytes()));
         let (flows, conns, bytes) = (self.flows.len() as u64, self.conns.len() as u64, self.state_bytes() as u64);
         let st = &mut self.stats;
         st.peak_open_flows = st.peak_open_flows.max(flows);
@@ -148,6 +157,7 @@ impl Analyzer {
         st.peak_state_bytes = st.peak_state_bytes.max(bytes);
         if self.clock_ns >= self.next_sweep_ns && !self.limits.keep_until_end {
             self.tombstones.expire(self.clock_ns);
+            self.data.rebalance();
             self.next_sweep_ns = self.clock_ns.saturating_add(SWEEP_NS);
             self.sweep(frame);
         }
