@@ -24,8 +24,10 @@ impl Analyzer {
         }
         if let Some(id) = known {
             if let Some(f) = self.flows.get(id) {
-                // A SYN that reuses a 4-tuple whose flow ended, or with another ISN, is a new flow.
-                let new_syn = pure_syn && (f.closed() || f.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
+                // A SYN that reuses a 4-tuple whose flow ended, with another ISN, or after the flow
+                // carried data (a repeated capture: same ports, same ISN) is a new flow.
+                let carried = f.c2s.bytes > 0 || f.s2c.bytes > 0;
+                let new_syn = pure_syn && (f.closed() || carried || f.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
                 if !new_syn {
                     let dir = if f.client == src { Dir::C2s } else { Dir::S2c };
                     return Some((id, dir));

@@ -310,9 +310,10 @@ fn set_key(conn: &mut Connection, side: Dir, key: u64, tokens: &mut HashMap<u32,
             conn.server_idsn = Some(km.idsn);
         }
     }
-    // A token collision (two keys hashing to one token) keeps the first connection and is
-    // visible as join checks failing on the second.
-    tokens.entry(km.token).or_insert(conn.id);
+    // A token is the newest open connection's: a key seen again (a replayed or repeated
+    // capture, or a collision of two keys) names the connection that used it last; joins to an
+    // older one with that token fail its join checks.
+    tokens.insert(km.token, conn.id);
     let last = &mut conn.last_dsn[side.index()];
     if last.is_none() {
         *last = Some(DataSeq(km.idsn) + 1);
