@@ -163,7 +163,11 @@ pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
         "add-addr" => per_conn(&|c| c.announced.iter().filter(|x| !x.echo).count() as u64),
         "remove-addr" => per_conn(&|c| c.removed_address_ids.len() as u64),
         "mp-prio" => {
-            per_conn(&|c| a.events.iter().filter(|x| x.connection == Some(c.id) && x.kind == EventKind::SfPriority).count() as u64)
+            let mut prio: ahash::HashMap<usize, u64> = ahash::HashMap::default();
+            for c in a.events.iter().filter(|x| x.kind == EventKind::SfPriority).filter_map(|x| x.connection) {
+                *prio.entry(c).or_default() += 1;
+            }
+            per_conn(&|c| prio.get(&c.id).copied().unwrap_or(0))
         }
         "c2s-bytes" => per_conn(&|c| c.c2s.bytes),
         "s2c-bytes" => per_conn(&|c| c.s2c.bytes),

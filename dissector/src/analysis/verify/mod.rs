@@ -133,7 +133,15 @@ impl VerifyReport {
 
 /// Builds the report: the catalog on every connection, then the expectations.
 pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyReport {
-    let connections: Vec<ConnectionVerdicts> = a.connections.iter().map(|c| verdicts::connection_verdicts(a, c)).collect();
+    // Each connection's events, found once (not a scan of the timeline per connection).
+    let mut events: ahash::HashMap<usize, Vec<&crate::track::Event>> = ahash::HashMap::default();
+    for e in &a.events {
+        if let Some(c) = e.connection {
+            events.entry(c).or_default().push(e);
+        }
+    }
+    let connections: Vec<ConnectionVerdicts> =
+        a.connections.iter().map(|c| verdicts::connection_verdicts(a, c, events.get(&c.id).map_or(&[], |v| v))).collect();
     let expectations: Vec<ExpectationResult> = expectations.iter().map(|e| expect::evaluate(a, e)).collect();
     let mut r = VerifyReport {
         file: file.into(),

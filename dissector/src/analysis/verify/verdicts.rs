@@ -3,7 +3,7 @@
 //! (data completeness, DATA_FIN closure, fallback, signals).
 use super::{CheckResult, ConnectionVerdicts, Outcome, CATALOG};
 use crate::track::checks::{ids, Verdict};
-use crate::track::{Analysis, ConnState, Connection, Dir, EventKind};
+use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind};
 
 /// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
 /// is an orphan subflow, not part of any connection's checks. It fails when a connection to the
@@ -106,7 +106,8 @@ fn entry(id: &'static str) -> &'static str {
     CATALOG.iter().find(|e| e.id == id).map_or("", |e| e.rfc)
 }
 
-pub(super) fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVerdicts {
+/// The catalog on connection `c`; `events`: its events, in capture order.
+pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event]) -> ConnectionVerdicts {
     let mut checks = Vec::new();
     let handshake_fallback = c.fallback.as_ref().is_some_and(|f| f.kind == "handshake");
 
@@ -261,7 +262,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection) -> ConnectionVer
     // Signals: reported, not failed.
     let mut seen = Vec::new();
     let mut frames = Vec::new();
-    for e in a.events.iter().filter(|e| e.connection == Some(c.id)) {
+    for e in events {
         let name = match e.kind {
             EventKind::Fastclose => Some("MP_FASTCLOSE"),
             EventKind::MpFail => Some("MP_FAIL"),
