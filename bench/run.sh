@@ -12,6 +12,8 @@
 # recorded with `tcpdump -i any -s 0` in the client namespace (two subflows, full payload).
 # Then, page cache warm, RUNS times each (median printed):
 #   mptcp-trace analyze F                    (release build)
+#   mptcp-trace analyze --sha256 F
+#   mptcp-trace dissect --format jsonl F     (packets/s: the count from capinfos)
 #   tshark -r F -q -z conv,mptcp
 #   tshark -r F -2 -o mptcp.analyze_mappings:TRUE -o mptcp.intersubflows_retransmission:TRUE -q -z conv,mptcp
 #                                            (once, killed after TSHARK_TIMEOUT s, default 600)
@@ -228,6 +230,8 @@ main() {
     cat "$big" >/dev/null
     bench "cat F > /dev/null" "$big" "$RUNS" cat "$big"; local cat_s=$MED_S cat_cpu=$MED_CPU
     bench "mptcp-trace analyze F" "$big" "$RUNS" "$BIN" analyze "$big"; local an_s=$MED_S an_cpu=$MED_CPU an_rss=$MAX_RSS_KB
+    bench "mptcp-trace analyze --sha256 F" "$big" "$RUNS" "$BIN" analyze --sha256 "$big"; local sha_s=$MED_S sha_cpu=$MED_CPU
+    bench "mptcp-trace dissect --format jsonl" "$big" "$RUNS" "$BIN" dissect --format jsonl "$big"; local dis_s=$MED_S dis_cpu=$MED_CPU
     bench "tshark -q -z conv,mptcp" "$big" "$RUNS" tshark -r "$big" -q -z conv,mptcp; local ts_s=$MED_S ts_cpu=$MED_CPU
     bench "tshark -2 analyze_mappings conv" "$big" 1 timeout "$TSHARK_TIMEOUT" tshark -r "$big" -2 \
         -o mptcp.analyze_mappings:TRUE -o mptcp.intersubflows_retransmission:TRUE -q -z conv,mptcp
@@ -243,7 +247,14 @@ main() {
     "$BIN" analyze --format json "$flood" | python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["stats"]
 print("  flows_dropped", s["flows_dropped"], "connections_dropped", s["connections_dropped"], "anomalies", sorted({a["kind"] for a in d["anomalies"]}))'
 
+    local pkts
+    pkts=$(capinfos -c -M "$big" | awk -F': *' '/Number of packets/ { print $2 }')
     echo "== summary"
+    awk -v c="$cat_s" -v a="$an_s" -v s="$sha_s" -v d="$dis_s" -v p="$pkts" -v cc="$cat_cpu" -v sc="$sha_cpu" -v dc="$dis_cpu" 'BEGIN {
+        printf "  analyze                 %.2fx the time of cat   (target <= 2x, issue 12)\n", a / c
+        printf "  analyze --sha256        %.2fx the time of cat   (target <= 3x; cpu %.2f s vs cat %.2f s)\n", s / c, sc, cc
+        printf "  dissect --format jsonl  %.2f M packets/s wall, %.2f M packets/s cpu   (target >= 2 M/s)\n", p / d / 1e6, p / dc / 1e6
+    }'
     awk -v c="$cat_s" -v a="$an_s" -v t="$ts_s" -v t2="$ts2_s" -v to="$TSHARK_TIMEOUT" \
         -v cc="$cat_cpu" -v ac="$an_cpu" -v tc="$ts_cpu" -v t2c="$ts2_cpu" \
         -v sz="$(stat -c %s "$big")" -v rb="$an_rss" -v rs="$an_small_rss" -v rf="$flood_rss" 'BEGIN {

@@ -3,7 +3,9 @@
 //!
 //! Packets are handed out one at a time, borrowed from the reader's buffer; the file is never
 //! loaded whole. The reader detects the format from the first four bytes, so it also works on
-//! standard input.
+//! standard input. When it is given a [`std::fs::File`] holding classic pcap, a helper thread
+//! reads the file a few 256 KiB chunks ahead (the copy from the page cache is then done beside
+//! the parsing, not before it); any other input is read on the caller's thread.
 //!
 //! ```no_run
 //! use mptcp_dissector::capture::CaptureReader;
@@ -16,7 +18,9 @@
 //!     }
 //! }
 //! ```
+use std::fs::File;
 use std::io::{self, Read};
+use std::sync::mpsc;
 
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
@@ -136,10 +140,26 @@ impl CaptureReader {
             _ => return Err(CaptureError::NotACapture { magic }),
         };
         let eof = std::rc::Rc::new(std::cell::Cell::new(false));
-        let watch = EofWatch { inner: Box::new(reader), eof: eof.clone() };
+        // A file (what the CLI opens for a named capture) is read ahead on a helper thread
+        // when it is classic pcap: the kernel's copy from the page cache then runs beside the
+        // analysis instead of before it. Anything else is read on this thread.
+        let mut slot = Some(reader);
+        let mut file = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<File>>().and_then(Option::take);
+        if format == Format::Pcap {
+            if let Some(ahead) = file.as_ref().and_then(|f| ReadAhead::spawn(f, eof.clone())) {
+                let stream = PcapStream::new(Source::Ahead(ahead), magic)?;
+                return Ok(CaptureReader { inner: Inner::Pcap(stream), frame: 0, done: false, eof });
+            }
+        }
+        let input: Box<dyn Read> = match (file.take(), slot) {
+            (Some(f), _) => Box::new(f),
+            (None, Some(r)) => Box::new(r),
+            (None, None) => Box::new(io::empty()),
+        };
+        let watch = EofWatch { inner: input, eof: eof.clone() };
         let head: Head = io::Cursor::new(magic).chain(watch);
         let inner = match format {
-            Format::Pcap => Inner::Pcap(PcapStream::new(head)?),
+            Format::Pcap => Inner::Pcap(PcapStream::new(Source::Direct(head), Vec::new())?),
             Format::PcapNg => {
                 let reader = PcapNgReader::new(head).map_err(|e| map_err(e, 0))?;
                 Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
@@ -198,7 +218,7 @@ const READ_CHUNK: usize = 256 << 10;
 /// in the byte order of the magic number. Records are parsed in place in `buf`: the packet handed
 /// out borrows it, so nothing is copied per packet.
 struct PcapStream {
-    input: Head,
+    source: Source,
     buf: Vec<u8>,
     /// `buf[pos..len]` is read and not yet parsed.
     pos: usize,
@@ -209,12 +229,22 @@ struct PcapStream {
 }
 
 impl PcapStream {
-    fn new(input: Head) -> Result<Self, CaptureError> {
-        let mut s = PcapStream { input, buf: vec![0; READ_CHUNK], pos: 0, len: 0, big_endian: false, nanos: false, linktype: 0 };
+    /// `start` holds the first bytes of the input when `source` does not (the magic number
+    /// read ahead by [`CaptureReader::new`]).
+    fn new(source: Source, start: Vec<u8>) -> Result<Self, CaptureError> {
+        let (buf, len) = match source {
+            Source::Direct(_) => (vec![0; READ_CHUNK], 0),
+            Source::Ahead(_) => {
+                let len = start.len();
+                (start, len)
+            }
+        };
+        let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0 };
         if !s.fill(24, 0)? {
             return Err(CaptureError::Truncated { after_frame: 0 });
         }
-        let magic = s.buf.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or([0; 4]);
+        let at = s.pos;
+        let magic = s.buf.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or([0; 4]);
         (s.big_endian, s.nanos) = match u32::from_be_bytes(magic) {
             0xa1b2c3d4 => (true, false),
             0xa1b23c4d => (true, true),
@@ -222,8 +252,8 @@ impl PcapStream {
             0x4d3cb2a1 => (false, true),
             _ => return Err(CaptureError::NotACapture { magic: magic.to_vec() }),
         };
-        s.linktype = s.u32_at(20);
-        s.pos = 24;
+        s.linktype = s.u32_at(at + 20);
+        s.pos = at + 24;
         Ok(s)
     }
 
@@ -243,6 +273,37 @@ impl PcapStream {
         if self.len - self.pos >= need {
             return Ok(true);
         }
+        if let Source::Ahead(ahead) = &mut self.source {
+            while self.len - self.pos < need {
+                let Some((chunk, n)) = ahead.next(after_frame)? else { return Ok(false) };
+                let tail = self.len - self.pos;
+                match (chunk.get(AHEAD_HEAD..AHEAD_HEAD + n), self.buf.get(self.pos..self.len)) {
+                    // The usual case: the unparsed rest (part of one record) goes into the
+                    // room left in front of the new chunk, which becomes the buffer.
+                    (Some(_), Some(rest)) if tail <= AHEAD_HEAD => {
+                        let mut chunk = chunk;
+                        if let Some(room) = chunk.get_mut(AHEAD_HEAD - tail..AHEAD_HEAD) {
+                            room.copy_from_slice(rest);
+                        }
+                        ahead.give_back(std::mem::replace(&mut self.buf, chunk));
+                        self.pos = AHEAD_HEAD - tail;
+                        self.len = AHEAD_HEAD + n;
+                    }
+                    // A record longer than that room: gathered in the current buffer.
+                    (Some(data), _) => {
+                        self.buf.copy_within(self.pos..self.len, 0);
+                        self.buf.truncate(tail);
+                        self.buf.extend_from_slice(data);
+                        self.pos = 0;
+                        self.len = self.buf.len();
+                        ahead.give_back(chunk);
+                    }
+                    (None, _) => return Ok(false),
+                }
+            }
+            return Ok(true);
+        }
+        let Source::Direct(input) = &mut self.source else { return Ok(false) };
         if self.pos + need > self.buf.len() {
             self.buf.copy_within(self.pos..self.len, 0);
             self.len -= self.pos;
@@ -255,7 +316,7 @@ impl PcapStream {
             // Read at least READ_CHUNK when there is room, never past the buffer.
             let to = self.buf.len().min(self.len + READ_CHUNK.max(need - (self.len - self.pos)));
             let Some(dst) = self.buf.get_mut(self.len..to) else { return Ok(false) };
-            match self.input.read(dst) {
+            match input.read(dst) {
                 Ok(0) => return Ok(false),
                 Ok(n) => self.len += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -296,6 +357,130 @@ impl PcapStream {
         let ts_ns = u64::from(ts_sec).saturating_mul(1_000_000_000).saturating_add(frac);
         let data = self.buf.get(start..self.pos).unwrap_or(&[]);
         Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype: self.linktype, data, orig_len }))
+    }
+}
+
+/// Where a pcap stream's bytes come from.
+enum Source {
+    /// Read on the caller's thread (standard input, any `io::Read`).
+    Direct(Head),
+    /// A file read ahead by a helper thread.
+    Ahead(ReadAhead),
+}
+
+/// Bytes of a read-ahead chunk: about the size `READ_CHUNK` was chosen for.
+const AHEAD_CHUNK: usize = 256 << 10;
+/// Room left in front of each chunk for the end of the previous one (a record cut by the chunk
+/// boundary); a longer record is gathered by copying.
+const AHEAD_HEAD: usize = 64 << 10;
+/// Chunks in flight: read ahead, being parsed, handed back.
+const AHEAD_CHUNKS: usize = 16;
+/// Chunks handed back to the thread at once: waking it costs (much more in a VM than the read
+/// itself), so it is woken once per batch and then reads the batch in a row.
+const AHEAD_BATCH: usize = 8;
+// The parser holds at most one chunk and AHEAD_BATCH - 1 spent ones: the thread always has
+// chunks to read into while the parser waits.
+const _: () = assert!(AHEAD_BATCH < AHEAD_CHUNKS);
+
+/// A file read in chunks by a helper thread, a few chunks ahead of the parser. The chunks go
+/// round between the two threads (`full`, `empty`), so the reading allocates nothing after
+/// the first round. The thread ends at the end of the file, at a read error, or when this side
+/// is dropped (its channel ends close).
+struct ReadAhead {
+    full: mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
+    empty: mpsc::SyncSender<Vec<Vec<u8>>>,
+    /// Chunks parsed, not yet handed back (see `AHEAD_BATCH`).
+    spent: Vec<Vec<u8>>,
+    /// Set at the end of the file, as [`EofWatch`] does for the direct path.
+    eof: std::rc::Rc<std::cell::Cell<bool>>,
+    ended: bool,
+}
+
+impl ReadAhead {
+    /// Starts the thread on a clone of `file` (same open file, same offset); `None` if the
+    /// clone or the thread cannot be made (the caller then reads the file itself).
+    fn spawn(file: &File, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Option<ReadAhead> {
+        let mut file = file.try_clone().ok()?;
+        // Room for every chunk and the end: sending never blocks the thread.
+        let (full_tx, full) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_CHUNKS + 2);
+        let (empty, empty_rx) = mpsc::sync_channel::<Vec<Vec<u8>>>(AHEAD_CHUNKS + 2);
+        empty.send(vec![Vec::new(); AHEAD_CHUNKS]).ok()?;
+        let reader = move || {
+            let mut free: Vec<Vec<u8>> = Vec::new();
+            loop {
+                let Some(mut buf) = free.pop() else {
+                    match empty_rx.recv() {
+                        Ok(batch) => {
+                            free = batch;
+                            continue;
+                        }
+                        Err(_) => return,
+                    }
+                };
+                buf.resize(AHEAD_HEAD + AHEAD_CHUNK, 0);
+                let mut n = 0;
+                let end = loop {
+                    let Some(dst) = buf.get_mut(AHEAD_HEAD + n..).filter(|d| !d.is_empty()) else { break None };
+                    match file.read(dst) {
+                        Ok(0) => break Some(Ok(())),
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Some(Err(e)),
+                    }
+                };
+                if n > 0 && full_tx.send(Ok((buf, n))).is_err() {
+                    return;
+                }
+                match end {
+                    None => {}
+                    Some(Ok(())) => {
+                        let _ = full_tx.send(Ok((Vec::new(), 0)));
+                        return;
+                    }
+                    Some(Err(e)) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        };
+        std::thread::Builder::new().name("capture-read".into()).spawn(reader).ok()?;
+        Some(ReadAhead { full, empty, spent: Vec::new(), eof, ended: false })
+    }
+
+    /// The next chunk and how many bytes it holds (after `AHEAD_HEAD`); `None` at the end.
+    fn next(&mut self, after_frame: u64) -> Result<Option<(Vec<u8>, usize)>, CaptureError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.full.recv() {
+            Ok(Ok((chunk, n))) if n > 0 => Ok(Some((chunk, n))),
+            Ok(Ok(_)) => {
+                self.ended = true;
+                self.eof.set(true);
+                Ok(None)
+            }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.ended = true;
+                Ok(None)
+            }
+            Ok(Err(source)) => {
+                self.ended = true;
+                Err(CaptureError::Io { after_frame, source })
+            }
+            Err(_) => {
+                self.ended = true;
+                Err(CaptureError::Io { after_frame, source: io::Error::other("the capture's reading thread stopped") })
+            }
+        }
+    }
+
+    /// Hands a chunk back to the thread for reuse, in batches (dropped if the thread has ended).
+    fn give_back(&mut self, chunk: Vec<u8>) {
+        self.spent.push(chunk);
+        if self.spent.len() >= AHEAD_BATCH {
+            let _ = self.empty.try_send(std::mem::take(&mut self.spent));
+        }
     }
 }
 
@@ -491,6 +676,78 @@ mod tests {
         assert!(err.is_none(), "{err:?}");
         // Interface 0: microseconds (default); interface 1: nanoseconds.
         assert_eq!(pkts, vec![(1, 1_500_000_000, 1, 60), (2, 2_000_000_123, 101, 40)]);
+    }
+
+    /// Every packet (frame, timestamp, link type, bytes) and the error at the end, reading
+    /// `bytes` through `R`.
+    type Full = (Vec<(u64, u64, u32, Vec<u8>)>, Option<String>);
+    fn read_full<R: io::Read + 'static>(input: R) -> Full {
+        let mut r = match CaptureReader::new(input) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(e.to_string())),
+        };
+        let mut out = Vec::new();
+        loop {
+            match r.next_packet() {
+                Ok(Some(p)) => out.push((p.frame, p.ts_ns, p.linktype, p.data.to_vec())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
+    /// The same bytes read from a file (read ahead on a thread, in chunks) and from memory.
+    fn file_and_memory_agree(name: &str, bytes: Vec<u8>) -> Full {
+        let path = std::env::temp_dir().join(format!("mptcp-capture-{}-{name}.pcap", std::process::id()));
+        std::fs::write(&path, &bytes).expect("write temp capture");
+        let from_file = read_full(File::open(&path).expect("open temp capture"));
+        let _ = std::fs::remove_file(&path);
+        let from_memory = read_full(io::Cursor::new(bytes));
+        assert_eq!(from_file, from_memory, "{name}");
+        from_file
+    }
+
+    /// Records of every size around the read-ahead chunk and its head room, so that records
+    /// are cut by chunk boundaries anywhere, including ones longer than the room.
+    #[test]
+    fn read_ahead_file_matches_memory_across_chunk_boundaries() {
+        let sizes = [0usize, 1, 60, 1514, 40_000, AHEAD_HEAD - 16, AHEAD_HEAD, AHEAD_HEAD + 1, 100_000, AHEAD_CHUNK + 7, 3 * AHEAD_CHUNK];
+        let datas: Vec<Vec<u8>> =
+            (0..60).map(|i| (0..sizes[i % sizes.len()] + i).map(|k| (k * 31 + i) as u8).collect::<Vec<u8>>()).collect();
+        let records: Vec<(u32, u32, &[u8])> = datas.iter().enumerate().map(|(i, d)| (i as u32, 7, d.as_slice())).collect();
+        for (magic, be) in [([0xd4, 0xc3, 0xb2, 0xa1], false), ([0xa1, 0xb2, 0x3c, 0x4d], true)] {
+            let bytes = pcap_bytes(magic, be, &records);
+            let (pkts, err) = file_and_memory_agree("chunks", bytes.clone());
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(pkts.len(), 60);
+            assert!(pkts.iter().zip(&datas).all(|(p, d)| &p.3 == d));
+            // Cut anywhere: the same packets and the same truncation either way.
+            for cut in [10, 23, 30, 5000, AHEAD_CHUNK - 3, AHEAD_CHUNK + AHEAD_HEAD, bytes.len() / 2, bytes.len() - 1] {
+                let (_, err) = file_and_memory_agree("cut", bytes[..cut].to_vec());
+                assert!(err.is_some_and(|e| e.contains("cut off")), "cut {cut}");
+            }
+        }
+    }
+
+    /// A record longer than 8 MB: a truncation if the file ends within 8 MB, a format error if
+    /// it goes on, whether read from a file or from memory.
+    #[test]
+    fn read_ahead_file_absurd_record_length() {
+        let mut head = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[9; 40])]);
+        head.extend(1u32.to_le_bytes());
+        head.extend(0u32.to_le_bytes());
+        head.extend(9_000_000u32.to_le_bytes());
+        head.extend(9_000_000u32.to_le_bytes());
+        let mut short = head.clone();
+        short.resize(head.len() + 1_000_000, 0);
+        let (pkts, err) = file_and_memory_agree("absurd-short", short);
+        assert_eq!(pkts.len(), 1);
+        assert!(err.is_some_and(|e| e.contains("cut off")));
+        let mut long = head;
+        long.resize(long.len() + 8_500_000, 0);
+        let (pkts, err) = file_and_memory_agree("absurd-long", long);
+        assert_eq!(pkts.len(), 1);
+        assert!(err.is_some_and(|e| e.contains("larger than 8 MB")));
     }
 
     #[test]
