@@ -5,6 +5,12 @@
 #   RUNS=7 BIG_MB=500 sudo bash bench/run.sh
 #   REGEN=1 ...                            # remake the captures
 #   sudo bash bench/run.sh captures        # only make the captures
+#   sudo bash bench/run.sh speed           # only the speed runs (real captures, tshark)
+#   bash bench/run.sh scale                # only bench/scale.sh (generated captures, no root)
+#
+# `all` (the default) also runs bench/scale.sh at the end: mptcp-gen's synthetic captures of up
+# to a million connections piped into `analyze --format jsonl` (connections reported vs generated,
+# peak RSS; see bench/README.md).
 #
 # Makes (not committed, in $BENCH_DIR, default /tmp/mptcp-bench) two captures with the testbed of
 # testdata/capture.sh (two namespaces, two veth paths, client "subflow" endpoint on path B):
@@ -270,5 +276,7 @@ print("  flows_dropped", s["flows_dropped"], "connections_dropped", s["connectio
 
 case "${1:-all}" in
     captures) captures ;;   # only make the captures
-    *) main ;;
+    speed) main ;;          # only the speed runs on the real captures
+    scale) bash "$HERE/scale.sh" ;;   # only the synthetic scale runs (bench/scale.sh)
+    *) main; echo "== scale (bench/scale.sh: generated captures, memory follows the open connections)"; bash "$HERE/scale.sh" ;;
 esac
