@@ -60,14 +60,19 @@ struct Cli {
     /// tcp_inactivity_timeout).
     #[arg(long, global = true, default_value = "300s", value_name = "DURATION")]
     idle_timeout: String,
+    /// Files analysed at once when several are given (default: the number of cores).
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Decode every MPTCP option, one line per packet (like tcpdump / tshark -V for MPTCP).
     Dissect {
-        /// Capture file (pcap or pcapng); `-` reads standard input.
-        file: PathBuf,
+        /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
+        /// each on its own, in parallel (`--jobs`), and reported in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = DissectFormat::Text)]
         format: DissectFormat,
         /// Print every TCP packet (and undecodable packets), not only those with MPTCP options.
@@ -76,8 +81,10 @@ enum Command {
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
     Analyze {
-        /// Capture file (pcap or pcapng); `-` reads standard input.
-        file: PathBuf,
+        /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
+        /// each on its own, in parallel (`--jobs`), and reported in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// text; json (one document, every connection kept to the end); jsonl (one line per
         /// connection as it finishes, then a summary line: memory follows the open connections).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -106,8 +113,10 @@ enum Command {
     },
     /// Per-interval bytes per subflow and data-level goodput (CSV or JSON), for plots and spreadsheets.
     Throughput {
-        /// Capture file (pcap or pcapng); `-` reads standard input.
-        file: PathBuf,
+        /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
+        /// each on its own, in parallel (`--jobs`), and reported in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Only this connection (ids as `analyze` numbers them).
         #[arg(long, short = 'c')]
         connection: Option<usize>,
@@ -124,8 +133,10 @@ enum Command {
     /// Conformance check of a capture against RFC 8684, for CI: exit 0 all pass, 1 a check or
     /// expectation failed, 2 usage or unreadable input.
     Verify {
-        /// Capture file (pcap or pcapng); `-` reads standard input.
-        file: PathBuf,
+        /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
+        /// each on its own, in parallel (`--jobs`), and reported in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// An expectation, e.g. subflows>=2, version=1, no-fallback, reinjected-bytes=0,
         /// add-addr>=1, c2s-sha256=HEX, s2c-bytes=N, checksums=on (docs/verify.md). Repeatable.
         #[arg(long = "expect", value_name = "RULE")]
@@ -166,8 +177,10 @@ enum Command {
     },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
     Events {
-        /// Capture file (pcap or pcapng); `-` reads standard input.
-        file: PathBuf,
+        /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
+        /// each on its own, in parallel (`--jobs`), and reported in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
         format: EventsFormat,
         /// Print what `ip mptcp monitor` on that host would have printed, in its format.
@@ -293,19 +306,127 @@ fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
     CaptureReader::new(input).map_err(CliError::capture(path))
 }
 
-/// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an error.
-fn capture_end(path: &std::path::Path, end: Option<CaptureError>) -> ExitCode {
+/// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an
+/// error (2).
+fn capture_end(path: &std::path::Path, end: Option<CaptureError>, dest: &Dest) -> u8 {
     match end {
-        None => ExitCode::SUCCESS,
+        None => 0,
         Some(e) if e.is_truncation() => {
-            eprintln!("mptcp-trace: warning: {}: {e}; everything before it was used", path.display());
-            ExitCode::SUCCESS
+            msg!(dest, "mptcp-trace: warning: {}: {e}; everything before it was used", path.display());
+            0
         }
         Some(e) => {
-            eprintln!("mptcp-trace: error: {}: {e}", path.display());
-            ExitCode::from(2)
+            msg!(dest, "mptcp-trace: error: {}: {e}", path.display());
+            2
         }
     }
+}
+
+/// A byte buffer shared with a writer that the analyzer may own (a report sink).
+struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where one file's report and messages go: the terminal, or buffers while several files run
+/// at once (written out in the order the files were given).
+enum Dest {
+    Std,
+    Buf { out: Rc<RefCell<Vec<u8>>>, err: Rc<RefCell<Vec<u8>>> },
+}
+
+impl Dest {
+    fn out(&self) -> Box<dyn Write> {
+        match self {
+            Dest::Std => Box::new(io::stdout()),
+            Dest::Buf { out, .. } => Box::new(SharedBuf(out.clone())),
+        }
+    }
+    fn err(&self) -> Box<dyn Write> {
+        match self {
+            Dest::Std => Box::new(io::stderr()),
+            Dest::Buf { err, .. } => Box::new(SharedBuf(err.clone())),
+        }
+    }
+    /// A progress bar only for a file run alone.
+    fn progress(&self) -> bool {
+        matches!(self, Dest::Std)
+    }
+}
+
+/// A message on the file's standard error.
+macro_rules! msg {
+    ($dest:expr, $($arg:tt)*) => {{
+        let _ = writeln!($dest.err(), $($arg)*);
+    }};
+}
+use msg;
+
+/// Runs `command` on each file, `jobs` at a time (rayon), and writes each file's output and
+/// messages in the order the files were given, as soon as the files before it are done (like
+/// ripgrep). A file that cannot be read is named in its error and the others still run. The
+/// exit status is the worst of them.
+fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) -> Result<ExitCode, CliError> {
+    if let [file] = files {
+        return run_file(command, file, limits, &Dest::Std).map(ExitCode::from);
+    }
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 0 && files.len() > 1 {
+        return Err(CliError::Usage("standard input (`-`) cannot be one of several files".into()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| CliError::Usage(format!("--jobs: {e}")))?;
+    // (index, output, messages, status or (closed pipe, error))
+    type Done = (usize, Vec<u8>, Vec<u8>, Result<u8, (bool, String)>);
+    let (tx, rx) = std::sync::mpsc::channel::<Done>();
+    let mut worst = 0u8;
+    let mut closed = false;
+    pool.in_place_scope(|scope| {
+        for (i, file) in files.iter().enumerate() {
+            let tx = tx.clone();
+            scope.spawn(move |_| {
+                let (out, err) = (Rc::new(RefCell::new(Vec::new())), Rc::new(RefCell::new(Vec::new())));
+                let dest = Dest::Buf { out: out.clone(), err: err.clone() };
+                let r = run_file(command, file, limits, &dest).map_err(|e| (e.is_broken_pipe(), e.to_string()));
+                drop(dest);
+                let take = |b: Rc<RefCell<Vec<u8>>>| std::mem::take(&mut *b.borrow_mut());
+                let _ = tx.send((i, take(out), take(err), r));
+            });
+        }
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for done in rx {
+            waiting.insert(done.0, done);
+            while let Some((_, out, err, r)) = waiting.remove(&next) {
+                next += 1;
+                if closed {
+                    continue;
+                }
+                let wrote = io::stdout().write_all(&out).and_then(|_| io::stdout().flush());
+                let _ = io::stderr().write_all(&err);
+                match (wrote, r) {
+                    (Err(e), _) if e.kind() == io::ErrorKind::BrokenPipe => closed = true,
+                    (_, Err((true, _))) => closed = true,
+                    (Err(e), _) => {
+                        eprintln!("mptcp-trace: error: {STDOUT}: {e}");
+                        worst = worst.max(2);
+                    }
+                    (Ok(()), Err((false, e))) => {
+                        eprintln!("mptcp-trace: error: {e}");
+                        worst = worst.max(2);
+                    }
+                    (Ok(()), Ok(code)) => worst = worst.max(code),
+                }
+            }
+        }
+    });
+    Ok(ExitCode::from(worst))
 }
 
 /// Counts the bytes read from the capture into a progress bar. It sits outside the library: the
@@ -345,12 +466,12 @@ fn progress_bar(path: &std::path::Path, file: &File) -> Option<indicatif::Progre
 }
 
 /// Runs the whole pipeline on a capture, with a progress bar for long runs (see [`progress_bar`]).
-fn analyze_file(path: &PathBuf, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), CliError> {
+fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), CliError> {
     let (mut reader, bar) = if path.as_os_str() == "-" {
         (open_capture(path)?, None)
     } else {
         let file = File::open(path).map_err(CliError::open(path))?;
-        match progress_bar(path, &file) {
+        match progress_bar(path, &file).filter(|_| progress) {
             Some(bar) => {
                 let input = ProgressRead { inner: file, bar: bar.clone() };
                 (CaptureReader::new(input).map_err(CliError::capture(path))?, Some(bar))
@@ -389,59 +510,20 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
-    match cli.command {
-        Command::Dissect { file, format, all } => {
-            let mut reader = open_capture(&file)?;
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            let config = DissectConfig {
-                format: match format {
-                    DissectFormat::Text => dissect::Format::Text,
-                    DissectFormat::Jsonl => dissect::Format::Jsonl,
-                },
-                all,
-            };
-            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(CliError::write(STDOUT))?;
-            out.flush().map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(&file, end))
-        }
-        Command::Analyze { file, format, sha256, all } => {
-            let analyzer = Analyzer::new(limits).with_hashes(sha256).with_events(false);
-            let name = file.display().to_string();
-            let stdout = io::stdout();
-            match (format, all) {
-                // Streamed: each connection is written as it finishes.
-                (ReportFormat::Jsonl, _) => {
-                    let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(io::stdout()))));
-                    let (analysis, end) = analyze_file(&file, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
-                    sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
-                    Ok(capture_end(&file, end))
-                }
-                // Bounded: totals and the connections that matter past a few.
-                (ReportFormat::Text, false) => {
-                    let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
-                    let (analysis, end) = analyze_file(&file, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
-                    let mut out = BufWriter::new(stdout.lock());
-                    sink.borrow_mut()
-                        .write(&mut out, &name, &analysis, &warning_of(&end))
-                        .and_then(|_| out.flush())
-                        .map_err(CliError::write(STDOUT))?;
-                    Ok(capture_end(&file, end))
-                }
-                (format, _) => {
-                    let (analysis, end) = analyze_file(&file, analyzer)?;
-                    let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
-                    let mut out = BufWriter::new(stdout.lock());
-                    match format {
-                        ReportFormat::Json => analyze_report::write_json(&mut out, &report),
-                        _ => analyze_report::write_text(&mut out, &report),
-                    }
-                    .and_then(|_| out.flush())
-                    .map_err(CliError::write(STDOUT))?;
-                    Ok(capture_end(&file, end))
-                }
-            }
-        }
+    let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    match &cli.command {
+        Command::Dissect { files, .. }
+        | Command::Analyze { files, .. }
+        | Command::Throughput { files, .. }
+        | Command::Verify { files, .. }
+        | Command::Events { files, .. } => run_files(&cli.command, files, jobs, limits),
+        Command::Stream { .. } | Command::Plot { .. } => run_one(cli.command, limits),
+    }
+}
+
+/// `stream` and `plot`: one capture, one output file.
+fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
+    match command {
         Command::Stream { file, connection, direction, output } => {
             let dir = match direction {
                 StreamDir::C2s => Dir::C2s,
@@ -457,7 +539,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             // them; the stream is then the complete suffix after the last one.
             let mut from = None;
             if file.as_os_str() != "-" {
-                let (first, _) = analyze_file(&file, Analyzer::new(limits).with_events(false))?;
+                let (first, _) = analyze_file(&file, true, Analyzer::new(limits).with_events(false))?;
                 if let Some(c) = first.connections.get(connection).filter(|c| c.found_by == "data_level") {
                     from = c.data(dir).gaps.last().map(|g| g.1).or(c.data(dir).first_dsn);
                 }
@@ -469,7 +551,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
             }
             let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(sink));
-            let (analysis, end) = analyze_file(&file, analyzer)?;
+            let (analysis, end) = analyze_file(&file, true, analyzer)?;
             let (mut w, err, written) = match std::rc::Rc::try_unwrap(state) {
                 Ok(cell) => cell.into_inner(),
                 Err(_) => return Err(CliError::Internal("stream sink still shared")),
@@ -479,7 +561,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 return Err(CliError::Write { to, source: e });
             }
             w.flush().map_err(CliError::write(to))?;
-            let code = capture_end(&file, end);
+            let code = ExitCode::from(capture_end(&file, end, &Dest::Std));
             let Some(conn) = analysis.connections.get(connection) else {
                 eprintln!(
                     "mptcp-trace: error: {}: no connection {connection} (the capture has {})",
@@ -525,24 +607,126 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Throughput { file, connection, interval, format, dense } => {
+        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
             let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
-            let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, connection)));
-            let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
-            let (analysis, end) = analyze_file(&file, analyzer)?;
-            if let Some(c) = connection {
-                if analysis.connections.get(c).is_none() {
-                    eprintln!("mptcp-trace: error: {}: no connection {c} (the capture has {})", file.display(), analysis.connections.len());
+            let opts = mptcp_plots::PlotOptions {
+                kind: match kind {
+                    PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
+                    PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
+                    PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
+                    PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
+                },
+                connection,
+                direction: match direction {
+                    StreamDir::C2s => Dir::C2s,
+                    StreamDir::S2c => Dir::S2c,
+                },
+                width,
+                height,
+                stacked,
+            };
+            let mut reader = open_capture(&file)?;
+            let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
+            let end = cap.end.take();
+            if cap.records_dropped > 0 {
+                eprintln!(
+                    "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",
+                    cap.records_dropped,
+                    mptcp_plots::MAX_POINTS
+                );
+            }
+            match mptcp_plots::render_file(&cap, &opts, &output) {
+                Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
+                Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
+                    eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
+                Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
+                Err(source) => return Err(CliError::Plot { path: output, source }),
             }
-            let rows = if dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)))
+        }
+        _ => Err(CliError::Internal("several files: run_files")),
+    }
+}
+
+/// One file's run of a command that takes several files; returns its exit status.
+fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> Result<u8, CliError> {
+    match command {
+        Command::Dissect { format, all, .. } => {
+            let mut reader = open_capture(file)?;
+            let mut out = BufWriter::new(dest.out());
+            let config = DissectConfig {
+                format: match *format {
+                    DissectFormat::Text => dissect::Format::Text,
+                    DissectFormat::Jsonl => dissect::Format::Jsonl,
+                },
+                all: *all,
+            };
+            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(CliError::write(STDOUT))?;
+            out.flush().map_err(CliError::write(STDOUT))?;
+            Ok(capture_end(file, end, dest))
+        }
+        Command::Analyze { format, sha256, all, .. } => {
+            let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_events(false);
+            let name = file.display().to_string();
+            match (*format, *all) {
+                // Streamed: each connection is written as it finishes.
+                (ReportFormat::Jsonl, _) => {
+                    let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
+                    let (analysis, end) =
+                        analyze_file(file, dest.progress(), analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                    sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(file, end, dest))
+                }
+                // Bounded: totals and the connections that matter past a few.
+                (ReportFormat::Text, false) => {
+                    let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
+                    let (analysis, end) =
+                        analyze_file(file, dest.progress(), analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                    let mut out = BufWriter::new(dest.out());
+                    sink.borrow_mut()
+                        .write(&mut out, &name, &analysis, &warning_of(&end))
+                        .and_then(|_| out.flush())
+                        .map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(file, end, dest))
+                }
+                (format, _) => {
+                    let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
+                    let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    let mut out = BufWriter::new(dest.out());
+                    match format {
+                        ReportFormat::Json => analyze_report::write_json(&mut out, &report),
+                        _ => analyze_report::write_text(&mut out, &report),
+                    }
+                    .and_then(|_| out.flush())
+                    .map_err(CliError::write(STDOUT))?;
+                    Ok(capture_end(file, end, dest))
+                }
+            }
+        }
+        Command::Throughput { connection, interval, format, dense, .. } => {
+            let interval_ns = mptcp_dissector::series::parse_interval(interval).map_err(CliError::Usage)?;
+            let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, *connection)));
+            let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
+            let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
+            if let Some(c) = *connection {
+                if analysis.connections.get(c).is_none() {
+                    msg!(
+                        dest,
+                        "mptcp-trace: error: {}: no connection {c} (the capture has {})",
+                        file.display(),
+                        analysis.connections.len()
+                    );
+                    return Ok(2);
+                }
+            }
+            let rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),
             };
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+            let mut out = BufWriter::new(dest.out());
             let res = match format {
                 SeriesFormat::Csv => (|| -> io::Result<()> {
                     writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes")?;
@@ -582,32 +766,32 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             };
             res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(&file, end))
+            Ok(capture_end(file, end, dest))
         }
-        Command::Verify { file, expect, format, output } => {
+        Command::Verify { expect, format, output, .. } => {
             let mut exps = Vec::new();
-            for rule in &expect {
+            for rule in expect {
                 match mptcp_dissector::verify::parse_expectation(rule) {
                     Ok(e) => exps.push(e),
                     Err(msg) => {
-                        eprintln!("mptcp-trace: usage error: {msg}");
-                        return Ok(ExitCode::from(2));
+                        msg!(dest, "mptcp-trace: usage error: {msg}");
+                        return Ok(2);
                     }
                 }
             }
             let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
-            let (analysis, end) = analyze_file(&file, analyzer)?;
+            let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
-                eprintln!("mptcp-trace: error: {}: {e}", file.display());
-                return Ok(ExitCode::from(2));
+                msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
+                return Ok(2);
             }
             if let Some(w) = warning_of(&end) {
-                eprintln!("mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
+                msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
             }
             let report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
             let writer: Box<dyn Write> = match &output {
                 Some(p) => Box::new(File::create(p).map_err(CliError::open(p))?),
-                None => Box::new(io::stdout()),
+                None => dest.out(),
             };
             let mut out = BufWriter::new(writer);
             use mptcp_dissector::report::verify as vr;
@@ -619,64 +803,25 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             .and_then(|_| out.flush())
             .map_err(CliError::write(to))?;
-            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
-            let opts = mptcp_plots::PlotOptions {
-                kind: match kind {
-                    PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
-                    PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
-                    PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
-                    PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
-                },
-                connection,
-                direction: match direction {
-                    StreamDir::C2s => Dir::C2s,
-                    StreamDir::S2c => Dir::S2c,
-                },
-                width,
-                height,
-                stacked,
-            };
-            let mut reader = open_capture(&file)?;
-            let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
-            let end = cap.end.take();
-            if cap.records_dropped > 0 {
-                eprintln!(
-                    "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",
-                    cap.records_dropped,
-                    mptcp_plots::MAX_POINTS
-                );
-            }
-            match mptcp_plots::render_file(&cap, &opts, &output) {
-                Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
-                Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
-                    eprintln!("mptcp-trace: error: {}: {e}", file.display());
-                    return Ok(ExitCode::from(2));
-                }
-                Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
-                Err(source) => return Err(CliError::Plot { path: output, source }),
-            }
-            Ok(capture_end(&file, end))
-        }
-        Command::Events { file, format, side, timestamps } => {
-            let (analysis, end) = analyze_file(&file, Analyzer::new(limits))?;
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+        Command::Events { format, side, timestamps, .. } => {
+            let (analysis, end) = analyze_file(file, dest.progress(), Analyzer::new(limits))?;
+            let mut out = BufWriter::new(dest.out());
             let side = side.map(|s| match s {
                 SideArg::Client => monitor::Side::Client,
                 SideArg::Server => monitor::Side::Server,
             });
-            match (side, format) {
-                (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), timestamps),
+            match (side, *format) {
+                (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), *timestamps),
                 (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events),
                 (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
             }
             .and_then(|_| out.flush())
             .map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(&file, end))
+            Ok(capture_end(file, end, dest))
         }
+        Command::Stream { .. } | Command::Plot { .. } => Err(CliError::Internal("one file only")),
     }
 }
 
