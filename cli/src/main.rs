@@ -63,6 +63,11 @@ struct Cli {
     /// Files analysed at once when several are given (default: the number of cores).
     #[arg(long, short = 'j', global = true, value_name = "N")]
     jobs: Option<usize>,
+    /// Several captures of the same traffic (per interface, or at several points) analysed as
+    /// one: packets merged in time order, subflows joined to their connection across files, a
+    /// packet seen in two files counted once (analyze, verify, events, throughput).
+    #[arg(long, global = true)]
+    merge: bool,
 }
 
 #[derive(Subcommand)]
@@ -429,6 +434,44 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
     Ok(ExitCode::from(worst))
 }
 
+/// [`analyze_file`], or with `merge` the k-way merge of those captures (each file's end is
+/// reported here; a file that cannot be opened is named and left out, and the run ends with 2).
+fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analyzer) -> Result<(Analysis, Option<CaptureError>), CliError> {
+    if merge.is_empty() {
+        return analyze_file(file, dest.progress(), analyzer);
+    }
+    let (mut readers, mut names, mut failed) = (Vec::new(), Vec::new(), false);
+    for f in merge {
+        match File::open(f).map_err(CliError::open(f)).and_then(|h| CaptureReader::new(h).map_err(CliError::capture(f))) {
+            Ok(r) => {
+                readers.push(r);
+                names.push(f);
+            }
+            Err(e) => {
+                msg!(dest, "mptcp-trace: error: {e}");
+                failed = true;
+            }
+        }
+    }
+    let mut reader = mptcp_dissector::capture::merge::MergedReader::new(readers);
+    let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer);
+    let mut worst = None;
+    for (f, end) in names.iter().zip(ends) {
+        if capture_end(f, end, dest) == 2 {
+            failed = true;
+        }
+    }
+    for (f, shared) in names.iter().zip(&analysis.inputs_shared) {
+        if !shared {
+            msg!(dest, "mptcp-trace: warning: {}: shares no MPTCP connection with the other captures merged", f.display());
+        }
+    }
+    if failed {
+        worst = Some(CaptureError::Format { after_frame: 0, message: "a capture could not be read (see above)".into() });
+    }
+    Ok((analysis, worst))
+}
+
 /// Counts the bytes read from the capture into a progress bar. It sits outside the library: the
 /// pipeline only sees an `io::Read`, and the reader above it reads in large blocks, so this costs
 /// one atomic add per block, not per packet.
@@ -512,6 +555,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
+        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } if cli.merge => {
+            Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
+        }
+        Command::Analyze { files, .. }
+        | Command::Throughput { files, .. }
+        | Command::Verify { files, .. }
+        | Command::Events { files, .. } if cli.merge => run_merged(&cli.command, files, limits),
         Command::Dissect { files, .. }
         | Command::Analyze { files, .. }
         | Command::Throughput { files, .. }
@@ -652,6 +702,20 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
 
 /// One file's run of a command that takes several files; returns its exit status.
 fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> Result<u8, CliError> {
+    run_input(command, file, &[], limits, dest)
+}
+
+/// `--merge`: the files as one capture, reported under their names joined by ` + `.
+fn run_merged(command: &Command, files: &[PathBuf], limits: Limits) -> Result<ExitCode, CliError> {
+    if files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(CliError::Usage("--merge reads files, not standard input".into()));
+    }
+    let name = PathBuf::from(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + "));
+    run_input(command, &name, files, limits, &Dest::Std).map(ExitCode::from)
+}
+
+/// One run over `file`, or over the captures `merge` merged into one (then `file` is their name).
+fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limits, dest: &Dest) -> Result<u8, CliError> {
     match command {
         Command::Dissect { format, all, .. } => {
             let mut reader = open_capture(file)?;
@@ -675,7 +739,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
                 (ReportFormat::Jsonl, _) => {
                     let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
                     let (analysis, end) =
-                        analyze_file(file, dest.progress(), analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
                     sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
                     Ok(capture_end(file, end, dest))
                 }
@@ -683,7 +747,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
                 (ReportFormat::Text, false) => {
                     let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
                     let (analysis, end) =
-                        analyze_file(file, dest.progress(), analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
                     let mut out = BufWriter::new(dest.out());
                     sink.borrow_mut()
                         .write(&mut out, &name, &analysis, &warning_of(&end))
@@ -692,7 +756,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
                     Ok(capture_end(file, end, dest))
                 }
                 (format, _) => {
-                    let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
+                    let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
                     let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
                     let mut out = BufWriter::new(dest.out());
                     match format {
@@ -709,7 +773,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
             let interval_ns = mptcp_dissector::series::parse_interval(interval).map_err(CliError::Usage)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, *connection)));
             let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
-            let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
+            let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
             if let Some(c) = *connection {
                 if analysis.connections.get(c).is_none() {
                     msg!(
@@ -780,7 +844,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
                 }
             }
             let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
-            let (analysis, end) = analyze_file(file, dest.progress(), analyzer)?;
+            let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
                 msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
                 return Ok(2);
@@ -806,7 +870,7 @@ fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> R
             Ok(if report.ok() { 0 } else { 1 })
         }
         Command::Events { format, side, timestamps, .. } => {
-            let (analysis, end) = analyze_file(file, dest.progress(), Analyzer::new(limits))?;
+            let (analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
             let mut out = BufWriter::new(dest.out());
             let side = side.map(|s| match s {
                 SideArg::Client => monitor::Side::Client,

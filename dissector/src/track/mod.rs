@@ -138,6 +138,10 @@ pub struct Analyzer {
     tombstones: retire::Tombstones,
     /// The capture has ended: everything is being finished.
     ending: bool,
+    /// With captures merged: the capture of the packet being processed, and per capture
+    /// whether a connection was seen in it and another one.
+    cur_input: Option<usize>,
+    inputs_shared: Vec<bool>,
     anomalies: Vec<Anomaly>,
     anomalies_dropped: u64,
     stats: Stats,
@@ -168,6 +172,8 @@ impl Analyzer {
             closing: Vec::new(),
             tombstones: retire::Tombstones::default(),
             ending: false,
+            cur_input: None,
+            inputs_shared: Vec::new(),
             anomalies: Vec::new(),
             anomalies_dropped: 0,
             stats: Stats::default(),
@@ -218,6 +224,19 @@ impl Analyzer {
         } else {
             self.anomalies_dropped += 1;
         }
+    }
+
+    /// Merging captures: the next packets come from capture `input` (0-based).
+    pub fn set_input(&mut self, input: usize) {
+        if self.inputs_shared.len() <= input {
+            self.inputs_shared.resize(input + 1, false);
+        }
+        self.cur_input = Some(input);
+    }
+
+    /// Merging captures: a packet already seen at another capture point, counted once.
+    pub fn duplicate(&mut self) {
+        self.stats.merged_duplicates += 1;
     }
 
     /// Counts a packet that did not decode to TCP.
@@ -360,6 +379,12 @@ impl Analyzer {
             self.cur.connection = self.flows.get(flow).and_then(|f| f.connection);
             obs.segment(&self.cur);
         }
+        if let (Some(i), Some(c)) = (self.cur_input, self.conn_of(flow)) {
+            if let Some(conn) = self.conns.get_mut(c).filter(|c| !c.inputs.contains(&i)) {
+                conn.inputs.push(i);
+                conn.inputs.sort_unstable();
+            }
+        }
         self.note_quiet(flow);
     }
 
@@ -381,6 +406,7 @@ impl Analyzer {
         connections.sort_by_key(|c| c.id);
         subflows.sort_by_key(|f| f.id);
         Analysis {
+            inputs_shared: self.inputs_shared,
             connections,
             subflows,
             events: self.events,

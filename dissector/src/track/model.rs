@@ -416,6 +416,10 @@ pub struct Connection {
     /// Index of this connection's first event in the timeline.
     #[serde(skip)]
     pub(super) first_event: Option<usize>,
+    /// With several captures merged (`--merge`): the captures (0-based, in the order given)
+    /// that saw packets of this connection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<usize>,
 }
 
 impl Connection {
@@ -466,6 +470,7 @@ impl Connection {
             data_fin_frames: [None, None],
             synack_flags: None,
             first_event: None,
+            inputs: Vec::new(),
         }
     }
     /// The tokens this connection is known by (client's, server's), as numbers.
@@ -576,6 +581,8 @@ pub struct Analysis {
     pub anomalies: Vec<Anomaly>,
     pub anomalies_dropped: u64,
     pub stats: Stats,
+    /// With captures merged: per capture, whether it shared a connection with another one.
+    pub inputs_shared: Vec<bool>,
 }
 
 impl Analysis {
@@ -583,6 +590,10 @@ impl Analysis {
     pub fn orphans(&self) -> impl Iterator<Item = &Subflow> {
         self.subflows.iter().filter(|s| s.connection.is_none() && s.kind != SubflowKind::Tcp)
     }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Counters over the whole capture.
@@ -610,6 +621,9 @@ pub struct Stats {
     /// Under memory pressure: the smallest window of delivered bytes a direction kept to compare
     /// re-sent bytes with (the configured 256 KiB otherwise; 0: none compared for a while).
     pub min_recent_window: Option<u64>,
+    /// With captures merged: packets seen at two capture points, counted once.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub merged_duplicates: u64,
     pub first_ts: f64,
     pub last_ts: f64,
     /// `first_ts` is set.

@@ -267,6 +267,13 @@ impl Analyzer {
                 self.tokens.remove(&token);
             }
         }
+        if conn.inputs.len() > 1 {
+            for &i in &conn.inputs {
+                if let Some(s) = self.inputs_shared.get_mut(i) {
+                    *s = true;
+                }
+            }
+        }
         self.retired.connection(conn, subflows);
     }
 

@@ -757,3 +757,5 @@ mod tests {
         assert_eq!(scale_ts(u64::MAX, 1), u64::MAX);
     }
 }
+
+pub mod merge;
