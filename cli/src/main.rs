@@ -561,7 +561,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Analyze { files, .. }
         | Command::Throughput { files, .. }
         | Command::Verify { files, .. }
-        | Command::Events { files, .. } if cli.merge => run_merged(&cli.command, files, limits),
+        | Command::Events { files, .. }
+            if cli.merge =>
+        {
+            run_merged(&cli.command, files, limits)
+        }
         Command::Dissect { files, .. }
         | Command::Analyze { files, .. }
         | Command::Throughput { files, .. }

@@ -89,11 +89,62 @@ fn a_packet_in_two_captures_counts_once_and_unrelated_captures_are_named() {
     assert_eq!(twice["stats"]["merged_duplicates"], once["stats"]["tcp_packets"]);
     assert_eq!(twice["connections"][0]["c2s"]["bytes"], once["connections"][0]["c2s"]["bytes"]);
     // Per-subflow counts as from one copy (frame numbers count the merged stream: twice as many).
-    for (a, b) in twice["connections"][0]["subflows"].as_array().unwrap().iter().zip(once["connections"][0]["subflows"].as_array().unwrap()) {
+    for (a, b) in twice["connections"][0]["subflows"].as_array().unwrap().iter().zip(once["connections"][0]["subflows"].as_array().unwrap())
+    {
         assert_eq!((&a["c2s"], &a["s2c"]), (&b["c2s"], &b["s2c"]));
     }
     let other = testdata("ipv6.pcap");
     let out = run(&["analyze", "--merge", f, other.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loss.pcap: shares no MPTCP connection") && err.contains("ipv6.pcap: shares no MPTCP connection"), "{err}");
+}
+
+#[test]
+fn real_per_interface_captures_merged_equal_the_any_capture_of_the_same_run() {
+    // testdata/pair/: one run recorded with `tcpdump -i any` and with one tcpdump per client
+    // interface (vA: Ethernet, microseconds; vB: Ethernet, nanoseconds), testdata/pair.sh.
+    let p = |n: &str| testdata(&format!("pair/{n}")).display().to_string();
+    let truth: Value = serde_json::from_slice(&std::fs::read(testdata("pair/pair.truth.json")).unwrap()).unwrap();
+    let any = json(&["analyze", "--format", "json", "--sha256", &p("client-any.pcap")]);
+    let merged = json(&["analyze", "--merge", "--format", "json", "--sha256", &p("client-vA.pcap"), &p("client-vB.pcap")]);
+    assert_eq!(merged["stats"]["packets"], any["stats"]["packets"]);
+    let (ca, cm) = (&any["connections"], &merged["connections"]);
+    assert_eq!(cm.as_array().unwrap().len(), truth["conns"].as_array().unwrap().len());
+    assert_eq!(cm.as_array().unwrap().len(), ca.as_array().unwrap().len());
+    for (k, t) in truth["conns"].as_array().unwrap().iter().enumerate() {
+        for d in ["c2s", "s2c"] {
+            assert_eq!(cm[k][d]["sha256"], t[format!("{d}_received_sha256")], "connection {k} {d}: the app's sha256");
+            for field in ["bytes", "complete", "reinjections", "reinjected_bytes", "gap_bytes"] {
+                assert_eq!(cm[k][d][field], ca[k][d][field], "connection {k} {d} {field}");
+            }
+        }
+        // Same subflows, each with the same counts; only receive timestamps differ by a few µs
+        // between the -i any and the per-interface tcpdumps.
+        let (sa, sm) = (ca[k]["subflows"].as_array().unwrap(), cm[k]["subflows"].as_array().unwrap());
+        assert_eq!(sa.len(), sm.len());
+        for (a, m) in sa.iter().zip(sm) {
+            for f in ["client", "server", "kind", "end"] {
+                if f != "end" {
+                    assert_eq!(a[f], m[f], "{f}");
+                }
+            }
+            for d in ["c2s", "s2c"] {
+                for f in
+                    ["bytes", "packets", "new_data_bytes", "reinjected_bytes", "retransmitted_bytes", "unmapped_bytes", "reinjected_from"]
+                {
+                    let strip = |v: &Value| {
+                        let mut v = v.clone();
+                        if let Some(list) = v.as_array_mut() {
+                            for r in list {
+                                r.as_object_mut().unwrap().remove("first_delay_ms");
+                            }
+                        }
+                        v
+                    };
+                    assert_eq!(strip(&a[d][f]), strip(&m[d][f]), "subflow {} {d} {f}", a["id"]);
+                }
+            }
+        }
+        assert_eq!(cm[k]["inputs"], serde_json::json!([0, 1]), "both interfaces saw the connection");
+    }
 }

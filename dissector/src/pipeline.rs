@@ -28,7 +28,6 @@ const DUPLICATE_WINDOW_NS: u64 = 1_000_000_000;
 /// capture points (same addresses, ports, sequence, ack, flags, length and options, from another
 /// capture, within a second) is counted once. Returns each capture's end beside the analysis.
 pub fn run_merged(reader: &mut crate::capture::merge::MergedReader, mut analyzer: Analyzer) -> (Analysis, Vec<Option<CaptureError>>) {
-    use std::hash::{BuildHasher, Hash, Hasher};
     let state = ahash::RandomState::new();
     // Recent segments: key -> (time, capture), oldest first in `order` for expiry.
     let mut seen: ahash::HashMap<u64, (u64, usize)> = ahash::HashMap::default();
@@ -38,9 +37,8 @@ pub fn run_merged(reader: &mut crate::capture::merge::MergedReader, mut analyzer
         analyzer.set_input(m.input);
         match decode(p.linktype, p.data) {
             Decoded::Tcp(seg) => {
-                let mut h = state.build_hasher();
-                (seg.src, seg.dst, seg.sport, seg.dport, seg.seq, seg.ack, seg.flags.0, seg.payload_len, seg.options).hash(&mut h);
-                let key = h.finish();
+                let key =
+                    state.hash_one((seg.src, seg.dst, seg.sport, seg.dport, seg.seq, seg.ack, seg.flags.0, seg.payload_len, seg.options));
                 while order.front().is_some_and(|&(t, _)| t.saturating_add(DUPLICATE_WINDOW_NS) < p.ts_ns) {
                     if let Some((t, k)) = order.pop_front() {
                         if seen.get(&k).is_some_and(|&(t0, _)| t0 == t) {

@@ -751,6 +751,7 @@ mod tests {
             anomalies: Vec::new(),
             anomalies_dropped: 0,
             stats: Stats::default(),
+            inputs_shared: Vec::new(),
         };
         assert_eq!(a.orphans().map(|s| s.id).collect::<Vec<_>>(), vec![1]);
     }
