@@ -519,6 +519,9 @@ fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(A
                 let input = ProgressRead { inner: file, bar: bar.clone() };
                 (CaptureReader::new(input).map_err(CliError::capture(path))?, Some(bar))
             }
+            // Several files at once keep the cores busy already: no read-ahead thread per file
+            // (it is started only for a plain `File`).
+            None if !progress => (CaptureReader::new(Box::new(file) as Box<dyn Read>).map_err(CliError::capture(path))?, None),
             None => (CaptureReader::new(file).map_err(CliError::capture(path))?, None),
         }
     };
