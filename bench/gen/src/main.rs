@@ -754,32 +754,24 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    eprintln!(
-        "mptcp-gen: mode={} seed={} connections={} packets={} c2s_bytes_per_conn={} s2c_bytes_per_conn={} c2s_bytes={} s2c_bytes={} pcap_bytes={}",
-        truth.mode,
-        cli.seed,
-        truth.connections,
-        g.packets,
-        opt_json(truth.c2s_per_conn),
-        opt_json(truth.s2c_per_conn),
-        g.c2s_payload,
-        g.s2c_payload,
-        g.pcap_bytes
-    );
+    // The truth, once: printed as key=value on stderr and, with --truth, written as JSON.
+    let fields: [(&str, String); 10] = [
+        ("mode", format!("\"{}\"", truth.mode)),
+        ("seed", cli.seed.to_string()),
+        ("connections", truth.connections.to_string()),
+        ("packets", g.packets.to_string()),
+        ("c2s_bytes_per_conn", opt_json(truth.c2s_per_conn)),
+        ("s2c_bytes_per_conn", opt_json(truth.s2c_per_conn)),
+        ("c2s_bytes", g.c2s_payload.to_string()),
+        ("s2c_bytes", g.s2c_payload.to_string()),
+        ("closed", truth.closed.to_string()),
+        ("pcap_bytes", g.pcap_bytes.to_string()),
+    ];
+    let line: Vec<String> = fields.iter().filter(|(k, _)| *k != "closed").map(|(k, v)| format!("{k}={}", v.trim_matches('"'))).collect();
+    eprintln!("mptcp-gen: {}", line.join(" "));
     if let Some(p) = &cli.truth {
-        let json = format!(
-            "{{\"mode\":\"{}\",\"seed\":{},\"connections\":{},\"packets\":{},\"c2s_bytes_per_conn\":{},\"s2c_bytes_per_conn\":{},\"c2s_bytes\":{},\"s2c_bytes\":{},\"closed\":{},\"pcap_bytes\":{}}}\n",
-            truth.mode,
-            cli.seed,
-            truth.connections,
-            g.packets,
-            opt_json(truth.c2s_per_conn),
-            opt_json(truth.s2c_per_conn),
-            g.c2s_payload,
-            g.s2c_payload,
-            truth.closed,
-            g.pcap_bytes
-        );
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        let json = format!("{{{}}}\n", body.join(","));
         if let Err(e) = std::fs::write(p, json) {
             eprintln!("mptcp-gen: {}: {e}", p.display());
             return ExitCode::from(2);
