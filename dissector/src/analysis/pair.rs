@@ -540,7 +540,7 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
     };
     match r.clock_offset_us {
         Some(o) => {
-            let _ = writeln!(s, "clock offset (server - client, from both directions' minimum delays): {:.3} ms", o / 1e3);
+            let _ = writeln!(s, "clock offset (server - client, from both directions' minimum delays): {o:.1} µs");
         }
         None => {
             let _ = writeln!(s, "clock offset: not estimated (no delays both ways)");
