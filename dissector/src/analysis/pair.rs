@@ -580,3 +580,98 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp::TcpFlags;
+
+    const C: &str = "192.0.2.1";
+    const S: &str = "203.0.113.2";
+
+    #[allow(clippy::too_many_arguments)]
+    /// A segment c2s (client 1000 -> server 80) or s2c, with a timestamp option holding `tsval`.
+    fn feed(p: &mut Pairer, side: usize, frame: u64, ms: u64, c2s: bool, flags: u8, seq: u32, len: u32, tsval: u32, opts: &mut Vec<u8>) {
+        opts.clear();
+        opts.extend_from_slice(&[1, 1, 8, 10]);
+        opts.extend_from_slice(&tsval.to_be_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let (a, b): (IpAddr, IpAddr) = (C.parse().unwrap(), S.parse().unwrap());
+        let (src, dst, sport, dport) = if c2s { (a, b, 1000, 80) } else { (b, a, 80, 1000) };
+        let seg = TcpSegment {
+            src,
+            dst,
+            sport,
+            dport,
+            seq,
+            ack: 1,
+            flags: TcpFlags(flags),
+            window: 65535,
+            options: opts,
+            options_truncated: false,
+            payload: &[],
+            payload_len: len,
+        };
+        p.packet(side, frame, ms * 1_000_000, &seg);
+    }
+
+    #[test]
+    fn a_retransmission_is_matched_to_its_own_copy() {
+        let mut p = Pairer::new(PairOptions::default());
+        let o = &mut Vec::new();
+        feed(&mut p, CLIENT, 1, 0, true, 0x02, 100, 0, 1, o); // SYN
+        feed(&mut p, SERVER, 1, 5, true, 0x02, 100, 0, 1, o);
+        feed(&mut p, CLIENT, 2, 10, true, 0x18, 101, 500, 2, o); // lost
+        feed(&mut p, CLIENT, 3, 300, true, 0x10, 101, 500, 3, o); // retransmission
+        feed(&mut p, SERVER, 2, 307, true, 0x10, 101, 500, 3, o);
+        let r = p.finish();
+        assert_eq!(r.subflows.len(), 1);
+        let d = &r.subflows[0].c2s;
+        assert_eq!((d.sent_segments, d.received_segments, d.matched, d.lost_count), (3, 2, 2, 1));
+        assert_eq!((d.lost[0].seq, d.lost[0].len, d.lost[0].frame, d.lost[0].flags.as_str()), (1, 500, 2, "P."));
+        let owd = d.owd_us.as_ref().unwrap();
+        assert_eq!((owd.min, owd.max, owd.median), (5000.0, 7000.0, 6000.0));
+        assert_eq!(r.subflows[0].kind, Some("TCP"));
+        assert_eq!(r.clock_offset_us, None);
+    }
+
+    #[test]
+    fn unmatched_segments_are_final_after_the_window_and_the_cap() {
+        let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1 });
+        let o = &mut Vec::new();
+        for i in 0..5u32 {
+            feed(&mut p, CLIENT, u64::from(i) + 1, u64::from(i), true, 0x10, 1000 + i * 100, 100, i, o);
+        }
+        // the cap made the first three final; the window the fourth
+        assert_eq!(p.npending, 2);
+        feed(&mut p, SERVER, 1, 1004, false, 0x10, 7, 10, 9, o);
+        assert_eq!(p.npending, 2);
+        let r = p.finish();
+        let d = &r.subflows[0].c2s;
+        assert_eq!((d.lost_count, d.lost.len(), d.lost_list_truncated), (5, 1, true));
+        assert!(!d.lost[0].relative);
+        assert_eq!(r.subflows[0].s2c.lost_count, 1);
+        assert_eq!(r.matched, 0);
+    }
+
+    #[test]
+    fn odd_options_do_not_panic() {
+        for opts in [&[8u8][..], &[8, 10, 1], &[30, 2], &[30, 1, 0], &[2, 0, 8, 10], &[1, 1, 1, 30, 3, 0x10], &[8, 255, 0, 0]] {
+            let seg = TcpSegment {
+                src: C.parse().unwrap(),
+                dst: S.parse().unwrap(),
+                sport: 1,
+                dport: 2,
+                seq: 0,
+                ack: 0,
+                flags: TcpFlags(0x02),
+                window: 0,
+                options: opts,
+                options_truncated: false,
+                payload: &[],
+                payload_len: 0,
+            };
+            let _ = tcp_options(&seg);
+        }
+    }
+}
