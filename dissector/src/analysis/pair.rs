@@ -48,7 +48,7 @@ type Flow4 = (IpAddr, u16, IpAddr, u16);
 
 /// One copy of a segment seen in one capture.
 #[derive(Debug, Clone, Copy)]
-struct Copy {
+struct Seen {
     ts: u64,
     tsval: Option<u32>,
     ack: u32,
@@ -59,8 +59,8 @@ struct Copy {
 /// The unmatched copies of one key in one capture: the first inline, more only on retransmission.
 #[derive(Debug)]
 struct Pending {
-    first: Copy,
-    more: Vec<Copy>,
+    first: Seen,
+    more: Vec<Seen>,
 }
 
 /// (flow index, capture, seq, len)
@@ -100,7 +100,7 @@ struct FlowState {
     /// Final unmatched copies per capture: count, bytes, listed.
     unmatched: [u64; 2],
     unmatched_bytes: [u64; 2],
-    listed: [Vec<(u32, u32, Copy)>; 2],
+    listed: [Vec<(u32, u32, Seen)>; 2],
     /// server time − client time of every matched segment, ns.
     diffs: Vec<i64>,
 }
@@ -293,7 +293,7 @@ impl Pairer {
                 st.syn = Some(mptcp);
             }
         }
-        let copy = Copy { ts, tsval, ack: seg.ack, flags: flags.0, frame };
+        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame };
         let other: Key = (fi, (1 - side) as u8, seg.seq, seg.payload_len);
         if let Some(p) = self.pending.get_mut(&other) {
             // identity (TSval and ack) first, else the oldest copy
