@@ -195,6 +195,22 @@ enum Command {
         #[arg(long, requires = "side")]
         timestamps: bool,
     },
+    /// The same traffic captured at two points: segments lost between them and one-way delay,
+    /// per subflow and direction (docs/pair.md).
+    Pair {
+        /// Capture at the client side (c2s segments leave here).
+        client: PathBuf,
+        /// Capture at the server side (s2c segments leave here).
+        server: PathBuf,
+        #[arg(long, value_enum, default_value_t = PairFormat::Text)]
+        format: PairFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PairFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -558,7 +574,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
-        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } if cli.merge => {
+        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } if cli.merge => {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
         }
         Command::Analyze { files, .. }
@@ -574,13 +590,34 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         | Command::Throughput { files, .. }
         | Command::Verify { files, .. }
         | Command::Events { files, .. } => run_files(&cli.command, files, jobs, limits),
-        Command::Stream { .. } | Command::Plot { .. } => run_one(cli.command, limits),
+        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => run_one(cli.command, limits),
     }
 }
 
-/// `stream` and `plot`: one capture, one output file.
+/// `stream` and `plot`: one capture, one output file; `pair`: two captures, one report.
 fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
     match command {
+        Command::Pair { client, server, format } => {
+            use mptcp_dissector::analysis::pair;
+            let (c, s) = (open_capture(&client)?, open_capture(&server)?);
+            let (report, ends) = pair::pair(c, s, pair::PairOptions::default());
+            let text = match format {
+                PairFormat::Text => pair::render_text(&report, &client.display().to_string(), &server.display().to_string()),
+                PairFormat::Json => {
+                    let mut j = serde_json::to_string_pretty(&report).map_err(|_| CliError::Internal("pair report not serializable"))?;
+                    j.push('\n');
+                    j
+                }
+            };
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+            let code = capture_end(&client, ends.client, &Dest::Std).max(capture_end(&server, ends.server, &Dest::Std));
+            if code == 0 && report.matched == 0 {
+                eprintln!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::from(code))
+        }
         Command::Stream { file, connection, direction, output } => {
             let dir = match direction {
                 StreamDir::C2s => Dir::C2s,
@@ -892,7 +929,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Stream { .. } | Command::Plot { .. } => Err(CliError::Internal("one file only")),
+        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => Err(CliError::Internal("one file only")),
     }
 }
 

@@ -20,4 +20,4 @@ pub mod seq;
 pub mod track;
 
 // The analyses were top-level modules; their old paths stay.
-pub use analysis::{series, verify};
+pub use analysis::{pair, series, verify};

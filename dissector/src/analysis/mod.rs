@@ -2,5 +2,6 @@
 //! RFC 8684 ([`verify`]) and per-interval time series ([`series`]). They read the finished
 //! [`Analysis`](crate::track::Analysis) or observe the tracker's per-segment records; the
 //! reporters (`report`) render their results.
+pub mod pair;
 pub mod series;
 pub mod verify;

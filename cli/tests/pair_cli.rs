@@ -1,0 +1,91 @@
+//! `mptcp-trace pair` on the two-ended capture of testdata/pair/: the segments lost between the
+//! capture points and the one-way delays equal those of the independent checker
+//! (testdata/tools/pair_match.py over tshark's fields, committed as pair.match.json).
+use std::path::PathBuf;
+use std::process::Command;
+
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
+}
+
+fn json(path: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(testdata().join(path)).expect("read")).expect("json")
+}
+
+#[test]
+fn pair_matches_the_independent_checker() {
+    let out = bin()
+        .arg("pair")
+        .arg(testdata().join("pair/client-any.pcap"))
+        .arg(testdata().join("pair/server-any.pcap"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let truth = json("pair/pair.match.json");
+    let subs = truth["subflows"].as_array().expect("subflows");
+    assert_eq!(ours["subflows"].as_array().map(Vec::len), Some(subs.len()));
+    let mut lost_total = 0;
+    for t in subs {
+        let name = t["subflow"].as_str().unwrap();
+        let o = ours["subflows"].as_array().unwrap().iter().find(|s| s["subflow"] == name).unwrap_or_else(|| panic!("no subflow {name}"));
+        assert_eq!(o["kind"], t["kind"], "{name}");
+        for d in ["c2s", "s2c"] {
+            let (o, t) = (&o[d], &t[d]);
+            let what = format!("{name} {d}");
+            assert_eq!(o["sent_segments"], t["sent_segments"], "{what}");
+            assert_eq!(o["received_segments"], t["received_segments"], "{what}");
+            assert_eq!(o["lost_count"], t["lost_count"], "{what}");
+            assert_eq!(o["lost_bytes"], t["lost_bytes"], "{what}");
+            assert_eq!(o["seen_only_at_receiver"].as_u64(), Some(t["seen_only_at_receiver"].as_array().unwrap().len() as u64), "{what}");
+            let ol: Vec<(u64, u64, u64)> = o["lost"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (l["seq"].as_u64().unwrap(), l["len"].as_u64().unwrap(), l["frame"].as_u64().unwrap()))
+                .collect();
+            let tl: Vec<(u64, u64, u64)> = t["lost"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (l["rel_seq"].as_u64().unwrap(), l["len"].as_u64().unwrap(), l["frame"].as_u64().unwrap()))
+                .collect();
+            assert_eq!(ol, tl, "{what}: lost (seq, len, frame)");
+            lost_total += ol.len();
+            for k in ["n", "min", "median", "p99", "max"] {
+                let (a, b) = (o["owd_us"][k].as_f64().unwrap(), t["owd_us"][k].as_f64().unwrap());
+                assert!((a - b).abs() <= 0.001, "{what}: owd {k} {a} vs {b}");
+            }
+        }
+    }
+    assert_eq!(lost_total, truth["totals"]["lost_segments"].as_u64().unwrap() as usize);
+    let (a, b) = (ours["clock_offset_us"].as_f64().unwrap(), truth["clock_offset"]["from_minima_us"].as_f64().unwrap());
+    assert!((a - b).abs() <= 0.001, "clock offset {a} vs {b}");
+    for d in ["c2s", "s2c"] {
+        for k in ["min", "median", "p99"] {
+            let (a, b) = (ours[format!("owd_{d}_us")][k].as_f64().unwrap(), truth["owd_us"][d][k].as_f64().unwrap());
+            assert!((a - b).abs() <= 0.001, "all {d}: owd {k} {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn captures_without_common_traffic_are_reported() {
+    let out =
+        bin().arg("pair").arg(testdata().join("pair/client-vA.pcap")).arg(testdata().join("pair/client-vB.pcap")).output().expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("share no traffic"));
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_named() {
+    let out =
+        bin().arg("pair").arg(testdata().join("pair/pair.truth.json")).arg(testdata().join("pair/server-any.pcap")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pair.truth.json"));
+}

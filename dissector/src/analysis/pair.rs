@@ -1,0 +1,677 @@
+//! The same traffic seen at two capture points (`mptcp-trace pair CLIENT SERVER`): TCP segments
+//! matched across the two captures, loss between the points and one-way delay per subflow and
+//! direction.
+//!
+//! Both captures are read streaming, merged in time order ([`MergedReader`]). A segment (a TCP
+//! packet with payload, SYN or FIN) is identified by its directed 4-tuple, raw sequence number
+//! and payload length. When the same key is seen several times (retransmissions), a copy is
+//! matched to the unmatched copy of the other capture with the same TCP timestamp value and ack,
+//! else to the first unmatched copy in order of appearance. A segment left unmatched for
+//! [`PairOptions::window_ns`] of capture time (or pushed out by the [`PairOptions::max_pending`]
+//! cap) is final: at the sender's capture it was lost between the points, at the receiver's it
+//! was seen only there. Memory: the unmatched segments within the window, plus one delay sample
+//! (8 bytes) per matched segment for the exact median and p99.
+//!
+//! Matching is by 4-tuple: a NAT between the points is not handled yet (matching by MPTCP token,
+//! address ids and ISN is not done).
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::merge::MergedReader;
+use crate::capture::{CaptureError, CaptureReader};
+use crate::decode::{decode, Decoded, TcpSegment};
+
+/// Which capture a packet came from.
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
+
+/// How matching is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct PairOptions {
+    /// A segment not matched within this much capture time is final (lost / seen at one point).
+    pub window_ns: u64,
+    /// At most this many unmatched segments are held; the oldest are made final first.
+    pub max_pending: usize,
+    /// At most this many lost segments are listed per subflow and direction (all are counted).
+    pub max_listed: usize,
+}
+
+impl Default for PairOptions {
+    fn default() -> Self {
+        PairOptions { window_ns: 10_000_000_000, max_pending: 1_000_000, max_listed: 1000 }
+    }
+}
+
+type Flow4 = (IpAddr, u16, IpAddr, u16);
+
+/// One copy of a segment seen in one capture.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    ts: u64,
+    tsval: Option<u32>,
+    ack: u32,
+    flags: u8,
+    frame: u64,
+}
+
+/// The unmatched copies of one key in one capture: the first inline, more only on retransmission.
+#[derive(Debug)]
+struct Pending {
+    first: Seen,
+    more: Vec<Seen>,
+}
+
+/// (flow index, capture, seq, len)
+type Key = (u32, u8, u32, u32);
+
+/// A lost (or receiver-only) segment, as listed in the report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Unmatched {
+    /// Sequence number relative to the ISN of the SYN seen in the same capture; raw without it.
+    pub seq: u32,
+    /// Whether `seq` is relative (the SYN was seen).
+    pub relative: bool,
+    pub raw_seq: u32,
+    pub len: u32,
+    /// TCP flags, tcpdump style (`S`, `F`, `R`, `P`, `.`).
+    pub flags: String,
+    /// Capture time at the capture that saw it, seconds since the epoch (`sec.nanoseconds`).
+    pub time: String,
+    /// Seconds since that capture's first packet.
+    pub t_rel: f64,
+    /// Frame number in that capture.
+    pub frame: u64,
+}
+
+/// Per directed flow.
+#[derive(Debug, Default)]
+struct FlowState {
+    key: Option<Flow4>,
+    /// Segments seen per capture.
+    segments: [u64; 2],
+    /// ISN per capture (from a SYN seen there).
+    isn: [Option<u32>; 2],
+    /// Whether a SYN without ACK was sent on this flow (it is c2s then), and its MPTCP subtype.
+    syn: Option<Option<u8>>,
+    /// Which capture saw this flow's first segment first (fallback orientation).
+    first_seen: Option<usize>,
+    /// Final unmatched copies per capture: count, bytes, listed.
+    unmatched: [u64; 2],
+    unmatched_bytes: [u64; 2],
+    listed: [Vec<(u32, u32, Seen)>; 2],
+    /// server time − client time of every matched segment, ns.
+    diffs: Vec<i64>,
+}
+
+/// One-way delay statistics, microseconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OwdStats {
+    pub n: usize,
+    pub min: f64,
+    pub median: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// One subflow direction.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DirectionPair {
+    /// `c2s` (sent at the client capture) or `s2c` (sent at the server capture).
+    pub direction: &'static str,
+    /// `client` or `server`: the capture where these segments leave.
+    pub sender_capture: &'static str,
+    /// Segments (payload, SYN or FIN) seen at the sender's capture.
+    pub sent_segments: u64,
+    /// Segments seen at the receiver's capture.
+    pub received_segments: u64,
+    /// Segments matched across the captures.
+    pub matched: u64,
+    /// Sent and never seen at the other capture.
+    pub lost_count: u64,
+    pub lost_bytes: u64,
+    /// The first [`PairOptions::max_listed`] of them, in order of appearance.
+    pub lost: Vec<Unmatched>,
+    pub lost_list_truncated: bool,
+    /// Seen at the receiver's capture but never at the sender's.
+    pub seen_only_at_receiver: u64,
+    /// Receiver capture time − sender capture time, raw clocks.
+    pub owd_us: Option<OwdStats>,
+    /// The same corrected by the clock offset estimate (`clock_offset_us`).
+    pub owd_corrected_us: Option<OwdStats>,
+}
+
+/// One subflow (a TCP 4-tuple), named client → server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SubflowPair {
+    /// `client_addr:port->server_addr:port`.
+    pub subflow: String,
+    /// `MP_CAPABLE`, `MP_JOIN` or `TCP` from the SYN; `null` without a SYN.
+    pub kind: Option<&'static str>,
+    pub c2s: DirectionPair,
+    pub s2c: DirectionPair,
+}
+
+/// The whole `pair` report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PairReport {
+    /// TCP packets read per capture.
+    pub client_tcp_packets: u64,
+    pub server_tcp_packets: u64,
+    pub subflows: Vec<SubflowPair>,
+    /// All subflows' c2s and s2c delays, raw clocks.
+    pub owd_c2s_us: Option<OwdStats>,
+    pub owd_s2c_us: Option<OwdStats>,
+    /// Server clock − client clock, estimated as (min c2s OWD − min s2c OWD) / 2, assuming the
+    /// smallest delays are symmetric. `null` without delays both ways.
+    pub clock_offset_us: Option<f64>,
+    /// Segments matched across the captures, all subflows.
+    pub matched: u64,
+}
+
+/// How the two captures ended (`None`: at their end).
+pub struct PairEnds {
+    pub client: Option<CaptureError>,
+    pub server: Option<CaptureError>,
+}
+
+/// Matches the segments of two captures of the same traffic.
+pub struct Pairer {
+    opts: PairOptions,
+    flows: ahash::HashMap<Flow4, u32>,
+    states: Vec<FlowState>,
+    pending: ahash::HashMap<Key, Pending>,
+    npending: usize,
+    order: VecDeque<(u64, Key)>,
+    tcp_packets: [u64; 2],
+    first_ts: [Option<u64>; 2],
+}
+
+fn tcp_options(seg: &TcpSegment<'_>) -> (Option<u32>, Option<u8>) {
+    let (mut tsval, mut mptcp) = (None, None);
+    let o = seg.options;
+    let mut i = 0;
+    while i < o.len() {
+        let kind = o[i];
+        if kind == 0 {
+            break;
+        }
+        if kind == 1 {
+            i += 1;
+            continue;
+        }
+        let Some(&len) = o.get(i + 1) else { break };
+        let len = usize::from(len);
+        if len < 2 || i + len > o.len() {
+            break;
+        }
+        if kind == 8 && len == 10 {
+            tsval = Some(u32::from_be_bytes([o[i + 2], o[i + 3], o[i + 4], o[i + 5]]));
+        }
+        if kind == 30 && len >= 3 && mptcp.is_none() {
+            mptcp = Some(o[i + 2] >> 4);
+        }
+        i += len;
+    }
+    (tsval, mptcp)
+}
+
+fn flag_names(f: u8) -> String {
+    [(0x02, 'S'), (0x01, 'F'), (0x04, 'R'), (0x08, 'P'), (0x10, '.')].iter().filter(|(b, _)| f & b != 0).map(|&(_, c)| c).collect()
+}
+
+fn epoch(ts: u64) -> String {
+    format!("{}.{:09}", ts / 1_000_000_000, ts % 1_000_000_000)
+}
+
+fn us(ns: f64) -> f64 {
+    (ns / 1000.0 * 1000.0).round() / 1000.0
+}
+
+/// min / median (mean of the two middle values for an even count) / p99 (nearest rank) / max.
+fn stats(samples: &mut [i64]) -> Option<OwdStats> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let n = samples.len();
+    let median = if n % 2 == 1 { samples[n / 2] as f64 } else { (samples[n / 2 - 1] as f64 + samples[n / 2] as f64) / 2.0 };
+    let rank = (n * 99).div_ceil(100).max(1) - 1;
+    Some(OwdStats { n, min: us(samples[0] as f64), median: us(median), p99: us(samples[rank] as f64), max: us(samples[n - 1] as f64) })
+}
+
+fn endpoint(a: IpAddr, p: u16) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}:{p}"),
+        IpAddr::V6(a) => format!("[{a}]:{p}"),
+    }
+}
+
+impl Pairer {
+    pub fn new(opts: PairOptions) -> Self {
+        Pairer {
+            opts,
+            flows: Default::default(),
+            states: Vec::new(),
+            pending: Default::default(),
+            npending: 0,
+            order: VecDeque::new(),
+            tcp_packets: [0; 2],
+            first_ts: [None; 2],
+        }
+    }
+
+    fn flow(&mut self, f: Flow4) -> u32 {
+        if let Some(&i) = self.flows.get(&f) {
+            return i;
+        }
+        let i = self.states.len() as u32;
+        self.states.push(FlowState { key: Some(f), ..Default::default() });
+        self.flows.insert(f, i);
+        i
+    }
+
+    /// One packet of capture `side` (0 client, 1 server).
+    pub fn packet(&mut self, side: usize, frame: u64, ts: u64, seg: &TcpSegment<'_>) {
+        let side = side.min(1);
+        self.tcp_packets[side] += 1;
+        self.first_ts[side].get_or_insert(ts);
+        self.expire(ts);
+        let flags = seg.flags;
+        if seg.payload_len == 0 && !flags.syn() && !flags.fin() {
+            return;
+        }
+        let fi = self.flow((seg.src, seg.sport, seg.dst, seg.dport));
+        let (tsval, mptcp) = tcp_options(seg);
+        let Some(st) = self.states.get_mut(fi as usize) else { return };
+        st.segments[side] += 1;
+        st.first_seen.get_or_insert(side);
+        if flags.syn() {
+            st.isn[side].get_or_insert(seg.seq);
+            if !flags.ack() && st.syn.is_none() {
+                st.syn = Some(mptcp);
+            }
+        }
+        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame };
+        let other: Key = (fi, (1 - side) as u8, seg.seq, seg.payload_len);
+        if let Some(p) = self.pending.get_mut(&other) {
+            // identity (TSval and ack) first, else the oldest copy
+            let idx = if copy.tsval.is_some() {
+                std::iter::once(&p.first).chain(p.more.iter()).position(|c| c.tsval == copy.tsval && c.ack == copy.ack).unwrap_or(0)
+            } else {
+                0
+            };
+            let m = if idx == 0 {
+                match p.more.is_empty() {
+                    true => {
+                        let m = p.first;
+                        self.pending.remove(&other);
+                        m
+                    }
+                    false => std::mem::replace(&mut p.first, p.more.remove(0)),
+                }
+            } else {
+                p.more.remove(idx - 1)
+            };
+            self.npending -= 1;
+            let (tc, tsrv) = if side == SERVER { (m.ts, ts) } else { (ts, m.ts) };
+            st.diffs.push(tsrv as i64 - tc as i64);
+            return;
+        }
+        let key: Key = (fi, side as u8, seg.seq, seg.payload_len);
+        match self.pending.get_mut(&key) {
+            Some(p) => p.more.push(copy),
+            None => {
+                self.pending.insert(key, Pending { first: copy, more: Vec::new() });
+            }
+        }
+        self.npending += 1;
+        self.order.push_back((ts, key));
+        while self.npending > self.opts.max_pending {
+            if !self.pop_oldest() {
+                break;
+            }
+        }
+    }
+
+    fn expire(&mut self, now: u64) {
+        while self.order.front().is_some_and(|&(t, _)| t.saturating_add(self.opts.window_ns) < now) {
+            self.pop_oldest();
+        }
+    }
+
+    /// Makes the oldest pending copy final (if it is still pending). False when none is left.
+    fn pop_oldest(&mut self) -> bool {
+        let Some((t, key)) = self.order.pop_front() else { return false };
+        let Some(p) = self.pending.get_mut(&key) else { return true };
+        let copy = if p.first.ts == t {
+            if p.more.is_empty() {
+                let c = p.first;
+                self.pending.remove(&key);
+                c
+            } else {
+                let next = p.more.remove(0);
+                std::mem::replace(&mut p.first, next)
+            }
+        } else if let Some(i) = p.more.iter().position(|c| c.ts == t) {
+            p.more.remove(i)
+        } else {
+            return true;
+        };
+        self.npending -= 1;
+        let side = usize::from(key.1).min(1);
+        if let Some(st) = self.states.get_mut(key.0 as usize) {
+            st.unmatched[side] += 1;
+            st.unmatched_bytes[side] += u64::from(key.3);
+            if st.listed[side].len() < self.opts.max_listed {
+                st.listed[side].push((key.2, key.3, copy));
+            }
+        }
+        true
+    }
+
+    /// Ends matching: every pending copy is final; builds the report.
+    pub fn finish(mut self) -> PairReport {
+        while self.pop_oldest() {}
+        // Orientation: a flow whose SYN (without ACK) was seen is c2s; its reverse s2c; without
+        // a SYN, the capture that saw the flow's first segment first is its sender.
+        let c2s: Vec<bool> = self
+            .states
+            .iter()
+            .map(|st| {
+                if st.syn.is_some() {
+                    return true;
+                }
+                let Some((s, sp, d, dp)) = st.key else { return true };
+                let rev = self.flows.get(&(d, dp, s, sp)).and_then(|&r| self.states.get(r as usize));
+                if rev.is_some_and(|r| r.syn.is_some()) {
+                    return false;
+                }
+                st.first_seen != Some(SERVER)
+            })
+            .collect();
+        let first_ts = self.first_ts;
+        // (name, kind, c2s flow, s2c flow)
+        type Sub = (String, Option<&'static str>, Option<usize>, Option<usize>);
+        let mut subs: Vec<Sub> = Vec::new();
+        let mut index: ahash::HashMap<String, usize> = Default::default();
+        for (i, (st, &is_c2s)) in self.states.iter().zip(c2s.iter()).enumerate() {
+            let Some((s, sp, d, dp)) = st.key else { continue };
+            let name = if is_c2s {
+                format!("{}->{}", endpoint(s, sp), endpoint(d, dp))
+            } else {
+                format!("{}->{}", endpoint(d, dp), endpoint(s, sp))
+            };
+            let at = *index.entry(name.clone()).or_insert_with(|| {
+                subs.push((name, None, None, None));
+                subs.len() - 1
+            });
+            let e = &mut subs[at];
+            if is_c2s {
+                e.2 = Some(i);
+                if let Some(m) = st.syn {
+                    e.1 = Some(match m {
+                        Some(0) => "MP_CAPABLE",
+                        Some(1) => "MP_JOIN",
+                        _ => "TCP",
+                    });
+                }
+            } else {
+                e.3 = Some(i);
+            }
+        }
+        subs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut all = [Vec::new(), Vec::new()];
+        let build = |st: Option<&mut FlowState>, c2s: bool| -> (DirectionPair, Vec<i64>) {
+            let (snd, rcv) = if c2s { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
+            let mut owd: Vec<i64> = Vec::new();
+            let mut d = DirectionPair {
+                direction: if c2s { "c2s" } else { "s2c" },
+                sender_capture: if c2s { "client" } else { "server" },
+                sent_segments: 0,
+                received_segments: 0,
+                matched: 0,
+                lost_count: 0,
+                lost_bytes: 0,
+                lost: Vec::new(),
+                lost_list_truncated: false,
+                seen_only_at_receiver: 0,
+                owd_us: None,
+                owd_corrected_us: None,
+            };
+            if let Some(st) = st {
+                d.sent_segments = st.segments[snd];
+                d.received_segments = st.segments[rcv];
+                d.matched = st.diffs.len() as u64;
+                d.lost_count = st.unmatched[snd];
+                d.lost_bytes = st.unmatched_bytes[snd];
+                d.lost_list_truncated = st.unmatched[snd] > st.listed[snd].len() as u64;
+                d.seen_only_at_receiver = st.unmatched[rcv];
+                let mut listed = std::mem::take(&mut st.listed[snd]);
+                listed.sort_by_key(|x| x.2.frame);
+                let isn = st.isn[snd];
+                d.lost = listed
+                    .into_iter()
+                    .map(|(seq, len, c)| Unmatched {
+                        seq: isn.map_or(seq, |i| seq.wrapping_sub(i)),
+                        relative: isn.is_some(),
+                        raw_seq: seq,
+                        len,
+                        flags: flag_names(c.flags),
+                        time: epoch(c.ts),
+                        t_rel: ((c.ts.saturating_sub(first_ts[snd].unwrap_or(0))) as f64 / 1e3).round() / 1e6,
+                        frame: c.frame,
+                    })
+                    .collect();
+                owd = std::mem::take(&mut st.diffs);
+                if !c2s {
+                    owd.iter_mut().for_each(|x| *x = -*x);
+                }
+                d.owd_us = stats(&mut owd);
+            }
+            (d, owd)
+        };
+        let mut out = Vec::new();
+        let mut matched = 0;
+        for (name, kind, fwd, rev) in subs {
+            let (a, oa) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
+            let (b, ob) = build(rev.and_then(|i| self.states.get_mut(i)), false);
+            matched += a.matched + b.matched;
+            all[0].push(oa);
+            all[1].push(ob);
+            out.push(SubflowPair { subflow: name, kind, c2s: a, s2c: b });
+        }
+        let mut fw: Vec<i64> = all[0].iter().flatten().copied().collect();
+        let mut bw: Vec<i64> = all[1].iter().flatten().copied().collect();
+        let (owd_c2s_us, owd_s2c_us) = (stats(&mut fw), stats(&mut bw));
+        let offset_ns = match (fw.first(), bw.first()) {
+            (Some(&a), Some(&b)) => Some((a as f64 - b as f64) / 2.0),
+            _ => None,
+        };
+        if let Some(off) = offset_ns {
+            for (sp, (oa, ob)) in out.iter_mut().zip(all[0].iter().zip(all[1].iter())) {
+                let mut a: Vec<i64> = oa.iter().map(|&x| x - off.round() as i64).collect();
+                let mut b: Vec<i64> = ob.iter().map(|&x| x + off.round() as i64).collect();
+                sp.c2s.owd_corrected_us = stats(&mut a);
+                sp.s2c.owd_corrected_us = stats(&mut b);
+            }
+        }
+        PairReport {
+            client_tcp_packets: self.tcp_packets[CLIENT],
+            server_tcp_packets: self.tcp_packets[SERVER],
+            subflows: out,
+            owd_c2s_us,
+            owd_s2c_us,
+            clock_offset_us: offset_ns.map(us),
+            matched,
+        }
+    }
+}
+
+/// Reads both captures (streaming, merged in time order) and matches their segments.
+pub fn pair(client: CaptureReader, server: CaptureReader, opts: PairOptions) -> (PairReport, PairEnds) {
+    let mut reader = MergedReader::new(vec![client, server]);
+    let mut p = Pairer::new(opts);
+    while let Some(m) = reader.next_packet() {
+        if let Decoded::Tcp(seg) = decode(m.packet.linktype, m.packet.data) {
+            p.packet(m.input, m.input_frame, m.packet.ts_ns, &seg);
+        }
+    }
+    let mut ends = reader.ends().into_iter().map(|(e, _)| e);
+    let client = ends.next().flatten();
+    let server = ends.next().flatten();
+    (p.finish(), PairEnds { client, server })
+}
+
+/// The report as text, like `analyze`'s.
+pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "client capture {client}: {} TCP packets; server capture {server}: {} TCP packets",
+        r.client_tcp_packets, r.server_tcp_packets
+    );
+    let _ = writeln!(s, "{} segments matched across the captures", r.matched);
+    let fmt = |o: &Option<OwdStats>| match o {
+        Some(o) => format!("min {:.3} ms, median {:.3} ms, p99 {:.3} ms (n {})", o.min / 1e3, o.median / 1e3, o.p99 / 1e3, o.n),
+        None => "-".to_string(),
+    };
+    match r.clock_offset_us {
+        Some(o) => {
+            let _ = writeln!(s, "clock offset (server - client, from both directions' minimum delays): {o:.1} µs");
+        }
+        None => {
+            let _ = writeln!(s, "clock offset: not estimated (no delays both ways)");
+        }
+    }
+    for sp in &r.subflows {
+        let _ = writeln!(s, "\nsubflow {} ({})", sp.subflow, sp.kind.unwrap_or("no SYN seen"));
+        for d in [&sp.c2s, &sp.s2c] {
+            let _ = writeln!(
+                s,
+                "  {}: sent {} segments (at the {} capture), received {}, lost between the points {} ({} bytes), seen only at the receiver {}",
+                d.direction, d.sent_segments, d.sender_capture, d.received_segments, d.lost_count, d.lost_bytes, d.seen_only_at_receiver
+            );
+            let _ = writeln!(s, "    one-way delay: {}", fmt(&d.owd_us));
+            if d.owd_corrected_us.is_some() {
+                let _ = writeln!(s, "    corrected by the offset: {}", fmt(&d.owd_corrected_us));
+            }
+            for l in &d.lost {
+                let _ = writeln!(
+                    s,
+                    "    lost: seq {}{} len {} [{}] at {} s (frame {})",
+                    l.seq,
+                    if l.relative { "" } else { " (raw)" },
+                    l.len,
+                    l.flags,
+                    l.t_rel,
+                    l.frame
+                );
+            }
+            if d.lost_list_truncated {
+                let _ = writeln!(s, "    ... ({} lost in all)", d.lost_count);
+            }
+        }
+    }
+    if r.matched == 0 {
+        let _ = writeln!(s, "\nno segment was seen in both captures: they share no traffic");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp::TcpFlags;
+
+    const C: &str = "192.0.2.1";
+    const S: &str = "203.0.113.2";
+
+    #[allow(clippy::too_many_arguments)]
+    /// A segment c2s (client 1000 -> server 80) or s2c, with a timestamp option holding `tsval`.
+    fn feed(p: &mut Pairer, side: usize, frame: u64, ms: u64, c2s: bool, flags: u8, seq: u32, len: u32, tsval: u32, opts: &mut Vec<u8>) {
+        opts.clear();
+        opts.extend_from_slice(&[1, 1, 8, 10]);
+        opts.extend_from_slice(&tsval.to_be_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let (a, b): (IpAddr, IpAddr) = (C.parse().unwrap(), S.parse().unwrap());
+        let (src, dst, sport, dport) = if c2s { (a, b, 1000, 80) } else { (b, a, 80, 1000) };
+        let seg = TcpSegment {
+            src,
+            dst,
+            sport,
+            dport,
+            seq,
+            ack: 1,
+            flags: TcpFlags(flags),
+            window: 65535,
+            options: opts,
+            options_truncated: false,
+            payload: &[],
+            payload_len: len,
+        };
+        p.packet(side, frame, ms * 1_000_000, &seg);
+    }
+
+    #[test]
+    fn a_retransmission_is_matched_to_its_own_copy() {
+        let mut p = Pairer::new(PairOptions::default());
+        let o = &mut Vec::new();
+        feed(&mut p, CLIENT, 1, 0, true, 0x02, 100, 0, 1, o); // SYN
+        feed(&mut p, SERVER, 1, 5, true, 0x02, 100, 0, 1, o);
+        feed(&mut p, CLIENT, 2, 10, true, 0x18, 101, 500, 2, o); // lost
+        feed(&mut p, CLIENT, 3, 300, true, 0x10, 101, 500, 3, o); // retransmission
+        feed(&mut p, SERVER, 2, 307, true, 0x10, 101, 500, 3, o);
+        let r = p.finish();
+        assert_eq!(r.subflows.len(), 1);
+        let d = &r.subflows[0].c2s;
+        assert_eq!((d.sent_segments, d.received_segments, d.matched, d.lost_count), (3, 2, 2, 1));
+        assert_eq!((d.lost[0].seq, d.lost[0].len, d.lost[0].frame, d.lost[0].flags.as_str()), (1, 500, 2, "P."));
+        let owd = d.owd_us.as_ref().unwrap();
+        assert_eq!((owd.min, owd.max, owd.median), (5000.0, 7000.0, 6000.0));
+        assert_eq!(r.subflows[0].kind, Some("TCP"));
+        assert_eq!(r.clock_offset_us, None);
+    }
+
+    #[test]
+    fn unmatched_segments_are_final_after_the_window_and_the_cap() {
+        let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1 });
+        let o = &mut Vec::new();
+        for i in 0..5u32 {
+            feed(&mut p, CLIENT, u64::from(i) + 1, u64::from(i), true, 0x10, 1000 + i * 100, 100, i, o);
+        }
+        // the cap made the first three final; the window the fourth
+        assert_eq!(p.npending, 2);
+        feed(&mut p, SERVER, 1, 1004, false, 0x10, 7, 10, 9, o);
+        assert_eq!(p.npending, 2);
+        let r = p.finish();
+        let d = &r.subflows[0].c2s;
+        assert_eq!((d.lost_count, d.lost.len(), d.lost_list_truncated), (5, 1, true));
+        assert!(!d.lost[0].relative);
+        assert_eq!(r.subflows[0].s2c.lost_count, 1);
+        assert_eq!(r.matched, 0);
+    }
+
+    #[test]
+    fn odd_options_do_not_panic() {
+        for opts in [&[8u8][..], &[8, 10, 1], &[30, 2], &[30, 1, 0], &[2, 0, 8, 10], &[1, 1, 1, 30, 3, 0x10], &[8, 255, 0, 0]] {
+            let seg = TcpSegment {
+                src: C.parse().unwrap(),
+                dst: S.parse().unwrap(),
+                sport: 1,
+                dport: 2,
+                seq: 0,
+                ack: 0,
+                flags: TcpFlags(0x02),
+                window: 0,
+                options: opts,
+                options_truncated: false,
+                payload: &[],
+                payload_len: 0,
+            };
+            let _ = tcp_options(&seg);
+        }
+    }
+}
