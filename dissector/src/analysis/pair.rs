@@ -12,6 +12,9 @@
 //! was seen only there. Memory: the unmatched segments within the window, plus one delay sample
 //! (8 bytes) per matched segment for the exact median and p99.
 //!
+//! A copy made final unmatched still counts as matched when unmatched copies at the other
+//! capture with the same TSval cover its byte range (segmentation offload: TSO/GRO).
+//!
 //! Matching is by 4-tuple: a NAT between the points is not handled yet (matching by MPTCP token,
 //! address ids and ISN is not done).
 use std::collections::VecDeque;
@@ -46,6 +49,9 @@ impl Default for PairOptions {
 
 type Flow4 = (IpAddr, u16, IpAddr, u16);
 
+/// A covering segment starts at most this many bytes before the segment it covers.
+const MAX_COVER_SPAN: u32 = 1 << 20;
+
 /// One copy of a segment seen in one capture.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -54,6 +60,8 @@ struct Seen {
     ack: u32,
     flags: u8,
     frame: u64,
+    /// Used to cover a segment of the other capture (segmentation offload): not unmatched.
+    used: bool,
 }
 
 /// The unmatched copies of one key in one capture: the first inline, more only on retransmission.
@@ -182,6 +190,8 @@ pub struct Pairer {
     flows: ahash::HashMap<Flow4, u32>,
     states: Vec<FlowState>,
     pending: ahash::HashMap<Key, Pending>,
+    /// The keys of `pending`, ordered: the segments near a sequence number (coverage lookup).
+    by_seq: std::collections::BTreeSet<Key>,
     npending: usize,
     order: VecDeque<(u64, Key)>,
     tcp_packets: [u64; 2],
@@ -255,6 +265,7 @@ impl Pairer {
             flows: Default::default(),
             states: Vec::new(),
             pending: Default::default(),
+            by_seq: Default::default(),
             npending: 0,
             order: VecDeque::new(),
             tcp_packets: [0; 2],
@@ -293,7 +304,7 @@ impl Pairer {
                 st.syn = Some(mptcp);
             }
         }
-        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame };
+        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame, used: false };
         let other: Key = (fi, (1 - side) as u8, seg.seq, seg.payload_len);
         if let Some(p) = self.pending.get_mut(&other) {
             // identity (TSval and ack) first, else the oldest copy
@@ -307,6 +318,7 @@ impl Pairer {
                     true => {
                         let m = p.first;
                         self.pending.remove(&other);
+                        self.by_seq.remove(&other);
                         m
                     }
                     false => std::mem::replace(&mut p.first, p.more.remove(0)),
@@ -324,6 +336,7 @@ impl Pairer {
             Some(p) => p.more.push(copy),
             None => {
                 self.pending.insert(key, Pending { first: copy, more: Vec::new() });
+                self.by_seq.insert(key);
             }
         }
         self.npending += 1;
@@ -349,6 +362,7 @@ impl Pairer {
             if p.more.is_empty() {
                 let c = p.first;
                 self.pending.remove(&key);
+                self.by_seq.remove(&key);
                 c
             } else {
                 let next = p.more.remove(0);
@@ -361,6 +375,16 @@ impl Pairer {
         };
         self.npending -= 1;
         let side = usize::from(key.1).min(1);
+        if let Some(t_other) = self.cover(key, copy.tsval) {
+            let (tc, tsrv) = if side == SERVER { (t_other, copy.ts) } else { (copy.ts, t_other) };
+            if let Some(st) = self.states.get_mut(key.0 as usize) {
+                st.diffs.push(tsrv as i64 - tc as i64);
+            }
+            return true;
+        }
+        if copy.used {
+            return true;
+        }
         if let Some(st) = self.states.get_mut(key.0 as usize) {
             st.unmatched[side] += 1;
             st.unmatched_bytes[side] += u64::from(key.3);
@@ -369,6 +393,53 @@ impl Pairer {
             }
         }
         true
+    }
+
+    /// Whether the byte range of `key` (a copy being made final) is covered by the unmatched
+    /// segments of the same flow at the other capture (segmentation offload: one segment at one
+    /// point, several at the other, either way). Only pieces whose first unmatched copy has the
+    /// same TSval count (offload keeps it; a retransmission has a newer one), when both have one.
+    /// If covered, the pieces are marked used and the time of the last one is returned.
+    fn cover(&mut self, key: Key, tsval: Option<u32>) -> Option<u64> {
+        let (fi, side, seq, len) = key;
+        if len == 0 {
+            return None;
+        }
+        let other = 1 - side.min(1);
+        let (start, end) = (u64::from(seq), u64::from(seq) + u64::from(len));
+        let lo = (fi, other, seq.saturating_sub(MAX_COVER_SPAN), 0);
+        let hi = (fi, other, u32::try_from(end).unwrap_or(u32::MAX), 0);
+        let mut cur = start;
+        let mut pieces = Vec::new();
+        for &k in self.by_seq.range(lo..hi) {
+            let (s, e) = (u64::from(k.2), u64::from(k.2) + u64::from(k.3));
+            if k.3 == 0 || e <= start {
+                continue;
+            }
+            let same = self.pending.get(&k).is_some_and(|p| tsval.is_none() || p.first.tsval.is_none() || p.first.tsval == tsval);
+            if !same {
+                continue;
+            }
+            if s > cur {
+                break;
+            }
+            pieces.push(k);
+            cur = cur.max(e);
+            if cur >= end {
+                break;
+            }
+        }
+        if cur < end {
+            return None;
+        }
+        let mut last = 0;
+        for k in pieces {
+            if let Some(p) = self.pending.get_mut(&k) {
+                p.first.used = true;
+                last = last.max(p.first.ts);
+            }
+        }
+        Some(last)
     }
 
     /// Ends matching: every pending copy is final; builds the report.
@@ -652,6 +723,38 @@ mod tests {
         assert!(!d.lost[0].relative);
         assert_eq!(r.subflows[0].s2c.lost_count, 1);
         assert_eq!(r.matched, 0);
+    }
+
+    #[test]
+    fn segmentation_offload_is_matched_by_byte_coverage() {
+        let mut p = Pairer::new(PairOptions::default());
+        let o = &mut Vec::new();
+        // TSO: one 2856-byte segment at the client, two 1428-byte ones at the server
+        feed(&mut p, CLIENT, 1, 10, true, 0x10, 1000, 2856, 1, o);
+        feed(&mut p, SERVER, 1, 15, true, 0x10, 1000, 1428, 1, o);
+        feed(&mut p, SERVER, 2, 16, true, 0x10, 2428, 1428, 1, o);
+        // GRO: two at the client, one at the server
+        feed(&mut p, CLIENT, 2, 20, true, 0x10, 5000, 1428, 2, o);
+        feed(&mut p, CLIENT, 3, 21, true, 0x10, 6428, 1428, 2, o);
+        feed(&mut p, SERVER, 3, 30, true, 0x10, 5000, 2856, 2, o);
+        // half covered: lost, and the piece seen only at the server
+        feed(&mut p, CLIENT, 4, 40, true, 0x10, 9000, 2856, 3, o);
+        feed(&mut p, SERVER, 4, 45, true, 0x10, 9000, 1428, 3, o);
+        // exact matching still comes first
+        feed(&mut p, CLIENT, 5, 50, true, 0x10, 20000, 1428, 4, o);
+        feed(&mut p, SERVER, 5, 52, true, 0x10, 20000, 1428, 4, o);
+        // a lost original is not covered by pieces of a later copy (another TSval)
+        feed(&mut p, CLIENT, 6, 60, true, 0x10, 30000, 2856, 5, o);
+        feed(&mut p, SERVER, 6, 300, true, 0x10, 30000, 1428, 6, o);
+        feed(&mut p, SERVER, 7, 301, true, 0x10, 31428, 1428, 6, o);
+        let r = p.finish();
+        let d = &r.subflows[0].c2s;
+        assert_eq!((d.sent_segments, d.received_segments, d.matched), (6, 7, 4));
+        assert_eq!((d.lost_count, d.lost_bytes, d.lost[0].frame, d.lost[1].frame, d.seen_only_at_receiver), (2, 5712, 4, 6, 3));
+        // delays: to the last covering piece (6 ms), each small one to the big one (10, 9 ms)
+        let owd = d.owd_us.as_ref().unwrap();
+        assert_eq!((owd.n, owd.min, owd.max), (4, 2000.0, 10000.0));
+        assert_eq!(owd.median, 7500.0);
     }
 
     #[test]
