@@ -89,3 +89,51 @@ fn a_file_that_is_not_a_capture_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pair.truth.json"));
 }
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = bin().args(args).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json output")
+}
+
+#[test]
+fn reinjection_verdicts_agree_with_analyze_and_the_loss_list() {
+    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let (c, s) = (c.to_str().unwrap(), s.to_str().unwrap());
+    let ours = run_json(&["pair", c, s, "--format", "json"]);
+    // as many reinjections at each sender's capture as `analyze` finds there
+    for (dir, capture) in [("c2s", c), ("s2c", s)] {
+        let a = run_json(&["analyze", capture, "--format", "json"]);
+        let sum = &ours[format!("reinjections_{dir}")];
+        assert_eq!(sum["count"], a["connections"][0][dir]["reinjections"], "{dir}");
+        let parts: u64 = ["useful", "redundant", "lost"].iter().map(|k| sum[k].as_u64().unwrap()).sum();
+        assert_eq!(Some(parts), sum["count"].as_u64(), "{dir}");
+    }
+    assert_eq!(ours["reinjections_c2s"]["count"], 25);
+    assert_eq!(ours["reinjections_truncated"], false);
+    // every reinjection whose original was lost between the points (pair's own loss list, checked
+    // against the independent checker above) is useful; one whose original arrived first is not
+    let mut lost_frames = std::collections::HashSet::new();
+    for sf in ours["subflows"].as_array().unwrap() {
+        for d in ["c2s", "s2c"] {
+            for l in sf[d]["lost"].as_array().unwrap() {
+                lost_frames.insert((sf["subflow"].as_str().unwrap().to_string(), d, l["frame"].as_u64().unwrap()));
+            }
+        }
+    }
+    let mut after_loss = 0;
+    for r in ours["reinjections"].as_array().unwrap() {
+        let d = if r["direction"] == "c2s" { "c2s" } else { "s2c" };
+        let key = (r["original_subflow"].as_str().unwrap().to_string(), d, r["original_frame"].as_u64().unwrap());
+        let orig_lost = lost_frames.contains(&key);
+        assert_eq!(orig_lost, r["original_arrived"].is_null(), "{r}");
+        if orig_lost {
+            after_loss += 1;
+            assert_eq!(r["verdict"], "useful", "{r}");
+        } else if let Some(b) = r["reinjection_arrived"].as_f64() {
+            let a = r["original_arrived"].as_f64().unwrap();
+            assert_eq!(r["verdict"], if b < a { "useful" } else { "redundant" }, "{r}");
+        }
+    }
+    assert!(after_loss > 0, "no reinjection after a loss: the test checks nothing");
+}

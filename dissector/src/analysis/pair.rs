@@ -15,6 +15,9 @@
 //! A copy made final unmatched still counts as matched when unmatched copies at the other
 //! capture with the same TSval cover its byte range (segmentation offload: TSO/GRO).
 //!
+//! Reinjections (MPTCP data sent again on another subflow) get a verdict from the matching:
+//! useful when the original was lost between the points or the reinjection arrived first.
+//!
 //! Matching is by 4-tuple: a NAT between the points is not handled yet (matching by MPTCP token,
 //! address ids and ISN is not done).
 use std::collections::VecDeque;
@@ -62,6 +65,58 @@ struct Seen {
     frame: u64,
     /// Used to cover a segment of the other capture (segmentation offload): not unmatched.
     used: bool,
+    /// Index of its [`DataRec`] in that capture's list, `NO_REC` without one.
+    rec: u32,
+}
+
+const NO_REC: u32 = u32::MAX;
+
+/// A segment with its own DSS mapping (8-byte DSN), for the reinjection verdicts.
+#[derive(Debug, Clone, Copy)]
+struct DataRec {
+    flow: u32,
+    ts: u64,
+    frame: u64,
+    /// Subflow sequence number relative to the ISN.
+    rel_seq: u32,
+    dsn: u64,
+    len: u32,
+    /// When a copy at the other capture matched it.
+    peer_ts: Option<u64>,
+}
+
+/// A segment whose data (DSN range) had been sent before on another subflow of its connection.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reinjection {
+    pub direction: &'static str,
+    /// The subflow carrying the reinjection, and the one that carried the original copy.
+    pub subflow: String,
+    pub original_subflow: String,
+    /// DSN of its first byte (64-bit, raw) and its length.
+    pub dsn: u64,
+    pub len: u32,
+    /// At the sender's capture: frame and seconds since its first packet.
+    pub frame: u64,
+    pub t_rel: f64,
+    pub original_frame: u64,
+    pub original_t_rel: f64,
+    /// Seconds since the receiver capture's first packet at which each copy was seen there;
+    /// `null`: lost between the points.
+    pub original_arrived: Option<f64>,
+    pub reinjection_arrived: Option<f64>,
+    /// `useful` (the original was lost, or the reinjection arrived first), `redundant` (the
+    /// original arrived first), `lost` (neither arrived).
+    pub verdict: &'static str,
+}
+
+/// Reinjection verdicts of one direction.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ReinjectionSummary {
+    pub count: u64,
+    pub bytes: u64,
+    pub useful: u64,
+    pub redundant: u64,
+    pub lost: u64,
 }
 
 /// The unmatched copies of one key in one capture: the first inline, more only on retransmission.
@@ -176,6 +231,12 @@ pub struct PairReport {
     pub clock_offset_us: Option<f64>,
     /// Segments matched across the captures, all subflows.
     pub matched: u64,
+    /// Reinjections at the sender's capture per direction, and the first
+    /// [`PairOptions::max_listed`] of each, in order of appearance.
+    pub reinjections_c2s: ReinjectionSummary,
+    pub reinjections_s2c: ReinjectionSummary,
+    pub reinjections: Vec<Reinjection>,
+    pub reinjections_truncated: bool,
 }
 
 /// How the two captures ended (`None`: at their end).
@@ -196,6 +257,7 @@ pub struct Pairer {
     order: VecDeque<(u64, Key)>,
     tcp_packets: [u64; 2],
     first_ts: [Option<u64>; 2],
+    recs: [Vec<DataRec>; 2],
 }
 
 fn tcp_options(seg: &TcpSegment<'_>) -> (Option<u32>, Option<u8>) {
@@ -270,6 +332,7 @@ impl Pairer {
             order: VecDeque::new(),
             tcp_packets: [0; 2],
             first_ts: [None; 2],
+            recs: [Vec::new(), Vec::new()],
         }
     }
 
@@ -304,7 +367,30 @@ impl Pairer {
                 st.syn = Some(mptcp);
             }
         }
-        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame, used: false };
+        let mut rec = NO_REC;
+        if let (Some(isn), true) = (st.isn[side], seg.payload_len > 0) {
+            let rel_seq = seg.seq.wrapping_sub(isn);
+            let map = crate::options::mptcp_options(seg.options).find_map(|o| match o {
+                Ok((_, crate::options::mptcp::MptcpOption::Dss(d))) => d.mapping,
+                _ => None,
+            });
+            if let Some(m) = map.filter(|m| m.dsn_len == crate::options::mptcp::SeqLen::Eight) {
+                let off = rel_seq.wrapping_sub(m.subflow_seq);
+                if off < u32::from(m.data_level_length) && u32::try_from(self.recs[side].len()).is_ok_and(|n| n < NO_REC) {
+                    rec = self.recs[side].len() as u32;
+                    self.recs[side].push(DataRec {
+                        flow: fi,
+                        ts,
+                        frame,
+                        rel_seq,
+                        dsn: m.dsn.wrapping_add(u64::from(off)),
+                        len: seg.payload_len,
+                        peer_ts: None,
+                    });
+                }
+            }
+        }
+        let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame, used: false, rec };
         let other: Key = (fi, (1 - side) as u8, seg.seq, seg.payload_len);
         if let Some(p) = self.pending.get_mut(&other) {
             // identity (TSval and ack) first, else the oldest copy
@@ -327,6 +413,11 @@ impl Pairer {
                 p.more.remove(idx - 1)
             };
             self.npending -= 1;
+            for (sd, r, t) in [(side, rec, m.ts), (1 - side, m.rec, ts)] {
+                if let Some(r) = self.recs[sd].get_mut(r as usize) {
+                    r.peer_ts.get_or_insert(t);
+                }
+            }
             let (tc, tsrv) = if side == SERVER { (m.ts, ts) } else { (ts, m.ts) };
             st.diffs.push(tsrv as i64 - tc as i64);
             return;
@@ -375,7 +466,8 @@ impl Pairer {
         };
         self.npending -= 1;
         let side = usize::from(key.1).min(1);
-        if let Some(t_other) = self.cover(key, copy.tsval) {
+        if let Some(t_other) = self.cover(key, copy) {
+            self.set_peer(side, copy.rec, t_other);
             let (tc, tsrv) = if side == SERVER { (t_other, copy.ts) } else { (copy.ts, t_other) };
             if let Some(st) = self.states.get_mut(key.0 as usize) {
                 st.diffs.push(tsrv as i64 - tc as i64);
@@ -395,12 +487,19 @@ impl Pairer {
         true
     }
 
+    fn set_peer(&mut self, side: usize, rec: u32, ts: u64) {
+        if let Some(r) = self.recs[side.min(1)].get_mut(rec as usize) {
+            r.peer_ts.get_or_insert(ts);
+        }
+    }
+
     /// Whether the byte range of `key` (a copy being made final) is covered by the unmatched
     /// segments of the same flow at the other capture (segmentation offload: one segment at one
     /// point, several at the other, either way). Only pieces whose first unmatched copy has the
     /// same TSval count (offload keeps it; a retransmission has a newer one), when both have one.
     /// If covered, the pieces are marked used and the time of the last one is returned.
-    fn cover(&mut self, key: Key, tsval: Option<u32>) -> Option<u64> {
+    fn cover(&mut self, key: Key, copy: Seen) -> Option<u64> {
+        let tsval = copy.tsval;
         let (fi, side, seq, len) = key;
         if len == 0 {
             return None;
@@ -437,6 +536,8 @@ impl Pairer {
             if let Some(p) = self.pending.get_mut(&k) {
                 p.first.used = true;
                 last = last.max(p.first.ts);
+                let r = p.first.rec;
+                self.set_peer(usize::from(other), r, copy.ts);
             }
         }
         Some(last)
@@ -467,6 +568,7 @@ impl Pairer {
         type Sub = (String, Option<&'static str>, Option<usize>, Option<usize>);
         let mut subs: Vec<Sub> = Vec::new();
         let mut index: ahash::HashMap<String, usize> = Default::default();
+        let mut names = vec![String::new(); self.states.len()];
         for (i, (st, &is_c2s)) in self.states.iter().zip(c2s.iter()).enumerate() {
             let Some((s, sp, d, dp)) = st.key else { continue };
             let name = if is_c2s {
@@ -474,6 +576,7 @@ impl Pairer {
             } else {
                 format!("{}->{}", endpoint(d, dp), endpoint(s, sp))
             };
+            names[i].clone_from(&name);
             let at = *index.entry(name.clone()).or_insert_with(|| {
                 subs.push((name, None, None, None));
                 subs.len() - 1
@@ -493,6 +596,8 @@ impl Pairer {
             }
         }
         subs.sort_by(|a, b| a.0.cmp(&b.0));
+        let (reinjections_c2s, reinjections_s2c, reinjections, reinjections_truncated) =
+            reinjections(&self.recs, &c2s, &names, first_ts, self.opts.max_listed);
         let mut all = [Vec::new(), Vec::new()];
         let build = |st: Option<&mut FlowState>, c2s: bool| -> (DirectionPair, Vec<i64>) {
             let (snd, rcv) = if c2s { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
@@ -576,8 +681,85 @@ impl Pairer {
             owd_s2c_us,
             clock_offset_us: offset_ns.map(us),
             matched,
+            reinjections_c2s,
+            reinjections_s2c,
+            reinjections,
+            reinjections_truncated,
         }
     }
+}
+
+fn t_rel(ts: u64, first: Option<u64>) -> f64 {
+    ((ts.saturating_sub(first.unwrap_or(0))) as f64 / 1e3).round() / 1e6
+}
+
+/// The reinjections at each sender's capture: a segment new in its subflow's sequence space
+/// whose DSN range overlaps data sent before on another subflow; the original is the first such
+/// copy.
+fn reinjections(
+    recs: &[Vec<DataRec>; 2],
+    c2s: &[bool],
+    names: &[String],
+    first_ts: [Option<u64>; 2],
+    max_listed: usize,
+) -> (ReinjectionSummary, ReinjectionSummary, Vec<Reinjection>, bool) {
+    let mut sums = [ReinjectionSummary::default(), ReinjectionSummary::default()];
+    let mut list = Vec::new();
+    let mut truncated = false;
+    for side in [CLIENT, SERVER] {
+        let (snd, rcv) = (side, 1 - side);
+        let mut seen_seq: ahash::HashSet<(u32, u32)> = Default::default();
+        // DSN start -> indices of the records starting there
+        let mut by_dsn: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+        let mine = |r: &DataRec| c2s.get(r.flow as usize).is_some_and(|&c| c == (side == CLIENT));
+        for (i, r) in recs[snd].iter().enumerate().filter(|(_, r)| mine(r)) {
+            let fresh = seen_seq.insert((r.flow, r.rel_seq));
+            let end = r.dsn.saturating_add(u64::from(r.len));
+            let orig = by_dsn
+                .range(r.dsn.saturating_sub(u64::from(MAX_COVER_SPAN))..end)
+                .flat_map(|(_, v)| v.iter().copied())
+                .filter_map(|j| recs[snd].get(j).map(|o| (j, o)))
+                .filter(|(_, o)| o.flow != r.flow && o.dsn.saturating_add(u64::from(o.len)) > r.dsn)
+                .min_by_key(|&(j, _)| j);
+            by_dsn.entry(r.dsn).or_default().push(i);
+            let (true, Some((_, o))) = (fresh, orig) else { continue };
+            let verdict = match (o.peer_ts, r.peer_ts) {
+                (None, None) => "lost",
+                (None, Some(_)) => "useful",
+                (Some(a), Some(b)) if b < a => "useful",
+                _ => "redundant",
+            };
+            let sum = &mut sums[side];
+            sum.count += 1;
+            sum.bytes += u64::from(r.len);
+            match verdict {
+                "useful" => sum.useful += 1,
+                "redundant" => sum.redundant += 1,
+                _ => sum.lost += 1,
+            }
+            if sum.count as usize > max_listed {
+                truncated = true;
+                continue;
+            }
+            let name = |f: u32| names.get(f as usize).cloned().unwrap_or_default();
+            list.push(Reinjection {
+                direction: if side == CLIENT { "c2s" } else { "s2c" },
+                subflow: name(r.flow),
+                original_subflow: name(o.flow),
+                dsn: r.dsn,
+                len: r.len,
+                frame: r.frame,
+                t_rel: t_rel(r.ts, first_ts[snd]),
+                original_frame: o.frame,
+                original_t_rel: t_rel(o.ts, first_ts[snd]),
+                original_arrived: o.peer_ts.map(|t| t_rel(t, first_ts[rcv])),
+                reinjection_arrived: r.peer_ts.map(|t| t_rel(t, first_ts[rcv])),
+                verdict,
+            });
+        }
+    }
+    let [a, b] = sums;
+    (a, b, list, truncated)
 }
 
 /// Reads both captures (streaming, merged in time order) and matches their segments.
@@ -645,6 +827,34 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
                 let _ = writeln!(s, "    ... ({} lost in all)", d.lost_count);
             }
         }
+    }
+    for (dir, sum) in [("c2s", &r.reinjections_c2s), ("s2c", &r.reinjections_s2c)] {
+        let _ = writeln!(
+            s,
+            "\nreinjections {dir}: {} ({} bytes): useful {}, redundant {}, neither copy arrived {}",
+            sum.count, sum.bytes, sum.useful, sum.redundant, sum.lost
+        );
+        let t = |x: Option<f64>| x.map_or("lost".to_string(), |x| format!("{x} s"));
+        for x in r.reinjections.iter().filter(|x| x.direction == dir && x.verdict != "redundant") {
+            let _ = writeln!(
+                s,
+                "  {}: dsn {} len {} on {} at {} s (frame {}), original on {} at {} s (frame {}); arrived: original {}, reinjection {}",
+                x.verdict,
+                x.dsn,
+                x.len,
+                x.subflow,
+                x.t_rel,
+                x.frame,
+                x.original_subflow,
+                x.original_t_rel,
+                x.original_frame,
+                t(x.original_arrived),
+                t(x.reinjection_arrived)
+            );
+        }
+    }
+    if r.reinjections_truncated {
+        let _ = writeln!(s, "  (the JSON list holds the first {} per direction)", r.reinjections.len());
     }
     if r.matched == 0 {
         let _ = writeln!(s, "\nno segment was seen in both captures: they share no traffic");
