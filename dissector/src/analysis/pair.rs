@@ -71,7 +71,10 @@ struct Seen {
 
 const NO_REC: u32 = u32::MAX;
 
-/// A segment with its own DSS mapping (8-byte DSN), for the reinjection verdicts.
+/// How many recent DSS mappings per subflow and capture are kept for segments without their own.
+const MAX_MAPS: usize = 16;
+
+/// A segment with its own DSS mapping, for the reinjection verdicts.
 #[derive(Debug, Clone, Copy)]
 struct DataRec {
     flow: u32,
@@ -80,6 +83,10 @@ struct DataRec {
     /// Subflow sequence number relative to the ISN.
     rel_seq: u32,
     dsn: u64,
+    /// A 4-byte DSN (kept in its own, 32-bit, space: ranges across its wrap are not compared).
+    short: bool,
+    /// In a 1-byte mapping: a window probe when its byte was sent before, not a reinjection.
+    probe: bool,
     len: u32,
     /// When a copy at the other capture matched it.
     peer_ts: Option<u64>,
@@ -164,6 +171,8 @@ struct FlowState {
     unmatched: [u64; 2],
     unmatched_bytes: [u64; 2],
     listed: [Vec<(u32, u32, Seen)>; 2],
+    /// The last DSS mappings seen per capture (newest last), for segments without their own.
+    maps: [VecDeque<crate::options::mptcp::DssMapping>; 2],
     /// server time − client time of every matched segment, ns.
     diffs: Vec<i64>,
 }
@@ -370,20 +379,36 @@ impl Pairer {
         let mut rec = NO_REC;
         if let (Some(isn), true) = (st.isn[side], seg.payload_len > 0) {
             let rel_seq = seg.seq.wrapping_sub(isn);
-            let map = crate::options::mptcp_options(seg.options).find_map(|o| match o {
+            let own = crate::options::mptcp_options(seg.options).find_map(|o| match o {
                 Ok((_, crate::options::mptcp::MptcpOption::Dss(d))) => d.mapping,
                 _ => None,
             });
-            if let Some(m) = map.filter(|m| m.dsn_len == crate::options::mptcp::SeqLen::Eight) {
+            let maps = &mut st.maps[side];
+            if let Some(m) = own {
+                if maps.len() >= MAX_MAPS {
+                    maps.pop_front();
+                }
+                maps.push_back(m);
+            }
+            // its own mapping, else the newest recent one of the subflow that holds its first byte
+            let map = own
+                .filter(|m| rel_seq.wrapping_sub(m.subflow_seq) < u32::from(m.data_level_length))
+                .or_else(|| maps.iter().rev().find(|m| rel_seq.wrapping_sub(m.subflow_seq) < u32::from(m.data_level_length)).copied());
+            if let Some(m) = map {
                 let off = rel_seq.wrapping_sub(m.subflow_seq);
-                if off < u32::from(m.data_level_length) && u32::try_from(self.recs[side].len()).is_ok_and(|n| n < NO_REC) {
+                if u32::try_from(self.recs[side].len()).is_ok_and(|n| n < NO_REC) {
                     rec = self.recs[side].len() as u32;
                     self.recs[side].push(DataRec {
                         flow: fi,
                         ts,
                         frame,
                         rel_seq,
-                        dsn: m.dsn.wrapping_add(u64::from(off)),
+                        dsn: match m.dsn_len {
+                            crate::options::mptcp::SeqLen::Eight => m.dsn.wrapping_add(u64::from(off)),
+                            crate::options::mptcp::SeqLen::Four => u64::from((m.dsn as u32).wrapping_add(off)),
+                        },
+                        short: m.dsn_len == crate::options::mptcp::SeqLen::Four,
+                        probe: m.data_level_length == 1,
                         len: seg.payload_len,
                         peer_ts: None,
                     });
@@ -710,19 +735,19 @@ fn reinjections(
         let (snd, rcv) = (side, 1 - side);
         let mut seen_seq: ahash::HashSet<(u32, u32)> = Default::default();
         // DSN start -> indices of the records starting there
-        let mut by_dsn: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+        let mut by_dsn: std::collections::BTreeMap<(bool, u64), Vec<usize>> = Default::default();
         let mine = |r: &DataRec| c2s.get(r.flow as usize).is_some_and(|&c| c == (side == CLIENT));
         for (i, r) in recs[snd].iter().enumerate().filter(|(_, r)| mine(r)) {
             let fresh = seen_seq.insert((r.flow, r.rel_seq));
             let end = r.dsn.saturating_add(u64::from(r.len));
             let orig = by_dsn
-                .range(r.dsn.saturating_sub(u64::from(MAX_COVER_SPAN))..end)
+                .range((r.short, r.dsn.saturating_sub(u64::from(MAX_COVER_SPAN)))..(r.short, end))
                 .flat_map(|(_, v)| v.iter().copied())
                 .filter_map(|j| recs[snd].get(j).map(|o| (j, o)))
                 .filter(|(_, o)| o.flow != r.flow && o.dsn.saturating_add(u64::from(o.len)) > r.dsn)
                 .min_by_key(|&(j, _)| j);
-            by_dsn.entry(r.dsn).or_default().push(i);
-            let (true, Some((_, o))) = (fresh, orig) else { continue };
+            by_dsn.entry((r.short, r.dsn)).or_default().push(i);
+            let (true, false, Some((_, o))) = (fresh, r.probe, orig) else { continue };
             let verdict = match (o.peer_ts, r.peer_ts) {
                 (None, None) => "lost",
                 (None, Some(_)) => "useful",
