@@ -398,7 +398,7 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
     if let [file] = files {
         return run_file(command, file, limits, &Dest::Std).map(ExitCode::from);
     }
-    if files.iter().filter(|f| f.as_os_str() == "-").count() > 0 && files.len() > 1 {
+    if files.iter().any(|f| f.as_os_str() == "-") {
         return Err(CliError::Usage("standard input (`-`) cannot be one of several files".into()));
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| CliError::Usage(format!("--jobs: {e}")))?;
@@ -471,7 +471,6 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
     }
     let mut reader = mptcp_dissector::capture::merge::MergedReader::new(readers);
     let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer);
-    let mut worst = None;
     for (f, end) in names.iter().zip(ends) {
         if capture_end(f, end, dest) == 2 {
             failed = true;
@@ -482,9 +481,7 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
             msg!(dest, "mptcp-trace: warning: {}: shares no MPTCP connection with the other captures merged", f.display());
         }
     }
-    if failed {
-        worst = Some(CaptureError::Format { after_frame: 0, message: "a capture could not be read (see above)".into() });
-    }
+    let worst = failed.then(|| CaptureError::Format { after_frame: 0, message: "a capture could not be read (see above)".into() });
     Ok((analysis, worst))
 }
 

@@ -592,9 +592,7 @@ impl TextSummary {
 }
 
 impl Retire for TextSummary {
-    fn connection(&mut self, mut conn: Connection, mut subflows: Vec<Subflow>) {
-        subflows.shrink_to_fit();
-        conn.anomalies.shrink_to_fit();
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         self.totals.add(&conn, subflows.len());
         if !self.many() {
             self.kept.push((conn, subflows));

@@ -177,7 +177,7 @@ impl Analyzer {
         let Some(c) = conn else { return };
         let Some(connection) = self.conns.get(c) else { return };
         // A join whose SYN was never answered never opened: it does not keep the connection open.
-        let all_closed = connection.subflow_ids.iter().all(|&s| self.flows.get(s).is_some_and(|f| f.end.is_some() || f.unanswered()));
+        let all_closed = self.subflows_of(connection).all(|f| f.end.is_some() || f.unanswered());
         if all_closed && !matches!(connection.state, ConnState::Closed) {
             if let Some(connection) = self.conns.get_mut(c) {
                 if connection.state != ConnState::FastClosed && connection.state != ConnState::Fallback {

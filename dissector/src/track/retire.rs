@@ -80,6 +80,11 @@ impl Tombstones {
 }
 
 impl Analyzer {
+    /// The open subflows of connection `c`.
+    pub(super) fn subflows_of<'a>(&'a self, c: &'a Connection) -> impl Iterator<Item = &'a Subflow> + Clone {
+        c.subflow_ids.iter().filter_map(|&s| self.flows.get(s))
+    }
+
     /// Estimated bytes of the open state.
     pub(super) fn state_bytes(&self) -> usize {
         self.fixed_bytes() + self.data.held_bytes()
@@ -127,8 +132,7 @@ impl Analyzer {
             None => self.closing.push((flow, false)),
             Some(c) => {
                 let Some(conn) = self.conns.get(c) else { return };
-                let flows = || conn.subflow_ids.iter().filter_map(|&s| self.flows.get(s));
-                if flows().all(|f| f.end.is_some() && f.quiet() || f.unanswered()) {
+                if self.subflows_of(conn).all(|f| f.end.is_some() && f.quiet() || f.unanswered()) {
                     self.closing.push((c, true));
                 }
             }
@@ -176,11 +180,11 @@ impl Analyzer {
         let delay = self.limits.close_delay_ns;
         let mut done = Vec::new();
         for c in self.conns.iter() {
-            let flows = || c.subflow_ids.iter().filter_map(|&s| self.flows.get(s));
-            let last = flows().map(|f| f.last_ts).fold(c.end_ts, f64::max);
+            let flows = self.subflows_of(c);
+            let last = flows.clone().map(|f| f.last_ts).fold(c.end_ts, f64::max);
             // Every subflow ended by FIN or RST; a join never answered does not keep it open, but
             // a connection whose only subflows are unanswered SYNs may still see them retried.
-            let ended = flows().any(|f| f.end.is_some()) && flows().all(|f| f.end.is_some() || f.unanswered());
+            let ended = flows.clone().any(|f| f.end.is_some()) && flows.clone().all(|f| f.end.is_some() || f.unanswered());
             if ended {
                 if self.since_ns(last) >= delay || self.timed_out(last) {
                     done.push((c.id, false));
