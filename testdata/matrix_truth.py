@@ -72,6 +72,14 @@ def build_conns(server, clients):
                 used.add(i)
                 sv = s
                 break
+        if not sv:
+            # behind a NAT (testdata/pair.sh NAT=1) the server sees another peer
+            # address: the first unused server connection, in order
+            for i, s in enumerate(srv):
+                if i not in used:
+                    used.add(i)
+                    sv = s
+                    break
         c = um.conn_record(cl, sv)
         c.update({
             "client_mptcp_info": {k: cl.get("info_" + k) for k in ("start", "mid", "end")},

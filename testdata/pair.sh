@@ -37,7 +37,12 @@ set -euo pipefail
 # shellcheck source=capture.sh
 source "$(cd "$(dirname "$0")" && pwd)/capture.sh"
 
+# NAT=1: the router also masquerades what it forwards to the server (source
+# address AND port rewritten: 'masquerade random'), so the two captures see
+# different 4-tuples; written to testdata/pair-nat/
+NAT=${NAT:-0}
 OUT="$HERE/pair"
+[ "$NAT" = 1 ] && OUT="$HERE/pair-nat"
 CLI=p13-cli
 RTR=p13-rtr
 SRV=p13-srv
@@ -181,6 +186,11 @@ PYEOF
             pr nft add rule inet p13 pass iifname "$iif" meta l4proto tcp numgen random mod 100 '<' "$LOSS" jump "drop_${p}_$dir"
         done
     done
+    if [ "$NAT" = 1 ]; then
+        pr nft add table ip p13nat
+        pr nft add chain ip p13nat post '{ type nat hook postrouting priority 100; policy accept; }'
+        pr nft add rule ip p13nat post oifname '{ "vA-rs", "vB-rs" }' counter masquerade random
+    fi
 }
 
 start_tds() {

@@ -18,16 +18,46 @@ fn json(path: &str) -> serde_json::Value {
 
 #[test]
 fn pair_matches_the_independent_checker() {
+    let ours = against_checker("pair");
+    for sf in ours["subflows"].as_array().unwrap() {
+        assert_eq!(sf["at_server"], serde_json::Value::Null, "no NAT: {sf}");
+        // v1 MP_CAPABLE SYNs carry no key: found by ISN; joins by token, address id and nonce
+        let by = if sf["kind"] == "MP_JOIN" { "MP_JOIN" } else { "ISN" };
+        assert_eq!(sf["linked_by"], by, "{sf}");
+    }
+}
+
+/// Through a NAT (testdata/pair.sh NAT=1: the router masquerades source address and port), the
+/// subflows are found by their SYNs: the checker translates the server's 4-tuples by ISN alone.
+#[test]
+fn pair_through_a_nat_matches_the_independent_checker() {
+    let ours = against_checker("pair-nat");
+    let truth = json("pair-nat/pair.match.json");
+    let nat = truth["nat"].as_object().expect("the checker's translations");
+    assert_eq!(nat.len(), 4, "two subflows, both directions translated");
+    for sf in ours["subflows"].as_array().unwrap() {
+        let at_server = sf["at_server"].as_str().expect("a NAT: another 4-tuple at the server");
+        assert_eq!(nat.get(at_server), Some(&sf["subflow"]), "{sf}");
+        // v1 MP_CAPABLE SYNs carry no key: found by ISN; joins by token, address id and nonce
+        let by = if sf["kind"] == "MP_JOIN" { "MP_JOIN" } else { "ISN" };
+        assert_eq!(sf["linked_by"], by, "{sf}");
+    }
+}
+
+/// `pair --format json` on DIR/client-any.pcap and DIR/server-any.pcap against the committed
+/// output of testdata/tools/pair_match.py (DIR/pair.match.json).
+fn against_checker(dir: &str) -> serde_json::Value {
     let out = bin()
         .arg("pair")
-        .arg(testdata().join("pair/client-any.pcap"))
-        .arg(testdata().join("pair/server-any.pcap"))
+        .arg(testdata().join(dir).join("client-any.pcap"))
+        .arg(testdata().join(dir).join("server-any.pcap"))
         .args(["--format", "json"])
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ours: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
-    let truth = json("pair/pair.match.json");
+    let truth = json(&format!("{dir}/pair.match.json"));
+    assert_eq!(truth["check"]["ok"], true, "the checker agrees with the router's nft counters");
     let subs = truth["subflows"].as_array().expect("subflows");
     assert_eq!(ours["subflows"].as_array().map(Vec::len), Some(subs.len()));
     let mut lost_total = 0;
@@ -72,6 +102,8 @@ fn pair_matches_the_independent_checker() {
             assert!((a - b).abs() <= 0.001, "all {d}: owd {k} {a} vs {b}");
         }
     }
+    assert!(lost_total > 0, "no loss between the points: the test checks little");
+    ours
 }
 
 #[test]
@@ -98,7 +130,18 @@ fn run_json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn reinjection_verdicts_agree_with_analyze_and_the_loss_list() {
-    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let c2s = reinjection_verdicts("pair");
+    assert_eq!(c2s, 25);
+}
+
+#[test]
+fn reinjection_verdicts_through_a_nat() {
+    reinjection_verdicts("pair-nat");
+}
+
+/// Checks the verdicts of DIR's pair; returns the number of c2s reinjections.
+fn reinjection_verdicts(dir: &str) -> u64 {
+    let (c, s) = (testdata().join(dir).join("client-any.pcap"), testdata().join(dir).join("server-any.pcap"));
     let (c, s) = (c.to_str().unwrap(), s.to_str().unwrap());
     let ours = run_json(&["pair", c, s, "--format", "json"]);
     // as many reinjections at each sender's capture as `analyze` finds there
@@ -109,7 +152,6 @@ fn reinjection_verdicts_agree_with_analyze_and_the_loss_list() {
         let parts: u64 = ["useful", "redundant", "lost"].iter().map(|k| sum[k].as_u64().unwrap()).sum();
         assert_eq!(Some(parts), sum["count"].as_u64(), "{dir}");
     }
-    assert_eq!(ours["reinjections_c2s"]["count"], 25);
     assert_eq!(ours["reinjections_truncated"], false);
     // every reinjection whose original was lost between the points (pair's own loss list, checked
     // against the independent checker above) is useful; one whose original arrived first is not
@@ -136,4 +178,5 @@ fn reinjection_verdicts_agree_with_analyze_and_the_loss_list() {
         }
     }
     assert!(after_loss > 0, "no reinjection after a loss: the test checks nothing");
+    ours["reinjections_c2s"]["count"].as_u64().unwrap()
 }

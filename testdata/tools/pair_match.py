@@ -5,8 +5,13 @@
                                          [--pretty] [--strict] [--list-all]
 
 An independent checker for `mptcp-trace pair`: Python 3 standard library over
-tshark's fields (tshark 4.0 names) only, never mptcp-trace. It assumes no NAT
-between the two capture points (4-tuples are equal on both sides).
+tshark's fields (tshark 4.0 names) only, never mptcp-trace.
+
+NAT between the points: a flow of SERVER.pcap whose 4-tuple is not in
+CLIENT.pcap is renamed to the client-side 4-tuple of the flow whose SYN (no
+ACK) has the same raw ISN, and its reverse likewise (`nat` in the output lists
+the translations). This assumes the middlebox keeps sequence numbers (Linux
+NAT does), and uses only the ISN, not MPTCP options.
 
 Rules
 -----
@@ -178,8 +183,27 @@ def match_group(sent, recv):
     return pairs, left_s[n:], left_r[n:], by
 
 
+def translate_nat(cli, srv):
+    """Rename server-side flows to their client-side 4-tuples, found by the SYN's ISN."""
+    cflows = {(p["src"], p["dst"]) for p in cli}
+    syn_c = {p["seq"]: (p["src"], p["dst"]) for p in cli if p["flags"] & SYN and not p["flags"] & ACK}
+    tr = {}
+    for p in srv:
+        fl = (p["src"], p["dst"])
+        if p["flags"] & SYN and not p["flags"] & ACK and fl not in cflows and p["seq"] in syn_c:
+            c = syn_c[p["seq"]]
+            tr[fl] = c
+            tr[(fl[1], fl[0])] = (c[1], c[0])
+    for p in srv:
+        c = tr.get((p["src"], p["dst"]))
+        if c:
+            p["src"], p["dst"] = c
+    return {"%s->%s" % k: "%s->%s" % v for k, v in sorted(tr.items())}
+
+
 def analyse(cli_path, srv_path, list_all=False):
     cli, srv = read(cli_path), read(srv_path)
+    nat = translate_nat(cli, srv)
     role = orient(cli, srv)
     side = {"client": cli, "server": srv}
     t0 = {k: (v[0]["t"] if v else 0) for k, v in side.items()}
@@ -296,6 +320,7 @@ def analyse(cli_path, srv_path, list_all=False):
         "format": "pair-match/1",
         "client_file": cli_path.rsplit("/", 1)[-1], "server_file": srv_path.rsplit("/", 1)[-1],
         "client_packets_tcp": len(cli), "server_packets_tcp": len(srv),
+        "nat": nat,
         "subflows": [{"subflow": sf, "kind": kind.get(sf), **{d: v for d, v in dirs.items()}}
                      for sf, dirs in out_sub.items()],
         "owd_us": {"c2s": stats(fw), "s2c": stats(bw)},

@@ -18,8 +18,13 @@
 //! Reinjections (MPTCP data sent again on another subflow) get a verdict from the matching:
 //! useful when the original was lost between the points or the reinjection arrived first.
 //!
-//! Matching is by 4-tuple: a NAT between the points is not handled yet (matching by MPTCP token,
-//! address ids and ISN is not done).
+//! A subflow is recognised at both points by its SYN (and SYN/ACK), so that a NAT between the
+//! points does not break the matching: first by what MPTCP puts in it (MP_JOIN: the receiver's
+//! token, the sender's address id and nonce; SYN/ACK: address id, nonce and truncated HMAC;
+//! MP_CAPABLE: the sender's key where the option carries it), then by its ISN (SYN/ACK: with the
+//! acknowledged ISN), and last, for subflows whose SYN was not captured, by equal 4-tuples. When a
+//! middlebox rewrote the ISN, sequence numbers of the second point are translated into the first
+//! point's space (and retransmissions are told apart by TSval alone).
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
@@ -51,6 +56,50 @@ impl Default for PairOptions {
 }
 
 type Flow4 = (IpAddr, u16, IpAddr, u16);
+
+/// What a SYN or SYN/ACK says about its subflow that a NAT does not rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Ident {
+    /// MP_JOIN SYN: receiver's token, sender's address id, sender's nonce.
+    JoinSyn(u32, u8, u32),
+    /// MP_JOIN SYN/ACK: address id, truncated HMAC, nonce.
+    JoinSynAck(u8, u64, u32),
+    /// MP_CAPABLE with the sender's key (v0 SYN; SYN/ACK of both versions); true: SYN/ACK.
+    Key(bool, u64),
+    /// The ISN; SYN/ACK (true): with the acknowledged number.
+    Isn(bool, u32, u32),
+}
+
+impl Ident {
+    fn how(self) -> &'static str {
+        match self {
+            Ident::JoinSyn(..) | Ident::JoinSynAck(..) => "MP_JOIN",
+            Ident::Key(..) => "MP_CAPABLE key",
+            Ident::Isn(..) => "ISN",
+        }
+    }
+}
+
+/// The identities of a SYN or SYN/ACK, most specific first.
+fn idents(seg: &TcpSegment<'_>) -> Vec<Ident> {
+    use crate::options::mptcp::{MpJoin, MptcpOption};
+    let synack = seg.flags.ack();
+    let mut v = Vec::with_capacity(2);
+    for o in crate::options::mptcp_options(seg.options).flatten() {
+        match o.1 {
+            MptcpOption::Join(MpJoin::Syn(j)) if !synack => v.push(Ident::JoinSyn(j.token, j.address_id, j.nonce)),
+            MptcpOption::Join(MpJoin::SynAck(j)) if synack => v.push(Ident::JoinSynAck(j.address_id, j.hmac, j.nonce)),
+            MptcpOption::Capable(c) => {
+                if let Some(k) = c.sender_key {
+                    v.push(Ident::Key(synack, k));
+                }
+            }
+            _ => {}
+        }
+    }
+    v.push(Ident::Isn(synack, seg.seq, if synack { seg.ack } else { 0 }));
+    v
+}
 
 /// A covering segment starts at most this many bytes before the segment it covers.
 const MAX_COVER_SPAN: u32 = 1 << 20;
@@ -158,7 +207,15 @@ pub struct Unmatched {
 /// Per directed flow.
 #[derive(Debug, Default)]
 struct FlowState {
-    key: Option<Flow4>,
+    /// The 4-tuple at each capture (they differ behind a NAT).
+    key: [Option<Flow4>; 2],
+    /// How the flows of the two captures were found to be one: an [`Ident::how`] or `4-tuple`.
+    linked_by: Option<&'static str>,
+    /// Subtracted from a capture's raw sequence numbers to put them in the common space (the
+    /// first capture's): non-zero only when a middlebox rewrote the ISN.
+    shift: [u32; 2],
+    /// The identities this flow waits under for its other capture's copy.
+    idents: Vec<Ident>,
     /// Segments seen per capture.
     segments: [u64; 2],
     /// ISN per capture (from a SYN seen there).
@@ -219,6 +276,13 @@ pub struct DirectionPair {
 pub struct SubflowPair {
     /// `client_addr:port->server_addr:port`.
     pub subflow: String,
+    /// The same subflow as the server capture saw it when that differs (a NAT between the
+    /// points), else `null`.
+    pub at_server: Option<String>,
+    /// How its packets at the two captures were found to belong together: `MP_JOIN` (token,
+    /// address id, nonce), `MP_CAPABLE key`, `ISN`, `4-tuple` (no SYN in one of the captures);
+    /// `null`: seen in one capture only.
+    pub linked_by: Option<&'static str>,
     /// `MP_CAPABLE`, `MP_JOIN` or `TCP` from the SYN; `null` without a SYN.
     pub kind: Option<&'static str>,
     pub c2s: DirectionPair,
@@ -257,7 +321,10 @@ pub struct PairEnds {
 /// Matches the segments of two captures of the same traffic.
 pub struct Pairer {
     opts: PairOptions,
-    flows: ahash::HashMap<Flow4, u32>,
+    /// (capture, 4-tuple) -> flow index (common to both captures once linked).
+    flows: ahash::HashMap<(u8, Flow4), u32>,
+    /// SYN identities of flows seen at one capture so far: (capture, flow index).
+    idents: ahash::HashMap<Ident, (u8, u32)>,
     states: Vec<FlowState>,
     pending: ahash::HashMap<Key, Pending>,
     /// The keys of `pending`, ordered: the segments near a sequence number (coverage lookup).
@@ -334,6 +401,7 @@ impl Pairer {
         Pairer {
             opts,
             flows: Default::default(),
+            idents: Default::default(),
             states: Vec::new(),
             pending: Default::default(),
             by_seq: Default::default(),
@@ -345,13 +413,48 @@ impl Pairer {
         }
     }
 
-    fn flow(&mut self, f: Flow4) -> u32 {
-        if let Some(&i) = self.flows.get(&f) {
+    /// The flow of a segment at capture `side`: known, or the other capture's copy of it (by
+    /// SYN identity, else by 4-tuple), or new.
+    fn flow(&mut self, side: usize, f: Flow4, seg: &TcpSegment<'_>) -> u32 {
+        if let Some(&i) = self.flows.get(&(side as u8, f)) {
             return i;
         }
-        let i = self.states.len() as u32;
-        self.states.push(FlowState { key: Some(f), ..Default::default() });
-        self.flows.insert(f, i);
+        let other = 1 - side;
+        let ids = if seg.flags.syn() { idents(seg) } else { Vec::new() };
+        let free = |states: &[FlowState], i: u32| states.get(i as usize).is_some_and(|st| st.key[side].is_none());
+        let by_ident = ids.iter().find_map(|id| {
+            let &(s, i) = self.idents.get(id)?;
+            (usize::from(s) == other && free(&self.states, i)).then_some((i, id.how()))
+        });
+        let link = by_ident.or_else(|| {
+            let &i = self.flows.get(&(other as u8, f))?;
+            free(&self.states, i).then_some((i, "4-tuple"))
+        });
+        let i = match link {
+            Some((i, how)) => {
+                let Some(st) = self.states.get_mut(i as usize) else { return i };
+                st.key[side] = Some(f);
+                st.linked_by = Some(how);
+                if let (Some(o), true) = (st.isn[other], seg.flags.syn()) {
+                    st.shift[side] = seg.seq.wrapping_sub(o).wrapping_add(st.shift[other]);
+                }
+                for id in std::mem::take(&mut st.idents) {
+                    self.idents.remove(&id);
+                }
+                i
+            }
+            None => {
+                let i = self.states.len() as u32;
+                let mut key = [None; 2];
+                key[side] = Some(f);
+                for &id in &ids {
+                    self.idents.insert(id, (side as u8, i));
+                }
+                self.states.push(FlowState { key, idents: ids, ..Default::default() });
+                i
+            }
+        };
+        self.flows.insert((side as u8, f), i);
         i
     }
 
@@ -365,9 +468,12 @@ impl Pairer {
         if seg.payload_len == 0 && !flags.syn() && !flags.fin() {
             return;
         }
-        let fi = self.flow((seg.src, seg.sport, seg.dst, seg.dport));
+        let fi = self.flow(side, (seg.src, seg.sport, seg.dst, seg.dport), seg);
         let (tsval, mptcp) = tcp_options(seg);
         let Some(st) = self.states.get_mut(fi as usize) else { return };
+        let kseq = seg.seq.wrapping_sub(st.shift[side]);
+        // acks are compared only where no ISN was rewritten (the reverse space would shift too)
+        let same_ack = st.shift == [0, 0];
         st.segments[side] += 1;
         st.first_seen.get_or_insert(side);
         if flags.syn() {
@@ -416,11 +522,14 @@ impl Pairer {
             }
         }
         let copy = Seen { ts, tsval, ack: seg.ack, flags: flags.0, frame, used: false, rec };
-        let other: Key = (fi, (1 - side) as u8, seg.seq, seg.payload_len);
+        let other: Key = (fi, (1 - side) as u8, kseq, seg.payload_len);
         if let Some(p) = self.pending.get_mut(&other) {
             // identity (TSval and ack) first, else the oldest copy
             let idx = if copy.tsval.is_some() {
-                std::iter::once(&p.first).chain(p.more.iter()).position(|c| c.tsval == copy.tsval && c.ack == copy.ack).unwrap_or(0)
+                std::iter::once(&p.first)
+                    .chain(p.more.iter())
+                    .position(|c| c.tsval == copy.tsval && (c.ack == copy.ack || !same_ack))
+                    .unwrap_or(0)
             } else {
                 0
             };
@@ -447,7 +556,7 @@ impl Pairer {
             st.diffs.push(tsrv as i64 - tc as i64);
             return;
         }
-        let key: Key = (fi, side as u8, seg.seq, seg.payload_len);
+        let key: Key = (fi, side as u8, kseq, seg.payload_len);
         match self.pending.get_mut(&key) {
             Some(p) => p.more.push(copy),
             None => {
@@ -580,8 +689,8 @@ impl Pairer {
                 if st.syn.is_some() {
                     return true;
                 }
-                let Some((s, sp, d, dp)) = st.key else { return true };
-                let rev = self.flows.get(&(d, dp, s, sp)).and_then(|&r| self.states.get(r as usize));
+                let Some((side, (s, sp, d, dp))) = st.key.iter().enumerate().find_map(|(i, k)| Some((i as u8, (*k)?))) else { return true };
+                let rev = self.flows.get(&(side, (d, dp, s, sp))).and_then(|&r| self.states.get(r as usize));
                 if rev.is_some_and(|r| r.syn.is_some()) {
                     return false;
                 }
@@ -589,24 +698,33 @@ impl Pairer {
             })
             .collect();
         let first_ts = self.first_ts;
-        // (name, kind, c2s flow, s2c flow)
-        type Sub = (String, Option<&'static str>, Option<usize>, Option<usize>);
+        // (name, kind, c2s flow, s2c flow, name at the server, linked by)
+        type Sub = (String, Option<&'static str>, Option<usize>, Option<usize>, Option<String>, Option<&'static str>);
         let mut subs: Vec<Sub> = Vec::new();
         let mut index: ahash::HashMap<String, usize> = Default::default();
         let mut names = vec![String::new(); self.states.len()];
-        for (i, (st, &is_c2s)) in self.states.iter().zip(c2s.iter()).enumerate() {
-            let Some((s, sp, d, dp)) = st.key else { continue };
-            let name = if is_c2s {
+        let named = |k: Flow4, is_c2s: bool| {
+            let (s, sp, d, dp) = k;
+            if is_c2s {
                 format!("{}->{}", endpoint(s, sp), endpoint(d, dp))
             } else {
                 format!("{}->{}", endpoint(d, dp), endpoint(s, sp))
+            }
+        };
+        for (i, (st, &is_c2s)) in self.states.iter().zip(c2s.iter()).enumerate() {
+            let Some(k) = st.key[CLIENT].or(st.key[SERVER]) else { continue };
+            let name = named(k, is_c2s);
+            let at_server = match st.key {
+                [Some(a), Some(b)] if a != b => Some(named(b, is_c2s)),
+                _ => None,
             };
             names[i].clone_from(&name);
             let at = *index.entry(name.clone()).or_insert_with(|| {
-                subs.push((name, None, None, None));
+                subs.push((name, None, None, None, at_server, None));
                 subs.len() - 1
             });
             let e = &mut subs[at];
+            e.5 = e.5.or(st.linked_by);
             if is_c2s {
                 e.2 = Some(i);
                 if let Some(m) = st.syn {
@@ -651,13 +769,13 @@ impl Pairer {
                 d.seen_only_at_receiver = st.unmatched[rcv];
                 let mut listed = std::mem::take(&mut st.listed[snd]);
                 listed.sort_by_key(|x| x.2.frame);
-                let isn = st.isn[snd];
+                let (isn, shift) = (st.isn[snd], st.shift[snd]);
                 d.lost = listed
                     .into_iter()
                     .map(|(seq, len, c)| Unmatched {
-                        seq: isn.map_or(seq, |i| seq.wrapping_sub(i)),
+                        seq: isn.map_or(seq.wrapping_add(shift), |i| seq.wrapping_add(shift).wrapping_sub(i)),
                         relative: isn.is_some(),
-                        raw_seq: seq,
+                        raw_seq: seq.wrapping_add(shift),
                         len,
                         flags: flag_names(c.flags),
                         time: epoch(c.ts),
@@ -675,13 +793,13 @@ impl Pairer {
         };
         let mut out = Vec::new();
         let mut matched = 0;
-        for (name, kind, fwd, rev) in subs {
+        for (name, kind, fwd, rev, at_server, linked_by) in subs {
             let (a, oa) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
             let (b, ob) = build(rev.and_then(|i| self.states.get_mut(i)), false);
             matched += a.matched + b.matched;
             all[0].push(oa);
             all[1].push(ob);
-            out.push(SubflowPair { subflow: name, kind, c2s: a, s2c: b });
+            out.push(SubflowPair { subflow: name, at_server, linked_by, kind, c2s: a, s2c: b });
         }
         let mut fw: Vec<i64> = all[0].iter().flatten().copied().collect();
         let mut bw: Vec<i64> = all[1].iter().flatten().copied().collect();
@@ -719,8 +837,9 @@ fn t_rel(ts: u64, first: Option<u64>) -> f64 {
 }
 
 /// The reinjections at each sender's capture: a segment new in its subflow's sequence space
-/// whose DSN range overlaps data sent before on another subflow; the original is the first such
-/// copy.
+/// (beyond all that subflow sent before: not a TCP retransmission, however re-segmented) whose
+/// DSN range overlaps data sent before, on another subflow or on the same one (as `analyze`
+/// counts them); the original is the first such copy.
 fn reinjections(
     recs: &[Vec<DataRec>; 2],
     c2s: &[bool],
@@ -733,18 +852,35 @@ fn reinjections(
     let mut truncated = false;
     for side in [CLIENT, SERVER] {
         let (snd, rcv) = (side, 1 - side);
-        let mut seen_seq: ahash::HashSet<(u32, u32)> = Default::default();
+        // per flow: the end of the highest subflow sequence number sent so far
+        let mut high: ahash::HashMap<u32, u32> = Default::default();
         // DSN start -> indices of the records starting there
         let mut by_dsn: std::collections::BTreeMap<(bool, u64), Vec<usize>> = Default::default();
         let mine = |r: &DataRec| c2s.get(r.flow as usize).is_some_and(|&c| c == (side == CLIENT));
         for (i, r) in recs[snd].iter().enumerate().filter(|(_, r)| mine(r)) {
-            let fresh = seen_seq.insert((r.flow, r.rel_seq));
+            let end_seq = r.rel_seq.wrapping_add(r.len);
+            let fresh = match high.get_mut(&r.flow) {
+                Some(h) if (r.rel_seq.wrapping_sub(*h) as i32) < 0 => {
+                    if (end_seq.wrapping_sub(*h) as i32) > 0 {
+                        *h = end_seq;
+                    }
+                    false
+                }
+                Some(h) => {
+                    *h = end_seq;
+                    true
+                }
+                None => {
+                    high.insert(r.flow, end_seq);
+                    true
+                }
+            };
             let end = r.dsn.saturating_add(u64::from(r.len));
             let orig = by_dsn
                 .range((r.short, r.dsn.saturating_sub(u64::from(MAX_COVER_SPAN)))..(r.short, end))
                 .flat_map(|(_, v)| v.iter().copied())
                 .filter_map(|j| recs[snd].get(j).map(|o| (j, o)))
-                .filter(|(_, o)| o.flow != r.flow && o.dsn.saturating_add(u64::from(o.len)) > r.dsn)
+                .filter(|(_, o)| o.dsn.saturating_add(u64::from(o.len)) > r.dsn)
                 .min_by_key(|&(j, _)| j);
             by_dsn.entry((r.short, r.dsn)).or_default().push(i);
             let (true, false, Some((_, o))) = (fresh, r.probe, orig) else { continue };
@@ -826,6 +962,15 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
     }
     for sp in &r.subflows {
         let _ = writeln!(s, "\nsubflow {} ({})", sp.subflow, sp.kind.unwrap_or("no SYN seen"));
+        match (&sp.at_server, sp.linked_by) {
+            (Some(n), Some(by)) => {
+                let _ = writeln!(s, "  at the server capture: {n} (a NAT between the points; found by {by})");
+            }
+            (_, None) => {
+                let _ = writeln!(s, "  seen in one capture only");
+            }
+            _ => {}
+        }
         for d in [&sp.c2s, &sp.s2c] {
             let _ = writeln!(
                 s,
@@ -939,6 +1084,75 @@ mod tests {
         assert_eq!((owd.min, owd.max, owd.median), (5000.0, 7000.0, 6000.0));
         assert_eq!(r.subflows[0].kind, Some("TCP"));
         assert_eq!(r.clock_offset_us, None);
+    }
+
+    /// A segment between `src` (port 1000 on the client side) and the server, with extra options.
+    #[allow(clippy::too_many_arguments)]
+    fn feed_at(
+        p: &mut Pairer,
+        side: usize,
+        ms: u64,
+        client: (&str, u16),
+        c2s: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: u32,
+        extra: &[u8],
+    ) {
+        let mut opts = vec![1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0];
+        opts.extend_from_slice(extra);
+        let (a, b): (IpAddr, IpAddr) = (client.0.parse().unwrap(), S.parse().unwrap());
+        let (src, dst, sport, dport) = if c2s { (a, b, client.1, 80) } else { (b, a, 80, client.1) };
+        let seg = TcpSegment {
+            src,
+            dst,
+            sport,
+            dport,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 65535,
+            options: &opts,
+            options_truncated: false,
+            payload: &[],
+            payload_len: len,
+        };
+        p.packet(side, 0, ms * 1_000_000, &seg);
+    }
+
+    #[test]
+    fn a_join_behind_a_nat_that_rewrites_addresses_ports_and_isns_is_matched() {
+        let mut p = Pairer::new(PairOptions::default());
+        // MP_JOIN SYN: token 0xa1b2c3d4, address id 2, nonce 0x01020304 (RFC 8684 Figure 5)
+        let join_syn = [30, 12, 0x10, 2, 0xa1, 0xb2, 0xc3, 0xd4, 1, 2, 3, 4];
+        // MP_JOIN SYN/ACK: address id 0, truncated HMAC, nonce (Figure 6)
+        let join_synack = [30, 16, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9];
+        let (cl, nat) = (("198.51.100.1", 1000), ("203.0.113.129", 5555));
+        // the middlebox adds 7000 to c2s sequence numbers and 300 to s2c ones
+        feed_at(&mut p, CLIENT, 0, cl, true, 0x02, 100, 0, 0, &join_syn);
+        feed_at(&mut p, SERVER, 5, nat, true, 0x02, 7100, 0, 0, &join_syn);
+        feed_at(&mut p, SERVER, 6, nat, false, 0x12, 900, 7101, 0, &join_synack);
+        feed_at(&mut p, CLIENT, 11, cl, false, 0x12, 600, 101, 0, &join_synack);
+        feed_at(&mut p, CLIENT, 20, cl, true, 0x10, 101, 601, 500, &[]);
+        feed_at(&mut p, CLIENT, 21, cl, true, 0x10, 601, 601, 500, &[]); // lost
+        feed_at(&mut p, SERVER, 26, nat, true, 0x10, 7101, 901, 500, &[]);
+        feed_at(&mut p, SERVER, 30, nat, false, 0x10, 901, 7601, 100, &[]);
+        feed_at(&mut p, CLIENT, 36, cl, false, 0x10, 601, 601, 100, &[]);
+        // a plain 4-tuple elsewhere is not taken for the join
+        feed_at(&mut p, SERVER, 40, ("192.0.2.1", 1000), true, 0x10, 101, 1, 500, &[]);
+        let r = p.finish();
+        let j = r.subflows.iter().find(|s| s.kind == Some("MP_JOIN")).expect("the join");
+        assert_eq!(j.subflow, "198.51.100.1:1000->203.0.113.2:80");
+        assert_eq!(j.at_server.as_deref(), Some("203.0.113.129:5555->203.0.113.2:80"));
+        assert_eq!(j.linked_by, Some("MP_JOIN"));
+        assert_eq!((j.c2s.sent_segments, j.c2s.matched, j.c2s.lost_count), (3, 2, 1));
+        assert_eq!((j.c2s.lost[0].seq, j.c2s.lost[0].raw_seq), (501, 601));
+        assert_eq!((j.s2c.sent_segments, j.s2c.matched, j.s2c.lost_count), (2, 2, 0));
+        assert_eq!(j.c2s.owd_us.as_ref().map(|o| o.max), Some(6000.0));
+        let other = r.subflows.iter().find(|s| s.kind.is_none()).expect("the plain flow");
+        assert_eq!(other.linked_by, None);
+        assert_eq!(r.matched, 4);
     }
 
     #[test]
