@@ -167,6 +167,9 @@ enum Command {
         /// Throughput interval, e.g. 100ms, 1s, 250us.
         #[arg(long, default_value = "100ms")]
         interval: String,
+        /// owd: the server-side capture of the same traffic (FILE is the client side's), as for `pair`.
+        #[arg(long, value_name = "SERVER_SIDE")]
+        server: Option<PathBuf>,
         /// Image width in pixels.
         #[arg(long, default_value_t = 1000)]
         width: u32,
@@ -245,6 +248,8 @@ enum PlotKindArg {
     Sequence,
     Rtt,
     Subflows,
+    /// One-way delay per subflow between FILE (client side) and --server (needs both).
+    Owd,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -596,8 +601,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
     match command {
         Command::Pair { client, server, format } => {
             use mptcp_dissector::analysis::pair;
-            let (c, s) = (open_capture(&client)?, open_capture(&server)?);
-            let (report, ends) = pair::pair(c, s, pair::PairOptions::default());
+            let (report, code) = run_pair(&client, &server, pair::PairOptions::default())?;
             let text = match format {
                 PairFormat::Text => pair::render_text(&report, &client.display().to_string(), &server.display().to_string()),
                 PairFormat::Json => {
@@ -608,10 +612,20 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             };
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
-            let code = capture_end(&client, ends.client, &Dest::Std).max(capture_end(&server, ends.server, &Dest::Std));
-            if code == 0 && report.matched == 0 {
-                eprintln!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
-                return Ok(ExitCode::from(1));
+            Ok(ExitCode::from(code))
+        }
+        Command::Plot { file, kind: PlotKindArg::Owd, server, width, height, output, .. } => {
+            use mptcp_dissector::analysis::pair;
+            let Some(server) = server else {
+                return Err(CliError::Usage("plot --kind owd needs the server-side capture: --server FILE".into()));
+            };
+            let (report, code) = run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
+            let name = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let title = format!("{} / {}", name(&file), name(&server));
+            match mptcp_plots::owd::render_file(&report, &title, width, height, &output) {
+                Ok(()) => eprintln!("mptcp-trace: wrote {}", output.display()),
+                Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
+                Err(source) => return Err(CliError::Plot { path: output, source }),
             }
             Ok(ExitCode::from(code))
         }
@@ -698,7 +712,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
+        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output, .. } => {
             let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
@@ -706,6 +720,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
                     PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
                     PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
+                    PlotKindArg::Owd => return Err(CliError::Internal("owd is drawn from two captures")),
                 },
                 connection,
                 direction: match direction {
@@ -739,6 +754,23 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
         }
         _ => Err(CliError::Internal("several files: run_files")),
     }
+}
+
+/// `pair`'s matching of two captures; the exit status: the worse capture end, or 1 when the
+/// captures share no traffic (said on stderr).
+fn run_pair(
+    client: &PathBuf,
+    server: &PathBuf,
+    opts: mptcp_dissector::analysis::pair::PairOptions,
+) -> Result<(mptcp_dissector::analysis::pair::PairReport, u8), CliError> {
+    let (c, s) = (open_capture(client)?, open_capture(server)?);
+    let (report, ends) = mptcp_dissector::analysis::pair::pair(c, s, opts);
+    let mut code = capture_end(client, ends.client, &Dest::Std).max(capture_end(server, ends.server, &Dest::Std));
+    if code == 0 && report.matched == 0 {
+        eprintln!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
+        code = 1;
+    }
+    Ok((report, code))
 }
 
 /// One file's run of a command that takes several files; returns its exit status.

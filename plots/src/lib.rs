@@ -39,6 +39,7 @@ mod chart;
 mod collect;
 mod decimate;
 pub mod font;
+pub mod owd;
 pub mod rtt;
 pub mod sequence;
 pub mod subflows;

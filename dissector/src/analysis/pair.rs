@@ -47,11 +47,13 @@ pub struct PairOptions {
     pub max_pending: usize,
     /// At most this many lost segments are listed per subflow and direction (all are counted).
     pub max_listed: usize,
+    /// Keep the time of every delay sample for [`PairReport::owd_series`] (8 more bytes each).
+    pub series: bool,
 }
 
 impl Default for PairOptions {
     fn default() -> Self {
-        PairOptions { window_ns: 10_000_000_000, max_pending: 1_000_000, max_listed: 1000 }
+        PairOptions { window_ns: 10_000_000_000, max_pending: 1_000_000, max_listed: 1000, series: false }
     }
 }
 
@@ -232,6 +234,8 @@ struct FlowState {
     maps: [VecDeque<crate::options::mptcp::DssMapping>; 2],
     /// server time − client time of every matched segment, ns.
     diffs: Vec<i64>,
+    /// With [`PairOptions::series`]: the client capture's time of each of `diffs`.
+    times: Vec<u64>,
 }
 
 /// One-way delay statistics, microseconds.
@@ -310,6 +314,20 @@ pub struct PairReport {
     pub reinjections_s2c: ReinjectionSummary,
     pub reinjections: Vec<Reinjection>,
     pub reinjections_truncated: bool,
+    /// With [`PairOptions::series`] (not in the JSON): every delay sample over time, per subflow
+    /// and direction, for `plot --kind owd`.
+    #[serde(skip)]
+    pub owd_series: Vec<OwdSeries>,
+}
+
+/// The one-way delay of each matched segment of a subflow direction, in the order matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwdSeries {
+    pub subflow: String,
+    pub direction: &'static str,
+    /// (seconds since the sender capture's first packet when it was seen there, one-way delay
+    /// in ms corrected by the clock offset estimate when there is one, else raw).
+    pub points: Vec<(f64, f64)>,
 }
 
 /// How the two captures ended (`None`: at their end).
@@ -554,6 +572,9 @@ impl Pairer {
             }
             let (tc, tsrv) = if side == SERVER { (m.ts, ts) } else { (ts, m.ts) };
             st.diffs.push(tsrv as i64 - tc as i64);
+            if self.opts.series {
+                st.times.push(tc);
+            }
             return;
         }
         let key: Key = (fi, side as u8, kseq, seg.payload_len);
@@ -605,6 +626,9 @@ impl Pairer {
             let (tc, tsrv) = if side == SERVER { (t_other, copy.ts) } else { (copy.ts, t_other) };
             if let Some(st) = self.states.get_mut(key.0 as usize) {
                 st.diffs.push(tsrv as i64 - tc as i64);
+                if self.opts.series {
+                    st.times.push(tc);
+                }
             }
             return true;
         }
@@ -742,9 +766,12 @@ impl Pairer {
         let (reinjections_c2s, reinjections_s2c, reinjections, reinjections_truncated) =
             reinjections(&self.recs, &c2s, &names, first_ts, self.opts.max_listed);
         let mut all = [Vec::new(), Vec::new()];
-        let build = |st: Option<&mut FlowState>, c2s: bool| -> (DirectionPair, Vec<i64>) {
+        // a direction's report, its delay samples (sorted) and, with `series`, (sender time, delay)
+        type Built = (DirectionPair, Vec<i64>, Vec<(f64, i64)>);
+        let build = |st: Option<&mut FlowState>, c2s: bool| -> Built {
             let (snd, rcv) = if c2s { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
             let mut owd: Vec<i64> = Vec::new();
+            let mut series = Vec::new();
             let mut d = DirectionPair {
                 direction: if c2s { "c2s" } else { "s2c" },
                 sender_capture: if c2s { "client" } else { "server" },
@@ -784,18 +811,34 @@ impl Pairer {
                     })
                     .collect();
                 owd = std::mem::take(&mut st.diffs);
+                let times = std::mem::take(&mut st.times);
                 if !c2s {
                     owd.iter_mut().for_each(|x| *x = -*x);
                 }
+                // the sender's time: the client's for c2s, the client's arrival − delay for s2c
+                series = times
+                    .iter()
+                    .zip(&owd)
+                    .map(|(&tc, &o)| {
+                        let sent = if c2s { tc } else { tc.saturating_add_signed(-o) };
+                        (t_rel(sent, first_ts[snd]), o)
+                    })
+                    .collect();
                 d.owd_us = stats(&mut owd);
             }
-            (d, owd)
+            (d, owd, series)
         };
         let mut out = Vec::new();
         let mut matched = 0;
+        let mut raw_series = Vec::new();
         for (name, kind, fwd, rev, at_server, linked_by) in subs {
-            let (a, oa) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
-            let (b, ob) = build(rev.and_then(|i| self.states.get_mut(i)), false);
+            let (a, oa, sa) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
+            let (b, ob, sb) = build(rev.and_then(|i| self.states.get_mut(i)), false);
+            for (dir, pts) in [("c2s", sa), ("s2c", sb)] {
+                if !pts.is_empty() {
+                    raw_series.push((name.clone(), dir, pts));
+                }
+            }
             matched += a.matched + b.matched;
             all[0].push(oa);
             all[1].push(ob);
@@ -816,7 +859,17 @@ impl Pairer {
                 sp.s2c.owd_corrected_us = stats(&mut b);
             }
         }
+        let off = offset_ns.unwrap_or(0.0);
+        let owd_series = raw_series
+            .into_iter()
+            .map(|(subflow, direction, pts)| {
+                let corr = if direction == "c2s" { -off } else { off };
+                let points = pts.into_iter().map(|(t, o)| (t, (o as f64 + corr) / 1e6)).collect();
+                OwdSeries { subflow, direction, points }
+            })
+            .collect();
         PairReport {
+            owd_series,
             client_tcp_packets: self.tcp_packets[CLIENT],
             server_tcp_packets: self.tcp_packets[SERVER],
             subflows: out,

@@ -1,0 +1,150 @@
+//! One-way delay over time per subflow (`plot --kind owd CLIENT --server SERVER`): every segment
+//! `pair` matched between a client-side and a server-side capture, at the time it was seen at
+//! the sender's capture, with its delay to the other capture (corrected by the clock offset
+//! estimate when there is one). Client → server on top, server → client below.
+use std::path::Path;
+
+use mptcp_dissector::analysis::pair::{OwdSeries, PairReport};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::chart::{self, draw_err, FONT};
+use crate::{font, PlotError, MAX_SIDE};
+
+/// The points drawn for one series: all of them up to `4 × width`, else per pixel column of
+/// time the lowest and the highest delay (so spikes and floors stay visible).
+pub fn thin(points: &[(f64, f64)], t_max: f64, width: u32) -> Vec<(f64, f64)> {
+    let cols = width.max(1) as usize;
+    if points.len() <= 4 * cols || t_max <= 0.0 {
+        return points.to_vec();
+    }
+    let mut lo: Vec<Option<(f64, f64)>> = vec![None; cols];
+    let mut hi: Vec<Option<(f64, f64)>> = vec![None; cols];
+    for &(t, d) in points {
+        let c = ((t / t_max * cols as f64) as usize).min(cols - 1);
+        if lo[c].is_none_or(|p| d < p.1) {
+            lo[c] = Some((t, d));
+        }
+        if hi[c].is_none_or(|p| d > p.1) {
+            hi[c] = Some((t, d));
+        }
+    }
+    let mut out: Vec<(f64, f64)> = lo.into_iter().zip(hi).flat_map(|(a, b)| [a, b]).flatten().collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.dedup();
+    out
+}
+
+/// Renders the one-way delay plot of `report` (made with `PairOptions::series`) to `path`, PNG
+/// or SVG by its extension. `title` names the two captures.
+pub fn render_file(report: &PairReport, title: &str, width: u32, height: u32, path: &Path) -> Result<(), PlotError> {
+    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
+        return Err(PlotError::Size(width, height));
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => draw(&BitMapBackend::new(path, (width, height)).into_drawing_area(), report, title),
+        Some("svg") => draw(&SVGBackend::new(path, (width, height)).into_drawing_area(), report, title),
+        _ => Err(PlotError::Format(path.display().to_string())),
+    }
+}
+
+/// Draws the plot on `root`.
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairReport, title: &str) -> Result<(), PlotError> {
+    font::register();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let (w, h) = root.dim_in_pixel();
+    let sz = chart::sizes(w, h);
+    let offset = match report.clock_offset_us {
+        Some(o) => format!("delays corrected by the clock offset estimate (server − client {o:.1} µs)"),
+        None => "raw capture clocks (no clock offset estimate: delays in one direction only)".to_string(),
+    };
+    let center = Pos::new(HPos::Center, VPos::Top);
+    let top = (sz.title * 0.4) as i32;
+    root.draw(&Text::new(
+        format!("One-way delay per subflow — {title}"),
+        ((w / 2) as i32, top),
+        (FONT, sz.title).into_font().style(FontStyle::Bold).color(&BLACK).pos(center),
+    ))
+    .map_err(draw_err)?;
+    let y2 = top + (sz.title * 1.25) as i32;
+    root.draw(&Text::new(offset, ((w / 2) as i32, y2), (FONT, sz.label).into_font().color(&RGBColor(60, 60, 60)).pos(center)))
+        .map_err(draw_err)?;
+    let body = root.split_vertically((f64::from(y2) + sz.label * 1.4) as u32).1;
+    let (upper, lower) = body.split_vertically(body.dim_in_pixel().1 / 2);
+    // one color per subflow, the same in both panels
+    let mut names: Vec<&str> = report.owd_series.iter().map(|s| s.subflow.as_str()).collect();
+    names.dedup();
+    let t_max = report.owd_series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0f64, f64::max);
+    for (area, dir, what) in [(&upper, "c2s", "client → server"), (&lower, "s2c", "server → client")] {
+        let series: Vec<&OwdSeries> = report.owd_series.iter().filter(|s| s.direction == dir).collect();
+        panel(area, &series, &names, what, t_max, &sz)?;
+    }
+    root.present().map_err(draw_err)
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[&OwdSeries],
+    names: &[&str],
+    what: &str,
+    t_max: f64,
+    sz: &chart::Sizes,
+) -> Result<(), PlotError> {
+    let (w, _) = area.dim_in_pixel();
+    let lo = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0f64, f64::min);
+    let hi = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0f64, f64::max);
+    let y_top = chart::headroom(hi, 0.12 * (series.len() + 1) as f64);
+    let mut ch = ChartBuilder::on(area)
+        .margin((10.0 * sz.label / 14.0) as i32)
+        .x_label_area_size((sz.label * 3.2) as u32)
+        .y_label_area_size((sz.label * 5.0) as u32)
+        .build_cartesian_2d(0f64..chart::time_end(t_max), lo.min(0.0)..y_top)
+        .map_err(draw_err)?;
+    ch.configure_mesh()
+        .x_desc("time at the sender's capture, since its first packet (s)")
+        .y_desc(format!("one-way delay {what} (ms)"))
+        .x_label_formatter(&|v| chart::num(*v))
+        .y_label_formatter(&|v| chart::num(*v))
+        .label_style((FONT, sz.label))
+        .axis_desc_style((FONT, sz.desc))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err)?;
+    let r = (sz.label / 6.0).max(1.5) as i32;
+    for s in series {
+        let i = names.iter().position(|n| *n == s.subflow).unwrap_or(0);
+        let c = chart::color(i);
+        let pts = thin(&s.points, chart::time_end(t_max), w);
+        let mut sorted: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+        let label = format!("{}  ({} segments, median {median:.2} ms)", s.subflow.replace("->", " → "), s.points.len());
+        ch.draw_series(pts.iter().map(|&p| Circle::new(p, r, c.filled())))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
+    }
+    if series.is_empty() {
+        chart::note(area, &format!("no segment {what} matched between the captures"))?;
+    } else {
+        chart::legend(&mut ch, SeriesLabelPosition::UpperRight, sz)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_each_columns_extremes() {
+        let pts: Vec<(f64, f64)> = (0..10_000).map(|i| (f64::from(i) / 1000.0, f64::from(i % 7))).collect();
+        let kept = thin(&pts, 10.0, 100);
+        assert!(kept.len() <= 200, "{}", kept.len());
+        assert_eq!(kept.iter().map(|p| p.1).fold(f64::MAX, f64::min), 0.0);
+        assert_eq!(kept.iter().map(|p| p.1).fold(0f64, f64::max), 6.0);
+        assert_eq!(thin(&pts[..300], 10.0, 100).len(), 300);
+    }
+}
