@@ -1210,7 +1210,7 @@ mod tests {
 
     #[test]
     fn unmatched_segments_are_final_after_the_window_and_the_cap() {
-        let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1 });
+        let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1, series: false });
         let o = &mut Vec::new();
         for i in 0..5u32 {
             feed(&mut p, CLIENT, u64::from(i) + 1, u64::from(i), true, 0x10, 1000 + i * 100, 100, i, o);
