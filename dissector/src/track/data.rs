@@ -1,8 +1,8 @@
 //! The data level: one reassembler per connection direction, fed with mapped payload, and the
 //! measures that come out of it (distinct bytes, gaps, reinjections, per-subflow shares).
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::hashing::{Hashing, StreamHash};
 use super::model::{Connection, Dir};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
 use crate::seq::DataSeq;
@@ -23,11 +23,11 @@ impl DataSink for NullSink {
 }
 
 /// Hands a chunk to the hasher and the sink.
-fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Box<Sha256>>, sink: &mut Option<&mut Box<dyn DataSink>>) {
+fn deliver(chunk: Chunk<'_>, hasher: &mut Option<StreamHash>, hashing: &mut Hashing, sink: &mut Option<&mut Box<dyn DataSink>>) {
     match chunk {
         Chunk::Data { dsn, bytes } => {
             if let Some(h) = hasher.as_mut() {
-                h.update(bytes);
+                hashing.update(h, bytes);
             }
             if let Some(s) = sink.as_mut() {
                 s.data(dsn, bytes);
@@ -35,7 +35,9 @@ fn deliver(chunk: Chunk<'_>, hasher: &mut Option<Box<Sha256>>, sink: &mut Option
         }
         Chunk::Hole { dsn, len, kind } => {
             // A stream with a hole has no meaningful hash.
-            *hasher = None;
+            if let Some(h) = hasher.as_mut() {
+                h.kill();
+            }
             if let Some(s) = sink.as_mut() {
                 s.hole(dsn, len, kind == HoleKind::NeverSeen);
             }
@@ -157,7 +159,7 @@ const MIN_RECENT: usize = 4 << 10;
 
 struct Slot {
     reasm: Reassembler,
-    hasher: Option<Box<Sha256>>,
+    hasher: Option<StreamHash>,
 }
 
 /// All reassemblers, by connection id and direction.
@@ -177,20 +179,28 @@ pub struct DataLevel {
     pub(super) min_recent: Option<usize>,
     sink: Option<(usize, Dir, Box<dyn DataSink>)>,
     hash: bool,
+    hashing: Hashing,
 }
 
 impl DataLevel {
     pub fn new(limits: ReassemblyLimits) -> Self {
-        DataLevel { limits, slots: Default::default(), held: 0, room: usize::MAX, open_dirs: 0, min_recent: None, sink: None, hash: false }
+        DataLevel { limits, slots: Default::default(), held: 0, room: usize::MAX, open_dirs: 0, min_recent: None, sink: None, hash: false, hashing: Hashing::new(false) }
     }
 
     pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
         self.sink = Some((conn, dir, sink));
     }
 
-    /// Compute the sha256 of every rebuilt stream.
+    /// Compute the sha256 of every rebuilt stream; large streams on a helper thread when the
+    /// machine has more than one core (track/hashing.rs).
     pub fn set_hash(&mut self, on: bool) {
         self.hash = on;
+        self.hashing.set_offload(on && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
+    }
+
+    /// Whether large streams are hashed on a helper thread (default: with more than one core).
+    pub fn set_hash_offload(&mut self, on: bool) {
+        self.hashing.set_offload(on);
     }
 
     fn slot(&mut self, conn: usize, dir: Dir, start: DataSeq) -> Option<&mut Slot> {
@@ -198,7 +208,7 @@ impl DataLevel {
         let limits = self.limits;
         let s = self.slots.entry(conn).or_insert_with(|| Box::new([None, None])).get_mut(dir.index())?;
         if s.is_none() {
-            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(|| Box::new(Sha256::new())) });
+            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(StreamHash::new) });
             self.open_dirs += 1;
         }
         s.as_mut()
@@ -224,11 +234,12 @@ impl DataLevel {
         let held_before = slot.reasm.memory_bytes();
         slot.reasm.set_bounds(recent, buffered);
         let hasher = &mut slot.hasher;
+        let hashing = &mut self.hashing;
         // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
         // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
         slot.reasm.set_compare(p.kind != Carry::OneByte);
         let out =
-            slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, &mut sink));
+            slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, hashing, &mut sink));
         slot.reasm.set_compare(true);
         self.held = (self.held + slot.reasm.memory_bytes()).saturating_sub(held_before);
         let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };
@@ -309,13 +320,14 @@ impl DataLevel {
     pub fn finish_connection(&mut self, c: &mut Connection) {
         let Some(mut pair) = self.slots.remove(&c.id) else { return };
         let sink = &mut self.sink;
+        let hashing = &mut self.hashing;
         for dir in [Dir::C2s, Dir::S2c] {
             let Some(slot) = pair.get_mut(dir.index()).and_then(|s| s.take()) else { continue };
             self.held = self.held.saturating_sub(slot.reasm.memory_bytes());
             self.open_dirs = self.open_dirs.saturating_sub(1);
             let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == c.id && *sd == dir).map(|(_, _, s)| s);
             let mut hasher = slot.hasher;
-            let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, &mut sk));
+            let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, hashing, &mut sk));
             let dd = c.data_mut(dir);
             dd.bytes = sum.bytes;
             dd.captured_bytes = sum.captured_bytes;
@@ -336,9 +348,11 @@ impl DataLevel {
                     dd.goodput_bps = dd.bytes as f64 * 8.0 / dd.duration_s;
                 }
             }
-            if sum.complete {
-                if let Some(h) = hasher.take() {
-                    dd.sha256 = Some(format!("{:x}", h.finalize()));
+            if let Some(h) = hasher.take() {
+                if sum.complete {
+                    dd.sha256 = hashing.finish(h);
+                } else {
+                    hashing.forget(h);
                 }
             }
         }

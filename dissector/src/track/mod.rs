@@ -25,6 +25,7 @@ pub mod checks;
 pub mod data;
 mod flows;
 mod handshake;
+mod hashing;
 mod live;
 mod mapping;
 mod mappings;
