@@ -399,10 +399,19 @@ use msg;
 /// messages in the order the files were given, as soon as the files before it are done (like
 /// ripgrep). A file that cannot be read is named in its error and the others still run. The
 /// exit status is the worst of them.
+/// Whether large streams are hashed on a helper thread: not when the files already keep every
+/// core busy (several files, `--jobs` above 1).
+static HASH_THREAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+fn hash_thread() -> bool {
+    HASH_THREAD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) -> Result<ExitCode, CliError> {
     if let [file] = files {
         return run_file(command, file, limits, &Dest::Std).map(ExitCode::from);
     }
+    HASH_THREAD.store(jobs <= 1, std::sync::atomic::Ordering::Relaxed);
     if files.iter().any(|f| f.as_os_str() == "-") {
         return Err(CliError::Usage("standard input (`-`) cannot be one of several files".into()));
     }
@@ -805,7 +814,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             Ok(capture_end(file, end, dest))
         }
         Command::Analyze { format, sha256, all, .. } => {
-            let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_events(false);
+            let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_hash_thread(hash_thread()).with_events(false);
             let name = file.display().to_string();
             match (*format, *all) {
                 // Streamed: each connection is written as it finishes.
@@ -916,7 +925,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     }
                 }
             }
-            let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
+            let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps)).with_hash_thread(hash_thread());
             let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
                 msg!(dest, "mptcp-trace: error: {}: {e}", file.display());

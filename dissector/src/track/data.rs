@@ -184,7 +184,17 @@ pub struct DataLevel {
 
 impl DataLevel {
     pub fn new(limits: ReassemblyLimits) -> Self {
-        DataLevel { limits, slots: Default::default(), held: 0, room: usize::MAX, open_dirs: 0, min_recent: None, sink: None, hash: false, hashing: Hashing::new(false) }
+        DataLevel {
+            limits,
+            slots: Default::default(),
+            held: 0,
+            room: usize::MAX,
+            open_dirs: 0,
+            min_recent: None,
+            sink: None,
+            hash: false,
+            hashing: Hashing::new(false),
+        }
     }
 
     pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
@@ -238,8 +248,9 @@ impl DataLevel {
         // A window probe's byte is not compared: Linux fills it from the next unsent byte, not
         // from the DSN its 1-byte mapping names (the receiver drops it as a duplicate).
         slot.reasm.set_compare(p.kind != Carry::OneByte);
-        let out =
-            slot.reasm.insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, hashing, &mut sink));
+        let out = slot
+            .reasm
+            .insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, hashing, &mut sink));
         slot.reasm.set_compare(true);
         self.held = (self.held + slot.reasm.memory_bytes()).saturating_sub(held_before);
         let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };

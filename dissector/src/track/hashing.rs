@@ -225,7 +225,8 @@ mod tests {
     #[test]
     fn offloaded_and_inline_hashes_are_sha256() {
         // several interleaved streams, large and small, some with holes
-        let data: Vec<Vec<u8>> = (0..5u8).map(|i| (0..(3_000_000 / (u32::from(i) + 1))).map(|x| (x * 7 + u32::from(i)) as u8).collect()).collect();
+        let data: Vec<Vec<u8>> =
+            (0..5u8).map(|i| (0..(3_000_000 / (u32::from(i) + 1))).map(|x| (x * 7 + u32::from(i)) as u8).collect()).collect();
         for offload in [false, true] {
             let mut hs = Hashing::new(offload);
             let mut st: Vec<StreamHash> = (0..5).map(|_| StreamHash::new()).collect();

@@ -213,6 +213,15 @@ impl Analyzer {
         self
     }
 
+    /// Hashes large streams on a helper thread (default with [`Analyzer::with_hashes`] on a
+    /// machine with more than one core); off when the cores are busy with other captures.
+    pub fn with_hash_thread(mut self, on: bool) -> Self {
+        if !on {
+            self.data.set_hash_offload(false);
+        }
+        self
+    }
+
     /// Sends the data-level byte stream of one connection direction to `sink` as it is rebuilt.
     pub fn with_sink(mut self, connection: usize, dir: Dir, sink: Box<dyn DataSink>) -> Self {
         self.data.set_sink(connection, dir, sink);
