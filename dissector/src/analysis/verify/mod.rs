@@ -140,8 +140,10 @@ pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyR
             events.entry(c).or_default().push(e);
         }
     }
+    // Each connection's checks on its own: in parallel (rayon's pool), in connection order.
+    use rayon::prelude::*;
     let connections: Vec<ConnectionVerdicts> =
-        a.connections.iter().map(|c| verdicts::connection_verdicts(a, c, events.get(&c.id).map_or(&[], |v| v))).collect();
+        a.connections.par_iter().map(|c| verdicts::connection_verdicts(a, c, events.get(&c.id).map_or(&[], |v| v))).collect();
     let expectations: Vec<ExpectationResult> = expectations.iter().map(|e| expect::evaluate(a, e)).collect();
     let mut r = VerifyReport {
         file: file.into(),
