@@ -208,6 +208,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PairFormat::Text)]
         format: PairFormat,
     },
+    /// Parquet tables of each capture (connections, subflows, mappings, data_acks, events,
+    /// checks; --segments adds segments) under OUT/<table>/<capture>.parquet (docs/export.md).
+    Export {
+        /// Capture files (pcap or pcapng), each exported on its own, in parallel (`--jobs`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directory of the tables (created if missing).
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// Also write the segments table (one row per TCP segment).
+        #[arg(long)]
+        segments: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -585,7 +598,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
-        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } if cli.merge => {
+        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. }
+            if cli.merge =>
+        {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
         }
         Command::Analyze { files, .. }
@@ -602,7 +617,73 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         | Command::Verify { files, .. }
         | Command::Events { files, .. } => run_files(&cli.command, files, jobs, limits),
         Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => run_one(cli.command, limits),
+        Command::Export { files, out, segments } => run_export(files, out, *segments, jobs, limits),
     }
+}
+
+/// `export`: each file's tables, files in parallel; a line per file and table on stdout, in the
+/// order given. Exit status: the worst of the files (2 for a file that is not a capture, whose
+/// partial tables are removed).
+fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: usize, limits: Limits) -> Result<ExitCode, CliError> {
+    use rayon::prelude::*;
+    let mut names = std::collections::HashSet::new();
+    for f in files {
+        if f.as_os_str() == "-" {
+            return Err(CliError::Usage("export reads files, not standard input".into()));
+        }
+        if !names.insert(f.file_name()) {
+            return Err(CliError::Usage(format!("{}: two captures with the same file name would write the same tables", f.display())));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| CliError::Usage(format!("--jobs: {e}")))?;
+    let opts = mptcp_export::ExportOptions { segments };
+    let results: Vec<(String, u8)> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                let name = f.display().to_string();
+                let mut reader = match open_capture(f) {
+                    Ok(r) => r,
+                    Err(e) => return (format!("mptcp-trace: error: {e}\n"), 2),
+                };
+                match mptcp_export::export(&name, &mut reader, out, opts, limits) {
+                    Ok((w, end)) => {
+                        let mut text = String::new();
+                        for (table, path, rows) in &w.tables {
+                            text.push_str(&format!("{name}: {table} {rows} rows -> {}\n", path.display()));
+                        }
+                        let code = match &end {
+                            Some(e) => {
+                                text.push_str(&format!("mptcp-trace: warning: {name}: {e}\n"));
+                                1
+                            }
+                            None => 0,
+                        };
+                        (text, code)
+                    }
+                    Err(e) => {
+                        for t in mptcp_export::TABLES {
+                            let _ = std::fs::remove_file(mptcp_export::table_path(out, t, &name));
+                        }
+                        (format!("mptcp-trace: error: {name}: {e}\n"), 2)
+                    }
+                }
+            })
+            .collect()
+    });
+    let mut worst = 0;
+    let mut stdout = io::stdout().lock();
+    for (text, code) in results {
+        worst = worst.max(code);
+        for line in text.lines() {
+            if line.starts_with("mptcp-trace: ") {
+                eprintln!("{line}");
+            } else {
+                writeln!(stdout, "{line}").map_err(CliError::write(STDOUT))?;
+            }
+        }
+    }
+    Ok(ExitCode::from(worst))
 }
 
 /// `stream` and `plot`: one capture, one output file; `pair`: two captures, one report.
@@ -967,7 +1048,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => Err(CliError::Internal("one file only")),
+        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. } => Err(CliError::Internal("one file only")),
     }
 }
 

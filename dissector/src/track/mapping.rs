@@ -9,6 +9,7 @@ use super::checks::{ids, Verdict};
 use super::data;
 use super::handshake::hex32;
 use super::mappings::{Added, Mapping};
+use super::model::MappingRecord;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
 use crate::crypto::{self, DssChecksum, DssChecksumVerdict};
 use crate::decode::TcpSegment;
@@ -165,6 +166,11 @@ impl Analyzer {
 
     pub(super) fn on_dss(&mut self, ctx: &Ctx, d: &Dss) {
         let Some(cid) = self.conn_of(ctx.flow) else {
+            // A 64-bit DSN needs no connection to be read (a join whose connection is elsewhere).
+            if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight) {
+                let (length, data_fin, checksum) = (m.data_level_length, d.data_fin, m.checksum);
+                self.cur.mapping = Some(MappingRecord { dsn: m.dsn, subflow_seq: m.subflow_seq, length, data_fin, checksum });
+            }
             self.orphan_flow(ctx, "dss_without_connection");
             return;
         };
@@ -189,6 +195,13 @@ impl Analyzer {
         }
         if let Some(m) = d.mapping {
             let Some(conn) = self.conns.get_mut(cid) else { return };
+            let record = |dsn: DataSeq| MappingRecord {
+                dsn: dsn.0,
+                subflow_seq: m.subflow_seq,
+                length: m.data_level_length,
+                data_fin: d.data_fin,
+                checksum: m.checksum,
+            };
             let reference = conn.last_dsn[di]
                 .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
             let dsn = match (m.dsn_len, reference) {
@@ -201,6 +214,7 @@ impl Analyzer {
                 }
             };
             conn.note_seen(ctx.dir, dsn);
+            self.cur.mapping = Some(record(dsn));
             if m.data_level_length == 0 {
                 // Infinite mapping: fallback (RFC 8684 §3.7).
                 if conn.fallback.is_none() {

@@ -40,8 +40,8 @@ use flows::{swap_roles, FlowKey};
 use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::{
-    Analysis, Announcement, Anomaly, ConnState, Connection, Dir, Event, EventKind, Observer, ReinjectionSource, RttStats, SegmentRecord,
-    Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
+    Analysis, Announcement, Anomaly, ConnState, Connection, Dir, Event, EventKind, MappingRecord, Observer, ReinjectionSource, RttStats,
+    SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
 pub use retire::Retire;
 

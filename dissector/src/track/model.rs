@@ -163,6 +163,22 @@ pub struct SegmentRecord {
     pub data_ack: Option<u64>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
     pub rtt: Option<(Dir, f64)>,
+    /// The DSS mapping the segment carried, its DSN expanded to 64 bits.
+    pub mapping: Option<MappingRecord>,
+}
+
+/// A DSS mapping as a segment carried it (RFC 8684 §3.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MappingRecord {
+    /// Data sequence number of the mapping's first byte (a 4-byte DSN expanded).
+    pub dsn: u64,
+    /// Subflow sequence number of its first byte, relative to the subflow's ISN.
+    pub subflow_seq: u32,
+    /// Data-level length as carried (a DATA_FIN counts one; 0: infinite mapping).
+    pub length: u16,
+    pub data_fin: bool,
+    /// The DSS checksum, when checksums are in use.
+    pub checksum: Option<u16>,
 }
 
 /// Receives a [`SegmentRecord`] per TCP segment.

@@ -1,0 +1,494 @@
+//! `mptcp-trace export`: the analysis of one capture as Parquet tables (docs/export.md), one file
+//! per table under `OUT/<table>/<capture>.parquet`, so that a directory of many captures'
+//! tables is one dataset per table for DuckDB or Spark (`read_parquet('OUT/subflows/*.parquet')`,
+//! `spark.read.parquet("OUT/subflows")`).
+//!
+//! The per-segment tables (`mappings`, `data_acks`, `segments`) are written while the capture is
+//! read, a row group of [`table::ROW_GROUP`] rows at a time. `connections`, `subflows`,
+//! `events` and `checks` are written at the end from the analysis (which keeps them, as
+//! `verify` and `analyze --format json` do). Every row carries the capture's name, and what
+//! joins across captures: tokens (and keys where seen) for connections, the token and address
+//! ids for subflows.
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use mptcp_dissector::capture::{CaptureError, CaptureReader};
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, Observer, SegmentRecord, Subflow, SubflowKind};
+use mptcp_dissector::verify::{self, Outcome};
+
+pub mod table;
+
+use table::{Table, Ty, V};
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: parquet: {message}", path.display())]
+    Parquet { path: PathBuf, message: String },
+    #[error("arrow: {0}")]
+    Arrow(String),
+    #[error("internal: {0}")]
+    Internal(&'static str),
+}
+
+impl ExportError {
+    fn parquet(path: &Path, e: impl std::fmt::Display) -> ExportError {
+        ExportError::Parquet { path: path.to_path_buf(), message: e.to_string() }
+    }
+}
+
+/// What to write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// Also the `segments` table (one row per TCP segment of a tracked flow).
+    pub segments: bool,
+}
+
+/// The tables written for one capture: (table, file, rows).
+#[derive(Debug, Default)]
+pub struct Written {
+    pub tables: Vec<(&'static str, PathBuf, u64)>,
+}
+
+/// The tables, in the order they are listed.
+pub const TABLES: [&str; 7] = ["connections", "subflows", "mappings", "data_acks", "events", "checks", "segments"];
+
+/// Where table `table` of capture `name` goes: `OUT/<table>/<file name of the capture>.parquet`.
+pub fn table_path(out: &Path, table: &str, name: &str) -> PathBuf {
+    let file = Path::new(name).file_name().map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned());
+    out.join(table).join(format!("{file}.parquet"))
+}
+
+fn open(out: &Path, table: &'static str, name: &str, columns: &[(&str, Ty, bool)]) -> Result<Table, ExportError> {
+    let dir = out.join(table);
+    std::fs::create_dir_all(&dir).map_err(|source| ExportError::Io { path: dir.clone(), source })?;
+    Table::create(&table_path(out, table, name), columns)
+}
+
+const MAPPINGS: [(&str, Ty, bool); 11] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, true),
+    ("subflow", Ty::U64, false),
+    ("direction", Ty::Str, false),
+    ("frame", Ty::U64, false),
+    ("ts_ns", Ty::U64, false),
+    ("dsn", Ty::U64, false),
+    ("subflow_seq", Ty::U32, false),
+    ("length", Ty::U32, false),
+    ("data_fin", Ty::Bool, false),
+    ("checksum", Ty::U16, true),
+];
+
+const DATA_ACKS: [(&str, Ty, bool); 7] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, true),
+    ("subflow", Ty::U64, false),
+    ("direction", Ty::Str, false),
+    ("frame", Ty::U64, false),
+    ("ts_ns", Ty::U64, false),
+    ("data_ack", Ty::U64, false),
+];
+
+const SEGMENTS: [(&str, Ty, bool); 12] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, true),
+    ("subflow", Ty::U64, false),
+    ("direction", Ty::Str, false),
+    ("frame", Ty::U64, false),
+    ("ts_ns", Ty::U64, false),
+    ("length", Ty::U32, false),
+    ("tcp_retransmission", Ty::Bool, false),
+    ("dsn", Ty::U64, true),
+    ("new_bytes", Ty::U64, false),
+    ("reinjected_bytes", Ty::U64, false),
+    ("data_ack", Ty::U64, true),
+];
+
+/// Remembered per subflow direction to skip repeats (Linux repeats a mapping on every segment
+/// it covers, and the same data ACK until it moves). Cleared when it reaches this size, so it
+/// stays bounded whatever the capture's length (a repeat may then be written again).
+const MAX_REMEMBERED: usize = 1 << 16;
+
+/// The per-segment tables, fed by the analyzer as it reads.
+struct SegTables {
+    capture: String,
+    mappings: Table,
+    data_acks: Table,
+    segments: Option<Table>,
+    last_map: HashMap<(usize, bool), (u64, u32, u16)>,
+    last_ack: HashMap<(usize, bool), u64>,
+    error: Option<ExportError>,
+}
+
+fn dir_name(c2s: bool) -> &'static str {
+    if c2s {
+        "c2s"
+    } else {
+        "s2c"
+    }
+}
+
+impl SegTables {
+    fn segment(&mut self, r: &SegmentRecord) -> Result<(), ExportError> {
+        let key = (r.subflow, r.c2s);
+        let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
+        if let Some(m) = r.mapping {
+            let id = (m.dsn, m.subflow_seq, m.length);
+            if self.last_map.get(&key) != Some(&id) {
+                if self.last_map.len() >= MAX_REMEMBERED {
+                    self.last_map.clear();
+                }
+                self.last_map.insert(key, id);
+                self.mappings.row(&[
+                    V::Str(Some(cap)),
+                    V::U64(conn),
+                    V::U64(Some(sf)),
+                    V::Str(Some(dir)),
+                    V::U64(Some(r.frame)),
+                    V::U64(Some(r.ts_ns)),
+                    V::U64(Some(m.dsn)),
+                    V::U32(Some(m.subflow_seq)),
+                    V::U32(Some(u32::from(m.length))),
+                    V::Bool(Some(m.data_fin)),
+                    V::U16(m.checksum),
+                ])?;
+            }
+        }
+        if let Some(a) = r.data_ack {
+            if self.last_ack.get(&key) != Some(&a) {
+                if self.last_ack.len() >= MAX_REMEMBERED {
+                    self.last_ack.clear();
+                }
+                self.last_ack.insert(key, a);
+                self.data_acks.row(&[
+                    V::Str(Some(cap)),
+                    V::U64(conn),
+                    V::U64(Some(sf)),
+                    V::Str(Some(dir)),
+                    V::U64(Some(r.frame)),
+                    V::U64(Some(r.ts_ns)),
+                    V::U64(Some(a)),
+                ])?;
+            }
+        }
+        if let Some(t) = self.segments.as_mut() {
+            t.row(&[
+                V::Str(Some(cap)),
+                V::U64(conn),
+                V::U64(Some(sf)),
+                V::Str(Some(dir)),
+                V::U64(Some(r.frame)),
+                V::U64(Some(r.ts_ns)),
+                V::U32(Some(r.payload_len)),
+                V::Bool(Some(r.tcp_retransmission)),
+                V::U64(r.dsn),
+                V::U64(Some(r.new_bytes)),
+                V::U64(Some(r.reinjected_bytes)),
+                V::U64(r.data_ack),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+struct Feed(Rc<RefCell<SegTables>>);
+
+impl Observer for Feed {
+    fn segment(&mut self, r: &SegmentRecord) {
+        let mut t = self.0.borrow_mut();
+        if t.error.is_none() {
+            if let Err(e) = t.segment(r) {
+                t.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Exports capture `name` read from `reader` into `out`. Returns the tables written and how the
+/// capture ended (an error there leaves the tables of what was read before it).
+pub fn export(
+    name: &str,
+    reader: &mut CaptureReader,
+    out: &Path,
+    opts: ExportOptions,
+    limits: Limits,
+) -> Result<(Written, Option<CaptureError>), ExportError> {
+    let seg = SegTables {
+        capture: name.to_string(),
+        mappings: open(out, "mappings", name, &MAPPINGS)?,
+        data_acks: open(out, "data_acks", name, &DATA_ACKS)?,
+        segments: if opts.segments { Some(open(out, "segments", name, &SEGMENTS)?) } else { None },
+        last_map: HashMap::new(),
+        last_ack: HashMap::new(),
+        error: None,
+    };
+    let shared = Rc::new(RefCell::new(seg));
+    let analyzer = Analyzer::new(limits).with_observer(Box::new(Feed(shared.clone())));
+    let (analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
+    let seg = Rc::try_unwrap(shared).map_err(|_| ExportError::Internal("segment tables still shared"))?.into_inner();
+    if let Some(e) = seg.error {
+        return Err(e);
+    }
+    let mut written = Written::default();
+    for (t, table) in [("mappings", Some(seg.mappings)), ("data_acks", Some(seg.data_acks)), ("segments", seg.segments)] {
+        if let Some(table) = table {
+            let path = table.path.clone();
+            written.tables.push((t, path, table.close()?));
+        }
+    }
+    let report = verify::verify(name, &analysis, &[]);
+    written.tables.push(connections(out, name, &analysis, &report)?);
+    written.tables.push(subflows(out, name, &analysis)?);
+    written.tables.push(events(out, name, &analysis)?);
+    written.tables.push(checks(out, name, &report)?);
+    written.tables.sort_by_key(|(t, _, _)| TABLES.iter().position(|x| x == t));
+    Ok((written, end))
+}
+
+fn key_u64(hex: &Option<String>) -> Option<u64> {
+    hex.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok())
+}
+
+fn state_name(c: &Connection) -> String {
+    serde_name(&c.state)
+}
+
+/// A unit enum's name as serde writes it (`"established"` → `established`).
+fn serde_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).map(|s| s.trim_matches('"').to_string()).unwrap_or_default()
+}
+
+fn close(t: Table, name: &'static str) -> Result<(&'static str, PathBuf, u64), ExportError> {
+    let path = t.path.clone();
+    Ok((name, path, t.close()?))
+}
+
+fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyReport) -> Result<(&'static str, PathBuf, u64), ExportError> {
+    const COLS: [(&str, Ty, bool); 26] = [
+        ("capture", Ty::Str, false),
+        ("connection", Ty::U64, false),
+        ("version", Ty::U8, true),
+        ("client", Ty::Str, false),
+        ("server", Ty::Str, false),
+        ("client_key", Ty::U64, true),
+        ("server_key", Ty::U64, true),
+        ("client_token", Ty::Str, true),
+        ("server_token", Ty::Str, true),
+        ("client_idsn", Ty::U64, true),
+        ("server_idsn", Ty::U64, true),
+        ("checksums", Ty::Bool, false),
+        ("state", Ty::Str, false),
+        ("found_by", Ty::Str, false),
+        ("start_ts", Ty::F64, false),
+        ("end_ts", Ty::F64, false),
+        ("subflows", Ty::U32, false),
+        ("c2s_bytes", Ty::U64, false),
+        ("s2c_bytes", Ty::U64, false),
+        ("c2s_complete", Ty::Bool, false),
+        ("s2c_complete", Ty::Bool, false),
+        ("c2s_reinjected_bytes", Ty::U64, false),
+        ("s2c_reinjected_bytes", Ty::U64, false),
+        ("checks_passed", Ty::U32, false),
+        ("checks_failed", Ty::U32, false),
+        ("checks_skipped", Ty::U32, false),
+    ];
+    let mut t = open(out, "connections", name, &COLS)?;
+    for c in &a.connections {
+        let (client, server, state) = (c.client.to_string(), c.server.to_string(), state_name(c));
+        let count = |o: Outcome| {
+            report
+                .connections
+                .iter()
+                .find(|v| v.connection == c.id)
+                .map_or(0, |v| v.checks.iter().filter(|k| k.outcome == o).count() as u32)
+        };
+        let (d, u) = (c.data(mptcp_dissector::track::Dir::C2s), c.data(mptcp_dissector::track::Dir::S2c));
+        t.row(&[
+            V::Str(Some(name)),
+            V::U64(Some(c.id as u64)),
+            V::U8(c.version),
+            V::Str(Some(&client)),
+            V::Str(Some(&server)),
+            V::U64(key_u64(&c.client_key)),
+            V::U64(key_u64(&c.server_key)),
+            V::Str(c.client_token.as_deref()),
+            V::Str(c.server_token.as_deref()),
+            V::U64(c.client_idsn),
+            V::U64(c.server_idsn),
+            V::Bool(Some(c.checksums)),
+            V::Str(Some(&state)),
+            V::Str(Some(c.found_by)),
+            V::F64(Some(c.start_ts)),
+            V::F64(Some(c.end_ts)),
+            V::U32(Some(c.subflow_ids.len() as u32)),
+            V::U64(Some(d.bytes)),
+            V::U64(Some(u.bytes)),
+            V::Bool(Some(d.complete)),
+            V::Bool(Some(u.complete)),
+            V::U64(Some(d.reinjected_bytes)),
+            V::U64(Some(u.reinjected_bytes)),
+            V::U32(Some(count(Outcome::Pass))),
+            V::U32(Some(count(Outcome::Fail))),
+            V::U32(Some(count(Outcome::Skip))),
+        ])?;
+    }
+    close(t, "connections")
+}
+
+/// The token that names a subflow's connection across captures: the one its MP_JOIN SYN carried
+/// (the receiver's), or for the initial subflow the server's (what a client's joins carry).
+fn subflow_token(a: &Analysis, sf: &Subflow) -> Option<String> {
+    if let Some(t) = &sf.orphan_token {
+        return Some(t.clone());
+    }
+    let c = a.connections.iter().find(|c| Some(c.id) == sf.connection)?;
+    if sf.opened_by_client() {
+        c.server_token.clone()
+    } else {
+        c.client_token.clone()
+    }
+}
+
+fn subflows(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
+    const COLS: [(&str, Ty, bool); 22] = [
+        ("capture", Ty::Str, false),
+        ("subflow", Ty::U64, false),
+        ("connection", Ty::U64, true),
+        ("token", Ty::Str, true),
+        ("kind", Ty::Str, false),
+        ("opened_by_client", Ty::Bool, false),
+        ("client_addr", Ty::Str, false),
+        ("client_port", Ty::U16, false),
+        ("server_addr", Ty::Str, false),
+        ("server_port", Ty::U16, false),
+        ("client_address_id", Ty::U8, true),
+        ("server_address_id", Ty::U8, true),
+        ("backup", Ty::Bool, false),
+        ("start_ts", Ty::F64, false),
+        ("end_ts", Ty::F64, false),
+        ("end", Ty::Str, true),
+        ("c2s_bytes", Ty::U64, false),
+        ("s2c_bytes", Ty::U64, false),
+        ("c2s_packets", Ty::U64, false),
+        ("s2c_packets", Ty::U64, false),
+        ("c2s_reinjected_bytes", Ty::U64, false),
+        ("s2c_reinjected_bytes", Ty::U64, false),
+    ];
+    let mut t = open(out, "subflows", name, &COLS)?;
+    for sf in &a.subflows {
+        let token = subflow_token(a, sf);
+        let (ca, sa) = (sf.client.ip().to_string(), sf.server.ip().to_string());
+        let kind = match sf.kind {
+            SubflowKind::Initial => "MP_CAPABLE",
+            SubflowKind::Join => "MP_JOIN",
+            SubflowKind::Tcp => "TCP",
+            SubflowKind::Unknown => "unknown",
+        };
+        t.row(&[
+            V::Str(Some(name)),
+            V::U64(Some(sf.id as u64)),
+            V::U64(sf.connection.map(|c| c as u64)),
+            V::Str(token.as_deref()),
+            V::Str(Some(kind)),
+            V::Bool(Some(sf.opened_by_client())),
+            V::Str(Some(&ca)),
+            V::U16(Some(sf.client.port())),
+            V::Str(Some(&sa)),
+            V::U16(Some(sf.server.port())),
+            V::U8(sf.client_address_id),
+            V::U8(sf.server_address_id),
+            V::Bool(Some(sf.backup)),
+            V::F64(Some(sf.start_ts)),
+            V::F64(Some(sf.last_ts)),
+            V::Str(sf.end.as_ref().map(|e| e.how)),
+            V::U64(Some(sf.c2s.bytes)),
+            V::U64(Some(sf.s2c.bytes)),
+            V::U64(Some(sf.c2s.packets)),
+            V::U64(Some(sf.s2c.packets)),
+            V::U64(Some(sf.c2s.reinjected_bytes)),
+            V::U64(Some(sf.s2c.reinjected_bytes)),
+        ])?;
+    }
+    close(t, "subflows")
+}
+
+fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
+    const COLS: [(&str, Ty, bool); 13] = [
+        ("capture", Ty::Str, false),
+        ("connection", Ty::U64, true),
+        ("subflow", Ty::U64, true),
+        ("frame", Ty::U64, false),
+        ("ts", Ty::F64, false),
+        ("kind", Ty::Str, false),
+        ("token", Ty::Str, true),
+        ("saddr", Ty::Str, false),
+        ("daddr", Ty::Str, false),
+        ("address_id", Ty::U8, true),
+        ("address", Ty::Str, true),
+        ("backup", Ty::Bool, true),
+        ("reason", Ty::Str, true),
+    ];
+    let mut t = open(out, "events", name, &COLS)?;
+    for e in &a.events {
+        let (kind, s, d) = (serde_name(&e.kind), e.saddr.to_string(), e.daddr.to_string());
+        t.row(&[
+            V::Str(Some(name)),
+            V::U64(e.connection.map(|c| c as u64)),
+            V::U64(e.subflow.map(|c| c as u64)),
+            V::U64(Some(e.frame)),
+            V::F64(Some(e.ts)),
+            V::Str(Some(&kind)),
+            V::Str(e.token.as_deref()),
+            V::Str(Some(&s)),
+            V::Str(Some(&d)),
+            V::U8(e.address_id),
+            V::Str(e.address.as_deref()),
+            V::Bool(e.backup),
+            V::Str(e.reason.as_deref()),
+        ])?;
+    }
+    close(t, "events")
+}
+
+fn checks(out: &Path, name: &str, r: &verify::VerifyReport) -> Result<(&'static str, PathBuf, u64), ExportError> {
+    const COLS: [(&str, Ty, bool); 8] = [
+        ("capture", Ty::Str, false),
+        ("connection", Ty::U64, true),
+        ("check", Ty::Str, false),
+        ("rfc", Ty::Str, false),
+        ("outcome", Ty::Str, false),
+        ("evaluated", Ty::U64, false),
+        ("detail", Ty::Str, false),
+        ("frames", Ty::ListU64, false),
+    ];
+    let mut t = open(out, "checks", name, &COLS)?;
+    let all = r
+        .connections
+        .iter()
+        .flat_map(|c| c.checks.iter().map(move |k| (Some(c.connection as u64), k)))
+        .chain(r.capture_checks.iter().map(|k| (None, k)));
+    for (conn, k) in all {
+        let outcome = match k.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+        };
+        t.row(&[
+            V::Str(Some(name)),
+            V::U64(conn),
+            V::Str(Some(k.id)),
+            V::Str(Some(k.rfc)),
+            V::Str(Some(outcome)),
+            V::U64(Some(k.evaluated)),
+            V::Str(Some(&k.detail)),
+            V::ListU64(&k.frames),
+        ])?;
+    }
+    close(t, "checks")
+}
