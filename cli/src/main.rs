@@ -1048,7 +1048,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. } => Err(CliError::Internal("one file only")),
+        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. } => {
+            Err(CliError::Internal("one file only"))
+        }
     }
 }
 

@@ -71,7 +71,7 @@ fn open(out: &Path, table: &'static str, name: &str, columns: &[(&str, Ty, bool)
     Table::create(&table_path(out, table, name), columns)
 }
 
-const MAPPINGS: [(&str, Ty, bool); 11] = [
+const MAPPINGS: [(&str, Ty, bool); 12] = [
     ("capture", Ty::Str, false),
     ("connection", Ty::U64, true),
     ("subflow", Ty::U64, false),
@@ -83,6 +83,7 @@ const MAPPINGS: [(&str, Ty, bool); 11] = [
     ("length", Ty::U32, false),
     ("data_fin", Ty::Bool, false),
     ("checksum", Ty::U16, true),
+    ("implicit", Ty::Bool, false),
 ];
 
 const DATA_ACKS: [(&str, Ty, bool); 7] = [
@@ -121,7 +122,7 @@ struct SegTables {
     mappings: Table,
     data_acks: Table,
     segments: Option<Table>,
-    last_map: HashMap<(usize, bool), (u64, u32, u16)>,
+    last_map: HashMap<(usize, bool), (u64, u32, u16, bool)>,
     last_ack: HashMap<(usize, bool), u64>,
     error: Option<ExportError>,
 }
@@ -139,7 +140,7 @@ impl SegTables {
         let key = (r.subflow, r.c2s);
         let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
         if let Some(m) = r.mapping {
-            let id = (m.dsn, m.subflow_seq, m.length);
+            let id = (m.dsn, m.subflow_seq, m.length, m.implicit);
             if self.last_map.get(&key) != Some(&id) {
                 if self.last_map.len() >= MAX_REMEMBERED {
                     self.last_map.clear();
@@ -157,6 +158,7 @@ impl SegTables {
                     V::U32(Some(u32::from(m.length))),
                     V::Bool(Some(m.data_fin)),
                     V::U16(m.checksum),
+                    V::Bool(Some(m.implicit)),
                 ])?;
             }
         }

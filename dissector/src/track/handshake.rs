@@ -122,6 +122,14 @@ impl Analyzer {
                 if let Some(idsn) = conn.key(snd).map(|k| crypto::key_material(Version::V1, k).idsn) {
                     let m = Mapping { dsn: DataSeq(idsn) + 1, ssn: 1, data_len: u32::from(dll) };
                     let checksum = c.checksum;
+                    self.cur.mapping = Some(super::model::MappingRecord {
+                        dsn: m.dsn.0,
+                        subflow_seq: 1,
+                        length: dll,
+                        data_fin: false,
+                        checksum,
+                        implicit: true,
+                    });
                     self.add_mapping(ctx, m, checksum, dll, false);
                 }
             }

@@ -169,7 +169,8 @@ impl Analyzer {
             // A 64-bit DSN needs no connection to be read (a join whose connection is elsewhere).
             if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight) {
                 let (length, data_fin, checksum) = (m.data_level_length, d.data_fin, m.checksum);
-                self.cur.mapping = Some(MappingRecord { dsn: m.dsn, subflow_seq: m.subflow_seq, length, data_fin, checksum });
+                self.cur.mapping =
+                    Some(MappingRecord { dsn: m.dsn, subflow_seq: m.subflow_seq, length, data_fin, checksum, implicit: false });
             }
             self.orphan_flow(ctx, "dss_without_connection");
             return;
@@ -201,6 +202,7 @@ impl Analyzer {
                 length: m.data_level_length,
                 data_fin: d.data_fin,
                 checksum: m.checksum,
+                implicit: false,
             };
             let reference = conn.last_dsn[di]
                 .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));

@@ -179,6 +179,9 @@ pub struct MappingRecord {
     pub data_fin: bool,
     /// The DSS checksum, when checksums are in use.
     pub checksum: Option<u16>,
+    /// Not a DSS option: the implicit mapping of a v1 MP_CAPABLE carrying data (DSN = IDSN + 1,
+    /// subflow sequence 1, RFC 8684 §3.1).
+    pub implicit: bool,
 }
 
 /// Receives a [`SegmentRecord`] per TCP segment.
