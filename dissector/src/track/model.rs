@@ -368,7 +368,9 @@ pub struct Connection {
     pub server_key: Option<String>,
     pub client_token: Option<String>,
     pub server_token: Option<String>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub client_idsn: Option<u64>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub server_idsn: Option<u64>,
     /// Both sides set the A flag: DSS checksums in use.
     pub checksums: bool,
