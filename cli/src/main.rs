@@ -151,6 +151,9 @@ enum Command {
         /// Write the report here instead of standard output.
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+        /// Pass a capture without any MPTCP connection (by default it fails: exit 1).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
     Plot {
@@ -873,7 +876,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Verify { expect, format, output, .. } => {
+        Command::Verify { expect, format, output, allow_empty, .. } => {
             let mut exps = Vec::new();
             for rule in expect {
                 match mptcp_dissector::verify::parse_expectation(rule) {
@@ -893,7 +896,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             if let Some(w) = warning_of(&end) {
                 msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
             }
-            let report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
+            let mut report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
+            report.require_connections(&analysis, *allow_empty);
             let writer: Box<dyn Write> = match &output {
                 Some(p) => Box::new(File::create(p).map_err(CliError::open(p))?),
                 None => dest.out(),
