@@ -16,6 +16,8 @@ use mptcp_dissector::report::events as monitor;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
 
+mod auto;
+
 /// The stream writer, its first write error and the bytes written, shared with the sink.
 type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
 
@@ -125,9 +127,10 @@ enum Command {
         /// Only this connection (ids as `analyze` numbers them).
         #[arg(long, short = 'c')]
         connection: Option<usize>,
-        /// Interval length, e.g. 100ms, 1s, 250us.
-        #[arg(long, default_value = "100ms")]
-        interval: String,
+        /// Interval length, e.g. 100ms, 1s, 250us (default: picked from the duration, a round
+        /// value giving a few hundred intervals).
+        #[arg(long)]
+        interval: Option<String>,
         #[arg(long, value_enum, default_value_t = SeriesFormat::Csv)]
         format: SeriesFormat,
         /// Every interval from a series' first to its last, zero rows included (by default only
@@ -167,9 +170,10 @@ enum Command {
         /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
         #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
         direction: StreamDir,
-        /// Throughput interval, e.g. 100ms, 1s, 250us.
-        #[arg(long, default_value = "100ms")]
-        interval: String,
+        /// Throughput interval, e.g. 100ms, 1s, 250us (default: picked from the connection's
+        /// duration, a round value giving a few hundred intervals).
+        #[arg(long)]
+        interval: Option<String>,
         /// Image width in pixels.
         #[arg(long, default_value_t = 1000)]
         width: u32,
@@ -702,7 +706,6 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(1))
         }
         Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
                     PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
@@ -718,6 +721,10 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 width,
                 height,
                 stacked,
+            };
+            let interval_ns = match &interval {
+                Some(i) => mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
+                None => auto::plot_interval(&file, &opts, || open_capture(&file))?,
             };
             let mut reader = open_capture(&file)?;
             let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
@@ -814,8 +821,13 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             }
         }
         Command::Throughput { connection, interval, format, dense, .. } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(interval).map_err(CliError::Usage)?;
-            let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, *connection)));
+            let series = std::rc::Rc::new(std::cell::RefCell::new(match interval {
+                Some(i) => mptcp_dissector::series::Throughput::new(
+                    mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
+                    *connection,
+                ),
+                None => mptcp_dissector::series::Throughput::auto(*connection),
+            }));
             let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
             let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
             if let Some(c) = *connection {
@@ -869,7 +881,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                             paths.entry(sf.to_string()).or_insert_with(|| label(Some(sf)));
                         }
                     }
-                    let doc = Doc { interval_s: interval_ns as f64 / 1e9, paths, rows: &rows };
+                    let doc = Doc { interval_s: series.borrow().interval_secs(), paths, rows: &rows };
                     serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from).and_then(|_| writeln!(out))
                 }
             };
