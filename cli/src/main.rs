@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
@@ -17,6 +17,8 @@ use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
 
 mod auto;
+mod gen;
+mod report;
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
 type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
@@ -75,6 +77,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Decode every MPTCP option, one line per packet (like tcpdump / tshark -V for MPTCP).
+    #[command(after_help = gen::examples::DISSECT)]
     Dissect {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -87,6 +90,7 @@ enum Command {
         all: bool,
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
+    #[command(after_help = gen::examples::ANALYZE)]
     Analyze {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -105,6 +109,7 @@ enum Command {
         all: bool,
     },
     /// Write a connection's data-level byte stream, rebuilt across all its subflows.
+    #[command(after_help = gen::examples::STREAM)]
     Stream {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
@@ -119,6 +124,7 @@ enum Command {
         output: PathBuf,
     },
     /// Per-interval bytes per subflow and data-level goodput (CSV or JSON), for plots and spreadsheets.
+    #[command(after_help = gen::examples::THROUGHPUT)]
     Throughput {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -140,6 +146,7 @@ enum Command {
     },
     /// Conformance check of a capture against RFC 8684, for CI: exit 0 all pass, 1 a check or
     /// expectation failed, 2 usage or unreadable input.
+    #[command(after_help = gen::examples::VERIFY)]
     Verify {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -159,6 +166,7 @@ enum Command {
         allow_empty: bool,
     },
     /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
+    #[command(after_help = gen::examples::PLOT)]
     Plot {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
@@ -188,6 +196,7 @@ enum Command {
         output: PathBuf,
     },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
+    #[command(after_help = gen::examples::EVENTS)]
     Events {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -204,6 +213,7 @@ enum Command {
     },
     /// The same traffic captured at two points: segments lost between them and one-way delay,
     /// per subflow and direction (docs/pair.md).
+    #[command(after_help = gen::examples::PAIR)]
     Pair {
         /// Capture at the client side (c2s segments leave here).
         client: PathBuf,
@@ -211,6 +221,29 @@ enum Command {
         server: PathBuf,
         #[arg(long, value_enum, default_value_t = PairFormat::Text)]
         format: PairFormat,
+    },
+    /// One self-contained HTML page to attach to a bug: capture summary, connections and
+    /// subflows, verify verdicts, event timeline, throughput and sequence plots (docs/report.md).
+    #[command(after_help = gen::examples::REPORT)]
+    Report {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        /// Output HTML file; `-` is standard output.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Write the shell completion script for bash, zsh or fish to standard output.
+    #[command(after_help = gen::examples::COMPLETIONS)]
+    Completions {
+        #[arg(value_enum)]
+        shell: gen::Shell,
+    },
+    /// Write the man pages (mptcp-trace.1 and one per command) into a folder.
+    #[command(after_help = gen::examples::MAN)]
+    Man {
+        /// Folder for the pages (created when missing).
+        #[arg(long, default_value = "man")]
+        out: PathBuf,
     },
 }
 
@@ -578,7 +611,19 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
-        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } if cli.merge => {
+        Command::Completions { shell } => {
+            gen::completions(*shell, Cli::command(), &mut io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => {
+            for f in gen::man_pages(Cli::command(), out).map_err(CliError::write(out.display()))? {
+                eprintln!("mptcp-trace: wrote {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Report { .. }
+            if cli.merge =>
+        {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
         }
         Command::Analyze { files, .. }
@@ -594,6 +639,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         | Command::Throughput { files, .. }
         | Command::Verify { files, .. }
         | Command::Events { files, .. } => run_files(&cli.command, files, jobs, limits),
+        Command::Report { file, output } => report::run(file, output, limits),
         Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => run_one(cli.command, limits),
     }
 }
@@ -942,7 +988,12 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => Err(CliError::Internal("one file only")),
+        Command::Stream { .. }
+        | Command::Plot { .. }
+        | Command::Pair { .. }
+        | Command::Report { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => Err(CliError::Internal("one file only")),
     }
 }
 
