@@ -18,7 +18,7 @@ fn run(args: &[&str]) -> std::process::Output {
 fn is_round(interval_s: f64) -> bool {
     let ns = (interval_s * 1e9).round() as u64;
     let mut v = ns;
-    while v >= 10 && v % 10 == 0 {
+    while v >= 10 && v.is_multiple_of(10) {
         v /= 10;
     }
     ns > 0 && matches!(v, 1 | 2 | 5)

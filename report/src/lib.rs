@@ -417,9 +417,9 @@ fn write_plots(h: &mut String, cap: &Capture, opts: &Options) {
 
 fn interval_words(ns: u64) -> String {
     match ns {
-        n if n >= 1_000_000_000 && n % 1_000_000_000 == 0 => format!("{} s", n / 1_000_000_000),
-        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{} ms", n / 1_000_000),
-        n if n >= 1_000 && n % 1_000 == 0 => format!("{} µs", n / 1_000),
+        n if n >= 1_000_000_000 && n.is_multiple_of(1_000_000_000) => format!("{} s", n / 1_000_000_000),
+        n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{} ms", n / 1_000_000),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{} µs", n / 1_000),
         n => format!("{n} ns"),
     }
 }
