@@ -137,3 +137,25 @@ fn verify_fails_a_capture_without_mptcp_unless_allowed() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mptcp_options_without_a_connection_are_not_called_plain_tcp() {
+    // One MP_JOIN SYN cut out of a real capture (tshark writes it): MPTCP is there, but no
+    // connection can be built from it.
+    let dir = std::env::temp_dir().join(format!("mptcp-trace-orphan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let one = dir.join("join-syn.pcap");
+    let st = Command::new("tshark")
+        .args(["-r", &path("two-subflows.pcap"), "-Y", "frame.number == 20", "-w", one.to_str().unwrap()])
+        .status()
+        .expect("tshark");
+    assert!(st.success());
+    let subtypes =
+        Command::new("tshark").args(["-r", one.to_str().unwrap(), "-T", "fields", "-e", "tcp.options.mptcp.subtype"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&subtypes.stdout).trim(), "1", "tshark: an MP_JOIN");
+    let text = String::from_utf8(run(&["analyze", one.to_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains("no MPTCP connection: MPTCP options were seen"), "{text}");
+    assert!(!text.contains("no SYN offered MP_CAPABLE"), "{text}");
+    assert_eq!(run(&["verify", one.to_str().unwrap()]).status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -141,7 +141,7 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
     if a.connections.is_empty() {
         let _ = writeln!(
             h,
-            "<p class=\"warn\">No MPTCP connection in this capture: no SYN offered MP_CAPABLE that was answered, and no MPTCP option otherwise tied to a connection.</p>"
+            "<p class=\"warn\">No MPTCP connection in this capture: see the plain TCP, MP_CAPABLE and orphan counts above (<code>mptcp-trace analyze</code> says what they can mean).</p>"
         );
     }
 

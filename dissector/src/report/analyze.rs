@@ -128,10 +128,17 @@ fn write_plain_tcp<W: Write>(out: &mut W, s: &Stats, connections: u64) -> io::Re
         )?;
     }
     if connections == 0 && s.tcp_packets > 0 {
-        writeln!(
-            out,
-            "no MPTCP connection: no SYN offered MP_CAPABLE and no MPTCP option was seen (MPTCP not enabled on the client, or the option removed before this capture point)"
-        )?;
+        if s.mptcp_packets == 0 {
+            writeln!(
+                out,
+                "no MPTCP connection: no SYN offered MP_CAPABLE and no MPTCP option was seen (MPTCP not enabled on the client, or the option removed before this capture point)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "no MPTCP connection: MPTCP options were seen, but no handshake or data-level mapping tied them to a connection (the capture starts too late, or misses the initial subflow's path; orphan subflows below)"
+            )?;
+        }
     }
     Ok(())
 }
