@@ -90,3 +90,48 @@ fn the_throughput_plot_picks_its_interval_from_the_connection() {
     assert!(std::fs::read_to_string(&svg).unwrap().contains("100 ms intervals"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// testdata/fast/fast-6mb.pcap: 6 MB in about a quarter of a second on an unshaped link. A
+/// fixed 100 ms draws it in 3 intervals; the picked interval in a few hundred, each the bytes
+/// tshark sees in it.
+#[test]
+fn a_fast_transfer_gets_fine_intervals_that_match_tshark() {
+    let capture = "fast/fast-6mb.pcap";
+    let f = testdata().join(capture);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("fast/fast-6mb.truth.json")).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&run(&["throughput", "--format", "json", "--dense", f.to_str().unwrap()]).stdout).unwrap();
+    let interval = doc["interval_s"].as_f64().unwrap();
+    let span = tshark_span(capture);
+    assert!(is_round(interval) && interval <= 0.002, "{interval} s for {span} s");
+    let rows = doc["rows"].as_array().unwrap();
+    let data: Vec<_> = rows.iter().filter(|r| r["subflow"].is_null()).collect();
+    assert!(data.len() >= 100, "{} intervals", data.len());
+    let c2s: u64 = data.iter().map(|r| r["c2s_bytes"].as_u64().unwrap()).sum();
+    assert_eq!(c2s, truth["c2s_received_bytes"].as_u64().unwrap(), "the bytes the server application read");
+    // Per interval, the subflow's payload bytes on the wire are tshark's.
+    let out = Command::new("tshark")
+        .args(["-r", f.to_str().unwrap(), "-Y", "tcp.len > 0", "-T", "fields", "-e", "frame.time_relative", "-e", "tcp.len"])
+        .output()
+        .unwrap();
+    let mut want = std::collections::BTreeMap::<u64, u64>::new();
+    for l in String::from_utf8(out.stdout).unwrap().lines() {
+        let (t, len) = l.split_once('\t').unwrap();
+        // Nanoseconds, as the tool counts (frame.time_relative has nine decimals).
+        let ns = (t.parse::<f64>().unwrap() * 1e9).round() as u64;
+        *want.entry(ns / (interval * 1e9).round() as u64).or_default() += len.parse::<u64>().unwrap();
+    }
+    let mut got = std::collections::BTreeMap::<u64, u64>::new();
+    for r in rows.iter().filter(|r| !r["subflow"].is_null()) {
+        let b = r["c2s_bytes"].as_u64().unwrap() + r["s2c_bytes"].as_u64().unwrap();
+        if b > 0 {
+            *got.entry((r["t"].as_f64().unwrap() / interval).round() as u64).or_default() += b;
+        }
+    }
+    assert_eq!(got, want, "payload bytes per interval");
+    let fixed: serde_json::Value =
+        serde_json::from_slice(&run(&["throughput", "--format", "json", "--dense", "--interval", "100ms", f.to_str().unwrap()]).stdout)
+            .unwrap();
+    let n_fixed = fixed["rows"].as_array().unwrap().iter().filter(|r| r["subflow"].is_null()).count();
+    assert!(n_fixed <= 3, "100 ms: {n_fixed} intervals");
+}
