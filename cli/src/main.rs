@@ -8,13 +8,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
 use mptcp_dissector::report::events as monitor;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
+
+mod auto;
+mod gen;
+mod report;
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
 type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
@@ -73,6 +77,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Decode every MPTCP option, one line per packet (like tcpdump / tshark -V for MPTCP).
+    #[command(after_help = gen::examples::DISSECT)]
     Dissect {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -85,6 +90,7 @@ enum Command {
         all: bool,
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
+    #[command(after_help = gen::examples::ANALYZE)]
     Analyze {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -103,6 +109,7 @@ enum Command {
         all: bool,
     },
     /// Write a connection's data-level byte stream, rebuilt across all its subflows.
+    #[command(after_help = gen::examples::STREAM)]
     Stream {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
@@ -117,6 +124,7 @@ enum Command {
         output: PathBuf,
     },
     /// Per-interval bytes per subflow and data-level goodput (CSV or JSON), for plots and spreadsheets.
+    #[command(after_help = gen::examples::THROUGHPUT)]
     Throughput {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -125,9 +133,10 @@ enum Command {
         /// Only this connection (ids as `analyze` numbers them).
         #[arg(long, short = 'c')]
         connection: Option<usize>,
-        /// Interval length, e.g. 100ms, 1s, 250us.
-        #[arg(long, default_value = "100ms")]
-        interval: String,
+        /// Interval length, e.g. 100ms, 1s, 250us (default: picked from the duration, a round
+        /// value giving a few hundred intervals).
+        #[arg(long)]
+        interval: Option<String>,
         #[arg(long, value_enum, default_value_t = SeriesFormat::Csv)]
         format: SeriesFormat,
         /// Every interval from a series' first to its last, zero rows included (by default only
@@ -137,6 +146,7 @@ enum Command {
     },
     /// Conformance check of a capture against RFC 8684, for CI: exit 0 all pass, 1 a check or
     /// expectation failed, 2 usage or unreadable input.
+    #[command(after_help = gen::examples::VERIFY)]
     Verify {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -151,8 +161,12 @@ enum Command {
         /// Write the report here instead of standard output.
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+        /// Pass a capture without any MPTCP connection (by default it fails: exit 1).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
+    #[command(after_help = gen::examples::PLOT)]
     Plot {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
@@ -164,9 +178,10 @@ enum Command {
         /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
         #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
         direction: StreamDir,
-        /// Throughput interval, e.g. 100ms, 1s, 250us.
-        #[arg(long, default_value = "100ms")]
-        interval: String,
+        /// Throughput interval, e.g. 100ms, 1s, 250us (default: picked from the connection's
+        /// duration, a round value giving a few hundred intervals).
+        #[arg(long)]
+        interval: Option<String>,
         /// owd: the server-side capture of the same traffic (FILE is the client side's), as for `pair`.
         #[arg(long, value_name = "SERVER_SIDE")]
         server: Option<PathBuf>,
@@ -184,6 +199,7 @@ enum Command {
         output: PathBuf,
     },
     /// The event timeline `ip mptcp monitor` would have printed (CREATED, ESTABLISHED, ...).
+    #[command(after_help = gen::examples::EVENTS)]
     Events {
         /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
@@ -200,6 +216,7 @@ enum Command {
     },
     /// The same traffic captured at two points: segments lost between them and one-way delay,
     /// per subflow and direction (docs/pair.md).
+    #[command(after_help = gen::examples::PAIR)]
     Pair {
         /// Capture at the client side (c2s segments leave here).
         client: PathBuf,
@@ -220,6 +237,29 @@ enum Command {
         /// Also write the segments table (one row per TCP segment).
         #[arg(long)]
         segments: bool,
+    },
+    /// One self-contained HTML page to attach to a bug: capture summary, connections and
+    /// subflows, verify verdicts, event timeline, throughput and sequence plots (docs/report.md).
+    #[command(after_help = gen::examples::REPORT)]
+    Report {
+        /// Capture file (pcap or pcapng); `-` reads standard input.
+        file: PathBuf,
+        /// Output HTML file; `-` is standard output.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Write the shell completion script for bash, zsh or fish to standard output.
+    #[command(after_help = gen::examples::COMPLETIONS)]
+    Completions {
+        #[arg(value_enum)]
+        shell: gen::Shell,
+    },
+    /// Write the man pages (mptcp-trace.1 and one per command) into a folder.
+    #[command(after_help = gen::examples::MAN)]
+    Man {
+        /// Folder for the pages (created when missing).
+        #[arg(long, default_value = "man")]
+        out: PathBuf,
     },
 }
 
@@ -598,7 +638,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
-        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. }
+        Command::Completions { shell } => {
+            gen::completions(*shell, Cli::command(), &mut io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => {
+            for f in gen::man_pages(Cli::command(), out).map_err(CliError::write(out.display()))? {
+                eprintln!("mptcp-trace: wrote {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Report { .. } | Command::Export { .. }
             if cli.merge =>
         {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
@@ -616,6 +666,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         | Command::Throughput { files, .. }
         | Command::Verify { files, .. }
         | Command::Events { files, .. } => run_files(&cli.command, files, jobs, limits),
+        Command::Report { file, output } => report::run(file, output, limits),
         Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } => run_one(cli.command, limits),
         Command::Export { files, out, segments } => run_export(files, out, *segments, jobs, limits),
     }
@@ -803,7 +854,6 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(1))
         }
         Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output, .. } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
                     PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
@@ -820,6 +870,10 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 width,
                 height,
                 stacked,
+            };
+            let interval_ns = match &interval {
+                Some(i) => mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
+                None => auto::plot_interval(&file, &opts, || open_capture(&file))?,
             };
             let mut reader = open_capture(&file)?;
             let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
@@ -933,8 +987,13 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             }
         }
         Command::Throughput { connection, interval, format, dense, .. } => {
-            let interval_ns = mptcp_dissector::series::parse_interval(interval).map_err(CliError::Usage)?;
-            let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, *connection)));
+            let series = std::rc::Rc::new(std::cell::RefCell::new(match interval {
+                Some(i) => mptcp_dissector::series::Throughput::new(
+                    mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
+                    *connection,
+                ),
+                None => mptcp_dissector::series::Throughput::auto(*connection),
+            }));
             let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
             let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
             if let Some(c) = *connection {
@@ -988,14 +1047,14 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                             paths.entry(sf.to_string()).or_insert_with(|| label(Some(sf)));
                         }
                     }
-                    let doc = Doc { interval_s: interval_ns as f64 / 1e9, paths, rows: &rows };
+                    let doc = Doc { interval_s: series.borrow().interval_secs(), paths, rows: &rows };
                     serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from).and_then(|_| writeln!(out))
                 }
             };
             res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Verify { expect, format, output, .. } => {
+        Command::Verify { expect, format, output, allow_empty, .. } => {
             let mut exps = Vec::new();
             for rule in expect {
                 match mptcp_dissector::verify::parse_expectation(rule) {
@@ -1015,7 +1074,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             if let Some(w) = warning_of(&end) {
                 msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
             }
-            let report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
+            let mut report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
+            report.require_connections(&analysis, *allow_empty);
             let writer: Box<dyn Write> = match &output {
                 Some(p) => Box::new(File::create(p).map_err(CliError::open(p))?),
                 None => dest.out(),
@@ -1048,9 +1108,13 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Export { .. } => {
-            Err(CliError::Internal("one file only"))
-        }
+        Command::Stream { .. }
+        | Command::Plot { .. }
+        | Command::Pair { .. }
+        | Command::Report { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Export { .. } => Err(CliError::Internal("one file only")),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod capture;
 pub mod crypto;
 pub mod decode;
+pub mod json;
 pub mod options;
 pub mod pipeline;
 pub mod reassembly;

@@ -150,7 +150,8 @@ pub struct Reinjection {
     /// The subflow carrying the reinjection, and the one that carried the original copy.
     pub subflow: String,
     pub original_subflow: String,
-    /// DSN of its first byte (64-bit, raw) and its length.
+    /// DSN of its first byte (64-bit, raw; a JSON string, see `crate::json`) and its length.
+    #[serde(serialize_with = "crate::json::dec")]
     pub dsn: u64,
     pub len: u32,
     /// At the sender's capture: frame and seconds since its first packet.

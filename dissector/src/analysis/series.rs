@@ -30,17 +30,115 @@ impl<T: Observer> Observer for SharedObserver<T> {
 /// Most interval buckets kept per series (bounded memory on long captures).
 pub const MAX_BUCKETS: usize = 1 << 20;
 
+/// An interval picked from the duration ([`auto_interval`]) aims at about this many points.
+pub const AUTO_POINTS: u64 = 300;
+
+/// The finest interval [`auto_interval`] picks: 1 µs, the resolution of most captures.
+pub const AUTO_MIN_NS: u64 = 1_000;
+
+/// While the interval is not picked yet, a series is counted at a fine base interval (a power of
+/// ten nanoseconds); past this many buckets in one series, every series is re-counted ten times
+/// coarser. A base at most a tenth of the final interval keeps the final intervals exact sums.
+const AUTO_BASE_BUCKETS: usize = 4 * AUTO_POINTS as usize * 10;
+
+/// The interval for a series lasting `span_ns`: a round value (1, 2 or 5 × 10^k ns, at least
+/// [`AUTO_MIN_NS`]) nearest, on a log scale, to `span_ns / AUTO_POINTS`: a few hundred points
+/// whether the transfer lasts 0.1 s or an hour.
+///
+/// ```
+/// use mptcp_dissector::series::auto_interval;
+/// assert_eq!(auto_interval(100_000_000), 500_000); // 0.1 s: 500 µs, 200 points
+/// assert_eq!(auto_interval(3_600_000_000_000), 10_000_000_000); // 1 h: 10 s, 360 points
+/// ```
+pub fn auto_interval(span_ns: u64) -> u64 {
+    let want = (span_ns / AUTO_POINTS).max(1) as f64;
+    let mut best = AUTO_MIN_NS;
+    let mut decade = 1u64;
+    while decade <= 1_000_000_000_000_000 {
+        for m in [1, 2, 5] {
+            let v = m * decade;
+            if v >= AUTO_MIN_NS && (v as f64 / want).ln().abs() < (best as f64 / want).ln().abs() {
+                best = v;
+            }
+        }
+        decade *= 10;
+    }
+    best
+}
+
+/// The buckets of one series: `v[i]` is bucket `start + i`, [c2s, s2c] bytes.
+#[derive(Debug, Default, Clone)]
+struct Buckets {
+    start: usize,
+    v: Vec<[u64; 2]>,
+}
+
+impl Buckets {
+    fn end(&self) -> usize {
+        self.start + self.v.len()
+    }
+
+    /// First and one-past-last bucket, when the series has any.
+    fn extent(&self) -> Option<(usize, usize)> {
+        (!self.v.is_empty()).then(|| (self.start, self.end()))
+    }
+
+    fn bump(&mut self, bucket: usize, c2s: bool, bytes: u64) {
+        if self.v.is_empty() {
+            self.start = bucket;
+        } else if bucket < self.start {
+            // An earlier timestamp (captures are not always in time order).
+            self.v.splice(0..0, std::iter::repeat_n([0, 0], self.start - bucket));
+            self.start = bucket;
+        }
+        let i = bucket - self.start;
+        if self.v.len() <= i {
+            self.v.resize(i + 1, [0, 0]);
+        }
+        if let Some(cell) = self.v.get_mut(i) {
+            cell[usize::from(!c2s)] += bytes;
+        }
+    }
+
+    fn get(&self, bucket: usize) -> [u64; 2] {
+        bucket.checked_sub(self.start).and_then(|i| self.v.get(i)).copied().unwrap_or([0, 0])
+    }
+
+    /// The same series in buckets `factor` times longer.
+    fn coarsen(&mut self, factor: usize) {
+        let start = self.start / factor;
+        let mut v: Vec<[u64; 2]> = Vec::with_capacity(self.v.len() / factor + 2);
+        for (i, cell) in self.v.iter().enumerate() {
+            let j = (self.start + i) / factor - start;
+            if v.len() <= j {
+                v.resize(j + 1, [0, 0]);
+            }
+            if let Some(c) = v.get_mut(j) {
+                c[0] += cell[0];
+                c[1] += cell[1];
+            }
+        }
+        *self = Buckets { start, v };
+    }
+}
+
 /// Per-interval byte counts. Keys: (connection, subflow or `None` for the data level).
 pub struct Throughput {
+    /// The bucket length: the interval, or while it is picked from the duration ([`Self::auto`])
+    /// the fine base the series are counted at.
     interval_ns: u64,
+    /// The interval is picked from the duration when the rows are read.
+    auto: bool,
     connection: Option<usize>,
     t0: Option<u64>,
     /// (connection, subflow) → per bucket [c2s, s2c] bytes; subflow None = data-level new bytes.
-    cells: BTreeMap<(usize, Option<usize>), Vec<[u64; 2]>>,
+    cells: BTreeMap<(usize, Option<usize>), Buckets>,
     /// connection → per bucket [c2s, s2c] data-level bytes newly data-ACKed by the peer.
-    acked: BTreeMap<usize, Vec<[u64; 2]>>,
+    acked: BTreeMap<usize, Buckets>,
     /// connection → highest data ACK seen for [c2s, s2c] data.
     last_ack: BTreeMap<usize, [Option<u64>; 2]>,
+    /// First and last time counted in any series.
+    span: Option<(u64, u64)>,
     /// Buckets past MAX_BUCKETS that were not counted.
     pub dropped: u64,
 }
@@ -68,28 +166,55 @@ impl Throughput {
     pub fn new(interval_ns: u64, connection: Option<usize>) -> Self {
         Throughput {
             interval_ns: interval_ns.max(1),
+            auto: false,
             connection,
             t0: None,
             cells: BTreeMap::new(),
             acked: BTreeMap::new(),
             last_ack: BTreeMap::new(),
+            span: None,
             dropped: 0,
         }
     }
 
-    fn bucket(&mut self, ts_ns: u64) -> Option<usize> {
+    /// The interval is picked from the duration of what is counted ([`auto_interval`] of the
+    /// first to the last segment of the series), when the rows are read. Memory stays bounded:
+    /// the series are counted at a fine base that grows tenfold when a series gets long.
+    pub fn auto(connection: Option<usize>) -> Self {
+        Throughput { auto: true, ..Throughput::new(AUTO_MIN_NS, connection) }
+    }
+
+    /// The bucket of `ts_ns` in a series of `extent`; in auto mode, coarsens every series first
+    /// when this one would get too long.
+    fn bucket(&mut self, ts_ns: u64, extent: Option<(usize, usize)>) -> Option<usize> {
         let t0 = *self.t0.get_or_insert(ts_ns);
-        let bucket = (ts_ns.saturating_sub(t0) / self.interval_ns) as usize;
-        if bucket >= MAX_BUCKETS {
+        let mut bucket = (ts_ns.saturating_sub(t0) / self.interval_ns) as usize;
+        let span = span_at(extent, bucket, 1);
+        if self.auto && span > AUTO_BASE_BUCKETS {
+            // Coarser base for every series (they share one interval), until this one fits.
+            let mut factor = 1usize;
+            while span_at(extent, bucket, factor) > AUTO_BASE_BUCKETS {
+                factor *= 10;
+            }
+            self.interval_ns = self.interval_ns.saturating_mul(factor as u64);
+            for b in self.cells.values_mut().chain(self.acked.values_mut()) {
+                b.coarsen(factor);
+            }
+            bucket /= factor;
+        } else if !self.auto && span > MAX_BUCKETS {
             self.dropped += 1;
             return None;
         }
+        let (a, b) = self.span.get_or_insert((ts_ns, ts_ns));
+        *a = (*a).min(ts_ns);
+        *b = (*b).max(ts_ns);
         Some(bucket)
     }
 
     fn add(&mut self, key: (usize, Option<usize>), ts_ns: u64, c2s: bool, bytes: u64) {
-        let Some(bucket) = self.bucket(ts_ns) else { return };
-        bump(self.cells.entry(key).or_default(), bucket, c2s, bytes);
+        let extent = self.cells.get(&key).and_then(Buckets::extent);
+        let Some(bucket) = self.bucket(ts_ns, extent) else { return };
+        self.cells.entry(key).or_default().bump(bucket, c2s, bytes);
     }
 
     /// A data ACK for the `c2s` (or s2c) data of `conn`: counts the advance over the last one.
@@ -106,8 +231,9 @@ impl Throughput {
         if advance <= 0 || advance >= 1 << 40 {
             return;
         }
-        let Some(bucket) = self.bucket(ts_ns) else { return };
-        bump(self.acked.entry(conn).or_default(), bucket, c2s, advance as u64);
+        let extent = self.acked.get(&conn).and_then(Buckets::extent);
+        let Some(bucket) = self.bucket(ts_ns, extent) else { return };
+        self.acked.entry(conn).or_default().bump(bucket, c2s, advance as u64);
     }
 
     /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first, only the
@@ -120,14 +246,25 @@ impl Throughput {
     }
 
     /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first; every
-    /// interval from the series' first to last bucket is present (zeros included).
+    /// interval from the series' first to last is present (zeros included).
     pub fn rows(&self) -> Vec<Row> {
-        let secs = self.interval_ns as f64 / 1e9;
+        let interval = self.interval_ns();
+        let factor = (interval / self.interval_ns).max(1) as usize;
+        let secs = interval as f64 / 1e9;
         let mut out = Vec::new();
-        for (&(connection, subflow), v) in &self.cells {
+        for (&(connection, subflow), b) in &self.cells {
             let acked = if subflow.is_none() { self.acked.get(&connection) } else { None };
-            for (i, cell) in v.iter().enumerate() {
-                let a = acked.and_then(|a| a.get(i)).copied().unwrap_or([0, 0]);
+            if b.v.is_empty() {
+                continue;
+            }
+            for i in b.start / factor..=(b.end() - 1) / factor {
+                let (mut cell, mut a) = ([0u64; 2], [0u64; 2]);
+                for k in i * factor..(i + 1) * factor {
+                    let c = b.get(k);
+                    let x = acked.map_or([0, 0], |s| s.get(k));
+                    cell = [cell[0] + c[0], cell[1] + c[1]];
+                    a = [a[0] + x[0], a[1] + x[1]];
+                }
                 out.push(Row {
                     t: i as f64 * secs,
                     connection,
@@ -144,8 +281,30 @@ impl Throughput {
         out
     }
 
+    /// The interval of the rows: the one given, or the one picked from the duration.
+    pub fn interval_ns(&self) -> u64 {
+        if !self.auto {
+            return self.interval_ns;
+        }
+        let span = self.span.map_or(0, |(a, b)| b - a);
+        // A round value at least the base, and so a multiple of it (the base is 10^k ns).
+        let mut v = auto_interval(span);
+        if v < self.interval_ns {
+            v = self.interval_ns;
+        }
+        v
+    }
+
     pub fn interval_secs(&self) -> f64 {
-        self.interval_ns as f64 / 1e9
+        self.interval_ns() as f64 / 1e9
+    }
+}
+
+/// Buckets a series of `extent` would span with `bucket` in it, counted `factor` times coarser.
+fn span_at(extent: Option<(usize, usize)>, bucket: usize, factor: usize) -> usize {
+    match extent {
+        None => 1,
+        Some((start, end)) => (end - 1).max(bucket) / factor - start.min(bucket) / factor + 1,
     }
 }
 
@@ -171,15 +330,6 @@ impl Observer for Throughput {
             // Keep the data-level series long enough to hold the ACK's interval.
             self.add((conn, None), r.ts_ns, r.c2s, 0);
         }
-    }
-}
-
-fn bump(v: &mut Vec<[u64; 2]>, bucket: usize, c2s: bool, bytes: u64) {
-    if v.len() <= bucket {
-        v.resize(bucket + 1, [0, 0]);
-    }
-    if let Some(cell) = v.get_mut(bucket) {
-        cell[usize::from(!c2s)] += bytes;
     }
 }
 
@@ -242,6 +392,54 @@ mod tests {
         let rows = t.rows();
         let acked: Vec<_> = rows.iter().filter(|r| r.subflow.is_none()).map(|r| (r.c2s_acked_bytes, r.s2c_acked_bytes)).collect();
         assert_eq!(acked, vec![(0, 0), (1400, 0)]);
+    }
+
+    #[test]
+    fn auto_intervals_are_round_and_give_a_few_hundred_points() {
+        for (span_ns, want) in [
+            (0, AUTO_MIN_NS),
+            (1_000_000, 5_000),                    // 1 ms: 5 µs
+            (100_000_000, 500_000),                // 0.1 s: 500 µs
+            (1_500_000_000, 5_000_000),            // 1.5 s: 5 ms
+            (60_000_000_000, 200_000_000),         // 1 min: 200 ms
+            (3_600_000_000_000, 10_000_000_000),   // 1 h: 10 s
+            (86_400_000_000_000, 200_000_000_000), // 1 day: 200 s
+        ] {
+            let v = auto_interval(span_ns);
+            assert_eq!(v, want, "span {span_ns} ns");
+            let points = span_ns / v;
+            assert!(span_ns < 300_000 || (100..=750).contains(&points), "{span_ns}: {points} points");
+        }
+    }
+
+    /// Picked from the duration, the rows are the rows of that interval given outright: the fine
+    /// base and its coarsening only change memory.
+    #[test]
+    fn auto_rows_equal_the_rows_of_the_interval_it_picks() {
+        for (span_ns, n) in [(100_000_000u64, 5_000u64), (3_600_000_000_000, 20_000), (40_000, 50)] {
+            let recs: Vec<SegmentRecord> = (0..n)
+                .map(|i| {
+                    // Spread unevenly: squares of i over the span, two subflows, both ways.
+                    let t = 1_000 + span_ns / (n * n) * i * i;
+                    let mut r = rec(t, (i % 2) as usize, i % 3 != 0, 100 + (i % 7) as u32, (i % 5) * 10);
+                    r.data_ack = (i % 4 == 0).then_some(1_000_000 + i * 50);
+                    r
+                })
+                .collect();
+            let mut auto = Throughput::auto(None);
+            for r in &recs {
+                auto.segment(r);
+            }
+            let picked = auto.interval_ns();
+            assert_eq!(picked, auto_interval(recs.last().unwrap().ts_ns - recs[0].ts_ns).max(AUTO_MIN_NS));
+            let mut fixed = Throughput::new(picked, None);
+            for r in &recs {
+                fixed.segment(r);
+            }
+            assert_eq!(auto.rows(), fixed.rows(), "span {span_ns}");
+            let n_rows = auto.rows().iter().filter(|r| r.subflow.is_none()).count();
+            assert!(n_rows <= 800, "span {span_ns}: {n_rows} rows");
+        }
     }
 
     #[test]

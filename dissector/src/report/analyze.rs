@@ -107,6 +107,39 @@ fn write_header<W: Write>(out: &mut W, file: &str, s: &Stats, connections: u64, 
     if let Some(w) = warning {
         writeln!(out, "warning: {w}")?;
     }
+    write_plain_tcp(out, s, connections)
+}
+
+/// What the capture holds besides MPTCP, so that a report without connections explains itself:
+/// the plain TCP connections, and the MP_CAPABLE SYNs no MP_CAPABLE SYN/ACK answered.
+fn write_plain_tcp<W: Write>(out: &mut W, s: &Stats, connections: u64) -> io::Result<()> {
+    if s.tcp_connections + s.tcp_flows_without_syn > 0 {
+        writeln!(
+            out,
+            "plain TCP (no MPTCP option): {} connection(s) with their SYN in the capture, {} flow(s) without it",
+            s.tcp_connections, s.tcp_flows_without_syn
+        )?;
+    }
+    if s.mp_capable_unanswered > 0 {
+        writeln!(
+            out,
+            "MP_CAPABLE offered but not answered: {} connection(s) whose MP_CAPABLE SYN got no MP_CAPABLE SYN/ACK (fallback to TCP or no answer: a server without MPTCP, or a middlebox stripping the option)",
+            s.mp_capable_unanswered
+        )?;
+    }
+    if connections == 0 && s.tcp_packets > 0 {
+        if s.mptcp_packets == 0 {
+            writeln!(
+                out,
+                "no MPTCP connection: no SYN offered MP_CAPABLE and no MPTCP option was seen (MPTCP not enabled on the client, or the option removed before this capture point)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "no MPTCP connection: MPTCP options were seen, but no handshake or data-level mapping tied them to a connection (the capture starts too late, or misses the initial subflow's path; orphan subflows below)"
+            )?;
+        }
+    }
     Ok(())
 }
 

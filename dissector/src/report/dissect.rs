@@ -309,6 +309,18 @@ fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
     }
 }
 
+/// A 64-bit sequence-space value as [`crate::json::Dec64`] writes it: a string of digits.
+fn push_opt_dec(out: &mut Vec<u8>, v: Option<u64>) {
+    match v {
+        Some(v) => {
+            out.push(b'"');
+            push_u64(out, v);
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 /// One MPTCP option as serde_json writes its `Serialize` form. DSS (nearly every packet of a
 /// transfer) is written by hand; the other options go through serde_json.
 fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
@@ -319,11 +331,11 @@ fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
     out.extend_from_slice(b"{\"subtype\":\"DSS\",\"data_fin\":");
     out.extend_from_slice(if d.data_fin { b"true" } else { b"false" });
     out.extend_from_slice(b",\"data_ack\":");
-    push_opt_u64(out, d.data_ack.map(|a| a.value));
+    push_opt_dec(out, d.data_ack.map(|a| a.value));
     out.extend_from_slice(b",\"data_ack_len\":");
     push_opt_u64(out, d.data_ack.map(|a| a.len.bytes() as u64));
     out.extend_from_slice(b",\"dsn\":");
-    push_opt_u64(out, m.map(|m| m.dsn));
+    push_opt_dec(out, m.map(|m| m.dsn));
     out.extend_from_slice(b",\"dsn_len\":");
     push_opt_u64(out, m.map(|m| m.dsn_len.bytes() as u64));
     out.extend_from_slice(b",\"subflow_seq\":");

@@ -106,10 +106,13 @@ pub struct Placed {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DataDir {
     /// DSN of the first data byte (IDSN + 1), when known.
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub first_dsn: Option<u64>,
     /// DSN of the DATA_FIN, when seen.
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub data_fin_dsn: Option<u64>,
     /// Highest data ACK the peer sent for this direction's data (64-bit).
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub data_acked: Option<u64>,
     /// Distinct data-level bytes seen on the wire (captured or not).
     pub bytes: u64,
@@ -118,11 +121,13 @@ pub struct DataDir {
     /// No gaps from the first DSN to the DATA_FIN, DATA_FIN seen, every byte captured.
     pub complete: bool,
     /// DSN ranges `[start, end)` never seen (bounded list).
+    #[serde(serialize_with = "crate::json::dec_ranges")]
     pub gaps: Vec<(u64, u64)>,
     pub gap_bytes: u64,
     /// Number of gaps (the list keeps the first 256).
     pub gap_count: u64,
     /// DSN ranges seen on the wire whose bytes the capture cut (snaplen); first 256.
+    #[serde(serialize_with = "crate::json::dec_ranges")]
     pub uncaptured: Vec<(u64, u64)>,
     pub uncaptured_bytes: u64,
     /// Segments that carried data-level bytes already carried, in new subflow sequence space.

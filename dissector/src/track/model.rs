@@ -387,7 +387,9 @@ pub struct Connection {
     pub server_key: Option<String>,
     pub client_token: Option<String>,
     pub server_token: Option<String>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub client_idsn: Option<u64>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
     pub server_idsn: Option<u64>,
     /// Both sides set the A flag: DSS checksums in use.
     pub checksums: bool,
@@ -643,6 +645,14 @@ pub struct Stats {
     /// With captures merged: packets seen at two capture points, counted once.
     #[serde(skip_serializing_if = "is_zero")]
     pub merged_duplicates: u64,
+    /// Plain TCP: flows outside every MPTCP connection that carried no MPTCP option, with their
+    /// SYN in the capture (a connection) or without it (a flow caught mid-way).
+    pub tcp_connections: u64,
+    pub tcp_flows_without_syn: u64,
+    /// MPTCP connections whose MP_CAPABLE SYN no MP_CAPABLE SYN/ACK answered: the server
+    /// answered without the option or never, and the client went on in plain TCP or gave up
+    /// (a server without MPTCP, or a middlebox that strips or drops the option; RFC 8684 §3.6).
+    pub mp_capable_unanswered: u64,
     pub first_ts: f64,
     pub last_ts: f64,
     /// `first_ts` is set.

@@ -2,7 +2,7 @@
 //! Its results are made final (held payload, data level, shares, end time), handed to a
 //! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
-use super::model::{ConnState, Connection, Subflow, SubflowEnd};
+use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
 use super::{Analyzer, Dir};
 
 /// Where finished connections and flows go.
@@ -222,6 +222,14 @@ impl Analyzer {
 
     fn retire_flow(&mut self, id: usize) {
         if let Some(f) = self.forget_flow(id) {
+            // No connection, no MPTCP option: plain TCP (an orphan has an `orphan_token`).
+            if f.connection.is_none() && f.orphan_token.is_none() {
+                match f.kind {
+                    SubflowKind::Tcp => self.stats.tcp_connections += 1,
+                    SubflowKind::Unknown => self.stats.tcp_flows_without_syn += 1,
+                    _ => {}
+                }
+            }
             self.retired.flow(f);
         }
     }
@@ -247,6 +255,9 @@ impl Analyzer {
         }
         let Some(mut conn) = self.conns.remove(id) else { return };
         self.data.finish_connection(&mut conn);
+        // The MP_CAPABLE SYN was in the capture and no SYN/ACK with the option answered it.
+        let unanswered = conn.found_by == "mp_capable" && conn.synack_flags.is_none();
+        self.stats.mp_capable_unanswered += u64::from(unanswered);
         let mut subflows: Vec<Subflow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
         subflows.sort_by_key(|f| f.id);
         for f in &mut subflows {

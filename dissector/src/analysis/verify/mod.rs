@@ -129,6 +129,31 @@ impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.failed == 0
     }
+
+    /// A capture without any MPTCP connection gets the capture check `capture.mptcp`: failed
+    /// (a CI job that captured nothing, or only plain TCP, must not pass), or skipped when
+    /// `allow_empty`. It says what the capture held instead (plain TCP connections, MP_CAPABLE
+    /// SYNs no MP_CAPABLE SYN/ACK answered). Captures with a connection are left as they are.
+    pub fn require_connections(&mut self, a: &Analysis, allow_empty: bool) {
+        if !a.connections.is_empty() {
+            return;
+        }
+        let s = &a.stats;
+        let detail = format!(
+            "no MPTCP connection in the capture ({} TCP packet(s); plain TCP: {} connection(s), {} flow(s) without their SYN){}",
+            s.tcp_packets,
+            s.tcp_connections,
+            s.tcp_flows_without_syn,
+            if allow_empty { "; allowed by --allow-empty" } else { "; --allow-empty accepts such a capture" }
+        );
+        let outcome = if allow_empty { Outcome::Skip } else { Outcome::Fail };
+        let check = CheckResult { id: "capture.mptcp", rfc: "RFC 8684 §3.1", outcome, evaluated: 1, detail, frames: vec![] };
+        self.capture_checks.insert(0, check);
+        match outcome {
+            Outcome::Fail => self.failed += 1,
+            _ => self.skipped += 1,
+        }
+    }
 }
 
 /// Builds the report: the catalog on every connection, then the expectations.

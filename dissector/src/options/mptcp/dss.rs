@@ -153,9 +153,9 @@ impl Dss {
     pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         let m = self.mapping.as_ref();
         map.serialize_entry("data_fin", &self.data_fin)?;
-        map.serialize_entry("data_ack", &self.data_ack.map(|a| a.value))?;
+        map.serialize_entry("data_ack", &self.data_ack.map(|a| crate::json::Dec64(a.value)))?;
         map.serialize_entry("data_ack_len", &self.data_ack.map(|a| a.len.bytes()))?;
-        map.serialize_entry("dsn", &m.map(|m| m.dsn))?;
+        map.serialize_entry("dsn", &m.map(|m| crate::json::Dec64(m.dsn)))?;
         map.serialize_entry("dsn_len", &m.map(|m| m.dsn_len.bytes()))?;
         map.serialize_entry("subflow_seq", &m.map(|m| m.subflow_seq))?;
         map.serialize_entry("data_level_length", &m.map(|m| m.data_level_length))?;
@@ -293,7 +293,7 @@ pub(crate) mod tests {
         assert_eq!(d.to_string(), "mptcp dss ack 1234 seq 5678 subseq 1 len 100 csum 0xabcd");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Dss(d)).unwrap(),
-            r#"{"subtype":"DSS","data_fin":false,"data_ack":1234,"data_ack_len":4,"dsn":5678,"dsn_len":4,"subflow_seq":1,"data_level_length":100,"checksum":"abcd"}"#
+            r#"{"subtype":"DSS","data_fin":false,"data_ack":"1234","data_ack_len":4,"dsn":"5678","dsn_len":4,"subflow_seq":1,"data_level_length":100,"checksum":"abcd"}"#
         );
     }
 
@@ -319,7 +319,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             serde_json::to_string(&MptcpOption::Dss(d)).unwrap(),
-            r#"{"subtype":"DSS","data_fin":true,"data_ack":72623859790382856,"data_ack_len":8,"dsn":1230066625199609624,"dsn_len":8,"subflow_seq":0,"data_level_length":1,"checksum":null}"#
+            r#"{"subtype":"DSS","data_fin":true,"data_ack":"72623859790382856","data_ack_len":8,"dsn":"1230066625199609624","dsn_len":8,"subflow_seq":0,"data_level_length":1,"checksum":null}"#
         );
     }
 
@@ -329,7 +329,7 @@ pub(crate) mod tests {
         assert_eq!(d.to_string(), "mptcp dss ack 1234");
         assert_eq!(
             serde_json::to_string(&MptcpOption::Dss(d)).unwrap(),
-            r#"{"subtype":"DSS","data_fin":false,"data_ack":1234,"data_ack_len":4,"dsn":null,"dsn_len":null,"subflow_seq":null,"data_level_length":null,"checksum":null}"#
+            r#"{"subtype":"DSS","data_fin":false,"data_ack":"1234","data_ack_len":4,"dsn":null,"dsn_len":null,"subflow_seq":null,"data_level_length":null,"checksum":null}"#
         );
     }
 

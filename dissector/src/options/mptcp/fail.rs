@@ -28,7 +28,7 @@ impl MpFail {
 
     /// JSON: dsn.
     pub(super) fn json_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("dsn", &self.dsn)
+        map.serialize_entry("dsn", &crate::json::Dec64(self.dsn))
     }
 }
 
@@ -61,7 +61,7 @@ pub(crate) mod tests {
         let opt = roundtrip(&W);
         assert_eq!(opt, MptcpOption::Fail(MpFail { reserved: 0, dsn: 1234 }));
         assert_eq!(opt.to_string(), "mptcp fail seq 1234");
-        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_FAIL","dsn":1234}"#);
+        assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_FAIL","dsn":"1234"}"#);
         let mut w = W;
         w[2] = 0x6a;
         w[3] = 0xbc;
