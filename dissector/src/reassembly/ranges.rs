@@ -34,6 +34,11 @@ impl Ranges {
         self.ivs.is_empty()
     }
 
+    /// Offsets the ranges cover together.
+    pub(super) fn total(&self) -> u64 {
+        self.ivs.iter().map(|iv| iv.end - iv.start).sum()
+    }
+
     /// The lowest range.
     pub(super) fn first(&self) -> Option<&Iv> {
         self.ivs.first()
