@@ -30,7 +30,9 @@ Rules, per data direction (a direction that carried payload):
 Output (JSON): per direction `c2s`/`s2c` (c2s = from the MP_CAPABLE SYN sender):
 segments, bytes, waited_segments, waited_bytes, out_of_order_segments,
 out_of_order_bytes, undelivered_segments, duplicate_segments, retransmitted_copies,
-probe_segments, hol_ms {min, median, p90, p99, max}, and by_stream (tcp.stream ->
+probe_segments, payload_segments_after_peer_fin (segments with payload captured after
+the receiver's first FIN on any subflow: a closed receiver answers them with a reset),
+hol_ms {min, median, p90, p99, max}, and by_stream (tcp.stream ->
 the same head-of-line figures for the segments that stream carried).
 """
 import argparse
@@ -132,8 +134,9 @@ def main():
     maps = {}       # (stream, dir) -> [(ssn, dsn, len)]
     carried = {}    # (stream, dir) -> Received (subflow offsets)
     recv = {"c2s": Received(), "s2c": Received()}
-    pending = {"c2s": [], "s2c": []}
     seen = {"c2s": [], "s2c": []}
+    fin_from = set()                    # directions whose sender has sent a FIN
+    after_fin = {"c2s": 0, "s2c": 0}    # payload segments sent after the peer's FIN
     for r, st, flags in segs:
         if st not in syn_port:
             sys.exit(2)
@@ -141,6 +144,11 @@ def main():
         if flags & 0x02:
             isn[(st, d)] = int(r["tcp.seq_raw"])
             continue
+        peer = "s2c" if d == "c2s" else "c2s"
+        if int(r["tcp.len"] or 0) and peer in fin_from:
+            after_fin[d] += 1
+        if flags & 0x01:
+            fin_from.add(d)
         dsnf = first(r["tcp.options.mptcp.dseqnpresent.flag"])
         if dsnf in ("1", "True") and first(r["tcp.options.mptcp.dseqn8.flag"]) in ("1", "True"):
             m = (int(first(r["tcp.options.mptcp.subflowseqno"])), int(first(r["tcp.options.mptcp.rawdataseqno"])),
@@ -204,6 +212,7 @@ def main():
                     keep.append([end, t0, s, nb])
             waits = keep
         o["undelivered_segments"] = len(waits)
+        o["payload_segments_after_peer_fin"] = after_fin[d]
         o["hol_ms"] = stats(delays)
         o["by_stream"] = {str(s): dict(stats(v), segments=len(v), waited_segments=sum(1 for x in v if x > 0))
                           for s, v in sorted(by.items())}
