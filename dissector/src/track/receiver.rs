@@ -152,3 +152,68 @@ impl ReceiverView {
         }
     }
 }
+
+/// Where the capture appears to have been taken on a connection's path, from its first
+/// subflow (docs/analyze.md, "Capture point").
+///
+/// * TTL: a packet captured on the host that sent it still has its initial TTL (64, 128 or
+///   255 on common systems); one that crossed a router before the capture has less. When one
+///   end's packets carry an initial value and the other's do not, the capture is at the first
+///   end; when neither does, somewhere between.
+/// * Otherwise the handshake's timing: next to the server the SYN/ACK follows the SYN at once
+///   and the third ACK comes a round trip later; next to the client, the other way round. One
+///   gap must be at least 4 times the other to decide.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CapturePoint {
+    /// "client", "server", "between" or "unknown".
+    pub near: &'static str,
+    /// "ttl", "handshake" or "none".
+    pub rule: &'static str,
+    pub client_ttl: Option<u8>,
+    pub server_ttl: Option<u8>,
+    pub syn_to_synack_ms: Option<f64>,
+    pub synack_to_ack_ms: Option<f64>,
+}
+
+fn initial_ttl(t: u8) -> bool {
+    matches!(t, 64 | 128 | 255)
+}
+
+impl CapturePoint {
+    pub fn of(f: &super::model::Subflow) -> Self {
+        let (client_ttl, server_ttl) = (f.ttl[0].filter(|&t| t > 0), f.ttl[1].filter(|&t| t > 0));
+        let round = |v: f64| (v * 1e6).round() / 1e3;
+        let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
+        let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
+        let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
+        if let (Some(c), Some(s)) = (client_ttl, server_ttl) {
+            let near = match (initial_ttl(c), initial_ttl(s)) {
+                (true, false) => Some("client"),
+                (false, true) => Some("server"),
+                (false, false) => Some("between"),
+                (true, true) => None,
+            };
+            if let Some(near) = near {
+                (p.near, p.rule) = (near, "ttl");
+                return p;
+            }
+        }
+        if let (Some(a), Some(b)) = (syn_to_synack_ms, synack_to_ack_ms) {
+            if 4.0 * a <= b {
+                (p.near, p.rule) = ("server", "handshake");
+            } else if 4.0 * b <= a {
+                (p.near, p.rule) = ("client", "handshake");
+            }
+        }
+        p
+    }
+
+    /// Whether the capture is next to the receiver of direction `c2s` (client to server) or not.
+    pub fn at_receiver(&self, c2s: bool) -> Option<bool> {
+        match (self.near, c2s) {
+            ("server", true) | ("client", false) => Some(true),
+            ("client", true) | ("server", false) => Some(false),
+            _ => None,
+        }
+    }
+}
