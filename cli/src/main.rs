@@ -834,11 +834,14 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             let mut out = BufWriter::new(dest.out());
             let res = match format {
                 SeriesFormat::Csv => (|| -> io::Result<()> {
-                    writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes")?;
+                    writeln!(
+                        out,
+                        "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes,c2s_delivered_bytes,s2c_delivered_bytes"
+                    )?;
                     for r in &rows {
                         writeln!(
                             out,
-                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0},{},{}",
+                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0},{},{},{},{}",
                             r.t,
                             r.connection,
                             r.subflow.map(|s| s.to_string()).unwrap_or_default(),
@@ -848,7 +851,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                             r.c2s_bps,
                             r.s2c_bps,
                             r.c2s_acked_bytes,
-                            r.s2c_acked_bytes
+                            r.s2c_acked_bytes,
+                            r.c2s_delivered_bytes,
+                            r.s2c_delivered_bytes
                         )?;
                     }
                     Ok(())

@@ -161,3 +161,29 @@ fn out_of_order_duplicate_and_probe_counts_against_the_kernel() {
         assert!(k_dup + coalesced + after_close >= dup + probes, "{name}: kernel DuplicateData {k_dup} too low");
     }
 }
+
+/// `throughput`'s in-order delivery column: over the whole capture it adds up to what the
+/// receiving application read (its own count), and at a receiver-side capture the receiver's
+/// data ACKs (the kernel's word on what it had in order) never run ahead of it.
+#[test]
+fn in_order_delivery_adds_up_to_what_the_application_read_and_leads_the_data_acks() {
+    for name in CAPTURES {
+        let out = Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
+            .arg("throughput")
+            .arg(testdata().join(format!("receiver/{name}.pcap")))
+            .args(["--format", "json", "--interval", "10ms", "--dense"])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let truth = json(&format!("receiver/{name}.truth.json"));
+        let (mut delivered, mut acked) = (0u64, 0u64);
+        for r in v["rows"].as_array().expect("rows").iter().filter(|r| r["subflow"].is_null()) {
+            delivered += u(&r["c2s_delivered_bytes"]);
+            acked += u(&r["c2s_acked_bytes"]);
+            // The DATA_FIN takes one DSN: the last data ACK is one past the last byte.
+            assert!(acked <= delivered + 1, "{name} t={}: acked {acked} > delivered {delivered}", r["t"]);
+        }
+        assert_eq!(delivered, u(&truth["apps"]["receiver"]["recv_bytes"]), "{name}");
+    }
+}

@@ -39,6 +39,8 @@ pub struct Throughput {
     cells: BTreeMap<(usize, Option<usize>), Vec<[u64; 2]>>,
     /// connection → per bucket [c2s, s2c] data-level bytes newly data-ACKed by the peer.
     acked: BTreeMap<usize, Vec<[u64; 2]>>,
+    /// connection → per bucket [c2s, s2c] data-level bytes that became deliverable in order.
+    delivered: BTreeMap<usize, Vec<[u64; 2]>>,
     /// connection → highest data ACK seen for [c2s, s2c] data.
     last_ack: BTreeMap<usize, [Option<u64>; 2]>,
     /// Buckets past MAX_BUCKETS that were not counted.
@@ -61,6 +63,10 @@ pub struct Row {
     /// receiver saw it, whatever the capture point); 0 on subflow rows.
     pub c2s_acked_bytes: u64,
     pub s2c_acked_bytes: u64,
+    /// Data-level rows only: bytes that became deliverable in order in the interval (what the
+    /// application could have read, as the capture saw arrivals); 0 on subflow rows.
+    pub c2s_delivered_bytes: u64,
+    pub s2c_delivered_bytes: u64,
 }
 
 impl Throughput {
@@ -72,6 +78,7 @@ impl Throughput {
             t0: None,
             cells: BTreeMap::new(),
             acked: BTreeMap::new(),
+            delivered: BTreeMap::new(),
             last_ack: BTreeMap::new(),
             dropped: 0,
         }
@@ -115,7 +122,9 @@ impl Throughput {
     /// capture with short connections does not print a row per idle interval.
     pub fn sparse_rows(&self) -> Vec<Row> {
         let mut rows = self.rows();
-        rows.retain(|r| r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes > 0);
+        rows.retain(|r| {
+            r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes + r.c2s_delivered_bytes + r.s2c_delivered_bytes > 0
+        });
         rows
     }
 
@@ -126,8 +135,10 @@ impl Throughput {
         let mut out = Vec::new();
         for (&(connection, subflow), v) in &self.cells {
             let acked = if subflow.is_none() { self.acked.get(&connection) } else { None };
+            let delivered = if subflow.is_none() { self.delivered.get(&connection) } else { None };
             for (i, cell) in v.iter().enumerate() {
                 let a = acked.and_then(|a| a.get(i)).copied().unwrap_or([0, 0]);
+                let d = delivered.and_then(|d| d.get(i)).copied().unwrap_or([0, 0]);
                 out.push(Row {
                     t: i as f64 * secs,
                     connection,
@@ -138,6 +149,8 @@ impl Throughput {
                     s2c_bps: cell[1] as f64 * 8.0 / secs,
                     c2s_acked_bytes: a[0],
                     s2c_acked_bytes: a[1],
+                    c2s_delivered_bytes: d[0],
+                    s2c_delivered_bytes: d[1],
                 });
             }
         }
@@ -164,6 +177,13 @@ impl Observer for Throughput {
         }
         if r.new_bytes > 0 || (r.data_ack.is_some() && !self.cells.contains_key(&(conn, None))) {
             self.add((conn, None), r.ts_ns, r.c2s, r.new_bytes);
+        }
+        if r.delivered_bytes > 0 {
+            if let Some(bucket) = self.bucket(r.ts_ns) {
+                bump(self.delivered.entry(conn).or_default(), bucket, r.c2s, r.delivered_bytes);
+                // Keep the data-level series long enough to hold the interval.
+                self.add((conn, None), r.ts_ns, r.c2s, 0);
+            }
         }
         if let Some(ack) = r.data_ack {
             // A data ACK on a c2s segment acknowledges the s2c data, and the other way round.

@@ -163,6 +163,11 @@ pub struct SegmentRecord {
     pub data_ack: Option<u64>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
     pub rtt: Option<(Dir, f64)>,
+    /// Data-level bytes this segment made deliverable in order (it was next, or filled a hole).
+    pub delivered_bytes: u64,
+    /// Bytes seen above the next expected DSN after this segment's data was placed (the
+    /// data-level reordering buffer); `None` when it placed no data.
+    pub reorder_bytes: Option<u64>,
 }
 
 /// Receives a [`SegmentRecord`] per TCP segment.
