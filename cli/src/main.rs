@@ -152,7 +152,7 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
-    /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
+    /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT, the subflow timeline, head-of-line delay or the reordering buffer.
     Plot {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
@@ -245,6 +245,10 @@ enum PlotKindArg {
     Sequence,
     Rtt,
     Subflows,
+    /// Head-of-line delay distribution, one line per subflow the bytes arrived on.
+    Hol,
+    /// Data-level reordering buffer over time, the subflows' sending shares beneath.
+    Reorder,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -706,6 +710,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
                     PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
                     PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
+                    PlotKindArg::Hol => mptcp_plots::PlotKind::Hol,
+                    PlotKindArg::Reorder => mptcp_plots::PlotKind::Reorder,
                 },
                 connection,
                 direction: match direction {

@@ -111,6 +111,29 @@ impl Hist {
         Some(self.max)
     }
 
+    /// The cumulative distribution: for zero and each non-empty bucket, in increasing order,
+    /// (the bucket's upper end clamped to the exact maximum, fraction of the weight at or below
+    /// it). Empty when nothing was added.
+    pub fn cdf(&self) -> Vec<(u64, f64)> {
+        let mut out = Vec::new();
+        if self.total == 0 {
+            return out;
+        }
+        let total = self.total as f64;
+        let mut seen = self.zero;
+        if self.zero > 0 {
+            out.push((0, seen as f64 / total));
+        }
+        if let Some(b) = &self.buckets {
+            for (i, &c) in b.iter().enumerate().filter(|(_, &c)| c > 0) {
+                seen += c;
+                let (lo, w) = bounds(i);
+                out.push(((lo + w - 1).min(self.max), seen as f64 / total));
+            }
+        }
+        out
+    }
+
     /// Memory held, bytes.
     pub fn memory_bytes(&self) -> usize {
         self.buckets.as_ref().map_or(0, |b| b.len() * 8)
