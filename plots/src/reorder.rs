@@ -109,17 +109,15 @@ pub fn render<DB: DrawingBackend>(
                 *t += l.bytes.get(i).copied().unwrap_or(0) as f64 / tot as f64;
             }
         }
+        let start = |i: usize| s.sending.offset_s + s.sending.index.get(i).copied().unwrap_or(i as u64) as f64 * s.sending.interval_s;
         let mut poly = Vec::with_capacity(4 * n);
-        for i in 0..n {
-            let (a, b) = (s.sending.offset_s + s.sending.index.get(i).copied().unwrap_or(i as u64) as f64 * s.sending.interval_s, 0.0);
-            let e = a + s.sending.interval_s + b;
-            poly.push((a, top[i]));
-            poly.push((e, top[i]));
+        for (i, &y) in top.iter().enumerate() {
+            poly.push((start(i), y));
+            poly.push((start(i) + s.sending.interval_s, y));
         }
-        for i in (0..n).rev() {
-            let a = s.sending.offset_s + s.sending.index.get(i).copied().unwrap_or(i as u64) as f64 * s.sending.interval_s;
-            poly.push((a + s.sending.interval_s, below[i]));
-            poly.push((a, below[i]));
+        for (i, &y) in below.iter().enumerate().rev() {
+            poly.push((start(i) + s.sending.interval_s, y));
+            poly.push((start(i), y));
         }
         ch.draw_series(std::iter::once(Polygon::new(poly, c.mix(0.55).filled())))
             .map_err(draw_err)?
