@@ -33,7 +33,7 @@ pub fn hol_series(cap: &Capture, conn: &Connection, dir: Dir) -> Vec<HolLine> {
             h.p99_ms.map_or("-".into(), chart::num),
             h.max_ms.map_or("-".into(), chart::num)
         ),
-        points: h.delay_ns.cdf().into_iter().map(|(ns, f)| (ns as f64 / 1e6, f)).collect(),
+        points: h.cdf.clone(),
     };
     let mut out: Vec<HolLine> = r
         .hol_by_subflow

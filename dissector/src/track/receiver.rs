@@ -57,9 +57,11 @@ pub struct HolDelay {
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_ms: Option<f64>,
-    /// The delays (nanoseconds), for plots.
+    /// The distribution, for plots: (delay ms, fraction of the pieces with at most that delay)
+    /// at zero and at the end of each non-empty histogram bucket ([`Hist::cdf`]); a few dozen
+    /// entries, not the histogram, so a finished connection keeps little.
     #[serde(skip)]
-    pub delay_ns: Hist,
+    pub cdf: Vec<(f64, f64)>,
 }
 
 impl HolDelay {
@@ -76,7 +78,7 @@ impl HolDelay {
             p90_ms: ms(h.quantile(0.9)),
             p99_ms: ms(h.quantile(0.99)),
             max_ms: ms(h.max()),
-            delay_ns: h.clone(),
+            cdf: h.cdf().into_iter().map(|(ns, f)| (ns as f64 / 1e6, f)).collect(),
         }
     }
 }
