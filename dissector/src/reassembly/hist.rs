@@ -59,6 +59,7 @@ fn bounds(i: usize) -> (u64, u64) {
 
 impl Hist {
     /// Adds `weight` observations of `v`.
+    #[inline]
     pub fn add(&mut self, v: u64, weight: u64) {
         if weight == 0 {
             return;

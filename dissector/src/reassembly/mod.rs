@@ -193,7 +193,7 @@ impl Reassembler {
         let delivered = self.s.delivered_bytes;
         let mut out = self.insert_piece(dsn, captured, wire_len, subflow, frame, ts_ns, sink);
         out.delivered_bytes = self.s.delivered_bytes - delivered;
-        out.reorder_bytes = if self.ranges.is_empty() { 0 } else { self.ranges.total() };
+        out.reorder_bytes = self.ranges.total();
         let rel = dsn.wrapping_sub(self.start);
         let (start, end) = if rel >= HALF {
             let e = rel.wrapping_add(u64::from(wire_len));
@@ -541,14 +541,14 @@ impl Reassembler {
     /// follows. Returns false if there was nothing to give up.
     fn skip_one(&mut self, limit: u64, sink: &mut dyn FnMut(Chunk<'_>)) -> bool {
         let f = self.frontier;
-        let (end, kind) = match self.ranges.first_mut() {
+        let (end, kind) = match self.ranges.first().copied() {
             Some(iv) if iv.start <= f => {
                 if iv.kind == Kind::Captured {
                     self.advance(sink);
                     return true;
                 }
                 let end = iv.end.min(limit);
-                iv.start = end;
+                self.ranges.raise_first_start(end);
                 (end, HoleKind::Uncaptured)
             }
             Some(iv) => (iv.start.min(limit), HoleKind::NeverSeen),

@@ -15,7 +15,7 @@
 //! first non-zero value) per direction and per subflow (at most [`MAX_SUBFLOWS`] subflows
 //! apart; later ones are pooled in the last entry, `subflow: None`).
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::hist::Hist;
 
@@ -84,18 +84,35 @@ struct Wait {
 }
 
 /// Follows the pieces of one direction until they become deliverable.
+///
+/// Settling pops from sorted queues: pieces waiting by their end, marks by the delivery point at
+/// their arrival (which only grows, so marks arrive in order). Waiting pieces mostly arrive in
+/// order of their end too (a later piece of a fast subflow ends higher): those go to the back of
+/// `waits` at O(1); the others to the heap `late`.
 #[derive(Debug, Default)]
 pub(super) struct Order {
-    waits: BinaryHeap<Reverse<Wait>>,
+    waits: VecDeque<Wait>,
+    late: BinaryHeap<Reverse<Wait>>,
     /// (next expected offset when an out-of-order piece arrived, its time).
-    marks: BinaryHeap<Reverse<(u64, u64)>>,
+    marks: VecDeque<(u64, u64)>,
     occupancy: u64,
     since_ns: Option<u64>,
+    /// The last carrier and its slot (consecutive pieces mostly come on one subflow).
+    last_slot: Option<(u32, usize)>,
     pub(super) s: OrderSummary,
 }
 
 impl Order {
     fn slot(&mut self, subflow: u32) -> usize {
+        if let Some((_, i)) = self.last_slot.filter(|l| l.0 == subflow) {
+            return i;
+        }
+        let i = self.find_slot(subflow);
+        self.last_slot = Some((subflow, i));
+        i
+    }
+
+    fn find_slot(&mut self, subflow: u32) -> usize {
         let by = &mut self.s.by_subflow;
         if let Some(i) = by.iter().position(|w| w.subflow == Some(subflow)) {
             return i;
@@ -143,14 +160,19 @@ impl Order {
                 self.s.out_of_order_bytes += new_bytes;
                 self.s.distance_bytes.add(start - before, 1);
                 if self.marks.len() < MAX_WAITING {
-                    self.marks.push(Reverse((before, ts_ns)));
+                    self.marks.push_back((before, ts_ns));
                 }
             }
             if end <= after {
                 self.s.all.settle(0, new_bytes);
                 self.s.by_subflow[slot].settle(0, new_bytes);
-            } else if self.waits.len() < MAX_WAITING {
-                self.waits.push(Reverse(Wait { end, ts_ns, slot: slot as u32, bytes: new_bytes }));
+            } else if self.waits.len() + self.late.len() < MAX_WAITING {
+                let w = Wait { end, ts_ns, slot: slot as u32, bytes: new_bytes };
+                if self.waits.back().is_none_or(|b| b.end <= end) {
+                    self.waits.push_back(w);
+                } else {
+                    self.late.push(Reverse(w));
+                }
             } else {
                 self.s.untracked_segments += 1;
             }
@@ -162,29 +184,36 @@ impl Order {
 
     /// The delivery point moved to `to` at `ts_ns` (a piece filled a hole, or a hole was given up).
     pub(super) fn advanced(&mut self, to: u64, ts_ns: u64) {
-        while let Some(Reverse(w)) = self.waits.peek().copied() {
-            if w.end > to {
-                break;
-            }
-            self.waits.pop();
+        loop {
+            let w = match (self.waits.front().copied().filter(|w| w.end <= to), self.late.peek().map(|r| r.0).filter(|w| w.end <= to)) {
+                (Some(w), _) => {
+                    self.waits.pop_front();
+                    w
+                }
+                (None, Some(w)) => {
+                    self.late.pop();
+                    w
+                }
+                (None, None) => break,
+            };
             let delay = ts_ns.saturating_sub(w.ts_ns);
             self.s.all.settle(delay, w.bytes);
             if let Some(s) = self.s.by_subflow.get_mut(w.slot as usize) {
                 s.settle(delay, w.bytes);
             }
         }
-        while let Some(Reverse((at, t))) = self.marks.peek().copied() {
+        while let Some((at, t)) = self.marks.front().copied() {
             if at >= to {
                 break;
             }
-            self.marks.pop();
+            self.marks.pop_front();
             self.s.distance_ns.add(ts_ns.saturating_sub(t), 1);
         }
     }
 
     /// The stream ended: what still waits never became deliverable.
     pub(super) fn finish(&mut self) -> OrderSummary {
-        for Reverse(w) in self.waits.drain() {
+        for w in self.waits.drain(..).chain(self.late.drain().map(|r| r.0)) {
             self.s.undelivered_segments += 1;
             self.s.undelivered_bytes += w.bytes;
         }
@@ -195,7 +224,7 @@ impl Order {
     /// Memory held beyond the struct, bytes (approximate).
     pub(super) fn memory_bytes(&self) -> usize {
         let hists = |w: &SubflowWait| w.delay_ns.memory_bytes();
-        self.waits.capacity() * std::mem::size_of::<Wait>()
+        (self.waits.capacity() + self.late.capacity()) * std::mem::size_of::<Wait>()
             + self.marks.capacity() * 16
             + hists(&self.s.all)
             + self.s.by_subflow.iter().map(hists).sum::<usize>()
