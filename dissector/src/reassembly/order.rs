@@ -151,7 +151,7 @@ impl Order {
         self.s.occupancy_max = self.s.occupancy_max.max(occupancy);
         if new_bytes > 0 {
             let slot = self.slot(subflow);
-            for w in [&mut self.s.all, &mut self.s.by_subflow[slot]] {
+            for w in std::iter::once(&mut self.s.all).chain(self.s.by_subflow.get_mut(slot)) {
                 w.segments += 1;
                 w.bytes += new_bytes;
             }
@@ -164,8 +164,9 @@ impl Order {
                 }
             }
             if end <= after {
-                self.s.all.settle(0, new_bytes);
-                self.s.by_subflow[slot].settle(0, new_bytes);
+                for w in std::iter::once(&mut self.s.all).chain(self.s.by_subflow.get_mut(slot)) {
+                    w.settle(0, new_bytes);
+                }
             } else if self.waits.len() + self.late.len() < MAX_WAITING {
                 let w = Wait { end, ts_ns, slot: slot as u32, bytes: new_bytes };
                 if self.waits.back().is_none_or(|b| b.end <= end) {

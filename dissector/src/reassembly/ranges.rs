@@ -47,7 +47,7 @@ impl Ranges {
     pub(super) fn raise_first_start(&mut self, start: u64) {
         if let Some(iv) = self.ivs.first_mut() {
             let to = start.clamp(iv.start, iv.end);
-            self.total -= to - iv.start;
+            self.total = self.total.saturating_sub(to - iv.start);
             iv.start = to;
         }
     }
@@ -61,7 +61,7 @@ impl Ranges {
     pub(super) fn pop_first(&mut self) {
         if !self.ivs.is_empty() {
             let iv = self.ivs.remove(0);
-            self.total -= iv.end - iv.start;
+            self.total = self.total.saturating_sub(iv.end - iv.start);
         }
     }
 
@@ -88,7 +88,7 @@ impl Ranges {
             iv.end = from;
             iv.start < iv.end
         });
-        self.total -= removed;
+        self.total = self.total.saturating_sub(removed);
         (removed, removed_captured)
     }
 
