@@ -120,12 +120,14 @@ fn nstat(truth: &Value, side: &str, k: &str) -> u64 {
 ///    (TcpExtTCPRcvCoalesce, TcpExtTCPOFOMerge): one kernel count for several of ours;
 ///  * segments arrived after the receiver closed (answered with a reset, never reaching the
 ///    MPTCP socket): counted by hol.py as payload_segments_after_peer_fin;
-///  * the MPTCP socket takes the subflows' queued skbs in batches while the application holds
-///    its lock (6.18 moves them from a backlog in `mptcp_release_cb`), so it can see a later
-///    DSN from one subflow before an earlier one from another that the capture saw first:
-///    more out-of-order inserts than the capture order shows. Nothing in the capture or in the
-///    counters measures this order, so that side is bounded by what we measured (below) and
-///    not explained per segment.
+///  * `__mptcp_move_skbs_from_subflow` puts an skb on the MPTCP socket's backlog list while the
+///    application owns the socket or its receive memory is at `sk_rcvbuf` (these captures'
+///    receivers hit a zero window: TcpExtTCPFromZeroWindowAdv), and hands it on directly
+///    otherwise; a later skb from another subflow taken directly overtakes the backlog, so the
+///    MPTCP socket sees a later DSN first: more out-of-order inserts than the capture order
+///    shows (the backlog also coalesces consecutive skbs of one subflow, no counter says how
+///    many). Nothing in the capture or in the counters measures this order, so that side is
+///    bounded by what we measured (below), not explained per segment.
 #[test]
 fn out_of_order_duplicate_and_probe_counts_against_the_kernel() {
     for name in CAPTURES {
