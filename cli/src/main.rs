@@ -165,7 +165,7 @@ enum Command {
         #[arg(long)]
         allow_empty: bool,
     },
-    /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
+    /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT, the subflow timeline, head-of-line delay, the reordering buffer, or one-way delay between two captures.
     #[command(after_help = gen::examples::PLOT)]
     Plot {
         /// Capture file (pcap or pcapng); `-` reads standard input.
@@ -301,6 +301,10 @@ enum PlotKindArg {
     Sequence,
     Rtt,
     Subflows,
+    /// Head-of-line delay distribution, one line per subflow the bytes arrived on.
+    Hol,
+    /// Data-level reordering buffer over time, the subflows' sending shares beneath.
+    Reorder,
     /// One-way delay per subflow between FILE (client side) and --server (needs both).
     Owd,
 }
@@ -860,6 +864,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     PlotKindArg::Sequence => mptcp_plots::PlotKind::Sequence,
                     PlotKindArg::Rtt => mptcp_plots::PlotKind::Rtt,
                     PlotKindArg::Subflows => mptcp_plots::PlotKind::Subflows,
+                    PlotKindArg::Hol => mptcp_plots::PlotKind::Hol,
+                    PlotKindArg::Reorder => mptcp_plots::PlotKind::Reorder,
                     PlotKindArg::Owd => return Err(CliError::Internal("owd is drawn from two captures")),
                 },
                 connection,
@@ -1015,11 +1021,14 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             let mut out = BufWriter::new(dest.out());
             let res = match format {
                 SeriesFormat::Csv => (|| -> io::Result<()> {
-                    writeln!(out, "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes")?;
+                    writeln!(
+                        out,
+                        "t,connection,subflow,path,c2s_bytes,s2c_bytes,c2s_bps,s2c_bps,c2s_acked_bytes,s2c_acked_bytes,c2s_delivered_bytes,s2c_delivered_bytes"
+                    )?;
                     for r in &rows {
                         writeln!(
                             out,
-                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0},{},{}",
+                            "{:.6},{},{},\"{}\",{},{},{:.0},{:.0},{},{},{},{}",
                             r.t,
                             r.connection,
                             r.subflow.map(|s| s.to_string()).unwrap_or_default(),
@@ -1029,7 +1038,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                             r.c2s_bps,
                             r.s2c_bps,
                             r.c2s_acked_bytes,
-                            r.s2c_acked_bytes
+                            r.s2c_acked_bytes,
+                            r.c2s_delivered_bytes,
+                            r.s2c_delivered_bytes
                         )?;
                     }
                     Ok(())

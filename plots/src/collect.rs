@@ -82,6 +82,22 @@ impl Keyed for RttPt {
     }
 }
 
+/// The data-level reordering buffer after a segment placed data (reorder plot).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OccPt {
+    pub ts_ns: u64,
+    pub bytes: u64,
+}
+
+impl Keyed for OccPt {
+    fn x(&self) -> u64 {
+        self.ts_ns
+    }
+    fn key(&self, k: usize) -> Option<(i128, i128)> {
+        (k == 0).then_some((i128::from(self.bytes), i128::from(self.bytes)))
+    }
+}
+
 /// One throughput interval of a connection direction: `vals[0]` the data-level goodput bytes,
 /// `vals[1 + s]` the payload bytes of subflow slot `s` (missing values are 0).
 #[derive(Debug, Clone)]
@@ -209,6 +225,7 @@ pub(crate) struct ConnSeries {
     pub seq: [Option<Box<SeqDir>>; 2],
     pub rtt: [Option<Box<RttDir>>; 2],
     pub tput: [Option<Box<TputDir>>; 2],
+    pub occ: [Option<Box<Decimator<OccPt>>>; 2],
 }
 
 impl ConnSeries {
@@ -216,14 +233,16 @@ impl ConnSeries {
         let seq = self.seq.iter().flatten().map(|s| s.subflows.iter().map(|(_, d)| d.len()).sum::<usize>() + s.rein.len() + s.acks.len());
         let rtt = self.rtt.iter().flatten().map(|s| s.subflows.iter().map(|(_, d)| d.len()).sum::<usize>());
         let tput = self.tput.iter().flatten().map(|s| s.rows.len() + s.open.len());
-        seq.chain(rtt).chain(tput).sum()
+        let occ = self.occ.iter().flatten().map(|s| s.len());
+        seq.chain(rtt).chain(tput).chain(occ).sum()
     }
 
     fn largest(&self) -> usize {
         let seq = self.seq.iter().flatten().flat_map(|s| s.subflows.iter().map(|(_, d)| d.len()).chain([s.rein.len(), s.acks.len()]));
         let rtt = self.rtt.iter().flatten().flat_map(|s| s.subflows.iter().map(|(_, d)| d.len()));
         let tput = self.tput.iter().flatten().map(|s| s.rows.len());
-        seq.chain(rtt).chain(tput).max().unwrap_or(0)
+        let occ = self.occ.iter().flatten().map(|s| s.len());
+        seq.chain(rtt).chain(tput).chain(occ).max().unwrap_or(0)
     }
 }
 
@@ -242,6 +261,9 @@ impl Store {
     }
     pub fn tput(&self, conn: usize, dir: Dir) -> Option<&TputDir> {
         self.conns.get(&conn)?.tput[dir.index()].as_deref()
+    }
+    pub fn occ(&self, conn: usize, dir: Dir) -> Option<&Decimator<OccPt>> {
+        self.conns.get(&conn)?.occ[dir.index()].as_deref()
     }
     pub fn points(&self) -> usize {
         self.conns.values().map(ConnSeries::len).sum()
@@ -272,6 +294,7 @@ pub struct Collector {
     seq: bool,
     rtt: bool,
     tput: bool,
+    occ: bool,
     dirs: [bool; 2],
     connection: Option<usize>,
     /// Only the connection `Capture::connection` would pick for this direction is wanted:
@@ -294,6 +317,7 @@ impl Collector {
             seq: true,
             rtt: true,
             tput: true,
+            occ: true,
             dirs: [true, true],
             connection: None,
             pick: None,
@@ -312,10 +336,12 @@ impl Collector {
         let mut c = Collector::new(interval_ns, opts.width);
         c.seq = opts.kind == PlotKind::Sequence;
         c.rtt = opts.kind == PlotKind::Rtt;
-        c.tput = opts.kind == PlotKind::Throughput;
+        // The reorder plot draws the subflows' sending shares beneath the buffer.
+        c.tput = matches!(opts.kind, PlotKind::Throughput | PlotKind::Reorder);
+        c.occ = opts.kind == PlotKind::Reorder;
         c.dirs = [opts.direction == Dir::C2s, opts.direction == Dir::S2c];
         c.connection = opts.connection;
-        if opts.connection.is_none() && opts.kind != PlotKind::Subflows {
+        if opts.connection.is_none() && !matches!(opts.kind, PlotKind::Subflows | PlotKind::Hol) {
             c.pick = Some(opts.direction);
         }
         c
@@ -368,13 +394,14 @@ impl Collector {
         let w = self.width;
         let seq_no = self.seq_no;
         let (t0, interval) = (self.t0_ns.unwrap_or(r.ts_ns), self.interval_ns);
-        let (want_seq, want_rtt, want_tput, dirs) = (self.seq, self.rtt, self.tput, self.dirs);
+        let (want_seq, want_rtt, want_tput, want_occ, dirs) = (self.seq, self.rtt, self.tput, self.occ, self.dirs);
         let rdir = if r.c2s { Dir::C2s } else { Dir::S2c };
         let seq_point = want_seq && dirs[rdir.index()] && r.payload_len > 0 && r.dsn.is_some();
         let ack = r.data_ack.filter(|_| want_seq && dirs[rdir.flip().index()]);
         let rtt = r.rtt.filter(|&(d, _)| want_rtt && dirs[d.index()]);
         let tput = want_tput && dirs[rdir.index()] && (r.payload_len > 0 || r.new_bytes > 0);
-        if !(seq_point || ack.is_some() || rtt.is_some() || tput) {
+        let occ = r.reorder_bytes.filter(|_| want_occ && dirs[rdir.index()]);
+        if !(seq_point || ack.is_some() || rtt.is_some() || tput || occ.is_some()) {
             // Nothing to keep (a SYN, a bare ACK): no entry for the connection.
             return;
         }
@@ -462,6 +489,9 @@ impl Collector {
                 s.add(idx, 0, r.new_bytes);
             }
         }
+        if let Some(bytes) = occ {
+            cs.occ[rdir.index()].get_or_insert_with(|| Box::new(Decimator::new(w))).push(OccPt { ts_ns: r.ts_ns, bytes });
+        }
         let after = cs.len();
         self.points = (self.points + after).saturating_sub(before);
     }
@@ -500,7 +530,7 @@ impl Observer for Collector {
         // Time zero of the throughput intervals: the first TCP segment, whatever its connection.
         self.t0_ns.get_or_insert(r.ts_ns);
         let Some(conn) = r.connection else { return };
-        if self.connection.is_some_and(|c| c != conn) || !(self.seq || self.rtt || self.tput) {
+        if self.connection.is_some_and(|c| c != conn) || !(self.seq || self.rtt || self.tput || self.occ) {
             return;
         }
         self.seq_no += 1;

@@ -1,5 +1,6 @@
 //! Plots of an MPTCP capture: per-subflow throughput, the data-sequence graph with
-//! reinjections and data ACKs, per-subflow RTT, and the subflow timeline (docs/plot.md).
+//! reinjections and data ACKs, per-subflow RTT, the subflow timeline, the head-of-line delay
+//! distribution and the data-level reordering buffer (docs/plot.md).
 //!
 //! One pass over the capture ([`collect`], or [`collect_for`] for one plot) runs the analyzer
 //! and turns each segment record into points of per-connection series. Each series is bounded
@@ -39,6 +40,8 @@ mod chart;
 mod collect;
 mod decimate;
 pub mod font;
+pub mod hol;
+pub mod reorder;
 pub mod owd;
 pub mod rtt;
 pub mod sequence;
@@ -57,6 +60,10 @@ pub enum PlotKind {
     Sequence,
     Rtt,
     Subflows,
+    /// Head-of-line delay distribution per subflow (issue 14).
+    Hol,
+    /// Data-level reordering buffer over time, with the subflows' sending shares (issue 14).
+    Reorder,
 }
 
 /// How to plot it.
@@ -249,6 +256,14 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cap: &Capture, op
         PlotKind::Subflows => {
             let s = subflows::subflow_timeline(cap, conn);
             subflows::render(root, cap, conn, opts, &s)?
+        }
+        PlotKind::Hol => {
+            let s = hol::hol_series(cap, conn, opts.direction);
+            hol::render(root, cap, conn, opts, &s)?
+        }
+        PlotKind::Reorder => {
+            let s = reorder::reorder_series(cap, conn, opts.direction);
+            reorder::render(root, cap, conn, opts, &s)?
         }
     }
     root.present().map_err(chart::draw_err)?;

@@ -4,11 +4,17 @@ use std::path::{Path, PathBuf};
 
 use mptcp_dissector::capture::CaptureReader;
 use mptcp_dissector::track::{Dir, EventKind};
-use mptcp_plots::{collect, render_file, rtt, sequence, subflows, throughput, Capture, PlotKind, PlotOptions};
+use mptcp_plots::{collect, hol, render_file, reorder, rtt, sequence, subflows, throughput, Capture, PlotKind, PlotOptions};
 
 const CAPTURES: [&str; 3] = ["path-cut.pcap", "two-subflows.pcap", "backup-prio.pcap"];
-const KINDS: [(PlotKind, &str); 4] =
-    [(PlotKind::Throughput, "throughput"), (PlotKind::Sequence, "sequence"), (PlotKind::Rtt, "rtt"), (PlotKind::Subflows, "subflows")];
+const KINDS: [(PlotKind, &str); 6] = [
+    (PlotKind::Throughput, "throughput"),
+    (PlotKind::Sequence, "sequence"),
+    (PlotKind::Rtt, "rtt"),
+    (PlotKind::Subflows, "subflows"),
+    (PlotKind::Hol, "hol"),
+    (PlotKind::Reorder, "reorder"),
+];
 
 fn load(name: &str) -> Capture {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name);
@@ -241,4 +247,33 @@ fn subflow_timeline_has_every_subflow_and_event() {
     let prio = join.markers.iter().find_map(|m| matches!(m.kind, subflows::MarkerKind::Priority { backup: false }).then_some(m.t)).unwrap();
     assert_eq!(join.backup[0].1, prio);
     assert!(t.lanes[0].backup.is_empty());
+}
+
+/// The head-of-line lines against testdata/tools/hol.py (tshark's fields, committed as
+/// receiver/NAME.hol.json): per subflow, the share of pieces that did not wait and the largest
+/// delay; the reorder plot's buffer peaks where `analyze` says.
+#[test]
+fn hol_lines_and_reorder_buffer_match_the_independent_script_and_the_analysis() {
+    for name in ["slow", "loss", "equal"] {
+        let cap = load(&format!("receiver/{name}.pcap"));
+        let conn = cap.connection(None, Dir::C2s).unwrap();
+        let script: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../testdata/receiver/{name}.hol.json"))).unwrap(),
+        )
+        .unwrap();
+        let lines = hol::hol_series(&cap, conn, Dir::C2s);
+        let streams = script["c2s"]["by_stream"].as_object().unwrap();
+        assert_eq!(lines.len(), streams.len() + 1, "{name}: a line per subflow and one for all");
+        for (line, (_, s)) in lines.iter().zip(streams) {
+            let (n, waited) = (s["segments"].as_f64().unwrap(), s["waited_segments"].as_f64().unwrap());
+            let at_zero = line.points.first().filter(|p| p.0 == 0.0).map_or(0.0, |p| p.1);
+            assert!((at_zero - (n - waited) / n).abs() < 1e-9, "{name} {}: {at_zero}", line.label);
+            let last = line.points.last().unwrap();
+            assert!((last.0 - s["max"].as_f64().unwrap()).abs() < 0.001 && (last.1 - 1.0).abs() < 1e-9, "{name} {}: {last:?}", line.label);
+        }
+        let r = reorder::reorder_series(&cap, conn, Dir::C2s);
+        let max = r.buffer.iter().map(|p| p.1).max().unwrap_or(0);
+        assert_eq!(Some(max as f64), conn.c2s.receiver.reorder_buffer_bytes.max, "{name}");
+        assert!(r.sending.lines.iter().filter(|l| l.subflow.is_some()).count() >= 2, "{name}");
+    }
 }

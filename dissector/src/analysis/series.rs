@@ -135,6 +135,8 @@ pub struct Throughput {
     cells: BTreeMap<(usize, Option<usize>), Buckets>,
     /// connection → per bucket [c2s, s2c] data-level bytes newly data-ACKed by the peer.
     acked: BTreeMap<usize, Buckets>,
+    /// connection → per bucket [c2s, s2c] data-level bytes that became deliverable in order.
+    delivered: BTreeMap<usize, Buckets>,
     /// connection → highest data ACK seen for [c2s, s2c] data.
     last_ack: BTreeMap<usize, [Option<u64>; 2]>,
     /// First and last time counted in any series.
@@ -159,6 +161,10 @@ pub struct Row {
     /// receiver saw it, whatever the capture point); 0 on subflow rows.
     pub c2s_acked_bytes: u64,
     pub s2c_acked_bytes: u64,
+    /// Data-level rows only: bytes that became deliverable in order in the interval (what the
+    /// application could have read, as the capture saw arrivals); 0 on subflow rows.
+    pub c2s_delivered_bytes: u64,
+    pub s2c_delivered_bytes: u64,
 }
 
 impl Throughput {
@@ -171,6 +177,7 @@ impl Throughput {
             t0: None,
             cells: BTreeMap::new(),
             acked: BTreeMap::new(),
+            delivered: BTreeMap::new(),
             last_ack: BTreeMap::new(),
             span: None,
             dropped: 0,
@@ -197,7 +204,7 @@ impl Throughput {
                 factor *= 10;
             }
             self.interval_ns = self.interval_ns.saturating_mul(factor as u64);
-            for b in self.cells.values_mut().chain(self.acked.values_mut()) {
+            for b in self.cells.values_mut().chain(self.acked.values_mut()).chain(self.delivered.values_mut()) {
                 b.coarsen(factor);
             }
             bucket /= factor;
@@ -241,7 +248,9 @@ impl Throughput {
     /// capture with short connections does not print a row per idle interval.
     pub fn sparse_rows(&self) -> Vec<Row> {
         let mut rows = self.rows();
-        rows.retain(|r| r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes > 0);
+        rows.retain(|r| {
+            r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes + r.c2s_delivered_bytes + r.s2c_delivered_bytes > 0
+        });
         rows
     }
 
@@ -254,16 +263,19 @@ impl Throughput {
         let mut out = Vec::new();
         for (&(connection, subflow), b) in &self.cells {
             let acked = if subflow.is_none() { self.acked.get(&connection) } else { None };
+            let delivered = if subflow.is_none() { self.delivered.get(&connection) } else { None };
             if b.v.is_empty() {
                 continue;
             }
             for i in b.start / factor..=(b.end() - 1) / factor {
-                let (mut cell, mut a) = ([0u64; 2], [0u64; 2]);
+                let (mut cell, mut a, mut d) = ([0u64; 2], [0u64; 2], [0u64; 2]);
                 for k in i * factor..(i + 1) * factor {
                     let c = b.get(k);
                     let x = acked.map_or([0, 0], |s| s.get(k));
+                    let y = delivered.map_or([0, 0], |s| s.get(k));
                     cell = [cell[0] + c[0], cell[1] + c[1]];
                     a = [a[0] + x[0], a[1] + x[1]];
+                    d = [d[0] + y[0], d[1] + y[1]];
                 }
                 out.push(Row {
                     t: i as f64 * secs,
@@ -275,6 +287,8 @@ impl Throughput {
                     s2c_bps: cell[1] as f64 * 8.0 / secs,
                     c2s_acked_bytes: a[0],
                     s2c_acked_bytes: a[1],
+                    c2s_delivered_bytes: d[0],
+                    s2c_delivered_bytes: d[1],
                 });
             }
         }
@@ -323,6 +337,14 @@ impl Observer for Throughput {
         }
         if r.new_bytes > 0 || (r.data_ack.is_some() && !self.cells.contains_key(&(conn, None))) {
             self.add((conn, None), r.ts_ns, r.c2s, r.new_bytes);
+        }
+        if r.delivered_bytes > 0 {
+            let extent = self.delivered.get(&conn).and_then(Buckets::extent);
+            if let Some(bucket) = self.bucket(r.ts_ns, extent) {
+                self.delivered.entry(conn).or_default().bump(bucket, r.c2s, r.delivered_bytes);
+                // Keep the data-level series long enough to hold the interval.
+                self.add((conn, None), r.ts_ns, r.c2s, 0);
+            }
         }
         if let Some(ack) = r.data_ack {
             // A data ACK on a c2s segment acknowledges the s2c data, and the other way round.

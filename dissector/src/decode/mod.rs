@@ -170,6 +170,10 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
         Err(_) => return Decoded::Error(DecodeError { layer: Layer::Ip, offset, what: "bad or cut-short IP header" }),
     };
     let (src, dst) = (slice.source_addr(), slice.destination_addr());
+    let ttl = match &slice {
+        LaxIpSlice::Ipv4(v4) => v4.header().ttl(),
+        LaxIpSlice::Ipv6(v6) => v6.header().hop_limit(),
+    };
     let payload = slice.payload();
     if payload.ip_number != etherparse::IpNumber::TCP {
         return Decoded::Other;
@@ -208,7 +212,7 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
     let tcp_offset = offset + headers;
     let on_wire = if payload.len_source == etherparse::LenSource::Slice && !payload.incomplete { payload.payload.len() } else { on_wire };
     match tcp::decode_tcp(payload.payload, on_wire, src, dst) {
-        Ok(seg) => Decoded::Tcp(seg),
+        Ok(seg) => Decoded::Tcp(TcpSegment { ttl, ..seg }),
         Err(mut e) => {
             e.offset += tcp_offset;
             Decoded::Error(e)

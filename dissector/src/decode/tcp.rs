@@ -79,6 +79,8 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Payload length on the wire, from the IP length fields.
     pub payload_len: u32,
+    /// IPv4 TTL or IPv6 hop limit (0 when not decoded from an IP header).
+    pub ttl: u8,
 }
 
 impl TcpSegment<'_> {
@@ -118,5 +120,6 @@ pub fn decode_tcp(bytes: &[u8], on_wire: usize, src: IpAddr, dst: IpAddr) -> Res
         // Ethernet padding can follow a short segment: the IP length bounds the payload.
         payload: payload.get(..payload_len).unwrap_or(payload),
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+        ttl: 0,
     })
 }

@@ -58,7 +58,9 @@
 //! (`ranges.rs`), a ring of held bytes (`ring.rs`) and the first carrier of each run of bytes
 //! (`history.rs`); this file decides what each piece of payload does to them.
 
+mod hist;
 mod history;
+mod order;
 mod ranges;
 mod ring;
 mod summary;
@@ -67,10 +69,13 @@ mod tests;
 
 use std::collections::VecDeque;
 
+pub use hist::Hist;
 pub use history::Dup;
+pub use order::{OrderSummary, SubflowWait, MAX_SUBFLOWS, MAX_WAITING};
 pub use summary::{Chunk, HoleKind, HolePolicy, Insert, RangeReport, ReassemblyLimits, Summary, MAX_DUP_ORIGINS, MAX_REPORTED_RANGES};
 
 use history::{Carrier, History};
+use order::Order;
 use ranges::{Kind, Ranges};
 use ring::Ring;
 
@@ -97,6 +102,8 @@ pub struct Reassembler {
     /// Compare duplicate bytes with the first copy (see [`Reassembler::set_compare`]).
     no_compare: bool,
     s: Summary,
+    /// Head-of-line delays, reordering and buffer occupancy (the receiver's view).
+    order: Order,
     /// Tests compare results with and without the in-order fast path.
     #[cfg(test)]
     slow_only: bool,
@@ -117,6 +124,7 @@ impl Reassembler {
             high: 0,
             no_compare: false,
             s: Summary { start_dsn, ..Summary::default() },
+            order: Order::default(),
             #[cfg(test)]
             slow_only: false,
         }
@@ -172,6 +180,41 @@ impl Reassembler {
     /// attribute duplicates. Contiguous data is delivered to `sink` before returning.
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
+        &mut self,
+        dsn: u64,
+        captured: &[u8],
+        wire_len: u32,
+        subflow: u32,
+        frame: u64,
+        ts_ns: u64,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) -> Insert {
+        let before = self.frontier;
+        let delivered = self.s.delivered_bytes;
+        let mut out = self.insert_piece(dsn, captured, wire_len, subflow, frame, ts_ns, sink);
+        out.delivered_bytes = self.s.delivered_bytes - delivered;
+        out.reorder_bytes = self.ranges.total();
+        let rel = dsn.wrapping_sub(self.start);
+        let (start, end) = if rel >= HALF {
+            let e = rel.wrapping_add(u64::from(wire_len));
+            (0, if e >= HALF { 0 } else { e })
+        } else {
+            (rel, rel + u64::from(wire_len))
+        };
+        // Bytes past the DATA_FIN were dropped: the piece is deliverable once the rest is.
+        let end = self.fin.map_or(end, |f| end.min(f));
+        self.order.piece(start, end, out.new_bytes, subflow, ts_ns, before, self.frontier, out.reorder_bytes);
+        out
+    }
+
+    /// Memory the head-of-line and reordering figures hold (see [`OrderSummary`]; the final
+    /// figures are in [`Summary::order`]).
+    pub fn order_memory_bytes(&self) -> usize {
+        self.order.memory_bytes()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_piece(
         &mut self,
         dsn: u64,
         captured: &[u8],
@@ -322,6 +365,8 @@ impl Reassembler {
     /// holes announced) and returns the account.
     pub fn finish(mut self, sink: &mut dyn FnMut(Chunk<'_>)) -> Summary {
         self.advance(sink);
+        // What waits now was never deliverable while the capture ran.
+        self.s.order = self.order.finish();
         let end = self.fin.unwrap_or(self.high.max(self.frontier));
         match self.limits.hole_policy {
             HolePolicy::Skip => {
@@ -496,14 +541,14 @@ impl Reassembler {
     /// follows. Returns false if there was nothing to give up.
     fn skip_one(&mut self, limit: u64, sink: &mut dyn FnMut(Chunk<'_>)) -> bool {
         let f = self.frontier;
-        let (end, kind) = match self.ranges.first_mut() {
+        let (end, kind) = match self.ranges.first().copied() {
             Some(iv) if iv.start <= f => {
                 if iv.kind == Kind::Captured {
                     self.advance(sink);
                     return true;
                 }
                 let end = iv.end.min(limit);
-                iv.start = end;
+                self.ranges.raise_first_start(end);
                 (end, HoleKind::Uncaptured)
             }
             Some(iv) => (iv.start.min(limit), HoleKind::NeverSeen),

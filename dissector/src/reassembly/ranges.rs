@@ -23,6 +23,8 @@ pub(super) struct Iv {
 pub(super) struct Ranges {
     ivs: Vec<Iv>,
     scratch: Vec<Iv>,
+    /// Offsets the ranges cover together (kept up to date: read on every insert).
+    total: u64,
 }
 
 impl Ranges {
@@ -34,24 +36,38 @@ impl Ranges {
         self.ivs.is_empty()
     }
 
+    /// Offsets the ranges cover together.
+    pub(super) fn total(&self) -> u64 {
+        #[cfg(test)]
+        assert_eq!(self.total, self.ivs.iter().map(|iv| iv.end - iv.start).sum::<u64>());
+        self.total
+    }
+
+    /// Moves the lowest range's start up to `start` (within it).
+    pub(super) fn raise_first_start(&mut self, start: u64) {
+        if let Some(iv) = self.ivs.first_mut() {
+            let to = start.clamp(iv.start, iv.end);
+            self.total = self.total.saturating_sub(to - iv.start);
+            iv.start = to;
+        }
+    }
+
     /// The lowest range.
     pub(super) fn first(&self) -> Option<&Iv> {
         self.ivs.first()
     }
 
-    pub(super) fn first_mut(&mut self) -> Option<&mut Iv> {
-        self.ivs.first_mut()
-    }
-
     /// Removes the lowest range.
     pub(super) fn pop_first(&mut self) {
         if !self.ivs.is_empty() {
-            self.ivs.remove(0);
+            let iv = self.ivs.remove(0);
+            self.total = self.total.saturating_sub(iv.end - iv.start);
         }
     }
 
     /// Removes and returns every range, lowest first.
     pub(super) fn take_all(&mut self) -> Vec<Iv> {
+        self.total = 0;
         std::mem::take(&mut self.ivs)
     }
 
@@ -72,6 +88,7 @@ impl Ranges {
             iv.end = from;
             iv.start < iv.end
         });
+        self.total = self.total.saturating_sub(removed);
         (removed, removed_captured)
     }
 
@@ -84,6 +101,13 @@ impl Ranges {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let mut cur = a;
+        let mut added = 0;
+        let mut seen = |x: u64, y: u64, old: Option<Kind>| {
+            if old.is_none() {
+                added += y - x;
+            }
+            seen(x, y, old)
+        };
         for k in i..j {
             let Some(&iv) = self.ivs.get(k) else { break };
             if iv.start < a {
@@ -111,6 +135,7 @@ impl Ranges {
         }
         if i <= j && j <= self.ivs.len() {
             self.replace(i, j, &scratch);
+            self.total += added;
         }
         self.scratch = scratch;
     }

@@ -95,6 +95,10 @@ pub struct Insert {
     pub before_start_bytes: u64,
     /// Bytes at or past the DATA_FIN (ignored).
     pub after_fin_bytes: u64,
+    /// Bytes this insert made deliverable in order (given to the sink).
+    pub delivered_bytes: u64,
+    /// Bytes seen above the delivery point after this insert (the reordering buffer).
+    pub reorder_bytes: u64,
 }
 
 impl Insert {
@@ -205,4 +209,6 @@ pub struct Summary {
     pub after_fin_bytes: u64,
     /// DATA_FINs whose DSN disagreed with the first one (or lay before the start).
     pub data_fin_conflicts: u64,
+    /// Head-of-line delays, reordering and reordering-buffer occupancy.
+    pub order: super::OrderSummary,
 }

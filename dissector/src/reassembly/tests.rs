@@ -640,3 +640,37 @@ proptest! {
         prop_assert!(!of.out_of_order);
     }
 }
+
+#[test]
+fn head_of_line_reordering_and_buffer_figures_follow_the_inserts() {
+    let mut r = Reassembler::new(1000, ReassemblyLimits::default());
+    let mut o = Out::default();
+    // frame n is at n µs (ins): [1003, 1005) on subflow 2 at 20 µs is 3 bytes early ...
+    let a = ins(&mut r, &mut o, 1003, b"lo", 2, 20);
+    assert_eq!((a.delivered_bytes, a.reorder_bytes), (0, 2));
+    // ... a copy of it changes nothing ...
+    ins(&mut r, &mut o, 1003, b"lo", 1, 25);
+    // ... and [1000, 1003) on subflow 1 at 30 µs fills the hole: all 5 bytes deliverable.
+    let b = ins(&mut r, &mut o, 1000, b"hel", 1, 30);
+    assert_eq!((b.delivered_bytes, b.reorder_bytes), (5, 0));
+    r.data_fin(1005, 31);
+    let s = r.finish(&mut |c| o.take(c)).order;
+    assert_eq!(o.data, b"hello");
+    assert_eq!((s.all.segments, s.all.waited_segments, s.all.waited_bytes), (2, 1, 2));
+    assert_eq!(s.all.delay_ns.max(), Some(10_000));
+    assert_eq!((s.out_of_order_segments, s.out_of_order_bytes, s.distance_bytes.max()), (1, 2, Some(3)));
+    assert_eq!(s.distance_ns.max(), Some(10_000));
+    assert_eq!(s.occupancy_max, 2);
+    let sf2 = s.by_subflow.iter().find(|w| w.subflow == Some(2)).expect("subflow 2");
+    assert_eq!((sf2.segments, sf2.waited_segments), (1, 1));
+    assert_eq!(s.undelivered_segments, 0);
+}
+
+#[test]
+fn a_piece_behind_a_hole_never_filled_is_undelivered_not_delayed() {
+    let mut r = Reassembler::new(0, ReassemblyLimits::default());
+    let mut o = Out::default();
+    ins(&mut r, &mut o, 10, b"abc", 1, 1);
+    let s = r.finish(&mut |c| o.take(c)).order;
+    assert_eq!((s.undelivered_segments, s.undelivered_bytes, s.all.delay_ns.count()), (1, 3, 0));
+}

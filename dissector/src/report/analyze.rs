@@ -7,6 +7,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::track::checks::Verdict;
+use crate::track::receiver::HolDelay;
 use crate::track::{Analysis, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
 
 /// One connection with its subflows inlined, as the JSON report shows it.
@@ -262,6 +263,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 )?;
             }
         }
+        write_receiver(out, c)?;
         if !c.announced.is_empty() {
             write!(out, "  announced:")?;
             for a in &c.announced {
@@ -297,6 +299,89 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
             if c.anomalies_dropped > 0 {
                 writeln!(out, "    ... and {} more", c.anomalies_dropped)?;
             }
+        }
+    }
+    Ok(())
+}
+
+fn ms3(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.3}"))
+}
+
+fn hol_line(h: &HolDelay) -> String {
+    format!(
+        "{} pieces {}, {} waited ({}); head-of-line ms: median {} p90 {} p99 {} max {}",
+        h.segments,
+        human_bytes(h.bytes),
+        h.waited_segments,
+        human_bytes(h.waited_bytes),
+        ms3(h.median_ms),
+        ms3(h.p90_ms),
+        ms3(h.p99_ms),
+        ms3(h.max_ms)
+    )
+}
+
+/// The receiver's view of each direction that carried data (issue 14).
+fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
+    let dirs: Vec<_> = [("c2s", Dir::C2s), ("s2c", Dir::S2c)].into_iter().filter(|(_, d)| c.data(*d).receiver.hol.segments > 0).collect();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let p = &c.capture_point;
+    let how = match p.rule {
+        "ttl" => format!("TTL client {} server {}", opt(&p.client_ttl), opt(&p.server_ttl)),
+        "handshake" => format!("SYN to SYN/ACK {} ms, SYN/ACK to ACK {} ms", ms3(p.syn_to_synack_ms), ms3(p.synack_to_ack_ms)),
+        _ => "no TTL or handshake timing tells".to_string(),
+    };
+    writeln!(out, "  receiver view (capture point: {}, {how}):", p.near)?;
+    for (name, d) in dirs {
+        let r = &c.data(d).receiver;
+        let at = match p.at_receiver(d == Dir::C2s) {
+            Some(true) => "at the receiver",
+            Some(false) => "at the sender: an estimate",
+            None => "capture point unknown",
+        };
+        writeln!(out, "    {name} ({at}): {}", hol_line(&r.hol))?;
+        let f0 = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
+        if r.out_of_order_segments == 0 {
+            writeln!(out, "      out of order 0")?;
+        } else {
+            writeln!(
+                out,
+                "      out of order {} ({}), distance p50 {} B / {} ms, max {} B / {} ms; reorder buffer p50 {} B, p99 {} B, max {} B",
+                r.out_of_order_segments,
+                human_bytes(r.out_of_order_bytes),
+                f0(r.reorder_distance_bytes.p50),
+                ms3(r.reorder_distance_ms.p50),
+                f0(r.reorder_distance_bytes.max),
+                ms3(r.reorder_distance_ms.max),
+                f0(r.reorder_buffer_bytes.p50),
+                f0(r.reorder_buffer_bytes.p99),
+                f0(r.reorder_buffer_bytes.max)
+            )?;
+        }
+        writeln!(
+            out,
+            "      copies: {} duplicate(s) {}, {} retransmitted {}, {} probe(s){}{}",
+            r.duplicate_segments,
+            human_bytes(r.duplicate_bytes),
+            r.retransmitted_duplicate_segments,
+            human_bytes(r.retransmitted_duplicate_bytes),
+            r.probe_segments,
+            if r.undelivered_segments > 0 {
+                format!("; {} piece(s) {} never deliverable", r.undelivered_segments, human_bytes(r.undelivered_bytes))
+            } else {
+                String::new()
+            },
+            if r.untracked_segments > 0 { format!("; {} piece(s) not followed (limit)", r.untracked_segments) } else { String::new() }
+        )?;
+        for h in &r.hol_by_subflow {
+            let id = match h.subflow {
+                Some(Some(s)) => format!("sf{s}"),
+                _ => "other".to_string(),
+            };
+            writeln!(out, "      {id}: {}", hol_line(h))?;
         }
     }
     Ok(())

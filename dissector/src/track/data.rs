@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::hashing::{Hashing, StreamHash};
 use super::model::{Connection, Dir};
+use super::receiver::{Copies, ReceiverView};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
 use crate::seq::DataSeq;
 
@@ -100,6 +101,10 @@ pub struct Placed {
     pub probe_bytes: u64,
     /// Where the reinjected bytes had first been carried.
     pub origins: Vec<Origin>,
+    /// Data-level bytes this piece made deliverable in order (it filled a hole, or was next).
+    pub delivered_bytes: u64,
+    /// Bytes seen above the next expected DSN after this piece (the reordering buffer).
+    pub reorder_bytes: u64,
 }
 
 /// Data-level measures of one connection direction (docs/analyze.md).
@@ -155,6 +160,8 @@ pub struct DataDir {
     /// Bytes seen but not buffered because the reordering window was full; they are counted in
     /// `uncaptured` too (their content is not in the rebuilt stream).
     pub capped_bytes: u64,
+    /// The receiver's view: head-of-line delay, reordering, duplicates and probes (issue 14).
+    pub receiver: ReceiverView,
 }
 
 /// Under memory pressure a direction still buffers this much out-of-order data.
@@ -165,6 +172,7 @@ const MIN_RECENT: usize = 4 << 10;
 struct Slot {
     reasm: Reassembler,
     hasher: Option<StreamHash>,
+    copies: Copies,
 }
 
 /// All reassemblers, by connection id and direction.
@@ -223,7 +231,7 @@ impl DataLevel {
         let limits = self.limits;
         let s = self.slots.entry(conn).or_insert_with(|| Box::new([None, None])).get_mut(dir.index())?;
         if s.is_none() {
-            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(StreamHash::new) });
+            *s = Some(Slot { reasm: Reassembler::new(start.0, limits), hasher: hash.then(StreamHash::new), copies: Copies::default() });
             self.open_dirs += 1;
         }
         s.as_mut()
@@ -257,8 +265,14 @@ impl DataLevel {
             .reasm
             .insert(p.dsn.0, p.captured, p.wire_len, p.flow as u32, p.frame, p.ts_ns, &mut |c| deliver(c, hasher, hashing, &mut sink));
         slot.reasm.set_compare(true);
+        slot.copies.count(p.kind, out.duplicate_bytes.saturating_sub(out.late_bytes));
         self.held = (self.held + slot.reasm.memory_bytes()).saturating_sub(held_before);
-        let mut placed = Placed { mapped_bytes: u64::from(p.wire_len), ..Placed::default() };
+        let mut placed = Placed {
+            mapped_bytes: u64::from(p.wire_len),
+            delivered_bytes: out.delivered_bytes,
+            reorder_bytes: out.reorder_bytes,
+            ..Placed::default()
+        };
         // A TCP retransmission re-sends this subflow's own sequence space: whatever it carries,
         // it is counted as retransmitted (at the TCP level), neither new nor reinjected.
         if p.kind == Carry::Retransmission {
@@ -358,6 +372,7 @@ impl DataLevel {
             dd.caps_hit = sum.caps_hit;
             dd.capped_bytes = sum.capped_bytes;
             dd.mismatched_bytes = sum.mismatched_bytes;
+            dd.receiver = ReceiverView::new(&sum.order, slot.copies);
             if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
                 dd.duration_s = (b - a).max(0.0);
                 if dd.duration_s > 0.0 {
@@ -395,7 +410,7 @@ mod tests {
         assert_eq!(again.origins, vec![Origin { subflow: Some(0), bytes: 10, delay_ms: Some(30.0), first_frame: 1 }]);
         // A TCP retransmission is neither new nor reinjected.
         let retx = dl.insert(0, Dir::C2s, start, &carried(0, 100, &[1; 10], Carry::Retransmission, 40)).unwrap();
-        assert_eq!(retx, Placed { mapped_bytes: 10, ..Placed::default() });
+        assert_eq!((retx.mapped_bytes, retx.new_bytes, retx.reinjected_bytes), (10, 0, 0));
         // A 1-byte mapping of an already-carried byte is a window probe.
         let probe = dl.insert(0, Dir::C2s, start, &carried(0, 109, &[9], Carry::OneByte, 50)).unwrap();
         assert_eq!((probe.probe_bytes, probe.reinjected_bytes), (1, 0));

@@ -76,6 +76,13 @@ impl Analyzer {
     pub(super) fn tcp_level(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         f.last_ts = ctx.ts;
+        if let Some(t @ None) = f.ttl.get_mut(ctx.dir.index()) {
+            *t = Some(seg.ttl);
+        }
+        if seg.flags.syn() {
+            let first = if seg.flags.ack() { &mut f.synack_ts } else { &mut f.syn_ts };
+            first.get_or_insert(ctx.ts);
+        }
         let d = f.dir_mut(ctx.dir);
         if seg.flags.syn() {
             d.isn = Some(seg.seq);

@@ -445,6 +445,8 @@ impl Analyzer {
         dd.start_ts.get_or_insert(ts);
         dd.end_ts = Some(ts);
         let placed = self.data.insert(cid, dir, start, carried)?;
+        self.cur.delivered_bytes += placed.delivered_bytes;
+        self.cur.reorder_bytes = Some(placed.reorder_bytes);
         let dd = self.conns.get_mut(cid)?.data_mut(dir);
         let sd = self.flows.get_mut(carried.flow)?.dir_mut(dir);
         sd.mapped_bytes += placed.mapped_bytes;

@@ -30,6 +30,7 @@ mod live;
 mod mapping;
 mod mappings;
 pub mod model;
+pub mod receiver;
 mod retire;
 mod signals;
 #[cfg(test)]

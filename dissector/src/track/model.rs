@@ -163,6 +163,11 @@ pub struct SegmentRecord {
     pub data_ack: Option<u64>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
     pub rtt: Option<(Dir, f64)>,
+    /// Data-level bytes this segment made deliverable in order (it was next, or filled a hole).
+    pub delivered_bytes: u64,
+    /// Bytes seen above the next expected DSN after this segment's data was placed (the
+    /// data-level reordering buffer); `None` when it placed no data.
+    pub reorder_bytes: Option<u64>,
     /// The DSS mapping the segment carried, its DSN expanded to 64 bits.
     pub mapping: Option<MappingRecord>,
 }
@@ -245,6 +250,14 @@ pub struct Subflow {
     /// A connection could not be tracked for this flow (the open state was full).
     #[serde(skip)]
     pub(super) refused: bool,
+    /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
+    /// and SYN/ACK: where the capture was taken (`receiver::CapturePoint`).
+    #[serde(skip)]
+    pub ttl: [Option<u8>; 2],
+    #[serde(skip)]
+    pub syn_ts: Option<f64>,
+    #[serde(skip)]
+    pub synack_ts: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -297,6 +310,9 @@ impl Subflow {
             last_syn_capable: false,
             join_state: JoinState::default(),
             refused: false,
+            ttl: [None, None],
+            syn_ts: None,
+            synack_ts: None,
         }
     }
     pub fn dir(&self, d: Dir) -> &SubflowDir {
@@ -410,6 +426,8 @@ pub struct Connection {
     pub found_by: &'static str,
     /// What decided which end is the client (see `Subflow::role_rule`).
     pub role_rule: &'static str,
+    /// Where the capture appears to have been taken (issue 14), from the first subflow.
+    pub capture_point: super::receiver::CapturePoint,
     /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
     pub c2s: DataDir,
     pub s2c: DataDir,
@@ -480,6 +498,7 @@ impl Connection {
             anomalies_dropped: 0,
             found_by,
             role_rule,
+            capture_point: Default::default(),
             c2s: DataDir::default(),
             s2c: DataDir::default(),
             keys: [None, None],

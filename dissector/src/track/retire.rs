@@ -260,6 +260,9 @@ impl Analyzer {
         self.stats.mp_capable_unanswered += u64::from(unanswered);
         let mut subflows: Vec<Subflow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
         subflows.sort_by_key(|f| f.id);
+        if let Some(first) = subflows.iter().find(|f| !f.join) {
+            conn.capture_point = super::receiver::CapturePoint::of(first);
+        }
         for f in &mut subflows {
             if f.end.is_none() && f.unanswered() {
                 f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });

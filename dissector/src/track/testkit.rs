@@ -47,6 +47,7 @@ impl Feed {
             ack,
             flags: TcpFlags(flags),
             window: 65535,
+            ttl: 64,
             options: opts,
             options_truncated: false,
             payload,
