@@ -652,7 +652,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Dissect { .. } | Command::Stream { .. } | Command::Plot { .. } | Command::Pair { .. } | Command::Report { .. } | Command::Export { .. }
+        Command::Dissect { .. }
+        | Command::Stream { .. }
+        | Command::Plot { .. }
+        | Command::Pair { .. }
+        | Command::Report { .. }
+        | Command::Export { .. }
             if cli.merge =>
         {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))

@@ -378,9 +378,9 @@ fn write_plots(h: &mut String, cap: &Capture, opts: &Options) {
     );
     for c in conns.iter().take(opts.plotted_connections) {
         let _ = writeln!(h, "<h3>Connection {}: {} → {}</h3>", c.id, esc(&c.client.to_string()), esc(&c.server.to_string()));
-        for (kind, kind_name) in [(PlotKind::Throughput, "throughput"), (PlotKind::Sequence, "sequence")] {
+        for (kind, kind_name) in [(PlotKind::Throughput, "throughput"), (PlotKind::Sequence, "sequence"), (PlotKind::Hol, "hol")] {
             for (dir, dir_name) in [(Dir::C2s, "c2s"), (Dir::S2c, "s2c")] {
-                if c.data(dir).bytes == 0 && kind == PlotKind::Sequence {
+                if c.data(dir).bytes == 0 && kind != PlotKind::Throughput {
                     continue;
                 }
                 let po = PlotOptions {
@@ -405,13 +405,6 @@ fn write_plots(h: &mut String, cap: &Capture, opts: &Options) {
                 }
             }
         }
-        // The head-of-line blocking plot (`plot --kind hol`, issue 14) goes here once it exists:
-        // render it like the ones above and replace this placeholder.
-        let _ = writeln!(
-            h,
-            "<section class=\"placeholder\" id=\"hol-plot-{}\" data-plot=\"hol\" data-connection=\"{}\">Head-of-line blocking plot: not available yet (<code>plot --kind hol</code>, issue 14).</section>",
-            c.id, c.id
-        );
     }
 }
 
