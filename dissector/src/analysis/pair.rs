@@ -1172,6 +1172,7 @@ mod tests {
             options_truncated: false,
             payload: &[],
             payload_len: len,
+            ttl: 64,
         };
         p.packet(side, 0, ms * 1_000_000, &seg);
     }
