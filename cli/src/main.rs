@@ -9,10 +9,15 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod input;
+mod select;
+use select::SelectArgs;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
 use mptcp_dissector::report::events as monitor;
+use mptcp_dissector::report::time::TimeFormat;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
 
@@ -68,6 +73,13 @@ struct Cli {
     /// packet seen in two files counted once (analyze, verify, events, throughput).
     #[arg(long, global = true)]
     merge: bool,
+    /// Capture filter in BPF syntax, as tcpdump takes it (e.g. 'host 192.0.2.1 and port 7000'),
+    /// applied to every capture before analysis; frame numbers stay those of the file.
+    #[arg(short = 'f', long = "filter", global = true, value_name = "BPF")]
+    filter: Option<String>,
+    /// Stop after N packets (those that pass -f), as tcpdump -c and tshark -c.
+    #[arg(short = 'c', long = "count", global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +95,13 @@ enum Command {
         /// Print every TCP packet (and undecodable packets), not only those with MPTCP options.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Time format, as tshark's -t: r (seconds since the first packet), d (since the
+        /// previous packet), dd (since the previous line), a/ad/adoy (local time, with date or
+        /// day of year), u/ud/udoy (UTC), e (epoch seconds).
+        #[arg(short = 't', value_name = "FORMAT", default_value = "r", value_parser = TimeFormat::parse)]
+        time: TimeFormat,
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
     Analyze {
@@ -101,13 +120,15 @@ enum Command {
         /// connections that matter: failed checks, anomalies, fallback, the largest).
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Write a connection's data-level byte stream, rebuilt across all its subflows.
     Stream {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
         /// Connection id, as `analyze` numbers them (0-based).
-        #[arg(long, short = 'c')]
+        #[arg(long)]
         connection: usize,
         /// c2s: from the MP_CAPABLE SYN sender; s2c: the other way.
         #[arg(long, short = 'd', value_enum)]
@@ -122,9 +143,8 @@ enum Command {
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Only this connection (ids as `analyze` numbers them).
-        #[arg(long, short = 'c')]
-        connection: Option<usize>,
+        #[command(flatten)]
+        select: SelectArgs,
         /// Interval length, e.g. 100ms, 1s, 250us.
         #[arg(long, default_value = "100ms")]
         interval: String,
@@ -151,6 +171,8 @@ enum Command {
         /// Write the report here instead of standard output.
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT or the subflow timeline.
     Plot {
@@ -159,7 +181,7 @@ enum Command {
         #[arg(long, short = 'k', value_enum)]
         kind: PlotKindArg,
         /// Connection id (as `analyze` numbers them); default: the one with the most data in --direction.
-        #[arg(long, short = 'c')]
+        #[arg(long)]
         connection: Option<usize>,
         /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
         #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
@@ -194,6 +216,13 @@ enum Command {
         /// With --side: prefix each line with the capture time of the packet that shows it.
         #[arg(long, requires = "side")]
         timestamps: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Time format of text lines, as tshark's -t: r (seconds since the capture's first
+        /// packet), d/dd (since the previous event), a/ad/adoy (local time), u/ud/udoy (UTC),
+        /// e (epoch seconds).
+        #[arg(short = 't', value_name = "FORMAT", default_value = "r", value_parser = TimeFormat::parse)]
+        time: TimeFormat,
     },
     /// The same traffic captured at two points: segments lost between them and one-way delay,
     /// per subflow and direction (docs/pair.md).
@@ -324,7 +353,9 @@ const STDOUT: &str = "standard output";
 fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
     let input: Box<dyn Read> =
         if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path).map_err(CliError::open(path))?) };
-    CaptureReader::new(input).map_err(CliError::capture(path))
+    let mut reader = CaptureReader::new(input).map_err(CliError::capture(path))?;
+    input::prepare(&mut reader);
+    Ok(reader)
 }
 
 /// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an
@@ -469,7 +500,9 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
             }
         }
     }
+    let count = input::prepare_merged(&mut readers);
     let mut reader = mptcp_dissector::capture::merge::MergedReader::new(readers);
+    input::limit_merged(&mut reader, count);
     let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer);
     for (f, end) in names.iter().zip(ends) {
         if capture_end(f, end, dest) == 2 {
@@ -538,6 +571,7 @@ fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(A
             None => (CaptureReader::new(file).map_err(CliError::capture(path))?, None),
         }
     };
+    input::prepare(&mut reader);
     let result = mptcp_dissector::pipeline::run(&mut reader, analyzer);
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -568,6 +602,7 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
+    input::configure(input::InputOptions { filter: cli.filter.clone(), count: cli.count }).map_err(CliError::Usage)?;
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
@@ -758,7 +793,7 @@ fn run_merged(command: &Command, files: &[PathBuf], limits: Limits) -> Result<Ex
 /// One run over `file`, or over the captures `merge` merged into one (then `file` is their name).
 fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limits, dest: &Dest) -> Result<u8, CliError> {
     match command {
-        Command::Dissect { format, all, .. } => {
+        Command::Dissect { format, all, select, time, .. } => {
             let mut reader = open_capture(file)?;
             let mut out = BufWriter::new(dest.out());
             let config = DissectConfig {
@@ -767,20 +802,28 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     DissectFormat::Jsonl => dissect::Format::Jsonl,
                 },
                 all: *all,
+                time: *time,
             };
-            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(CliError::write(STDOUT))?;
+            let selection = select.selection();
+            let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(limits), selection));
+            let (_summary, end) =
+                dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
             out.flush().map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Analyze { format, sha256, all, .. } => {
+        Command::Analyze { format, sha256, all, select, .. } => {
             let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_events(false);
+            let selection = select.selection();
+            let retire = |sink: Box<dyn mptcp_dissector::track::Retire>| -> Box<dyn mptcp_dissector::track::Retire> {
+                Box::new(select::SelectedRetire { inner: sink, selection })
+            };
             let name = file.display().to_string();
             match (*format, *all) {
                 // Streamed: each connection is written as it finishes.
                 (ReportFormat::Jsonl, _) => {
                     let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
                     let (analysis, end) =
-                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
                     sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
                     Ok(capture_end(file, end, dest))
                 }
@@ -788,7 +831,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 (ReportFormat::Text, false) => {
                     let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
                     let (analysis, end) =
-                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
                     let mut out = BufWriter::new(dest.out());
                     sink.borrow_mut()
                         .write(&mut out, &name, &analysis, &warning_of(&end))
@@ -797,7 +840,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     Ok(capture_end(file, end, dest))
                 }
                 (format, _) => {
-                    let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+                    let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+                    select::restrict(&mut analysis, &selection);
                     let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
                     let mut out = BufWriter::new(dest.out());
                     match format {
@@ -810,7 +854,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
             }
         }
-        Command::Throughput { connection, interval, format, dense, .. } => {
+        Command::Throughput { select, interval, format, dense, .. } => {
+            let connection = &select.connection;
+            let selection = select.selection();
             let interval_ns = mptcp_dissector::series::parse_interval(interval).map_err(CliError::Usage)?;
             let series = std::rc::Rc::new(std::cell::RefCell::new(mptcp_dissector::series::Throughput::new(interval_ns, *connection)));
             let analyzer = Analyzer::new(limits).with_observer(Box::new(mptcp_dissector::series::SharedObserver(series.clone())));
@@ -826,7 +872,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     return Ok(2);
                 }
             }
-            let rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            let mut rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            rows.retain(|r| select::keeps_row(&selection, &analysis, r.connection, r.subflow));
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),
@@ -873,7 +920,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Verify { expect, format, output, .. } => {
+        Command::Verify { expect, format, output, select, .. } => {
             let mut exps = Vec::new();
             for rule in expect {
                 match mptcp_dissector::verify::parse_expectation(rule) {
@@ -885,7 +932,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
             }
             let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps));
-            let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+            let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+            select::restrict(&mut analysis, &select.selection());
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
                 msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
                 return Ok(2);
@@ -910,8 +958,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(to))?;
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Events { format, side, timestamps, .. } => {
-            let (analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
+        Command::Events { format, side, timestamps, select, time, .. } => {
+            let (mut analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
+            select::restrict_events(&mut analysis, &select.selection());
             let mut out = BufWriter::new(dest.out());
             let side = side.map(|s| match s {
                 SideArg::Client => monitor::Side::Client,
@@ -919,7 +968,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             });
             match (side, *format) {
                 (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), *timestamps),
-                (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events),
+                (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events, *time, &analysis.stats),
                 (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
             }
             .and_then(|_| out.flush())
@@ -932,6 +981,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    warn_old_connection_flag(&cli.command);
     match run(cli) {
         Ok(code) => code,
         // A closed pipe (e.g. `| head`) is not an error worth a message.
@@ -940,6 +990,21 @@ fn main() -> ExitCode {
             eprintln!("mptcp-trace: error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `-c` was `--connection` on `stream`, `throughput` and `plot`; it is now the packet count of
+/// every command (as tcpdump's and tshark's), so an old command line is told what changed.
+fn warn_old_connection_flag(command: &Command) {
+    if !matches!(command, Command::Stream { .. } | Command::Throughput { .. } | Command::Plot { .. }) {
+        return;
+    }
+    let short_c = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "-c" || a.strip_prefix("-c").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    if short_c {
+        eprintln!("mptcp-trace: note: -c is the packet count (as in tcpdump and tshark); a connection is chosen with --connection");
     }
 }
 
