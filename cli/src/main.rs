@@ -804,7 +804,17 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 all: *all,
                 time: *time,
             };
-            let selection = select.selection();
+            let mut selection = select.selection();
+            if selection.token.is_some() && file.as_os_str() != "-" {
+                let (first, _) = analyze_file(file, false, Analyzer::new(limits).with_events(false))?;
+                match select::resolve_token(selection, &first) {
+                    Some(s) => selection = s,
+                    None => {
+                        msg!(dest, "mptcp-trace: {}: no connection has that token (with that id)", file.display());
+                        return Ok(capture_end(file, None, dest).max(1));
+                    }
+                }
+            }
             let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(limits), selection));
             let (_summary, end) =
                 dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;

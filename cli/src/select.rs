@@ -73,3 +73,19 @@ impl Retire for SelectedRetire {
         }
     }
 }
+
+/// `--token` on a streamed report (`dissect`): the token is known only from the MP_CAPABLE
+/// SYN/ACK or third ACK on, so the packets before it would be missed. A first pass over the
+/// capture (`analysis`) finds the connection the token names, and the selection becomes that
+/// connection's id. `None`: no connection has the token.
+pub fn resolve_token(sel: Selection, analysis: &Analysis) -> Option<Selection> {
+    if sel.token.is_none() {
+        return Some(sel);
+    }
+    let only_token = Selection { token: sel.token, ..Selection::default() };
+    let conn = analysis.connections.iter().find(|c| only_token.keeps_connection(c))?;
+    if sel.connection.is_some_and(|id| id != conn.id) {
+        return None;
+    }
+    Some(Selection { connection: Some(conn.id), token: None, subflow: sel.subflow })
+}
