@@ -92,8 +92,8 @@ impl PacketFilter for Bpf {
         if let Some((_, p)) = self.programs.iter().find(|(lt, _)| *lt == linktype) {
             return Ok(p.filter(data));
         }
-        let program = compile(&self.expr, linktype)
-            .map_err(|e| format!("{:?} cannot be applied to link type {linktype}: {e}", self.expr))?;
+        let program =
+            compile(&self.expr, linktype).map_err(|e| format!("{:?} cannot be applied to link type {linktype}: {e}", self.expr))?;
         let pass = program.filter(data);
         self.programs.push((linktype, program));
         Ok(pass)

@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod input;
 mod select;
-use select::SelectArgs;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
@@ -20,6 +19,7 @@ use mptcp_dissector::report::events as monitor;
 use mptcp_dissector::report::time::TimeFormat;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
+use select::SelectArgs;
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
 type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
@@ -816,8 +816,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
             }
             let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(limits), selection));
-            let (_summary, end) =
-                dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
+            let (_summary, end) = dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
             out.flush().map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }

@@ -23,7 +23,8 @@ fn run(args: &[&str], file: &Path) -> Output {
     Command::new(bin()).args(args).arg(file).output().expect("run mptcp-trace")
 }
 
-const COMMANDS: [&[&str]; 5] = [&["analyze"], &["dissect"], &["events"], &["throughput"], &["stream", "--connection", "0", "-d", "c2s", "-o", "-"]];
+const COMMANDS: [&[&str]; 5] =
+    [&["analyze"], &["dissect"], &["events"], &["throughput"], &["stream", "--connection", "0", "-d", "c2s", "-o", "-"]];
 
 #[test]
 fn not_a_capture_exits_2_naming_the_file() {

@@ -56,7 +56,14 @@ fn bpf_filter_keeps_what_tcpdump_keeps() {
         for f in filters {
             // tcpdump writes the packets the filter keeps; our run on that file is the truth.
             let filtered = scratch(&format!("{cap}.filtered.pcap"));
-            let td = Command::new("tcpdump").args(["-n", "--time-stamp-precision=nano", "-r"]).arg(&path).arg("-w").arg(&filtered).arg(f).output().expect("tcpdump");
+            let td = Command::new("tcpdump")
+                .args(["-n", "--time-stamp-precision=nano", "-r"])
+                .arg(&path)
+                .arg("-w")
+                .arg(&filtered)
+                .arg(f)
+                .output()
+                .expect("tcpdump");
             assert!(td.status.success(), "tcpdump {cap} {f}: {}", String::from_utf8_lossy(&td.stderr));
             let count = Command::new("tcpdump").args(["-n", "-r"]).arg(&filtered).stdout(Stdio::piped()).output().expect("tcpdump");
             let want_packets = stdout(&count).lines().count() as u64;
@@ -212,7 +219,12 @@ fn events_times_match_the_packets_that_show_them() {
 fn json_keeps_every_digit_of_the_timestamp() {
     // dumpcap.pcapng records nanoseconds: tshark's frame.time_epoch has all nine digits.
     let path = testdata().join("dumpcap.pcapng");
-    let out = Command::new("tshark").args(["-r"]).arg(&path).args(["-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch"]).output().expect("tshark");
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(&path)
+        .args(["-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch"])
+        .output()
+        .expect("tshark");
     let want: std::collections::BTreeMap<u64, String> = stdout(&out)
         .lines()
         .filter_map(|l| {
@@ -234,7 +246,8 @@ fn json_keeps_every_digit_of_the_timestamp() {
 
 /// Frames tshark shows for a display filter.
 fn tshark_frames(path: &Path, filter: &str) -> BTreeSet<u64> {
-    let out = Command::new("tshark").args(["-r"]).arg(path).args(["-Y", filter, "-T", "fields", "-e", "frame.number"]).output().expect("tshark");
+    let out =
+        Command::new("tshark").args(["-r"]).arg(path).args(["-Y", filter, "-T", "fields", "-e", "frame.number"]).output().expect("tshark");
     stdout(&out).lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
@@ -271,7 +284,14 @@ fn connection_token_and_subflow_select_what_tshark_does() {
             let tokens = Command::new("tshark")
                 .args(["-r"])
                 .arg(&path)
-                .args(["-Y", &format!("mptcp.stream == {id} && tcp.options.mptcp.recvtok"), "-T", "fields", "-e", "tcp.options.mptcp.recvtok"])
+                .args([
+                    "-Y",
+                    &format!("mptcp.stream == {id} && tcp.options.mptcp.recvtok"),
+                    "-T",
+                    "fields",
+                    "-e",
+                    "tcp.options.mptcp.recvtok",
+                ])
                 .output()
                 .expect("tshark");
             let first = stdout(&tokens).lines().next().map(|t| t.trim().to_string());
@@ -284,7 +304,12 @@ fn connection_token_and_subflow_select_what_tshark_does() {
     // Subflows: ours are numbered as tshark's tcp.stream when every flow of the capture is TCP.
     for cap in ["two-subflows.pcap", "multi-conn.pcap"] {
         let path = testdata().join(cap);
-        let out = Command::new("tshark").args(["-r"]).arg(&path).args(["-Y", "tcp", "-T", "fields", "-e", "tcp.stream"]).output().expect("tshark");
+        let out = Command::new("tshark")
+            .args(["-r"])
+            .arg(&path)
+            .args(["-Y", "tcp", "-T", "fields", "-e", "tcp.stream"])
+            .output()
+            .expect("tshark");
         let streams: BTreeSet<u64> = stdout(&out).lines().filter_map(|l| l.trim().parse().ok()).collect();
         assert!(streams.len() >= 2, "{cap}: {streams:?}");
         for sf in streams {
@@ -338,11 +363,7 @@ fn compressed_captures_read_as_the_original() {
             std::fs::copy(&compressed, &renamed).expect("copy");
             same_output(&["analyze", "--format", "json"], plain, &renamed);
             // And from standard input.
-            let piped = bin()
-                .args(["dissect", "--all", "-"])
-                .stdin(std::fs::File::open(&compressed).expect("open"))
-                .output()
-                .expect("run");
+            let piped = bin().args(["dissect", "--all", "-"]).stdin(std::fs::File::open(&compressed).expect("open")).output().expect("run");
             assert_eq!(stdout(&piped), stdout(&run(&["dissect", "--all"], plain)), "stdin {ext}");
         }
     }

@@ -98,7 +98,11 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
 
 #[test]
 fn one_path_capture_names_its_gaps() {
-    let run = bin().args(["stream", "--connection", "0", "-d", "c2s", "-o", "-"]).arg(testdata().join("ethernet-one-path.pcap")).output().unwrap();
+    let run = bin()
+        .args(["stream", "--connection", "0", "-d", "c2s", "-o", "-"])
+        .arg(testdata().join("ethernet-one-path.pcap"))
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("gap: DSN"), "{stderr}");
@@ -106,7 +110,8 @@ fn one_path_capture_names_its_gaps() {
 
 #[test]
 fn unknown_connection_is_a_usage_error() {
-    let run = bin().args(["stream", "--connection", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
+    let run =
+        bin().args(["stream", "--connection", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
 }
 

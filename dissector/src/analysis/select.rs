@@ -22,7 +22,8 @@ impl Selection {
         if hex.is_empty() || hex.len() > 8 {
             return Err(format!("--token: {s:?} is not a token: expected up to 8 hex digits, as analyze prints them"));
         }
-        u32::from_str_radix(hex, 16).map_err(|_| format!("--token: {s:?} is not a token: expected up to 8 hex digits, as analyze prints them"))
+        u32::from_str_radix(hex, 16)
+            .map_err(|_| format!("--token: {s:?} is not a token: expected up to 8 hex digits, as analyze prints them"))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -4,12 +4,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
 use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::{Analyzer, Observer, SegmentRecord};
-use crate::analysis::select::Selection;
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,8 @@ pub fn dissect_selected<W: Write>(
         };
         summary.packets += 1;
         errors.clear();
-        let times = TimeRef { first_ns: packet.first_ts_ns, prev_ns: packet.prev_ts_ns, prev_shown_ns: prev_shown, digits: packet.ts_digits };
+        let times =
+            TimeRef { first_ns: packet.first_ts_ns, prev_ns: packet.prev_ts_ns, prev_shown_ns: prev_shown, digits: packet.ts_digits };
         match decode(packet.linktype, packet.data) {
             Decoded::Tcp(seg) => {
                 summary.tcp += 1;
@@ -268,15 +269,7 @@ fn write_segment(
             write!(
                 out,
                 " {}.{} > {}.{}: Flags [{}], seq {}, ack {}, win {}, length {}",
-                seg.src,
-                seg.sport,
-                seg.dst,
-                seg.dport,
-                seg.flags,
-                seg.seq,
-                seg.ack,
-                seg.window,
-                seg.payload_len
+                seg.src, seg.sport, seg.dst, seg.dport, seg.flags, seg.seq, seg.ack, seg.window, seg.payload_len
             )?;
             out.extend_from_slice(opts);
             for e in errors {
@@ -288,7 +281,13 @@ fn write_segment(
     }
 }
 
-fn write_undecoded(out: &mut Vec<u8>, config: DissectConfig, packet: &Packet<'_>, times: &TimeRef, errors: &[PacketError]) -> io::Result<()> {
+fn write_undecoded(
+    out: &mut Vec<u8>,
+    config: DissectConfig,
+    packet: &Packet<'_>,
+    times: &TimeRef,
+    errors: &[PacketError],
+) -> io::Result<()> {
     match config.format {
         Format::Jsonl => {
             out.extend_from_slice(b"{\"frame\":");
