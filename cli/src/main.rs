@@ -127,9 +127,10 @@ enum Command {
     Stream {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
-        /// Connection id, as `analyze` numbers them (0-based).
-        #[arg(long)]
-        connection: usize,
+        /// The connection: --connection ID (as `analyze` numbers them), --token HEX or --subflow ID
+        /// (one of its subflows); --token and --subflow read the file twice.
+        #[command(flatten)]
+        select: SelectArgs,
         /// c2s: from the MP_CAPABLE SYN sender; s2c: the other way.
         #[arg(long, short = 'd', value_enum)]
         direction: StreamDir,
@@ -180,9 +181,10 @@ enum Command {
         file: PathBuf,
         #[arg(long, short = 'k', value_enum)]
         kind: PlotKindArg,
-        /// Connection id (as `analyze` numbers them); default: the one with the most data in --direction.
-        #[arg(long)]
-        connection: Option<usize>,
+        /// The connection (--connection ID, --token HEX, --subflow ID; the last two read the file
+        /// twice); default: the one with the most data in --direction.
+        #[command(flatten)]
+        select: SelectArgs,
         /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
         #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
         direction: StreamDir,
@@ -650,7 +652,11 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(code))
         }
-        Command::Stream { file, connection, direction, output } => {
+        Command::Stream { file, select, direction, output } => {
+            let connection = match connection_of(&file, &select, limits)? {
+                Some(c) => c,
+                None => return Err(CliError::Usage("stream: which connection? --connection ID, --token HEX or --subflow ID".into())),
+            };
             let dir = match direction {
                 StreamDir::C2s => Dir::C2s,
                 StreamDir::S2c => Dir::S2c,
@@ -733,7 +739,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output } => {
+        Command::Plot { file, kind, select, direction, interval, width, height, stacked, output } => {
+            let connection = connection_of(&file, &select, limits)?;
             let interval_ns = mptcp_dissector::series::parse_interval(&interval).map_err(CliError::Usage)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
@@ -773,6 +780,23 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)))
         }
         _ => Err(CliError::Internal("several files: run_files")),
+    }
+}
+
+/// The connection `stream` and `plot` work on: `--connection` as given; `--token` or
+/// `--subflow` looked up in a first pass over the file. `None`: nothing was selected.
+fn connection_of(file: &PathBuf, select: &SelectArgs, limits: Limits) -> Result<Option<usize>, CliError> {
+    let sel = select.selection();
+    if sel.token.is_none() && sel.subflow.is_none() {
+        return Ok(sel.connection);
+    }
+    if file.as_os_str() == "-" {
+        return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));
+    }
+    let (first, _) = analyze_file(file, false, Analyzer::new(limits).with_events(false))?;
+    match select::resolve_connection(&sel, &first) {
+        Some(c) => Ok(Some(c)),
+        None => Err(CliError::Usage(format!("{}: no connection matches the selection", file.display()))),
     }
 }
 

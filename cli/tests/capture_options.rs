@@ -396,3 +396,26 @@ fn damaged_compressed_captures_are_clear_errors() {
         }
     }
 }
+
+#[test]
+fn stream_takes_the_connection_by_token_or_subflow() {
+    let path = testdata().join("multi-conn.pcap");
+    // The token tshark reads in the MP_JOIN SYNs of its MPTCP stream 1 (decimal there).
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(&path)
+        .args(["-Y", "mptcp.stream == 1 && tcp.options.mptcp.recvtok", "-T", "fields", "-e", "tcp.options.mptcp.recvtok"])
+        .output()
+        .expect("tshark");
+    let token: u32 = stdout(&out).lines().next().and_then(|t| t.trim().parse().ok()).expect("a join token");
+    let by_id = bin().args(["stream", "--connection", "1", "-d", "c2s", "-o", "-"]).arg(&path).output().expect("run");
+    let by_token = bin().args(["stream", "--token", &format!("{token:08x}"), "-d", "c2s", "-o", "-"]).arg(&path).output().expect("run");
+    assert!(by_id.status.success() && by_token.status.success(), "{}", String::from_utf8_lossy(&by_token.stderr));
+    assert!(by_id.stdout.len() > 100_000);
+    assert_eq!(by_id.stdout, by_token.stdout);
+    // The old `-c ID` is the packet count now: a note says so, and no connection was chosen.
+    let old = bin().args(["stream", "-c", "1", "-d", "c2s", "-o", "-"]).arg(&path).output().expect("run");
+    assert_eq!(old.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(err.contains("-c is the packet count") && err.contains("--connection"), "{err}");
+}
