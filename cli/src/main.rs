@@ -875,7 +875,11 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 (format, _) => {
                     let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
                     select::restrict(&mut analysis, &selection);
-                    let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    let mut report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    if !selection.is_empty() {
+                        // Flows outside every connection are not selected (as in the streamed reports).
+                        report.orphans.clear();
+                    }
                     let mut out = BufWriter::new(dest.out());
                     match format {
                         ReportFormat::Json => analyze_report::write_json(&mut out, &report),
