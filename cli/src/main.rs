@@ -833,9 +833,10 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 let (first, _) = analyze_file(file, false, Analyzer::new(limits).with_events(false))?;
                 match select::resolve_token(selection, &first) {
                     Some(s) => selection = s,
+                    // Like a display filter that matches nothing: no line, and a word why.
                     None => {
-                        msg!(dest, "mptcp-trace: {}: no connection has that token (with that id)", file.display());
-                        return Ok(capture_end(file, None, dest).max(1));
+                        msg!(dest, "mptcp-trace: warning: {}: no connection has that token (with that id)", file.display());
+                        return Ok(0);
                     }
                 }
             }

@@ -895,6 +895,71 @@ mod tests {
         assert!(err.is_some_and(|e| e.contains("larger than 8 MB")));
     }
 
+    /// Passes frames whose first byte is even; counts what it was shown.
+    struct EvenFirstByte(std::rc::Rc<std::cell::Cell<u32>>);
+    impl PacketFilter for EvenFirstByte {
+        fn matches(&mut self, linktype: u32, data: &[u8], orig_len: u32) -> Result<bool, String> {
+            assert_eq!((linktype, orig_len), (101, 1500));
+            self.0.set(self.0.get() + 1);
+            Ok(data.first().is_some_and(|b| b % 2 == 0))
+        }
+    }
+
+    #[test]
+    fn filter_and_count_keep_the_file_frame_numbers_and_times() {
+        let datas: Vec<[u8; 3]> = (0..10u8).map(|i| [i, 0, 0]).collect();
+        let records: Vec<(u32, u32, &[u8])> = datas.iter().enumerate().map(|(i, d)| (100 + i as u32, 0, &d[..])).collect();
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &records);
+        let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
+        r.set_filter(Box::new(EvenFirstByte(seen.clone())));
+        r.set_limit(3);
+        let mut got = Vec::new();
+        while let Ok(Some(p)) = r.next_packet() {
+            got.push((p.frame, p.ts_ns / 1_000_000_000, p.prev_ts_ns / 1_000_000_000, p.first_ts_ns / 1_000_000_000, p.ts_digits));
+        }
+        // Frames 1, 3, 5 (first bytes 0, 2, 4); the previous frame is the one before in the
+        // file, filtered out or not; the count stops the reading after the third.
+        assert_eq!(got, vec![(1, 100, 100, 100, 6), (3, 102, 101, 100, 6), (5, 104, 103, 100, 6)]);
+        assert_eq!(seen.get(), 5);
+    }
+
+    struct Refuses;
+    impl PacketFilter for Refuses {
+        fn matches(&mut self, _: u32, _: &[u8], _: u32) -> Result<bool, String> {
+            Err("no program for this link type".into())
+        }
+    }
+
+    #[test]
+    fn a_filter_that_cannot_decide_ends_the_reading_with_an_error() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[1]), (2, 0, &[2])]);
+        let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
+        r.set_filter(Box::new(Refuses));
+        let err = r.next_packet().err().expect("error");
+        assert!(matches!(err, CaptureError::Filter { frame: 1, .. }), "{err}");
+        assert!(matches!(r.next_packet(), Ok(None)));
+    }
+
+    #[test]
+    fn compressed_capture_reads_as_the_plain_one() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 5, &[1, 2, 3]), (2, 6, &[4; 96])]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        io::Write::write_all(&mut gz, &bytes).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let mut r = CaptureReader::new(io::Cursor::new(gz.clone())).expect("header");
+        assert_eq!(r.compression(), Some(decompress::Compression::Gzip));
+        assert!(r.next_packet().is_ok());
+        let ((plain, e1), (unzipped, e2)) = (read_all(bytes), read_all(gz.clone()));
+        assert!(e1.is_none() && e2.is_none());
+        assert_eq!(plain, unzipped);
+        // Cut inside the compressed data: an error naming gzip, not a cut-off capture.
+        let (pkts, err) = read_full(io::Cursor::new(gz.get(..gz.len() - 6).expect("cut").to_vec()));
+        assert!(pkts.len() <= 2);
+        let err = err.expect("error");
+        assert!(err.contains("gzip") && !err.contains("cut off after"), "{err}");
+    }
+
     #[test]
     fn pcapng_tsresol_scaling() {
         assert_eq!(scale_ts(1_500_000, 1_000_000), 1_500_000_000);
