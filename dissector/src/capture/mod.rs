@@ -936,7 +936,7 @@ mod tests {
         let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[1]), (2, 0, &[2])]);
         let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
         r.set_filter(Box::new(Refuses));
-        let err = r.next_packet().err().expect("error");
+        let err = r.next_packet().expect_err("error");
         assert!(matches!(err, CaptureError::Filter { frame: 1, .. }), "{err}");
         assert!(matches!(r.next_packet(), Ok(None)));
     }
