@@ -55,21 +55,43 @@ impl fmt::Display for Corrupt {
 
 impl std::error::Error for Corrupt {}
 
-/// The decompressed bytes of `input` (which still holds the magic number).
-pub fn decoder(format: Compression, input: Box<dyn Read>) -> Box<dyn Read> {
+/// The decompressed bytes of `input` (which still holds the magic number). The decoder is
+/// `Send` when `input` is, so that a file's can run on the read-ahead thread.
+pub fn decoder<R: Read>(format: Compression, input: R) -> Decompressed<R> {
     // Every decoder reads a buffered source; 64 KiB keeps the system calls few.
     let buffered = BufReader::with_capacity(64 << 10, input);
-    let inner: io::Result<Box<dyn Read>> = match format {
+    let inner = match format {
         // Several gzip members one after another (`cat a.gz b.gz`) are one stream, as for gunzip.
-        Compression::Gzip => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered))),
+        Compression::Gzip => Ok(Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))),
         // Reads every frame of the file, as `zstd -d` does.
-        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(buffered).map(|d| Box::new(d) as Box<dyn Read>),
-        Compression::Xz => Ok(Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered))),
-        Compression::Lz4 => Ok(Box::new(lz4_flex::frame::FrameDecoder::new(buffered))),
+        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(buffered).map(|d| Decoder::Zstd(Box::new(d))),
+        Compression::Xz => Ok(Decoder::Xz(liblzma::bufread::XzDecoder::new_multi_decoder(buffered))),
+        Compression::Lz4 => Ok(Decoder::Lz4(Box::new(lz4_flex::frame::FrameDecoder::new(buffered)))),
     };
     match inner {
-        Ok(inner) => Box::new(Decompressed { format, inner, state: State::Reading }),
-        Err(e) => Box::new(Decompressed { format, inner: Box::new(io::empty()), state: State::Failed(Some(e)) }),
+        Ok(inner) => Decompressed { format, inner, state: State::Reading },
+        Err(e) => Decompressed { format, inner: Decoder::None, state: State::Failed(Some(e)) },
+    }
+}
+
+/// One decoder per format (an enum rather than a box, so that `Send` follows the input's).
+enum Decoder<R: Read> {
+    Gzip(flate2::bufread::MultiGzDecoder<BufReader<R>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<R>>>),
+    Xz(liblzma::bufread::XzDecoder<BufReader<R>>),
+    Lz4(Box<lz4_flex::frame::FrameDecoder<BufReader<R>>>),
+    None,
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Xz(d) => d.read(buf),
+            Decoder::Lz4(d) => d.read(buf),
+            Decoder::None => Ok(0),
+        }
     }
 }
 
@@ -82,13 +104,13 @@ enum State {
 }
 
 /// A decoder whose errors name the format and say what went wrong in words a user can act on.
-struct Decompressed {
+pub struct Decompressed<R: Read> {
     format: Compression,
-    inner: Box<dyn Read>,
+    inner: Decoder<R>,
     state: State,
 }
 
-impl Decompressed {
+impl<R: Read> Decompressed<R> {
     fn corrupt(&self, e: &io::Error) -> io::Error {
         let name = self.format.name();
         let message = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -100,7 +122,7 @@ impl Decompressed {
     }
 }
 
-impl Read for Decompressed {
+impl<R: Read> Read for Decompressed<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.state {
             State::Reading => {}
@@ -136,7 +158,14 @@ mod tests {
 
     fn decode_all(format: Compression, bytes: Vec<u8>) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        decoder(format, Box::new(io::Cursor::new(bytes))).read_to_end(&mut out).map(|_| out)
+        decoder(format, io::Cursor::new(bytes)).read_to_end(&mut out).map(|_| out)
+    }
+
+    /// A file's decoder can be moved to the read-ahead thread.
+    #[test]
+    fn decoders_of_send_inputs_are_send() {
+        fn send<T: Send>(_: &T) {}
+        send(&decoder(Compression::Zstd, io::Cursor::new(Vec::new())));
     }
 
     #[test]

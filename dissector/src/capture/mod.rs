@@ -8,8 +8,9 @@
 //!
 //! Packets are handed out one at a time, borrowed from the reader's buffer; the file is never
 //! loaded whole. The reader detects the format from the first four bytes, so it also works on
-//! standard input. When it is given a [`std::fs::File`] holding classic pcap, a helper thread
-//! reads the file a few 256 KiB chunks ahead (the copy from the page cache is then done beside
+//! standard input. When it is given a [`std::fs::File`] holding classic pcap (compressed or not:
+//! the decompression then runs on that thread too), a helper thread reads the file a few 256 KiB
+//! chunks ahead (the copy from the page cache is then done beside
 //! the parsing, not before it); any other input is read on the caller's thread.
 //!
 //! ```no_run
@@ -188,6 +189,29 @@ impl CaptureReader {
         let mut magic = Vec::with_capacity(4);
         (&mut reader).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source })?;
         if let Some(format) = decompress::Compression::detect(&magic) {
+            // A compressed file: decompressed on the read-ahead thread when it holds classic
+            // pcap (the decompression then runs beside the analysis).
+            let mut slot = Some(reader);
+            if let Some(file) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<File>>().and_then(Option::take) {
+                let mut decoded = decompress::decoder(format, io::Cursor::new(magic).chain(file));
+                let mut magic = Vec::with_capacity(4);
+                (&mut decoded).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source }.classify())?;
+                let mut r = match magic.as_slice() {
+                    [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => {
+                        let eof = std::rc::Rc::new(std::cell::Cell::new(false));
+                        let Some(ahead) = ReadAhead::spawn_reader(decoded, eof.clone()) else {
+                            let source = io::Error::other("could not start the capture's reading thread");
+                            return Err(CaptureError::Io { after_frame: 0, source });
+                        };
+                        let stream = PcapStream::new(Source::Ahead(ahead), magic).map_err(CaptureError::classify)?;
+                        CaptureReader::with_inner(Inner::Pcap(stream), eof)
+                    }
+                    _ => Self::open(decoded, magic).map_err(CaptureError::classify)?,
+                };
+                r.compression = Some(format);
+                return Ok(r);
+            }
+            let Some(reader) = slot else { return Err(CaptureError::NotACapture { magic }) };
             let input: Box<dyn Read> = Box::new(io::Cursor::new(magic).chain(reader));
             let mut decoded = decompress::decoder(format, input);
             let mut magic = Vec::with_capacity(4);
@@ -541,7 +565,13 @@ impl ReadAhead {
     /// Starts the thread on a clone of `file` (same open file, same offset); `None` if the
     /// clone or the thread cannot be made (the caller then reads the file itself).
     fn spawn(file: &File, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Option<ReadAhead> {
-        let mut file = file.try_clone().ok()?;
+        let file = file.try_clone().ok()?;
+        Self::spawn_reader(file, eof)
+    }
+
+    /// Starts the thread on `source` (a file, or a compressed file's decoder); `None` if it
+    /// cannot be started.
+    fn spawn_reader<R: Read + Send + 'static>(mut source: R, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Option<ReadAhead> {
         // Room for every chunk and the end: sending never blocks the thread.
         let (full_tx, full) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_CHUNKS + 2);
         let (empty, empty_rx) = mpsc::sync_channel::<Vec<Vec<u8>>>(AHEAD_CHUNKS + 2);
@@ -562,7 +592,7 @@ impl ReadAhead {
                 let mut n = 0;
                 let end = loop {
                     let Some(dst) = buf.get_mut(AHEAD_HEAD + n..).filter(|d| !d.is_empty()) else { break None };
-                    match file.read(dst) {
+                    match source.read(dst) {
                         Ok(0) => break Some(Ok(())),
                         Ok(k) => n += k,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -870,6 +900,32 @@ mod tests {
             for cut in [10, 23, 30, 5000, AHEAD_CHUNK - 3, AHEAD_CHUNK + AHEAD_HEAD, bytes.len() / 2, bytes.len() - 1] {
                 let (_, err) = file_and_memory_agree("cut", bytes[..cut].to_vec());
                 assert!(err.is_some_and(|e| e.contains("cut off")), "cut {cut}");
+            }
+        }
+    }
+
+    /// A compressed file is decompressed on the read-ahead thread: the same packets, and the
+    /// same error at the same frame when the compressed data is cut, as from memory.
+    #[test]
+    fn read_ahead_compressed_file_matches_memory() {
+        let datas: Vec<Vec<u8>> = (0..300).map(|i| (0..(i * 997) % 70_000).map(|k| (k * 7 + i) as u8).collect()).collect();
+        let records: Vec<(u32, u32, &[u8])> = datas.iter().enumerate().map(|(i, d)| (i as u32, 9, d.as_slice())).collect();
+        let plain = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &records);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &plain).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let zst = zstd::encode_all(io::Cursor::new(&plain), 1).expect("zstd");
+        let (want, err) = read_full(io::Cursor::new(plain));
+        assert!(err.is_none());
+        for (name, bytes) in [("gz", gz), ("zst", zst)] {
+            let (pkts, err) = file_and_memory_agree(name, bytes.clone());
+            assert!(err.is_none(), "{name}: {err:?}");
+            assert_eq!(pkts, want, "{name}");
+            for cut in [bytes.len() / 3, bytes.len() - 1] {
+                let (pkts, err) = file_and_memory_agree(name, bytes.get(..cut).expect("cut").to_vec());
+                // Cut in the trailer: every packet, then the error.
+                assert!(pkts.len() <= want.len() && pkts.iter().zip(&want).all(|(a, b)| a == b), "{name} cut {cut}");
+                assert!(err.as_ref().is_some_and(|e| e.contains(if name == "gz" { "gzip" } else { "zstd" })), "{name} cut {cut}: {err:?}");
             }
         }
     }
