@@ -9,12 +9,17 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+mod input;
+mod select;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
 use mptcp_dissector::report::events as monitor;
+use mptcp_dissector::report::time::TimeFormat;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits};
 use mptcp_plots::PlotError;
+use select::SelectArgs;
 
 mod auto;
 mod gen;
@@ -72,6 +77,13 @@ struct Cli {
     /// packet seen in two files counted once (analyze, verify, events, throughput).
     #[arg(long, global = true)]
     merge: bool,
+    /// Capture filter in BPF syntax, as tcpdump takes it (e.g. 'host 192.0.2.1 and port 7000'),
+    /// applied to every capture before analysis; frame numbers stay those of the file.
+    #[arg(short = 'f', long = "filter", global = true, value_name = "BPF")]
+    filter: Option<String>,
+    /// Stop after N packets (those that pass -f), as tcpdump -c and tshark -c.
+    #[arg(short = 'c', long = "count", global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +100,13 @@ enum Command {
         /// Print every TCP packet (and undecodable packets), not only those with MPTCP options.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Time format, as tshark's -t: r (seconds since the first packet), d (since the
+        /// previous packet), dd (since the previous line), a/ad/adoy (local time, with date or
+        /// day of year), u/ud/udoy (UTC), e (epoch seconds).
+        #[arg(short = 't', value_name = "FORMAT", default_value = "r", value_parser = TimeFormat::parse)]
+        time: TimeFormat,
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
     #[command(after_help = gen::examples::ANALYZE)]
@@ -107,15 +126,18 @@ enum Command {
         /// connections that matter: failed checks, anomalies, fallback, the largest).
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Write a connection's data-level byte stream, rebuilt across all its subflows.
     #[command(after_help = gen::examples::STREAM)]
     Stream {
         /// Capture file (pcap or pcapng); `-` reads standard input.
         file: PathBuf,
-        /// Connection id, as `analyze` numbers them (0-based).
-        #[arg(long, short = 'c')]
-        connection: usize,
+        /// The connection: --connection ID (as `analyze` numbers them), --token HEX or --subflow ID
+        /// (one of its subflows); --token and --subflow read the file twice.
+        #[command(flatten)]
+        select: SelectArgs,
         /// c2s: from the MP_CAPABLE SYN sender; s2c: the other way.
         #[arg(long, short = 'd', value_enum)]
         direction: StreamDir,
@@ -130,9 +152,8 @@ enum Command {
         /// each on its own, in parallel (`--jobs`), and reported in the order given.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Only this connection (ids as `analyze` numbers them).
-        #[arg(long, short = 'c')]
-        connection: Option<usize>,
+        #[command(flatten)]
+        select: SelectArgs,
         /// Interval length, e.g. 100ms, 1s, 250us (default: picked from the duration, a round
         /// value giving a few hundred intervals).
         #[arg(long)]
@@ -164,6 +185,8 @@ enum Command {
         /// Pass a capture without any MPTCP connection (by default it fails: exit 1).
         #[arg(long)]
         allow_empty: bool,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Draw a plot (PNG or SVG, from the output's extension): throughput, data sequence, RTT, the subflow timeline, head-of-line delay, the reordering buffer, or one-way delay between two captures.
     #[command(after_help = gen::examples::PLOT)]
@@ -172,9 +195,10 @@ enum Command {
         file: PathBuf,
         #[arg(long, short = 'k', value_enum)]
         kind: PlotKindArg,
-        /// Connection id (as `analyze` numbers them); default: the one with the most data in --direction.
-        #[arg(long, short = 'c')]
-        connection: Option<usize>,
+        /// The connection (--connection ID, --token HEX, --subflow ID; the last two read the file
+        /// twice); default: the one with the most data in --direction.
+        #[command(flatten)]
+        select: SelectArgs,
         /// Data direction plotted: c2s from the MP_CAPABLE SYN sender, s2c the other way.
         #[arg(long, short = 'd', value_enum, default_value_t = StreamDir::C2s)]
         direction: StreamDir,
@@ -213,6 +237,13 @@ enum Command {
         /// With --side: prefix each line with the capture time of the packet that shows it.
         #[arg(long, requires = "side")]
         timestamps: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Time format of text lines, as tshark's -t: r (seconds since the capture's first
+        /// packet), d/dd (since the previous event), a/ad/adoy (local time), u/ud/udoy (UTC),
+        /// e (epoch seconds).
+        #[arg(short = 't', value_name = "FORMAT", default_value = "r", value_parser = TimeFormat::parse)]
+        time: TimeFormat,
     },
     /// The same traffic captured at two points: segments lost between them and one-way delay,
     /// per subflow and direction (docs/pair.md).
@@ -386,7 +417,9 @@ const STDOUT: &str = "standard output";
 fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
     let input: Box<dyn Read> =
         if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path).map_err(CliError::open(path))?) };
-    CaptureReader::new(input).map_err(CliError::capture(path))
+    let mut reader = CaptureReader::new(input).map_err(CliError::capture(path))?;
+    input::prepare(&mut reader);
+    Ok(reader)
 }
 
 /// Reports how the capture ended: a cut-off file is a warning (exit stays 0), anything else an
@@ -452,10 +485,6 @@ macro_rules! msg {
 }
 use msg;
 
-/// Runs `command` on each file, `jobs` at a time (rayon), and writes each file's output and
-/// messages in the order the files were given, as soon as the files before it are done (like
-/// ripgrep). A file that cannot be read is named in its error and the others still run. The
-/// exit status is the worst of them.
 /// Whether large streams are hashed on a helper thread: not when the files already keep every
 /// core busy (several files, `--jobs` above 1).
 static HASH_THREAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
@@ -464,6 +493,10 @@ fn hash_thread() -> bool {
     HASH_THREAD.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Runs `command` on each file, `jobs` at a time (rayon), and writes each file's output and
+/// messages in the order the files were given, as soon as the files before it are done (like
+/// ripgrep). A file that cannot be read is named in its error and the others still run. The
+/// exit status is the worst of them.
 fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) -> Result<ExitCode, CliError> {
     if let [file] = files {
         return run_file(command, file, limits, &Dest::Std).map(ExitCode::from);
@@ -540,7 +573,9 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
             }
         }
     }
+    let count = input::prepare_merged(&mut readers);
     let mut reader = mptcp_dissector::capture::merge::MergedReader::new(readers);
+    input::limit_merged(&mut reader, count);
     let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer);
     for (f, end) in names.iter().zip(ends) {
         if capture_end(f, end, dest) == 2 {
@@ -609,6 +644,7 @@ fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(A
             None => (CaptureReader::new(file).map_err(CliError::capture(path))?, None),
         }
     };
+    input::prepare(&mut reader);
     let result = mptcp_dissector::pipeline::run(&mut reader, analyzer);
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -639,6 +675,7 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
+    input::configure(input::InputOptions { filter: cli.filter.clone(), count: cli.count }).map_err(CliError::Usage)?;
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     match &cli.command {
@@ -779,7 +816,11 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(code))
         }
-        Command::Stream { file, connection, direction, output } => {
+        Command::Stream { file, select, direction, output } => {
+            let connection = match connection_of(&file, &select, limits)? {
+                Some(c) => c,
+                None => return Err(CliError::Usage("stream: which connection? --connection ID, --token HEX or --subflow ID".into())),
+            };
             let dir = match direction {
                 StreamDir::C2s => Dir::C2s,
                 StreamDir::S2c => Dir::S2c,
@@ -862,7 +903,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Plot { file, kind, connection, direction, interval, width, height, stacked, output, .. } => {
+        Command::Plot { file, kind, select, direction, interval, width, height, stacked, output, .. } => {
+            let connection = connection_of(&file, &select, limits)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
                     PlotKindArg::Throughput => mptcp_plots::PlotKind::Throughput,
@@ -928,6 +970,23 @@ fn run_pair(
     Ok((report, code))
 }
 
+/// The connection `stream` and `plot` work on: `--connection` as given; `--token` or
+/// `--subflow` looked up in a first pass over the file. `None`: nothing was selected.
+fn connection_of(file: &PathBuf, select: &SelectArgs, limits: Limits) -> Result<Option<usize>, CliError> {
+    let sel = select.selection();
+    if sel.token.is_none() && sel.subflow.is_none() {
+        return Ok(sel.connection);
+    }
+    if file.as_os_str() == "-" {
+        return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));
+    }
+    let (first, _) = analyze_file(file, false, Analyzer::new(limits).with_events(false))?;
+    match select::resolve_connection(&sel, &first) {
+        Some(c) => Ok(Some(c)),
+        None => Err(CliError::Usage(format!("{}: no connection matches the selection", file.display()))),
+    }
+}
+
 /// One file's run of a command that takes several files; returns its exit status.
 fn run_file(command: &Command, file: &PathBuf, limits: Limits, dest: &Dest) -> Result<u8, CliError> {
     run_input(command, file, &[], limits, dest)
@@ -945,7 +1004,7 @@ fn run_merged(command: &Command, files: &[PathBuf], limits: Limits) -> Result<Ex
 /// One run over `file`, or over the captures `merge` merged into one (then `file` is their name).
 fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limits, dest: &Dest) -> Result<u8, CliError> {
     match command {
-        Command::Dissect { format, all, .. } => {
+        Command::Dissect { format, all, select, time, .. } => {
             let mut reader = open_capture(file)?;
             let mut out = BufWriter::new(dest.out());
             let config = DissectConfig {
@@ -954,20 +1013,38 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     DissectFormat::Jsonl => dissect::Format::Jsonl,
                 },
                 all: *all,
+                time: *time,
             };
-            let (_summary, end) = dissect::dissect(&mut reader, config, &mut out).map_err(CliError::write(STDOUT))?;
+            let mut selection = select.selection();
+            if selection.token.is_some() && file.as_os_str() != "-" {
+                let (first, _) = analyze_file(file, false, Analyzer::new(limits).with_events(false))?;
+                match select::resolve_token(selection, &first) {
+                    Some(s) => selection = s,
+                    // Like a display filter that matches nothing: no line, and a word why.
+                    None => {
+                        msg!(dest, "mptcp-trace: warning: {}: no connection has that token (with that id)", file.display());
+                        return Ok(0);
+                    }
+                }
+            }
+            let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(limits), selection));
+            let (_summary, end) = dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
             out.flush().map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Analyze { format, sha256, all, .. } => {
+        Command::Analyze { format, sha256, all, select, .. } => {
             let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_hash_thread(hash_thread()).with_events(false);
+            let selection = select.selection();
+            let retire = |sink: Box<dyn mptcp_dissector::track::Retire>| -> Box<dyn mptcp_dissector::track::Retire> {
+                Box::new(select::SelectedRetire { inner: sink, selection })
+            };
             let name = file.display().to_string();
             match (*format, *all) {
                 // Streamed: each connection is written as it finishes.
                 (ReportFormat::Jsonl, _) => {
                     let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
                     let (analysis, end) =
-                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
                     sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
                     Ok(capture_end(file, end, dest))
                 }
@@ -975,7 +1052,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 (ReportFormat::Text, false) => {
                     let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
                     let (analysis, end) =
-                        analyze_input(file, merge, dest, analyzer.with_retire(Box::new(analyze_report::Shared(sink.clone()))))?;
+                        analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
                     let mut out = BufWriter::new(dest.out());
                     sink.borrow_mut()
                         .write(&mut out, &name, &analysis, &warning_of(&end))
@@ -984,8 +1061,13 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     Ok(capture_end(file, end, dest))
                 }
                 (format, _) => {
-                    let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
-                    let report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+                    select::restrict(&mut analysis, &selection);
+                    let mut report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+                    if !selection.is_empty() {
+                        // Flows outside every connection are not selected (as in the streamed reports).
+                        report.orphans.clear();
+                    }
                     let mut out = BufWriter::new(dest.out());
                     match format {
                         ReportFormat::Json => analyze_report::write_json(&mut out, &report),
@@ -997,7 +1079,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
             }
         }
-        Command::Throughput { connection, interval, format, dense, .. } => {
+        Command::Throughput { select, interval, format, dense, .. } => {
+            let connection = &select.connection;
+            let selection = select.selection();
             let series = std::rc::Rc::new(std::cell::RefCell::new(match interval {
                 Some(i) => mptcp_dissector::series::Throughput::new(
                     mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
@@ -1018,7 +1102,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     return Ok(2);
                 }
             }
-            let rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            let mut rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            rows.retain(|r| select::keeps_row(&selection, &analysis, r.connection, r.subflow));
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),
@@ -1070,7 +1155,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             res.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
-        Command::Verify { expect, format, output, allow_empty, .. } => {
+        Command::Verify { expect, format, output, allow_empty, select, .. } => {
             let mut exps = Vec::new();
             for rule in expect {
                 match mptcp_dissector::verify::parse_expectation(rule) {
@@ -1082,7 +1167,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
             }
             let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps)).with_hash_thread(hash_thread());
-            let (analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+            let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+            select::restrict(&mut analysis, &select.selection());
             if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
                 msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
                 return Ok(2);
@@ -1108,8 +1194,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             .map_err(CliError::write(to))?;
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Events { format, side, timestamps, .. } => {
-            let (analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
+        Command::Events { format, side, timestamps, select, time, .. } => {
+            let (mut analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
+            select::restrict_events(&mut analysis, &select.selection());
             let mut out = BufWriter::new(dest.out());
             let side = side.map(|s| match s {
                 SideArg::Client => monitor::Side::Client,
@@ -1117,7 +1204,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             });
             match (side, *format) {
                 (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), *timestamps),
-                (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events),
+                (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events, *time, &analysis.stats),
                 (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
             }
             .and_then(|_| out.flush())
@@ -1136,6 +1223,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    warn_old_connection_flag(&cli.command);
     match run(cli) {
         Ok(code) => code,
         // A closed pipe (e.g. `| head`) is not an error worth a message.
@@ -1144,6 +1232,21 @@ fn main() -> ExitCode {
             eprintln!("mptcp-trace: error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `-c` was `--connection` on `stream`, `throughput` and `plot`; it is now the packet count of
+/// every command (as tcpdump's and tshark's), so an old command line is told what changed.
+fn warn_old_connection_flag(command: &Command) {
+    if !matches!(command, Command::Stream { .. } | Command::Throughput { .. } | Command::Plot { .. }) {
+        return;
+    }
+    let short_c = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "-c" || a.strip_prefix("-c").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    if short_c {
+        eprintln!("mptcp-trace: note: -c is the packet count (as in tcpdump and tshark); a connection is chosen with --connection");
     }
 }
 

@@ -23,7 +23,8 @@ fn run(args: &[&str], file: &Path) -> Output {
     Command::new(bin()).args(args).arg(file).output().expect("run mptcp-trace")
 }
 
-const COMMANDS: [&[&str]; 5] = [&["analyze"], &["dissect"], &["events"], &["throughput"], &["stream", "-c", "0", "-d", "c2s", "-o", "-"]];
+const COMMANDS: [&[&str]; 5] =
+    [&["analyze"], &["dissect"], &["events"], &["throughput"], &["stream", "--connection", "0", "-d", "c2s", "-o", "-"]];
 
 #[test]
 fn not_a_capture_exits_2_naming_the_file() {
@@ -64,7 +65,7 @@ fn closed_pipe_exits_0_without_a_message() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let cap = testdata("two-subflows.pcap");
-    for args in [&["dissect"][..], &["stream", "-c", "0", "-d", "c2s", "-o", "-"][..]] {
+    for args in [&["dissect"][..], &["stream", "--connection", "0", "-d", "c2s", "-o", "-"][..]] {
         // The whole output must outgrow the pipe, or the command could finish before the close.
         let whole = run(args, &cap);
         assert!(whole.stdout.len() > PIPE_CAPACITY + 2 * STD_BUF, "{args:?}: only {} bytes of output", whole.stdout.len());

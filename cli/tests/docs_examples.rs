@@ -37,7 +37,7 @@ fn run_block(cmds: &[&str], scratch: &Path) -> Vec<String> {
     for c in cmds {
         script.push_str(&format!("{{ {c}\n}} 2>&1; __rc=$?; printf '%s\\n' '{MARK}'; (exit $__rc)\n"));
     }
-    let out = Command::new("sh").arg("-c").arg(script).current_dir(scratch).env("PATH", path).output().unwrap();
+    let out = Command::new("sh").arg("-c").arg(script).current_dir(scratch).env("PATH", path).env("TZ", "UTC").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.split(&format!("{MARK}\n")).map(str::to_string).take(cmds.len()).collect()
 }

@@ -56,7 +56,7 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
                 .unwrap();
             for d in ["c2s", "s2c"] {
                 let out = dir.join(format!("{}-{id}-{d}", entry["file"].as_str().unwrap()));
-                let run = bin().args(["stream", "-c", &id.to_string(), "-d", d, "-o"]).arg(&out).arg(&file).output().unwrap();
+                let run = bin().args(["stream", "--connection", &id.to_string(), "-d", d, "-o"]).arg(&out).arg(&file).output().unwrap();
                 let got = std::fs::read(&out).unwrap();
                 let complete = entry[format!("expect_complete_{d}")].as_bool().unwrap_or(false);
                 if complete {
@@ -98,7 +98,11 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
 
 #[test]
 fn one_path_capture_names_its_gaps() {
-    let run = bin().args(["stream", "-c", "0", "-d", "c2s", "-o", "-"]).arg(testdata().join("ethernet-one-path.pcap")).output().unwrap();
+    let run = bin()
+        .args(["stream", "--connection", "0", "-d", "c2s", "-o", "-"])
+        .arg(testdata().join("ethernet-one-path.pcap"))
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("gap: DSN"), "{stderr}");
@@ -106,7 +110,8 @@ fn one_path_capture_names_its_gaps() {
 
 #[test]
 fn unknown_connection_is_a_usage_error() {
-    let run = bin().args(["stream", "-c", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
+    let run =
+        bin().args(["stream", "--connection", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
 }
 
@@ -126,7 +131,7 @@ fn partial_captures_give_a_true_suffix_or_prefix() {
             let r = bin()
                 .arg("stream")
                 .arg(testdata().join(format!("matrix/{name}.pcap")))
-                .args(["-c", "0", "-d", d, "-o"])
+                .args(["--connection", "0", "-d", d, "-o"])
                 .arg(&out)
                 .output()
                 .unwrap();

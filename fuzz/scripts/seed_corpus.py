@@ -4,7 +4,8 @@
     python3 fuzz/scripts/seed_corpus.py      # writes fuzz/corpus/{mptcp_option,packet_decode,pipeline}/
 
 pipeline:      each pcap cut to its first 8 / 32 / 120 records (header kept), pcapng cut to the
-               first 4 / 16 KiB (a truncated file is a fine seed too), plus a few headers alone.
+               first 4 / 16 KiB (a truncated file is a fine seed too), plus a few headers alone,
+               and testdata/compressed/ whole and cut in half.
 packet_decode: every distinct packet whose TCP options carry MPTCP (and the first of the rest),
                prefixed by one byte: the index of its link type in the target's LINKTYPES table.
 mptcp_option:  every distinct MPTCP option (kind 30) found by walking the TCP options.
@@ -142,6 +143,13 @@ def main():
                 plain += 0 if mptcp else 1
                 idx = LINKTYPES.index(linktype) if linktype in LINKTYPES else 0
                 write("packet_decode", bytes([idx]) + pkt[:200])
+    # Compressed captures (gzip, zstd, xz, lz4 made by the tools): whole, and cut in the middle
+    # (the decoders' error paths).
+    cdir = os.path.join(TESTDATA, "compressed")
+    for n in sorted(os.listdir(cdir)) if os.path.isdir(cdir) else []:
+        buf = open(os.path.join(cdir, n), "rb").read()
+        write("pipeline", buf)
+        write("pipeline", buf[: len(buf) // 2])
     for t in ("mptcp_option", "packet_decode", "pipeline"):
         d = os.path.join(OUT, t)
         print(t, len(os.listdir(d)) if os.path.isdir(d) else 0, "seeds", file=sys.stderr)

@@ -3,5 +3,6 @@
 //! [`Analysis`](crate::track::Analysis) or observe the tracker's per-segment records; the
 //! reporters (`report`) render their results.
 pub mod pair;
+pub mod select;
 pub mod series;
 pub mod verify;

@@ -14,6 +14,7 @@ struct Head {
     linktype: u32,
     orig_len: u32,
     frame: u64,
+    ts_digits: u8,
     data: Vec<u8>,
 }
 
@@ -33,7 +34,14 @@ impl Input {
             Ok(Some(p)) => {
                 buf.clear();
                 buf.extend_from_slice(p.data);
-                self.head = Some(Head { ts_ns: p.ts_ns, linktype: p.linktype, orig_len: p.orig_len, frame: p.frame, data: buf });
+                self.head = Some(Head {
+                    ts_ns: p.ts_ns,
+                    linktype: p.linktype,
+                    orig_len: p.orig_len,
+                    frame: p.frame,
+                    ts_digits: p.ts_digits,
+                    data: buf,
+                });
             }
             Ok(None) => {
                 self.head = None;
@@ -64,6 +72,10 @@ pub struct MergedReader {
     heap: BinaryHeap<Reverse<(u64, usize)>>,
     cur: Option<(usize, Head)>,
     frame: u64,
+    /// Packets still to hand out (`-c` over the merged stream); `None`: all.
+    left: Option<u64>,
+    first_ts_ns: Option<u64>,
+    last_ts_ns: u64,
 }
 
 impl MergedReader {
@@ -77,7 +89,12 @@ impl MergedReader {
                 heap.push(Reverse((h.ts_ns, i)));
             }
         }
-        MergedReader { inputs, heap, cur: None, frame: 0 }
+        MergedReader { inputs, heap, cur: None, frame: 0, left: None, first_ts_ns: None, last_ts_ns: 0 }
+    }
+
+    /// Stops after `count` packets of the merged stream (`-c`).
+    pub fn set_limit(&mut self, count: u64) {
+        self.left = Some(count);
     }
 
     /// The next packet of all inputs, earliest first; `None` when every input has ended (an
@@ -89,6 +106,9 @@ impl MergedReader {
                 input.spare = h.data;
             }
         }
+        if self.left == Some(0) {
+            return None;
+        }
         let Reverse((_, i)) = self.heap.pop()?;
         let input = self.inputs.get_mut(i)?;
         let head = input.head.take()?;
@@ -98,9 +118,24 @@ impl MergedReader {
             self.heap.push(Reverse((h.ts_ns, i)));
         }
         self.frame += 1;
+        if let Some(left) = self.left.as_mut() {
+            *left -= 1;
+        }
+        let first_ts_ns = *self.first_ts_ns.get_or_insert(head.ts_ns);
+        let prev = std::mem::replace(&mut self.last_ts_ns, head.ts_ns);
+        let prev_ts_ns = if self.frame == 1 { head.ts_ns } else { prev };
         let (_, h) = self.cur.insert((i, head));
         Some(MergedPacket {
-            packet: Packet { frame: self.frame, ts_ns: h.ts_ns, linktype: h.linktype, data: &h.data, orig_len: h.orig_len },
+            packet: Packet {
+                frame: self.frame,
+                ts_ns: h.ts_ns,
+                linktype: h.linktype,
+                data: &h.data,
+                orig_len: h.orig_len,
+                prev_ts_ns,
+                first_ts_ns,
+                ts_digits: h.ts_digits,
+            },
             input: i,
             input_frame: h.frame,
         })

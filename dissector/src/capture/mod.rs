@@ -1,10 +1,16 @@
 //! Streaming capture reader: pcap (µs or ns timestamps, either byte order) and pcapng (several
-//! interfaces, each with its own link type and timestamp resolution).
+//! interfaces, each with its own link type and timestamp resolution), either of them compressed
+//! with gzip, zstd, xz or lz4 (see [`decompress`]).
+//!
+//! A [`PacketFilter`] (the CLI's BPF capture filter) and a packet count (`-c`) can be set on the
+//! reader: packets that do not pass are skipped here, before any decoding, and keep their frame
+//! numbers in the file.
 //!
 //! Packets are handed out one at a time, borrowed from the reader's buffer; the file is never
 //! loaded whole. The reader detects the format from the first four bytes, so it also works on
-//! standard input. When it is given a [`std::fs::File`] holding classic pcap, a helper thread
-//! reads the file a few 256 KiB chunks ahead (the copy from the page cache is then done beside
+//! standard input. When it is given a [`std::fs::File`] holding classic pcap (compressed or not:
+//! the decompression then runs on that thread too), a helper thread reads the file a few 256 KiB
+//! chunks ahead (the copy from the page cache is then done beside
 //! the parsing, not before it); any other input is read on the caller's thread.
 //!
 //! ```no_run
@@ -39,6 +45,20 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
     /// Length of the packet on the wire.
     pub orig_len: u32,
+    /// Capture time of the frame before this one in the file, filtered out or not (this one's
+    /// own time for the first frame): what tshark's `frame.time_delta` counts from.
+    pub prev_ts_ns: u64,
+    /// Capture time of the file's first frame: what tshark's `frame.time_relative` counts from.
+    pub first_ts_ns: u64,
+    /// Digits of a second the file's timestamps hold: 6 (microseconds) or 9 (nanoseconds).
+    pub ts_digits: u8,
+}
+
+/// Decides which packets a [`CaptureReader`] hands out (a capture filter).
+pub trait PacketFilter {
+    /// Whether the packet passes; `Err` (with a message) when it cannot be decided at all, e.g.
+    /// a filter that means nothing on this link type. The error ends the reading.
+    fn matches(&mut self, linktype: u32, data: &[u8], orig_len: u32) -> Result<bool, String>;
 }
 
 impl Packet<'_> {
@@ -64,6 +84,10 @@ pub enum CaptureError {
     Truncated { after_frame: u64 },
     #[error("bad capture record after frame {after_frame}: {message}")]
     Format { after_frame: u64, message: String },
+    #[error("{message} (after frame {after_frame})")]
+    Compressed { after_frame: u64, format: decompress::Compression, message: String },
+    #[error("capture filter: {message} (at frame {frame})")]
+    Filter { frame: u64, message: String },
     #[error("read error after frame {after_frame}: {source}")]
     Io {
         after_frame: u64,
@@ -76,6 +100,19 @@ impl CaptureError {
     /// A cut-off file still yields every packet before the cut; callers treat this as a warning.
     pub fn is_truncation(&self) -> bool {
         matches!(self, CaptureError::Truncated { .. })
+    }
+}
+
+impl CaptureError {
+    /// A decoder's failure, carried up as an I/O error, named as what it is.
+    fn classify(self) -> CaptureError {
+        match self {
+            CaptureError::Io { after_frame, source } => match decompress::corrupt_of(&source) {
+                Some(c) => CaptureError::Compressed { after_frame, format: c.format, message: c.message.clone() },
+                None => CaptureError::Io { after_frame, source },
+            },
+            other => other,
+        }
     }
 }
 
@@ -124,16 +161,70 @@ pub struct CaptureReader {
     frame: u64,
     done: bool,
     eof: std::rc::Rc<std::cell::Cell<bool>>,
+    compression: Option<decompress::Compression>,
+    filter: Option<Box<dyn PacketFilter>>,
+    /// Packets still to hand out (`-c`); `None`: all.
+    left: Option<u64>,
+    first_ts_ns: Option<u64>,
+    last_ts_ns: u64,
+}
+
+/// A packet's place in the reader's buffer and its record fields.
+#[derive(Clone, Copy)]
+struct Raw {
+    ts_ns: u64,
+    linktype: u32,
+    orig_len: u32,
+    start: usize,
+    end: usize,
+    ts_digits: u8,
 }
 
 /// Most interfaces a pcapng file may declare before we stop tracking them (bounded state).
 const MAX_INTERFACES: usize = 4096;
 
 impl CaptureReader {
-    /// Opens a capture, detecting pcap or pcapng from its first four bytes.
+    /// Opens a capture, detecting pcap or pcapng, compressed or not, from its first bytes.
     pub fn new<R: Read + 'static>(mut reader: R) -> Result<Self, CaptureError> {
         let mut magic = Vec::with_capacity(4);
         (&mut reader).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source })?;
+        if let Some(format) = decompress::Compression::detect(&magic) {
+            // A compressed file: decompressed on the read-ahead thread when it holds classic
+            // pcap (the decompression then runs beside the analysis).
+            let mut slot = Some(reader);
+            if let Some(file) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<File>>().and_then(Option::take) {
+                let mut decoded = decompress::decoder(format, io::Cursor::new(magic).chain(file));
+                let mut magic = Vec::with_capacity(4);
+                (&mut decoded).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source }.classify())?;
+                let mut r = match magic.as_slice() {
+                    [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => {
+                        let eof = std::rc::Rc::new(std::cell::Cell::new(false));
+                        let Some(ahead) = ReadAhead::spawn_reader(decoded, eof.clone()) else {
+                            let source = io::Error::other("could not start the capture's reading thread");
+                            return Err(CaptureError::Io { after_frame: 0, source });
+                        };
+                        let stream = PcapStream::new(Source::Ahead(ahead), magic).map_err(CaptureError::classify)?;
+                        CaptureReader::with_inner(Inner::Pcap(stream), eof)
+                    }
+                    _ => Self::open(decoded, magic).map_err(CaptureError::classify)?,
+                };
+                r.compression = Some(format);
+                return Ok(r);
+            }
+            let Some(reader) = slot else { return Err(CaptureError::NotACapture { magic }) };
+            let input: Box<dyn Read> = Box::new(io::Cursor::new(magic).chain(reader));
+            let mut decoded = decompress::decoder(format, input);
+            let mut magic = Vec::with_capacity(4);
+            (&mut decoded).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source }.classify())?;
+            // One layer only: a capture compressed twice is not a capture.
+            let mut r = Self::open(decoded, magic).map_err(CaptureError::classify)?;
+            r.compression = Some(format);
+            return Ok(r);
+        }
+        Self::open(reader, magic)
+    }
+
+    fn open<R: Read + 'static>(reader: R, magic: Vec<u8>) -> Result<Self, CaptureError> {
         let format = match magic.as_slice() {
             [0xa1, 0xb2, 0xc3, 0xd4] | [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1] => Format::Pcap,
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
@@ -148,7 +239,7 @@ impl CaptureReader {
         if format == Format::Pcap {
             if let Some(ahead) = file.as_ref().and_then(|f| ReadAhead::spawn(f, eof.clone())) {
                 let stream = PcapStream::new(Source::Ahead(ahead), magic)?;
-                return Ok(CaptureReader { inner: Inner::Pcap(stream), frame: 0, done: false, eof });
+                return Ok(CaptureReader::with_inner(Inner::Pcap(stream), eof));
             }
         }
         let input: Box<dyn Read> = match (file.take(), slot) {
@@ -165,7 +256,26 @@ impl CaptureReader {
                 Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
             }
         };
-        Ok(CaptureReader { inner, frame: 0, done: false, eof })
+        Ok(CaptureReader::with_inner(inner, eof))
+    }
+
+    fn with_inner(inner: Inner, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Self {
+        CaptureReader { inner, frame: 0, done: false, eof, compression: None, filter: None, left: None, first_ts_ns: None, last_ts_ns: 0 }
+    }
+
+    /// Hands out only the packets `filter` passes (the others are read and skipped).
+    pub fn set_filter(&mut self, filter: Box<dyn PacketFilter>) {
+        self.filter = Some(filter);
+    }
+
+    /// Stops after `count` packets have been handed out (after the filter), like `tcpdump -c`.
+    pub fn set_limit(&mut self, count: u64) {
+        self.left = Some(count);
+    }
+
+    /// The compression the capture was read through, if any.
+    pub fn compression(&self) -> Option<decompress::Compression> {
+        self.compression
     }
 
     /// Which format the capture is in.
@@ -176,8 +286,57 @@ impl CaptureReader {
         }
     }
 
-    /// The next packet, `Ok(None)` at the end. After an error the reader returns `Ok(None)`.
+    /// The next packet (that passes the filter), `Ok(None)` at the end or once the count set
+    /// by [`CaptureReader::set_limit`] is reached. After an error the reader returns `Ok(None)`.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        loop {
+            if self.done || self.left == Some(0) {
+                return Ok(None);
+            }
+            let raw = match self.next_raw() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let prev_ts_ns = std::mem::replace(&mut self.last_ts_ns, raw.ts_ns);
+            let first_ts_ns = *self.first_ts_ns.get_or_insert(raw.ts_ns);
+            let prev_ts_ns = if self.frame == 1 { raw.ts_ns } else { prev_ts_ns };
+            if let Some(filter) = self.filter.as_mut() {
+                let data = match &self.inner {
+                    Inner::Pcap(stream) => stream.buf.get(raw.start..raw.end).unwrap_or(&[]),
+                    Inner::PcapNg { buf, .. } => buf.as_slice(),
+                };
+                match filter.matches(raw.linktype, data, raw.orig_len) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(message) => {
+                        self.done = true;
+                        return Err(CaptureError::Filter { frame: self.frame, message });
+                    }
+                }
+            }
+            if let Some(left) = self.left.as_mut() {
+                *left -= 1;
+            }
+            let data = match &self.inner {
+                Inner::Pcap(stream) => stream.buf.get(raw.start..raw.end).unwrap_or(&[]),
+                Inner::PcapNg { buf, .. } => buf.as_slice(),
+            };
+            return Ok(Some(Packet {
+                frame: self.frame,
+                ts_ns: raw.ts_ns,
+                linktype: raw.linktype,
+                data,
+                orig_len: raw.orig_len,
+                prev_ts_ns,
+                first_ts_ns,
+                ts_digits: raw.ts_digits,
+            }));
+        }
+    }
+
+    /// The next record of the file, whatever the filter says.
+    fn next_raw(&mut self) -> Result<Option<Raw>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -185,9 +344,14 @@ impl CaptureReader {
         let result = match &mut self.inner {
             Inner::Pcap(stream) => stream.next(after_frame),
             Inner::PcapNg { reader, interfaces, buf } => match next_pcapng(reader, interfaces, buf, after_frame) {
-                Ok(Some((ts_ns, linktype, orig_len))) => {
-                    Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype, data: buf.as_slice(), orig_len }))
-                }
+                Ok(Some((ts_ns, iface, orig_len))) => Ok(Some(Raw {
+                    ts_ns,
+                    linktype: iface.linktype,
+                    orig_len,
+                    start: 0,
+                    end: buf.len(),
+                    ts_digits: if iface.units_per_sec > 1_000_000 { 9 } else { 6 },
+                })),
                 Ok(None) => Ok(None),
                 Err(e) => Err(e),
             },
@@ -201,6 +365,7 @@ impl CaptureReader {
                 after_frame,
                 message: "record length larger than 8 MB (corrupt length field); the rest of the file is not read".into(),
             }),
+            Err(e) => Err(e.classify()),
             other => other,
         }
     }
@@ -327,7 +492,7 @@ impl PcapStream {
         Ok(true)
     }
 
-    fn next(&mut self, after_frame: u64) -> Result<Option<Packet<'_>>, CaptureError> {
+    fn next(&mut self, after_frame: u64) -> Result<Option<Raw>, CaptureError> {
         if self.pos == self.len && !self.fill(1, after_frame)? {
             return Ok(None); // clean end between records
         }
@@ -355,8 +520,8 @@ impl PcapStream {
         // No validation of the header fields: a snaplen-cut capture has orig_len > snaplen.
         let frac = if self.nanos { u64::from(ts_frac) } else { u64::from(ts_frac) * 1000 };
         let ts_ns = u64::from(ts_sec).saturating_mul(1_000_000_000).saturating_add(frac);
-        let data = self.buf.get(start..self.pos).unwrap_or(&[]);
-        Ok(Some(Packet { frame: after_frame + 1, ts_ns, linktype: self.linktype, data, orig_len }))
+        let ts_digits = if self.nanos { 9 } else { 6 };
+        Ok(Some(Raw { ts_ns, linktype: self.linktype, orig_len, start, end: self.pos, ts_digits }))
     }
 }
 
@@ -400,7 +565,13 @@ impl ReadAhead {
     /// Starts the thread on a clone of `file` (same open file, same offset); `None` if the
     /// clone or the thread cannot be made (the caller then reads the file itself).
     fn spawn(file: &File, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Option<ReadAhead> {
-        let mut file = file.try_clone().ok()?;
+        let file = file.try_clone().ok()?;
+        Self::spawn_reader(file, eof)
+    }
+
+    /// Starts the thread on `source` (a file, or a compressed file's decoder); `None` if it
+    /// cannot be started.
+    fn spawn_reader<R: Read + Send + 'static>(mut source: R, eof: std::rc::Rc<std::cell::Cell<bool>>) -> Option<ReadAhead> {
         // Room for every chunk and the end: sending never blocks the thread.
         let (full_tx, full) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_CHUNKS + 2);
         let (empty, empty_rx) = mpsc::sync_channel::<Vec<Vec<u8>>>(AHEAD_CHUNKS + 2);
@@ -421,7 +592,7 @@ impl ReadAhead {
                 let mut n = 0;
                 let end = loop {
                     let Some(dst) = buf.get_mut(AHEAD_HEAD + n..).filter(|d| !d.is_empty()) else { break None };
-                    match file.read(dst) {
+                    match source.read(dst) {
                         Ok(0) => break Some(Ok(())),
                         Ok(k) => n += k,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -485,13 +656,13 @@ impl ReadAhead {
 }
 
 /// Reads pcapng blocks up to the next packet, copying its bytes into `buf`; returns its
-/// timestamp (ns), link type and original length.
+/// timestamp (ns), interface and original length.
 fn next_pcapng(
     reader: &mut PcapNgReader<Head>,
     interfaces: &mut Vec<Interface>,
     buf: &mut Vec<u8>,
     after_frame: u64,
-) -> Result<Option<(u64, u32, u32)>, CaptureError> {
+) -> Result<Option<(u64, Interface, u32)>, CaptureError> {
     loop {
         match reader.next_block() {
             None => return Ok(None),
@@ -515,13 +686,17 @@ fn next_pcapng(
                 let ts_ns = scale_ts(raw, iface.units_per_sec).saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
                 buf.clear();
                 buf.extend_from_slice(&epb.data);
-                return Ok(Some((ts_ns, iface.linktype, epb.original_len)));
+                return Ok(Some((ts_ns, iface, epb.original_len)));
             }
             Some(Ok(Block::SimplePacket(spb))) => {
-                let linktype = interfaces.first().map(|i| i.linktype).unwrap_or(LINKTYPE_ETHERNET);
+                let iface = interfaces.first().copied().unwrap_or(Interface {
+                    linktype: LINKTYPE_ETHERNET,
+                    units_per_sec: 1_000_000,
+                    offset_secs: 0,
+                });
                 buf.clear();
                 buf.extend_from_slice(&spb.data);
-                return Ok(Some((0, linktype, spb.original_len)));
+                return Ok(Some((0, iface, spb.original_len)));
             }
             Some(Ok(_)) => {} // statistics, name resolution, custom blocks: not packets
         }
@@ -729,6 +904,32 @@ mod tests {
         }
     }
 
+    /// A compressed file is decompressed on the read-ahead thread: the same packets, and the
+    /// same error at the same frame when the compressed data is cut, as from memory.
+    #[test]
+    fn read_ahead_compressed_file_matches_memory() {
+        let datas: Vec<Vec<u8>> = (0..300).map(|i| (0..(i * 997) % 70_000).map(|k| (k * 7 + i) as u8).collect()).collect();
+        let records: Vec<(u32, u32, &[u8])> = datas.iter().enumerate().map(|(i, d)| (i as u32, 9, d.as_slice())).collect();
+        let plain = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &records);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &plain).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let zst = zstd::encode_all(io::Cursor::new(&plain), 1).expect("zstd");
+        let (want, err) = read_full(io::Cursor::new(plain));
+        assert!(err.is_none());
+        for (name, bytes) in [("gz", gz), ("zst", zst)] {
+            let (pkts, err) = file_and_memory_agree(name, bytes.clone());
+            assert!(err.is_none(), "{name}: {err:?}");
+            assert_eq!(pkts, want, "{name}");
+            for cut in [bytes.len() / 3, bytes.len() - 1] {
+                let (pkts, err) = file_and_memory_agree(name, bytes.get(..cut).expect("cut").to_vec());
+                // Cut in the trailer: every packet, then the error.
+                assert!(pkts.len() <= want.len() && pkts.iter().zip(&want).all(|(a, b)| a == b), "{name} cut {cut}");
+                assert!(err.as_ref().is_some_and(|e| e.contains(if name == "gz" { "gzip" } else { "zstd" })), "{name} cut {cut}: {err:?}");
+            }
+        }
+    }
+
     /// A record longer than 8 MB: a truncation if the file ends within 8 MB, a format error if
     /// it goes on, whether read from a file or from memory.
     #[test]
@@ -750,6 +951,71 @@ mod tests {
         assert!(err.is_some_and(|e| e.contains("larger than 8 MB")));
     }
 
+    /// Passes frames whose first byte is even; counts what it was shown.
+    struct EvenFirstByte(std::rc::Rc<std::cell::Cell<u32>>);
+    impl PacketFilter for EvenFirstByte {
+        fn matches(&mut self, linktype: u32, data: &[u8], orig_len: u32) -> Result<bool, String> {
+            assert_eq!((linktype, orig_len), (101, 1500));
+            self.0.set(self.0.get() + 1);
+            Ok(data.first().is_some_and(|b| b % 2 == 0))
+        }
+    }
+
+    #[test]
+    fn filter_and_count_keep_the_file_frame_numbers_and_times() {
+        let datas: Vec<[u8; 3]> = (0..10u8).map(|i| [i, 0, 0]).collect();
+        let records: Vec<(u32, u32, &[u8])> = datas.iter().enumerate().map(|(i, d)| (100 + i as u32, 0, &d[..])).collect();
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &records);
+        let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
+        r.set_filter(Box::new(EvenFirstByte(seen.clone())));
+        r.set_limit(3);
+        let mut got = Vec::new();
+        while let Ok(Some(p)) = r.next_packet() {
+            got.push((p.frame, p.ts_ns / 1_000_000_000, p.prev_ts_ns / 1_000_000_000, p.first_ts_ns / 1_000_000_000, p.ts_digits));
+        }
+        // Frames 1, 3, 5 (first bytes 0, 2, 4); the previous frame is the one before in the
+        // file, filtered out or not; the count stops the reading after the third.
+        assert_eq!(got, vec![(1, 100, 100, 100, 6), (3, 102, 101, 100, 6), (5, 104, 103, 100, 6)]);
+        assert_eq!(seen.get(), 5);
+    }
+
+    struct Refuses;
+    impl PacketFilter for Refuses {
+        fn matches(&mut self, _: u32, _: &[u8], _: u32) -> Result<bool, String> {
+            Err("no program for this link type".into())
+        }
+    }
+
+    #[test]
+    fn a_filter_that_cannot_decide_ends_the_reading_with_an_error() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[1]), (2, 0, &[2])]);
+        let mut r = CaptureReader::new(io::Cursor::new(bytes)).expect("header");
+        r.set_filter(Box::new(Refuses));
+        let err = r.next_packet().expect_err("error");
+        assert!(matches!(err, CaptureError::Filter { frame: 1, .. }), "{err}");
+        assert!(matches!(r.next_packet(), Ok(None)));
+    }
+
+    #[test]
+    fn compressed_capture_reads_as_the_plain_one() {
+        let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 5, &[1, 2, 3]), (2, 6, &[4; 96])]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        io::Write::write_all(&mut gz, &bytes).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let mut r = CaptureReader::new(io::Cursor::new(gz.clone())).expect("header");
+        assert_eq!(r.compression(), Some(decompress::Compression::Gzip));
+        assert!(r.next_packet().is_ok());
+        let ((plain, e1), (unzipped, e2)) = (read_all(bytes), read_all(gz.clone()));
+        assert!(e1.is_none() && e2.is_none());
+        assert_eq!(plain, unzipped);
+        // Cut inside the compressed data: an error naming gzip, not a cut-off capture.
+        let (pkts, err) = read_full(io::Cursor::new(gz.get(..gz.len() - 6).expect("cut").to_vec()));
+        assert!(pkts.len() <= 2);
+        let err = err.expect("error");
+        assert!(err.contains("gzip") && !err.contains("cut off after"), "{err}");
+    }
+
     #[test]
     fn pcapng_tsresol_scaling() {
         assert_eq!(scale_ts(1_500_000, 1_000_000), 1_500_000_000);
@@ -758,4 +1024,5 @@ mod tests {
     }
 }
 
+pub mod decompress;
 pub mod merge;

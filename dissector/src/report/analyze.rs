@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
+use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::checks::Verdict;
 use crate::track::receiver::HolDelay;
 use crate::track::{Analysis, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
@@ -423,12 +424,22 @@ fn write_anomalies<W: Write>(out: &mut W, anomalies: &[Anomaly]) -> io::Result<(
 }
 
 /// `events` as text: one line per event, like `ip mptcp monitor`.
-pub fn write_events_text<W: Write>(out: &mut W, events: &[Event]) -> io::Result<()> {
+/// `events` as text lines, each starting with its time in `time` (`d` and `dd` both count from
+/// the previous event printed); `stats` gives the capture's first packet and timestamp digits.
+pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeFormat, stats: &Stats) -> io::Result<()> {
+    let mut prev: Option<u64> = None;
     for e in events {
+        let times = TimeRef {
+            first_ns: stats.first_ts_ns,
+            prev_ns: prev.unwrap_or(e.ts_ns),
+            prev_shown_ns: prev,
+            digits: if stats.ts_digits == 0 { 6 } else { stats.ts_digits },
+        };
+        write_time(out, time, e.ts_ns, &times)?;
+        prev = Some(e.ts_ns);
         write!(
             out,
-            "{:.6} [{:>14}] token={} conn={} saddr={} daddr={}",
-            e.ts,
+            " [{:>14}] token={} conn={} saddr={} daddr={}",
             serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             e.token.as_deref().unwrap_or("-"),
             opt(&e.connection),
@@ -453,9 +464,23 @@ pub fn write_events_text<W: Write>(out: &mut W, events: &[Event]) -> io::Result<
 }
 
 /// `events` as JSON lines.
+/// `ts` is written exact (every digit of the capture's timestamp, see
+/// [`write_epoch_json`]), not through a double.
 pub fn write_events_jsonl<W: Write>(out: &mut W, events: &[Event]) -> io::Result<()> {
+    let mut line = Vec::with_capacity(256);
     for e in events {
-        serde_json::to_writer(&mut *out, e)?;
+        line.clear();
+        serde_json::to_writer(&mut line, e)?;
+        // `ts` is the first field: `{"ts":<double>,...`; put the exact value in its place.
+        let rest = line.strip_prefix(b"{\"ts\":").and_then(|r| r.iter().position(|&b| b == b',').and_then(|k| r.get(k..)));
+        match rest {
+            Some(rest) => {
+                out.write_all(b"{\"ts\":")?;
+                write_epoch_json(out, e.ts_ns)?;
+                out.write_all(rest)?;
+            }
+            None => out.write_all(&line)?,
+        }
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -4,9 +4,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
 use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
+use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
+use crate::track::{Analyzer, Observer, SegmentRecord};
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +24,48 @@ pub struct DissectConfig {
     pub format: Format,
     /// Every TCP packet (and every packet that failed to decode), not only those with MPTCP options.
     pub all: bool,
+    /// How text lines show the packet's time (JSON always has exact epoch seconds).
+    pub time: TimeFormat,
+}
+
+/// The tracker run beside `dissect` when packets are selected by connection, token or subflow:
+/// it says which subflow and connection each packet belongs to, as `analyze` numbers them.
+pub struct Tracker {
+    analyzer: Analyzer,
+    last: std::rc::Rc<std::cell::Cell<SegmentRecord>>,
+    selection: Selection,
+}
+
+/// Keeps the tracker's record of the segment just processed.
+struct LastRecord(std::rc::Rc<std::cell::Cell<SegmentRecord>>);
+
+impl Observer for LastRecord {
+    fn segment(&mut self, record: &SegmentRecord) {
+        self.0.set(*record);
+    }
+}
+
+impl Tracker {
+    /// `analyzer` should have no observer of its own (it is replaced).
+    pub fn new(analyzer: Analyzer, selection: Selection) -> Self {
+        let last = std::rc::Rc::new(std::cell::Cell::new(SegmentRecord::default()));
+        let analyzer = analyzer.with_events(false).with_observer(Box::new(LastRecord(last.clone())));
+        Tracker { analyzer, last, selection }
+    }
+
+    /// Tracks the segment; whether the selection keeps it. A segment is attributed to the
+    /// connection its subflow belongs to once this segment has been processed (an MP_JOIN SYN
+    /// to the connection its token names).
+    fn keeps(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) -> bool {
+        self.analyzer.packet(frame, ts_ns, seg);
+        let r = self.last.get();
+        if r.frame != frame {
+            return false; // not tracked (state full)
+        }
+        let conn = r.connection.and_then(|c| self.analyzer.open_connection(c));
+        let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+        self.selection.keeps_packet(r.connection, Some(r.subflow), tokens)
+    }
 }
 
 /// Counts over the whole capture.
@@ -73,6 +118,17 @@ pub fn dissect<W: Write>(
     config: DissectConfig,
     out: &mut W,
 ) -> io::Result<(DissectSummary, Option<CaptureError>)> {
+    dissect_selected(reader, config, None, out)
+}
+
+/// [`dissect`], printing only the packets `tracker`'s selection keeps (all without one).
+pub fn dissect_selected<W: Write>(
+    reader: &mut CaptureReader,
+    config: DissectConfig,
+    mut tracker: Option<Tracker>,
+    out: &mut W,
+) -> io::Result<(DissectSummary, Option<CaptureError>)> {
+    let mut prev_shown: Option<u64> = None;
     let mut summary = DissectSummary::default();
     let mut errors: Vec<PacketError> = Vec::new();
     // The packet's MPTCP options as they are printed (JSON array items or ", text" pieces).
@@ -86,9 +142,16 @@ pub fn dissect<W: Write>(
         };
         summary.packets += 1;
         errors.clear();
+        let times =
+            TimeRef { first_ns: packet.first_ts_ns, prev_ns: packet.prev_ts_ns, prev_shown_ns: prev_shown, digits: packet.ts_digits };
         match decode(packet.linktype, packet.data) {
             Decoded::Tcp(seg) => {
                 summary.tcp += 1;
+                if let Some(t) = tracker.as_mut() {
+                    if !t.keeps(packet.frame, packet.ts_ns, &seg) {
+                        continue;
+                    }
+                }
                 let options_at = offset_in(packet.data, seg.options);
                 if seg.options_truncated {
                     errors.push(PacketError {
@@ -126,20 +189,34 @@ pub fn dissect<W: Write>(
                 if has_mptcp || config.all {
                     summary.printed += 1;
                     line.clear();
-                    write_segment(&mut line, config.format, &packet, &seg, &opts, &errors)?;
+                    write_segment(&mut line, config, &packet, &times, &seg, &opts, &errors)?;
                     out.write_all(&line)?;
+                    prev_shown = Some(packet.ts_ns);
                 }
             }
-            Decoded::Fragment => summary.fragments += 1,
-            Decoded::Other => summary.other += 1,
+            d @ (Decoded::Fragment | Decoded::Other) => {
+                if matches!(d, Decoded::Fragment) {
+                    summary.fragments += 1;
+                } else {
+                    summary.other += 1;
+                }
+                if let Some(t) = tracker.as_mut() {
+                    t.analyzer.non_tcp(packet.frame, packet.ts_ns, None);
+                }
+            }
             Decoded::Error(e) => {
                 summary.decode_errors += 1;
-                if config.all {
+                if let Some(t) = tracker.as_mut() {
+                    t.analyzer.non_tcp(packet.frame, packet.ts_ns, Some(&e));
+                }
+                // A packet that is not TCP belongs to no connection: a selection drops it.
+                if config.all && tracker.is_none() {
                     summary.printed += 1;
                     errors.push(PacketError::from_decode(&e));
                     line.clear();
-                    write_undecoded(&mut line, config.format, &packet, &errors)?;
+                    write_undecoded(&mut line, config, &packet, &times, &errors)?;
                     out.write_all(&line)?;
+                    prev_shown = Some(packet.ts_ns);
                 }
             }
         }
@@ -149,19 +226,20 @@ pub fn dissect<W: Write>(
 /// One line for a TCP segment; `opts` is the options as printed (see [`dissect`]).
 fn write_segment(
     out: &mut Vec<u8>,
-    format: Format,
+    config: DissectConfig,
     packet: &Packet<'_>,
+    times: &TimeRef,
     seg: &TcpSegment<'_>,
     opts: &[u8],
     errors: &[PacketError],
 ) -> io::Result<()> {
-    match format {
+    match config.format {
         Format::Jsonl => {
             // The fields of docs/dissect.md, in order.
             out.extend_from_slice(b"{\"frame\":");
             push_u64(out, packet.frame);
             out.extend_from_slice(b",\"ts\":");
-            serde_json::to_writer(&mut *out, &packet.ts_secs())?;
+            write_epoch_json(out, packet.ts_ns)?;
             out.extend_from_slice(b",\"src\":\"");
             push_ip(out, seg.src);
             out.extend_from_slice(b"\",\"dst\":\"");
@@ -186,20 +264,12 @@ fn write_segment(
             Ok(())
         }
         Format::Text => {
+            write!(out, "{:>6} ", packet.frame)?;
+            write_time(out, config.time, packet.ts_ns, times)?;
             write!(
                 out,
-                "{:>6} {:.6} {}.{} > {}.{}: Flags [{}], seq {}, ack {}, win {}, length {}",
-                packet.frame,
-                packet.ts_secs(),
-                seg.src,
-                seg.sport,
-                seg.dst,
-                seg.dport,
-                seg.flags,
-                seg.seq,
-                seg.ack,
-                seg.window,
-                seg.payload_len
+                " {}.{} > {}.{}: Flags [{}], seq {}, ack {}, win {}, length {}",
+                seg.src, seg.sport, seg.dst, seg.dport, seg.flags, seg.seq, seg.ack, seg.window, seg.payload_len
             )?;
             out.extend_from_slice(opts);
             for e in errors {
@@ -211,13 +281,19 @@ fn write_segment(
     }
 }
 
-fn write_undecoded(out: &mut Vec<u8>, format: Format, packet: &Packet<'_>, errors: &[PacketError]) -> io::Result<()> {
-    match format {
+fn write_undecoded(
+    out: &mut Vec<u8>,
+    config: DissectConfig,
+    packet: &Packet<'_>,
+    times: &TimeRef,
+    errors: &[PacketError],
+) -> io::Result<()> {
+    match config.format {
         Format::Jsonl => {
             out.extend_from_slice(b"{\"frame\":");
             push_u64(out, packet.frame);
             out.extend_from_slice(b",\"ts\":");
-            serde_json::to_writer(&mut *out, &packet.ts_secs())?;
+            write_epoch_json(out, packet.ts_ns)?;
             out.extend_from_slice(
                 b",\"src\":null,\"dst\":null,\"sport\":null,\"dport\":null,\"flags\":null,\"seq\":null,\"ack\":null,\"len\":null,\"mptcp\":[],\"errors\":",
             );
@@ -226,7 +302,9 @@ fn write_undecoded(out: &mut Vec<u8>, format: Format, packet: &Packet<'_>, error
             Ok(())
         }
         Format::Text => {
-            write!(out, "{:>6} {:.6} undecodable", packet.frame, packet.ts_secs())?;
+            write!(out, "{:>6} ", packet.frame)?;
+            write_time(out, config.time, packet.ts_ns, times)?;
+            out.extend_from_slice(b" undecodable");
             for e in errors {
                 write!(out, " [error: {:?} at byte {}: {}]", e.layer, e.offset, e.error)?;
             }

@@ -2,4 +2,5 @@
 pub mod analyze;
 pub mod dissect;
 pub mod events;
+pub mod time;
 pub mod verify;

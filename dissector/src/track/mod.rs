@@ -267,6 +267,7 @@ impl Analyzer {
         if !self.stats.started {
             self.stats.started = true;
             self.stats.first_ts = ts;
+            self.stats.first_ts_ns = ts_ns;
         }
         self.stats.last_ts = ts;
     }
@@ -286,6 +287,7 @@ impl Analyzer {
         let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
         let mut e = Event {
             ts: ctx.ts,
+            ts_ns: ctx.ts_ns,
             frame: ctx.frame,
             kind,
             connection: conn,
@@ -397,6 +399,11 @@ impl Analyzer {
             }
         }
         self.note_quiet(flow);
+    }
+
+    /// A connection still open (not yet finished and handed on), by id.
+    pub fn open_connection(&self, id: usize) -> Option<&Connection> {
+        self.conns.get(id)
     }
 
     fn conn_of(&self, flow: usize) -> Option<usize> {

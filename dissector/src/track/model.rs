@@ -592,6 +592,9 @@ pub enum EventKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub ts: f64,
+    /// `ts` in nanoseconds, exact.
+    #[serde(skip)]
+    pub ts_ns: u64,
     pub frame: u64,
     pub kind: EventKind,
     pub connection: Option<usize>,
@@ -674,6 +677,12 @@ pub struct Stats {
     pub mp_capable_unanswered: u64,
     pub first_ts: f64,
     pub last_ts: f64,
+    /// `first_ts` in nanoseconds, exact (what `-t r` counts from).
+    #[serde(skip)]
+    pub first_ts_ns: u64,
+    /// Digits of a second the capture's timestamps hold (6 or 9; 0 before any packet).
+    #[serde(skip)]
+    pub ts_digits: u8,
     /// `first_ts` is set.
     #[serde(skip)]
     pub(super) started: bool,

@@ -1,0 +1,96 @@
+//! `--connection`, `--token`, `--subflow`: the MPTCP-level selection flags and how each kind of
+//! report applies them (the rules are in `mptcp_dissector::analysis::select`).
+use mptcp_dissector::analysis::select::Selection;
+use mptcp_dissector::track::{Analysis, Connection, Retire, Subflow};
+
+/// The selection flags, shared by every command that reports connections, packets or events.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SelectArgs {
+    /// Only this MPTCP connection (ids as `analyze` numbers them, 0-based).
+    #[arg(long, value_name = "ID")]
+    pub connection: Option<usize>,
+    /// Only the connection with this token (either side's; hex, as `analyze` prints it).
+    #[arg(long, value_name = "HEX", value_parser = Selection::parse_token)]
+    pub token: Option<u32>,
+    /// Only this subflow (ids as `analyze` numbers them); `analyze` and `verify` keep the
+    /// connection it belongs to.
+    #[arg(long, value_name = "ID")]
+    pub subflow: Option<usize>,
+}
+
+impl SelectArgs {
+    pub fn selection(&self) -> Selection {
+        Selection { connection: self.connection, token: self.token, subflow: self.subflow }
+    }
+}
+
+/// Keeps the selected connections of a whole-capture analysis (subflows stay, indexed by id;
+/// the capture-wide counters are the capture's).
+pub fn restrict(analysis: &mut Analysis, sel: &Selection) {
+    if sel.is_empty() {
+        return;
+    }
+    analysis.connections.retain(|c| sel.keeps_connection(c));
+}
+
+/// Keeps the selected events of the timeline.
+pub fn restrict_events(analysis: &mut Analysis, sel: &Selection) {
+    if sel.is_empty() {
+        return;
+    }
+    let conns = &analysis.connections;
+    let find = |id: usize| conns.get(id).filter(|c| c.id == id).or_else(|| conns.iter().find(|c| c.id == id));
+    analysis.events.retain(|e| sel.keeps_event(e, e.connection.and_then(find)));
+}
+
+/// Whether a time-series row (connection, subflow or `None` for the data level) is kept;
+/// `analysis` gives the connections' tokens.
+pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflow: Option<usize>) -> bool {
+    if sel.is_empty() {
+        return true;
+    }
+    let conn = analysis.connections.iter().find(|c| c.id == connection);
+    let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+    sel.keeps_packet(Some(connection), subflow, tokens)
+}
+
+/// A [`Retire`] sink that passes on only the selected connections (and, with a selection, no
+/// flow outside a connection).
+pub struct SelectedRetire {
+    pub inner: Box<dyn Retire>,
+    pub selection: Selection,
+}
+
+impl Retire for SelectedRetire {
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        if self.selection.keeps_connection(&conn) {
+            self.inner.connection(conn, subflows);
+        }
+    }
+    fn flow(&mut self, flow: Subflow) {
+        if self.selection.is_empty() {
+            self.inner.flow(flow);
+        }
+    }
+}
+
+/// `--token` on a streamed report (`dissect`): the token is known only from the MP_CAPABLE
+/// SYN/ACK or third ACK on, so the packets before it would be missed. A first pass over the
+/// capture (`analysis`) finds the connection the token names, and the selection becomes that
+/// connection's id. `None`: no connection has the token.
+pub fn resolve_token(sel: Selection, analysis: &Analysis) -> Option<Selection> {
+    if sel.token.is_none() {
+        return Some(sel);
+    }
+    let only_token = Selection { token: sel.token, ..Selection::default() };
+    let conn = analysis.connections.iter().find(|c| only_token.keeps_connection(c))?;
+    if sel.connection.is_some_and(|id| id != conn.id) {
+        return None;
+    }
+    Some(Selection { connection: Some(conn.id), token: None, subflow: sel.subflow })
+}
+
+/// The first connection of a whole-capture analysis that `sel` keeps.
+pub fn resolve_connection(sel: &Selection, analysis: &Analysis) -> Option<usize> {
+    analysis.connections.iter().find(|c| sel.keeps_connection(c)).map(|c| c.id)
+}
