@@ -430,6 +430,7 @@ mod tests {
     fn event_names_are_the_monitor_s() {
         let e = Event {
             ts: 0.0,
+            ts_ns: 0,
             frame: 1,
             kind: mptcp_dissector::track::EventKind::SfEstablished,
             connection: None,
