@@ -378,10 +378,20 @@ impl CliError {
 /// Where a report goes when no file is named.
 const STDOUT: &str = "standard output";
 
+/// Opens a capture file; a directory is named as such (reading one fails with EISDIR, which
+/// would otherwise surface as a read error of the capture).
+fn open_file(path: &std::path::Path) -> Result<File, CliError> {
+    let file = File::open(path).map_err(CliError::open(path))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::open(path)(io::Error::other("is a directory, not a capture file")));
+    }
+    Ok(file)
+}
+
 /// Opens a capture file or standard input (`-`).
 fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
     let input: Box<dyn Read> =
-        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path).map_err(CliError::open(path))?) };
+        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(open_file(path)?) };
     CaptureReader::new(input).map_err(CliError::capture(path))
 }
 
@@ -525,7 +535,7 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
     }
     let (mut readers, mut names, mut failed) = (Vec::new(), Vec::new(), false);
     for f in merge {
-        match File::open(f).map_err(CliError::open(f)).and_then(|h| CaptureReader::new(h).map_err(CliError::capture(f))) {
+        match open_file(f).and_then(|h| CaptureReader::new(h).map_err(CliError::capture(f))) {
             Ok(r) => {
                 readers.push(r);
                 names.push(f);
@@ -593,7 +603,7 @@ fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(A
     let (mut reader, bar) = if path.as_os_str() == "-" {
         (open_capture(path)?, None)
     } else {
-        let file = File::open(path).map_err(CliError::open(path))?;
+        let file = open_file(path)?;
         match progress_bar(path, &file).filter(|_| progress) {
             Some(bar) => {
                 let input = ProgressRead { inner: file, bar: bar.clone() };
@@ -885,16 +895,19 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     mptcp_plots::MAX_POINTS
                 );
             }
-            match mptcp_plots::render_file(&cap, &opts, &output) {
-                Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
+            let conn = match mptcp_plots::render_file(&cap, &opts, &output) {
+                Ok(conn) => conn,
                 Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
                     eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
                 Err(source) => return Err(CliError::Plot { path: output, source }),
-            }
-            Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)))
+            };
+            // A cut-off capture's warning concerns the data drawn: said before "wrote".
+            let code = capture_end(&file, end, &Dest::Std);
+            eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display());
+            Ok(ExitCode::from(code))
         }
         _ => Err(CliError::Internal("several files: run_files")),
     }
@@ -1007,7 +1020,14 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     return Ok(2);
                 }
             }
-            let rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            let mut rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
+            // Time 0 is the first packet of the capture (docs/throughput.md), as in analyze and
+            // plot; the series count from the first TCP segment.
+            let first_ns = (analysis.stats.first_ts * 1e9).round() as u64;
+            let offset_s = series.borrow().t0_ns().map_or(0.0, |t| t.saturating_sub(first_ns) as f64 / 1e9);
+            for r in &mut rows {
+                r.t += offset_s;
+            }
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),

@@ -154,7 +154,7 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
 }
 
 fn state_word(c: &Connection) -> String {
-    format!("{:?}", c.state)
+    c.state.to_string()
 }
 
 fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {

@@ -70,6 +70,10 @@ pub enum CaptureError {
         #[source]
         source: io::Error,
     },
+    /// The file ends inside its file header (pcap) or section header block (pcapng): there is
+    /// no record to be cut, and no packet.
+    #[error("{format} file header incomplete: the file ends within it (no packet in the file)")]
+    HeaderTruncated { format: &'static str },
 }
 
 impl CaptureError {
@@ -161,7 +165,10 @@ impl CaptureReader {
         let inner = match format {
             Format::Pcap => Inner::Pcap(PcapStream::new(Source::Direct(head), Vec::new())?),
             Format::PcapNg => {
-                let reader = PcapNgReader::new(head).map_err(|e| map_err(e, 0))?;
+                let reader = PcapNgReader::new(head).map_err(|e| match map_err(e, 0) {
+                    CaptureError::Truncated { .. } => CaptureError::HeaderTruncated { format: "pcapng" },
+                    other => other,
+                })?;
                 Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
             }
         };
@@ -241,7 +248,7 @@ impl PcapStream {
         };
         let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0 };
         if !s.fill(24, 0)? {
-            return Err(CaptureError::Truncated { after_frame: 0 });
+            return Err(CaptureError::HeaderTruncated { format: "pcap" });
         }
         let at = s.pos;
         let magic = s.buf.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or([0; 4]);
@@ -642,7 +649,8 @@ mod tests {
     fn header_only_truncated() {
         let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[]);
         let err = CaptureReader::new(io::Cursor::new(bytes[..10].to_vec())).err().expect("error");
-        assert!(err.is_truncation(), "{err}");
+        assert!(matches!(err, CaptureError::HeaderTruncated { format: "pcap" }), "{err}");
+        assert_eq!(err.to_string(), "pcap file header incomplete: the file ends within it (no packet in the file)");
     }
 
     /// pcapng with two interfaces of different link types (Ethernet and raw IP) and the second
