@@ -390,8 +390,7 @@ fn open_file(path: &std::path::Path) -> Result<File, CliError> {
 
 /// Opens a capture file or standard input (`-`).
 fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
-    let input: Box<dyn Read> =
-        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(open_file(path)?) };
+    let input: Box<dyn Read> = if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(open_file(path)?) };
     CaptureReader::new(input).map_err(CliError::capture(path))
 }
 

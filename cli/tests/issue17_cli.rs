@@ -39,13 +39,17 @@ fn captures() -> Vec<PathBuf> {
 fn cut_file_header_and_directory_are_named_as_such() {
     let pcap = std::fs::read(testdata().join("two-subflows.pcap")).expect("capture");
     let ng = std::fs::read(testdata().join("dumpcap.pcapng")).expect("capture");
-    for (name, bytes, format) in [("h10.pcap", &pcap[..10], "pcap"), ("h8.pcapng", &ng[..8], "pcapng"), ("h28.pcapng", &ng[..28], "pcapng")] {
+    for (name, bytes, format) in [("h10.pcap", &pcap[..10], "pcap"), ("h8.pcapng", &ng[..8], "pcapng"), ("h28.pcapng", &ng[..28], "pcapng")]
+    {
         let f = temp_file(name, bytes);
         let o = run(&["analyze", f.to_str().expect("path")]);
         assert_eq!(o.status.code(), Some(2));
         assert_eq!(
             text(&o.stderr),
-            format!("mptcp-trace: error: {}: {format} file header incomplete: the file ends within it (no packet in the file)\n", f.display())
+            format!(
+                "mptcp-trace: error: {}: {format} file header incomplete: the file ends within it (no packet in the file)\n",
+                f.display()
+            )
         );
         let _ = std::fs::remove_file(f);
     }
@@ -106,7 +110,12 @@ fn malformed_mptcp_option_stays_in_dissect_jsonl_and_fails_verify() {
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o.stdout);
     let capture = out.split("\ncapture\n").nth(1).expect("capture section");
-    assert!(capture.lines().any(|l| l.starts_with("  FAIL options.length ") && l.contains("1 malformed MPTCP option(s) outside any connection")), "{out}");
+    assert!(
+        capture
+            .lines()
+            .any(|l| l.starts_with("  FAIL options.length ") && l.contains("1 malformed MPTCP option(s) outside any connection")),
+        "{out}"
+    );
     assert!(out.ends_with("0 passed, 2 failed, 1 skipped\n"), "{out}");
     let _ = std::fs::remove_file(f);
 }
@@ -220,4 +229,35 @@ fn throughput_time_zero_is_the_first_packet_of_the_capture() {
     // analyze and plot use the same time zero: analyze's first subflow starts at 0.493 s.
     let a = text(&run(&["analyze", path.to_str().expect("path")]).stdout);
     assert!(a.lines().any(|l| l.trim_start().starts_with("0 init ") && l.contains(" 0.493 ")), "{a}");
+}
+
+/// On the third-party captures that showed the items (not in git, testdata/thirdparty/README.md):
+/// `MPTCP_TRACE_THIRDPARTY=DIR cargo test --release -p mptcp-trace --test issue17_cli -- --ignored`
+/// with DIR holding them under their local names. tshark: mptcp-v0.pcap has one ADD_ADDR
+/// (frame 4, `-Y "tcp.options.mptcp.subtype == 3"`); tcpdump prints mptcp-dss-oobr.pcap's DSS
+/// as `dss[bad opt]`.
+#[test]
+#[ignore = "needs the third-party captures (not in git): MPTCP_TRACE_THIRDPARTY=DIR"]
+fn third_party_captures_that_showed_issue_17() {
+    let dir = PathBuf::from(std::env::var("MPTCP_TRACE_THIRDPARTY").expect("MPTCP_TRACE_THIRDPARTY=DIR"));
+    let path = |n: &str| dir.join(n).to_str().expect("path").to_string();
+    let out = text(&run(&["verify", &path("tcpdump-mptcp-v0.pcap")]).stdout);
+    assert!(out.contains(
+        "  skip add_addr.hmac            RFC 6824 §3.4.1   not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC (1 ADD_ADDR in the capture)\n"
+    ));
+    assert!(out.contains("  PASS fallback                 RFC 6824 §3.6     no fallback\n"), "{out}");
+    assert!(!out.contains("RFC 8684"), "{out}");
+    let out = text(&run(&["verify", &path("tcpdump-mptcp-v1.pcap")]).stdout);
+    assert!(!out.contains("Some(") && !out.contains("None"), "{out}");
+    let o = run(&["verify", &path("tcpdump-mptcp-dss-oobr.pcap")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).contains("  FAIL options.length           RFC 8684 §3       1 malformed MPTCP option(s) outside any connection")
+    );
+    let o = run(&["dissect", "--format", "jsonl", &path("tcpdump-mptcp-dss-oobr.pcap")]);
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON line");
+    assert_eq!((&line["mptcp"][0]["subtype"], &line["mptcp"][0]["raw"]), (&"DSS".into(), &"1e0320".into()));
+    let a = text(&run(&["analyze", &path("tcpdump-mptcp-v0.pcap")]).stdout);
+    // 5121 B c2s and 8561 B s2c (tshark, testdata/thirdparty/README.md) over seconds: kbit/s.
+    assert!(a.matches(" kbit/s\n").count() == 2 && !a.contains("goodput 0.00"), "{a}");
 }

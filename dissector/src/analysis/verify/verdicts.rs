@@ -151,7 +151,14 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     checks.push(if c.version == Some(0) {
         // RFC 6824 §3.4.1: a v0 ADD_ADDR has no HMAC field, so there is nothing to check.
         let n = c.announced.iter().filter(|x| !x.echo).count();
-        CheckResult { id, rfc, outcome: Outcome::Skip, evaluated: 0, detail: format!("not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC ({n} ADD_ADDR in the capture)"), frames: vec![] }
+        CheckResult {
+            id,
+            rfc,
+            outcome: Outcome::Skip,
+            evaluated: 0,
+            detail: format!("not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC ({n} ADD_ADDR in the capture)"),
+            frames: vec![],
+        }
     } else {
         from_tally(c, id, rfc, "no ADD_ADDR in the capture")
     });
