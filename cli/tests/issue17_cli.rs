@@ -188,7 +188,7 @@ fn goodput_is_shown_in_a_unit_that_shows_it() {
                 "bit/s" => 1.0,
                 other => panic!("{path}: unit {other}"),
             };
-            units.insert(unit);
+            units.insert(unit.to_string());
             assert!((figure * scale - bps).abs() <= 0.005 * scale + 0.5, "{path}: {figure} {unit} for {bps} bit/s");
             assert!(figure >= 1.0 || bps < 1.0, "{path}: {figure} {unit} for {bps} bit/s");
             assert!(figure < 1000.0 || unit == "Mbit/s", "{path}: {figure} {unit}");
