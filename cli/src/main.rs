@@ -380,7 +380,8 @@ const STDOUT: &str = "standard output";
 
 /// Opens a capture file; a directory is named as such (reading one fails with EISDIR, which
 /// would otherwise surface as a read error of the capture).
-fn open_file(path: &std::path::Path) -> Result<File, CliError> {
+fn open_file(path: &(impl AsRef<std::path::Path> + ?Sized)) -> Result<File, CliError> {
+    let path = path.as_ref();
     let file = File::open(path).map_err(CliError::open(path))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(CliError::open(path)(io::Error::other("is a directory, not a capture file")));

@@ -123,6 +123,6 @@ fn a_cut_file_header_is_named_as_such() {
     }
     // A whole header and a cut first record is still a cut record.
     let mut reader = CaptureReader::new(Cursor::new(pcap[..30].to_vec())).expect("header");
-    let err = reader.next_packet().err().expect("cut record");
+    let Err(err) = reader.next_packet() else { panic!("cut record read as a packet") };
     assert!(err.is_truncation(), "{err}");
 }

@@ -207,8 +207,8 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
         writeln!(out, "  subflows:")?;
         writeln!(
             out,
-            "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9} {:>9} {:>11} {:>11} {}",
-            "id", "kind", "client -> server", "ids", "backup", "start", "end", "c2s bytes", "s2c bytes", "ended"
+            "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9} {:>9} {:>11} {:>11} ended",
+            "id", "kind", "client -> server", "ids", "backup", "start", "end", "c2s bytes", "s2c bytes"
         )?;
         for f in subflows {
             let ids = format!("{}/{}", opt(&f.client_address_id), opt(&f.server_address_id));
