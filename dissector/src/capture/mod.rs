@@ -732,7 +732,9 @@ mod tests {
             // Cut anywhere: the same packets and the same truncation either way.
             for cut in [10, 23, 30, 5000, AHEAD_CHUNK - 3, AHEAD_CHUNK + AHEAD_HEAD, bytes.len() / 2, bytes.len() - 1] {
                 let (_, err) = file_and_memory_agree("cut", bytes[..cut].to_vec());
-                assert!(err.is_some_and(|e| e.contains("cut off")), "cut {cut}");
+                // Within the 24-byte file header there is no record to be cut (issue 17).
+                let want = if cut < 24 { "file header incomplete" } else { "cut off" };
+                assert!(err.is_some_and(|e| e.contains(want)), "cut {cut}");
             }
         }
     }
