@@ -63,13 +63,14 @@ pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> io::Result<Vec<PathBu
 pub(crate) mod examples {
     pub(crate) const DISSECT: &str = "Example:\n  mptcp-trace dissect testdata/two-subflows.pcap | head";
     pub(crate) const ANALYZE: &str = "Example:\n  mptcp-trace analyze testdata/two-subflows.pcap";
-    pub(crate) const STREAM: &str = "Example:\n  mptcp-trace stream testdata/two-subflows.pcap -c 0 -d c2s -o c2s.bin";
+    pub(crate) const STREAM: &str = "Example:\n  mptcp-trace stream testdata/two-subflows.pcap --connection 0 -d c2s -o c2s.bin";
     pub(crate) const THROUGHPUT: &str = "Example:\n  mptcp-trace throughput testdata/two-subflows.pcap --format json";
     pub(crate) const VERIFY: &str =
         "Example:\n  mptcp-trace verify testdata/two-subflows.pcap --expect 'subflows>=2' --format junit -o verify.xml";
     pub(crate) const PLOT: &str = "Example:\n  mptcp-trace plot testdata/two-subflows.pcap -k throughput -o throughput.svg";
     pub(crate) const EVENTS: &str = "Example:\n  mptcp-trace events testdata/two-subflows.pcap --side client";
     pub(crate) const PAIR: &str = "Example:\n  mptcp-trace pair testdata/pair/client-any.pcap testdata/pair/server-any.pcap";
+    pub(crate) const EXPORT: &str = "Example:\n  mptcp-trace export testdata/two-subflows.pcap testdata/path-cut.pcap -o tables";
     pub(crate) const REPORT: &str = "Example:\n  mptcp-trace report testdata/two-subflows.pcap -o report.html";
     pub(crate) const COMPLETIONS: &str =
         "Example:\n  mptcp-trace completions bash > /etc/bash_completion.d/mptcp-trace\n  mptcp-trace completions zsh > \"${fpath[1]}/_mptcp-trace\"";

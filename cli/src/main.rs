@@ -258,6 +258,7 @@ enum Command {
     },
     /// Parquet tables of each capture (connections, subflows, mappings, data_acks, events,
     /// checks; --segments adds segments) under OUT/<table>/<capture>.parquet (docs/export.md).
+    #[command(after_help = gen::examples::EXPORT)]
     Export {
         /// Capture files (pcap or pcapng), each exported on its own, in parallel (`--jobs`).
         #[arg(required = true)]
@@ -413,10 +414,20 @@ impl CliError {
 /// Where a report goes when no file is named.
 const STDOUT: &str = "standard output";
 
+/// Opens a capture file; a directory is named as such (reading one fails with EISDIR, which
+/// would otherwise surface as a read error of the capture).
+fn open_file(path: &(impl AsRef<std::path::Path> + ?Sized)) -> Result<File, CliError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(CliError::open(path))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::open(path)(io::Error::other("is a directory, not a capture file")));
+    }
+    Ok(file)
+}
+
 /// Opens a capture file or standard input (`-`).
 fn open_capture(path: &PathBuf) -> Result<CaptureReader, CliError> {
-    let input: Box<dyn Read> =
-        if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path).map_err(CliError::open(path))?) };
+    let input: Box<dyn Read> = if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(open_file(path)?) };
     let mut reader = CaptureReader::new(input).map_err(CliError::capture(path))?;
     input::prepare(&mut reader);
     Ok(reader)
@@ -562,7 +573,7 @@ fn analyze_input(file: &PathBuf, merge: &[PathBuf], dest: &Dest, analyzer: Analy
     }
     let (mut readers, mut names, mut failed) = (Vec::new(), Vec::new(), false);
     for f in merge {
-        match File::open(f).map_err(CliError::open(f)).and_then(|h| CaptureReader::new(h).map_err(CliError::capture(f))) {
+        match open_file(f).and_then(|h| CaptureReader::new(h).map_err(CliError::capture(f))) {
             Ok(r) => {
                 readers.push(r);
                 names.push(f);
@@ -632,7 +643,7 @@ fn analyze_file(path: &PathBuf, progress: bool, analyzer: Analyzer) -> Result<(A
     let (mut reader, bar) = if path.as_os_str() == "-" {
         (open_capture(path)?, None)
     } else {
-        let file = File::open(path).map_err(CliError::open(path))?;
+        let file = open_file(path)?;
         match progress_bar(path, &file).filter(|_| progress) {
             Some(bar) => {
                 let input = ProgressRead { inner: file, bar: bar.clone() };
@@ -938,16 +949,19 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     mptcp_plots::MAX_POINTS
                 );
             }
-            match mptcp_plots::render_file(&cap, &opts, &output) {
-                Ok(conn) => eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display()),
+            let conn = match mptcp_plots::render_file(&cap, &opts, &output) {
+                Ok(conn) => conn,
                 Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
                     eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
                 Err(source) => return Err(CliError::Plot { path: output, source }),
-            }
-            Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)))
+            };
+            // A cut-off capture's warning concerns the data drawn: said before "wrote".
+            let code = capture_end(&file, end, &Dest::Std);
+            eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display());
+            Ok(ExitCode::from(code))
         }
         _ => Err(CliError::Internal("several files: run_files")),
     }
@@ -1104,6 +1118,13 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             }
             let mut rows = if *dense { series.borrow().rows() } else { series.borrow().sparse_rows() };
             rows.retain(|r| select::keeps_row(&selection, &analysis, r.connection, r.subflow));
+            // Time 0 is the first packet of the capture (docs/throughput.md), as in analyze and
+            // plot; the series count from the first TCP segment.
+            let first_ns = (analysis.stats.first_ts * 1e9).round() as u64;
+            let offset_s = series.borrow().t0_ns().map_or(0.0, |t| t.saturating_sub(first_ns) as f64 / 1e9);
+            for r in &mut rows {
+                r.t += offset_s;
+            }
             let label = |sf: Option<usize>| match sf.and_then(|s| analysis.subflows.get(s)) {
                 Some(f) => format!("{} -> {}", f.client, f.server),
                 None => "data-level goodput".to_string(),

@@ -21,7 +21,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use mptcp_dissector::track::{Connection, Dir, Event, Subflow};
+use mptcp_dissector::track::{Connection, Dir, Event, Subflow, SubflowKind};
 use mptcp_dissector::verify::{CheckResult, Outcome, VerifyReport};
 use mptcp_plots::{Capture, PlotKind, PlotOptions};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
@@ -154,7 +154,7 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
 }
 
 fn state_word(c: &Connection) -> String {
-    format!("{:?}", c.state)
+    c.state.to_string()
 }
 
 fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {
@@ -228,7 +228,12 @@ fn write_subflows(h: &mut String, cap: &Capture, subflows: &[&Subflow]) {
             h,
             "<tr><td class=\"num\">{}</td><td>{}</td><td>{} → {}</td><td>{}/{}</td><td>{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             f.id,
-            esc(&format!("{:?}", f.kind)),
+            match f.kind {
+                SubflowKind::Initial => "init",
+                SubflowKind::Join => "join",
+                SubflowKind::Tcp => "TCP",
+                SubflowKind::Unknown => "unknown",
+            },
             esc(&f.client.to_string()),
             esc(&f.server.to_string()),
             f.client_address_id.map_or("-".into(), |v| v.to_string()),

@@ -184,6 +184,12 @@ impl Throughput {
         }
     }
 
+    /// When the series' buckets start: the first TCP segment seen (the first packet of the
+    /// capture may be ARP, ICMPv6, ...; callers shift `Row::t` by the difference).
+    pub fn t0_ns(&self) -> Option<u64> {
+        self.t0
+    }
+
     /// The interval is picked from the duration of what is counted ([`auto_interval`] of the
     /// first to the last segment of the series), when the rows are read. Memory stays bounded:
     /// the series are counted at a fine base that grows tenfold when a series gets long.

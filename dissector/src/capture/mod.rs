@@ -94,6 +94,10 @@ pub enum CaptureError {
         #[source]
         source: io::Error,
     },
+    /// The file ends inside its file header (pcap) or section header block (pcapng): there is
+    /// no record to be cut, and no packet.
+    #[error("{format} file header incomplete: the file ends within it (no packet in the file)")]
+    HeaderTruncated { format: &'static str },
 }
 
 impl CaptureError {
@@ -252,7 +256,10 @@ impl CaptureReader {
         let inner = match format {
             Format::Pcap => Inner::Pcap(PcapStream::new(Source::Direct(head), Vec::new())?),
             Format::PcapNg => {
-                let reader = PcapNgReader::new(head).map_err(|e| map_err(e, 0))?;
+                let reader = PcapNgReader::new(head).map_err(|e| match map_err(e, 0) {
+                    CaptureError::Truncated { .. } => CaptureError::HeaderTruncated { format: "pcapng" },
+                    other => other,
+                })?;
                 Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
             }
         };
@@ -406,7 +413,7 @@ impl PcapStream {
         };
         let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0 };
         if !s.fill(24, 0)? {
-            return Err(CaptureError::Truncated { after_frame: 0 });
+            return Err(CaptureError::HeaderTruncated { format: "pcap" });
         }
         let at = s.pos;
         let magic = s.buf.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or([0; 4]);
@@ -817,7 +824,8 @@ mod tests {
     fn header_only_truncated() {
         let bytes = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[]);
         let err = CaptureReader::new(io::Cursor::new(bytes[..10].to_vec())).err().expect("error");
-        assert!(err.is_truncation(), "{err}");
+        assert!(matches!(err, CaptureError::HeaderTruncated { format: "pcap" }), "{err}");
+        assert_eq!(err.to_string(), "pcap file header incomplete: the file ends within it (no packet in the file)");
     }
 
     /// pcapng with two interfaces of different link types (Ethernet and raw IP) and the second
@@ -899,7 +907,9 @@ mod tests {
             // Cut anywhere: the same packets and the same truncation either way.
             for cut in [10, 23, 30, 5000, AHEAD_CHUNK - 3, AHEAD_CHUNK + AHEAD_HEAD, bytes.len() / 2, bytes.len() - 1] {
                 let (_, err) = file_and_memory_agree("cut", bytes[..cut].to_vec());
-                assert!(err.is_some_and(|e| e.contains("cut off")), "cut {cut}");
+                // Within the 24-byte file header there is no record to be cut (issue 17).
+                let want = if cut < 24 { "file header incomplete" } else { "cut off" };
+                assert!(err.is_some_and(|e| e.contains(want)), "cut {cut}");
             }
         }
     }

@@ -50,10 +50,22 @@ pub enum Layer {
     Mptcp,
 }
 
+/// The layer as text reports name it ("IP at byte 14"); JSON keeps the lowercase names.
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::Link => "link",
+            Layer::Ip => "IP",
+            Layer::Tcp => "TCP",
+            Layer::Mptcp => "MPTCP",
+        })
+    }
+}
+
 /// A packet that could not be decoded as far as TCP: which layer, at which byte offset of the
 /// captured packet, and what was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{layer:?} at byte {offset}: {what}")]
+#[error("{layer} at byte {offset}: {what}")]
 pub struct DecodeError {
     pub layer: Layer,
     pub offset: usize,

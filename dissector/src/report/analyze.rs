@@ -70,6 +70,17 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// A rate in the unit that shows it: 5 KiB over 9 s is "4.55 kbit/s", not "0.00 Mbit/s".
+fn human_rate(bits_per_sec: f64) -> String {
+    if bits_per_sec >= 1e6 {
+        format!("{:.2} Mbit/s", bits_per_sec / 1e6)
+    } else if bits_per_sec >= 1e3 {
+        format!("{:.2} kbit/s", bits_per_sec / 1e3)
+    } else {
+        format!("{bits_per_sec:.0} bit/s")
+    }
+}
+
 fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
@@ -151,7 +162,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
         writeln!(out)?;
         writeln!(
             out,
-            "Connection {}: MPTCP v{} {} -> {}, state {:?}{}",
+            "Connection {}: MPTCP v{} {} -> {}, state {}{}",
             c.id,
             opt(&c.version),
             c.client,
@@ -178,7 +189,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
             let dd = c.data(d);
             writeln!(
                 out,
-                "  data {name}: {} distinct ({} captured), {}, {} gap(s) {}, {} reinjection(s) {}, goodput {:.2} Mbit/s{}",
+                "  data {name}: {} distinct ({} captured), {}, {} gap(s) {}, {} reinjection(s) {}, goodput {}{}",
                 human_bytes(dd.bytes),
                 human_bytes(dd.captured_bytes),
                 if dd.complete { "complete" } else { "INCOMPLETE" },
@@ -186,7 +197,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 human_bytes(dd.gap_bytes),
                 dd.reinjections,
                 human_bytes(dd.reinjected_bytes),
-                dd.goodput_bps / 1e6,
+                human_rate(dd.goodput_bps),
                 dd.sha256.as_ref().map(|h| format!(", sha256 {h}")).unwrap_or_default()
             )?;
             if c.found_by == "data_level" {
@@ -198,8 +209,8 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
         writeln!(out, "  subflows:")?;
         writeln!(
             out,
-            "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9} {:>9} {:>11} {:>11} {:<14}",
-            "id", "kind", "client -> server", "ids", "backup", "start", "end", "c2s bytes", "s2c bytes", "ended"
+            "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9} {:>9} {:>11} {:>11} ended",
+            "id", "kind", "client -> server", "ids", "backup", "start", "end", "c2s bytes", "s2c bytes"
         )?;
         for f in subflows {
             let ids = format!("{}/{}", opt(&f.client_address_id), opt(&f.server_address_id));
@@ -213,7 +224,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 .unwrap_or_else(|| "open".into());
             writeln!(
                 out,
-                "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9.3} {:>9} {:>11} {:>11} {:<14}",
+                "    {:>3} {:<5} {:<44} {:>7} {:>6} {:>9.3} {:>9} {:>11} {:>11} {}",
                 f.id,
                 if f.join { "join" } else { "init" },
                 format!("{} -> {}", f.client, f.server),
@@ -249,7 +260,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                     .join(", ");
                 writeln!(
                     out,
-                    "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>5.1}% {:>9} {}",
+                    "    {:>3} {:<3} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>5.1}% {:>9}{}{}",
                     f.id,
                     name,
                     d.bytes,
@@ -260,6 +271,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                     d.unmapped_bytes,
                     d.share * 100.0,
                     d.rtt.avg_ms.map_or("-".to_string(), |v| format!("{v:.2}")),
+                    if from.is_empty() { "" } else { " " },
                     from
                 )?;
             }
@@ -273,7 +285,8 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
             writeln!(out)?;
         }
         if !c.removed_address_ids.is_empty() {
-            writeln!(out, "  removed address ids: {:?}", c.removed_address_ids)?;
+            let ids: Vec<String> = c.removed_address_ids.iter().map(|i| i.to_string()).collect();
+            writeln!(out, "  removed address ids: {}", ids.join(", "))?;
         }
         writeln!(out, "  checks:")?;
         for t in c.checks.tallies() {

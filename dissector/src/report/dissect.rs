@@ -178,6 +178,15 @@ pub fn dissect_selected<W: Write>(
                         }
                         Err(issue) => {
                             summary.option_errors += 1;
+                            // A malformed MPTCP option stays in the JSON list (as tshark shows it
+                            // "malformed"): its subtype, its bytes and the error.
+                            if let (Format::Jsonl, OptionIssue::Mptcp { offset, .. }) = (config.format, &issue) {
+                                if n_opts > 0 {
+                                    opts.push(b',');
+                                }
+                                write_malformed_json(&mut opts, seg.options, *offset, &issue)?;
+                                n_opts += 1;
+                            }
                             errors.push(PacketError::from_option(&issue, options_at));
                         }
                     }
@@ -273,7 +282,7 @@ fn write_segment(
             )?;
             out.extend_from_slice(opts);
             for e in errors {
-                write!(out, " [error: {:?} at byte {}: {}]", e.layer, e.offset, e.error)?;
+                write!(out, " [error: {} at byte {}: {}]", e.layer, e.offset, e.error)?;
             }
             out.push(b'\n');
             Ok(())
@@ -306,7 +315,7 @@ fn write_undecoded(
             write_time(out, config.time, packet.ts_ns, times)?;
             out.extend_from_slice(b" undecodable");
             for e in errors {
-                write!(out, " [error: {:?} at byte {}: {}]", e.layer, e.offset, e.error)?;
+                write!(out, " [error: {} at byte {}: {}]", e.layer, e.offset, e.error)?;
             }
             out.push(b'\n');
             Ok(())
@@ -397,6 +406,29 @@ fn push_opt_dec(out: &mut Vec<u8>, v: Option<u64>) {
         }
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// A kind-30 option that did not parse: `{"subtype":"DSS","malformed":true,"raw":"1e0320",
+/// "error":"…"}`. `raw` is the option as its length byte gives it, cut at the end of the option
+/// space; `subtype` is null when the option is too short to hold one.
+fn write_malformed_json(out: &mut Vec<u8>, options: &[u8], offset: usize, issue: &OptionIssue) -> io::Result<()> {
+    let len = options.get(offset + 1).map_or(1, |&l| usize::from(l).max(2));
+    let raw = options.get(offset..).map_or(&[][..], |r| r.get(..len).unwrap_or(r));
+    out.extend_from_slice(b"{\"subtype\":");
+    match raw.get(2) {
+        Some(b) => serde_json::to_writer(&mut *out, crate::options::mptcp::subtype_name(b >> 4))?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"malformed\":true,\"raw\":\"");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in raw {
+        out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+        out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+    }
+    out.extend_from_slice(b"\",\"error\":");
+    serde_json::to_writer(&mut *out, &issue.to_string())?;
+    out.push(b'}');
+    Ok(())
 }
 
 /// One MPTCP option as serde_json writes its `Serialize` form. DSS (nearly every packet of a

@@ -30,13 +30,13 @@ pub fn write_text<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     for c in &r.connections {
         writeln!(out, "connection {} {} -> {}", c.connection, c.client, c.server)?;
         for k in &c.checks {
-            writeln!(out, "  {:<4} {:<24} {:<16} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
+            writeln!(out, "  {:<4} {:<24} {:<17} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
         }
     }
     if !r.capture_checks.is_empty() {
         writeln!(out, "capture")?;
         for k in &r.capture_checks {
-            writeln!(out, "  {:<4} {:<24} {:<16} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
+            writeln!(out, "  {:<4} {:<24} {:<17} {}{}", word(k.outcome), k.id, k.rfc, k.detail, frames_of(&k.frames))?;
         }
     }
     if !r.expectations.is_empty() {

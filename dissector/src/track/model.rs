@@ -366,6 +366,20 @@ pub enum ConnState {
     TimedOut,
 }
 
+/// The state as a person reads it in text reports (JSON keeps the snake_case names).
+impl std::fmt::Display for ConnState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnState::SynSent => "SYN sent",
+            ConnState::Established => "established",
+            ConnState::Fallback => "fallback",
+            ConnState::FastClosed => "fast-closed",
+            ConnState::Closed => "closed",
+            ConnState::TimedOut => "timed out",
+        })
+    }
+}
+
 /// A problem seen on a connection or in the capture: not a verification verdict, an oddity.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {

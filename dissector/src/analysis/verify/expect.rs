@@ -134,6 +134,14 @@ fn op_text(op: Op) -> &'static str {
     }
 }
 
+/// `1, 2, 3` (or `none`): a list as a person reads it, not Rust's `[1, 2, 3]` / `Some(..)`.
+fn list<T: std::fmt::Display>(values: &[T]) -> String {
+    if values.is_empty() {
+        return "none".into();
+    }
+    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+}
+
 pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
     let conns = &a.connections;
     let result = |ok: bool, detail: String| ExpectationResult {
@@ -148,7 +156,7 @@ pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
         }
         let values: Vec<u64> = conns.iter().map(f).collect();
         let ok = values.iter().all(|&v| compare(v, e.op, want));
-        result(ok, format!("{} {} {want}: per connection {:?}", e.key, op_text(e.op), values))
+        result(ok, format!("{} {} {want}: per connection {}", e.key, op_text(e.op), list(&values)))
     };
     match e.key.as_str() {
         "connections" => {
@@ -176,21 +184,23 @@ pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
             let hashes: Vec<Option<&str>> = conns.iter().map(|c| c.data(dir).sha256.as_deref()).collect();
             let any = hashes.contains(&Some(e.value.as_str()));
             let ok = if e.op == Op::Eq { any } else { !any };
-            result(ok, format!("stream hashes per connection: {hashes:?} (none when the stream is incomplete)"))
+            let hashes: Vec<&str> = hashes.iter().map(|h| h.unwrap_or("none")).collect();
+            result(ok, format!("stream hashes per connection: {} (none when the stream is incomplete)", list(&hashes)))
         }
         "checksums" => {
             let want = e.value == "on";
             let values: Vec<bool> = conns.iter().map(|c| c.checksums).collect();
             let ok = !values.is_empty() && values.iter().all(|&v| (v == want) == (e.op == Op::Eq));
-            result(ok, format!("checksums per connection: {values:?}"))
+            let words: Vec<&str> = values.iter().map(|&v| if v { "on" } else { "off" }).collect();
+            result(ok, format!("checksums per connection: {}", list(&words)))
         }
         "no-fallback" => {
             let fb: Vec<usize> = conns.iter().filter(|c| c.fallback.is_some()).map(|c| c.id).collect();
-            result(fb.is_empty(), if fb.is_empty() { "no fallback".into() } else { format!("connections {fb:?} fell back") })
+            result(fb.is_empty(), if fb.is_empty() { "no fallback".into() } else { format!("connections {} fell back", list(&fb)) })
         }
         "fallback" => {
             let fb: Vec<usize> = conns.iter().filter(|c| c.fallback.is_some()).map(|c| c.id).collect();
-            result(!fb.is_empty(), format!("connections that fell back: {fb:?}"))
+            result(!fb.is_empty(), format!("connections that fell back: {}", list(&fb)))
         }
         "complete" => {
             let bad: Vec<String> = conns
@@ -201,7 +211,7 @@ pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
                 .collect();
             result(
                 !conns.is_empty() && bad.is_empty(),
-                if bad.is_empty() { "all streams complete".into() } else { format!("incomplete: {bad:?}") },
+                if bad.is_empty() { "all streams complete".into() } else { format!("incomplete: {}", list(&bad)) },
             )
         }
         "no-fastclose" => {

@@ -170,10 +170,17 @@ pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyR
     let connections: Vec<ConnectionVerdicts> =
         a.connections.par_iter().map(|c| verdicts::connection_verdicts(a, c, events.get(&c.id).map_or(&[], |v| v))).collect();
     let expectations: Vec<ExpectationResult> = expectations.iter().map(|e| expect::evaluate(a, e)).collect();
+    let mut capture_checks = verdicts::capture_checks(a);
+    capture_checks.extend(verdicts::capture_options(a));
+    if !a.connections.is_empty() && a.connections.iter().all(|c| c.version == Some(0)) {
+        for k in &mut capture_checks {
+            k.rfc = verdicts::v0_rfc(k.rfc);
+        }
+    }
     let mut r = VerifyReport {
         file: file.into(),
         connections,
-        capture_checks: verdicts::capture_checks(a),
+        capture_checks,
         expectations,
         capture_anomalies: a.anomalies.len() as u64 + a.anomalies_dropped,
         passed: 0,

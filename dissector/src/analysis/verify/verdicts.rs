@@ -148,7 +148,20 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         checks.push(from_tally(c, id, rfc, &why));
     }
     let (id, rfc) = ids::ADD_ADDR_HMAC;
-    checks.push(from_tally(c, id, rfc, "no ADD_ADDR in the capture"));
+    checks.push(if c.version == Some(0) {
+        // RFC 6824 §3.4.1: a v0 ADD_ADDR has no HMAC field, so there is nothing to check.
+        let n = c.announced.iter().filter(|x| !x.echo).count();
+        CheckResult {
+            id,
+            rfc,
+            outcome: Outcome::Skip,
+            evaluated: 0,
+            detail: format!("not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC ({n} ADD_ADDR in the capture)"),
+            frames: vec![],
+        }
+    } else {
+        from_tally(c, id, rfc, "no ADD_ADDR in the capture")
+    });
     let (id, rfc) = ids::DSS_CHECKSUM;
     checks.push(from_tally(c, id, rfc, if c.checksums { "no checksummed mapping in the capture" } else { "DSS checksums not negotiated" }));
     // Mapping consistency: DSN agreement (tracker) and byte agreement (reassembler).
@@ -296,7 +309,41 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         let first = c.anomalies.iter().find(|x| x.kind == "malformed_option").map(|x| x.detail.clone()).unwrap_or_default();
         fail("options.length", format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
     });
+    if c.version == Some(0) {
+        for k in &mut checks {
+            k.rfc = v0_rfc(k.rfc);
+        }
+    }
     ConnectionVerdicts { connection: c.id, client: c.client.to_string(), server: c.server.to_string(), checks }
+}
+
+/// Where RFC 6824 (v0) states the rule the catalog cites from RFC 8684: the same sections up to
+/// Fast Close (§3.5); v0 has fallback and MP_FAIL in §3.6 (RFC 8684 §3.7) and no MP_TCPRST.
+pub(super) fn v0_rfc(rfc: &'static str) -> &'static str {
+    match rfc {
+        "RFC 8684 §3" => "RFC 6824 §3",
+        "RFC 8684 §3.1" => "RFC 6824 §3.1",
+        "RFC 8684 §3.2" => "RFC 6824 §3.2",
+        "RFC 8684 §3.3" => "RFC 6824 §3.3",
+        "RFC 8684 §3.3.1" => "RFC 6824 §3.3.1",
+        "RFC 8684 §3.3.3" => "RFC 6824 §3.3.3",
+        "RFC 8684 §3.4.1" => "RFC 6824 §3.4.1",
+        "RFC 8684 §3.5" => "RFC 6824 §3.5",
+        "RFC 8684 §3.5-3.7" => "RFC 6824 §3.5-3.6",
+        "RFC 8684 §3.7" => "RFC 6824 §3.6",
+        other => other,
+    }
+}
+
+/// Capture-level `options.length`: a malformed MPTCP option on a packet of no connection (a
+/// lone SYN, a flow whose handshake is not in the capture) is still a wrong option. Nothing is
+/// added when there is none (the connections' own checks cover theirs).
+pub(super) fn capture_options(a: &Analysis) -> Option<CheckResult> {
+    let mut bad = a.anomalies.iter().filter(|x| x.kind == "malformed_option");
+    let first = bad.next()?;
+    let n = 1 + bad.count();
+    let frames = a.anomalies.iter().filter(|x| x.kind == "malformed_option").map(|x| x.frame).take(8).collect();
+    Some(fail("options.length", format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
 }
 
 fn pass(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
