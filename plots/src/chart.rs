@@ -163,11 +163,23 @@ pub fn time_mesh<'a, DB: DrawingBackend + 'a>(
     y_desc: &str,
     sz: &Sizes,
 ) -> Result<(), PlotError> {
+    mesh(ch, "time since the first packet (s)", y_desc, false, sz)
+}
+
+/// The grid and axes every x-vs-value plot draws; `fraction`: a 0..1 y axis whose head room
+/// (for the legend) carries no labels.
+pub fn mesh<'a, DB: DrawingBackend + 'a>(
+    ch: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+    fraction: bool,
+    sz: &Sizes,
+) -> Result<(), PlotError> {
     ch.configure_mesh()
-        .x_desc("time since the first packet (s)")
+        .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|v| num(*v))
-        .y_label_formatter(&|v| num(*v))
+        .y_label_formatter(&|v| if fraction && *v > 1.0 { String::new() } else { num(*v) })
         .label_style((FONT, sz.label))
         .axis_desc_style((FONT, sz.desc))
         .light_line_style(RGBColor(235, 235, 235))

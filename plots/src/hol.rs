@@ -7,7 +7,7 @@ use mptcp_dissector::track::{Connection, Dir};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{self, draw_err, FONT};
+use crate::chart::{self, draw_err};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One line: (delay ms, fraction of the pieces with at most that delay), increasing.
@@ -68,16 +68,7 @@ pub fn render<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..x_top, 0f64..y_top)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("delay from arrival to in-order delivery (ms)")
-        .y_desc("fraction of pieces with delay at most x")
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| if *v <= 1.0 { chart::num(*v) } else { String::new() })
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::mesh(&mut ch, "delay from arrival to in-order delivery (ms)", "fraction of pieces with delay at most x", true, &sz)?;
     for (i, l) in lines.iter().enumerate() {
         let all = l.subflow.is_none() && i + 1 == lines.len();
         let c = if all { RGBColor(40, 40, 40) } else { chart::color(i) };

@@ -102,16 +102,7 @@ fn panel<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..chart::time_end(t_max), lo.min(0.0)..y_top)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("time at the sender's capture, since its first packet (s)")
-        .y_desc(format!("one-way delay {what} (ms)"))
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| chart::num(*v))
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::mesh(&mut ch, "time at the sender's capture, since its first packet (s)", &format!("one-way delay {what} (ms)"), false, sz)?;
     let r = (sz.label / 6.0).max(1.5) as i32;
     for s in series {
         let i = names.iter().position(|n| *n == s.subflow).unwrap_or(0);

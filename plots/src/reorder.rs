@@ -88,16 +88,7 @@ pub fn render<DB: DrawingBackend>(
         .y_label_area_size((sz.label * 5.0) as u32)
         .build_cartesian_2d(0f64..t_end, 0f64..1.0 + 0.12 * subs.len() as f64)
         .map_err(draw_err)?;
-    ch.configure_mesh()
-        .x_desc("time since the first packet (s)")
-        .y_desc("share sent")
-        .x_label_formatter(&|v| chart::num(*v))
-        .y_label_formatter(&|v| if *v <= 1.0 { chart::num(*v) } else { String::new() })
-        .label_style((FONT, sz.label))
-        .axis_desc_style((FONT, sz.desc))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
+    chart::mesh(&mut ch, "time since the first packet (s)", "share sent", true, &sz)?;
     let n = s.sending.intervals();
     let total: Vec<u64> = (0..n).map(|i| subs.iter().map(|l| l.bytes.get(i).copied().unwrap_or(0)).sum()).collect();
     let mut below = vec![0f64; n];

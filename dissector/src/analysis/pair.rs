@@ -1101,19 +1101,37 @@ mod tests {
         opts.extend_from_slice(&[1, 1, 8, 10]);
         opts.extend_from_slice(&tsval.to_be_bytes());
         opts.extend_from_slice(&[0, 0, 0, 0]);
-        let (a, b): (IpAddr, IpAddr) = (C.parse().unwrap(), S.parse().unwrap());
-        let (src, dst, sport, dport) = if c2s { (a, b, 1000, 80) } else { (b, a, 80, 1000) };
+        send(p, side, frame, ms, (C, 1000), c2s, flags, seq, 1, len, opts);
+    }
+
+    /// One segment between `client` and the server's port 80 (c2s: from the client).
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        p: &mut Pairer,
+        side: usize,
+        frame: u64,
+        ms: u64,
+        client: (&str, u16),
+        c2s: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: u32,
+        options: &[u8],
+    ) {
+        let (a, b): (IpAddr, IpAddr) = (client.0.parse().unwrap(), S.parse().unwrap());
+        let (src, dst, sport, dport) = if c2s { (a, b, client.1, 80) } else { (b, a, 80, client.1) };
         let seg = TcpSegment {
             src,
             dst,
             sport,
             dport,
             seq,
-            ack: 1,
+            ack,
             flags: TcpFlags(flags),
             window: 65535,
             ttl: 64,
-            options: opts,
+            options,
             options_truncated: false,
             payload: &[],
             payload_len: len,
@@ -1157,24 +1175,7 @@ mod tests {
     ) {
         let mut opts = vec![1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0];
         opts.extend_from_slice(extra);
-        let (a, b): (IpAddr, IpAddr) = (client.0.parse().unwrap(), S.parse().unwrap());
-        let (src, dst, sport, dport) = if c2s { (a, b, client.1, 80) } else { (b, a, 80, client.1) };
-        let seg = TcpSegment {
-            src,
-            dst,
-            sport,
-            dport,
-            seq,
-            ack,
-            flags: TcpFlags(flags),
-            window: 65535,
-            options: &opts,
-            options_truncated: false,
-            payload: &[],
-            payload_len: len,
-            ttl: 64,
-        };
-        p.packet(side, 0, ms * 1_000_000, &seg);
+        send(p, side, 0, ms, client, c2s, flags, seq, ack, len, &opts);
     }
 
     #[test]
