@@ -20,6 +20,8 @@ side sent (bytes + sha256 of the generated stream) and what it received
 import argparse
 import hashlib
 import json
+import os
+import signal
 import socket
 import struct
 import sys
@@ -71,10 +73,15 @@ def log(*a):
 
 ROLE = "app"
 T0 = time.monotonic()
+LIVE = []      # per-connection state of running run_conn() calls (--dump-on-term)
+RESULTS = []   # finished connections
 
 
-def run_conn(sock, args, seed, label):
-    """Send args.send bytes (seeded) while receiving until EOF."""
+def run_conn(sock, args, seed, label, pre_sent=0):
+    """Send args.send bytes (seeded) while receiving until EOF.
+
+    pre_sent: bytes of the stream already written (client --fastopen: sendto
+    with MSG_FASTOPEN); the sender continues after them."""
     data = gen_stream(seed, args.send)
     res = {
         "label": label,
@@ -85,11 +92,15 @@ def run_conn(sock, args, seed, label):
         "sent_planned": args.send,
         "sent_sha256_planned": hashlib.sha256(data).hexdigest(),
     }
-    sent = [0]
+    sent = [pre_sent]
+    if pre_sent:
+        res["fastopen_sent"] = pre_sent
     send_err = [None]
     got_first = threading.Event()
     rx = hashlib.sha256()
     received = 0
+    live = {"res": res, "rx": rx, "received": 0, "sent": sent, "data": data}
+    LIVE.append(live)
     res["info_start"] = mptcp_info(sock)
 
     def sender():
@@ -97,7 +108,7 @@ def run_conn(sock, args, seed, label):
             if args.wait_rx_before_send:
                 got_first.wait()
                 res["send_started_after_rx"] = True
-            off = 0
+            off = pre_sent
             while off < len(data):
                 chunk = data[off:off + args.chunk]
                 sock.sendall(chunk)
@@ -105,8 +116,12 @@ def run_conn(sock, args, seed, label):
                 sent[0] = off
                 if args.pause_after and off >= args.pause_after and not res.get("paused_at"):
                     res["paused_at"] = off
+                    res["pause_start_epoch"] = round(time.time(), 6)
+                    res["pause_start_t"] = round(time.monotonic() - T0, 3)
                     log(label, "pausing at", off, "for", args.pause)
                     time.sleep(args.pause)
+                    res["pause_end_epoch"] = round(time.time(), 6)
+                    res["pause_end_t"] = round(time.monotonic() - T0, 3)
                     log(label, "resuming")
                 if args.interval:
                     time.sleep(args.interval)
@@ -134,6 +149,7 @@ def run_conn(sock, args, seed, label):
                 break
             rx.update(buf)
             received += len(buf)
+            live["received"] = received
             got_first.set()
             if args.read_pause:
                 time.sleep(args.read_pause)
@@ -168,7 +184,27 @@ def run_conn(sock, args, seed, label):
         "t_end": round(time.monotonic() - T0, 3),
     })
     log(label, "done sent=%d recv=%d" % (sent[0], received))
+    LIVE.remove(live)
     return res
+
+
+def dump_on_term(path):
+    """SIGTERM: write what every connection sent and read so far, then exit 143."""
+    def handler(signum, frame):
+        out = list(RESULTS)
+        for st in list(LIVE):
+            r = dict(st["res"])
+            n = st["sent"][0]
+            r.update({"sent_bytes": n, "sent_sha256": hashlib.sha256(st["data"][:n]).hexdigest(),
+                      "recv_bytes": st["received"], "recv_sha256": st["rx"].copy().hexdigest(),
+                      "terminated": "SIGTERM before the peer's EOF (partial read)",
+                      "t_end": round(time.monotonic() - T0, 3)})
+            out.append(r)
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+        log("SIGTERM: wrote partial results of %d connection(s)" % len(out))
+        os._exit(143)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def main():
@@ -198,18 +234,27 @@ def main():
                    help="sender: once N bytes are written, sleep --pause seconds (once)")
     p.add_argument("--pause", type=float, default=0.0)
     p.add_argument("--bind", help="client: bind to ADDR:PORT before connect (sets SO_REUSEADDR)")
+    p.add_argument("--fastopen", type=int, default=0,
+                   help="server: setsockopt TCP_FASTOPEN (queue length N) on the listener; "
+                        "client: connect with sendto(first N bytes, MSG_FASTOPEN)")
+    p.add_argument("--dump-on-term", action="store_true",
+                   help="on SIGTERM write the results so far (partial reads marked 'terminated')")
     p.add_argument("--out", required=True)
     p.add_argument("--ready", help="server: file touched once listening")
     args = p.parse_args()
     ROLE = args.mode
     fam = socket.AF_INET if args.family == "4" else socket.AF_INET6
     proto = 0 if args.tcp else IPPROTO_MPTCP
-    results = []
+    results = RESULTS
+    if args.dump_on_term:
+        dump_on_term(args.out)
     if args.mode == "server":
         ls = socket.socket(fam, socket.SOCK_STREAM, proto)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if args.rcvbuf:
             ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+        if args.fastopen:
+            ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, args.fastopen)
         ls.bind((args.addr, args.port))
         ls.listen(64)
         log("listening", args.addr, args.port, "proto", proto)
@@ -242,9 +287,15 @@ def main():
                 a, pt = args.bind.rsplit(":", 1)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind((a.strip("[]"), int(pt)))
-            s.connect((args.addr, args.port))
+            pre = 0
+            if args.fastopen:
+                first = gen_stream(seed, min(args.fastopen, args.send))
+                pre = s.sendto(first, socket.MSG_FASTOPEN, (args.addr, args.port))
+                log("sendto MSG_FASTOPEN wrote", pre, "of", len(first))
+            else:
+                s.connect((args.addr, args.port))
             log("connected", s.getsockname(), "->", s.getpeername())
-            return run_conn(s, args, seed, label)
+            return run_conn(s, args, seed, label, pre_sent=pre)
 
         if args.conns == 1:
             results.append(one(args.seed, "client"))

@@ -6,7 +6,7 @@
 #   NSTAG=idle sudo bash testdata/shapes.sh idle-gap    # other namespace names (s22-idle-*),
 #                                                       # so two runs can go in parallel
 #
-# Shapes: mpfail-multi mpfail-single tfo router-any idle-gap eight-subflows snaplen-cut
+# Shapes: mpfail-multi mpfail-single mpfail-single-down tfo router-any idle-gap eight-subflows snaplen-cut
 # (see testdata/shapes/README.md). For every shape NAME it writes testdata/shapes/NAME.pcap,
 # NAME.truth.json (matrix_truth.py format plus the keys of shapes_truth.py),
 # NAME.monitor-{client,server}.txt (ip mptcp monitor in each end host's namespace),
@@ -19,6 +19,10 @@
 # namespaces s22-cli / s22-srv. router-any: three namespaces s22-cli / s22-rtr / s22-srv
 # like receiver.sh. Only documentation addresses.
 set -euo pipefail
+# the real interpreter, not a wrapper (a pyenv shim forks: a SIGTERM to the shim's pid
+# would leave the app running)
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
+export PYTHON
 # shellcheck source=capture.sh
 source "$(cd "$(dirname "$0")" && pwd)/capture.sh"
 
@@ -48,6 +52,25 @@ teardown() { # replaces capture.sh's (also used by its EXIT trap)
     ip netns del "$CLI" 2>/dev/null || true
     ip netns del "$SRV" 2>/dev/null || true
     ip netns del "$RTR" 2>/dev/null || true
+}
+
+wait_apps() { # timeout-seconds; as capture.sh's, but on timeout SIGTERM goes to the app itself
+    # (`ip netns exec` forks here: killing its pid would leave the app running)
+    local deadline=$(($(date +%s) + ${1:-30})) p c kids
+    for p in "${CLI_PIDS[@]}" $SRV_PID; do
+        while kill -0 "$p" 2>/dev/null; do
+            if [ "$(date +%s)" -ge "$deadline" ]; then
+                kids=$(ps -o pid= --ppid "$p" || true)
+                log "timeout: SIGTERM to ${kids:-$p} (app of pid $p)"
+                for c in ${kids:-$p}; do kill "$c" 2>/dev/null || true; done
+                sleep 1
+            fi
+            sleep 0.05
+        done
+        wait "$p" 2>/dev/null || log "pid $p exited with $?"
+    done
+    CLI_PIDS=() SRV_PID=
+    cat "$WORK"/server.log "$WORK"/client*.log >&2 || true
 }
 
 start_monitors() {
@@ -234,22 +257,35 @@ s_mpfail_multi() {
     require_tshark "$WORK/mpfail-multi.pcap" "tcp.options.mptcp.subtype == 6" 1 "MP_FAIL" || return $?
 }
 
-s_mpfail_single() {
+mpfail_single() { # name c2s-bytes
+    local name=$1
     S2C=200000
+    C2S=$2
     sh_setup
     shc sysctl -qw net.mptcp.checksum_enabled=1
     shs sysctl -qw net.mptcp.checksum_enabled=1
     corrupt_rule vA-srv
     cap "$CLI" -i any
-    srv --addr 0.0.0.0
+    srv --addr 0.0.0.0 --dump-on-term
     begin
-    cli client --addr 192.0.2.2
-    wait_apps 60
+    cli client --addr 192.0.2.2 --dump-on-term
+    wait_apps 25
+    event "apps finished or were stopped (SIGTERM after 25 s; --dump-on-term writes what they read so far)"
     stop_capture
-    sh_finish mpfail-single "net.mptcp.checksum_enabled=1 on both ends, ONE subflow (no endpoints; 192.0.2.1->192.0.2.2 on path A), both directions carry data (c2s $C2S B seed c2s, s2c $S2C B seed s2c). An nft rule in the server's postrouting hook (quota over $CORRUPT_SKIP bytes, then limit rate 1/hour burst 1 packets) overwrites 4 payload bytes ($CORRUPT_HEX at TCP header offset $CORRUPT_TH_OFF) of exactly one s2c data segment (counter = 1); nft fixes the TCP checksum. The client's DSS checksum check fails; with a single subflow the ends fall back (RFC 8684 §3.7): the client sends MP_FAIL, the server answers with MP_FAIL and an infinite mapping (DSS data-level length 0), both count InfiniteMap; after that the connection is plain TCP inside. What the client application read is in conns[0].s2c_received_sha256 (compare corrupted[0].stream_sha256_with_corruption: the corrupted bytes are delivered). Captured in the client namespace (the receiver of the corrupted direction)." \
-        --expect-match c2s -- client --- --corrupt "$CORRUPT_HEX:$CORRUPT_TH_OFF:s2c:$S2C" || return $?
+    local dirs="both directions carry data (c2s $C2S B seed c2s, s2c $S2C B seed s2c)"
+    [ "$C2S" -gt 0 ] || dirs="only the server sends (s2c $S2C B seed s2c); the client sends nothing (shutdown(SHUT_WR) at once: its DATA_FIN goes out right after the handshake)"
+    sh_finish "$name" "net.mptcp.checksum_enabled=1 on both ends, ONE subflow (no endpoints; 192.0.2.1->192.0.2.2 on path A); $dirs. An nft rule in the server's postrouting hook (quota over $CORRUPT_SKIP bytes, then limit rate 1/hour burst 1 packets) overwrites 4 payload bytes ($CORRUPT_HEX at TCP header offset $CORRUPT_TH_OFF) of exactly one s2c data segment (nft counter = 1); nft fixes the TCP checksum. The client's DSS checksum check fails and it sends MP_FAIL (RFC 8684 §3.7: single subflow -> fall back with an infinite mapping). Captured in the client namespace (the receiver of the corrupted direction); key 'corrupted' names the frame. The apps run with --dump-on-term and are stopped with SIGTERM if they have not finished after 25 s: conns[].*_received_* is then what they had read (client_errors/server_errors: 'terminated'); corrupted[0].stream_sha256_with_corruption is the hash of the s2c stream with the 4 written bytes in place. What the kernel did is in testdata/shapes/README.md." \
+        --expect-match "" -- client --- --corrupt "$CORRUPT_HEX:$CORRUPT_TH_OFF:s2c:$S2C" || return $?
     require_nstat "$WORK/nstat-client.txt" MPTcpExtDataCsumErr 1 || return $?
-    require_tshark "$WORK/mpfail-single.pcap" "tcp.options.mptcp.subtype == 6" 1 "MP_FAIL" || return $?
+    require_tshark "$WORK/$name.pcap" "tcp.options.mptcp.subtype == 6" 1 "MP_FAIL" || return $?
+}
+
+s_mpfail_single() { mpfail_single mpfail-single 150000; }
+
+s_mpfail_single_down() {
+    mpfail_single mpfail-single-down 0 || return $?
+    require_tshark "$WORK/mpfail-single-down.pcap" "tcp.options.mptcp.datalvllen == 0" 1 "infinite mapping (DSS data-level length 0)" || return $?
+    require_nstat "$WORK/nstat-client.txt" MPTcpExtInfiniteMapRx 1 || return $?
 }
 
 s_tfo() {
@@ -354,7 +390,7 @@ s_snaplen_cut() {
 
 LOSS=${LOSS:-3}
 IDLE=${IDLE:-400}
-SHAPES=(mpfail-multi mpfail-single tfo router-any eight-subflows snaplen-cut idle-gap)
+SHAPES=(mpfail-multi mpfail-single mpfail-single-down tfo router-any eight-subflows snaplen-cut idle-gap)
 
 run_one() { # name -> 0 when copied to $OUT
     local s=$1 fn="s_${1//-/_}" attempt rc f
