@@ -314,10 +314,10 @@ s_router_any() {
     shs ip mptcp endpoint add 203.0.113.130 dev vB-srv signal
     local p
     shr nft add table inet s22
-    shr nft add chain inet s22 fwd '{ type filter hook forward priority 0; policy accept; }'
+    shr nft add chain inet s22 pass '{ type filter hook forward priority 0; policy accept; }'
     for p in vA-rc vB-rc vA-rs vB-rs; do
-        shr nft add rule inet s22 fwd iifname "$p" meta l4proto tcp counter comment "\"fwd in $p\""
-        shr nft add rule inet s22 fwd iifname "$p" meta l4proto tcp numgen random mod 100 '<' "$LOSS" counter drop comment "\"drop in $p\""
+        shr nft add rule inet s22 pass iifname "$p" meta l4proto tcp counter comment "\"fwd in $p\""
+        shr nft add rule inet s22 pass iifname "$p" meta l4proto tcp numgen random mod 100 '<' "$LOSS" counter drop comment "\"drop in $p\""
     done
     cap "$RTR" -i any
     srv --addr 0.0.0.0
