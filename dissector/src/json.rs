@@ -84,3 +84,8 @@ mod tests {
         );
     }
 }
+
+/// For `skip_serializing_if`: a count that is zero is left out.
+pub(crate) fn is_zero(v: &u64) -> bool {
+    *v == 0
+}

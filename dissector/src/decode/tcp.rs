@@ -81,6 +81,8 @@ pub struct TcpSegment<'a> {
     pub payload_len: u32,
     /// IPv4 TTL or IPv6 hop limit (0 when not decoded from an IP header).
     pub ttl: u8,
+    /// The TCP checksum field as captured (not verified).
+    pub checksum: u16,
 }
 
 impl TcpSegment<'_> {
@@ -121,5 +123,6 @@ pub fn decode_tcp(bytes: &[u8], on_wire: usize, src: IpAddr, dst: IpAddr) -> Res
         payload: payload.get(..payload_len).unwrap_or(payload),
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         ttl: 0,
+        checksum: u16::from_be_bytes([h[16], h[17]]),
     })
 }

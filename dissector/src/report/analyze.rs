@@ -70,6 +70,15 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// `complete`, `INCOMPLETE`, or, for a stream whose start the capture lacks, how far it is whole.
+fn completeness(dd: &crate::track::DataDir) -> String {
+    match (dd.complete, dd.complete_from) {
+        (true, _) => "complete".into(),
+        (false, Some(from)) => format!("complete from DSN {from} only (the start is not in the capture)"),
+        (false, None) => "INCOMPLETE".into(),
+    }
+}
+
 /// A rate in the unit that shows it: 5 KiB over 9 s is "4.55 kbit/s", not "0.00 Mbit/s".
 fn human_rate(bits_per_sec: f64) -> String {
     if bits_per_sec >= 1e6 {
@@ -192,7 +201,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 "  data {name}: {} distinct ({} captured), {}, {} gap(s) {}, {} reinjection(s) {}, goodput {}{}",
                 human_bytes(dd.bytes),
                 human_bytes(dd.captured_bytes),
-                if dd.complete { "complete" } else { "INCOMPLETE" },
+                completeness(dd),
                 dd.gaps.len(),
                 human_bytes(dd.gap_bytes),
                 dd.reinjections,

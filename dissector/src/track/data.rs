@@ -123,8 +123,17 @@ pub struct DataDir {
     pub bytes: u64,
     /// Distinct data-level bytes whose content is in the capture.
     pub captured_bytes: u64,
-    /// No gaps from the first DSN to the DATA_FIN, DATA_FIN seen, every byte captured.
+    /// No gaps from the first DSN to the DATA_FIN, DATA_FIN seen, every byte captured, and the
+    /// first DSN is the stream's start (IDSN + 1, known from the handshake's keys).
     pub complete: bool,
+    /// The capture holds no handshake for this direction: its first DSN is the lowest one
+    /// captured, not the stream's start. Such a stream is never `complete`; when everything
+    /// from that DSN to the DATA_FIN is there, `complete_from` names the DSN.
+    pub start_unknown: bool,
+    /// With `start_unknown`: the stream is whole from this DSN (the first captured) to the
+    /// DATA_FIN, what came before it is not in the capture.
+    #[serde(serialize_with = "crate::json::opt_dec", skip_serializing_if = "Option::is_none")]
+    pub complete_from: Option<u64>,
     /// DSN ranges `[start, end)` never seen (bounded list).
     #[serde(serialize_with = "crate::json::dec_ranges")]
     pub gaps: Vec<(u64, u64)>,
@@ -144,6 +153,10 @@ pub struct DataDir {
     pub mismatched_bytes: u64,
     /// Payload bytes outside every known mapping.
     pub unmapped_bytes: u64,
+    /// Payload of mappings whose DSS checksum failed, dropped by the receiver (not in the
+    /// stream: it came again on another subflow).
+    #[serde(skip_serializing_if = "crate::json::is_zero")]
+    pub checksum_failed_bytes: u64,
     /// Time of the first and last data-level byte.
     pub start_ts: Option<f64>,
     pub end_ts: Option<f64>,
@@ -358,11 +371,16 @@ impl DataLevel {
             let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == c.id && *sd == dir).map(|(_, _, s)| s);
             let mut hasher = slot.hasher;
             let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, hashing, &mut sk));
+            let start_unknown = c.found_by == "data_level" && c.keys[dir.index()].is_none();
             let dd = c.data_mut(dir);
             dd.bytes = sum.bytes;
             dd.captured_bytes = sum.captured_bytes;
             dd.delivered_bytes = sum.delivered_bytes;
-            dd.complete = sum.complete;
+            // Without the handshake the stream's start is unknown: whole from its first
+            // captured DSN at best, never complete.
+            dd.start_unknown = start_unknown;
+            dd.complete = sum.complete && !dd.start_unknown;
+            dd.complete_from = (sum.complete && dd.start_unknown).then_some(dd.first_dsn).flatten();
             dd.gap_bytes = sum.gaps.bytes;
             dd.gap_count = sum.gaps.count;
             dd.gaps = sum.gaps.ranges;
@@ -380,7 +398,7 @@ impl DataLevel {
                 }
             }
             if let Some(h) = hasher.take() {
-                if sum.complete {
+                if dd.complete {
                     dd.sha256 = hashing.finish(h);
                 } else {
                     hashing.forget(h);

@@ -11,24 +11,11 @@ use super::handshake::hex32;
 use super::mappings::{Added, Mapping};
 use super::model::MappingRecord;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
-use crate::crypto::{self, DssChecksum, DssChecksumVerdict};
+use crate::crypto;
 use crate::decode::TcpSegment;
 use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
 use crate::options::mptcp_options;
 use crate::seq::DataSeq;
-
-/// DSS checksum being accumulated over a mapping's payload, which may span segments.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct CsumInProgress {
-    acc: DssChecksum,
-    ssn: u32,
-    data_len: u32,
-    fed: u32,
-    wire: u16,
-    frame: u64,
-    /// Length exactly 1 with DATA_FIN: the kernel does not validate these (see crypto docs).
-    fin_only: bool,
-}
 
 /// Payload waiting for its mapping (see `SubflowDir::pending`).
 #[derive(Debug, Clone, Default)]
@@ -221,8 +208,14 @@ impl Analyzer {
                 // Infinite mapping: fallback (RFC 8684 §3.7).
                 if conn.fallback.is_none() {
                     conn.state = ConnState::Fallback;
-                    conn.fallback =
-                        Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail: format!("infinite mapping at DSN {}", dsn.0) });
+                    let after = conn.checksum_failures.iter().filter_map(|x| x.mp_fail_frame).next_back();
+                    let detail = match after {
+                        Some(f) => {
+                            format!("infinite mapping at DSN {}, the answer to the MP_FAIL at frame {f} (DSS checksum failure)", dsn.0)
+                        }
+                        None => format!("infinite mapping at DSN {}", dsn.0),
+                    };
+                    conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail });
                     self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("infinite mapping".into()));
                 }
                 let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len: u32::MAX };
@@ -288,57 +281,8 @@ impl Analyzer {
                 }
             }
         }
-        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let d = f.dir_mut(ctx.dir);
-        let Some(wire) = checksum else { return };
-        if repeat && d.csum.as_ref().is_none_or(|c| c.ssn != m.ssn) {
-            return; // already verified
-        }
-        if d.csum.as_ref().is_some_and(|c| c.ssn == m.ssn) {
-            return; // in progress
-        }
-        let stale = d.csum.take();
-        let mut acc = DssChecksum::new(m.dsn.0, m.ssn, dll);
-        let fin_only = fin && dll == 1;
-        let data_len = if m.data_len == u32::MAX { 0 } else { m.data_len };
-        if data_len == 0 {
-            acc.update(&[]);
-        }
-        d.csum = Some(CsumInProgress { acc, ssn: m.ssn, data_len, fed: 0, wire, frame: ctx.frame, fin_only });
-        if let Some(st) = stale {
-            self.csum_not_checkable(ctx, st.frame, "the mapping's payload was not all captured in order");
-        }
-        if data_len == 0 {
-            self.csum_complete(ctx);
-        }
-    }
-
-    fn csum_not_checkable(&mut self, ctx: &Ctx, frame: u64, why: &'static str) {
-        if let Some(cid) = self.conn_of(ctx.flow) {
-            if let Some(conn) = self.conns.get_mut(cid) {
-                let (id, rfc) = ids::DSS_CHECKSUM;
-                conn.checks.record(id, rfc, Verdict::NotCheckable, frame, || why.into());
-            }
-        }
-    }
-
-    fn csum_complete(&mut self, ctx: &Ctx) {
-        let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let Some(c) = f.dir_mut(ctx.dir).csum.take() else { return };
-        let Some(cid) = f.connection else { return };
-        let Some(conn) = self.conns.get_mut(cid) else { return };
-        let (id, rfc) = ids::DSS_CHECKSUM;
-        match c.acc.check(c.wire) {
-            DssChecksumVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, c.frame, String::new),
-            DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, rfc, Verdict::Legacy, c.frame, || {
-                format!("checksum {:04x} is the byte-swapped value (Linux 5.14-5.18 on little-endian)", c.wire)
-            }),
-            DssChecksumVerdict::Fail if c.fin_only => conn
-                .checks
-                .record(id, rfc, Verdict::NotCheckable, c.frame, || "DATA_FIN-only mapping: receivers do not validate its checksum".into()),
-            DssChecksumVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, c.frame, || {
-                format!("checksum {:04x} on the wire, {:04x} computed over the mapping", c.wire, c.acc.finish())
-            }),
+        if let Some(wire) = checksum {
+            self.start_checksum(ctx, m, wire, dll, fin, repeat);
         }
     }
 
@@ -362,40 +306,6 @@ impl Analyzer {
         let rel = seg.seq.wrapping_sub(isn);
         let wire_len = seg.payload_len;
         let captured = seg.payload;
-        // Checksum accumulation, in subflow order.
-        if let Some(c) = d.csum {
-            let start = rel.wrapping_sub(c.ssn.wrapping_add(c.fed));
-            if start == 0 || (start as i32) < 0 {
-                // Skip what was already fed (retransmission), feed the rest.
-                let skip = if start == 0 { 0 } else { start.wrapping_neg() };
-                let want = c.data_len - c.fed;
-                if skip < wire_len {
-                    let avail = (wire_len - skip).min(want);
-                    if seg.payload_complete() {
-                        let bytes = captured.get(skip as usize..(skip + avail) as usize).unwrap_or(&[]);
-                        let done = if let Some(f) = self.flows.get_mut(ctx.flow) {
-                            if let Some(cs) = f.dir_mut(ctx.dir).csum.as_mut() {
-                                cs.acc.update(bytes);
-                                cs.fed += avail;
-                                cs.fed >= cs.data_len
-                            } else {
-                                false
-                            }
-                        } else {
-                            false
-                        };
-                        if done {
-                            self.csum_complete(ctx);
-                        }
-                    } else if let Some(f) = self.flows.get_mut(ctx.flow) {
-                        let st = f.dir_mut(ctx.dir).csum.take();
-                        if let Some(st) = st {
-                            self.csum_not_checkable(ctx, st.frame, "payload cut by the capture's snaplen");
-                        }
-                    }
-                }
-            }
-        }
         // Data-level placement, mapping by mapping (a segment may straddle mappings), and
         // within a mapping by subflow-level freshness (a TCP retransmission re-sends subflow
         // sequence space already carried; only the rest is new at the subflow level).
@@ -425,12 +335,23 @@ impl Analyzer {
                 };
                 let carried =
                     data::Carried { flow: ctx.flow, dsn, captured: bytes, wire_len: b - a, kind, frame: ctx.frame, ts_ns: ctx.ts_ns };
-                if let Some(placed) = self.place(cid, ctx.dir, &carried) {
-                    self.cur.new_bytes += placed.new_bytes;
-                    self.cur.reinjected_bytes += placed.reinjected_bytes;
-                    self.cur.reinjected_same_subflow_bytes += placed.reinjected_same_subflow_bytes;
+                // Bytes of a checksummed mapping wait for its verdict (track/checksum.rs).
+                if !self.hold_unchecked(ctx.flow, ctx.dir, &carried) {
+                    self.place_now(cid, ctx.dir, &carried);
                 }
             }
+        }
+        // The DSS checksum, fed in subflow order, after the bytes were held: a verdict places
+        // or drops them.
+        self.feed_checksum(ctx, seg, rel);
+    }
+
+    /// Places a piece and counts what it brought on the segment being processed.
+    pub(super) fn place_now(&mut self, cid: usize, dir: Dir, carried: &data::Carried<'_>) {
+        if let Some(placed) = self.place(cid, dir, carried) {
+            self.cur.new_bytes += placed.new_bytes;
+            self.cur.reinjected_bytes += placed.reinjected_bytes;
+            self.cur.reinjected_same_subflow_bytes += placed.reinjected_same_subflow_bytes;
         }
     }
 
@@ -601,6 +522,10 @@ impl Analyzer {
     /// When its connection finishes, held payload of flow `id` that no mapping came for is
     /// unmapped.
     pub(super) fn flush_pending_of(&mut self, id: usize) {
+        // A checksum never judged (its mapping not all captured): its bytes as they came.
+        for d in [Dir::C2s, Dir::S2c] {
+            self.release_unchecked(id, d, false);
+        }
         let mut left = Vec::new();
         let Some(f) = self.flows.get_mut(id) else { return };
         for d in [Dir::C2s, Dir::S2c] {
@@ -740,5 +665,27 @@ mod tests {
         assert_eq!(found, vec![("data_level", vec![0, 1]), ("data_level", vec![2])]);
         // The first segment pins each ISN down (seq - ssn): the bytes are placed.
         assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(base), 20));
+    }
+
+    #[test]
+    fn a_stream_whose_handshake_is_not_in_the_capture_is_never_complete() {
+        // The capture starts after the handshake: the first DSN captured is not the stream's
+        // start (IDSN + 1 is unknown without the keys), however whole the rest is.
+        let base = 1u64 << 40;
+        let mut f = Feed::new();
+        f.seg(0, CLIENT, SERVER, ACK, 500, 1, &dss(Some((base, 20, 10)), None, false, None), &[1; 10]);
+        f.seg(1, CLIENT, SERVER, ACK | FIN, 510, 1, &dss(Some((base + 10, 30, 11)), None, true, None), &[2; 10]);
+        let a = f.finish();
+        let d = &a.connections[0].c2s;
+        assert_eq!((d.bytes, d.gap_count, d.data_fin_dsn), (20, 0, Some(base + 20)));
+        assert_eq!((d.complete, d.start_unknown, d.complete_from, d.sha256.as_deref()), (false, true, Some(base), None));
+        // With the handshake the same bytes are a complete stream.
+        let mut f = Feed::new();
+        handshake(&mut f);
+        f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 10)), None, false, None), &[1; 10]);
+        f.seg(4, CLIENT, SERVER, ACK | FIN, 1011, 5001, &dss(Some((IDSN_A + 11, 11, 11)), None, true, None), &[2; 10]);
+        let a = f.finish();
+        let d = &a.connections[0].c2s;
+        assert_eq!((d.complete, d.start_unknown, d.complete_from), (true, false, None));
     }
 }

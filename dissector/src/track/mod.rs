@@ -22,6 +22,8 @@ use crate::options::mptcp::MptcpOption;
 use crate::options::mptcp_options;
 
 pub mod checks;
+mod checksum;
+mod copies;
 pub mod data;
 mod flows;
 mod handshake;
@@ -41,8 +43,8 @@ use flows::{swap_roles, FlowKey};
 use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::{
-    Analysis, Announcement, Anomaly, ConnState, Connection, Dir, Event, EventKind, MappingRecord, Observer, ReinjectionSource, RttStats,
-    SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
+    Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, Observer,
+    ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
 pub use retire::Retire;
 
@@ -155,6 +157,8 @@ pub struct Analyzer {
     cur_fresh: Fresh,
     /// The finite mapping the segment being processed carries.
     cur_mapping: Option<Mapping>,
+    /// Recent segments of flows captured on two interfaces (track/copies.rs).
+    recent: copies::Recent,
 }
 
 impl Analyzer {
@@ -184,6 +188,7 @@ impl Analyzer {
             cur: SegmentRecord::default(),
             cur_fresh: Fresh::default(),
             cur_mapping: None,
+            recent: copies::Recent::default(),
         }
     }
 
@@ -312,6 +317,17 @@ impl Analyzer {
         self.tick(ts_ns, frame);
         let ts = ts_ns as f64 / 1e9;
         let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
+        if let Some(c) = self.conn_of(flow).filter(|&c| self.conns.get(c).is_some_and(|c| c.idle.is_some())) {
+            self.wake(c, frame, ts);
+        }
+        // The same segment captured again on its way out of a router: counted once.
+        let side = usize::from((seg.src, seg.sport) < (seg.dst, seg.dport));
+        if let Some(f) = self.flows.get_mut(flow) {
+            if copies::is_copy(&mut f.copies, &mut self.recent, flow, side, ts_ns, seg) {
+                self.stats.forwarded_copies += 1;
+                return;
+            }
+        }
         let dir = self.infer_connection(frame, ts, flow, dir, seg);
         self.cur =
             SegmentRecord { frame, ts_ns, subflow: flow, c2s: dir == Dir::C2s, payload_len: seg.payload_len, ..SegmentRecord::default() };
@@ -372,6 +388,8 @@ impl Analyzer {
         }
         if saw_mptcp {
             self.stats.mptcp_packets += 1;
+        } else if let Some(c) = self.conn_of(flow).filter(|&c| self.conns.get(c).is_some_and(|c| !c.checksum_failures.is_empty())) {
+            self.note_no_options(&ctx, c);
         }
         if seg.flags.syn() && !seg.flags.ack() {
             if let Some(f) = self.flows.get_mut(flow) {

@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 
 use super::checks::Checks;
+use super::checksum::{CsumInProgress, Unchecked};
 use super::data::DataDir;
-use super::mapping::{CsumInProgress, Pending};
+use super::mapping::Pending;
 use super::mappings::{MappingTable, SeqSpace};
 use crate::crypto::{self, Version};
 use crate::seq::{DataSeq, SubflowSeq};
@@ -31,6 +32,13 @@ impl Dir {
         match self {
             Dir::C2s => Dir::S2c,
             Dir::S2c => Dir::C2s,
+        }
+    }
+    /// `c2s` or `s2c`, as the outputs name the directions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dir::C2s => "c2s",
+            Dir::S2c => "s2c",
         }
     }
 }
@@ -114,6 +122,13 @@ pub struct SubflowDir {
     pub(super) pending: Vec<Pending>,
     #[serde(skip)]
     pub(super) csum: Option<CsumInProgress>,
+    /// Payload of the checksummed mapping being verified (track/checksum.rs).
+    #[serde(skip)]
+    pub(super) unchecked: Unchecked,
+    /// Payload of mappings whose DSS checksum failed, dropped by the receiver (it reset the
+    /// subflow; the data came again on another): in no other class.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub checksum_failed_bytes: u64,
 }
 
 /// RTT samples of one subflow direction, milliseconds.
@@ -204,6 +219,36 @@ pub struct ReinjectionSource {
     pub first_delay_ms: Option<f64>,
 }
 
+/// A mapping whose DSS checksum failed, and the MP_FAIL that answered it (RFC 8684 §3.7).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumFailure {
+    /// Frame of the failed mapping; `None` when the capture did not see it fail (an MP_FAIL for
+    /// data that passed at the capture point, or that it does not hold: corrupted beyond it).
+    pub frame: Option<u64>,
+    pub subflow: usize,
+    /// Direction of the data whose checksum failed.
+    pub dir: Dir,
+    /// DSN of the failed mapping.
+    #[serde(serialize_with = "crate::json::opt_dec")]
+    pub dsn: Option<u64>,
+    /// Its length (data bytes).
+    pub length: u32,
+    /// The receiver dropped the mapping's data (it had another subflow) instead of keeping it
+    /// and falling back.
+    pub dropped: bool,
+    pub mp_fail_frame: Option<u64>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
+    pub mp_fail_dsn: Option<u64>,
+    /// Other subflows were established and open when the MP_FAIL was sent.
+    pub others_open: Option<bool>,
+    /// The data sender's own MP_FAIL in answer (Linux echoes it before falling back).
+    pub mp_fail_echo_frame: Option<u64>,
+    /// After the MP_FAIL, the first segment from the data sender on that subflow without any
+    /// MPTCP option (after an infinite mapping that is the fallback; without one, a fallback
+    /// the peer was never told of).
+    pub options_stopped_frame: Option<u64>,
+}
+
 /// One TCP flow; a subflow when MPTCP options are on it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Subflow {
@@ -258,6 +303,9 @@ pub struct Subflow {
     pub syn_ts: Option<f64>,
     #[serde(skip)]
     pub synack_ts: Option<f64>,
+    /// Segments captured twice (in and out of a router, TTL one lower): counted once.
+    #[serde(skip)]
+    pub(super) copies: super::copies::FlowCopies,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -313,6 +361,7 @@ impl Subflow {
             ttl: [None, None],
             syn_ts: None,
             synack_ts: None,
+            copies: Default::default(),
         }
     }
     pub fn dir(&self, d: Dir) -> &SubflowDir {
@@ -473,6 +522,14 @@ pub struct Connection {
     /// that saw packets of this connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<usize>,
+    /// DSS checksum failures and the MP_FAILs that answered them (RFC 8684 §3.7), the first 16.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checksum_failures: Vec<ChecksumFailure>,
+    /// Idle longer than the idle timeout since this frame (the sweep that found it) and its
+    /// last packet's time: kept, and finished as timed out only when the open state needs the
+    /// room or the capture ends; a packet continues it.
+    #[serde(skip)]
+    pub(super) idle: Option<(u64, f64)>,
 }
 
 impl Connection {
@@ -525,6 +582,8 @@ impl Connection {
             synack_flags: None,
             first_event: None,
             inputs: Vec::new(),
+            checksum_failures: Vec::new(),
+            idle: None,
         }
     }
     /// The tokens this connection is known by (client's, server's), as numbers.
@@ -668,8 +727,13 @@ pub struct Stats {
     /// Packets of flows already finished and freed (a straggler within the close delay after
     /// their end): counted, not tracked.
     pub late_packets: u64,
-    /// Connections finished because they were idle longer than the idle timeout.
+    /// Connections finished because they were idle longer than the idle timeout (when the
+    /// open state needed their room, or at the end of the capture).
     pub connections_timed_out: u64,
+    /// Connections that carried packets again after being idle longer than the idle timeout:
+    /// continued, not split.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub connections_resumed: u64,
     /// Most connections and flows open at once, and the estimated memory of the open state
     /// then (bytes; sampled once a second of capture time).
     pub peak_open_connections: u64,
@@ -681,6 +745,10 @@ pub struct Stats {
     /// With captures merged: packets seen at two capture points, counted once.
     #[serde(skip_serializing_if = "is_zero")]
     pub merged_duplicates: u64,
+    /// Segments captured twice by one capture, on their way into and out of a router (TTL or
+    /// hop limit one lower): counted once, the second copy not analysed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub forwarded_copies: u64,
     /// Plain TCP: flows outside every MPTCP connection that carried no MPTCP option, with their
     /// SYN in the capture (a connection) or without it (a flow caught mid-way).
     pub tcp_connections: u64,

@@ -169,7 +169,7 @@ impl ReceiverView {
 pub struct CapturePoint {
     /// "client", "server", "between" or "unknown".
     pub near: &'static str,
-    /// "ttl", "handshake" or "none".
+    /// "ttl", "handshake", "forwarded_copies" (segments captured in and out of a router) or "none".
     pub rule: &'static str,
     pub client_ttl: Option<u8>,
     pub server_ttl: Option<u8>,
@@ -188,6 +188,11 @@ impl CapturePoint {
         let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
         let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
         let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
+        // Segments captured on their way in and out: a router's capture.
+        if f.copies.count > 0 {
+            (p.near, p.rule) = ("between", "forwarded_copies");
+            return p;
+        }
         if let (Some(c), Some(s)) = (client_ttl, server_ttl) {
             let near = match (initial_ttl(c), initial_ttl(s)) {
                 (true, false) => Some("client"),

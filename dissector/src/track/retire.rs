@@ -95,9 +95,41 @@ impl Analyzer {
         self.flows.len() * FLOW_COST + self.conns.len() * CONN_COST
     }
 
-    /// True when the open state leaves no room for one more flow (counted by the caller).
-    pub(super) fn state_full(&self, extra: usize) -> bool {
-        self.state_bytes() + extra > self.limits.max_state_bytes
+    /// True when the open state leaves no room for `extra` more bytes (counted by the caller),
+    /// after finishing the connections idle past the timeout, longest idle first.
+    pub(super) fn state_full(&mut self, extra: usize) -> bool {
+        let full = |a: &Self| a.state_bytes() + extra > a.limits.max_state_bytes;
+        if !full(self) {
+            return false;
+        }
+        let mut idle: Vec<(f64, usize)> = self.conns.iter().filter_map(|c| c.idle.map(|(_, last)| (last, c.id))).collect();
+        if idle.is_empty() {
+            return true;
+        }
+        idle.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Some headroom, so that a full state does not scan the connections at every new flow.
+        let goal = extra + self.limits.max_state_bytes / 64;
+        for (_, id) in idle {
+            if self.state_bytes() + goal <= self.limits.max_state_bytes {
+                break;
+            }
+            let frame = self.conns.get(id).and_then(|c| c.idle).map_or(0, |(f, _)| f);
+            self.retire_connection(id, Some(frame));
+        }
+        full(self)
+    }
+
+    /// A packet of connection `id`: one idle past the timeout is continued (counted, and said
+    /// in an anomaly of the connection).
+    pub(super) fn wake(&mut self, id: usize, frame: u64, ts: f64) {
+        let max = self.limits.max_anomalies;
+        let Some(c) = self.conns.get_mut(id) else { return };
+        let Some((_, last)) = c.idle.take() else { return };
+        self.stats.connections_resumed += 1;
+        let timeout = self.limits.idle_timeout_ns as f64 / 1e9;
+        c.anomaly(max, frame, "resumed_after_idle", || {
+            format!("packets again after {:.3} s without any (idle timeout {timeout} s): the connection continues", ts - last)
+        });
     }
 
     /// The open state is full: reported once (the counters in [`super::Stats`] say how much
@@ -189,12 +221,20 @@ impl Analyzer {
                 if self.since_ns(last) >= delay || self.timed_out(last) {
                     done.push((c.id, false));
                 }
-            } else if self.timed_out(last) {
+            } else if self.timed_out(last) && c.idle.is_none() {
                 done.push((c.id, true));
             }
         }
         for (id, idle) in done {
-            self.retire_connection(id, idle.then_some(frame));
+            if idle {
+                // Kept: finished as timed out when the room is needed (make_room) or at the end.
+                let last = self.conns.get(id).map(|c| self.subflows_of(c).map(|f| f.last_ts).fold(c.end_ts, f64::max));
+                if let (Some(c), Some(last)) = (self.conns.get_mut(id), last) {
+                    c.idle = Some((frame, last));
+                }
+            } else {
+                self.retire_connection(id, None);
+            }
         }
         let lone: Vec<usize> = self
             .flows
@@ -300,7 +340,8 @@ impl Analyzer {
         self.ending = true;
         let conns: Vec<usize> = self.conns.ids().collect();
         for id in conns {
-            self.retire_connection(id, None);
+            let idle = self.conns.get(id).and_then(|c| c.idle).map(|(frame, _)| frame);
+            self.retire_connection(id, idle);
         }
         let flows: Vec<usize> = self.flows.ids().collect();
         for id in flows {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use super::checks::{ids, Verdict};
-use super::{Analyzer, Announcement, Anomaly, ConnState, Ctx, Dir, EventKind, SubflowEnd};
+use super::{Analyzer, Announcement, ConnState, Ctx, Dir, EventKind, SubflowEnd};
 use crate::crypto::{self, AddAddrHmacVerdict};
 use crate::options::mptcp::{AddAddr, AddAddrVersion};
 
@@ -74,13 +74,10 @@ impl Analyzer {
     }
 
     pub(super) fn on_fail(&mut self, ctx: &Ctx, dsn: u64) {
+        // MP_FAIL alone is no fallback (RFC 8684 §3.7): the infinite mapping that may answer it
+        // is, or the subflow is reset and the connection goes on.
         let Some(cid) = self.conn_of(ctx.flow) else { return };
-        if let Some(conn) = self.conns.get_mut(cid) {
-            if conn.fallback.is_none() {
-                conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "mp_fail", detail: format!("MP_FAIL at DSN {dsn}") });
-                conn.state = ConnState::Fallback;
-            }
-        }
+        self.note_mp_fail(ctx, cid, dsn);
         self.event(ctx, EventKind::MpFail, Some(cid), |e| e.reason = Some(format!("dsn {dsn}")));
     }
 
@@ -179,13 +176,32 @@ mod tests {
     }
 
     #[test]
-    fn mp_fail_falls_back() {
+    fn mp_fail_alone_is_no_fallback_the_infinite_mapping_that_answers_it_is() {
+        // RFC 8684 §3.7: MP_FAIL reports a checksum failure; the fallback is the sender's
+        // infinite mapping that answers it (or the subflow is reset and nothing falls back).
+        let mp_fail = [30u8, 12, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 42];
         let mut f = established();
-        f.seg(3, SERVER, CLIENT, ACK, 5001, 1001, &[30, 12, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 42], &[]);
+        f.seg(3, SERVER, CLIENT, ACK, 5001, 1001, &mp_fail, &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!((c.state, c.fallback.as_ref().map(|x| x.kind)), (ConnState::Fallback, Some("mp_fail")));
+        assert_eq!(c.state, ConnState::Established);
+        assert!(c.fallback.is_none());
         assert_eq!(a.events.last().map(|e| (e.kind, e.reason.clone())), Some((EventKind::MpFail, Some("dsn 42".into()))));
+        let x = &c.checksum_failures[0];
+        // Not seen failing in the capture: the MP_FAIL is noted alone, for the client's data.
+        assert_eq!((x.frame, x.dir, x.mp_fail_frame, x.mp_fail_dsn, x.others_open), (None, Dir::C2s, Some(4), Some(42), Some(false)));
+
+        let mut f = established();
+        f.seg(3, SERVER, CLIENT, ACK, 5001, 1001, &mp_fail, &[]);
+        f.seg(4, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 0)), None, false, None), &[1; 10]);
+        let a = f.finish();
+        let c = &a.connections[0];
+        assert_eq!(c.state, ConnState::Fallback);
+        let fb = c.fallback.as_ref().unwrap();
+        assert_eq!((fb.kind, fb.frame), ("infinite_mapping", 5));
+        assert!(fb.detail.contains("MP_FAIL at frame 4"), "{}", fb.detail);
+        let kinds: Vec<_> = a.events.iter().filter(|e| e.connection == Some(0)).map(|e| e.kind).collect();
+        assert!(kinds.ends_with(&[EventKind::MpFail, EventKind::Fallback]), "{kinds:?}");
     }
 
     #[test]

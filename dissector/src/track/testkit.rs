@@ -48,6 +48,7 @@ impl Feed {
             flags: TcpFlags(flags),
             window: 65535,
             ttl: 64,
+            checksum: 0,
             options: opts,
             options_truncated: false,
             payload,

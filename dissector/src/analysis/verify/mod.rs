@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::track::Analysis;
 
 mod expect;
+mod mp_fail;
 mod verdicts;
 
 pub use expect::{expectation_help, needs_hashes, parse_expectation, Expectation, ExpectationResult, Op};
@@ -76,6 +77,11 @@ pub const CATALOG: &[CatalogEntry] = &[
         id: "fallback",
         rfc: "RFC 8684 §3.7",
         what: "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)",
+    },
+    CatalogEntry {
+        id: "mp_fail.response",
+        rfc: "RFC 8684 §3.7",
+        what: "a DSS checksum failure is answered by MP_FAIL at the failed mapping's DSN, then by the subflow's reset (other subflows open) or an infinite mapping (a lone subflow falls back)",
     },
     CatalogEntry { id: "mp_fastclose.key", rfc: "RFC 8684 §3.5", what: "MP_FASTCLOSE carries the receiver's key" },
     CatalogEntry {

@@ -80,8 +80,13 @@ fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: 
         None => CheckResult { id, rfc, outcome: Outcome::Skip, evaluated: 0, detail: skip_reason.into(), frames: vec![] },
         Some(t) => {
             let evaluated = t.pass + t.fail + t.legacy + t.not_checkable;
-            let frames: Vec<u64> =
-                if t.findings.is_empty() { vec![t.first_frame] } else { t.findings.iter().map(|f| f.frame).take(8).collect() };
+            // The frames that show the verdict: the failures of a failed check, else what was kept.
+            let shown = |v: Verdict| t.findings.iter().filter(move |f| f.verdict == v).map(|f| f.frame);
+            let frames: Vec<u64> = match t.verdict {
+                Verdict::Fail | Verdict::Legacy => shown(t.verdict).take(8).collect(),
+                _ if t.findings.is_empty() => vec![t.first_frame],
+                _ => t.findings.iter().map(|f| f.frame).take(8).collect(),
+            };
             let first_reason =
                 t.findings.iter().find(|f| f.verdict != Verdict::NotCheckable).or(t.findings.first()).map(|f| f.reason.clone());
             let (outcome, detail) = match t.verdict {
@@ -191,6 +196,13 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
             details.push(format!("{name}: no data"));
         } else if dd.data_fin_dsn.is_none() {
             details.push(format!("{name}: no DATA_FIN in the capture: it ends before the data does (not checkable)"));
+        } else if dd.gap_count == 0 && dd.start_unknown {
+            // No handshake: nothing says where the stream began, so no verdict on its start.
+            details.push(format!(
+                "{name}: {} bytes, no gaps from DSN {} (the first in the capture) to the DATA_FIN; the start is not in the capture (not checkable)",
+                dd.bytes,
+                dd.first_dsn.map_or_else(|| "?".to_string(), |d| d.to_string())
+            ));
         } else if dd.gap_count == 0 {
             passed = true;
             details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
@@ -263,12 +275,17 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         frames: vec![],
     });
 
-    // Fallback.
+    // Fallback: after a checksum failure on a lone subflow it is what RFC 8684 §3.7 asks for.
+    let answers_mp_fail = |frame: u64| c.checksum_failures.iter().any(|x| x.mp_fail_frame.is_some_and(|m| m < frame));
     checks.push(match &c.fallback {
         None => pass("fallback", "no fallback".into(), vec![]),
         Some(f) if f.kind == "handshake" => pass("fallback", format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame]),
+        Some(f) if f.kind == "infinite_mapping" && answers_mp_fail(f.frame) => {
+            pass("fallback", format!("fell back to TCP after a DSS checksum failure, as §3.7 prescribes: {}", f.detail), vec![f.frame])
+        }
         Some(f) => fail("fallback", format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
     });
+    checks.push(super::mp_fail::response(a, c));
     let (id, rfc) = ids::FASTCLOSE_KEY;
     checks.push(from_tally(c, id, rfc, "no MP_FASTCLOSE"));
 
@@ -346,12 +363,12 @@ pub(super) fn capture_options(a: &Analysis) -> Option<CheckResult> {
     Some(fail("options.length", format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
 }
 
-fn pass(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
+pub(super) fn pass(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
     CheckResult { id, rfc: entry(id), outcome: Outcome::Pass, evaluated: 1, detail, frames }
 }
-fn fail(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
+pub(super) fn fail(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
     CheckResult { id, rfc: entry(id), outcome: Outcome::Fail, evaluated: 1, detail, frames }
 }
-fn skip(id: &'static str, detail: &str) -> CheckResult {
+pub(super) fn skip(id: &'static str, detail: &str) -> CheckResult {
     CheckResult { id, rfc: entry(id), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
 }
