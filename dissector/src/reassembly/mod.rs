@@ -91,6 +91,9 @@ pub struct Reassembler {
     limits: ReassemblyLimits,
     /// Everything below this relative offset is settled: delivered or given up.
     frontier: u64,
+    /// The receiver's delivery point: `frontier`, or past it the end of the run of ranges seen
+    /// on the wire, captured or not.
+    wire: u64,
     /// What was seen above `frontier`; its `Captured` ranges lie within `ring`.
     ranges: Ranges,
     /// Held bytes; the ring never starts above `frontier`.
@@ -116,6 +119,7 @@ impl Reassembler {
             start: start_dsn,
             limits,
             frontier: 0,
+            wire: 0,
             ranges: Ranges::default(),
             ring: Ring::default(),
             history: History::new(limits.history_ranges),
@@ -189,11 +193,15 @@ impl Reassembler {
         ts_ns: u64,
         sink: &mut dyn FnMut(Chunk<'_>),
     ) -> Insert {
-        let before = self.frontier;
+        // The receiver's view counts by the headers' lengths: bytes seen on the wire whose
+        // content the capture cut (snaplen) reached the receiver all the same. Its delivery
+        // point runs over them; the stream's (`frontier`) waits for a copy that has them.
+        let before = self.wire.max(self.frontier);
         let delivered = self.s.delivered_bytes;
         let mut out = self.insert_piece(dsn, captured, wire_len, subflow, frame, ts_ns, sink);
         out.delivered_bytes = self.s.delivered_bytes - delivered;
-        out.reorder_bytes = self.ranges.total();
+        self.wire = self.ranges.run_end(self.wire.max(self.frontier));
+        out.reorder_bytes = self.ranges.total().saturating_sub(self.wire - self.frontier);
         let rel = dsn.wrapping_sub(self.start);
         let (start, end) = if rel >= HALF {
             let e = rel.wrapping_add(u64::from(wire_len));
@@ -203,7 +211,7 @@ impl Reassembler {
         };
         // Bytes past the DATA_FIN were dropped: the piece is deliverable once the rest is.
         let end = self.fin.map_or(end, |f| end.min(f));
-        self.order.piece(start, end, out.new_bytes, subflow, ts_ns, before, self.frontier, out.reorder_bytes);
+        self.order.piece(start, end, out.new_bytes, subflow, ts_ns, before, self.wire, out.reorder_bytes);
         out
     }
 
@@ -359,6 +367,7 @@ impl Reassembler {
         self.s.bytes = self.s.bytes.saturating_sub(removed);
         self.s.captured_bytes = self.s.captured_bytes.saturating_sub(removed_captured);
         self.high = self.high.min(rel.max(self.frontier));
+        self.wire = self.wire.min(rel.max(self.frontier));
     }
 
     /// Ends the stream: delivers what can be delivered (with [`HolePolicy::Skip`], everything,

@@ -52,6 +52,18 @@ impl Ranges {
         }
     }
 
+    /// Where the run of ranges covering `from` onwards ends (`from` itself when no range covers
+    /// it): a binary search, then one step per range of the run.
+    pub(super) fn run_end(&self, from: u64) -> u64 {
+        let mut cur = from;
+        let mut i = self.ivs.partition_point(|iv| iv.end <= cur);
+        while let Some(iv) = self.ivs.get(i).filter(|iv| iv.start <= cur) {
+            cur = iv.end;
+            i += 1;
+        }
+        cur
+    }
+
     /// The lowest range.
     pub(super) fn first(&self) -> Option<&Iv> {
         self.ivs.first()

@@ -70,6 +70,33 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// Each DSS checksum failure, with the MP_FAIL that answered it and what became of the data.
+fn write_checksum_failures<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
+    for x in &c.checksum_failures {
+        let mut line = match (x.frame, x.dsn) {
+            (Some(f), Some(dsn)) => format!(
+                "  DSS checksum FAILED at frame {f}: {} mapping at DSN {dsn} ({} B) on subflow {}",
+                x.dir.name(),
+                x.length,
+                x.subflow
+            ),
+            _ => format!("  MP_FAIL about {} data on subflow {} whose checksum the capture did not see fail", x.dir.name(), x.subflow),
+        };
+        if let (Some(f), Some(dsn)) = (x.mp_fail_frame, x.mp_fail_dsn) {
+            line.push_str(&format!("; MP_FAIL at frame {f} (DSN {dsn})"));
+        }
+        if x.frame.is_some() {
+            line.push_str(if x.dropped {
+                "; the receiver drops that data (it comes again on another subflow)"
+            } else {
+                "; the receiver keeps that data (a lone subflow falls back)"
+            });
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
 /// `complete`, `INCOMPLETE`, or, for a stream whose start the capture lacks, how far it is whole.
 fn completeness(dd: &crate::track::DataDir) -> String {
     match (dd.complete, dd.complete_from) {
@@ -128,6 +155,13 @@ fn write_header<W: Write>(out: &mut W, file: &str, s: &Stats, connections: u64, 
     )?;
     if let Some(w) = warning {
         writeln!(out, "warning: {w}")?;
+    }
+    if s.forwarded_copies > 0 {
+        writeln!(
+            out,
+            "{} segment(s) captured twice, on their way into and out of a router (TTL one lower): each counted once",
+            s.forwarded_copies
+        )?;
     }
     write_plain_tcp(out, s, connections)
 }
@@ -194,13 +228,15 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
         if let Some(fb) = &c.fallback {
             writeln!(out, "  FALLBACK at frame {}: {}", fb.frame, fb.detail)?;
         }
+        write_checksum_failures(out, c)?;
         for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
             let dd = c.data(d);
             writeln!(
                 out,
-                "  data {name}: {} distinct ({} captured), {}, {} gap(s) {}, {} reinjection(s) {}, goodput {}{}",
+                "  data {name}: {} distinct ({} captured{}), {}, {} gap(s) {}, {} reinjection(s) {}, goodput {}{}",
                 human_bytes(dd.bytes),
                 human_bytes(dd.captured_bytes),
+                if dd.syn_data_bytes > 0 { format!(", and {} B in the SYN: TCP Fast Open", dd.syn_data_bytes) } else { String::new() },
                 completeness(dd),
                 dd.gaps.len(),
                 human_bytes(dd.gap_bytes),
@@ -355,6 +391,7 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     let how = match p.rule {
         "ttl" => format!("TTL client {} server {}", opt(&p.client_ttl), opt(&p.server_ttl)),
         "handshake" => format!("SYN to SYN/ACK {} ms, SYN/ACK to ACK {} ms", ms3(p.syn_to_synack_ms), ms3(p.synack_to_ack_ms)),
+        "forwarded_copies" => "segments captured in and out of a router".to_string(),
         _ => "no TTL or handshake timing tells".to_string(),
     };
     writeln!(out, "  receiver view (capture point: {}, {how}):", p.near)?;
@@ -363,6 +400,7 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         let at = match p.at_receiver(d == Dir::C2s) {
             Some(true) => "at the receiver",
             Some(false) => "at the sender: an estimate",
+            None if p.near == "between" => "between the ends: an estimate",
             None => "capture point unknown",
         };
         writeln!(out, "    {name} ({at}): {}", hol_line(&r.hol))?;

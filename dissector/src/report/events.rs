@@ -237,7 +237,11 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
                 .filter(|s| {
                     // A join that never completed exists only on the host that sent its SYN.
                     let exists_here = s.established_ts.is_some() || s.opened_by_client() == me_client;
-                    still_established && exists_here
+                    // The host that reset the subflow after a DSS checksum failure (its RST
+                    // carries MP_FAIL) reports no SF_CLOSED for it (seen on Linux 6.18).
+                    let reset_here_on_mp_fail = received == Some(false)
+                        && conn.checksum_failures.iter().any(|x| x.subflow == s.id && x.mp_fail_frame == Some(e.frame));
+                    still_established && exists_here && !reset_here_on_mp_fail
                 })
                 .map(|s| {
                     let mut line = subflow_line("SF_CLOSED", token, s, me_client);

@@ -153,6 +153,10 @@ pub struct DataDir {
     pub mismatched_bytes: u64,
     /// Payload bytes outside every known mapping.
     pub unmapped_bytes: u64,
+    /// TCP Fast Open: bytes the SYN carried, which lead the stream outside the data sequence
+    /// space (not in `bytes`).
+    #[serde(skip_serializing_if = "crate::json::is_zero")]
+    pub syn_data_bytes: u64,
     /// Payload of mappings whose DSS checksum failed, dropped by the receiver (not in the
     /// stream: it came again on another subflow).
     #[serde(skip_serializing_if = "crate::json::is_zero")]
@@ -311,6 +315,21 @@ impl DataLevel {
             placed.origins.push(Origin { subflow: None, bytes: out.unattributed_bytes, delay_ms: None, first_frame: 0 });
         }
         Some(placed)
+    }
+
+    /// Hands bytes that are not in the reassembler's space to the hasher and the sink of a
+    /// direction before anything else (see `DataLevel::lead`); `complete`: all captured.
+    pub(super) fn deliver_outside(&mut self, conn: usize, dir: Dir, start: DataSeq, dsn: u64, bytes: &[u8], complete: bool) {
+        let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
+        let hashing = &mut self.hashing;
+        let slot = match self.slots.get_mut(&conn).and_then(|p| p.get_mut(dir.index())) {
+            Some(Some(s)) => s,
+            _ => return,
+        };
+        deliver(Chunk::Data { dsn, bytes }, &mut slot.hasher, hashing, &mut sink);
+        if !complete {
+            deliver(Chunk::Hole { dsn: start.0, len: 0, kind: HoleKind::Uncaptured }, &mut slot.hasher, hashing, &mut sink);
+        }
     }
 
     /// A DATA_FIN at `dsn` in direction `dir`.

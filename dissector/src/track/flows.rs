@@ -97,12 +97,14 @@ impl Analyzer {
         self.cur_mapping = None;
         if len > 0 {
             d.bytes += u64::from(len);
-            let start = SubflowSeq(seg.seq);
+            // A SYN's payload (TCP Fast Open) starts after the SYN's own sequence number.
+            let first = seg.seq.wrapping_add(u32::from(seg.flags.syn()));
+            let start = SubflowSeq(first);
             let end = start + len as usize;
             // Bytes of subflow sequence space already carried are a TCP retransmission; bytes
             // filling a hole the capture had not seen are a first copy.
             let prev_next = d.seen.next().map(SubflowSeq);
-            let fresh = d.seen.carry(seg.seq, len);
+            let fresh = d.seen.carry(first, len);
             let again = len.saturating_sub(fresh.total());
             self.cur_fresh = fresh;
             if again > 0 {

@@ -264,6 +264,9 @@ impl Analyzer {
                 if f.established_ts.is_none() {
                     f.established_ts = Some(ctx.ts);
                 }
+                // The third ACK again (Linux re-sends it until it is acknowledged): one event.
+                let first = !f.join_state.ack_seen;
+                f.join_state.ack_seen = true;
                 let Some(conn) = self.conns.get_mut(cid) else { return };
                 let (id, rfc) = ids::JOIN_ACK_HMAC;
                 let (a, b) = if js.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
@@ -284,10 +287,12 @@ impl Analyzer {
                 let backup = self.flows.get(ctx.flow).is_some_and(|f| f.backup);
                 let (caddr, saddr_id) =
                     self.flows.get(ctx.flow).map(|f| (f.client_address_id, f.server_address_id)).unwrap_or((None, None));
-                self.event(ctx, EventKind::SfEstablished, Some(cid), |e| {
-                    e.backup = Some(backup);
-                    e.address_id = caddr.or(saddr_id);
-                });
+                if first {
+                    self.event(ctx, EventKind::SfEstablished, Some(cid), |e| {
+                        e.backup = Some(backup);
+                        e.address_id = caddr.or(saddr_id);
+                    });
+                }
             }
         }
     }

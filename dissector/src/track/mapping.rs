@@ -360,6 +360,11 @@ impl Analyzer {
     fn place(&mut self, cid: usize, dir: Dir, carried: &data::Carried<'_>) -> Option<data::Placed> {
         let conn = self.conns.get_mut(cid)?;
         let start = conn.data_start(dir).unwrap_or(carried.dsn);
+        if conn.syn_data[dir.index()].is_some() {
+            self.data.start(cid, dir, start);
+            self.lead_with_syn_data(cid, dir, start);
+        }
+        let conn = self.conns.get_mut(cid)?;
         let ts = carried.ts_ns as f64 / 1e9;
         let dd = conn.data_mut(dir);
         dd.first_dsn.get_or_insert(start.0);

@@ -25,6 +25,7 @@ pub mod checks;
 mod checksum;
 mod copies;
 pub mod data;
+mod fastopen;
 mod flows;
 mod handshake;
 mod hashing;
@@ -316,7 +317,11 @@ impl Analyzer {
         self.touch_ts(ts_ns);
         self.tick(ts_ns, frame);
         let ts = ts_ns as f64 / 1e9;
-        let Some((flow, dir)) = self.flow_for(frame, ts, seg) else { return };
+        let Some((flow, dir)) = self.flow_for(frame, ts, seg) else {
+            // Not tracked (the open state is full, or a straggler): still a packet of the file.
+            self.count_mptcp_only(seg);
+            return;
+        };
         if let Some(c) = self.conn_of(flow).filter(|&c| self.conns.get(c).is_some_and(|c| c.idle.is_some())) {
             self.wake(c, frame, ts);
         }
@@ -325,6 +330,7 @@ impl Analyzer {
         if let Some(f) = self.flows.get_mut(flow) {
             if copies::is_copy(&mut f.copies, &mut self.recent, flow, side, ts_ns, seg) {
                 self.stats.forwarded_copies += 1;
+                self.count_mptcp_only(seg);
                 return;
             }
         }
@@ -400,7 +406,9 @@ impl Analyzer {
         if seg.flags.syn() && seg.flags.ack() && !saw_capable {
             self.on_synack_without_capable(&ctx);
         }
-        if !seg.payload.is_empty() || seg.payload_len > 0 {
+        if seg.flags.syn() && seg.payload_len > 0 {
+            self.syn_payload(&ctx, seg);
+        } else if !seg.payload.is_empty() || seg.payload_len > 0 {
             self.payload(&ctx, seg);
         }
         if seg.flags.fin() {
@@ -417,6 +425,13 @@ impl Analyzer {
             }
         }
         self.note_quiet(flow);
+    }
+
+    /// Counts a segment that is not analysed in the header's "with MPTCP options".
+    fn count_mptcp_only(&mut self, seg: &TcpSegment<'_>) {
+        if mptcp_options(seg.options).next().is_some() {
+            self.stats.mptcp_packets += 1;
+        }
     }
 
     /// A connection still open (not yet finished and handed on), by id.

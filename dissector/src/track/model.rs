@@ -319,6 +319,8 @@ pub(super) struct JoinState {
     pub(super) initiator_is_client: bool,
     /// B flag of the MP_JOIN SYN/ACK: what the initiator's kernel reports as `backup`.
     pub(super) synack_backup: bool,
+    /// The third ACK (MP_JOIN with its HMAC) was seen.
+    pub(super) ack_seen: bool,
 }
 
 impl Subflow {
@@ -522,6 +524,9 @@ pub struct Connection {
     /// that saw packets of this connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<usize>,
+    /// TCP Fast Open: the SYN's payload per direction, until its stream starts.
+    #[serde(skip)]
+    pub(super) syn_data: [Option<Box<super::fastopen::SynData>>; 2],
     /// DSS checksum failures and the MP_FAILs that answered them (RFC 8684 §3.7), the first 16.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checksum_failures: Vec<ChecksumFailure>,
@@ -583,6 +588,7 @@ impl Connection {
             first_event: None,
             inputs: Vec::new(),
             checksum_failures: Vec::new(),
+            syn_data: [None, None],
             idle: None,
         }
     }

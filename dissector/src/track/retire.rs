@@ -159,7 +159,9 @@ impl Analyzer {
         if self.limits.keep_until_end {
             return;
         }
-        let Some(f) = self.flows.get(flow).filter(|f| f.end.is_some() && f.quiet()) else { return };
+        // A router's capture holds each segment twice: the copy of the last one is still due,
+        // so such a flow waits for the close delay.
+        let Some(f) = self.flows.get(flow).filter(|f| f.end.is_some() && f.quiet() && !f.copies.ttl_varies) else { return };
         match f.connection {
             None => self.closing.push((flow, false)),
             Some(c) => {
@@ -292,6 +294,13 @@ impl Analyzer {
         }
         for &s in &ids {
             self.flush_pending_of(s);
+        }
+        // A SYN's payload whose direction carried nothing else is its whole stream.
+        for d in [Dir::C2s, Dir::S2c] {
+            if let Some(start) = self.conns.get(id).filter(|c| c.syn_data[d.index()].is_some()).and_then(|c| c.data_start(d)) {
+                self.data.start(id, d, start);
+                self.lead_with_syn_data(id, d, start);
+            }
         }
         let Some(mut conn) = self.conns.remove(id) else { return };
         self.data.finish_connection(&mut conn);
