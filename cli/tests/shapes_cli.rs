@@ -371,3 +371,17 @@ fn eight_subflows_at_the_receiver_count_out_of_order_arrivals_as_the_kernel_does
         assert_eq!(side("eight-subflows", host), monitor("eight-subflows", host), "{host}");
     }
 }
+
+#[test]
+fn verify_passes_every_healthy_shape() {
+    // No corruption, every byte delivered (the applications' hashes equal what was sent).
+    for shape in ["tfo", "router-any", "idle-gap", "eight-subflows", "snaplen-cut"] {
+        let t = truth(shape);
+        for c in t["conns"].as_array().unwrap() {
+            assert_eq!(c["c2s_received_sha256"], c["c2s_sha256"], "{shape}");
+            assert_eq!(c["s2c_received_sha256"], c["s2c_sha256"], "{shape}");
+        }
+        let (v, code) = verify(shape);
+        assert_eq!((code, v["failed"].as_u64()), (0, Some(0)), "{shape}: {v}");
+    }
+}

@@ -223,6 +223,22 @@ mod tests {
     use super::super::testkit::*;
 
     #[test]
+    fn packets_the_full_state_does_not_track_still_count_as_mptcp() {
+        // A state budget of a few flows: later SYNs are refused, yet each packet with an MPTCP
+        // option is one in the header's count.
+        let limits = crate::track::Limits { max_state_bytes: 3 * crate::track::retire::FLOW_COST, ..Default::default() };
+        let mut f = Feed::with_limits(limits);
+        for i in 0..50u16 {
+            let client = format!("10.0.0.1:{}", 40000 + i);
+            f.seg(u64::from(i), &client, SERVER, SYN, 1, 0, &capable_syn(0x01), &[]);
+            f.seg(u64::from(i), &client, SERVER, ACK, 2, 1, &[], &[]);
+        }
+        let a = f.finish();
+        assert!(a.stats.flows_dropped > 40, "{:?}", a.stats);
+        assert_eq!((a.stats.tcp_packets, a.stats.mptcp_packets), (100, 50));
+    }
+
+    #[test]
     fn roles_come_from_the_syn_the_syn_ack_or_the_ports() {
         let mut f = Feed::new();
         f.seg(0, CLIENT, SERVER, SYN, 1, 0, &[], &[]);

@@ -33,6 +33,9 @@ impl Feed {
     pub fn new() -> Self {
         Feed { an: Analyzer::new(Limits::default()), frame: 0 }
     }
+    pub fn with_limits(limits: Limits) -> Self {
+        Feed { an: Analyzer::new(limits), frame: 0 }
+    }
     /// One segment from `src` to `dst`; `ms` is its timestamp.
     #[allow(clippy::too_many_arguments)]
     pub fn seg(&mut self, ms: u64, src: &str, dst: &str, flags: u8, seq: u32, ack: u32, opts: &[u8], payload: &[u8]) -> &mut Self {
