@@ -11,6 +11,7 @@ use std::rc::Rc;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod input;
+mod libpcap;
 mod select;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
