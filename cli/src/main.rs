@@ -968,7 +968,11 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             // leave gaps near its start, and the stream is the complete suffix after the last one.
             let mut from = None;
             if file.as_os_str() != "-" {
-                let (first, _) = analyze_file(&file, true, Analyzer::new(limits).with_events(false))?;
+                let (first, end) = analyze_file(&file, true, Analyzer::new(limits).with_events(false))?;
+                if end.as_ref().is_some_and(|e| !e.is_truncation()) {
+                    // A damaged capture: said now (the second pass would say it again), no output.
+                    return Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)));
+                }
                 if sel.token.is_some() || sel.subflow.is_some() {
                     connection = Some(
                         select::resolve_connection(&sel, &first)
@@ -1108,6 +1112,10 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             let mut reader = open_capture(&file)?;
             let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
             let end = cap.end.take();
+            if end.as_ref().is_some_and(|e| !e.is_truncation()) {
+                // A damaged capture: no plot (a cut one is drawn up to the cut, with a warning).
+                return Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)));
+            }
             if cap.records_dropped > 0 {
                 eprintln!(
                     "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",

@@ -398,6 +398,8 @@ struct PcapStream {
     big_endian: bool,
     nanos: bool,
     linktype: u32,
+    /// Byte offset in the file of the next record (for messages).
+    offset: u64,
 }
 
 impl PcapStream {
@@ -411,7 +413,7 @@ impl PcapStream {
                 (start, len)
             }
         };
-        let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0 };
+        let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0, offset: 24 };
         if !s.fill(24, 0)? {
             return Err(CaptureError::HeaderTruncated { format: "pcap" });
         }
@@ -513,17 +515,25 @@ impl PcapStream {
         let orig_len = self.u32_at(at + 12);
         let need = usize::try_from(incl_len).ok().and_then(|n| n.checked_add(16)).unwrap_or(usize::MAX);
         if need > MAX_RECORD {
-            // As pcap-file did: a record longer than its 8 MB buffer is a truncation if the
-            // input ends within those 8 MB, otherwise a corrupt length field (told apart by
-            // the caller from whether the input reached its end).
-            let _ = self.fill(MAX_RECORD, after_frame)?;
-            return Err(CaptureError::Truncated { after_frame });
+            // No capture writes a record this long (snaplens stop at 256 KiB): the length field
+            // is corrupt, whether or not the file goes on for that long. A file cut within a
+            // record of a plausible length is a truncation (below).
+            return Err(CaptureError::Format {
+                after_frame,
+                message: format!(
+                    "frame {} at byte offset {}: captured length {incl_len} is over the {} MB cap (a corrupt length field); the rest of the file is not read",
+                    after_frame + 1,
+                    self.offset,
+                    MAX_RECORD / 1_000_000
+                ),
+            });
         }
         if !self.fill(need, after_frame)? {
             return Err(CaptureError::Truncated { after_frame });
         }
         let start = self.pos + 16;
         self.pos += need;
+        self.offset += need as u64;
         // No validation of the header fields: a snaplen-cut capture has orig_len > snaplen.
         let frac = if self.nanos { u64::from(ts_frac) } else { u64::from(ts_frac) * 1000 };
         let ts_ns = u64::from(ts_sec).saturating_mul(1_000_000_000).saturating_add(frac);
@@ -682,10 +692,15 @@ fn next_pcapng(
             }
             Some(Ok(Block::EnhancedPacket(epb))) => {
                 let Some(iface) = interfaces.get(epb.interface_id as usize).copied() else {
-                    return Err(CaptureError::Format {
-                        after_frame,
-                        message: format!("packet block names interface {} which was not described", epb.interface_id),
-                    });
+                    let message = if epb.interface_id as usize >= MAX_INTERFACES && interfaces.len() >= MAX_INTERFACES {
+                        format!(
+                            "packet block names interface {}: the section describes more than {MAX_INTERFACES} interfaces, the most kept; the rest of the file is not read",
+                            epb.interface_id
+                        )
+                    } else {
+                        format!("packet block names interface {} which was not described", epb.interface_id)
+                    };
+                    return Err(CaptureError::Format { after_frame, message });
                 };
                 // pcap-file hands the raw 64-bit timestamp over as nanoseconds; rescale by the
                 // interface's if_tsresol.
