@@ -9,6 +9,7 @@
 #   jq, python3     the JSON round trips (cli/tests/json_lossless.rs) and testdata/tools
 #   chromium        loads `report`'s HTML page headless (cli/tests/report_browser.rs)
 #   groff-base      renders the man pages (cli/tests/completions_man.rs)
+#   bzip2           makes the bzip2 capture that must be named as such (cli/tests/issue23_cli.rs)
 #   a Java runtime, duckdb, pyspark   export's tests run the shipped SQL in DuckDB and Spark
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -794,12 +794,19 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
     let (num, scale) = match t.strip_suffix('h').or_else(|| t.strip_suffix('m').filter(|n| !n.ends_with(['m', 'u', 'n']))) {
         Some(n) if t.ends_with('h') => (n, 3600.0),
         Some(n) => (n, 60.0),
-        None => return mptcp_dissector::series::parse_interval(t).map_err(|e| CliError::Usage(format!("--idle-timeout: {e}"))),
+        None => return mptcp_dissector::series::parse_interval(t).map_err(|_| bad_idle_timeout(s)),
     };
     match num.parse::<f64>() {
         Ok(v) if v > 0.0 && v * scale < 1e6 => Ok((v * scale * 1e9) as u64),
-        _ => Err(CliError::Usage(format!("--idle-timeout: bad duration {s:?}: expected e.g. 300s, 5m, 1h or 0"))),
+        _ => Err(bad_idle_timeout(s)),
     }
+}
+
+/// Every unit `--idle-timeout` takes, in one message whatever was wrong.
+fn bad_idle_timeout(s: &str) -> CliError {
+    CliError::Usage(format!(
+        "--idle-timeout: bad duration {s:?}: a number and a unit, ns, us, ms, s, m (minutes) or h (e.g. 300s, 5m, 1h), or 0 for never"
+    ))
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -1235,8 +1242,19 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
         Command::Analyze { format, sha256, all, select, .. } => {
             let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_hash_thread(hash_thread()).with_events(false);
             let selection = select.selection();
+            let seen = Rc::new(std::cell::Cell::new(0usize));
             let retire = |sink: Box<dyn mptcp_dissector::track::Retire>| -> Box<dyn mptcp_dissector::track::Retire> {
-                Box::new(select::SelectedRetire { inner: sink, selection })
+                Box::new(select::SelectedRetire { inner: sink, selection, seen: seen.clone() })
+            };
+            // `--connection ID` naming no connection: the same error (2) as stream, plot and
+            // throughput, and no report.
+            let missing = |analysis: &Analysis| -> Option<u8> {
+                let c = select.connection?;
+                let have = analysis.connections.len().max(seen.get());
+                (c >= have).then(|| {
+                    msg!(dest, "mptcp-trace: error: {}: no connection {c} (the capture has {have})", file.display());
+                    2
+                })
             };
             let name = file.display().to_string();
             match (*format, *all) {
@@ -1245,6 +1263,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
                     let (analysis, end) =
                         analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
                     Ok(capture_end(file, end, dest))
                 }
@@ -1253,6 +1274,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
                     let (analysis, end) =
                         analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     let mut out = BufWriter::new(dest.out());
                     sink.borrow_mut()
                         .write(&mut out, &name, &analysis, &warning_of(&end))
@@ -1262,6 +1286,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
                 (format, _) => {
                     let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     select::restrict(&mut analysis, &selection);
                     let mut report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
                     if !selection.is_empty() {
@@ -1515,8 +1542,24 @@ fn run_verify_files(command: &Command, files: &[PathBuf], jobs: usize, limits: L
     Ok(ExitCode::from(worst))
 }
 
+/// `-r FILE`, as tcpdump and tshark read a capture, is the same as FILE.
+fn args_with_read_flag(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "-r" && args.peek().is_some() {
+            continue;
+        }
+        match a.to_str().and_then(|s| s.strip_prefix("-r")).filter(|rest| !rest.is_empty() && !rest.starts_with('-')) {
+            Some(file) => out.push(file.into()),
+            None => out.push(a),
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args_with_read_flag(std::env::args_os()));
     warn_old_connection_flag(&cli.command);
     match run(cli) {
         Ok(code) => code,

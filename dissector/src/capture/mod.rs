@@ -78,7 +78,7 @@ pub enum Format {
 /// Why a capture could not be read (further).
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("not a pcap or pcapng capture (first bytes {magic:02x?}, expected a pcap magic such as a1b2c3d4 or the pcapng 0a0d0d0a)")]
+    #[error("{}", not_a_capture(magic))]
     NotACapture { magic: Vec<u8> },
     #[error("capture ends in the middle of a record after frame {after_frame}: the rest is cut off")]
     Truncated { after_frame: u64 },
@@ -98,6 +98,19 @@ pub enum CaptureError {
     /// no record to be cut, and no packet.
     #[error("{format} file header incomplete: the file ends within it (no packet in the file)")]
     HeaderTruncated { format: &'static str },
+}
+
+/// Why the first bytes are not a capture's, naming a compression we do not read (bzip2: "BZh"
+/// and the block size digit).
+fn not_a_capture(magic: &[u8]) -> String {
+    match magic {
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => {
+            "bzip2-compressed; not supported: decompress it first (bunzip2), or compress with gzip, zstd, xz or lz4".into()
+        }
+        _ => format!(
+            "not a pcap or pcapng capture (first bytes {magic:02x?}, expected a pcap magic such as a1b2c3d4 or the pcapng 0a0d0d0a)"
+        ),
+    }
 }
 
 impl CaptureError {
