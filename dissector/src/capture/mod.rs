@@ -530,7 +530,10 @@ impl PcapStream {
         if need > MAX_RECORD {
             // No capture writes a record this long (snaplens stop at 256 KiB): the length field
             // is corrupt, whether or not the file goes on for that long. A file cut within a
-            // record of a plausible length is a truncation (below).
+            // record of a plausible length is a truncation (below). The next 8 MB are read
+            // first: in a compressed capture, a damaged stream is the cause, and its decoder
+            // says so (a read error here, named as the compression's) once it reads that far.
+            let _ = self.fill(MAX_RECORD, after_frame)?;
             return Err(CaptureError::Format {
                 after_frame,
                 message: format!(
