@@ -152,3 +152,54 @@ fn stream_says_how_many_ranges_it_did_not_list() {
     let all = json["connections"][0]["c2s"]["uncaptured"].as_array().map_or(0, |a| a.len());
     assert_eq!(listed + more, all, "{err}");
 }
+
+/// The numbers under the x axis of an SVG plot: the numeric labels centred on the one line that
+/// holds most of them.
+fn x_ticks(svg: &str) -> Vec<f64> {
+    let doc = roxmltree::Document::parse(svg).expect("svg");
+    let mut rows: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for n in doc.descendants().filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("middle")) {
+        if let Ok(v) = n.text().unwrap_or("").trim().parse::<f64>() {
+            rows.entry(n.attribute("y").unwrap_or("").to_string()).or_default().push(v);
+        }
+    }
+    rows.into_values().max_by_key(|v| v.len()).unwrap_or_default()
+}
+
+/// (first, last) time of tshark's MPTCP stream `id`, seconds since the capture's first packet.
+fn tshark_span(path: &str, id: usize) -> (f64, f64) {
+    let o = Command::new("tshark")
+        .args(["-r", path, "-Y", &format!("mptcp.stream == {id}"), "-T", "fields", "-e", "frame.time_relative"])
+        .output()
+        .expect("tshark");
+    let t: Vec<f64> = text(&o.stdout).lines().map(|l| l.trim().parse().expect("time")).collect();
+    (t[0], t[t.len() - 1])
+}
+
+#[test]
+fn plots_fit_the_time_axis_to_the_selected_connection() {
+    // sequential.pcap: 30 connections one after another over ~15 s; connection 19 lasts ~80 ms.
+    let path = testdata("matrix/sequential.pcap");
+    let (first, last) = tshark_span(&path, 19);
+    let span = last - first;
+    assert!(first > 5.0 && span < 0.5, "{first} {last}");
+    for kind in ["rtt", "sequence", "throughput"] {
+        let svg = scratch(&format!("seq19-{kind}.svg"));
+        let o = run(&["plot", &path, "-k", kind, "--connection", "19", "-o", svg.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", text(&o.stderr));
+        let ticks = x_ticks(&std::fs::read_to_string(&svg).unwrap());
+        assert!(ticks.len() >= 3, "{kind}: {ticks:?}");
+        for t in &ticks {
+            assert!(*t >= first - 0.1 * span && *t <= last + 0.1 * span, "{kind}: tick {t} outside {first}..{last}: {ticks:?}");
+        }
+    }
+    // two-subflows.pcap: the connection starts 0.49 s in and lasts ~1 s: its own span too.
+    let path = testdata("two-subflows.pcap");
+    let (first, last) = tshark_span(&path, 0);
+    let span = last - first;
+    let svg = scratch("two-subflows-rtt.svg");
+    let o = run(&["plot", &path, "-k", "rtt", "-o", svg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let ticks = x_ticks(&std::fs::read_to_string(&svg).unwrap());
+    assert!(ticks.len() >= 3 && ticks.iter().all(|t| *t >= first - 0.1 * span && *t <= last + 0.1 * span), "{first}..{last}: {ticks:?}");
+}
