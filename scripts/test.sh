@@ -18,7 +18,8 @@ need=()
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v jq >/dev/null 2>&1 || need+=(jq)
-command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
@@ -30,7 +31,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 tshark --version 2>/dev/null | head -1
 tcpdump --version 2>&1 | head -2
-python3 -c 'import duckdb, pyspark' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore duckdb==2.0.1 pyspark==4.3.0
+# Debian's own python3 refuses pip installs outside a virtual environment (PEP 668): then the
+# packages go in anyway, as root on a machine that exists to run these tests.
+if ! python3 -c 'import duckdb, pyspark' 2>/dev/null; then
+    python3 -m pip install -q --root-user-action=ignore duckdb==2.0.1 pyspark==4.3.0 ||
+        python3 -m pip install -q --root-user-action=ignore --break-system-packages duckdb==2.0.1 pyspark==4.3.0
+fi
 java -version 2>&1 | head -1
 python3 -c 'import duckdb, pyspark; print("duckdb", duckdb.__version__, "pyspark", pyspark.__version__)'
 
