@@ -2,7 +2,7 @@
 //! bash|zsh|fish`, clap_complete) and man pages (`mptcp-trace man --out DIR`, clap_mangen: one
 //! page for the tool and one per command, `mptcp-trace-analyze.1`, …), and the example each
 //! command's `--help` ends with.
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
@@ -35,17 +35,18 @@ pub(crate) fn completions(shell: Shell, mut cmd: clap::Command, out: &mut dyn Wr
 }
 
 /// Writes `mptcp-trace.1` and one page per command (`mptcp-trace-<command>.1`) into `dir`
-/// (created when missing); returns the files written.
-pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+/// (created when missing); returns the files written. Each page is put in place whole
+/// ([`crate::output::OutFile`]).
+pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, crate::CliError> {
+    std::fs::create_dir_all(dir).map_err(crate::CliError::open(dir))?;
     let mut cmd = cmd;
     cmd.build();
     let mut written = Vec::new();
-    let mut page = |c: clap::Command, file: String| -> io::Result<()> {
+    let mut page = |c: clap::Command, file: String| -> Result<(), crate::CliError> {
         let path = dir.join(file);
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf)?;
-        std::fs::write(&path, buf)?;
+        let mut out = crate::output::OutFile::create(&path, &[])?;
+        clap_mangen::Man::new(c).render(&mut out).map_err(crate::CliError::write(path.display()))?;
+        out.commit()?;
         written.push(path);
         Ok(())
     };

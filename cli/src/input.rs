@@ -1,5 +1,6 @@
 //! What every command that reads captures applies to them before analysis: the capture filter
-//! (`-f`, BPF as tcpdump takes it, compiled by libpcap for each link type the capture holds)
+//! (`-f`, BPF as tcpdump takes it, compiled by libpcap, loaded at run time, for each link type
+//! the capture holds)
 //! and the packet count (`-c`, as tcpdump's and tshark's).
 //!
 //! The flags are set once, before any capture is opened ([`configure`]), and every place that
@@ -8,6 +9,8 @@
 use std::sync::OnceLock;
 
 use mptcp_dissector::capture::{merge::MergedReader, CaptureReader, PacketFilter};
+
+use crate::libpcap::Program;
 
 /// The capture-level options of a run.
 #[derive(Debug, Clone, Default)]
@@ -21,11 +24,13 @@ pub struct InputOptions {
 static OPTIONS: OnceLock<InputOptions> = OnceLock::new();
 
 /// Sets the run's options, after checking the filter's syntax: an expression libpcap compiles
-/// neither for Ethernet nor for raw IP is an error (exit 2) before any file is read.
+/// neither for Ethernet nor for raw IP is an error (exit 2) before any file is read, and so is
+/// a filter when libpcap cannot be loaded (the message names the package).
 pub fn configure(options: InputOptions) -> Result<(), String> {
     if let Some(expr) = &options.filter {
         let on_ethernet = compile(expr, LINKTYPE_ETHERNET);
         if let Err(e) = on_ethernet {
+            crate::libpcap::available()?;
             compile(expr, LINKTYPE_RAW).map_err(|_| format!("-f: bad capture filter {expr:?}: {e}"))?;
         }
     }
@@ -66,17 +71,15 @@ pub fn limit_merged(reader: &mut MergedReader, count: Option<u64>) {
 const LINKTYPE_ETHERNET: u32 = 1;
 const LINKTYPE_RAW: u32 = 101;
 
-fn compile(expr: &str, linktype: u32) -> Result<pcap::BpfProgram, String> {
-    let lt = i32::try_from(linktype).map_err(|_| format!("link type {linktype} is out of range"))?;
-    let dead = pcap::Capture::dead(pcap::Linktype(lt)).map_err(|e| e.to_string())?;
-    dead.compile(expr, true).map_err(|e| e.to_string())
+fn compile(expr: &str, linktype: u32) -> Result<Program, String> {
+    Program::compile(expr, linktype)
 }
 
 /// A BPF program per link type met in the capture (pcapng interfaces may differ), compiled
 /// when the first packet of that link type comes.
 struct Bpf {
     expr: String,
-    programs: Vec<(u32, pcap::BpfProgram)>,
+    programs: Vec<(u32, Program)>,
 }
 
 impl Bpf {
@@ -87,14 +90,12 @@ impl Bpf {
 
 impl PacketFilter for Bpf {
     fn matches(&mut self, linktype: u32, data: &[u8], _orig_len: u32) -> Result<bool, String> {
-        // libpcap's interpreter is given the captured length as the wire length too (the pcap
-        // crate's `BpfProgram::filter`): `greater`/`less` see what was captured.
         if let Some((_, p)) = self.programs.iter().find(|(lt, _)| *lt == linktype) {
-            return Ok(p.filter(data));
+            return Ok(p.matches(data));
         }
         let program =
             compile(&self.expr, linktype).map_err(|e| format!("{:?} cannot be applied to link type {linktype}: {e}", self.expr))?;
-        let pass = program.filter(data);
+        let pass = program.matches(data);
         self.programs.push((linktype, program));
         Ok(pass)
     }

@@ -11,6 +11,8 @@ use std::rc::Rc;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod input;
+mod libpcap;
+mod output;
 mod select;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
@@ -26,7 +28,7 @@ mod gen;
 mod report;
 
 /// The stream writer, its first write error and the bytes written, shared with the sink.
-type SinkState = std::rc::Rc<std::cell::RefCell<(BufWriter<Box<dyn Write>>, Option<io::Error>, u64)>>;
+type SinkState = std::rc::Rc<std::cell::RefCell<(output::Sink, Option<io::Error>, u64)>>;
 
 /// Writes the rebuilt stream; keeps the first write error to report after the run.
 struct WriteSink {
@@ -411,6 +413,9 @@ impl CliError {
     }
 }
 
+/// Ranges (gaps, uncaptured) listed by `stream` before "… N more".
+const LISTED: usize = 20;
+
 /// Where a report goes when no file is named.
 const STDOUT: &str = "standard output";
 
@@ -537,13 +542,15 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
         drop(tx);
         let mut waiting = std::collections::BTreeMap::new();
         let mut next = 0;
+        let mut joined = Joiner { how: Join::of(command), started: false };
         for done in rx {
             waiting.insert(done.0, done);
-            while let Some((_, out, err, r)) = waiting.remove(&next) {
+            while let Some((i, out, err, r)) = waiting.remove(&next) {
                 next += 1;
                 if closed {
                     continue;
                 }
+                let out = joined.part(&files[i].display().to_string(), out);
                 let wrote = io::stdout().write_all(&out).and_then(|_| io::stdout().flush());
                 let _ = io::stderr().write_all(&err);
                 match (wrote, r) {
@@ -561,8 +568,119 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
                 }
             }
         }
+        if !closed {
+            let end = joined.end();
+            if let Err(e) = io::stdout().write_all(&end).and_then(|_| io::stdout().flush()) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    eprintln!("mptcp-trace: error: {STDOUT}: {e}");
+                    worst = worst.max(2);
+                }
+            }
+        }
     });
     Ok(ExitCode::from(worst))
+}
+
+/// How the outputs of several files make one output that says which file each part is from.
+#[derive(Clone, Copy, PartialEq)]
+enum Join {
+    /// Each file's output names it already (analyze text): one after the other.
+    AsIs,
+    /// Text without the file's name: a `==> FILE <==` line before each file's (as head/tail).
+    Header,
+    /// JSON lines: each line gets a `file` field first (the analyze summary line has one).
+    FileField,
+    /// CSV: one header line, with a `file` column first.
+    CsvColumn,
+    /// JSON documents: one array of them, in the order given.
+    JsonArray,
+}
+
+impl Join {
+    fn of(command: &Command) -> Join {
+        match command {
+            Command::Dissect { format: DissectFormat::Text, .. } | Command::Events { format: EventsFormat::Text, .. } => Join::Header,
+            Command::Events { side: Some(_), .. } => Join::Header,
+            Command::Dissect { format: DissectFormat::Jsonl, .. }
+            | Command::Events { format: EventsFormat::Jsonl, .. }
+            | Command::Analyze { format: ReportFormat::Jsonl, .. } => Join::FileField,
+            Command::Analyze { format: ReportFormat::Json, .. }
+            | Command::Throughput { format: SeriesFormat::Json, .. }
+            | Command::Verify { format: VerifyFormat::Json, .. } => Join::JsonArray,
+            Command::Throughput { format: SeriesFormat::Csv, .. } => Join::CsvColumn,
+            _ => Join::AsIs,
+        }
+    }
+}
+
+/// Joins the files' outputs as [`Join`] says, as each comes.
+struct Joiner {
+    how: Join,
+    started: bool,
+}
+
+impl Joiner {
+    /// The bytes to write for the output `out` of the file `name`.
+    fn part(&mut self, name: &str, out: Vec<u8>) -> Vec<u8> {
+        let first = !self.started;
+        match self.how {
+            Join::AsIs => return out,
+            Join::JsonArray if out.is_empty() => return out,
+            _ => self.started = true,
+        }
+        let mut v = Vec::with_capacity(out.len() + 64);
+        match self.how {
+            Join::AsIs => {}
+            Join::Header => {
+                if !first {
+                    v.push(b'\n');
+                }
+                v.extend_from_slice(format!("==> {name} <==\n").as_bytes());
+                v.extend_from_slice(&out);
+            }
+            Join::FileField => {
+                let field = format!("{{\"file\":{},", serde_json::Value::String(name.to_string()));
+                for line in out.split_inclusive(|&b| b == b'\n') {
+                    match line.strip_prefix(b"{") {
+                        Some(rest) if !line.starts_with(b"{\"type\":\"summary\",\"file\":") && rest.first() != Some(&b'}') => {
+                            v.extend_from_slice(field.as_bytes());
+                            v.extend_from_slice(rest);
+                        }
+                        _ => v.extend_from_slice(line),
+                    }
+                }
+            }
+            Join::CsvColumn => {
+                let quoted = format!("\"{}\",", name.replace('"', "\"\""));
+                for (k, line) in out.split_inclusive(|&b| b == b'\n').enumerate() {
+                    if k == 0 {
+                        if first {
+                            v.extend_from_slice(b"file,");
+                            v.extend_from_slice(line);
+                        }
+                        continue;
+                    }
+                    v.extend_from_slice(quoted.as_bytes());
+                    v.extend_from_slice(line);
+                }
+            }
+            Join::JsonArray => {
+                v.extend_from_slice(if first { b"[\n" } else { b",\n" });
+                v.extend_from_slice(out.trim_ascii_end());
+                v.push(b'\n');
+            }
+        }
+        v
+    }
+
+    /// What closes the joined output.
+    fn end(&self) -> Vec<u8> {
+        match (self.how, self.started) {
+            (Join::JsonArray, true) => b"]\n".to_vec(),
+            (Join::JsonArray, false) => b"[]\n".to_vec(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// [`analyze_file`], or with `merge` the k-way merge of those captures (each file's end is
@@ -676,12 +794,19 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
     let (num, scale) = match t.strip_suffix('h').or_else(|| t.strip_suffix('m').filter(|n| !n.ends_with(['m', 'u', 'n']))) {
         Some(n) if t.ends_with('h') => (n, 3600.0),
         Some(n) => (n, 60.0),
-        None => return mptcp_dissector::series::parse_interval(t).map_err(|e| CliError::Usage(format!("--idle-timeout: {e}"))),
+        None => return mptcp_dissector::series::parse_interval(t).map_err(|_| bad_idle_timeout(s)),
     };
     match num.parse::<f64>() {
         Ok(v) if v > 0.0 && v * scale < 1e6 => Ok((v * scale * 1e9) as u64),
-        _ => Err(CliError::Usage(format!("--idle-timeout: bad duration {s:?}: expected e.g. 300s, 5m, 1h or 0"))),
+        _ => Err(bad_idle_timeout(s)),
     }
+}
+
+/// Every unit `--idle-timeout` takes, in one message whatever was wrong.
+fn bad_idle_timeout(s: &str) -> CliError {
+    CliError::Usage(format!(
+        "--idle-timeout: bad duration {s:?}: a number and a unit, ns, us, ms, s, m (minutes) or h (e.g. 300s, 5m, 1h), or 0 for never"
+    ))
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -689,13 +814,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     input::configure(input::InputOptions { filter: cli.filter.clone(), count: cli.count }).map_err(CliError::Usage)?;
     let limits = Limits { idle_timeout_ns, ..Limits::default() };
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    if let Command::Verify { files, output: Some(o), .. } = &cli.command {
+        output::refuse_input(o, &files.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+    }
     match &cli.command {
         Command::Completions { shell } => {
             gen::completions(*shell, Cli::command(), &mut io::stdout().lock());
             Ok(ExitCode::SUCCESS)
         }
         Command::Man { out } => {
-            for f in gen::man_pages(Cli::command(), out).map_err(CliError::write(out.display()))? {
+            for f in gen::man_pages(Cli::command(), out)? {
                 eprintln!("mptcp-trace: wrote {}", f.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -718,6 +846,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         {
             run_merged(&cli.command, files, limits)
         }
+        Command::Verify { files, .. } if files.len() > 1 => run_verify_files(&cli.command, files, jobs, limits),
         Command::Dissect { files, .. }
         | Command::Analyze { files, .. }
         | Command::Throughput { files, .. }
@@ -755,26 +884,25 @@ fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: us
                     Err(e) => return (format!("mptcp-trace: error: {e}\n"), 2),
                 };
                 match mptcp_export::export(&name, &mut reader, out, opts, limits) {
+                    // A damaged capture (not merely cut short) is exit 2 for every command: its
+                    // tables are not put in place, and an earlier export's stay as they were.
+                    Ok((_, Some(e))) if !e.is_truncation() => {
+                        (format!("mptcp-trace: error: {name}: {e}\nmptcp-trace: {name}: no table written\n"), 2)
+                    }
                     Ok((w, end)) => {
                         let mut text = String::new();
                         for (table, path, rows) in &w.tables {
                             text.push_str(&format!("{name}: {table} {rows} rows -> {}\n", path.display()));
                         }
-                        let code = match &end {
-                            Some(e) => {
-                                text.push_str(&format!("mptcp-trace: warning: {name}: {e}\n"));
-                                1
-                            }
-                            None => 0,
-                        };
-                        (text, code)
-                    }
-                    Err(e) => {
-                        for t in mptcp_export::TABLES {
-                            let _ = std::fs::remove_file(mptcp_export::table_path(out, t, &name));
+                        if let Err(e) = w.commit() {
+                            return (format!("mptcp-trace: error: {name}: {e}\n"), 2);
                         }
-                        (format!("mptcp-trace: error: {name}: {e}\n"), 2)
+                        if let Some(e) = &end {
+                            text.push_str(&format!("mptcp-trace: warning: {name}: {e}; everything before it was used\n"));
+                        }
+                        (text, 0)
                     }
+                    Err(e) => (format!("mptcp-trace: error: {name}: {e}\n"), 2),
                 }
             })
             .collect()
@@ -817,41 +945,75 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             let Some(server) = server else {
                 return Err(CliError::Usage("plot --kind owd needs the server-side capture: --server FILE".into()));
             };
+            plot_format(&output)?;
+            output::refuse_input(&output, &[&file, &server])?;
             let (report, code) = run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
             let name = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
             let title = format!("{} / {}", name(&file), name(&server));
-            match mptcp_plots::owd::render_file(&report, &title, width, height, &output) {
-                Ok(()) => eprintln!("mptcp-trace: wrote {}", output.display()),
+            let out = output::OutFile::create(&output, &[&file, &server])?;
+            match mptcp_plots::owd::render_file(&report, &title, width, height, out.tmp_path()) {
+                Ok(()) => {
+                    out.commit()?;
+                    eprintln!("mptcp-trace: wrote {}", output.display())
+                }
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
                 Err(source) => return Err(CliError::Plot { path: output, source }),
             }
             Ok(ExitCode::from(code))
         }
         Command::Stream { file, select, direction, output } => {
-            let connection = match connection_of(&file, &select, limits)? {
-                Some(c) => c,
-                None => return Err(CliError::Usage("stream: which connection? --connection ID, --token HEX or --subflow ID".into())),
-            };
+            output::refuse_input(&output, &[&file])?;
             let dir = match direction {
                 StreamDir::C2s => Dir::C2s,
                 StreamDir::S2c => Dir::S2c,
             };
-            let writer: Box<dyn Write> = if output.as_os_str() == "-" {
-                Box::new(io::stdout())
-            } else {
-                Box::new(File::create(&output).map_err(CliError::open(&output))?)
-            };
-            // A connection found from the data level (the capture starts after its handshake)
-            // has gaps near its start: bytes sent before the capture began. A first pass finds
-            // them; the stream is then the complete suffix after the last one.
+            let sel = select.selection();
+            let mut connection = sel.connection.filter(|_| sel.token.is_none() && sel.subflow.is_none());
+            // A file is read twice: the first pass checks the selection before the output is
+            // created, and finds where a connection picked up from the data level (the capture
+            // starts after its handshake) becomes complete: bytes sent before the capture began
+            // leave gaps near its start, and the stream is the complete suffix after the last one.
             let mut from = None;
             if file.as_os_str() != "-" {
-                let (first, _) = analyze_file(&file, true, Analyzer::new(limits).with_events(false))?;
-                if let Some(c) = first.connections.get(connection).filter(|c| c.found_by == "data_level") {
-                    from = c.data(dir).gaps.last().map(|g| g.1).or(c.data(dir).first_dsn);
+                let (first, end) = analyze_file(&file, true, Analyzer::new(limits).with_events(false))?;
+                if end.as_ref().is_some_and(|e| !e.is_truncation()) {
+                    // A damaged capture: said now (the second pass would say it again), no output.
+                    return Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)));
                 }
+                if sel.token.is_some() || sel.subflow.is_some() {
+                    connection = Some(
+                        select::resolve_connection(&sel, &first)
+                            .ok_or_else(|| CliError::Usage(format!("{}: no connection matches the selection", file.display())))?,
+                    );
+                }
+                let n = first.connections.len();
+                if connection.is_none() && n == 1 {
+                    connection = Some(0);
+                }
+                let Some(c) = connection else {
+                    return Err(CliError::Usage(format!(
+                        "stream: which connection? {} has {n}: --connection ID (as `analyze` numbers them), --token HEX or --subflow ID",
+                        file.display()
+                    )));
+                };
+                let Some(conn) = first.connections.get(c) else {
+                    eprintln!("mptcp-trace: error: {}: no connection {c} (the capture has {n})", file.display());
+                    return Ok(ExitCode::from(2));
+                };
+                if conn.found_by == "data_level" {
+                    from = conn.data(dir).gaps.last().map(|g| g.1).or(conn.data(dir).first_dsn);
+                }
+            } else if sel.token.is_some() || sel.subflow.is_some() {
+                return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));
             }
-            let state = std::rc::Rc::new(std::cell::RefCell::new((BufWriter::new(writer), None, 0u64)));
+            let Some(connection) = connection else {
+                return Err(CliError::Usage(
+                    "stream: which connection? --connection ID, --token HEX or --subflow ID (standard input is read once)".into(),
+                ));
+            };
+            let target = (output.as_os_str() != "-").then_some(output.as_path());
+            let state =
+                std::rc::Rc::new(std::cell::RefCell::new((output::Sink::open(target, &[&file], Box::new(io::stdout()))?, None, 0u64)));
             let sink = WriteSink { out: state.clone(), from };
             let mut limits = limits;
             if from.is_some() {
@@ -859,16 +1021,14 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(sink));
             let (analysis, end) = analyze_file(&file, true, analyzer)?;
-            let (mut w, err, written) = match std::rc::Rc::try_unwrap(state) {
+            let (w, err, written) = match std::rc::Rc::try_unwrap(state) {
                 Ok(cell) => cell.into_inner(),
                 Err(_) => return Err(CliError::Internal("stream sink still shared")),
             };
-            let to = if output.as_os_str() == "-" { STDOUT.to_string() } else { output.display().to_string() };
             if let Some(e) = err {
-                return Err(CliError::Write { to, source: e });
+                return Err(CliError::Write { to: w.name(), source: e });
             }
-            w.flush().map_err(CliError::write(to))?;
-            let code = ExitCode::from(capture_end(&file, end, &Dest::Std));
+            let code = capture_end(&file, end, &Dest::Std);
             let Some(conn) = analysis.connections.get(connection) else {
                 eprintln!(
                     "mptcp-trace: error: {}: no connection {connection} (the capture has {})",
@@ -877,6 +1037,15 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 );
                 return Ok(ExitCode::from(2));
             };
+            if code == 2 {
+                // A damaged capture: the output is not put in place (nor the old one touched).
+                if target.is_some() {
+                    eprintln!("mptcp-trace: {} not written", output.display());
+                }
+                return Ok(ExitCode::from(2));
+            }
+            w.finish()?;
+            let code = ExitCode::from(code);
             let dd = conn.data(dir);
             let name = if dir == Dir::C2s { "c2s" } else { "s2c" };
             if let Some(from) = from {
@@ -897,11 +1066,17 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 "mptcp-trace: connection {connection} {name}: INCOMPLETE: wrote the first {written} of {} data-level bytes seen",
                 dd.bytes
             );
-            for (a, b) in dd.gaps.iter().take(20) {
+            for (a, b) in dd.gaps.iter().take(LISTED) {
                 eprintln!("  gap: DSN {a}..{b} ({} bytes) never in the capture", b.wrapping_sub(*a));
             }
-            for (a, b) in dd.uncaptured.iter().take(20) {
+            if dd.gaps.len() > LISTED {
+                eprintln!("  … {} more gap(s)", dd.gaps.len() - LISTED);
+            }
+            for (a, b) in dd.uncaptured.iter().take(LISTED) {
                 eprintln!("  uncaptured: DSN {a}..{b} ({} bytes) cut by the capture's snaplen", b.wrapping_sub(*a));
+            }
+            if dd.uncaptured.len() > LISTED {
+                eprintln!("  … {} more uncaptured range(s)", dd.uncaptured.len() - LISTED);
             }
             if dd.capped_bytes > 0 {
                 eprintln!(
@@ -915,6 +1090,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(1))
         }
         Command::Plot { file, kind, select, direction, interval, width, height, stacked, output, .. } => {
+            plot_format(&output)?;
+            output::refuse_input(&output, &[&file])?;
             let connection = connection_of(&file, &select, limits)?;
             let opts = mptcp_plots::PlotOptions {
                 kind: match kind {
@@ -942,6 +1119,10 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             let mut reader = open_capture(&file)?;
             let mut cap = mptcp_plots::collect_for(&file.display().to_string(), &mut reader, interval_ns, &opts);
             let end = cap.end.take();
+            if end.as_ref().is_some_and(|e| !e.is_truncation()) {
+                // A damaged capture: no plot (a cut one is drawn up to the cut, with a warning).
+                return Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)));
+            }
             if cap.records_dropped > 0 {
                 eprintln!(
                     "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",
@@ -949,8 +1130,12 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     mptcp_plots::MAX_POINTS
                 );
             }
-            let conn = match mptcp_plots::render_file(&cap, &opts, &output) {
-                Ok(conn) => conn,
+            let out = output::OutFile::create(&output, &[&file])?;
+            let conn = match mptcp_plots::render_file(&cap, &opts, out.tmp_path()) {
+                Ok(conn) => {
+                    out.commit()?;
+                    conn
+                }
                 Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
                     eprintln!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
@@ -964,6 +1149,14 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             Ok(ExitCode::from(code))
         }
         _ => Err(CliError::Internal("several files: run_files")),
+    }
+}
+
+/// A plot's output must say its format (.png or .svg): checked before any input is read.
+fn plot_format(output: &std::path::Path) -> Result<(), CliError> {
+    match output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png" | "svg") => Ok(()),
+        _ => Err(CliError::PlotFormat(PlotError::Format(output.display().to_string()))),
     }
 }
 
@@ -1049,8 +1242,19 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
         Command::Analyze { format, sha256, all, select, .. } => {
             let analyzer = Analyzer::new(limits).with_hashes(*sha256).with_hash_thread(hash_thread()).with_events(false);
             let selection = select.selection();
+            let seen = Rc::new(std::cell::Cell::new(0usize));
             let retire = |sink: Box<dyn mptcp_dissector::track::Retire>| -> Box<dyn mptcp_dissector::track::Retire> {
-                Box::new(select::SelectedRetire { inner: sink, selection })
+                Box::new(select::SelectedRetire { inner: sink, selection, seen: seen.clone() })
+            };
+            // `--connection ID` naming no connection: the same error (2) as stream, plot and
+            // throughput, and no report.
+            let missing = |analysis: &Analysis| -> Option<u8> {
+                let c = select.connection?;
+                let have = analysis.connections.len().max(seen.get());
+                (c >= have).then(|| {
+                    msg!(dest, "mptcp-trace: error: {}: no connection {c} (the capture has {have})", file.display());
+                    2
+                })
             };
             let name = file.display().to_string();
             match (*format, *all) {
@@ -1059,6 +1263,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     let sink = Rc::new(RefCell::new(analyze_report::JsonlWriter::new(BufWriter::new(dest.out()))));
                     let (analysis, end) =
                         analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     sink.borrow_mut().finish(&name, &analysis, &warning_of(&end)).map_err(CliError::write(STDOUT))?;
                     Ok(capture_end(file, end, dest))
                 }
@@ -1067,6 +1274,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                     let sink = Rc::new(RefCell::new(analyze_report::TextSummary::default()));
                     let (analysis, end) =
                         analyze_input(file, merge, dest, analyzer.with_retire(retire(Box::new(analyze_report::Shared(sink.clone())))))?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     let mut out = BufWriter::new(dest.out());
                     sink.borrow_mut()
                         .write(&mut out, &name, &analysis, &warning_of(&end))
@@ -1076,6 +1286,9 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 }
                 (format, _) => {
                     let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+                    if let Some(code) = missing(&analysis) {
+                        return Ok(code);
+                    }
                     select::restrict(&mut analysis, &selection);
                     let mut report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
                     if !selection.is_empty() {
@@ -1177,43 +1390,22 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             Ok(capture_end(file, end, dest))
         }
         Command::Verify { expect, format, output, allow_empty, select, .. } => {
-            let mut exps = Vec::new();
-            for rule in expect {
-                match mptcp_dissector::verify::parse_expectation(rule) {
-                    Ok(e) => exps.push(e),
-                    Err(msg) => {
-                        msg!(dest, "mptcp-trace: usage error: {msg}");
-                        return Ok(2);
-                    }
+            let exps = match parse_expectations(expect) {
+                Ok(e) => e,
+                Err(msg) => {
+                    msg!(dest, "mptcp-trace: usage error: {msg}");
+                    return Ok(2);
                 }
-            }
-            let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(&exps)).with_hash_thread(hash_thread());
-            let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
-            select::restrict(&mut analysis, &select.selection());
-            if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
-                msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
-                return Ok(2);
-            }
-            if let Some(w) = warning_of(&end) {
-                msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
-            }
-            let mut report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, &exps);
-            report.require_connections(&analysis, *allow_empty);
-            let writer: Box<dyn Write> = match &output {
-                Some(p) => Box::new(File::create(p).map_err(CliError::open(p))?),
-                None => dest.out(),
             };
-            let mut out = BufWriter::new(writer);
-            use mptcp_dissector::report::verify as vr;
-            let to = output.as_ref().map_or_else(|| STDOUT.to_string(), |p| p.display().to_string());
-            match format {
-                VerifyFormat::Text => vr::write_text(&mut out, &report),
-                VerifyFormat::Json => vr::write_json(&mut out, &report),
-                VerifyFormat::Junit => vr::write_junit(&mut out, &report),
-            }
-            .and_then(|_| out.flush())
-            .map_err(CliError::write(to))?;
-            Ok(if report.ok() { 0 } else { 1 })
+            let report = match verify_report(file, merge, dest, limits, &exps, *allow_empty, select)? {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            let inputs: Vec<&std::path::Path> =
+                if merge.is_empty() { vec![file.as_path()] } else { merge.iter().map(|p| p.as_path()).collect() };
+            let ok = report.ok();
+            write_verify(output.as_deref(), &inputs, dest.out(), *format, &[report])?;
+            Ok(if ok { 0 } else { 1 })
         }
         Command::Events { format, side, timestamps, select, time, .. } => {
             let (mut analysis, end) = analyze_input(file, merge, dest, Analyzer::new(limits))?;
@@ -1242,8 +1434,132 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
     }
 }
 
+fn parse_expectations(rules: &[String]) -> Result<Vec<mptcp_dissector::verify::Expectation>, String> {
+    rules.iter().map(|r| mptcp_dissector::verify::parse_expectation(r)).collect()
+}
+
+/// `verify`'s report of one input (or of merged inputs), or the exit status that stands for it
+/// (2: the capture is damaged; its message is written).
+fn verify_report(
+    file: &PathBuf,
+    merge: &[PathBuf],
+    dest: &Dest,
+    limits: Limits,
+    exps: &[mptcp_dissector::verify::Expectation],
+    allow_empty: bool,
+    select: &SelectArgs,
+) -> Result<Result<mptcp_dissector::verify::VerifyReport, u8>, CliError> {
+    let analyzer = Analyzer::new(limits).with_hashes(mptcp_dissector::verify::needs_hashes(exps)).with_hash_thread(hash_thread());
+    let (mut analysis, end) = analyze_input(file, merge, dest, analyzer)?;
+    select::restrict(&mut analysis, &select.selection());
+    if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
+        msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
+        return Ok(Err(2));
+    }
+    if let Some(w) = warning_of(&end) {
+        msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
+    }
+    let mut report = mptcp_dissector::verify::verify(&file.display().to_string(), &analysis, exps);
+    report.require_connections(&analysis, allow_empty);
+    Ok(Ok(report))
+}
+
+/// Writes `verify`'s reports as one document: text (each capture's report under its own
+/// header line), JSON (one report: its document; several: an array of them), JUnit (one
+/// `<testsuites>`, a suite per capture).
+fn write_verify(
+    output: Option<&std::path::Path>,
+    inputs: &[&std::path::Path],
+    stdout: Box<dyn Write>,
+    format: VerifyFormat,
+    reports: &[mptcp_dissector::verify::VerifyReport],
+) -> Result<(), CliError> {
+    use mptcp_dissector::report::verify as vr;
+    let mut out = output::Sink::open(output, inputs, stdout)?;
+    let to = out.name();
+    match (format, reports) {
+        (VerifyFormat::Json, [one]) => vr::write_json(&mut out, one),
+        (VerifyFormat::Json, _) => vr::write_json_many(&mut out, reports),
+        (VerifyFormat::Junit, _) => vr::write_junit_many(&mut out, reports),
+        (VerifyFormat::Text, _) => reports.iter().try_for_each(|r| vr::write_text(&mut out, r)),
+    }
+    .map_err(CliError::write(&to))?;
+    out.finish()
+}
+
+/// `verify` over several files: each read on its own, in parallel, and one report of them all,
+/// in the order given. With `-o`, a file that cannot be read leaves the output unwritten (a
+/// report must not silently lack a capture); on standard output the others' reports are written.
+fn run_verify_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) -> Result<ExitCode, CliError> {
+    use rayon::prelude::*;
+    let Command::Verify { expect, format, output, allow_empty, select, .. } = command else {
+        return Err(CliError::Internal("verify only"));
+    };
+    let exps = parse_expectations(expect).map_err(CliError::Usage)?;
+    if files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(CliError::Usage("standard input (`-`) cannot be one of several files".into()));
+    }
+    HASH_THREAD.store(jobs <= 1, std::sync::atomic::Ordering::Relaxed);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| CliError::Usage(format!("--jobs: {e}")))?;
+    let done: Vec<(Vec<u8>, Result<mptcp_dissector::verify::VerifyReport, u8>)> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                let (out, err) = (Rc::new(RefCell::new(Vec::new())), Rc::new(RefCell::new(Vec::new())));
+                let dest = Dest::Buf { out, err: err.clone() };
+                let r = match verify_report(f, &[], &dest, limits, &exps, *allow_empty, select) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        msg!(dest, "mptcp-trace: error: {e}");
+                        Err(2)
+                    }
+                };
+                drop(dest);
+                let err = std::mem::take(&mut *err.borrow_mut());
+                (err, r)
+            })
+            .collect()
+    });
+    let (mut worst, mut reports) = (0u8, Vec::new());
+    for (err, r) in done {
+        let _ = io::stderr().write_all(&err);
+        match r {
+            Ok(r) => {
+                worst = worst.max(if r.ok() { 0 } else { 1 });
+                reports.push(r);
+            }
+            Err(code) => worst = worst.max(code),
+        }
+    }
+    if worst == 2 {
+        if let Some(o) = output.as_ref().filter(|o| o.as_os_str() != "-") {
+            eprintln!("mptcp-trace: {} not written: a capture could not be read", o.display());
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let inputs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    write_verify(output.as_deref(), &inputs, Box::new(io::stdout()), *format, &reports)?;
+    Ok(ExitCode::from(worst))
+}
+
+/// `-r FILE`, as tcpdump and tshark read a capture, is the same as FILE.
+fn args_with_read_flag(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "-r" && args.peek().is_some() {
+            continue;
+        }
+        match a.to_str().and_then(|s| s.strip_prefix("-r")).filter(|rest| !rest.is_empty() && !rest.starts_with('-')) {
+            Some(file) => out.push(file.into()),
+            None => out.push(a),
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args_with_read_flag(std::env::args_os()));
     warn_old_connection_flag(&cli.command);
     match run(cli) {
         Ok(code) => code,

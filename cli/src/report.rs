@@ -1,16 +1,17 @@
 //! `mptcp-trace report FILE -o report.html`: reads the capture (twice for a file: the first pass
 //! finds the busiest connection's duration, which picks the throughput interval), runs the
 //! verify catalog on the analysis and writes the page (`mptcp_report`).
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 
 use mptcp_dissector::track::Limits;
 
-use crate::{auto, capture_end, open_capture, CliError, Dest, STDOUT};
+use crate::output::Sink;
+use crate::{auto, capture_end, open_capture, CliError, Dest};
 
 pub(crate) fn run(file: &Path, output: &Path, _limits: Limits) -> Result<ExitCode, CliError> {
+    crate::output::refuse_input(output, &[file])?;
     let file_buf = file.to_path_buf();
     let name = file.display().to_string();
     let interval_ns = if file.as_os_str() == "-" {
@@ -35,13 +36,10 @@ pub(crate) fn run(file: &Path, output: &Path, _limits: Limits) -> Result<ExitCod
         warning: end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string()),
         ..mptcp_report::Options::default()
     };
-    let (writer, to): (Box<dyn Write>, String) = if output.as_os_str() == "-" {
-        (Box::new(io::stdout()), STDOUT.to_string())
-    } else {
-        (Box::new(File::create(output).map_err(CliError::open(output))?), output.display().to_string())
-    };
-    let mut out = BufWriter::new(writer);
-    mptcp_report::write_html(&mut out, &cap, &verdicts, &opts).and_then(|_| out.flush()).map_err(CliError::write(&to))?;
+    let mut out = Sink::open(Some(output), &[file], Box::new(io::stdout()))?;
+    let to = out.name();
+    mptcp_report::write_html(&mut out, &cap, &verdicts, &opts).map_err(CliError::write(&to))?;
+    out.finish()?;
     if output.as_os_str() != "-" {
         eprintln!(
             "mptcp-trace: wrote {to}: {} connection(s), verify {} passed, {} failed, {} skipped",

@@ -59,10 +59,14 @@ pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflo
 pub struct SelectedRetire {
     pub inner: Box<dyn Retire>,
     pub selection: Selection,
+    /// Connections retired, selected or not (ids count from 0): whether `--connection ID`
+    /// names one.
+    pub seen: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl Retire for SelectedRetire {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        self.seen.set(self.seen.get().max(conn.id + 1));
         if self.selection.keeps_connection(&conn) {
             self.inner.connection(conn, subflows);
         }

@@ -101,15 +101,121 @@ fn truncated_capture_warns_and_exits_0() {
     assert!(text.contains("Connection 0"), "packets before the cut are used: {text}");
 }
 
+/// Every command that reads the capture, with its output in `dir` where it writes one.
+fn every_command(dir: &Path) -> Vec<Vec<String>> {
+    let d = |n: &str| dir.join(n).display().to_string();
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        v(&["analyze"]),
+        v(&["analyze", "--format", "json"]),
+        v(&["dissect"]),
+        v(&["events"]),
+        v(&["throughput"]),
+        v(&["verify"]),
+        v(&["stream", "--connection", "0", "-d", "c2s", "-o", &d("s.bin")]),
+        v(&["plot", "-k", "throughput", "--connection", "0", "--interval", "100ms", "-o", &d("p.png")]),
+        v(&["report", "-o", &d("r.html")]),
+        v(&["export", "-o", &d("tables")]),
+    ]
+}
+
+/// Issue 23: a record whose length field is over the 8 MB cap is a corrupt file, not a cut one,
+/// even when less than 8 MB is left after it: exit 2 from every command, naming the frame and
+/// its byte offset, and no output file. (Before, the same bytes gave a warning and exit 0.)
 #[test]
-fn absurd_record_length_exits_2_with_a_message() {
-    let mut bytes = std::fs::read(testdata("two-subflows.pcap")).expect("testdata");
-    // incl_len of the first record = 0xffff_fff0
+fn record_length_over_the_cap_is_corruption_for_every_command() {
+    let whole = std::fs::read(testdata("two-subflows.pcap")).expect("testdata");
+    // The third record's captured length becomes 10 MB; the file (about 560 KB) ends well
+    // before. Records 1 and 2 sit at 24 and 24 + 16 + their lengths.
+    let len_at = |off: usize| u32::from_le_bytes(whole[off + 8..off + 12].try_into().unwrap()) as usize;
+    let third = 24 + 16 + len_at(24);
+    let third = third + 16 + len_at(third);
+    let mut bytes = whole.clone();
+    bytes[third + 8..third + 12].copy_from_slice(&10_000_000u32.to_le_bytes());
+    assert!(bytes.len() - third < 8_000_000);
+    let f = scratch("over-cap.pcap", &bytes);
+    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-overcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for args in every_command(&dir) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &f);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("over-cap.pcap"), "{args:?}: {err}");
+        assert!(err.contains(&format!("frame 3 at byte offset {third}")) && err.contains("8 MB cap"), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("warning"), "{args:?}: {err}");
+    }
+    // No output file, no table.
+    let left: Vec<_> = walk(&dir);
+    assert!(left.is_empty(), "{left:?}");
+    // The same length field in a whole file is the same error (the file goes on past 8 MB is
+    // not needed to tell).
     bytes[24 + 8..24 + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
     let f = scratch("huge-record.pcap", &bytes);
     let out = run(&["analyze"], &f);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(err.contains("huge-record.pcap"), "{err}");
-    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{:?}: {err}", out.status);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("frame 1 at byte offset 24: captured length 4294967280 is over the 8 MB cap"), "{err}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A pcapng section with `n` interface blocks (raw IP) and one packet on interface `on`.
+fn pcapng_with_interfaces(n: u32, on: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    // Section header block: type, length 28, byte-order magic, version 1.0, section length -1.
+    for w in [0x0A0D_0D0Au32, 28, 0x1A2B_3C4D] {
+        b.extend(w.to_le_bytes());
+    }
+    b.extend(1u16.to_le_bytes());
+    b.extend(0u16.to_le_bytes());
+    b.extend((-1i64).to_le_bytes());
+    b.extend(28u32.to_le_bytes());
+    for _ in 0..n {
+        // Interface description block: type 1, length 20, link type 101 (raw IP), snaplen 0.
+        b.extend(1u32.to_le_bytes());
+        b.extend(20u32.to_le_bytes());
+        b.extend(101u16.to_le_bytes());
+        b.extend(0u16.to_le_bytes());
+        b.extend(0u32.to_le_bytes());
+        b.extend(20u32.to_le_bytes());
+    }
+    // Enhanced packet block with 20 bytes of data (an IPv4 header).
+    let data = [0x45u8, 0, 0, 20, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+    for w in [6u32, 52, on, 0, 0, 20, 20] {
+        b.extend(w.to_le_bytes());
+    }
+    b.extend(data);
+    b.extend(52u32.to_le_bytes());
+    b
+}
+
+/// Issue 23: the interface blocks kept per section are capped (4096, bounded state); a packet on
+/// an interface past the cap is an error that names the cap, not "not described".
+#[test]
+fn pcapng_over_the_interface_cap_names_the_cap() {
+    let ok = scratch("ifaces-4096.pcapng", &pcapng_with_interfaces(4096, 4095));
+    let out = run(&["dissect", "--all"], &ok);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "the one packet is read");
+    let over = scratch("ifaces-4097.pcapng", &pcapng_with_interfaces(4097, 4096));
+    let out = run(&["analyze"], &over);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ifaces-4097.pcapng") && err.contains("more than 4096 interfaces"), "{err}");
+    // An interface that was never described is said as such.
+    let undescribed = scratch("ifaces-2.pcapng", &pcapng_with_interfaces(2, 7));
+    let err = String::from_utf8_lossy(&run(&["analyze"], &undescribed).stderr).into_owned();
+    assert!(err.contains("names interface 7 which was not described"), "{err}");
 }

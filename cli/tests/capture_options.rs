@@ -419,3 +419,36 @@ fn stream_takes_the_connection_by_token_or_subflow() {
     let err = String::from_utf8_lossy(&old.stderr);
     assert!(err.contains("-c is the packet count") && err.contains("--connection"), "{err}");
 }
+
+/// libpcap is loaded at run time for `-f` only (issue 23): without it, `-f` is a usage error
+/// naming the Debian package, and a run without `-f` works as usual.
+#[test]
+fn filter_without_libpcap_names_the_package_and_exits_2() {
+    let cap = testdata().join("two-subflows.pcap");
+    let missing = scratch("no-such-libpcap.so");
+    let o = bin().env("MPTCP_TRACE_LIBPCAP", &missing).args(["analyze", "-f", "tcp"]).arg(&cap).output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "nothing is analysed: {}", stdout(&o));
+    assert!(err.contains("-f needs libpcap"), "{err}");
+    assert!(err.contains("apt-get install libpcap0.8"), "{err}");
+    assert!(err.contains(&*missing.to_string_lossy()), "names the file tried: {err}");
+    assert_eq!(err.lines().count(), 1, "one message: {err}");
+    // Every command without -f runs, libpcap or not.
+    for args in [&["analyze"][..], &["dissect", "-c", "5"], &["verify"]] {
+        let o = bin().env("MPTCP_TRACE_LIBPCAP", &missing).args(args).arg(&cap).output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// The binary needs no system library beyond libc (issue 23): `ldd`, the dynamic linker's own
+/// account, lists no libpcap.
+#[test]
+fn the_binary_does_not_link_libpcap() {
+    let o = Command::new("ldd").arg(env!("CARGO_BIN_EXE_mptcp-trace")).output().expect("ldd (libc-bin) runs");
+    let libs = stdout(&o);
+    assert!(o.status.success(), "{libs}");
+    assert!(libs.contains("libc.so"), "ldd listed the libraries: {libs}");
+    assert!(!libs.contains("libpcap"), "{libs}");
+}

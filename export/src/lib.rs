@@ -50,10 +50,35 @@ pub struct ExportOptions {
     pub segments: bool,
 }
 
-/// The tables written for one capture: (table, file, rows).
+/// The tables written for one capture: (table, file, rows). They are put in place by
+/// [`Written::commit`], all together; dropped uncommitted, they are removed and the files of an
+/// earlier export stay as they were.
 #[derive(Debug, Default)]
 pub struct Written {
     pub tables: Vec<(&'static str, PathBuf, u64)>,
+    committed: bool,
+}
+
+impl Written {
+    /// Renames every table onto its place.
+    pub fn commit(mut self) -> Result<(), ExportError> {
+        self.committed = true;
+        for (_, path, _) in &self.tables {
+            let tmp = table::staging_path(path);
+            std::fs::rename(&tmp, path).map_err(|source| ExportError::Io { path: path.clone(), source })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if !self.committed {
+            for (_, path, _) in &self.tables {
+                let _ = std::fs::remove_file(table::staging_path(path));
+            }
+        }
+    }
 }
 
 /// The tables, in the order they are listed.
@@ -212,8 +237,8 @@ impl Observer for Feed {
     }
 }
 
-/// Exports capture `name` read from `reader` into `out`. Returns the tables written and how the
-/// capture ended (an error there leaves the tables of what was read before it).
+/// Exports capture `name` read from `reader` into `out`. Returns the tables written (staged:
+/// [`Written::commit`] puts them in place) and how the capture ended.
 pub fn export(
     name: &str,
     reader: &mut CaptureReader,

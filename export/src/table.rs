@@ -120,7 +120,14 @@ fn data_type(t: Ty) -> DataType {
     }
 }
 
-/// A table being written to `path`.
+/// The file a table is written to until the export succeeds: beside the table, hidden, named
+/// for this process (it is renamed onto the table by [`crate::Written::commit`]).
+pub fn staging_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// A table being written (to [`staging_path`] of `path`).
 pub struct Table {
     pub path: PathBuf,
     schema: SchemaRef,
@@ -135,7 +142,7 @@ impl Table {
     pub fn create(path: &Path, columns: &[(&str, Ty, bool)]) -> Result<Table, ExportError> {
         let schema: SchemaRef =
             Arc::new(Schema::new(columns.iter().map(|&(n, t, null)| Field::new(n, data_type(t), null)).collect::<Vec<_>>()));
-        let file = File::create(path).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })?;
+        let file = File::create(staging_path(path)).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP))
@@ -180,12 +187,22 @@ impl Table {
         Ok(())
     }
 
-    /// Writes what is left and the file footer; returns the rows written.
+    /// Writes what is left and the file footer; returns the rows written. The file stays at
+    /// its staging path until the export is committed.
     pub fn close(mut self) -> Result<u64, ExportError> {
         self.flush()?;
         if let Some(w) = self.writer.take() {
             w.close().map_err(|e| ExportError::parquet(&self.path, e))?;
         }
         Ok(self.written)
+    }
+}
+
+impl Drop for Table {
+    /// Not closed: the export failed; its staging file goes.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(staging_path(&self.path));
+        }
     }
 }

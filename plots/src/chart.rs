@@ -119,6 +119,22 @@ pub fn time_end(t_max: f64) -> f64 {
     }
 }
 
+/// The time axis of a connection's plot: from its first to its last point plotted. A
+/// connection that starts late in the capture (one of many in turn) gets the axis of its own
+/// activity, not the capture's (where it would be a sliver at the right); one that starts early
+/// (the lead is under a quarter of its span) keeps the capture's time zero.
+pub fn time_range(t_min: f64, t_max: f64) -> std::ops::Range<f64> {
+    let end = time_end(t_max);
+    if !(t_min.is_finite() && t_max.is_finite()) || t_max <= t_min {
+        return 0.0..end;
+    }
+    let span = t_max - t_min;
+    if t_min <= span / 4.0 {
+        return 0.0..end;
+    }
+    (t_min - span * 0.02).max(0.0)..t_max + span * 0.02
+}
+
 /// A "no data" note in the middle of an empty plot, so an empty plot says why it is empty.
 pub fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> Result<(), PlotError> {
     let (w, h) = area.dim_in_pixel();

@@ -48,12 +48,13 @@ pub fn render<DB: DrawingBackend>(
     let sz = chart::sizes(w, h);
     let ms_max = s.points.iter().map(|p| p.ms).fold(0f64, f64::max);
     let t_max = s.points.iter().map(|p| p.t).fold(0f64, f64::max);
+    let t_min = s.points.iter().map(|p| p.t).fold(f64::INFINITY, f64::min);
     let y_top = chart::headroom(ms_max, 0.1 * (s.subflows.len() + 1) as f64);
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..chart::time_end(t_max), 0f64..y_top)
+        .build_cartesian_2d(chart::time_range(t_min, t_max), 0f64..y_top)
         .map_err(draw_err)?;
     chart::time_mesh(&mut ch, "RTT (ms)", &sz)?;
     let r = (sz.label / 5.0).max(2.0) as i32;

@@ -128,13 +128,14 @@ pub fn render<DB: DrawingBackend>(
     let bottom = s.points.iter().map(|p| p.dsn_rel).chain(s.acks.iter().map(|a| a.ack_rel)).min().unwrap_or(0).min(0);
     let (scale, uname) = unit(top);
     let t_max = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(0f64, f64::max);
+    let t_min = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(f64::INFINITY, f64::min);
     let legend_rows = s.subflows.len() + 2;
     let y_top = chart::headroom(top as f64 / scale, 0.07 * legend_rows as f64);
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..chart::time_end(t_max), (bottom as f64 / scale)..y_top)
+        .build_cartesian_2d(chart::time_range(t_min, t_max), (bottom as f64 / scale)..y_top)
         .map_err(draw_err)?;
     chart::time_mesh(&mut ch, &format!("data sequence ({uname} from the first DSN)"), &sz)?;
     // The data ACK first, under the segments.

@@ -164,12 +164,14 @@ pub fn render<DB: DrawingBackend>(
     };
     // Head room so the legend (top right) does not sit on the lines.
     let y_max = chart::headroom(s.mbps(peak), 0.12 * s.lines.len() as f64);
-    let x_max = chart::time_end(s.end());
+    // From the first interval with bytes (the series may count from the capture's first segment).
+    let first = (0..s.intervals()).find(|&i| s.lines.iter().any(|l| l.bytes.get(i).is_some_and(|&b| b > 0)));
+    let x_range = chart::time_range(first.map_or(0.0, |i| s.start(i)), s.end());
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .build_cartesian_2d(x_range, 0f64..y_max)
         .map_err(draw_err)?;
     chart::time_mesh(&mut ch, "throughput (Mbit/s)", &sz)?;
     if opts.stacked {

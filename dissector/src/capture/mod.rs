@@ -78,7 +78,7 @@ pub enum Format {
 /// Why a capture could not be read (further).
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("not a pcap or pcapng capture (first bytes {magic:02x?}, expected a pcap magic such as a1b2c3d4 or the pcapng 0a0d0d0a)")]
+    #[error("{}", not_a_capture(magic))]
     NotACapture { magic: Vec<u8> },
     #[error("capture ends in the middle of a record after frame {after_frame}: the rest is cut off")]
     Truncated { after_frame: u64 },
@@ -98,6 +98,19 @@ pub enum CaptureError {
     /// no record to be cut, and no packet.
     #[error("{format} file header incomplete: the file ends within it (no packet in the file)")]
     HeaderTruncated { format: &'static str },
+}
+
+/// Why the first bytes are not a capture's, naming a compression we do not read (bzip2: "BZh"
+/// and the block size digit).
+fn not_a_capture(magic: &[u8]) -> String {
+    match magic {
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => {
+            "bzip2-compressed; not supported: decompress it first (bunzip2), or compress with gzip, zstd, xz or lz4".into()
+        }
+        _ => format!(
+            "not a pcap or pcapng capture (first bytes {magic:02x?}, expected a pcap magic such as a1b2c3d4 or the pcapng 0a0d0d0a)"
+        ),
+    }
 }
 
 impl CaptureError {
@@ -398,6 +411,8 @@ struct PcapStream {
     big_endian: bool,
     nanos: bool,
     linktype: u32,
+    /// Byte offset in the file of the next record (for messages).
+    offset: u64,
 }
 
 impl PcapStream {
@@ -411,7 +426,7 @@ impl PcapStream {
                 (start, len)
             }
         };
-        let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0 };
+        let mut s = PcapStream { source, buf, pos: 0, len, big_endian: false, nanos: false, linktype: 0, offset: 24 };
         if !s.fill(24, 0)? {
             return Err(CaptureError::HeaderTruncated { format: "pcap" });
         }
@@ -513,17 +528,28 @@ impl PcapStream {
         let orig_len = self.u32_at(at + 12);
         let need = usize::try_from(incl_len).ok().and_then(|n| n.checked_add(16)).unwrap_or(usize::MAX);
         if need > MAX_RECORD {
-            // As pcap-file did: a record longer than its 8 MB buffer is a truncation if the
-            // input ends within those 8 MB, otherwise a corrupt length field (told apart by
-            // the caller from whether the input reached its end).
+            // No capture writes a record this long (snaplens stop at 256 KiB): the length field
+            // is corrupt, whether or not the file goes on for that long. A file cut within a
+            // record of a plausible length is a truncation (below). The next 8 MB are read
+            // first: in a compressed capture, a damaged stream is the cause, and its decoder
+            // says so (a read error here, named as the compression's) once it reads that far.
             let _ = self.fill(MAX_RECORD, after_frame)?;
-            return Err(CaptureError::Truncated { after_frame });
+            return Err(CaptureError::Format {
+                after_frame,
+                message: format!(
+                    "frame {} at byte offset {}: captured length {incl_len} is over the {} MB cap (a corrupt length field); the rest of the file is not read",
+                    after_frame + 1,
+                    self.offset,
+                    MAX_RECORD / 1_000_000
+                ),
+            });
         }
         if !self.fill(need, after_frame)? {
             return Err(CaptureError::Truncated { after_frame });
         }
         let start = self.pos + 16;
         self.pos += need;
+        self.offset += need as u64;
         // No validation of the header fields: a snaplen-cut capture has orig_len > snaplen.
         let frac = if self.nanos { u64::from(ts_frac) } else { u64::from(ts_frac) * 1000 };
         let ts_ns = u64::from(ts_sec).saturating_mul(1_000_000_000).saturating_add(frac);
@@ -682,10 +708,15 @@ fn next_pcapng(
             }
             Some(Ok(Block::EnhancedPacket(epb))) => {
                 let Some(iface) = interfaces.get(epb.interface_id as usize).copied() else {
-                    return Err(CaptureError::Format {
-                        after_frame,
-                        message: format!("packet block names interface {} which was not described", epb.interface_id),
-                    });
+                    let message = if epb.interface_id as usize >= MAX_INTERFACES && interfaces.len() >= MAX_INTERFACES {
+                        format!(
+                            "packet block names interface {}: the section describes more than {MAX_INTERFACES} interfaces, the most kept; the rest of the file is not read",
+                            epb.interface_id
+                        )
+                    } else {
+                        format!("packet block names interface {} which was not described", epb.interface_id)
+                    };
+                    return Err(CaptureError::Format { after_frame, message });
                 };
                 // pcap-file hands the raw 64-bit timestamp over as nanoseconds; rescale by the
                 // interface's if_tsresol.
@@ -940,8 +971,9 @@ mod tests {
         }
     }
 
-    /// A record longer than 8 MB: a truncation if the file ends within 8 MB, a format error if
-    /// it goes on, whether read from a file or from memory.
+    /// A record longer than 8 MB is a corrupt length field (issue 23), whether the file ends
+    /// within 8 MB or goes on, read from a file or from memory: the message names the frame and
+    /// its byte offset.
     #[test]
     fn read_ahead_file_absurd_record_length() {
         let mut head = pcap_bytes([0xd4, 0xc3, 0xb2, 0xa1], false, &[(1, 0, &[9; 40])]);
@@ -951,14 +983,15 @@ mod tests {
         head.extend(9_000_000u32.to_le_bytes());
         let mut short = head.clone();
         short.resize(head.len() + 1_000_000, 0);
+        let want = "frame 2 at byte offset 80: captured length 9000000 is over the 8 MB cap";
         let (pkts, err) = file_and_memory_agree("absurd-short", short);
         assert_eq!(pkts.len(), 1);
-        assert!(err.is_some_and(|e| e.contains("cut off")));
+        assert!(err.as_ref().is_some_and(|e| e.contains(want)), "{err:?}");
         let mut long = head;
         long.resize(long.len() + 8_500_000, 0);
         let (pkts, err) = file_and_memory_agree("absurd-long", long);
         assert_eq!(pkts.len(), 1);
-        assert!(err.is_some_and(|e| e.contains("larger than 8 MB")));
+        assert!(err.as_ref().is_some_and(|e| e.contains(want)), "{err:?}");
     }
 
     /// Passes frames whose first byte is even; counts what it was shown.

@@ -107,6 +107,20 @@ fn completeness(dd: &crate::track::DataDir) -> String {
 }
 
 /// A rate in the unit that shows it: 5 KiB over 9 s is "4.55 kbit/s", not "0.00 Mbit/s".
+/// The goodput, or why there is none: data spanning less than 1 ms carries no rate.
+fn goodput_text(dd: &crate::track::DataDir) -> String {
+    if dd.bytes == 0 {
+        return "0 bit/s".to_string();
+    }
+    if dd.duration_s < crate::track::data::MIN_RATE_DURATION_S {
+        return match dd.start_ts == dd.end_ts {
+            true => "n/a (all data at one instant: no rate)".to_string(),
+            false => format!("n/a (data spans {:.3} ms, under 1 ms: too short for a rate)", dd.duration_s * 1e3),
+        };
+    }
+    human_rate(dd.goodput_bps)
+}
+
 fn human_rate(bits_per_sec: f64) -> String {
     if bits_per_sec >= 1e6 {
         format!("{:.2} Mbit/s", bits_per_sec / 1e6)
@@ -242,7 +256,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 human_bytes(dd.gap_bytes),
                 dd.reinjections,
                 human_bytes(dd.reinjected_bytes),
-                human_rate(dd.goodput_bps),
+                goodput_text(dd),
                 dd.sha256.as_ref().map(|h| format!(", sha256 {h}")).unwrap_or_default()
             )?;
             if c.found_by == "data_level" {

@@ -278,7 +278,15 @@ fn write_segment(
             write!(
                 out,
                 " {}.{} > {}.{}: Flags [{}], seq {}, ack {}, win {}, length {}",
-                seg.src, seg.sport, seg.dst, seg.dport, seg.flags, seg.seq, seg.ack, seg.window, seg.payload_len
+                seg.src,
+                seg.sport,
+                seg.dst,
+                seg.dport,
+                TcpdumpFlags(seg.flags),
+                seg.seq,
+                seg.ack,
+                seg.window,
+                seg.payload_len
             )?;
             out.extend_from_slice(opts);
             for e in errors {
@@ -354,6 +362,35 @@ fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
         std::net::IpAddr::V6(a) => {
             let _ = write!(out, "{a}");
         }
+    }
+}
+
+/// The flags as tcpdump prints them in text (print-tcp.c `tcp_flag_values`, in its order): F S
+/// R P, `.` for ACK, U E W; `none` for no flag. A SYN/ACK is `[S.]`, a data segment `[P.]` or
+/// `[.]`. (JSON keeps `TcpFlags`'s letters.)
+struct TcpdumpFlags(TcpFlags);
+
+impl std::fmt::Display for TcpdumpFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const LETTERS: [(u8, char); 8] = [
+            (TcpFlags::FIN, 'F'),
+            (TcpFlags::SYN, 'S'),
+            (TcpFlags::RST, 'R'),
+            (TcpFlags::PSH, 'P'),
+            (TcpFlags::ACK, '.'),
+            (TcpFlags::URG, 'U'),
+            (TcpFlags::ECE, 'E'),
+            (TcpFlags::CWR, 'W'),
+        ];
+        if self.0 .0 == 0 {
+            return f.write_str("none");
+        }
+        for (bit, c) in LETTERS {
+            if self.0.has(bit) {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

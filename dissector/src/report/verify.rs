@@ -67,9 +67,34 @@ fn esc(s: &str) -> String {
 }
 
 pub fn write_junit<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
-    let tests = r.passed + r.failed + r.skipped;
+    write_junit_many(out, std::slice::from_ref(r))
+}
+
+/// Several captures' reports as one JUnit document: one `<testsuites>`, a `<testsuite>` per
+/// capture, in the order given.
+pub fn write_junit_many<W: Write>(out: &mut W, reports: &[VerifyReport]) -> io::Result<()> {
+    let sum = |f: fn(&VerifyReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let (passed, failed, skipped) = (sum(|r| r.passed), sum(|r| r.failed), sum(|r| r.skipped));
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="mptcp-trace verify" tests="{tests}" failures="{}" skipped="{}">"#, r.failed, r.skipped)?;
+    writeln!(
+        out,
+        r#"<testsuites name="mptcp-trace verify" tests="{}" failures="{failed}" skipped="{skipped}">"#,
+        passed + failed + skipped
+    )?;
+    for r in reports {
+        write_suite(out, r)?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+/// Several captures' reports as one JSON document: an array of the one-capture documents.
+pub fn write_json_many<W: Write>(out: &mut W, reports: &[VerifyReport]) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, reports)?;
+    out.write_all(b"\n")
+}
+
+fn write_suite<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
+    let tests = r.passed + r.failed + r.skipped;
     writeln!(out, r#"  <testsuite name="{}" tests="{tests}" failures="{}" skipped="{}" errors="0">"#, esc(&r.file), r.failed, r.skipped)?;
     let case = |out: &mut W, class: &str, name: &str, outcome: Outcome, detail: &str| -> io::Result<()> {
         write!(out, r#"    <testcase classname="{}" name="{}""#, esc(class), esc(name))?;
@@ -91,6 +116,5 @@ pub fn write_junit<W: Write>(out: &mut W, r: &VerifyReport) -> io::Result<()> {
     for e in &r.expectations {
         case(out, "expectations", &e.rule, e.outcome, &e.detail)?;
     }
-    writeln!(out, "  </testsuite>")?;
-    writeln!(out, "</testsuites>")
+    writeln!(out, "  </testsuite>")
 }

@@ -17,6 +17,10 @@ pub trait DataSink {
     fn hole(&mut self, _dsn: u64, _len: u64, _never_seen: bool) {}
 }
 
+/// Shortest data-level duration a goodput is given for: below it (one packet, or a burst within
+/// a millisecond) the quotient says more about timestamp resolution than about the path.
+pub const MIN_RATE_DURATION_S: f64 = 0.001;
+
 /// A sink that drops everything.
 pub struct NullSink;
 impl DataSink for NullSink {
@@ -165,7 +169,8 @@ pub struct DataDir {
     pub start_ts: Option<f64>,
     pub end_ts: Option<f64>,
     pub duration_s: f64,
-    /// Distinct bytes over the duration, bits per second.
+    /// Distinct bytes over the duration, bits per second; 0 when the duration is shorter than
+    /// [`MIN_RATE_DURATION_S`] (too short to carry a rate).
     pub goodput_bps: f64,
     /// sha256 of the rebuilt stream, when asked for and the stream is complete.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -412,7 +417,7 @@ impl DataLevel {
             dd.receiver = ReceiverView::new(&sum.order, slot.copies);
             if let (Some(a), Some(b)) = (dd.start_ts, dd.end_ts) {
                 dd.duration_s = (b - a).max(0.0);
-                if dd.duration_s > 0.0 {
+                if dd.duration_s >= MIN_RATE_DURATION_S {
                     dd.goodput_bps = dd.bytes as f64 * 8.0 / dd.duration_s;
                 }
             }
