@@ -28,6 +28,7 @@ const RFC_6824: &[(&str, &str)] = &[
     ("data.complete", "RFC 6824 §3.3"),
     ("data.closure", "RFC 6824 §3.3.3"),
     ("fallback", "RFC 6824 §3.6"),
+    ("mp_fail.response", "RFC 6824 §3.6"),
     ("mp_fastclose.key", "RFC 6824 §3.5"),
     ("signals", "RFC 6824 §3.5-3.6"),
     ("options.length", "RFC 6824 §3"),

@@ -11,7 +11,7 @@
 //! (Linux, net/mptcp/subflow.c: a failed checksum resets the subflow unless the connection may
 //! still fall back, which joining another subflow rules out.)
 use super::checks::{ids, Verdict};
-use super::data::{self, Carry};
+use super::data;
 use super::mappings::Mapping;
 use super::model::ChecksumFailure;
 use super::{Analyzer, Ctx, Dir};
@@ -50,7 +50,6 @@ struct Piece {
     at: usize,
     captured: usize,
     wire_len: u32,
-    kind: Carry,
     frame: u64,
     ts_ns: u64,
 }
@@ -183,7 +182,6 @@ impl Analyzer {
             at: u.bytes.len(),
             captured: p.captured.len(),
             wire_len: p.wire_len,
-            kind: p.kind,
             frame: p.frame,
             ts_ns: p.ts_ns,
         });
@@ -191,8 +189,10 @@ impl Analyzer {
         true
     }
 
-    /// Places the held payload of a subflow direction (its checksum passed, could not be
-    /// judged, or failed where the receiver keeps the data), or drops it (`drop`: counted).
+    /// Hands the held payload of a subflow direction to the stream (its checksum passed, could
+    /// not be judged, or failed where the receiver keeps the data), or drops it (`drop`: counted;
+    /// its range stays seen-but-uncaptured until another copy brings the bytes). The pieces were
+    /// counted when they arrived; this only fills in their content.
     pub(super) fn release_unchecked(&mut self, flow: usize, dir: Dir, drop: bool) {
         let Some(f) = self.flows.get_mut(flow) else { return };
         let Some(cid) = f.connection else { return };
@@ -207,12 +207,10 @@ impl Analyzer {
             if let Some(conn) = self.conns.get_mut(cid) {
                 conn.data_mut(dir).checksum_failed_bytes += n;
             }
-        } else {
+        } else if let Some(start) = self.conns.get(cid).and_then(|c| c.data_start(dir)) {
             for p in &u.pieces {
                 let captured = u.bytes.get(p.at..p.at + p.captured).unwrap_or(&[]);
-                let carried =
-                    data::Carried { flow, dsn: p.dsn, captured, wire_len: p.wire_len, kind: p.kind, frame: p.frame, ts_ns: p.ts_ns };
-                self.place_now(cid, dir, &carried);
+                self.data.fill(cid, dir, start, p.dsn, captured, flow, p.frame, p.ts_ns);
             }
         }
         u.pieces.clear();

@@ -337,6 +337,24 @@ impl DataLevel {
         }
     }
 
+    /// The content of bytes already placed as seen on the wire without it (a checksummed
+    /// mapping's, once its checksum passed): fills them in, counting nothing again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fill(&mut self, conn: usize, dir: Dir, start: DataSeq, dsn: DataSeq, bytes: &[u8], flow: usize, frame: u64, ts_ns: u64) {
+        if bytes.is_empty() || self.slot(conn, dir, start).is_none() {
+            return;
+        }
+        let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
+        let Some(slot) = self.slots.get_mut(&conn).and_then(|p| p.get_mut(dir.index())).and_then(|s| s.as_mut()) else { return };
+        let held_before = slot.reasm.memory_bytes();
+        let hasher = &mut slot.hasher;
+        let hashing = &mut self.hashing;
+        slot.reasm.set_compare(false);
+        slot.reasm.insert(dsn.0, bytes, bytes.len() as u32, flow as u32, frame, ts_ns, &mut |c| deliver(c, hasher, hashing, &mut sink));
+        slot.reasm.set_compare(true);
+        self.held = (self.held + slot.reasm.memory_bytes()).saturating_sub(held_before);
+    }
+
     /// A DATA_FIN at `dsn` in direction `dir`.
     /// `start` is where the direction's data begins (IDSN + 1) when known: a DATA_FIN on a
     /// direction that carried no data (a pure upload's other direction) sits there.

@@ -335,14 +335,15 @@ impl Analyzer {
                 };
                 let carried =
                     data::Carried { flow: ctx.flow, dsn, captured: bytes, wire_len: b - a, kind, frame: ctx.frame, ts_ns: ctx.ts_ns };
-                // Bytes of a checksummed mapping wait for its verdict (track/checksum.rs).
-                if !self.hold_unchecked(ctx.flow, ctx.dir, &carried) {
-                    self.place_now(cid, ctx.dir, &carried);
-                }
+                // The content of a checksummed mapping waits for its verdict (track/checksum.rs):
+                // the piece is placed now as seen on the wire, its bytes once the checksum passed.
+                let held = self.hold_unchecked(ctx.flow, ctx.dir, &carried);
+                let carried = if held { data::Carried { captured: &[], ..carried } } else { carried };
+                self.place_now(cid, ctx.dir, &carried);
             }
         }
-        // The DSS checksum, fed in subflow order, after the bytes were held: a verdict places
-        // or drops them.
+        // The DSS checksum, fed in subflow order, after the bytes were held: a verdict hands
+        // them to the stream or drops them.
         self.feed_checksum(ctx, seg, rel);
     }
 
