@@ -58,6 +58,11 @@ impl Serialize for Range {
     }
 }
 
+/// For `skip_serializing_if`: a count that is zero is left out.
+pub(crate) fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,9 +88,4 @@ mod tests {
             r#"{"a":"9007199254740993","b":"18446744073709551615","c":null,"r":[["0","9007199254740993"]]}"#
         );
     }
-}
-
-/// For `skip_serializing_if`: a count that is zero is left out.
-pub(crate) fn is_zero(v: &u64) -> bool {
-    *v == 0
 }
