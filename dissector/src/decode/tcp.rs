@@ -35,7 +35,8 @@ impl TcpFlags {
     }
 }
 
-/// Flags as tcpdump prints them: S F R P A U E W, "." for none.
+/// Flags as letters (S F R P A U E W, "." for none): JSON and the other machine outputs. The
+/// text of `dissect` writes them as tcpdump does (`report::dissect`, `.` for ACK).
 impl fmt::Display for TcpFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const LETTERS: [(u8, char); 8] = [

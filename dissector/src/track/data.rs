@@ -323,8 +323,9 @@ impl DataLevel {
     }
 
     /// Hands bytes that are not in the reassembler's space to the hasher and the sink of a
-    /// direction before anything else (see `DataLevel::lead`); `complete`: all captured.
-    pub(super) fn deliver_outside(&mut self, conn: usize, dir: Dir, start: DataSeq, dsn: u64, bytes: &[u8], complete: bool) {
+    /// direction before anything else (see `DataLevel::lead`): the `bytes` captured at `dsn`,
+    /// then the rest of `wire_len` that the capture cut, as a hole.
+    pub(super) fn deliver_outside(&mut self, conn: usize, dir: Dir, dsn: u64, bytes: &[u8], wire_len: u32) {
         let mut sink = self.sink.as_mut().filter(|(sc, sd, _)| *sc == conn && *sd == dir).map(|(_, _, s)| s);
         let hashing = &mut self.hashing;
         let slot = match self.slots.get_mut(&conn).and_then(|p| p.get_mut(dir.index())) {
@@ -332,8 +333,10 @@ impl DataLevel {
             _ => return,
         };
         deliver(Chunk::Data { dsn, bytes }, &mut slot.hasher, hashing, &mut sink);
-        if !complete {
-            deliver(Chunk::Hole { dsn: start.0, len: 0, kind: HoleKind::Uncaptured }, &mut slot.hasher, hashing, &mut sink);
+        let cut = u64::from(wire_len).saturating_sub(bytes.len() as u64);
+        if cut > 0 {
+            let at = dsn.wrapping_add(bytes.len() as u64);
+            deliver(Chunk::Hole { dsn: at, len: cut, kind: HoleKind::Uncaptured }, &mut slot.hasher, hashing, &mut sink);
         }
     }
 

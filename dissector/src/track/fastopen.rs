@@ -48,7 +48,6 @@ impl DataLevel {
     /// `start`.
     pub fn lead(&mut self, conn: usize, dir: Dir, start: DataSeq, captured: &[u8], wire_len: u32) {
         let dsn = start.0.wrapping_sub(u64::from(wire_len));
-        let complete = captured.len() as u64 == u64::from(wire_len);
-        self.deliver_outside(conn, dir, start, dsn, captured, complete);
+        self.deliver_outside(conn, dir, dsn, captured, wire_len);
     }
 }
