@@ -109,6 +109,10 @@ enum Command {
         /// day of year), u/ud/udoy (UTC), e (epoch seconds).
         #[arg(short = 't', value_name = "FORMAT", default_value = "r", value_parser = TimeFormat::parse)]
         time: TimeFormat,
+        /// Text: TCP sequence and acknowledgement numbers as on the wire, as tcpdump's -S (by
+        /// default they count from each connection's first ones, as tcpdump prints them).
+        #[arg(short = 'S', long)]
+        absolute_tcp_sequence_numbers: bool,
     },
     /// Connections, subflows, keys/tokens, verification verdicts, data-level measures.
     #[command(after_help = gen::examples::ANALYZE)]
@@ -1211,7 +1215,7 @@ fn run_merged(command: &Command, files: &[PathBuf], limits: Limits) -> Result<Ex
 /// One run over `file`, or over the captures `merge` merged into one (then `file` is their name).
 fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limits, dest: &Dest) -> Result<u8, CliError> {
     match command {
-        Command::Dissect { format, all, select, time, .. } => {
+        Command::Dissect { format, all, select, time, absolute_tcp_sequence_numbers, .. } => {
             let mut reader = open_capture(file)?;
             let mut out = BufWriter::new(dest.out());
             let config = DissectConfig {
@@ -1221,6 +1225,7 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
                 },
                 all: *all,
                 time: *time,
+                absolute_seq: *absolute_tcp_sequence_numbers,
             };
             let mut selection = select.selection();
             if selection.token.is_some() && file.as_os_str() != "-" {

@@ -219,3 +219,47 @@ fn pcapng_over_the_interface_cap_names_the_cap() {
     let err = String::from_utf8_lossy(&run(&["analyze"], &undescribed).stderr).into_owned();
     assert!(err.contains("names interface 7 which was not described"), "{err}");
 }
+
+/// The same for pcapng: a block whose length field is over the cap, with less than that left in
+/// the file, is corruption (exit 2 from every command, naming the block's byte offset), not a
+/// capture cut mid-record (a warning that dropped every packet after it, exit 0).
+#[test]
+fn pcapng_block_length_over_the_cap_is_corruption_for_every_command() {
+    let whole = std::fs::read(testdata("dumpcap.pcapng")).expect("testdata");
+    // Walk the blocks (little-endian section, as dumpcap wrote it) to the 5th Enhanced Packet
+    // Block.
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!(whole[8..12], [0x4d, 0x3c, 0x2b, 0x1a], "little-endian section");
+    let (mut at, mut epbs) = (0, 0);
+    while epbs < 5 {
+        if u32_at(&whole, at) == 6 {
+            epbs += 1;
+            if epbs == 5 {
+                break;
+            }
+        }
+        at += u32_at(&whole, at + 4);
+    }
+    let mut bytes = whole.clone();
+    bytes[at + 4..at + 8].copy_from_slice(&10_000_000u32.to_le_bytes());
+    assert!(bytes.len() - at < 8_000_000);
+    let f = scratch("over-cap.pcapng", &bytes);
+    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-overcap-ng-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for args in every_command(&dir) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &f);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("over-cap.pcapng") && err.contains("after frame 4"), "{args:?}: {err}");
+        assert!(err.contains(&format!("byte offset {at}: block length 10000000 is over the 8 MB cap")), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("warning"), "{args:?}: {err}");
+    }
+    assert!(walk(&dir).is_empty(), "{:?}", walk(&dir));
+    // A real cut within the last block stays a warning.
+    let f = scratch("cut.pcapng", &whole[..whole.len() - 30]);
+    let out = run(&["analyze"], &f);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning") && err.contains("cut off"), "{err}");
+}

@@ -169,8 +169,12 @@ enum Inner {
     Pcap(PcapStream),
     /// pcapng packets are copied into `buf` (reused, so no per-packet allocation): a packet
     /// borrowed from the block reader cannot be returned from the loop that skips other blocks.
-    PcapNg { reader: PcapNgReader<Head>, interfaces: Vec<Interface>, buf: Vec<u8> },
+    /// `oversized`: a block whose length field is over the cap, seen by the [`BlockScan`]
+    /// under the reader.
+    PcapNg { reader: PcapNgReader<BlockScan<Head>>, interfaces: Vec<Interface>, buf: Vec<u8>, oversized: OversizedSlot },
 }
+
+type OversizedSlot = std::rc::Rc<std::cell::Cell<Option<blockscan::Oversized>>>;
 
 /// Streaming reader over a pcap or pcapng byte stream.
 pub struct CaptureReader {
@@ -269,11 +273,13 @@ impl CaptureReader {
         let inner = match format {
             Format::Pcap => Inner::Pcap(PcapStream::new(Source::Direct(head), Vec::new())?),
             Format::PcapNg => {
-                let reader = PcapNgReader::new(head).map_err(|e| match map_err(e, 0) {
+                let oversized = OversizedSlot::default();
+                let scan = BlockScan::new(head, MAX_RECORD as u32, oversized.clone());
+                let reader = PcapNgReader::new(scan).map_err(|e| match map_err(e, 0) {
                     CaptureError::Truncated { .. } => CaptureError::HeaderTruncated { format: "pcapng" },
                     other => other,
                 })?;
-                Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new() }
+                Inner::PcapNg { reader, interfaces: Vec::new(), buf: Vec::new(), oversized }
             }
         };
         Ok(CaptureReader::with_inner(inner, eof))
@@ -363,7 +369,7 @@ impl CaptureReader {
         let after_frame = self.frame;
         let result = match &mut self.inner {
             Inner::Pcap(stream) => stream.next(after_frame),
-            Inner::PcapNg { reader, interfaces, buf } => match next_pcapng(reader, interfaces, buf, after_frame) {
+            Inner::PcapNg { reader, interfaces, buf, oversized } => match next_pcapng(reader, interfaces, buf, after_frame) {
                 Ok(Some((ts_ns, iface, orig_len))) => Ok(Some(Raw {
                     ts_ns,
                     linktype: iface.linktype,
@@ -373,6 +379,20 @@ impl CaptureReader {
                     ts_digits: if iface.units_per_sec > 1_000_000 { 9 } else { 6 },
                 })),
                 Ok(None) => Ok(None),
+                // A block length over the cap is corruption, whether or not the file goes on
+                // for that long (pcap-file calls both an unexpected end of file).
+                Err(CaptureError::Truncated { after_frame }) => match oversized.get() {
+                    Some(o) => Err(CaptureError::Format {
+                        after_frame,
+                        message: format!(
+                            "the block at byte offset {}: block length {} is over the {} MB cap (a corrupt length field); the rest of the file is not read",
+                            o.offset,
+                            o.length,
+                            MAX_RECORD / 1_000_000
+                        ),
+                    }),
+                    None => Err(CaptureError::Truncated { after_frame }),
+                },
                 Err(e) => Err(e),
             },
         };
@@ -691,7 +711,7 @@ impl ReadAhead {
 /// Reads pcapng blocks up to the next packet, copying its bytes into `buf`; returns its
 /// timestamp (ns), interface and original length.
 fn next_pcapng(
-    reader: &mut PcapNgReader<Head>,
+    reader: &mut PcapNgReader<BlockScan<Head>>,
     interfaces: &mut Vec<Interface>,
     buf: &mut Vec<u8>,
     after_frame: u64,
@@ -1067,5 +1087,8 @@ mod tests {
     }
 }
 
+mod blockscan;
 pub mod decompress;
 pub mod merge;
+
+use blockscan::BlockScan;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::checks::Verdict;
 use crate::track::receiver::HolDelay;
-use crate::track::{Analysis, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
+use crate::track::{Analysis, Announcement, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
 
 /// One connection with its subflows inlined, as the JSON report shows it.
 #[derive(Serialize)]
@@ -277,7 +277,10 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 .end
                 .as_ref()
                 .map(|e| match e.reason {
-                    Some(r) => format!("{} ({r})", e.how),
+                    Some(r) => match crate::options::mptcp::tcprst_reason_name(r) {
+                        Some(words) => format!("{} ({words})", e.how),
+                        None => format!("{} (reason {r})", e.how),
+                    },
                     None => e.how.to_string(),
                 })
                 .unwrap_or_else(|| "open".into());
@@ -336,13 +339,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
             }
         }
         write_receiver(out, c)?;
-        if !c.announced.is_empty() {
-            write!(out, "  announced:")?;
-            for a in &c.announced {
-                write!(out, " {}#{}={}{}", a.by, a.address_id, a.address, a.port.map(|p| format!(":{p}")).unwrap_or_default())?;
-            }
-            writeln!(out)?;
-        }
+        write_announced(out, &c.announced)?;
         if !c.removed_address_ids.is_empty() {
             let ids: Vec<String> = c.removed_address_ids.iter().map(|i| i.to_string()).collect();
             writeln!(out, "  removed address ids: {}", ids.join(", "))?;
@@ -833,4 +830,27 @@ impl Retire for TextSummary {
             }
         }
     }
+}
+
+/// `announced:` the ADD_ADDRs each side sent, each once, with `(echoed)` when the peer echoed
+/// it (RFC 8684 §3.4.1: an echo acknowledges an announcement, it announces nothing); an echo
+/// whose announcement the capture does not hold is listed apart.
+fn write_announced<W: Write>(out: &mut W, announced: &[Announcement]) -> io::Result<()> {
+    let addr = |a: &Announcement| format!("#{}={}{}", a.address_id, a.address, a.port.map(|p| format!(":{p}")).unwrap_or_default());
+    let same = |a: &Announcement, b: &Announcement| a.by != b.by && a.address_id == b.address_id && a.address == b.address;
+    let (echoes, sent): (Vec<&Announcement>, Vec<&Announcement>) = announced.iter().partition(|a| a.echo);
+    if !sent.is_empty() {
+        write!(out, "  announced:")?;
+        for a in &sent {
+            let echoed = echoes.iter().any(|e| same(e, a));
+            write!(out, " {}{}{}", a.by, addr(a), if echoed { " (echoed)" } else { "" })?;
+        }
+        writeln!(out)?;
+    }
+    let lone: Vec<String> =
+        echoes.iter().filter(|e| !sent.iter().any(|a| same(a, e))).map(|e| format!("by {} {}", e.by, addr(e))).collect();
+    if !lone.is_empty() {
+        writeln!(out, "  echoes of announcements not in the capture: {}", lone.join(", "))?;
+    }
+    Ok(())
 }

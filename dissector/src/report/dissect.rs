@@ -8,6 +8,7 @@ use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
 use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
+use crate::report::tcpseq::{write_numbers, RelativeSeq};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::{Analyzer, Observer, SegmentRecord};
 
@@ -26,6 +27,9 @@ pub struct DissectConfig {
     pub all: bool,
     /// How text lines show the packet's time (JSON always has exact epoch seconds).
     pub time: TimeFormat,
+    /// Text lines show TCP sequence numbers as on the wire (tcpdump `-S`), not relative to the
+    /// connection's first ones (JSON always has them as on the wire).
+    pub absolute_seq: bool,
 }
 
 /// The tracker run beside `dissect` when packets are selected by connection, token or subflow:
@@ -134,6 +138,7 @@ pub fn dissect_selected<W: Write>(
     // The packet's MPTCP options as they are printed (JSON array items or ", text" pieces).
     let mut opts: Vec<u8> = Vec::with_capacity(512);
     let mut line: Vec<u8> = Vec::with_capacity(1024);
+    let mut numbers = RelativeSeq::new(config.absolute_seq);
     loop {
         let packet = match reader.next_packet() {
             Ok(Some(p)) => p,
@@ -152,6 +157,8 @@ pub fn dissect_selected<W: Write>(
                         continue;
                     }
                 }
+                // Text only: JSON has the numbers as on the wire.
+                let seq_ack = if config.format == Format::Text { numbers.numbers(&seg) } else { (seg.seq, seg.ack) };
                 let options_at = offset_in(packet.data, seg.options);
                 if seg.options_truncated {
                     errors.push(PacketError {
@@ -198,7 +205,7 @@ pub fn dissect_selected<W: Write>(
                 if has_mptcp || config.all {
                     summary.printed += 1;
                     line.clear();
-                    write_segment(&mut line, config, &packet, &times, &seg, &opts, &errors)?;
+                    write_segment(&mut line, config, &packet, &times, &seg, (&opts, &errors), seq_ack)?;
                     out.write_all(&line)?;
                     prev_shown = Some(packet.ts_ns);
                 }
@@ -232,15 +239,16 @@ pub fn dissect_selected<W: Write>(
     }
 }
 
-/// One line for a TCP segment; `opts` is the options as printed (see [`dissect`]).
+/// One line for a TCP segment; `opts` is the options as printed (see [`dissect`]), then the
+/// errors found in the packet; `numbers` the sequence and acknowledgement numbers to print.
 fn write_segment(
     out: &mut Vec<u8>,
     config: DissectConfig,
     packet: &Packet<'_>,
     times: &TimeRef,
     seg: &TcpSegment<'_>,
-    opts: &[u8],
-    errors: &[PacketError],
+    (opts, errors): (&[u8], &[PacketError]),
+    numbers: (u32, u32),
 ) -> io::Result<()> {
     match config.format {
         Format::Jsonl => {
@@ -275,19 +283,9 @@ fn write_segment(
         Format::Text => {
             write!(out, "{:>6} ", packet.frame)?;
             write_time(out, config.time, packet.ts_ns, times)?;
-            write!(
-                out,
-                " {}.{} > {}.{}: Flags [{}], seq {}, ack {}, win {}, length {}",
-                seg.src,
-                seg.sport,
-                seg.dst,
-                seg.dport,
-                TcpdumpFlags(seg.flags),
-                seg.seq,
-                seg.ack,
-                seg.window,
-                seg.payload_len
-            )?;
+            write!(out, " {}.{} > {}.{}: Flags [{}]", seg.src, seg.sport, seg.dst, seg.dport, TcpdumpFlags(seg.flags))?;
+            write_numbers(out, seg, numbers)?;
+            write!(out, ", win {}, length {}", seg.window, seg.payload_len)?;
             out.extend_from_slice(opts);
             for e in errors {
                 write!(out, " [error: {} at byte {}: {}]", e.layer, e.offset, e.error)?;

@@ -2,5 +2,6 @@
 pub mod analyze;
 pub mod dissect;
 pub mod events;
+pub mod tcpseq;
 pub mod time;
 pub mod verify;

@@ -56,7 +56,7 @@ pub use fastclose::MpFastClose;
 pub use join::{MpJoin, MpJoinAck, MpJoinSyn, MpJoinSynAck};
 pub use prio::MpPrio;
 pub use remove_addr::RemoveAddr;
-pub use tcprst::MpTcpRst;
+pub use tcprst::{reason_name as tcprst_reason_name, MpTcpRst};
 
 /// TCP option kind of every MPTCP option (RFC 8684 §3, IANA).
 pub const KIND_MPTCP: u8 = 30;

@@ -31,6 +31,11 @@ impl MpTcpRst {
         self.flags & Self::FLAG_TRANSIENT != 0
     }
 
+    /// The reason in words (RFC 8684 §3.6), `None` for a code the RFC does not define.
+    pub fn reason_name(&self) -> Option<&'static str> {
+        reason_name(self.reason)
+    }
+
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         w.u8(subtype::MP_TCPRST << 4 | (self.flags & 0x0f))?;
         w.u8(self.reason)
@@ -44,6 +49,21 @@ impl MpTcpRst {
     }
 }
 
+/// An MP_TCPRST reason code in words, as RFC 8684 §3.6 names it (and as Wireshark shows it,
+/// lower-cased); `None` for a code the RFC does not define.
+pub fn reason_name(code: u8) -> Option<&'static str> {
+    Some(match code {
+        0 => "unspecified error",
+        1 => "MPTCP-specific error",
+        2 => "lack of resources",
+        3 => "administratively prohibited",
+        4 => "too much outstanding data",
+        5 => "unacceptable performance",
+        6 => "middlebox interference",
+        _ => return None,
+    })
+}
+
 /// MP_TCPRST from its subtype byte on: the U V W T nibble, then the reason code.
 #[inline]
 pub(super) fn parse_mp_tcprst(i: &[u8]) -> PResult<'_, MpTcpRst> {
@@ -52,7 +72,8 @@ pub(super) fn parse_mp_tcprst(i: &[u8]) -> PResult<'_, MpTcpRst> {
     (field::U8, field::U8).map(|(b, reason)| MpTcpRst { flags: b & 0x0f, reason }).parse_complete(i)
 }
 
-/// `mptcp tcprst flags T reason 1`: set flags as letters in U V W T order, `none` when clear.
+/// `mptcp tcprst flags T reason 1 (MPTCP-specific error)`: set flags as letters in U V W T
+/// order, `none` when clear; the reason's code, then its words (`unknown` past the RFC's).
 impl fmt::Display for MpTcpRst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("mptcp tcprst flags ")?;
@@ -64,7 +85,7 @@ impl fmt::Display for MpTcpRst {
                 f.write_str(letter)?;
             }
         }
-        write!(f, " reason {}", self.reason)
+        write!(f, " reason {} ({})", self.reason, self.reason_name().unwrap_or("unknown"))
     }
 }
 
@@ -79,12 +100,12 @@ pub(crate) mod tests {
     fn flags_and_reason() {
         let opt = roundtrip(&[30, 4, 0x81, 0x01]);
         assert_eq!(opt, MptcpOption::TcpRst(MpTcpRst { flags: 0x1, reason: 1 }));
-        assert_eq!(opt.to_string(), "mptcp tcprst flags T reason 1");
+        assert_eq!(opt.to_string(), "mptcp tcprst flags T reason 1 (MPTCP-specific error)");
         assert_eq!(serde_json::to_string(&opt).unwrap(), r#"{"subtype":"MP_TCPRST","flags":1,"transient":true,"reason":1}"#);
         let opt = roundtrip(&[30, 4, 0x8e, 0x06]);
-        assert_eq!(opt.to_string(), "mptcp tcprst flags UVW reason 6");
+        assert_eq!(opt.to_string(), "mptcp tcprst flags UVW reason 6 (middlebox interference)");
         let opt = roundtrip(&[30, 4, 0x80, 0x00]);
-        assert_eq!(opt.to_string(), "mptcp tcprst flags none reason 0");
+        assert_eq!(opt.to_string(), "mptcp tcprst flags none reason 0 (unspecified error)");
     }
 
     #[test]
