@@ -38,16 +38,35 @@ pub(crate) fn completions(shell: Shell, mut cmd: clap::Command, out: &mut dyn Wr
 /// (created when missing); returns the files written. Each page is put in place whole
 /// ([`crate::output::OutFile`]).
 pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, crate::CliError> {
+    let new = crate::output::NewDirs::missing([dir.to_path_buf()]);
+    let pages = render_pages(cmd, dir);
+    // Every page is written before any is put in place: a failure (a full disk) leaves no page
+    // of this run, and a folder made for them goes again.
+    let done = pages.and_then(|pages| {
+        let mut written = Vec::new();
+        for out in pages {
+            written.push(out.target().to_path_buf());
+            out.commit()?;
+        }
+        Ok(written)
+    });
+    if done.is_err() {
+        new.remove_empty();
+    }
+    done
+}
+
+/// Each page rendered into its temporary file (see [`crate::output::OutFile`]).
+fn render_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<crate::output::OutFile>, crate::CliError> {
     std::fs::create_dir_all(dir).map_err(crate::CliError::open(dir))?;
     let mut cmd = cmd;
     cmd.build();
-    let mut written = Vec::new();
+    let mut pages = Vec::new();
     let mut page = |c: clap::Command, file: String| -> Result<(), crate::CliError> {
         let path = dir.join(file);
         let mut out = crate::output::OutFile::create(&path, &[])?;
         clap_mangen::Man::new(c).render(&mut out).map_err(crate::CliError::write(path.display()))?;
-        out.commit()?;
-        written.push(path);
+        pages.push(out);
         Ok(())
     };
     let name = cmd.get_name().to_string();
@@ -57,7 +76,7 @@ pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, 
         page(sub.clone().name(full.clone()).bin_name(format!("{name} {}", sub.get_name())), format!("{full}.1"))?;
     }
     page(cmd, format!("{name}.1"))?;
-    Ok(written)
+    Ok(pages)
 }
 
 /// The example at the end of each command's `--help` (every one runs in `cli/tests/completions_man.rs`).

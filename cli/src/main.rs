@@ -10,6 +10,15 @@ use std::rc::Rc;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+/// `eprintln!` that never panics: when standard error cannot be written (a full disk, a closed
+/// pipe) the message is lost, the exit status still tells.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod input;
 mod libpcap;
 mod output;
@@ -561,11 +570,11 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
                     (Err(e), _) if e.kind() == io::ErrorKind::BrokenPipe => closed = true,
                     (_, Err((true, _))) => closed = true,
                     (Err(e), _) => {
-                        eprintln!("mptcp-trace: error: {STDOUT}: {e}");
+                        say!("mptcp-trace: error: {STDOUT}: {e}");
                         worst = worst.max(2);
                     }
                     (Ok(()), Err((false, e))) => {
-                        eprintln!("mptcp-trace: error: {e}");
+                        say!("mptcp-trace: error: {e}");
                         worst = worst.max(2);
                     }
                     (Ok(()), Ok(code)) => worst = worst.max(code),
@@ -576,7 +585,7 @@ fn run_files(command: &Command, files: &[PathBuf], jobs: usize, limits: Limits) 
             let end = joined.end();
             if let Err(e) = io::stdout().write_all(&end).and_then(|_| io::stdout().flush()) {
                 if e.kind() != io::ErrorKind::BrokenPipe {
-                    eprintln!("mptcp-trace: error: {STDOUT}: {e}");
+                    say!("mptcp-trace: error: {STDOUT}: {e}");
                     worst = worst.max(2);
                 }
             }
@@ -828,7 +837,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Man { out } => {
             for f in gen::man_pages(Cli::command(), out)? {
-                eprintln!("mptcp-trace: wrote {}", f.display());
+                say!("mptcp-trace: wrote {}", f.display());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -878,6 +887,7 @@ fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: us
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| CliError::Usage(format!("--jobs: {e}")))?;
     let opts = mptcp_export::ExportOptions { segments };
+    let new_dirs = output::NewDirs::missing(std::iter::once(out.to_path_buf()).chain(mptcp_export::TABLES.iter().map(|t| out.join(t))));
     let results: Vec<(String, u8)> = pool.install(|| {
         files
             .par_iter()
@@ -917,11 +927,15 @@ fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: us
         worst = worst.max(code);
         for line in text.lines() {
             if line.starts_with("mptcp-trace: ") {
-                eprintln!("{line}");
+                say!("{line}");
             } else {
                 writeln!(stdout, "{line}").map_err(CliError::write(STDOUT))?;
             }
         }
+    }
+    if worst != 0 {
+        // Folders made for tables that were not written go again.
+        new_dirs.remove_empty();
     }
     Ok(ExitCode::from(worst))
 }
@@ -958,7 +972,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             match mptcp_plots::owd::render_file(&report, &title, width, height, out.tmp_path()) {
                 Ok(()) => {
                     out.commit()?;
-                    eprintln!("mptcp-trace: wrote {}", output.display())
+                    say!("mptcp-trace: wrote {}", output.display())
                 }
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
                 Err(source) => return Err(CliError::Plot { path: output, source }),
@@ -1001,7 +1015,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     )));
                 };
                 let Some(conn) = first.connections.get(c) else {
-                    eprintln!("mptcp-trace: error: {}: no connection {c} (the capture has {n})", file.display());
+                    say!("mptcp-trace: error: {}: no connection {c} (the capture has {n})", file.display());
                     return Ok(ExitCode::from(2));
                 };
                 if conn.found_by == "data_level" {
@@ -1034,17 +1048,13 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             let code = capture_end(&file, end, &Dest::Std);
             let Some(conn) = analysis.connections.get(connection) else {
-                eprintln!(
-                    "mptcp-trace: error: {}: no connection {connection} (the capture has {})",
-                    file.display(),
-                    analysis.connections.len()
-                );
+                say!("mptcp-trace: error: {}: no connection {connection} (the capture has {})", file.display(), analysis.connections.len());
                 return Ok(ExitCode::from(2));
             };
             if code == 2 {
                 // A damaged capture: the output is not put in place (nor the old one touched).
                 if target.is_some() {
-                    eprintln!("mptcp-trace: {} not written", output.display());
+                    say!("mptcp-trace: {} not written", output.display());
                 }
                 return Ok(ExitCode::from(2));
             }
@@ -1057,39 +1067,36 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     Some(fin) => format!("to the DATA_FIN at DSN {fin}"),
                     None => "to the last byte in the capture (no DATA_FIN in it)".into(),
                 };
-                eprintln!(
+                say!(
                     "mptcp-trace: connection {connection} {name}: the capture starts after the connection's handshake (found from the data level): wrote the {written} bytes from DSN {from} {end}, the part of the stream after the last gap"
                 );
                 return Ok(ExitCode::from(1));
             }
             if dd.complete {
-                eprintln!("mptcp-trace: connection {connection} {name}: {written} bytes, complete");
+                say!("mptcp-trace: connection {connection} {name}: {written} bytes, complete");
                 return Ok(code);
             }
-            eprintln!(
+            say!(
                 "mptcp-trace: connection {connection} {name}: INCOMPLETE: wrote the first {written} of {} data-level bytes seen",
                 dd.bytes
             );
             for (a, b) in dd.gaps.iter().take(LISTED) {
-                eprintln!("  gap: DSN {a}..{b} ({} bytes) never in the capture", b.wrapping_sub(*a));
+                say!("  gap: DSN {a}..{b} ({} bytes) never in the capture", b.wrapping_sub(*a));
             }
             if dd.gaps.len() > LISTED {
-                eprintln!("  … {} more gap(s)", dd.gaps.len() - LISTED);
+                say!("  … {} more gap(s)", dd.gaps.len() - LISTED);
             }
             for (a, b) in dd.uncaptured.iter().take(LISTED) {
-                eprintln!("  uncaptured: DSN {a}..{b} ({} bytes) cut by the capture's snaplen", b.wrapping_sub(*a));
+                say!("  uncaptured: DSN {a}..{b} ({} bytes) cut by the capture's snaplen", b.wrapping_sub(*a));
             }
             if dd.uncaptured.len() > LISTED {
-                eprintln!("  … {} more uncaptured range(s)", dd.uncaptured.len() - LISTED);
+                say!("  … {} more uncaptured range(s)", dd.uncaptured.len() - LISTED);
             }
             if dd.capped_bytes > 0 {
-                eprintln!(
-                    "  {} bytes were reordered beyond the reassembly window and not kept (counted as uncaptured above)",
-                    dd.capped_bytes
-                );
+                say!("  {} bytes were reordered beyond the reassembly window and not kept (counted as uncaptured above)", dd.capped_bytes);
             }
             if dd.data_fin_dsn.is_none() {
-                eprintln!("  no DATA_FIN in the capture: the end of the stream is unknown");
+                say!("  no DATA_FIN in the capture: the end of the stream is unknown");
             }
             Ok(ExitCode::from(1))
         }
@@ -1128,7 +1135,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 return Ok(ExitCode::from(capture_end(&file, end, &Dest::Std)));
             }
             if cap.records_dropped > 0 {
-                eprintln!(
+                say!(
                     "mptcp-trace: warning: {} segments were not plotted: the plot's memory guard ({} points over all series) was full",
                     cap.records_dropped,
                     mptcp_plots::MAX_POINTS
@@ -1141,7 +1148,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     conn
                 }
                 Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
-                    eprintln!("mptcp-trace: error: {}: {e}", file.display());
+                    say!("mptcp-trace: error: {}: {e}", file.display());
                     return Ok(ExitCode::from(2));
                 }
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
@@ -1149,7 +1156,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             };
             // A cut-off capture's warning concerns the data drawn: said before "wrote".
             let code = capture_end(&file, end, &Dest::Std);
-            eprintln!("mptcp-trace: connection {conn}: wrote {}", output.display());
+            say!("mptcp-trace: connection {conn}: wrote {}", output.display());
             Ok(ExitCode::from(code))
         }
         _ => Err(CliError::Internal("several files: run_files")),
@@ -1175,7 +1182,7 @@ fn run_pair(
     let (report, ends) = mptcp_dissector::analysis::pair::pair(c, s, opts);
     let mut code = capture_end(client, ends.client, &Dest::Std).max(capture_end(server, ends.server, &Dest::Std));
     if code == 0 && report.matched == 0 {
-        eprintln!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
+        say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
         code = 1;
     }
     Ok((report, code))
@@ -1538,7 +1545,7 @@ fn run_verify_files(command: &Command, files: &[PathBuf], jobs: usize, limits: L
     }
     if worst == 2 {
         if let Some(o) = output.as_ref().filter(|o| o.as_os_str() != "-") {
-            eprintln!("mptcp-trace: {} not written: a capture could not be read", o.display());
+            say!("mptcp-trace: {} not written: a capture could not be read", o.display());
             return Ok(ExitCode::from(2));
         }
     }
@@ -1571,7 +1578,7 @@ fn main() -> ExitCode {
         // A closed pipe (e.g. `| head`) is not an error worth a message.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mptcp-trace: error: {e}");
+            say!("mptcp-trace: error: {e}");
             ExitCode::from(2)
         }
     }
@@ -1588,7 +1595,7 @@ fn warn_old_connection_flag(command: &Command) {
         a == "-c" || a.strip_prefix("-c").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
     });
     if short_c {
-        eprintln!("mptcp-trace: note: -c is the packet count (as in tcpdump and tshark); a connection is chosen with --connection");
+        say!("mptcp-trace: note: -c is the packet count (as in tcpdump and tshark); a connection is chosen with --connection");
     }
 }
 

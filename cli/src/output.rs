@@ -130,6 +130,36 @@ impl Drop for OutFile {
     }
 }
 
+/// Folders that do not exist yet and that a command may create for its outputs (`man --out`,
+/// `export -o`): on failure, those still empty are removed again, so a failed command leaves
+/// no trace. A folder that existed before is never touched, nor one that holds anything.
+pub struct NewDirs(Vec<PathBuf>);
+
+impl NewDirs {
+    /// Those of `dirs` (and their parents) that do not exist now, outermost first.
+    pub fn missing<I: IntoIterator<Item = PathBuf>>(dirs: I) -> NewDirs {
+        let mut new = Vec::new();
+        for dir in dirs {
+            let mut chain: Vec<PathBuf> =
+                dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
+            chain.reverse();
+            for d in chain {
+                if !new.contains(&d) {
+                    new.push(d);
+                }
+            }
+        }
+        NewDirs(new)
+    }
+
+    /// Removes the noted folders that are empty, innermost first.
+    pub fn remove_empty(&self) {
+        for d in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
 /// Where a command's report goes: a file (through [`OutFile`]) or standard output (`-` or none).
 pub enum Sink {
     File(io::BufWriter<OutFile>),

@@ -26,7 +26,7 @@ pub(crate) fn run(file: &Path, output: &Path, _limits: Limits) -> Result<ExitCod
     let mut cap = mptcp_plots::collect(&name, &mut reader, interval_ns);
     let end = cap.end.take();
     if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
-        eprintln!("mptcp-trace: error: {name}: {e}");
+        say!("mptcp-trace: error: {name}: {e}");
         return Ok(ExitCode::from(2));
     }
     let mut verdicts = mptcp_dissector::verify::verify(&name, &cap.analysis, &[]);
@@ -41,7 +41,7 @@ pub(crate) fn run(file: &Path, output: &Path, _limits: Limits) -> Result<ExitCod
     mptcp_report::write_html(&mut out, &cap, &verdicts, &opts).map_err(CliError::write(&to))?;
     out.finish()?;
     if output.as_os_str() != "-" {
-        eprintln!(
+        say!(
             "mptcp-trace: wrote {to}: {} connection(s), verify {} passed, {} failed, {} skipped",
             cap.analysis.connections.len(),
             verdicts.passed,

@@ -192,7 +192,11 @@ impl Table {
     pub fn close(mut self) -> Result<u64, ExportError> {
         self.flush()?;
         if let Some(w) = self.writer.take() {
-            w.close().map_err(|e| ExportError::parquet(&self.path, e))?;
+            if let Err(e) = w.close() {
+                // The footer could not be written (a full disk): the staging file goes.
+                let _ = std::fs::remove_file(staging_path(&self.path));
+                return Err(ExportError::parquet(&self.path, e));
+            }
         }
         Ok(self.written)
     }

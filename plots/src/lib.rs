@@ -100,6 +100,9 @@ pub enum PlotError {
     Size(u32, u32),
     #[error("drawing failed: {0}")]
     Draw(String),
+    /// The image could not be written (its file's I/O error).
+    #[error("{0}")]
+    Write(std::io::Error),
 }
 
 /// Everything the plots need from one pass over a capture.
@@ -270,16 +273,54 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cap: &Capture, op
     Ok(conn.id)
 }
 
+/// Writes RGB `pixels` as a PNG file.
+fn write_png(path: &Path, pixels: &[u8], (w, h): (u32, u32)) -> Result<(), PlotError> {
+    let io_or = |e: png::EncodingError| match e {
+        png::EncodingError::IoError(e) => PlotError::Write(e),
+        other => PlotError::Draw(other.to_string()),
+    };
+    let mut file = std::fs::File::create(path).map_err(PlotError::Write)?;
+    let mut encoder = png::Encoder::new(&mut file, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(io_or)?;
+    writer.write_image_data(pixels).map_err(io_or)?;
+    writer.finish().map_err(io_or)?;
+    file.sync_all().map_err(PlotError::Write)
+}
+
 /// Renders to `path`, PNG or SVG by its extension. Returns the connection id plotted.
 pub fn render_file(cap: &Capture, opts: &PlotOptions, path: &Path) -> Result<usize, PlotError> {
     let (w, h) = (opts.width, opts.height);
     if !(16..=MAX_SIDE).contains(&w) || !(16..=MAX_SIDE).contains(&h) {
         return Err(PlotError::Size(w, h));
     }
+    write_image(path, (w, h), |area| draw(area, cap, opts), |area| draw(area, cap, opts))
+}
+
+/// Draws an image with `png` or `svg` (by `path`'s extension) and writes it to `path`. The image
+/// is drawn in memory and written here: a write error (a full disk) is an io::Error said in
+/// words (plotters' own file writing shows the image crate's Debug text).
+pub(crate) fn write_image<T>(
+    path: &Path,
+    (w, h): (u32, u32),
+    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<T, PlotError>,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<T, PlotError>,
+) -> Result<T, PlotError> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext.as_deref() {
-        Some("png") => draw(&BitMapBackend::new(path, (w, h)).into_drawing_area(), cap, opts),
-        Some("svg") => draw(&SVGBackend::new(path, (w, h)).into_drawing_area(), cap, opts),
+        Some("png") => {
+            let mut pixels = vec![0u8; w as usize * h as usize * 3];
+            let out = png(&BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area())?;
+            write_png(path, &pixels, (w, h))?;
+            Ok(out)
+        }
+        Some("svg") => {
+            let mut text = String::new();
+            let out = svg(&SVGBackend::with_string(&mut text, (w, h)).into_drawing_area())?;
+            std::fs::write(path, text).map_err(PlotError::Write)?;
+            Ok(out)
+        }
         _ => Err(PlotError::Format(path.display().to_string())),
     }
 }

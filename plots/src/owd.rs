@@ -42,12 +42,7 @@ pub fn render_file(report: &PairReport, title: &str, width: u32, height: u32, pa
     if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
         return Err(PlotError::Size(width, height));
     }
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("png") => draw(&BitMapBackend::new(path, (width, height)).into_drawing_area(), report, title),
-        Some("svg") => draw(&SVGBackend::new(path, (width, height)).into_drawing_area(), report, title),
-        _ => Err(PlotError::Format(path.display().to_string())),
-    }
+    crate::write_image(path, (width, height), |area| draw(area, report, title), |area| draw(area, report, title))
 }
 
 /// Draws the plot on `root`.
