@@ -1018,7 +1018,7 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     say!("mptcp-trace: error: {}: no connection {c} (the capture has {n})", file.display());
                     return Ok(ExitCode::from(2));
                 };
-                if conn.found_by == "data_level" {
+                if conn.found_by == mptcp_dissector::track::FoundBy::DataLevel {
                     from = conn.data(dir).gaps.last().map(|g| g.1).or(conn.data(dir).first_dsn);
                 }
             } else if sel.token.is_some() || sel.subflow.is_some() {

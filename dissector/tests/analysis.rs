@@ -257,7 +257,7 @@ fn subflows_without_their_handshake_are_one_connection_found_from_the_data_level
     let a = analyze_bytes(cut, Analyzer::new(Limits::default()));
     assert_eq!(a.connections.len(), 1, "one connection");
     let c = &a.connections[0];
-    assert_eq!(c.found_by, "data_level");
+    assert_eq!(c.found_by.name(), "data_level");
     assert_eq!(c.subflow_ids.len(), 2, "the initial subflow and the join");
     assert_eq!(a.orphans().count(), 0);
     assert_eq!(c.server_token, full.connections[0].server_token, "the join SYN's token is the server's");

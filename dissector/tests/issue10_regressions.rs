@@ -191,13 +191,13 @@ fn rst_without_ack_to_a_join_in_syn_sent_is_ignored() {
     assert_eq!(c.subflow_ids.len(), 2, "one initial subflow and one join, not a second join");
     let join = &a.subflows[c.subflow_ids[1]];
     assert!(
-        join.established_ts.is_some() && join.end.as_ref().is_some_and(|e| e.how == "fin"),
+        join.established_ts.is_some() && join.end.as_ref().is_some_and(|e| e.how.name() == "fin"),
         "the join went on and closed with FIN: {:?}",
         join.end
     );
     let sf_closed = |a: &Analysis| a.events.iter().filter(|e| e.kind == EventKind::SfClosed).map(|e| e.subflow).collect::<Vec<_>>();
     assert_eq!(sf_closed(&a), sf_closed(&Pcap::read("two-subflows.pcap").analyze()), "no SF_CLOSED for the RST");
-    assert!(c.anomalies.iter().any(|x| x.kind == "rst_ignored_in_syn_sent"));
+    assert!(c.anomalies.iter().any(|x| x.kind.name() == "rst_ignored_in_syn_sent"));
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn unanswered_join_does_not_keep_a_closed_connection_open() {
     assert_eq!(c.subflow_ids.len(), 3);
     assert_eq!(c.state, mptcp_dissector::track::ConnState::Closed);
     let unanswered = &a.subflows[c.subflow_ids[2]];
-    assert_eq!(unanswered.end.as_ref().map(|e| e.how), Some("no_answer"));
+    assert_eq!(unanswered.end.as_ref().map(|e| e.how.name()), Some("no_answer"));
     assert_eq!(a.events.iter().filter(|e| e.kind == EventKind::Closed).count(), 1);
 }
 
@@ -262,7 +262,7 @@ fn capture_started_mid_connection_is_analysed_from_the_data_level() {
     let a = common::analyze("matrix/mid-start.pcap");
     assert_eq!(a.connections.len(), 1, "both subflows in one connection");
     let c = &a.connections[0];
-    assert_eq!((c.found_by, c.role_rule), ("data_level", "ports"));
+    assert_eq!((c.found_by.name(), c.role_rule.name()), ("data_level", "ports"));
     assert_eq!(c.subflow_ids.len(), 2);
     assert_eq!(c.client.to_string(), "192.0.2.1:43702", "the client (ephemeral port) as in mid-start.truth.json");
     assert!(c.client_token.is_none() && c.server_token.is_none() && c.client_key.is_none(), "tokens unknown, not guessed");

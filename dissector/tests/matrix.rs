@@ -156,7 +156,7 @@ fn every_stream_is_what_the_application_sent() {
                         // A true suffix: the last run ends at the DATA_FIN.
                         let (dsn, b) = col.chunks.last().unwrap();
                         assert_eq!(dsn.wrapping_sub(base) as usize + b.len(), sent, "{what}: suffix ends at the end");
-                        assert_eq!(c.found_by, "data_level", "{what}: says the handshake is not in the capture");
+                        assert_eq!(c.found_by.name(), "data_level", "{what}: says the handshake is not in the capture");
                     }
                     _ => {
                         // A true prefix: the first run starts at byte 0.
@@ -197,13 +197,13 @@ fn counts_equal_the_kernels() {
         // resets right after its third ACK, before any data (upload-only: MP_TCPRST,
         // MPTcpExtMPJoinRejected), was refused.
         let refused = |s: &mptcp_dissector::track::Subflow| {
-            s.c2s.bytes == 0 && s.s2c.bytes == 0 && s.end.as_ref().is_some_and(|e| e.how == "rst" || e.how == "mp_tcprst")
+            s.c2s.bytes == 0 && s.s2c.bytes == 0 && s.end.as_ref().is_some_and(|e| e.how.name() == "rst" || e.how.name() == "mp_tcprst")
         };
         let joins =
             a.subflows.iter().filter(|s| s.join && s.connection.is_some() && s.established_ts.is_some() && !refused(s)).count() as u64;
         assert_eq!(joins, nstat(&name, "server", "MPTcpExtMPJoinAckRx"), "{name}: joins established");
         // ADD_ADDR: sent by the server, received by the client (echoes not counted).
-        let adds = a.connections.iter().flat_map(|c| c.announced.iter()).filter(|x| !x.echo && x.by == "server").count() as u64;
+        let adds = a.connections.iter().flat_map(|c| c.announced.iter()).filter(|x| !x.echo && x.by.name() == "server").count() as u64;
         assert_eq!(adds, nstat(&name, "server", "MPTcpExtAddAddrTx"), "{name}: ADD_ADDR sent by the server");
         assert_eq!(adds, nstat(&name, "client", "MPTcpExtAddAddr"), "{name}: ADD_ADDR received by the client");
         // MP_CAPABLE handshakes the client completed (SYN/ACK with MP_CAPABLE received).

@@ -41,7 +41,7 @@ fn excuse(line: &MonitorLine, side: Side, window: &str, a: &Analysis) -> Option<
         return Some("closed after the capture ended");
     }
     let client_key_unseen =
-        a.connections.iter().any(|c| c.fallback.as_ref().is_some_and(|f| f.kind == "handshake") && c.client_token.is_none());
+        a.connections.iter().any(|c| c.fallback.as_ref().is_some_and(|f| f.kind.name() == "handshake") && c.client_token.is_none());
     if !token_known && side == Side::Client && line.kind == "CLOSED" && client_key_unseen {
         return Some("handshake fallback: the client's key never went on the wire");
     }

@@ -91,7 +91,7 @@ pub fn subflow_timeline(cap: &Capture, conn: &Connection) -> Timeline {
             backup.push((state.1, end));
         }
         if let Some(e) = &sf.end {
-            markers.push(Marker { t: cap.rel(e.ts), kind: MarkerKind::Closed(e.how) });
+            markers.push(Marker { t: cap.rel(e.ts), kind: MarkerKind::Closed(e.how.name()) });
         }
         let kind = if sf.join { "join" } else { "initial" };
         lanes.push(Lane {

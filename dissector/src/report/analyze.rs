@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::checks::Verdict;
+use crate::track::kinds::{FoundBy, RoleRule};
 use crate::track::receiver::HolDelay;
 use crate::track::{Analysis, Announcement, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
 
@@ -228,12 +229,12 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
             if c.checksums { ", DSS checksums on" } else { "" }
         )?;
         match c.found_by {
-            "data_level" => writeln!(
+            FoundBy::DataLevel => writeln!(
                 out,
                 "  found from the data level: no handshake in the capture (client/server {})",
-                if c.role_rule == "ports" { "by ports: the higher port is the client's" } else { "by the first packet" }
+                if c.role_rule == RoleRule::Ports { "by ports: the higher port is the client's" } else { "by the first packet" }
             )?,
-            "mp_capable_ack" => writeln!(out, "  found from the keys of a third ACK: the SYN is not in the capture")?,
+            FoundBy::MpCapableAck => writeln!(out, "  found from the keys of a third ACK: the SYN is not in the capture")?,
             _ => {}
         }
         writeln!(out, "  client key {} token {} idsn {}", opt(&c.client_key), opt(&c.client_token), opt(&c.client_idsn))?;
@@ -259,7 +260,7 @@ fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[
                 goodput_text(dd),
                 dd.sha256.as_ref().map(|h| format!(", sha256 {h}")).unwrap_or_default()
             )?;
-            if c.found_by == "data_level" {
+            if c.found_by == FoundBy::DataLevel {
                 if let Some(first) = dd.first_dsn {
                     writeln!(out, "    starts at DSN {first}, the lowest mapped in the capture: the bytes before it are not in it")?;
                 }

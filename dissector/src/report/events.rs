@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 
-use crate::track::{Analysis, Connection, EventKind, Subflow};
+use crate::track::{Analysis, AnomalyKind, Connection, EventKind, Subflow};
 
 /// The host whose monitor is rebuilt: the connection's client (MP_CAPABLE SYN sender) or server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
     let mut out = Vec::new();
     for e in &a.events {
         let Some(conn) = e.connection.and_then(|c| a.connections.get(c)) else { continue };
-        if conn.fallback.as_ref().is_some_and(|f| f.kind == "handshake") {
+        if conn.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake) {
             continue;
         }
         let token = if me_client { &conn.client_token } else { &conn.server_token };

@@ -7,6 +7,7 @@ use super::data::DataLevel;
 use super::{Analyzer, Ctx, Dir};
 use crate::decode::TcpSegment;
 use crate::seq::DataSeq;
+use crate::track::kinds::AnomalyKind;
 
 /// The payload of a connection's SYN, until the stream of its direction starts.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +30,7 @@ impl Analyzer {
             let max = self.limits.max_anomalies;
             *slot = Some(Box::new(SynData { bytes: seg.payload.to_vec(), wire_len: seg.payload_len }));
             conn.data_mut(ctx.dir).syn_data_bytes = u64::from(seg.payload_len);
-            conn.anomaly(max, ctx.frame, "fast_open", || {
+            conn.anomaly(max, ctx.frame, AnomalyKind::FastOpen, || {
                 format!("the SYN carries {} bytes (TCP Fast Open): the stream begins with them, before DSN IDSN + 1", seg.payload_len)
             });
         }

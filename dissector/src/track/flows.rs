@@ -8,6 +8,7 @@ use super::mappings::Fresh;
 use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind};
 use crate::decode::TcpSegment;
 use crate::seq::SubflowSeq;
+use crate::track::kinds::{AnomalyKind, EndHow, RoleRule};
 
 impl Analyzer {
     /// Finds or creates the flow of a segment; `None` when the flow cap is hit.
@@ -48,15 +49,15 @@ impl Analyzer {
         // The SYN sender is the client; without the SYN, a SYN/ACK's receiver; else the end
         // with the higher (ephemeral) port.
         let (client, server, role_rule) = if seg.flags.syn() && seg.flags.ack() {
-            (dst, src, "syn_ack")
+            (dst, src, RoleRule::SynAck)
         } else if seg.flags.syn() {
-            (src, dst, "syn")
+            (src, dst, RoleRule::Syn)
         } else if seg.sport > seg.dport {
-            (src, dst, "ports")
+            (src, dst, RoleRule::Ports)
         } else if seg.sport < seg.dport {
-            (dst, src, "ports")
+            (dst, src, RoleRule::Ports)
         } else {
-            (src, dst, "first_packet")
+            (src, dst, RoleRule::FirstPacket)
         };
         let kind = if seg.flags.syn() { SubflowKind::Tcp } else { SubflowKind::Unknown };
         let id = reuse.unwrap_or(self.flows.next_id());
@@ -159,7 +160,7 @@ impl Analyzer {
             if let Some(cid) = f.connection {
                 let max = self.limits.max_anomalies;
                 if let Some(conn) = self.conns.get_mut(cid) {
-                    conn.anomaly(max, ctx.frame, "rst_ignored_in_syn_sent", || {
+                    conn.anomaly(max, ctx.frame, AnomalyKind::RstIgnoredInSynSent, || {
                         "RST without ACK to a subflow in SYN-SENT: ignored by the receiver (RFC 9293 §3.10.7.3)".into()
                     });
                 }
@@ -167,10 +168,10 @@ impl Analyzer {
         } else if seg.flags.rst() {
             f.rst = true;
             if f.end.is_none() {
-                f.end = Some(SubflowEnd { how: "rst", frame: ctx.frame, ts: ctx.ts, reason: None });
+                f.end = Some(SubflowEnd { how: EndHow::Rst, frame: ctx.frame, ts: ctx.ts, reason: None });
             }
         } else if f.c2s.fin && f.s2c.fin && f.end.is_none() {
-            f.end = Some(SubflowEnd { how: "fin", frame: ctx.frame, ts: ctx.ts, reason: None });
+            f.end = Some(SubflowEnd { how: EndHow::Fin, frame: ctx.frame, ts: ctx.ts, reason: None });
         }
         if !was_closed && f.end.is_some() {
             let conn = f.connection;
@@ -248,7 +249,10 @@ mod tests {
         f.seg(2, "10.0.0.9:443", "10.0.0.1:30000", SYN | ACK, 7, 8, &[], &[]);
         let a = f.finish();
         let roles: Vec<_> = a.subflows.iter().map(|s| (s.client, s.role_rule)).collect();
-        assert_eq!(roles, vec![(sa(CLIENT), "syn"), (sa("10.0.0.1:50000"), "ports"), (sa("10.0.0.1:30000"), "syn_ack")]);
+        assert_eq!(
+            roles,
+            vec![(sa(CLIENT), RoleRule::Syn), (sa("10.0.0.1:50000"), RoleRule::Ports), (sa("10.0.0.1:30000"), RoleRule::SynAck)]
+        );
     }
 
     #[test]
@@ -262,7 +266,7 @@ mod tests {
         f.seg(4, CLIENT, SERVER, SYN, 7777, 0, &[], &[]);
         let a = f.finish();
         assert_eq!(a.subflows.len(), 2);
-        assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some("fin"));
+        assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some(EndHow::Fin));
         assert_eq!(a.subflows[1].first_frame, 5);
     }
 
@@ -274,7 +278,7 @@ mod tests {
         f.seg(2, CLIENT, SERVER, SYN, 99, 0, &[], &[]);
         let a = f.finish();
         assert_eq!(a.subflows.len(), 1);
-        assert_eq!(a.subflows[0].role_rule, "syn");
+        assert_eq!(a.subflows[0].role_rule, RoleRule::Syn);
         assert_eq!(a.subflows[0].first_frame, 3);
     }
 
@@ -314,6 +318,6 @@ mod tests {
         f.seg(3, CLIENT, SERVER, RST | ACK, 11, 501, &[], &[]);
         let a = f.finish();
         let end = a.subflows[0].end.as_ref().unwrap();
-        assert_eq!((end.how, end.frame), ("rst", 4));
+        assert_eq!((end.how, end.frame), (EndHow::Rst, 4));
     }
 }

@@ -10,6 +10,7 @@ use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, Even
 use crate::crypto::{self, Version};
 use crate::options::mptcp::{MpCapable, MpJoin};
 use crate::seq::DataSeq;
+use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
 
 impl Analyzer {
     pub(super) fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable) {
@@ -20,7 +21,7 @@ impl Analyzer {
             if existing.is_some() {
                 return;
             }
-            let Some(id) = self.new_connection(ctx, "mp_capable") else { return };
+            let Some(id) = self.new_connection(ctx, FoundBy::MpCapable) else { return };
             let Some(f) = self.flows.get_mut(ctx.flow) else { return };
             f.kind = SubflowKind::Initial;
             f.mptcp_syn = true;
@@ -41,18 +42,18 @@ impl Analyzer {
             // The third ACK or first data of a connection whose SYN is not in the capture: its
             // keys found the connection (the client sends it).
             None if c.sender_key.is_some() && c.receiver_key.is_some() && !flags.syn() => {
-                let id = self.new_connection(ctx, "mp_capable_ack");
+                let id = self.new_connection(ctx, FoundBy::MpCapableAck);
                 if let (Some(id), Some(f)) = (id, self.flows.get_mut(ctx.flow)) {
                     f.kind = SubflowKind::Initial;
                     if f.client != ctx.saddr {
                         swap_roles(f);
                     }
-                    f.role_rule = "mp_capable_ack";
+                    f.role_rule = RoleRule::MpCapableAck;
                     if let Some(conn) = self.conns.get_mut(id) {
                         conn.version = Some(c.version);
                         conn.client = ctx.saddr;
                         conn.server = ctx.daddr;
-                        conn.role_rule = "mp_capable_ack";
+                        conn.role_rule = RoleRule::MpCapableAck;
                         conn.state = ConnState::SynSent;
                     }
                 }
@@ -103,7 +104,7 @@ impl Analyzer {
         } else {
             let reason = mismatch.join("; ");
             conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || reason.clone());
-            conn.anomaly(max, ctx.frame, "key_echo_mismatch", || reason);
+            conn.anomaly(max, ctx.frame, AnomalyKind::KeyEchoMismatch, || reason);
         }
         let newly = conn.key(snd).is_none() || conn.key(rcv).is_none();
         if conn.key(snd).is_none() {
@@ -138,7 +139,7 @@ impl Analyzer {
 
     /// Creates a connection whose first subflow is the current flow (roles as the flow's);
     /// `None` when the connection cap is hit.
-    pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: &'static str) -> Option<usize> {
+    pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: FoundBy) -> Option<usize> {
         if self.state_full(super::retire::CONN_COST) {
             // Counted once per connection, not once per packet of it.
             if let Some(f) = self.flows.get_mut(ctx.flow).filter(|f| !f.refused) {
@@ -172,7 +173,7 @@ impl Analyzer {
         } else {
             "MP_CAPABLE SYN(s) unanswered, SYN retried without MP_CAPABLE and answered: plain TCP (the client's fallback when MP_CAPABLE SYNs are dropped on the path)"
         };
-        conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "handshake", detail: detail.into() });
+        conn.fallback = Some(Anomaly { frame: ctx.frame, kind: AnomalyKind::Handshake, detail: detail.into() });
         // The subflow's byte stream is the data stream: an infinite mapping from byte 1.
         for dir in [Dir::C2s, Dir::S2c] {
             let m = Mapping { dsn: DataSeq(0), ssn: 1, data_len: u32::MAX };
@@ -191,7 +192,9 @@ impl Analyzer {
             if first && f.orphan_token.is_none() {
                 f.orphan_token = Some(String::new());
                 let (c, s) = (f.client, f.server);
-                self.global_anomaly(ctx.frame, "orphan_subflow", || format!("{why}: subflow {c} -> {s} has no connection in the capture"));
+                self.global_anomaly(ctx.frame, AnomalyKind::OrphanSubflow, || {
+                    format!("{why}: subflow {c} -> {s} has no connection in the capture")
+                });
             }
         }
     }
@@ -222,7 +225,7 @@ impl Analyzer {
                     None => {
                         f.orphan_token = Some(hex32(s.token));
                         let token = s.token;
-                        self.global_anomaly(ctx.frame, "join_unknown_token", || {
+                        self.global_anomaly(ctx.frame, AnomalyKind::JoinUnknownToken, || {
                             format!("MP_JOIN SYN with token {token:08x}, which no MP_CAPABLE handshake in the capture produced")
                         });
                     }
@@ -357,7 +360,7 @@ mod tests {
         handshake(&mut f);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!((c.version, c.state, c.found_by), (Some(1), ConnState::Established, "mp_capable"));
+        assert_eq!((c.version, c.state, c.found_by), (Some(1), ConnState::Established, FoundBy::MpCapable));
         assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
         assert_eq!(c.server_token.as_deref(), Some(format!("{TOKEN_B:08x}").as_str()));
         assert_eq!(c.client_idsn, Some(IDSN_A));
@@ -375,7 +378,7 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!(c.checks.get(ids::CAPABLE_KEY_ECHO.0).map(|t| t.verdict), Some(Verdict::Fail));
-        assert!(c.anomalies.iter().any(|x| x.kind == "key_echo_mismatch"));
+        assert!(c.anomalies.iter().any(|x| x.kind == AnomalyKind::KeyEchoMismatch));
     }
 
     #[test]
@@ -388,7 +391,7 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!(c.state, ConnState::Fallback);
-        assert_eq!(c.fallback.as_ref().map(|x| x.kind), Some("handshake"));
+        assert_eq!(c.fallback.as_ref().map(|x| x.kind), Some(AnomalyKind::Handshake));
         assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Fallback]);
         // The subflow's bytes are the data stream.
         assert_eq!(c.c2s.bytes, 5);
@@ -401,7 +404,7 @@ mod tests {
         f.seg(0, "10.0.0.1:80", "10.0.0.2:9000", ACK, 1001, 5001, &capable_ack(0x01, KEY_A, KEY_B), &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!((c.found_by, c.role_rule, c.client), ("mp_capable_ack", "mp_capable_ack", sa("10.0.0.1:80")));
+        assert_eq!((c.found_by, c.role_rule, c.client), (FoundBy::MpCapableAck, RoleRule::MpCapableAck, sa("10.0.0.1:80")));
         assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
         assert_eq!(a.subflows[0].client, sa("10.0.0.1:80"));
     }
@@ -441,7 +444,7 @@ mod tests {
         f.seg(10, "10.0.1.1:41000", SERVER, SYN, 1, 0, &join_syn(0xdead_beef, 1, 2, false), &[]);
         let a = f.finish();
         assert_eq!(a.orphans().map(|s| s.orphan_token.clone()).collect::<Vec<_>>(), vec![Some("deadbeef".to_string())]);
-        assert!(a.anomalies.iter().any(|x| x.kind == "join_unknown_token"));
+        assert!(a.anomalies.iter().any(|x| x.kind == AnomalyKind::JoinUnknownToken));
         assert_eq!(a.connections[0].subflow_ids, vec![0]);
     }
 }

@@ -16,6 +16,7 @@ use crate::decode::TcpSegment;
 use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
 use crate::options::mptcp_options;
 use crate::seq::DataSeq;
+use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
 
 /// Payload waiting for its mapping (see `SubflowDir::pending`).
 #[derive(Debug, Clone, Default)]
@@ -96,7 +97,7 @@ impl Analyzer {
                 }
                 (cid, flip)
             }
-            None => match self.new_connection(&ctx, "data_level") {
+            None => match self.new_connection(&ctx, FoundBy::DataLevel) {
                 Some(cid) => (cid, false),
                 None => return dir,
             },
@@ -105,7 +106,7 @@ impl Analyzer {
         if let Some(f) = self.flows.get_mut(flow) {
             if flip {
                 swap_roles(f);
-                f.role_rule = "data_level";
+                f.role_rule = RoleRule::DataLevel;
                 dir = dir.flip();
             }
             // A join whose token no handshake produced now has its connection. If that
@@ -198,7 +199,7 @@ impl Analyzer {
                 (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),
                 (_, None) => {
                     let max = self.limits.max_anomalies;
-                    conn.anomaly(max, ctx.frame, "dsn_unexpandable", || "4-byte DSN before any 64-bit reference".into());
+                    conn.anomaly(max, ctx.frame, AnomalyKind::DsnUnexpandable, || "4-byte DSN before any 64-bit reference".into());
                     return;
                 }
             };
@@ -215,7 +216,7 @@ impl Analyzer {
                         }
                         None => format!("infinite mapping at DSN {}", dsn.0),
                     };
-                    conn.fallback = Some(Anomaly { frame: ctx.frame, kind: "infinite_mapping", detail });
+                    conn.fallback = Some(Anomaly { frame: ctx.frame, kind: AnomalyKind::InfiniteMapping, detail });
                     self.event(ctx, EventKind::Fallback, Some(cid), |e| e.reason = Some("infinite mapping".into()));
                 }
                 let mapping = Mapping { dsn, ssn: m.subflow_seq, data_len: u32::MAX };
@@ -242,7 +243,7 @@ impl Analyzer {
             // DATA_FIN without a mapping is not allowed by §3.3.3 (the mapping carries it).
             let max = self.limits.max_anomalies;
             if let Some(conn) = self.conns.get_mut(cid) {
-                conn.anomaly(max, ctx.frame, "data_fin_without_mapping", || "DSS with F but no mapping".into());
+                conn.anomaly(max, ctx.frame, AnomalyKind::DataFinWithoutMapping, || "DSS with F but no mapping".into());
             }
         }
     }
@@ -518,7 +519,7 @@ impl Analyzer {
             dd.unmapped_bytes += u64::from(n);
             // Reported once per direction; the count is in `unmapped_bytes`.
             if first {
-                conn.anomaly(max, frame, "unmapped_data", || {
+                conn.anomaly(max, frame, AnomalyKind::UnmappedData, || {
                     format!("{n} payload bytes at relative subflow seq {rel} are outside every mapping seen (first of {n}+ such bytes)")
                 });
             }
@@ -607,7 +608,7 @@ mod tests {
         let a = f.finish();
         let s = &a.subflows[0].c2s;
         assert_eq!((s.new_data_bytes, s.retransmitted_bytes, s.unmapped_bytes), (10, 10, 5));
-        assert!(a.connections[0].anomalies.iter().any(|x| x.kind == "unmapped_data"));
+        assert!(a.connections[0].anomalies.iter().any(|x| x.kind == AnomalyKind::UnmappedData));
     }
 
     #[test]
@@ -618,7 +619,7 @@ mod tests {
         f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss(Some((IDSN_A + 1, 1, 0)), None, false, None), &[1; 10]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!((c.state, c.fallback.as_ref().map(|x| x.kind)), (ConnState::Fallback, Some("infinite_mapping")));
+        assert_eq!((c.state, c.fallback.as_ref().map(|x| x.kind)), (ConnState::Fallback, Some(AnomalyKind::InfiniteMapping)));
         assert_eq!(a.events.last().map(|e| e.kind), Some(EventKind::Fallback));
     }
 
@@ -668,7 +669,7 @@ mod tests {
         f.seg(2, "10.0.0.4:40002", SERVER, ACK, 900, 1, &dss(Some((base << 20, 7, 10)), None, false, None), &[3; 10]);
         let a = f.finish();
         let found: Vec<_> = a.connections.iter().map(|c| (c.found_by, c.subflow_ids.clone())).collect();
-        assert_eq!(found, vec![("data_level", vec![0, 1]), ("data_level", vec![2])]);
+        assert_eq!(found, vec![(FoundBy::DataLevel, vec![0, 1]), (FoundBy::DataLevel, vec![2])]);
         // The first segment pins each ISN down (seq - ssn): the bytes are placed.
         assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(base), 20));
     }

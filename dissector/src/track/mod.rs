@@ -29,6 +29,7 @@ mod fastopen;
 mod flows;
 mod handshake;
 mod hashing;
+pub mod kinds;
 mod live;
 mod mapping;
 mod mappings;
@@ -41,6 +42,7 @@ mod testkit;
 
 pub use data::{DataDir, DataSink, NullSink};
 use flows::{swap_roles, FlowKey};
+pub use kinds::{AnomalyKind, EndHow, FoundBy, RoleRule, Side};
 use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::{
@@ -235,7 +237,7 @@ impl Analyzer {
         self
     }
 
-    fn global_anomaly(&mut self, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+    fn global_anomaly(&mut self, frame: u64, kind: AnomalyKind, detail: impl FnOnce() -> String) {
         if self.anomalies.len() < self.limits.max_anomalies * 16 {
             self.anomalies.push(Anomaly { frame, kind, detail: detail() });
         } else {
@@ -263,7 +265,7 @@ impl Analyzer {
         self.tick(ts_ns, frame);
         if let Some(e) = error {
             let e = *e;
-            self.global_anomaly(frame, "undecodable_packet", || e.to_string());
+            self.global_anomaly(frame, AnomalyKind::UndecodablePacket, || e.to_string());
         }
     }
 
@@ -384,10 +386,10 @@ impl Analyzer {
                         Some(c) => {
                             if let Some(conn) = self.conns.get_mut(c) {
                                 conn.malformed_options += 1;
-                                conn.anomaly(max, frame, "malformed_option", || issue.to_string());
+                                conn.anomaly(max, frame, AnomalyKind::MalformedOption, || issue.to_string());
                             }
                         }
-                        None => self.global_anomaly(frame, "malformed_option", || issue.to_string()),
+                        None => self.global_anomaly(frame, AnomalyKind::MalformedOption, || issue.to_string()),
                     }
                 }
             }

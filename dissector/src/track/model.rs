@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::checks::Checks;
 use super::checksum::{CsumInProgress, Unchecked};
 use super::data::DataDir;
+use super::kinds::{AnomalyKind, EndHow, FoundBy, RoleRule, Side};
 use super::mapping::Pending;
 use super::mappings::{MappingTable, SeqSpace};
 use crate::crypto::{self, Version};
@@ -60,9 +61,7 @@ pub enum SubflowKind {
 /// How a subflow ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubflowEnd {
-    /// "fin", "rst", "mp_tcprst", "mp_fastclose", or "no_answer" (a SYN that no SYN/ACK
-    /// answered in the capture).
-    pub how: &'static str,
+    pub how: EndHow,
     pub frame: u64,
     pub ts: f64,
     /// MP_TCPRST reason code.
@@ -255,10 +254,8 @@ pub struct Subflow {
     pub id: usize,
     pub client: SocketAddr,
     pub server: SocketAddr,
-    /// What decided which end is the client: "syn" (the SYN's sender), "syn_ack" (the SYN/ACK's
-    /// receiver), "ports" (no handshake in the capture: the end with the higher port, an
-    /// ephemeral one) or "first_packet" (equal ports: the first packet's sender).
-    pub role_rule: &'static str,
+    /// What decided which end is the client.
+    pub role_rule: RoleRule,
     pub kind: SubflowKind,
     pub join: bool,
     pub connection: Option<usize>,
@@ -329,7 +326,7 @@ impl Subflow {
         id: usize,
         client: SocketAddr,
         server: SocketAddr,
-        role_rule: &'static str,
+        role_rule: RoleRule,
         kind: SubflowKind,
         frame: u64,
         ts: f64,
@@ -435,15 +432,15 @@ impl std::fmt::Display for ConnState {
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {
     pub frame: u64,
-    pub kind: &'static str,
+    pub kind: AnomalyKind,
     pub detail: String,
 }
 
 /// An address announced with ADD_ADDR.
 #[derive(Debug, Clone, Serialize)]
 pub struct Announcement {
-    /// Which side announced: "client" or "server".
-    pub by: &'static str,
+    /// Which side announced.
+    pub by: Side,
     pub address_id: u8,
     pub address: IpAddr,
     pub port: Option<u16>,
@@ -485,12 +482,10 @@ pub struct Connection {
     pub checks: Checks,
     pub anomalies: Vec<Anomaly>,
     pub anomalies_dropped: u64,
-    /// How the connection was found: "mp_capable" (its MP_CAPABLE SYN), "mp_capable_ack" (the
-    /// keys of a third ACK or first data, SYN not in the capture) or "data_level" (no handshake
-    /// in the capture: subflows whose DSNs and data ACKs share one 64-bit data sequence space).
-    pub found_by: &'static str,
+    /// How the connection was found.
+    pub found_by: FoundBy,
     /// What decided which end is the client (see `Subflow::role_rule`).
-    pub role_rule: &'static str,
+    pub role_rule: RoleRule,
     /// Where the capture appears to have been taken (issue 14), from the first subflow.
     pub capture_point: super::receiver::CapturePoint,
     /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
@@ -543,8 +538,8 @@ impl Connection {
         id: usize,
         client: SocketAddr,
         server: SocketAddr,
-        found_by: &'static str,
-        role_rule: &'static str,
+        found_by: FoundBy,
+        role_rule: RoleRule,
         subflow: usize,
         ts: f64,
     ) -> Self {
@@ -622,7 +617,7 @@ impl Connection {
     /// before its first byte is placed (a data ACK is no start: the bytes below it that were
     /// in flight when the capture began are not in it).
     pub(super) fn note_seen(&mut self, d: Dir, v: DataSeq) {
-        if self.data(d).first_dsn.is_none() && self.found_by == "data_level" {
+        if self.data(d).first_dsn.is_none() && self.found_by == FoundBy::DataLevel {
             let slot = &mut self.lowest_seen[d.index()];
             *slot = Some(slot.map_or(v, |o| o.min(v)));
         }
@@ -641,7 +636,7 @@ impl Connection {
     pub fn syn_flags(&self) -> u8 {
         self.syn_flags
     }
-    pub(super) fn anomaly(&mut self, max: usize, frame: u64, kind: &'static str, detail: impl FnOnce() -> String) {
+    pub(super) fn anomaly(&mut self, max: usize, frame: u64, kind: AnomalyKind, detail: impl FnOnce() -> String) {
         if self.anomalies.len() < max {
             self.anomalies.push(Anomaly { frame, kind, detail: detail() });
         } else {
@@ -786,11 +781,11 @@ mod tests {
     }
 
     fn subflow() -> Subflow {
-        Subflow::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), "syn", SubflowKind::Tcp, 1, 0.0)
+        Subflow::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), RoleRule::Syn, SubflowKind::Tcp, 1, 0.0)
     }
 
     fn connection() -> Connection {
-        Connection::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), "mp_capable", "syn", 0, 0.0)
+        Connection::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), FoundBy::MpCapable, RoleRule::Syn, 0, 0.0)
     }
 
     #[test]
@@ -862,7 +857,7 @@ mod tests {
         let mut c = connection();
         c.note_seen(Dir::S2c, DataSeq(100));
         assert_eq!(c.data_start(Dir::S2c), None, "only for connections found from the data level");
-        c.found_by = "data_level";
+        c.found_by = FoundBy::DataLevel;
         c.note_seen(Dir::S2c, DataSeq(100));
         c.note_seen(Dir::S2c, DataSeq(40));
         c.note_seen(Dir::S2c, DataSeq(70));
@@ -873,7 +868,7 @@ mod tests {
     fn anomalies_beyond_the_cap_are_counted_not_kept() {
         let mut c = connection();
         for frame in 0..5 {
-            c.anomaly(3, frame, "x", || "detail".into());
+            c.anomaly(3, frame, AnomalyKind::StateCap, || "detail".into());
         }
         assert_eq!((c.anomalies.len(), c.anomalies_dropped), (3, 2));
     }

@@ -4,6 +4,7 @@
 //! once, not the length of the capture.
 use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
 use super::{Analyzer, Dir};
+use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
 
 /// Where finished connections and flows go.
 pub trait Retire {
@@ -127,7 +128,7 @@ impl Analyzer {
         let Some((_, last)) = c.idle.take() else { return };
         self.stats.connections_resumed += 1;
         let timeout = self.limits.idle_timeout_ns as f64 / 1e9;
-        c.anomaly(max, frame, "resumed_after_idle", || {
+        c.anomaly(max, frame, AnomalyKind::ResumedAfterIdle, || {
             format!("packets again after {:.3} s without any (idle timeout {timeout} s): the connection continues", ts - last)
         });
     }
@@ -138,7 +139,7 @@ impl Analyzer {
         if !self.state_cap_hit {
             self.state_cap_hit = true;
             let (max, flows, conns) = (self.limits.max_state_bytes, self.flows.len(), self.conns.len());
-            self.global_anomaly(frame, "state_cap", || {
+            self.global_anomaly(frame, AnomalyKind::StateCap, || {
                 format!(
                     "open state reached {} MiB ({flows} flows, {conns} connections open at once): later flows and connections are not tracked until some finish",
                     max >> 20
@@ -288,7 +289,7 @@ impl Analyzer {
             }
             for &s in &ids {
                 if let Some(f) = self.flows.get_mut(s).filter(|f| f.end.is_none() && !f.unanswered()) {
-                    f.end = Some(SubflowEnd { how: "timed_out", frame, ts: f.last_ts + timeout, reason: None });
+                    f.end = Some(SubflowEnd { how: EndHow::TimedOut, frame, ts: f.last_ts + timeout, reason: None });
                 }
             }
         }
@@ -305,7 +306,7 @@ impl Analyzer {
         let Some(mut conn) = self.conns.remove(id) else { return };
         self.data.finish_connection(&mut conn);
         // The MP_CAPABLE SYN was in the capture and no SYN/ACK with the option answered it.
-        let unanswered = conn.found_by == "mp_capable" && conn.synack_flags.is_none();
+        let unanswered = conn.found_by == FoundBy::MpCapable && conn.synack_flags.is_none();
         self.stats.mp_capable_unanswered += u64::from(unanswered);
         let mut subflows: Vec<Subflow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
         subflows.sort_by_key(|f| f.id);
@@ -314,7 +315,7 @@ impl Analyzer {
         }
         for f in &mut subflows {
             if f.end.is_none() && f.unanswered() {
-                f.end = Some(SubflowEnd { how: "no_answer", frame: f.first_frame, ts: f.start_ts, reason: None });
+                f.end = Some(SubflowEnd { how: EndHow::NoAnswer, frame: f.first_frame, ts: f.start_ts, reason: None });
             }
             for d in [Dir::C2s, Dir::S2c] {
                 let total = conn.data(d).bytes;

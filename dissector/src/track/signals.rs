@@ -6,6 +6,7 @@ use super::checks::{ids, Verdict};
 use super::{Analyzer, Announcement, ConnState, Ctx, Dir, EventKind, SubflowEnd};
 use crate::crypto::{self, AddAddrHmacVerdict};
 use crate::options::mptcp::{AddAddr, AddAddrVersion};
+use crate::track::kinds::{EndHow, Side};
 
 impl Analyzer {
     pub(super) fn on_add_addr(&mut self, ctx: &Ctx, a: &AddAddr) {
@@ -15,7 +16,7 @@ impl Analyzer {
         };
         let Some(conn) = self.conns.get_mut(cid) else { return };
         let echo = matches!(a.version, AddAddrVersion::V1 { echo: true, .. });
-        let by = if ctx.dir == Dir::C2s { "client" } else { "server" };
+        let by = if ctx.dir == Dir::C2s { Side::Client } else { Side::Server };
         if conn.announced.len() < 256 {
             conn.announced.push(Announcement { by, address_id: a.address_id, address: a.address, port: a.port, frame: ctx.frame, echo });
         }
@@ -99,7 +100,7 @@ impl Analyzer {
         }
         if let Some(f) = self.flows.get_mut(ctx.flow) {
             if f.end.is_none() && ctx.flags.rst() {
-                f.end = Some(SubflowEnd { how: "mp_fastclose", frame: ctx.frame, ts: ctx.ts, reason: None });
+                f.end = Some(SubflowEnd { how: EndHow::MpFastclose, frame: ctx.frame, ts: ctx.ts, reason: None });
             }
         }
     }
@@ -108,12 +109,12 @@ impl Analyzer {
         if let Some(f) = self.flows.get_mut(ctx.flow) {
             match &mut f.end {
                 Some(e) if e.frame == ctx.frame => {
-                    if e.how == "rst" {
-                        e.how = "mp_tcprst";
+                    if e.how == EndHow::Rst {
+                        e.how = EndHow::MpTcprst;
                     }
                     e.reason = Some(reason);
                 }
-                None => f.end = Some(SubflowEnd { how: "mp_tcprst", frame: ctx.frame, ts: ctx.ts, reason: Some(reason) }),
+                None => f.end = Some(SubflowEnd { how: EndHow::MpTcprst, frame: ctx.frame, ts: ctx.ts, reason: Some(reason) }),
                 Some(_) => {}
             }
         }
@@ -150,7 +151,7 @@ mod tests {
         let c = &a.connections[0];
         assert_eq!(c.checks.get(ids::ADD_ADDR_HMAC.0).map(|t| t.verdict), Some(Verdict::Pass));
         let ann: Vec<_> = c.announced.iter().map(|x| (x.by, x.address_id, x.echo)).collect();
-        assert_eq!(ann, vec![("server", 5, false), ("client", 5, true)]);
+        assert_eq!(ann, vec![(Side::Server, 5, false), (Side::Client, 5, true)]);
         let ev: Vec<_> = a.events.iter().filter(|e| e.kind == EventKind::Announced).map(|e| e.address.clone()).collect();
         assert_eq!(ev, vec![Some("10.0.9.9".to_string())]);
     }
@@ -198,7 +199,7 @@ mod tests {
         let c = &a.connections[0];
         assert_eq!(c.state, ConnState::Fallback);
         let fb = c.fallback.as_ref().unwrap();
-        assert_eq!((fb.kind, fb.frame), ("infinite_mapping", 5));
+        assert_eq!((fb.kind, fb.frame), (AnomalyKind::InfiniteMapping, 5));
         assert!(fb.detail.contains("MP_FAIL at frame 4"), "{}", fb.detail);
         let kinds: Vec<_> = a.events.iter().filter(|e| e.connection == Some(0)).map(|e| e.kind).collect();
         assert!(kinds.ends_with(&[EventKind::MpFail, EventKind::Fallback]), "{kinds:?}");
@@ -215,7 +216,7 @@ mod tests {
         let c = &a.connections[0];
         assert_eq!(c.checks.get(ids::FASTCLOSE_KEY.0).map(|t| t.verdict), Some(Verdict::Pass));
         assert_eq!(c.state, ConnState::FastClosed);
-        assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some("mp_fastclose"));
+        assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some(EndHow::MpFastclose));
     }
 
     #[test]
@@ -238,6 +239,6 @@ mod tests {
         f.seg(3, SERVER, CLIENT, RST | ACK, 5001, 1001, &[30, 4, 0x80, 0x04], &[]);
         let a = f.finish();
         let end = a.subflows[0].end.as_ref().unwrap();
-        assert_eq!((end.how, end.reason), ("mp_tcprst", Some(4)));
+        assert_eq!((end.how, end.reason), (EndHow::MpTcprst, Some(4)));
     }
 }

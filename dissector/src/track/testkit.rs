@@ -1,6 +1,7 @@
 //! Hand-built segments and MPTCP option bytes (RFC 8684 §3 layouts) for the tracker's unit tests.
 use std::net::SocketAddr;
 
+pub use super::kinds::{AnomalyKind, EndHow, RoleRule};
 use super::{Analysis, Analyzer, Limits};
 use crate::decode::{TcpFlags, TcpSegment};
 

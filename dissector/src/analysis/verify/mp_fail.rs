@@ -9,7 +9,7 @@
 //! is not the one §3.7 asks for.
 use super::verdicts::{fail, pass, skip};
 use super::CheckResult;
-use crate::track::{Analysis, ChecksumFailure, ConnState, Connection};
+use crate::track::{Analysis, AnomalyKind, ChecksumFailure, ConnState, Connection, EndHow};
 
 const ID: &str = "mp_fail.response";
 
@@ -110,9 +110,9 @@ enum Answer {
 }
 
 fn answer(a: &Analysis, c: &Connection, x: &ChecksumFailure, after: u64) -> Option<Answer> {
-    if let Some(f) = c.fallback.as_ref().filter(|f| f.kind == "infinite_mapping" && f.frame > after) {
+    if let Some(f) = c.fallback.as_ref().filter(|f| f.kind == AnomalyKind::InfiniteMapping && f.frame > after) {
         return Some(Answer::Fallback(f.frame));
     }
     let end = a.subflows.iter().find(|s| s.id == x.subflow)?.end.as_ref()?;
-    (matches!(end.how, "rst" | "mp_tcprst") && end.frame >= after).then_some(Answer::Reset(end.frame))
+    (matches!(end.how, EndHow::Rst | EndHow::MpTcprst) && end.frame >= after).then_some(Answer::Reset(end.frame))
 }

@@ -3,6 +3,7 @@
 //! (data completeness, DATA_FIN closure, fallback, signals).
 use super::{CheckResult, ConnectionVerdicts, Outcome, CATALOG};
 use crate::track::checks::{ids, Verdict};
+use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
 use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind};
 
 /// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
@@ -114,21 +115,21 @@ fn entry(id: &'static str) -> &'static str {
 /// The catalog on connection `c`; `events`: its events, in capture order.
 pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event]) -> ConnectionVerdicts {
     let mut checks = Vec::new();
-    let handshake_fallback = c.fallback.as_ref().is_some_and(|f| f.kind == "handshake");
+    let handshake_fallback = c.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake);
 
     // Version.
     checks.push(match (c.syn_version, c.version) {
         _ if handshake_fallback => skip("mp_capable.version", "the peer answered without MP_CAPABLE"),
         (Some(s), Some(v)) if v <= s => pass("mp_capable.version", format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
         (Some(s), Some(v)) => fail("mp_capable.version", format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
-        _ if c.found_by == "data_level" => {
+        _ if c.found_by == FoundBy::DataLevel => {
             skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)")
         }
         _ => skip("mp_capable.version", "handshake not in the capture"),
     });
     let no_keys = if handshake_fallback {
         "the peer answered without MP_CAPABLE"
-    } else if c.found_by == "data_level" {
+    } else if c.found_by == FoundBy::DataLevel {
         "the capture starts after the handshake: keys not in it"
     } else {
         "no third ACK or first data with both keys in the capture"
@@ -187,7 +188,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     let closed_cleanly = c.state == ConnState::Closed
         && c.subflow_ids
             .iter()
-            .all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == "fin" || e.how == "no_answer")));
+            .all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == EndHow::Fin || e.how == EndHow::NoAnswer)));
     let mut details = Vec::new();
     let (mut failed, mut passed) = (false, false);
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
@@ -279,8 +280,8 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     let answers_mp_fail = |frame: u64| c.checksum_failures.iter().any(|x| x.mp_fail_frame.is_some_and(|m| m < frame));
     checks.push(match &c.fallback {
         None => pass("fallback", "no fallback".into(), vec![]),
-        Some(f) if f.kind == "handshake" => pass("fallback", format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame]),
-        Some(f) if f.kind == "infinite_mapping" && answers_mp_fail(f.frame) => {
+        Some(f) if f.kind == AnomalyKind::Handshake => pass("fallback", format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame]),
+        Some(f) if f.kind == AnomalyKind::InfiniteMapping && answers_mp_fail(f.frame) => {
             pass("fallback", format!("fell back to TCP after a DSS checksum failure, as §3.7 prescribes: {}", f.detail), vec![f.frame])
         }
         Some(f) => fail("fallback", format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
@@ -305,7 +306,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     }
     for &s in &c.subflow_ids {
         if let Some(end) = a.subflows.get(s).and_then(|f| f.end.as_ref()) {
-            if end.how == "mp_tcprst" {
+            if end.how == EndHow::MpTcprst {
                 seen.push(format!("MP_TCPRST reason {} on subflow {s} at frame {}", end.reason.unwrap_or(0), end.frame));
                 frames.push(end.frame);
             }
@@ -322,8 +323,8 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     checks.push(if c.malformed_options == 0 {
         pass("options.length", "every MPTCP option well-formed".into(), vec![])
     } else {
-        let frames = c.anomalies.iter().filter(|x| x.kind == "malformed_option").map(|x| x.frame).take(8).collect();
-        let first = c.anomalies.iter().find(|x| x.kind == "malformed_option").map(|x| x.detail.clone()).unwrap_or_default();
+        let frames = c.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
+        let first = c.anomalies.iter().find(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.detail.clone()).unwrap_or_default();
         fail("options.length", format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
     });
     if c.version == Some(0) {
@@ -356,10 +357,10 @@ pub(super) fn v0_rfc(rfc: &'static str) -> &'static str {
 /// lone SYN, a flow whose handshake is not in the capture) is still a wrong option. Nothing is
 /// added when there is none (the connections' own checks cover theirs).
 pub(super) fn capture_options(a: &Analysis) -> Option<CheckResult> {
-    let mut bad = a.anomalies.iter().filter(|x| x.kind == "malformed_option");
+    let mut bad = a.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption);
     let first = bad.next()?;
     let n = 1 + bad.count();
-    let frames = a.anomalies.iter().filter(|x| x.kind == "malformed_option").map(|x| x.frame).take(8).collect();
+    let frames = a.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
     Some(fail("options.length", format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
 }
 
