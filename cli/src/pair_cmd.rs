@@ -100,13 +100,10 @@ pub fn run_pair(first: &PathBuf, second: &PathBuf, opts: PairOptions) -> Result<
     let ends = pair_ends::decide(&ha, &hb);
     let ((client, c), (server, s)) = if ends.swapped { ((second, b), (first, a)) } else { ((first, a), (second, b)) };
     if ends.swapped {
+        let (c, s) = (client.display().to_string(), server.display().to_string());
         eprintln!(
-            "mptcp-trace: warning: {} taken as the client side and {} as the server side (given the other way round): {}; the report is that of `pair {} {}`",
-            client.display(),
-            server.display(),
-            pair_ends::reason(&ends),
-            client.display(),
-            server.display()
+            "mptcp-trace: warning: taking {c} as the client side and {s} as the server side (given the other way round): {}; the report is that of `pair {c} {s}`",
+            pair_ends::reason(&ends, &c, &s)
         );
     }
     let (report, ends_read) = pair::pair(c, s, opts);

@@ -253,21 +253,20 @@ pub fn decide(first: &Handshakes, second: &Handshakes) -> Ends {
     }
 }
 
-/// Why the captures were swapped, for the warning on standard error.
-pub fn reason(e: &Ends) -> String {
+/// Why the captures were swapped, for the warning on standard error: `client` and `server`
+/// name the captures as taken.
+pub fn reason(e: &Ends, client: &str, server: &str) -> String {
     let n = e.handshakes_for + e.handshakes_against;
+    let k = e.handshakes_for;
     match e.rule {
         "handshake timing" => format!(
-            "in {} of {n} handshakes seen in both captures, its SYN -> SYN/ACK gap is longer and its SYN/ACK -> ACK gap shorter, by a round trip between the capture points",
-            e.handshakes_for
+            "in {k} of {n} handshakes seen in both captures, SYN -> SYN/ACK takes longer in {client} and SYN/ACK -> ACK longer in {server}, by a round trip between the capture points"
         ),
         "ttl" => format!(
-            "in {} of {n} handshakes, the TTL says so: the SYN's is still initial (64, 128, 255) where the client's capture is, the SYN/ACK's where the server's is",
-            e.handshakes_for
+            "in {k} of {n} handshakes, the TTL says so: the SYN's is still an initial one (64, 128, 255) in {client}, the SYN/ACK's in {server}"
         ),
         _ => format!(
-            "in {} of {n} handshakes, the gaps say so: SYN -> SYN/ACK at least 4 times SYN/ACK -> ACK at the client's capture, the other way round at the server's",
-            e.handshakes_for
+            "in {k} of {n} handshakes, the gaps say so: SYN -> SYN/ACK at least 4 times SYN/ACK -> ACK in {client}, the other way round in {server}"
         ),
     }
 }
