@@ -252,9 +252,10 @@ enum Command {
     /// per subflow and direction (docs/pair.md).
     #[command(after_help = gen::examples::PAIR)]
     Pair {
-        /// Capture at the client side (c2s segments leave here).
+        /// Capture at the client side (c2s segments leave here); `-`: standard input.
         client: PathBuf,
-        /// Capture at the server side (s2c segments leave here).
+        /// Capture at the server side (s2c segments leave here). Given the other way round, as
+        /// the handshakes show, the two are swapped with a warning (docs/pair.md).
         server: PathBuf,
         #[arg(long, value_enum, default_value_t = PairFormat::Text)]
         format: PairFormat,
