@@ -189,16 +189,18 @@ fn near_client(h: &Hs) -> Option<(bool, &'static str)> {
 /// Whether a handshake seen at both captures says the first is the client's (`Some(true)`) or
 /// the second (`Some(false)`).
 fn first_is_client(a: &Hs, b: &Hs) -> Option<bool> {
-    let gap = |h: &Hs| -> Option<(i64, Option<i64>)> {
+    // signed differences of capture times (any u64 values: no overflow)
+    let diff = |later: u64, earlier: u64| i128::from(later) - i128::from(earlier);
+    let gap = |h: &Hs| -> Option<(i128, Option<i128>)> {
         let (_, t, _) = h.synack?;
-        let g1 = t as i64 - h.syn_ts as i64;
-        Some((g1, h.ack_ts.map(|x| x as i64 - t as i64)))
+        Some((diff(t, h.syn_ts), h.ack_ts.map(|x| diff(x, t))))
     };
     let ((a1, a2), (b1, b2)) = (gap(a)?, gap(b)?);
     // longer SYN -> SYN/ACK gap at the client's point; longer SYN/ACK -> ACK at the server's
     let d1 = a1 - b1;
     let d2 = a2.zip(b2).map(|(a2, b2)| b2 - a2);
-    let agrees = |sign: i64| sign * d1 >= MIN_ROUND_TRIP_NS && d2.map_or(true, |d| sign * d >= MIN_ROUND_TRIP_NS);
+    let min = i128::from(MIN_ROUND_TRIP_NS);
+    let agrees = |sign: i128| sign * d1 >= min && d2.map_or(true, |d| sign * d >= min);
     if agrees(1) {
         Some(true)
     } else if agrees(-1) {
@@ -308,6 +310,16 @@ mod tests {
         let a = hs(0, 94_000, Some(100_000), (0, 0));
         let b = hs(50_000, 60_000, Some(60_000), (0, 0));
         assert_eq!(decide(&of(a), &of(b)).rule, "none");
+    }
+
+    #[test]
+    fn any_timestamps_without_a_panic() {
+        for (x, y) in [(0, u64::MAX), (u64::MAX, 0), (u64::MAX, u64::MAX)] {
+            let a = hs(x, y, Some(x), (0, 0));
+            let b = hs(y, x, Some(y), (0, 0));
+            let _ = decide(&of(a.clone()), &of(b.clone()));
+            let _ = decide(&of(b), &of(a));
+        }
     }
 
     #[test]
