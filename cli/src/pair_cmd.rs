@@ -103,7 +103,7 @@ pub fn run_pair(first: &PathBuf, second: &PathBuf, opts: PairOptions) -> Result<
         let (c, s) = (client.display().to_string(), server.display().to_string());
         eprintln!(
             "mptcp-trace: warning: taking {c} as the client side and {s} as the server side (given the other way round): {}; the report is that of `pair {c} {s}`",
-            pair_ends::reason(&ends, &c, &s)
+            pair_ends::reason(&ends)
         );
     }
     let (report, ends_read) = pair::pair(c, s, opts);

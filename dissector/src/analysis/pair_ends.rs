@@ -255,20 +255,19 @@ pub fn decide(first: &Handshakes, second: &Handshakes) -> Ends {
     }
 }
 
-/// Why the captures were swapped, for the warning on standard error: `client` and `server`
-/// name the captures as taken.
-pub fn reason(e: &Ends, client: &str, server: &str) -> String {
+/// Why the captures were swapped, for the warning on standard error.
+pub fn reason(e: &Ends) -> String {
     let n = e.handshakes_for + e.handshakes_against;
     let k = e.handshakes_for;
     match e.rule {
         "handshake timing" => format!(
-            "in {k} of {n} handshakes seen in both captures, SYN -> SYN/ACK takes longer in {client} and SYN/ACK -> ACK longer in {server}, by a round trip between the capture points"
+            "in {k} of {n} handshakes seen in both captures, SYN -> SYN/ACK takes longer at the client's and SYN/ACK -> ACK at the server's, by a round trip between the points"
         ),
         "ttl" => format!(
-            "in {k} of {n} handshakes, the TTL says so: the SYN's is still an initial one (64, 128, 255) in {client}, the SYN/ACK's in {server}"
+            "in {k} of {n} handshakes, the TTLs say so: the SYN's still an initial one (64, 128, 255) at the client's capture, the SYN/ACK's at the server's"
         ),
         _ => format!(
-            "in {k} of {n} handshakes, the gaps say so: SYN -> SYN/ACK at least 4 times SYN/ACK -> ACK in {client}, the other way round in {server}"
+            "in {k} of {n} handshakes, the gaps say so: SYN -> SYN/ACK at least 4 times SYN/ACK -> ACK at the client's capture, the other way round at the server's"
         ),
     }
 }
