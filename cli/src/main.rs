@@ -935,7 +935,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             };
             plot_format(&output)?;
             output::refuse_input(&output, &[&file, &server])?;
-            let pair_cmd::Paired { report, code, .. } = pair_cmd::run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
+            let pair_cmd::Paired { report, code, .. } =
+                pair_cmd::run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
             let name = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
             let title = format!("{} / {}", name(&file), name(&server));
             let out = output::OutFile::create(&output, &[&file, &server])?;

@@ -200,7 +200,7 @@ fn first_is_client(a: &Hs, b: &Hs) -> Option<bool> {
     let d1 = a1 - b1;
     let d2 = a2.zip(b2).map(|(a2, b2)| b2 - a2);
     let min = i128::from(MIN_ROUND_TRIP_NS);
-    let agrees = |sign: i128| sign * d1 >= min && d2.map_or(true, |d| sign * d >= min);
+    let agrees = |sign: i128| sign * d1 >= min && d2.is_none_or(|d| sign * d >= min);
     if agrees(1) {
         Some(true)
     } else if agrees(-1) {
