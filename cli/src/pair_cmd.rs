@@ -15,7 +15,7 @@ use crate::{capture_end, open_capture, CliError, Dest, PairFormat, STDOUT};
 /// Packets read at most from each capture's start to find its handshakes.
 const SCAN_PACKETS: u64 = 200_000;
 
-/// Bytes of standard input held at most for that (they are read again from memory).
+/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory).
 const SCAN_STDIN_BYTES: usize = 64 << 20;
 
 /// Two captures matched: the report, the exit status, and which file was taken as which side.
@@ -55,33 +55,53 @@ pub fn run(client: &PathBuf, server: &PathBuf, format: PairFormat) -> Result<u8,
     Ok(p.code)
 }
 
-/// Standard input read through while its start is scanned: what was read is kept, to be
-/// read again by the real pass.
+/// A capture that cannot be opened twice (standard input, a pipe) read through while its start
+/// is scanned: what was read is kept, to be read again by the real pass.
 struct Recorded {
+    inner: Rc<RefCell<Box<dyn Read>>>,
     log: Rc<RefCell<Vec<u8>>>,
 }
 
 impl Read for Recorded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = io::stdin().read(buf)?;
+        let n = self.inner.borrow_mut().read(buf)?;
         self.log.borrow_mut().extend_from_slice(buf.get(..n).unwrap_or(&[]));
         Ok(n)
     }
 }
 
-/// One capture's handshakes, and the capture opened again at its start.
-fn scan(path: &PathBuf) -> Result<(pair_ends::Handshakes, CaptureReader), CliError> {
-    if path.as_os_str() != "-" {
-        let hs = pair_ends::scan(&mut open_capture(path)?, SCAN_PACKETS, &mut || true);
-        return Ok((hs, open_capture(path)?));
+/// The rest of such a capture, after what was recorded.
+struct Rest(Rc<RefCell<Box<dyn Read>>>);
+
+impl Read for Rest {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
     }
+}
+
+/// One capture's handshakes, and the capture opened again at its start: a regular file is
+/// opened twice; standard input or a pipe (`<(zcat x.pcap.gz)`) is read once, its start kept in
+/// memory ([`SCAN_STDIN_BYTES`] at most).
+fn scan(path: &PathBuf) -> Result<(pair_ends::Handshakes, CaptureReader), CliError> {
+    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = crate::open_file(path)?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            drop(file);
+            let hs = pair_ends::scan(&mut open_capture(path)?, SCAN_PACKETS, &mut || true);
+            return Ok((hs, open_capture(path)?));
+        }
+        Box::new(file)
+    };
+    let inner = Rc::new(RefCell::new(input));
     let log = Rc::new(RefCell::new(Vec::new()));
-    let mut first = CaptureReader::new(Recorded { log: log.clone() }).map_err(CliError::capture(path))?;
+    let mut first = CaptureReader::new(Recorded { inner: inner.clone(), log: log.clone() }).map_err(CliError::capture(path))?;
     crate::input::prepare(&mut first);
     let hs = pair_ends::scan(&mut first, SCAN_PACKETS, &mut || log.borrow().len() < SCAN_STDIN_BYTES);
     drop(first);
     let seen = std::mem::take(&mut *log.borrow_mut());
-    let mut again = CaptureReader::new(io::Cursor::new(seen).chain(io::stdin())).map_err(CliError::capture(path))?;
+    let mut again = CaptureReader::new(io::Cursor::new(seen).chain(Rest(inner))).map_err(CliError::capture(path))?;
     crate::input::prepare(&mut again);
     Ok((hs, again))
 }

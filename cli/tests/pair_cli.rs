@@ -313,3 +313,25 @@ fn standard_input_for_one_capture() {
         }
     }
 }
+
+/// A capture given as a pipe (`<(cat server-any.pcap)`: read once, like standard input) is
+/// swapped like a file, and the report is that of the right order.
+#[test]
+fn a_pipe_is_read_once() {
+    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let mut right = run_pair_json("pair", false);
+    let script = format!("exec \"$0\" pair <(cat '{}') '{}' --format json", s.display(), c.display());
+    let out = Command::new("bash").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_mptcp-trace")).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: taking"), "{err}");
+    let mut j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["ends"]["swapped"], true);
+    assert_eq!(j["client_capture"].as_str(), c.to_str());
+    for v in [&mut j, &mut right] {
+        let o = v.as_object_mut().unwrap();
+        o.remove("ends");
+        o.remove("server_capture");
+    }
+    assert_eq!(j, right);
+}
