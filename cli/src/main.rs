@@ -22,6 +22,7 @@ macro_rules! say {
 mod input;
 mod libpcap;
 mod output;
+mod pair_cmd;
 mod select;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
@@ -264,9 +265,10 @@ enum Command {
     /// per subflow and direction (docs/pair.md).
     #[command(after_help = gen::examples::PAIR)]
     Pair {
-        /// Capture at the client side (c2s segments leave here).
+        /// Capture at the client side (c2s segments leave here); `-`: standard input.
         client: PathBuf,
-        /// Capture at the server side (s2c segments leave here).
+        /// Capture at the server side (s2c segments leave here). Given the other way round, as
+        /// the handshakes show, the two are swapped with a warning (docs/pair.md).
         server: PathBuf,
         #[arg(long, value_enum, default_value_t = PairFormat::Text)]
         format: PairFormat,
@@ -943,21 +945,7 @@ fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: us
 /// `stream` and `plot`: one capture, one output file; `pair`: two captures, one report.
 fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
     match command {
-        Command::Pair { client, server, format } => {
-            use mptcp_dissector::analysis::pair;
-            let (report, code) = run_pair(&client, &server, pair::PairOptions::default())?;
-            let text = match format {
-                PairFormat::Text => pair::render_text(&report, &client.display().to_string(), &server.display().to_string()),
-                PairFormat::Json => {
-                    let mut j = serde_json::to_string_pretty(&report).map_err(|_| CliError::Internal("pair report not serializable"))?;
-                    j.push('\n');
-                    j
-                }
-            };
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
-            Ok(ExitCode::from(code))
-        }
+        Command::Pair { client, server, format } => pair_cmd::run(&client, &server, format).map(ExitCode::from),
         Command::Plot { file, kind: PlotKindArg::Owd, server, width, height, output, .. } => {
             use mptcp_dissector::analysis::pair;
             let Some(server) = server else {
@@ -965,7 +953,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             };
             plot_format(&output)?;
             output::refuse_input(&output, &[&file, &server])?;
-            let (report, code) = run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
+            let pair_cmd::Paired { report, code, .. } =
+                pair_cmd::run_pair(&file, &server, pair::PairOptions { series: true, ..Default::default() })?;
             let name = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
             let title = format!("{} / {}", name(&file), name(&server));
             let out = output::OutFile::create(&output, &[&file, &server])?;
@@ -1169,23 +1158,6 @@ fn plot_format(output: &std::path::Path) -> Result<(), CliError> {
         Some("png" | "svg") => Ok(()),
         _ => Err(CliError::PlotFormat(PlotError::Format(output.display().to_string()))),
     }
-}
-
-/// `pair`'s matching of two captures; the exit status: the worse capture end, or 1 when the
-/// captures share no traffic (said on stderr).
-fn run_pair(
-    client: &PathBuf,
-    server: &PathBuf,
-    opts: mptcp_dissector::analysis::pair::PairOptions,
-) -> Result<(mptcp_dissector::analysis::pair::PairReport, u8), CliError> {
-    let (c, s) = (open_capture(client)?, open_capture(server)?);
-    let (report, ends) = mptcp_dissector::analysis::pair::pair(c, s, opts);
-    let mut code = capture_end(client, ends.client, &Dest::Std).max(capture_end(server, ends.server, &Dest::Std));
-    if code == 0 && report.matched == 0 {
-        say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
-        code = 1;
-    }
-    Ok((report, code))
 }
 
 /// The connection `stream` and `plot` work on: `--connection` as given; `--token` or

@@ -47,15 +47,28 @@ fn pair_through_a_nat_matches_the_independent_checker() {
 /// `pair --format json` on DIR/client-any.pcap and DIR/server-any.pcap against the committed
 /// output of testdata/tools/pair_match.py (DIR/pair.match.json).
 fn against_checker(dir: &str) -> serde_json::Value {
-    let out = bin()
-        .arg("pair")
-        .arg(testdata().join(dir).join("client-any.pcap"))
-        .arg(testdata().join(dir).join("server-any.pcap"))
-        .args(["--format", "json"])
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let ours = run_pair_json(dir, false);
+    check_against_checker(dir, &ours);
+    ours
+}
+
+/// `pair --format json` on DIR's two captures, client-any.pcap first (or server-any.pcap first
+/// with `server_first`); the JSON and standard error.
+fn run_pair_json_err(dir: &str, server_first: bool) -> (serde_json::Value, String) {
+    let (c, s) = (testdata().join(dir).join("client-any.pcap"), testdata().join(dir).join("server-any.pcap"));
+    let (a, b) = if server_first { (s, c) } else { (c, s) };
+    let out = bin().arg("pair").arg(a).arg(b).args(["--format", "json"]).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (serde_json::from_slice(&out.stdout).expect("json output"), err)
+}
+
+fn run_pair_json(dir: &str, server_first: bool) -> serde_json::Value {
+    run_pair_json_err(dir, server_first).0
+}
+
+/// The report equals the committed output of testdata/tools/pair_match.py (DIR/pair.match.json).
+fn check_against_checker(dir: &str, ours: &serde_json::Value) {
     let truth = json(&format!("{dir}/pair.match.json"));
     assert_eq!(truth["check"]["ok"], true, "the checker agrees with the router's nft counters");
     let subs = truth["subflows"].as_array().expect("subflows");
@@ -103,7 +116,6 @@ fn against_checker(dir: &str) -> serde_json::Value {
         }
     }
     assert!(lost_total > 0, "no loss between the points: the test checks little");
-    ours
 }
 
 #[test]
@@ -179,4 +191,147 @@ fn reinjection_verdicts(dir: &str) -> u64 {
     }
     assert!(after_loss > 0, "no reinjection after a loss: the test checks nothing");
     ours["reinjections_c2s"]["count"].as_u64().unwrap()
+}
+
+/// Given server side first (`pair SERVER CLIENT`), the captures are told apart by their
+/// handshakes and swapped, with a warning that names the file taken as the client's: the
+/// report is the independent checker's (no negative one-way delay, no -60 ms offset) and that
+/// of the right order. testdata/pair.sh records client-any.pcap in the client's namespace and
+/// server-any.pcap in the server's.
+#[test]
+fn server_side_first_is_swapped_with_a_warning() {
+    server_first_is_swapped("pair");
+}
+
+#[test]
+fn server_side_first_is_swapped_through_a_nat() {
+    server_first_is_swapped("pair-nat");
+}
+
+fn server_first_is_swapped(dir: &str) {
+    let (right, err) = run_pair_json_err(dir, false);
+    assert!(!err.contains("warning"), "the right order needs no word: {err}");
+    assert_eq!(right["ends"]["swapped"], false);
+    let (ours, err) = run_pair_json_err(dir, true);
+    let client = testdata().join(dir).join("client-any.pcap");
+    let server = testdata().join(dir).join("server-any.pcap");
+    let said = format!("warning: taking {} as the client side and {} as the server side", client.display(), server.display());
+    assert!(err.contains(&said), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("(given the other way round)"), "{err}");
+    assert_eq!(ours["client_capture"].as_str(), client.to_str());
+    assert_eq!(ours["server_capture"].as_str(), server.to_str());
+    assert_eq!(ours["ends"]["swapped"], true);
+    assert_eq!(ours["ends"]["rule"], "handshake timing", "both captures saw the handshakes");
+    assert_eq!(ours["ends"]["handshakes_against"], 0);
+    check_against_checker(dir, &ours);
+    for sf in ours["subflows"].as_array().unwrap() {
+        for d in ["c2s", "s2c"] {
+            assert!(sf[d]["owd_us"]["min"].as_f64().unwrap() >= 0.0, "{dir} {d}: {sf}");
+        }
+    }
+    // everything but `ends` is the report of the right order
+    let (mut a, mut b) = (ours.clone(), right.clone());
+    a.as_object_mut().unwrap().remove("ends");
+    b.as_object_mut().unwrap().remove("ends");
+    assert_eq!(a, b);
+}
+
+/// The text report of the swapped order is that of the right order (its header names the
+/// client's capture first).
+#[test]
+fn server_side_first_text_is_the_right_orders() {
+    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let right = bin().arg("pair").arg(&c).arg(&s).output().expect("run");
+    let swapped = bin().arg("pair").arg(&s).arg(&c).output().expect("run");
+    assert!(right.status.success() && swapped.status.success());
+    assert_eq!(String::from_utf8_lossy(&swapped.stdout), String::from_utf8_lossy(&right.stdout));
+    let head = format!("client capture {}:", c.display());
+    assert!(String::from_utf8_lossy(&swapped.stdout).starts_with(&head));
+}
+
+/// Two captures at the same point (the client's `any` and its vA interface) are no evidence
+/// either way: the order given stays, without a word.
+#[test]
+fn captures_at_the_same_point_keep_the_order_given() {
+    for (a, b) in [("client-any", "client-vA"), ("client-vA", "client-any")] {
+        let (a, b) = (testdata().join(format!("pair/{a}.pcap")), testdata().join(format!("pair/{b}.pcap")));
+        let out = bin().arg("pair").arg(&a).arg(&b).args(["--format", "json"]).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("warning"), "{err}");
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!((&j["ends"]["swapped"], &j["ends"]["rule"]), (&serde_json::json!(false), &serde_json::json!("none")));
+        assert_eq!(j["client_capture"].as_str(), a.to_str());
+    }
+}
+
+/// `pair - -` would read standard input twice: refused.
+#[test]
+fn standard_input_for_both_is_refused() {
+    let out = bin().args(["pair", "-", "-"]).stdin(std::process::Stdio::null()).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("standard input (`-`) can be only one of them"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// One capture from standard input is fine, in either place, and swapped like a file (its
+/// start is read twice: once for the handshakes, once for the matching).
+#[test]
+fn standard_input_for_one_capture() {
+    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let mut right = run_pair_json("pair", false);
+    right.as_object_mut().unwrap().remove("ends");
+    for (file, stdin) in [(&s, &c), (&c, &s)] {
+        for stdin_first in [true, false] {
+            let (a, b) = if stdin_first { (PathBuf::from("-"), file.clone()) } else { (file.clone(), PathBuf::from("-")) };
+            let out = bin()
+                .arg("pair")
+                .arg(&a)
+                .arg(&b)
+                .args(["--format", "json"])
+                .stdin(std::fs::File::open(stdin).expect("open"))
+                .output()
+                .expect("run");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{err}");
+            let mut j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            // the file that was given first: taken as the server's when it is server-any.pcap
+            let first_is_server = (a.as_os_str() == "-" && stdin == &s) || a == s;
+            assert_eq!(j["ends"]["swapped"], first_is_server, "{a:?} {b:?}: {err}");
+            assert_eq!(err.contains("warning: taking"), first_is_server, "{err}");
+            let o = j.as_object_mut().unwrap();
+            o.remove("ends");
+            let name = |p: &PathBuf| if p == stdin { "-".to_string() } else { p.display().to_string() };
+            assert_eq!(o.remove("client_capture"), Some(serde_json::json!(name(&c))));
+            assert_eq!(o.remove("server_capture"), Some(serde_json::json!(name(&s))));
+            let mut r = right.clone();
+            r.as_object_mut().unwrap().remove("client_capture");
+            r.as_object_mut().unwrap().remove("server_capture");
+            assert_eq!(j, r, "{a:?} {b:?}");
+        }
+    }
+}
+
+/// A capture given as a pipe (`<(cat server-any.pcap)`: read once, like standard input) is
+/// swapped like a file, and the report is that of the right order.
+#[test]
+fn a_pipe_is_read_once() {
+    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let mut right = run_pair_json("pair", false);
+    let script = format!("exec \"$0\" pair <(cat '{}') '{}' --format json", s.display(), c.display());
+    let out = Command::new("bash").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_mptcp-trace")).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: taking"), "{err}");
+    let mut j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["ends"]["swapped"], true);
+    assert_eq!(j["client_capture"].as_str(), c.to_str());
+    for v in [&mut j, &mut right] {
+        let o = v.as_object_mut().unwrap();
+        o.remove("ends");
+        o.remove("server_capture");
+    }
+    assert_eq!(j, right);
 }

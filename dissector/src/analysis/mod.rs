@@ -3,6 +3,7 @@
 //! [`Analysis`](crate::track::Analysis) or observe the tracker's per-segment records; the
 //! reporters (`report`) render their results.
 pub mod pair;
+pub mod pair_ends;
 pub mod select;
 pub mod series;
 pub mod verify;

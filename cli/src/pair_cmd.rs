@@ -1,0 +1,136 @@
+//! `pair CLIENT SERVER` (and `plot --kind owd`): the two captures opened in the order their
+//! handshakes say (the client's first, [`pair_ends`]), matched, and the report written.
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use mptcp_dissector::analysis::pair::{self, PairOptions, PairReport};
+use mptcp_dissector::analysis::pair_ends::{self, Ends};
+use mptcp_dissector::capture::CaptureReader;
+use serde::Serialize;
+
+use crate::{capture_end, open_capture, CliError, Dest, PairFormat, STDOUT};
+
+/// Packets read at most from each capture's start to find its handshakes.
+const SCAN_PACKETS: u64 = 200_000;
+
+/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory).
+const SCAN_STDIN_BYTES: usize = 64 << 20;
+
+/// Two captures matched: the report, the exit status, and which file was taken as which side.
+pub struct Paired {
+    pub report: PairReport,
+    pub code: u8,
+    pub client: PathBuf,
+    pub server: PathBuf,
+    pub ends: Ends,
+}
+
+/// `pair --format json`: the report with which file was taken as the client's.
+#[derive(Serialize)]
+struct PairJson<'a> {
+    client_capture: String,
+    server_capture: String,
+    ends: &'a Ends,
+    #[serde(flatten)]
+    report: &'a PairReport,
+}
+
+/// `pair CLIENT SERVER [--format]`.
+pub fn run(client: &PathBuf, server: &PathBuf, format: PairFormat) -> Result<u8, CliError> {
+    let p = run_pair(client, server, PairOptions::default())?;
+    let (c, s) = (p.client.display().to_string(), p.server.display().to_string());
+    let text = match format {
+        PairFormat::Text => pair::render_text(&p.report, &c, &s),
+        PairFormat::Json => {
+            let j = PairJson { client_capture: c, server_capture: s, ends: &p.ends, report: &p.report };
+            let mut j = serde_json::to_string_pretty(&j).map_err(|_| CliError::Internal("pair report not serializable"))?;
+            j.push('\n');
+            j
+        }
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+    Ok(p.code)
+}
+
+/// A capture that cannot be opened twice (standard input, a pipe) read through while its start
+/// is scanned: what was read is kept, to be read again by the real pass.
+struct Recorded {
+    inner: Rc<RefCell<Box<dyn Read>>>,
+    log: Rc<RefCell<Vec<u8>>>,
+}
+
+impl Read for Recorded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.borrow_mut().read(buf)?;
+        self.log.borrow_mut().extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
+/// The rest of such a capture, after what was recorded.
+struct Rest(Rc<RefCell<Box<dyn Read>>>);
+
+impl Read for Rest {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+/// One capture's handshakes, and the capture opened again at its start: a regular file is
+/// opened twice; standard input or a pipe (`<(zcat x.pcap.gz)`) is read once, its start kept in
+/// memory ([`SCAN_STDIN_BYTES`] at most).
+fn scan(path: &PathBuf) -> Result<(pair_ends::Handshakes, CaptureReader), CliError> {
+    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = crate::open_file(path)?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            drop(file);
+            let hs = pair_ends::scan(&mut open_capture(path)?, SCAN_PACKETS, &mut || true);
+            return Ok((hs, open_capture(path)?));
+        }
+        Box::new(file)
+    };
+    let inner = Rc::new(RefCell::new(input));
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut first = CaptureReader::new(Recorded { inner: inner.clone(), log: log.clone() }).map_err(CliError::capture(path))?;
+    crate::input::prepare(&mut first);
+    let hs = pair_ends::scan(&mut first, SCAN_PACKETS, &mut || log.borrow().len() < SCAN_STDIN_BYTES);
+    drop(first);
+    let seen = std::mem::take(&mut *log.borrow_mut());
+    let mut again = CaptureReader::new(io::Cursor::new(seen).chain(Rest(inner))).map_err(CliError::capture(path))?;
+    crate::input::prepare(&mut again);
+    Ok((hs, again))
+}
+
+/// `pair`'s matching of two captures, the client's first whichever order they were given in
+/// (said on stderr when swapped); the exit status: the worse capture end, or 1 when the
+/// captures share no traffic (said on stderr).
+pub fn run_pair(first: &PathBuf, second: &PathBuf, opts: PairOptions) -> Result<Paired, CliError> {
+    if first.as_os_str() == "-" && second.as_os_str() == "-" {
+        return Err(CliError::Usage(
+            "pair reads two captures: standard input (`-`) can be only one of them; give the other as a file".into(),
+        ));
+    }
+    let (ha, a) = scan(first)?;
+    let (hb, b) = scan(second)?;
+    let ends = pair_ends::decide(&ha, &hb);
+    let ((client, c), (server, s)) = if ends.swapped { ((second, b), (first, a)) } else { ((first, a), (second, b)) };
+    if ends.swapped {
+        let (c, s) = (client.display().to_string(), server.display().to_string());
+        say!(
+            "mptcp-trace: warning: taking {c} as the client side and {s} as the server side (given the other way round): {}; the report is that of `pair {c} {s}`",
+            pair_ends::reason(&ends)
+        );
+    }
+    let (report, ends_read) = pair::pair(c, s, opts);
+    let mut code = capture_end(client, ends_read.client, &Dest::Std).max(capture_end(server, ends_read.server, &Dest::Std));
+    if code == 0 && report.matched == 0 {
+        say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
+        code = 1;
+    }
+    Ok(Paired { report, code, client: client.clone(), server: server.clone(), ends })
+}
