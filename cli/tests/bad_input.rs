@@ -133,21 +133,7 @@ fn record_length_over_the_cap_is_corruption_for_every_command() {
     let mut bytes = whole.clone();
     bytes[third + 8..third + 12].copy_from_slice(&10_000_000u32.to_le_bytes());
     assert!(bytes.len() - third < 8_000_000);
-    let f = scratch("over-cap.pcap", &bytes);
-    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-overcap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for args in every_command(&dir) {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(&args, &f);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("over-cap.pcap"), "{args:?}: {err}");
-        assert!(err.contains(&format!("frame 3 at byte offset {third}")) && err.contains("8 MB cap"), "{args:?}: {err}");
-        assert!(!err.contains("panicked") && !err.contains("warning"), "{args:?}: {err}");
-    }
-    // No output file, no table.
-    let left: Vec<_> = walk(&dir);
-    assert!(left.is_empty(), "{left:?}");
+    corrupt_for_every_command("over-cap.pcap", &bytes, &[&format!("frame 3 at byte offset {third}"), "8 MB cap"]);
     // The same length field in a whole file is the same error (the file goes on past 8 MB is
     // not needed to tell).
     bytes[24 + 8..24 + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
@@ -156,6 +142,27 @@ fn record_length_over_the_cap_is_corruption_for_every_command() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("frame 1 at byte offset 24: captured length 4294967280 is over the 8 MB cap"), "{err}");
+}
+
+/// Every command on `bytes` (saved as `name`): exit 2, an error naming the file and saying each of
+/// `says`, no warning, no panic, and no output file or table left.
+fn corrupt_for_every_command(name: &str, bytes: &[u8], says: &[&str]) {
+    let f = scratch(name, bytes);
+    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-corrupt-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for args in every_command(&dir) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &f);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(name), "{args:?}: {err}");
+        for s in says {
+            assert!(err.contains(s), "{args:?}: {s} in {err}");
+        }
+        assert!(!err.contains("panicked") && !err.contains("warning"), "{args:?}: {err}");
+    }
+    let left = walk(&dir);
+    assert!(left.is_empty(), "{left:?}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -243,19 +250,11 @@ fn pcapng_block_length_over_the_cap_is_corruption_for_every_command() {
     let mut bytes = whole.clone();
     bytes[at + 4..at + 8].copy_from_slice(&10_000_000u32.to_le_bytes());
     assert!(bytes.len() - at < 8_000_000);
-    let f = scratch("over-cap.pcapng", &bytes);
-    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-overcap-ng-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for args in every_command(&dir) {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(&args, &f);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("over-cap.pcapng") && err.contains("after frame 4"), "{args:?}: {err}");
-        assert!(err.contains(&format!("byte offset {at}: block length 10000000 is over the 8 MB cap")), "{args:?}: {err}");
-        assert!(!err.contains("panicked") && !err.contains("warning"), "{args:?}: {err}");
-    }
-    assert!(walk(&dir).is_empty(), "{:?}", walk(&dir));
+    corrupt_for_every_command(
+        "over-cap.pcapng",
+        &bytes,
+        &["after frame 4", &format!("byte offset {at}: block length 10000000 is over the 8 MB cap")],
+    );
     // A real cut within the last block stays a warning.
     let f = scratch("cut.pcapng", &whole[..whole.len() - 30]);
     let out = run(&["analyze"], &f);

@@ -2,19 +2,10 @@
 //! frame fields (which frames carry data), the bzip2 tool's output, and the other commands'
 //! wording for the same mistake.
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn testdata(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name).display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("utf8")
-}
+mod kit;
+use kit::{run, testdata, text};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mptcp-issue23-{}", std::process::id()));

@@ -3,21 +3,11 @@
 //! sha256), the directory listing (no stray temporary file), each file's output when run alone,
 //! and the formats' own parsers (roxmltree for JUnit, serde_json for JSON).
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
-fn testdata(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name).display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("utf8")
-}
+mod kit;
+use kit::{run, testdata, text};
 
 /// A fresh folder of its own for one test.
 fn scratch(test: &str) -> PathBuf {

@@ -4,20 +4,10 @@
 //! (tshark's `mptcp.echo` flag tells announcements from echoes). Truths: tcpdump's and tshark's
 //! own output on the same captures.
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn testdata(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name).display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("utf8")
-}
+mod kit;
+use kit::{run, testdata, text};
 
 /// Frame number → `Flags [..], seq .., ack .., win N` of each TCP line (the frame number leads
 /// the line in both tools' output: tcpdump's `-#` and dissect's first column).
