@@ -33,6 +33,7 @@ use serde::Serialize;
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::decode::{decode, Decoded, TcpSegment};
+use crate::track::ReinjectionVerdict;
 
 /// Which capture a packet came from.
 const CLIENT: usize = 0;
@@ -165,7 +166,7 @@ pub struct Reinjection {
     pub reinjection_arrived: Option<f64>,
     /// `useful` (the original was lost, or the reinjection arrived first), `redundant` (the
     /// original arrived first), `lost` (neither arrived).
-    pub verdict: &'static str,
+    pub verdict: ReinjectionVerdict,
 }
 
 /// Reinjection verdicts of one direction.
@@ -939,18 +940,18 @@ fn reinjections(
             by_dsn.entry((r.short, r.dsn)).or_default().push(i);
             let (true, false, Some((_, o))) = (fresh, r.probe, orig) else { continue };
             let verdict = match (o.peer_ts, r.peer_ts) {
-                (None, None) => "lost",
-                (None, Some(_)) => "useful",
-                (Some(a), Some(b)) if b < a => "useful",
-                _ => "redundant",
+                (None, None) => ReinjectionVerdict::Lost,
+                (None, Some(_)) => ReinjectionVerdict::Useful,
+                (Some(a), Some(b)) if b < a => ReinjectionVerdict::Useful,
+                _ => ReinjectionVerdict::Redundant,
             };
             let sum = &mut sums[side];
             sum.count += 1;
             sum.bytes += u64::from(r.len);
             match verdict {
-                "useful" => sum.useful += 1,
-                "redundant" => sum.redundant += 1,
-                _ => sum.lost += 1,
+                ReinjectionVerdict::Useful => sum.useful += 1,
+                ReinjectionVerdict::Redundant => sum.redundant += 1,
+                ReinjectionVerdict::Lost => sum.lost += 1,
             }
             if sum.count as usize > max_listed {
                 truncated = true;
@@ -1059,7 +1060,7 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
             sum.count, sum.bytes, sum.useful, sum.redundant, sum.lost
         );
         let t = |x: Option<f64>| x.map_or("lost".to_string(), |x| format!("{x} s"));
-        for x in r.reinjections.iter().filter(|x| x.direction == dir && x.verdict != "redundant") {
+        for x in r.reinjections.iter().filter(|x| x.direction == dir && x.verdict != ReinjectionVerdict::Redundant) {
             let _ = writeln!(
                 s,
                 "  {}: dsn {} len {} on {} at {} s (frame {}), original on {} at {} s (frame {}); arrived: original {}, reinjection {}",

@@ -119,6 +119,19 @@ kinds! {
     }
 }
 
+kinds! {
+    /// What became of a reinjection (MPTCP data sent again on another subflow), as `pair` sees
+    /// it at the receiver's capture.
+    ReinjectionVerdict {
+        /// The original was lost, or the reinjection arrived first.
+        Useful = "useful",
+        /// The original arrived first.
+        Redundant = "redundant",
+        /// Neither copy arrived.
+        Lost = "lost",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

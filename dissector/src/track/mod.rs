@@ -42,7 +42,7 @@ mod testkit;
 
 pub use data::{DataDir, DataSink, NullSink};
 use flows::{swap_roles, FlowKey};
-pub use kinds::{AnomalyKind, EndHow, FoundBy, RoleRule, Side};
+pub use kinds::{AnomalyKind, EndHow, FoundBy, ReinjectionVerdict, RoleRule, Side};
 use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::{
