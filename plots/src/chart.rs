@@ -6,8 +6,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::{Capture, PlotError};
 
-/// Subflow colours (Tableau 10): distinct, readable on white, in subflow order.
-const PALETTE: [RGBColor; 10] = [
+/// Subflow colours: Tableau 10, then ten more, readable on white and pairwise at least 24 apart
+/// in CIELAB (ΔE*76), none near the black of the aggregate lines; in subflow order, so 20
+/// subflows of a connection get 20 different colours (past 20 they repeat).
+const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -18,9 +20,19 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 0, 0),
+    RGBColor(0, 100, 0),
+    RGBColor(255, 0, 255),
+    RGBColor(0, 128, 128),
+    RGBColor(128, 128, 0),
+    RGBColor(100, 40, 140),
+    RGBColor(250, 200, 0),
+    RGBColor(255, 150, 150),
+    RGBColor(0, 220, 110),
 ];
 
-/// Colour of the `i`-th subflow of a connection.
+/// Colour of the `i`-th subflow of a connection (every plot kind takes its colours here).
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
