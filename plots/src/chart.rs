@@ -170,21 +170,6 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// The legend box every plot draws: white, grey border, legend-sized text.
-pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    ch: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-    sz: &Sizes,
-) -> Result<(), PlotError> {
-    ch.configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)
-}
-
 /// The grid and axes of a time-vs-value plot (time since the first packet on x).
 pub fn time_mesh<'a, DB: DrawingBackend + 'a>(
     ch: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
@@ -203,7 +188,10 @@ pub fn mesh<'a, DB: DrawingBackend + 'a>(
     fraction: bool,
     sz: &Sizes,
 ) -> Result<(), PlotError> {
+    // As many y labels as fit the height, at most 10.
+    let rows = (f64::from(ch.plotting_area().dim_in_pixel().1) / (sz.label * 2.2)) as usize;
     ch.configure_mesh()
+        .y_labels(rows.clamp(2, 10))
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|v| num(*v))

@@ -44,8 +44,9 @@ pub struct Layout {
     pub font: f64,
     pub columns: usize,
     pub rows: usize,
-    /// One column: mark, gap, the widest label, the space to the next column.
-    pub cell: u32,
+    /// Where each column starts (from the box's left edge, after the padding): entries go
+    /// down each column in turn, each column as wide as its widest label.
+    pub column_x: Vec<u32>,
     pub row: u32,
     pub pad: u32,
     /// The box.
@@ -80,17 +81,29 @@ fn layout_at(labels: &[String], w: u32, font: f64, measure: &dyn Fn(&str, f64) -
     let col_gap = (font * 1.5) as u32;
     let room = w.saturating_sub(2 * pad + mark).max(1);
     let labels: Vec<String> = labels.iter().map(|l| shorten(l, room, font, measure)).collect();
-    let widest = labels.iter().map(|l| measure(l, font)).max().unwrap_or(0);
-    let cell = mark + widest + col_gap;
+    let widths: Vec<u32> = labels.iter().map(|l| mark + measure(l, font)).collect();
     let n = labels.len().max(1);
-    let fit = (w.saturating_sub(2 * pad) + col_gap) / cell.max(1);
-    let mut columns = (fit as usize).clamp(1, n);
-    let rows = n.div_ceil(columns);
-    columns = n.div_ceil(rows);
+    let avail = w.saturating_sub(2 * pad);
+    // The most columns whose widths (each its widest entry) fit.
+    let grid = |columns: usize| -> (usize, Vec<u32>, u32) {
+        let rows = n.div_ceil(columns);
+        let col_w: Vec<u32> = widths.chunks(rows).map(|c| c.iter().copied().max().unwrap_or(0)).collect();
+        let columns = col_w.len().max(1);
+        let total = col_w.iter().sum::<u32>() + col_gap * (columns as u32 - 1);
+        (rows, col_w, total)
+    };
+    let (rows, col_w, total) = (1..=n).rev().map(grid).find(|g| g.2 <= avail).unwrap_or_else(|| grid(1));
+    let column_x: Vec<u32> = col_w
+        .iter()
+        .scan(0, |x, cw| {
+            let at = *x;
+            *x += cw + col_gap;
+            Some(at)
+        })
+        .collect();
     let row = (font * 1.45) as u32;
-    let width = (columns as u32 * cell).saturating_sub(col_gap) + 2 * pad;
     let height = if labels.is_empty() { 0 } else { rows as u32 * row + 2 * pad };
-    Layout { font, columns, rows, cell, row, pad, width: width.min(w), height, labels }
+    Layout { font, columns: col_w.len(), rows, column_x, row, pad, width: (total + 2 * pad).min(w), height, labels }
 }
 
 /// `label`, cut to fit `room` pixels with "…" when it does not.
@@ -140,8 +153,8 @@ pub fn beneath<DB: DrawingBackend>(
     let mw = Layout::mark_w(l.font) as i32;
     let r = (l.font / 3.0).max(2.0) as i32;
     for (i, (e, label)) in entries.iter().zip(&l.labels).enumerate() {
-        let (row, col) = (i / l.columns, i % l.columns);
-        let x = x0 + l.pad as i32 + col as i32 * l.cell as i32;
+        let (row, col) = (i % l.rows.max(1), i / l.rows.max(1));
+        let x = x0 + l.pad as i32 + l.column_x.get(col).copied().unwrap_or(0) as i32;
         let y = y0 + l.pad as i32 + row as i32 * l.row as i32 + l.row as i32 / 2;
         draw_mark(&below, e.mark, x, y, mw, r)?;
         below

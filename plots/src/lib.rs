@@ -97,7 +97,16 @@ pub struct PlotOptions {
 
 impl Default for PlotOptions {
     fn default() -> Self {
-        PlotOptions { kind: PlotKind::Throughput, connection: None, direction: Dir::C2s, width: 1000, height: 600, stacked: false, from: None, to: None }
+        PlotOptions {
+            kind: PlotKind::Throughput,
+            connection: None,
+            direction: Dir::C2s,
+            width: 1000,
+            height: 600,
+            stacked: false,
+            from: None,
+            to: None,
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err, FONT};
-use crate::throughput::{throughput_series, ThroughputSeries};
 use crate::legend::{self, Entry, Mark};
+use crate::throughput::{throughput_series, ThroughputSeries};
 use crate::window::{self, Window};
 use crate::{Capture, PlotError, PlotOptions};
 
@@ -107,7 +107,11 @@ pub fn render<DB: DrawingBackend>(
             }
         }
         let edge = |v: &[f64]| -> Vec<(f64, f64)> {
-            let pts: Vec<(f64, f64)> = v.iter().enumerate().flat_map(|(i, &y)| [(s.sending.start(i), y), (s.sending.start(i) + s.sending.interval_s, y)]).collect();
+            let pts: Vec<(f64, f64)> = v
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &y)| [(s.sending.start(i), y), (s.sending.start(i) + s.sending.interval_s, y)])
+                .collect();
             window::clip_line(&pts, &x)
         };
         let mut band = edge(&top);

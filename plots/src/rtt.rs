@@ -63,7 +63,9 @@ pub fn render<DB: DrawingBackend>(
             let mut label = sf.map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
             if let Some(st) = sf.map(|f| f.dir(opts.direction).rtt) {
                 match (st.min_ms, st.avg_ms, st.max_ms) {
-                    (Some(a), Some(m), Some(b)) => label.push_str(&format!("  ({} samples, {a:.2}/{m:.2}/{b:.2} ms min/avg/max)", st.samples)),
+                    (Some(a), Some(m), Some(b)) => {
+                        label.push_str(&format!("  ({} samples, {a:.2}/{m:.2}/{b:.2} ms min/avg/max)", st.samples))
+                    }
                     _ => label.push_str("  (no samples)"),
                 }
             }

@@ -128,11 +128,13 @@ pub fn render<DB: DrawingBackend>(
     let acks_in = s.acks.iter().filter(|a| window::shown(&x, a.t));
     let top = pts_in.clone().map(|p| p.dsn_rel.saturating_add(i64::from(p.len))).chain(acks_in.clone().map(|a| a.ack_rel)).max();
     let bottom = pts_in.map(|p| p.dsn_rel).chain(acks_in.map(|a| a.ack_rel)).min();
-    let (bottom, top) = if win.is_set() { (bottom.unwrap_or(0), top.unwrap_or(0)) } else { (bottom.unwrap_or(0).min(0), top.unwrap_or(0).max(0)) };
+    let (bottom, top) =
+        if win.is_set() { (bottom.unwrap_or(0), top.unwrap_or(0)) } else { (bottom.unwrap_or(0).min(0), top.unwrap_or(0).max(0)) };
     let (scale, uname) = unit(top);
     let ack_style = RGBColor(90, 90, 90).stroke_width(1);
     let rr = ((sz.label / 7.0).max(1.5) as i32) * 3;
-    let mut entries = vec![Entry::new(format!("data ACK (seen {})", chart::dir_name(opts.direction.flip())), Mark::Line(RGBColor(90, 90, 90), 1))];
+    let mut entries =
+        vec![Entry::new(format!("data ACK (seen {})", chart::dir_name(opts.direction.flip())), Mark::Line(RGBColor(90, 90, 90), 1))];
     for (i, &id) in s.subflows.iter().enumerate() {
         let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
         entries.push(Entry::new(label, Mark::Dot(chart::color(i))));

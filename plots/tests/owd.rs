@@ -68,7 +68,7 @@ fn plotted_delays_are_the_checkers() {
 fn the_owd_plot_draws_every_matched_segment() {
     let r = report("pair");
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("owd.svg");
-    mptcp_plots::owd::render_file(&r, "client-any.pcap / server-any.pcap", 1000, 700, &path).unwrap();
+    mptcp_plots::owd::render_file(&r, "client-any.pcap / server-any.pcap", 1000, 700, &Default::default(), &path).unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("valid SVG");
     let circles = doc.descendants().filter(|n| n.has_tag_name("circle")).count();

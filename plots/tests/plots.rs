@@ -55,7 +55,7 @@ fn every_kind_renders_png_and_svg_of_the_requested_size() {
         for (kind, kname) in KINDS {
             for (stacked, dir) in [(false, Dir::C2s), (true, Dir::S2c)] {
                 let (w, h) = if stacked { (640, 400) } else { (1000, 600) };
-                let opts = PlotOptions { kind, connection: None, direction: dir, width: w, height: h, stacked };
+                let opts = PlotOptions { kind, connection: None, direction: dir, width: w, height: h, stacked, ..PlotOptions::default() };
                 let stem = format!("{}-{kname}-{}", name.trim_end_matches(".pcap"), if stacked { "s2c-stacked" } else { "c2s" });
                 let png = out(&format!("{stem}.png"));
                 assert_eq!(render_file(&cap, &opts, &png).unwrap(), 0);
