@@ -9,10 +9,10 @@ use mptcp_plots::{PlotKind, PlotOptions};
 /// The interval a throughput plot of `opts` uses when none is given: from the plotted
 /// connection's duration. That connection (the asked one, or the busiest) is known only after a
 /// pass over the capture, so a file is read twice; standard input, which cannot be, and the
-/// other plot kinds keep 100 ms.
+/// other plot kinds keep 100 ms. The reordering plot's sending shares are per interval too.
 pub(crate) fn plot_interval<E>(file: &Path, opts: &PlotOptions, open: impl FnOnce() -> Result<CaptureReader, E>) -> Result<u64, E> {
     const FALLBACK_NS: u64 = 100_000_000;
-    if opts.kind != PlotKind::Throughput || file.as_os_str() == "-" {
+    if !matches!(opts.kind, PlotKind::Throughput | PlotKind::Reorder) || file.as_os_str() == "-" {
         return Ok(FALLBACK_NS);
     }
     let mut reader = open()?;
