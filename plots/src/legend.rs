@@ -187,3 +187,35 @@ fn draw_mark<DB: DrawingBackend>(a: &DrawingArea<DB, Shift>, m: Mark, x: i32, y:
     }
     .map_err(draw_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_long_labels_fit_in_a_box_inside_the_width() {
+        // The owd legend of a 16-subflow pair: ~110 characters a label.
+        let labels: Vec<String> = (0..16)
+            .map(|i| {
+                format!(
+                    "198.51.100.{i}:4{i:04} → 203.0.113.2:5201  (c2s: 1234 segments, median 43.72 ms; s2c: 149 segments, median 125.96 ms)"
+                )
+            })
+            .collect();
+        let measure = |t: &str, f: f64| (t.chars().count() as f64 * f * 0.6) as u32;
+        for (w, max_h) in [(1000, 200), (2000, 120), (600, 400)] {
+            let l = layout(&labels, w, max_h, 14.0, &measure);
+            assert!(l.height <= max_h && l.width <= w, "{w}: {l:?}");
+            assert_eq!(l.labels.len(), 16);
+            assert!(l.rows * l.columns >= 16 && l.rows * l.row as usize + 2 * l.pad as usize <= l.height as usize, "{l:?}");
+            let mark = Layout::mark_w(l.font) + (l.font * 0.5) as u32;
+            for (i, label) in l.labels.iter().enumerate() {
+                let right = l.pad + l.column_x[i / l.rows] + mark + measure(label, l.font);
+                assert!(right <= l.width, "{w}: entry {i} ends at {right}, the box at {}", l.width);
+            }
+        }
+        // Too wide for the image: cut with "…", still inside.
+        let l = layout(&labels, 300, 1000, 14.0, &measure);
+        assert!(l.labels.iter().all(|s| s.ends_with('…')) && l.width <= 300, "{l:?}");
+    }
+}
