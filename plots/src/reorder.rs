@@ -42,7 +42,8 @@ pub fn render<DB: DrawingBackend>(
     // The time axis: from the first data placed or sent to the last.
     let first_sent = (0..s.sending.intervals()).find(|&i| s.sending.lines.iter().any(|l| l.bytes.get(i).is_some_and(|&b| b > 0)));
     let t_min = s.buffer.iter().map(|p| p.0).chain(first_sent.map(|i| s.sending.start(i))).fold(f64::INFINITY, f64::min);
-    let t_max = s.buffer.iter().map(|p| p.0).fold(s.sending.end(), f64::max);
+    // Up to the connection's last packet: the last interval may reach past it.
+    let t_max = s.buffer.iter().map(|p| p.0).fold(cap.rel(conn.end_ts), f64::max);
     let x = window::time_axis(win, t_min, t_max);
     let subs: Vec<_> = s.sending.lines.iter().filter(|l| l.subflow.is_some()).collect();
     let c = RGBColor(180, 40, 40);

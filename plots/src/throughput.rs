@@ -144,7 +144,7 @@ pub fn render<DB: DrawingBackend>(
         "{}hroughput per subflow, {}, {} ms intervals",
         if opts.stacked { "Stacked t" } else { "T" },
         chart::dir_name(opts.direction),
-        (s.interval_s * 1000.0).round()
+        chart::num(s.interval_s * 1000.0)
     );
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
