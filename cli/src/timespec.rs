@@ -39,7 +39,8 @@ fn absolute(s: &str) -> Option<f64> {
             dt.to_zoned(jiff::tz::TimeZone::system()).ok()?.timestamp()
         }
     };
-    Some(ts.as_nanosecond() as f64 / 1e9)
+    // Whole seconds and the fraction apart: 1796618101.25 stays exact (nanoseconds / 1e9 does not).
+    Some(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) / 1e9)
 }
 
 #[cfg(test)]
