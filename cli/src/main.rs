@@ -24,6 +24,7 @@ mod libpcap;
 mod output;
 mod pair_cmd;
 mod select;
+mod timespec;
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
 use mptcp_dissector::report::dissect::{self, DissectConfig};
@@ -234,6 +235,15 @@ enum Command {
         /// Throughput: stacked areas per subflow instead of one line each.
         #[arg(long)]
         stacked: bool,
+        /// Draw from this time: seconds since the capture's first packet (1.5, 0.85s, 250ms), a
+        /// local date and time as tshark -t ad shows it (2026-12-07 04:35:01.25; a Z or +01:00 at
+        /// the end gives the zone), or @ and epoch seconds (@1796618101.25). Default: the
+        /// connection's first packet. Not for hol; owd: relative seconds only.
+        #[arg(long, value_name = "TIME", value_parser = timespec::parse)]
+        from: Option<mptcp_plots::TimeBound>,
+        /// Draw up to this time (the forms of --from). Default: the connection's last packet.
+        #[arg(long, value_name = "TIME", value_parser = timespec::parse)]
+        to: Option<mptcp_plots::TimeBound>,
         /// Output image: a .png or .svg file.
         #[arg(long, short = 'o')]
         output: PathBuf,
@@ -946,11 +956,12 @@ fn run_export(files: &[PathBuf], out: &std::path::Path, segments: bool, jobs: us
 fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
     match command {
         Command::Pair { client, server, format } => pair_cmd::run(&client, &server, format).map(ExitCode::from),
-        Command::Plot { file, kind: PlotKindArg::Owd, server, width, height, output, .. } => {
+        Command::Plot { file, kind: PlotKindArg::Owd, server, width, height, from, to, output, .. } => {
             use mptcp_dissector::analysis::pair;
             let Some(server) = server else {
                 return Err(CliError::Usage("plot --kind owd needs the server-side capture: --server FILE".into()));
             };
+            let win = owd_window(from, to)?;
             plot_format(&output)?;
             output::refuse_input(&output, &[&file, &server])?;
             let pair_cmd::Paired { report, code, .. } =
@@ -958,11 +969,12 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             let name = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
             let title = format!("{} / {}", name(&file), name(&server));
             let out = output::OutFile::create(&output, &[&file, &server])?;
-            match mptcp_plots::owd::render_file(&report, &title, width, height, out.tmp_path()) {
+            match mptcp_plots::owd::render_file(&report, &title, width, height, &win, out.tmp_path()) {
                 Ok(()) => {
                     out.commit()?;
                     say!("mptcp-trace: wrote {}", output.display())
                 }
+                Err(PlotError::Range(m)) => return Err(CliError::Usage(m)),
                 Err(e @ PlotError::Format(_)) => return Err(CliError::PlotFormat(e)),
                 Err(source) => return Err(CliError::Plot { path: output, source }),
             }
@@ -1089,7 +1101,10 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Plot { file, kind, select, direction, interval, width, height, stacked, output, .. } => {
+        Command::Plot { file, kind, select, direction, interval, width, height, stacked, from, to, output, .. } => {
+            if matches!(kind, PlotKindArg::Hol) && (from.is_some() || to.is_some()) {
+                return Err(CliError::Usage("--from/--to: the hol plot has no time axis (its x axis is a delay)".into()));
+            }
             plot_format(&output)?;
             output::refuse_input(&output, &[&file])?;
             let connection = connection_of(&file, &select, limits)?;
@@ -1111,6 +1126,8 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                 width,
                 height,
                 stacked,
+                from,
+                to,
             };
             let interval_ns = match &interval {
                 Some(i) => mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
@@ -1129,6 +1146,14 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
                     cap.records_dropped,
                     mptcp_plots::MAX_POINTS
                 );
+            }
+            match cap.window(&opts) {
+                Err(PlotError::Range(m)) => return Err(CliError::Usage(m)),
+                Err(e @ (PlotError::NoConnection { .. } | PlotError::NoConnections)) => {
+                    eprintln!("mptcp-trace: error: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+                _ => {}
             }
             let out = output::OutFile::create(&output, &[&file])?;
             let conn = match mptcp_plots::render_file(&cap, &opts, out.tmp_path()) {
@@ -1150,6 +1175,18 @@ fn run_one(command: Command, limits: Limits) -> Result<ExitCode, CliError> {
         }
         _ => Err(CliError::Internal("several files: run_files")),
     }
+}
+
+/// The owd plot's `--from/--to`: seconds since each sender's capture's first packet.
+fn owd_window(from: Option<mptcp_plots::TimeBound>, to: Option<mptcp_plots::TimeBound>) -> Result<mptcp_plots::Window, CliError> {
+    let rel = |b: Option<mptcp_plots::TimeBound>| match b {
+        None => Ok(None),
+        Some(mptcp_plots::TimeBound::Relative(s)) => Ok(Some(s)),
+        Some(mptcp_plots::TimeBound::Epoch(_)) => {
+            Err(CliError::Usage("plot --kind owd: --from/--to take seconds since each capture's first packet (e.g. 1.5, 250ms)".into()))
+        }
+    };
+    mptcp_plots::Window::new(rel(from)?, rel(to)?).map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// A plot's output must say its format (.png or .svg): checked before any input is read.

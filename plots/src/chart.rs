@@ -6,8 +6,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::{Capture, PlotError};
 
-/// Subflow colours (Tableau 10): distinct, readable on white, in subflow order.
-const PALETTE: [RGBColor; 10] = [
+/// Subflow colours: Tableau 10, then ten more, readable on white and pairwise at least 24 apart
+/// in CIELAB (ΔE*76), none near the black of the aggregate lines; in subflow order, so 20
+/// subflows of a connection get 20 different colours (past 20 they repeat).
+const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -18,9 +20,19 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 0, 0),
+    RGBColor(0, 100, 0),
+    RGBColor(255, 0, 255),
+    RGBColor(0, 128, 128),
+    RGBColor(128, 128, 0),
+    RGBColor(100, 40, 140),
+    RGBColor(250, 200, 0),
+    RGBColor(255, 150, 150),
+    RGBColor(0, 220, 110),
 ];
 
-/// Colour of the `i`-th subflow of a connection.
+/// Colour of the `i`-th subflow of a connection (every plot kind takes its colours here).
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
@@ -158,21 +170,6 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// The legend box every plot draws: white, grey border, legend-sized text.
-pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    ch: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-    sz: &Sizes,
-) -> Result<(), PlotError> {
-    ch.configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, sz.legend))
-        .draw()
-        .map_err(draw_err)
-}
-
 /// The grid and axes of a time-vs-value plot (time since the first packet on x).
 pub fn time_mesh<'a, DB: DrawingBackend + 'a>(
     ch: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
@@ -191,7 +188,10 @@ pub fn mesh<'a, DB: DrawingBackend + 'a>(
     fraction: bool,
     sz: &Sizes,
 ) -> Result<(), PlotError> {
+    // As many y labels as fit the height, at most 10.
+    let rows = (f64::from(ch.plotting_area().dim_in_pixel().1) / (sz.label * 2.2)) as usize;
     ch.configure_mesh()
+        .y_labels(rows.clamp(2, 10))
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|v| num(*v))

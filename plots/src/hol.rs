@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
+use crate::legend::{self, Entry, Mark};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One line: (delay ms, fraction of the pieces with at most that delay), increasing.
@@ -61,7 +62,15 @@ pub fn render<DB: DrawingBackend>(
     let sz = chart::sizes(w, h);
     let x_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(0f64, f64::max);
     let x_top = if x_max > 0.0 { x_max * 1.05 } else { 1.0 };
-    let y_top = 1.0 + 0.1 * lines.len() as f64;
+    let y_top = 1.05;
+    let all_color = RGBColor(40, 40, 40);
+    let is_all = |i: usize, l: &HolLine| l.subflow.is_none() && i + 1 == lines.len();
+    let entries: Vec<Entry> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Entry::new(l.label.clone(), if is_all(i, l) { Mark::Dashed(all_color, 2) } else { Mark::Line(chart::color(i), 3) }))
+        .collect();
+    let area = legend::beneath(&area, &entries, &sz)?;
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
@@ -70,8 +79,8 @@ pub fn render<DB: DrawingBackend>(
         .map_err(draw_err)?;
     chart::mesh(&mut ch, "delay from arrival to in-order delivery (ms)", "fraction of pieces with delay at most x", true, &sz)?;
     for (i, l) in lines.iter().enumerate() {
-        let all = l.subflow.is_none() && i + 1 == lines.len();
-        let c = if all { RGBColor(40, 40, 40) } else { chart::color(i) };
+        let all = is_all(i, l);
+        let c = if all { all_color } else { chart::color(i) };
         // Steps: the fraction holds until the next bucket's end.
         let mut pts = vec![(0.0, 0.0)];
         for &(x, f) in &l.points {
@@ -83,14 +92,12 @@ pub fn render<DB: DrawingBackend>(
             pts.push((x_top, f));
         }
         let style = if all { c.stroke_width(2) } else { c.stroke_width(3) };
-        let series = if all {
-            ch.draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 5, style)).map_err(draw_err)?
+        if all {
+            ch.draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 5, style)).map_err(draw_err)?;
         } else {
-            ch.draw_series(LineSeries::new(pts.iter().copied(), style)).map_err(draw_err)?
-        };
-        series.label(l.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)));
+            ch.draw_series(LineSeries::new(pts.iter().copied(), style)).map_err(draw_err)?;
+        }
     }
-    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if lines.iter().all(|l| l.points.is_empty()) {
         chart::note(&area, "no data in this direction")?;
     }

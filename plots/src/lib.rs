@@ -41,17 +41,26 @@ mod collect;
 mod decimate;
 pub mod font;
 pub mod hol;
+mod legend;
 pub mod owd;
 pub mod reorder;
 pub mod rtt;
 pub mod sequence;
 pub mod subflows;
 pub mod throughput;
+mod window;
 
 /// Largest image side accepted (pixels); [`collect`] keeps series fine enough for it.
 pub const MAX_SIDE: u32 = 10_000;
 
 pub use collect::{Collector, MAX_POINTS};
+pub use window::{TimeBound, Window};
+
+/// Colour of a connection's `i`-th subflow in every plot kind (distinct for the first 20).
+pub fn subflow_color(i: usize) -> (u8, u8, u8) {
+    let c = chart::color(i);
+    (c.0, c.1, c.2)
+}
 
 /// What to plot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,11 +88,25 @@ pub struct PlotOptions {
     pub height: u32,
     /// Throughput: stack the subflows' areas instead of one line each.
     pub stacked: bool,
+    /// Draw from this time on (`plot --from`); `None`: from the connection's first packet.
+    /// Not for the head-of-line delay plot, whose x axis is a delay.
+    pub from: Option<TimeBound>,
+    /// Draw up to this time (`plot --to`); `None`: to the connection's last packet.
+    pub to: Option<TimeBound>,
 }
 
 impl Default for PlotOptions {
     fn default() -> Self {
-        PlotOptions { kind: PlotKind::Throughput, connection: None, direction: Dir::C2s, width: 1000, height: 600, stacked: false }
+        PlotOptions {
+            kind: PlotKind::Throughput,
+            connection: None,
+            direction: Dir::C2s,
+            width: 1000,
+            height: 600,
+            stacked: false,
+            from: None,
+            to: None,
+        }
     }
 }
 
@@ -98,6 +121,9 @@ pub enum PlotError {
     Format(String),
     #[error("size {0}x{1} out of range (16..=10000 pixels each way)")]
     Size(u32, u32),
+    /// `--from`/`--to` out of order, or no packet of the connection between them.
+    #[error("{0}")]
+    Range(String),
     #[error("drawing failed: {0}")]
     Draw(String),
     /// The image could not be written (its file's I/O error).
@@ -242,23 +268,24 @@ impl Retire for ToShared {
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cap: &Capture, opts: &PlotOptions) -> Result<usize, PlotError> {
     font::register();
     let conn = cap.connection(opts.connection, opts.direction)?;
+    let win = cap.window(opts)?;
     root.fill(&WHITE).map_err(chart::draw_err)?;
     match opts.kind {
         PlotKind::Throughput => {
             let s = throughput::throughput_series(cap, conn, opts.direction);
-            throughput::render(root, cap, conn, opts, &s)?
+            throughput::render(root, cap, conn, opts, &win, &s)?
         }
         PlotKind::Sequence => {
             let s = sequence::sequence_series(cap, conn, opts.direction);
-            sequence::render(root, cap, conn, opts, &s)?
+            sequence::render(root, cap, conn, opts, &win, &s)?
         }
         PlotKind::Rtt => {
             let s = rtt::rtt_series(cap, conn, opts.direction);
-            rtt::render(root, cap, conn, opts, &s)?
+            rtt::render(root, cap, conn, opts, &win, &s)?
         }
         PlotKind::Subflows => {
             let s = subflows::subflow_timeline(cap, conn);
-            subflows::render(root, cap, conn, opts, &s)?
+            subflows::render(root, cap, conn, opts, &win, &s)?
         }
         PlotKind::Hol => {
             let s = hol::hol_series(cap, conn, opts.direction);
@@ -266,7 +293,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cap: &Capture, op
         }
         PlotKind::Reorder => {
             let s = reorder::reorder_series(cap, conn, opts.direction);
-            reorder::render(root, cap, conn, opts, &s)?
+            reorder::render(root, cap, conn, opts, &win, &s)?
         }
     }
     root.present().map_err(chart::draw_err)?;

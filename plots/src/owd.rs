@@ -10,19 +10,22 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::chart::{self, draw_err, FONT};
+use crate::legend::{self, Entry, Mark};
+use crate::window::{self, Window};
 use crate::{font, PlotError, MAX_SIDE};
 
-/// The points drawn for one series: all of them up to `4 × width`, else per pixel column of
-/// time the lowest and the highest delay (so spikes and floors stay visible).
-pub fn thin(points: &[(f64, f64)], t_max: f64, width: u32) -> Vec<(f64, f64)> {
+/// The points drawn for one series on the time axis `x`: all of them up to `4 × width`, else
+/// per pixel column of time the lowest and the highest delay (so spikes and floors stay visible).
+pub fn thin(points: &[(f64, f64)], x: &std::ops::Range<f64>, width: u32) -> Vec<(f64, f64)> {
     let cols = width.max(1) as usize;
-    if points.len() <= 4 * cols || t_max <= 0.0 {
+    let span = x.end - x.start;
+    if points.len() <= 4 * cols || span.is_nan() || span <= 0.0 {
         return points.to_vec();
     }
     let mut lo: Vec<Option<(f64, f64)>> = vec![None; cols];
     let mut hi: Vec<Option<(f64, f64)>> = vec![None; cols];
     for &(t, d) in points {
-        let c = ((t / t_max * cols as f64) as usize).min(cols - 1);
+        let c = (((t - x.start) / span * cols as f64).max(0.0) as usize).min(cols - 1);
         if lo[c].is_none_or(|p| d < p.1) {
             lo[c] = Some((t, d));
         }
@@ -37,17 +40,29 @@ pub fn thin(points: &[(f64, f64)], t_max: f64, width: u32) -> Vec<(f64, f64)> {
 }
 
 /// Renders the one-way delay plot of `report` (made with `PairOptions::series`) to `path`, PNG
-/// or SVG by its extension. `title` names the two captures.
-pub fn render_file(report: &PairReport, title: &str, width: u32, height: u32, path: &Path) -> Result<(), PlotError> {
+/// or SVG by its extension. `title` names the two captures; `win`: the time range drawn (seconds
+/// since each sender's capture's first packet), fitted to the matched segments where open.
+pub fn render_file(report: &PairReport, title: &str, width: u32, height: u32, win: &Window, path: &Path) -> Result<(), PlotError> {
     if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
         return Err(PlotError::Size(width, height));
     }
-    crate::write_image(path, (width, height), |area| draw(area, report, title), |area| draw(area, report, title))
+    crate::write_image(path, (width, height), |area| draw(area, report, title, win), |area| draw(area, report, title, win))
 }
 
 /// Draws the plot on `root`.
-pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairReport, title: &str) -> Result<(), PlotError> {
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairReport, title: &str, win: &Window) -> Result<(), PlotError> {
     font::register();
+    let times = || report.owd_series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (t_min, t_max) = (times().fold(f64::INFINITY, f64::min), times().fold(0f64, f64::max));
+    if win.is_set() && !times().any(|t| win.meets(t, t)) {
+        return Err(PlotError::Range(format!(
+            "no segment matched between the captures from {} to {} (they are from {} to {} s since their sender's first packet)",
+            win.from.map_or("the start".into(), |f| format!("{} s", chart::num(f))),
+            win.to.map_or("the end".into(), |t| format!("{} s", chart::num(t))),
+            chart::num(if t_min.is_finite() { t_min } else { 0.0 }),
+            chart::num(t_max)
+        )));
+    }
     root.fill(&WHITE).map_err(draw_err)?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
@@ -67,16 +82,41 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairRepo
     root.draw(&Text::new(offset, ((w / 2) as i32, y2), (FONT, sz.label).into_font().color(&RGBColor(60, 60, 60)).pos(center)))
         .map_err(draw_err)?;
     let body = root.split_vertically((f64::from(y2) + sz.label * 1.4) as u32).1;
+    // One colour per subflow, the same in both panels; one legend for both, beneath them.
+    let mut names: Vec<&str> = Vec::new();
+    for s in &report.owd_series {
+        if !names.contains(&s.subflow.as_str()) {
+            names.push(&s.subflow);
+        }
+    }
+    let entries: Vec<Entry> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let stats: Vec<String> = report
+                .owd_series
+                .iter()
+                .filter(|s| s.subflow == *n)
+                .map(|s| format!("{}: {} segments, median {:.2} ms", s.direction, s.points.len(), median(&s.points)))
+                .collect();
+            Entry::new(format!("{}  ({})", n.replace("->", " → "), stats.join("; ")), Mark::Dot(chart::color(i)))
+        })
+        .collect();
+    let body = legend::beneath(&body, &entries, &sz)?;
     let (upper, lower) = body.split_vertically(body.dim_in_pixel().1 / 2);
-    // one color per subflow, the same in both panels
-    let mut names: Vec<&str> = report.owd_series.iter().map(|s| s.subflow.as_str()).collect();
-    names.dedup();
-    let t_max = report.owd_series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0f64, f64::max);
+    let x = window::time_axis(win, t_min, t_max);
     for (area, dir, what) in [(&upper, "c2s", "client → server"), (&lower, "s2c", "server → client")] {
         let series: Vec<&OwdSeries> = report.owd_series.iter().filter(|s| s.direction == dir).collect();
-        panel(area, &series, &names, what, t_max, &sz)?;
+        panel(area, &series, &names, what, &x, &sz)?;
     }
     root.present().map_err(draw_err)
+}
+
+/// The median delay of a series' points (ms).
+fn median(points: &[(f64, f64)]) -> f64 {
+    let mut sorted: Vec<f64> = points.iter().map(|p| p.1).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn panel<DB: DrawingBackend>(
@@ -84,38 +124,30 @@ fn panel<DB: DrawingBackend>(
     series: &[&OwdSeries],
     names: &[&str],
     what: &str,
-    t_max: f64,
+    x: &std::ops::Range<f64>,
     sz: &chart::Sizes,
 ) -> Result<(), PlotError> {
     let (w, _) = area.dim_in_pixel();
-    let lo = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0f64, f64::min);
-    let hi = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0f64, f64::max);
-    let y_top = chart::headroom(hi, 0.12 * (series.len() + 1) as f64);
+    let shown = || series.iter().flat_map(|s| s.points.iter().filter(|p| window::shown(x, p.0)).map(|p| p.1));
+    let lo = shown().fold(0f64, f64::min);
+    let hi = shown().fold(0f64, f64::max);
     let mut ch = ChartBuilder::on(area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..chart::time_end(t_max), lo.min(0.0)..y_top)
+        .build_cartesian_2d(x.clone(), lo.min(0.0)..chart::headroom(hi, 0.05))
         .map_err(draw_err)?;
     chart::mesh(&mut ch, "time at the sender's capture, since its first packet (s)", &format!("one-way delay {what} (ms)"), false, sz)?;
     let r = (sz.label / 6.0).max(1.5) as i32;
     for s in series {
         let i = names.iter().position(|n| *n == s.subflow).unwrap_or(0);
         let c = chart::color(i);
-        let pts = thin(&s.points, chart::time_end(t_max), w);
-        let mut sorted: Vec<f64> = s.points.iter().map(|p| p.1).collect();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-        let label = format!("{}  ({} segments, median {median:.2} ms)", s.subflow.replace("->", " → "), s.points.len());
-        ch.draw_series(pts.iter().map(|&p| Circle::new(p, r, c.filled())))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
+        let inside: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| window::shown(x, p.0)).collect();
+        let pts = thin(&inside, x, w);
+        ch.draw_series(pts.iter().map(|&p| Circle::new(p, r, c.filled()))).map_err(draw_err)?;
     }
     if series.is_empty() {
         chart::note(area, &format!("no segment {what} matched between the captures"))?;
-    } else {
-        chart::legend(&mut ch, SeriesLabelPosition::UpperRight, sz)?;
     }
     Ok(())
 }
@@ -127,10 +159,10 @@ mod tests {
     #[test]
     fn thinning_keeps_each_columns_extremes() {
         let pts: Vec<(f64, f64)> = (0..10_000).map(|i| (f64::from(i) / 1000.0, f64::from(i % 7))).collect();
-        let kept = thin(&pts, 10.0, 100);
+        let kept = thin(&pts, &(0.0..10.0), 100);
         assert!(kept.len() <= 200, "{}", kept.len());
         assert_eq!(kept.iter().map(|p| p.1).fold(f64::MAX, f64::min), 0.0);
         assert_eq!(kept.iter().map(|p| p.1).fold(0f64, f64::max), 6.0);
-        assert_eq!(thin(&pts[..300], 10.0, 100).len(), 300);
+        assert_eq!(thin(&pts[..300], &(0.0..10.0), 100).len(), 300);
     }
 }

@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::chart::{self, draw_err, FONT};
+use crate::legend::{self, Entry, Mark};
 use crate::throughput::{throughput_series, ThroughputSeries};
+use crate::window::{self, Window};
 use crate::{Capture, PlotError, PlotOptions};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,7 @@ pub fn render<DB: DrawingBackend>(
     cap: &Capture,
     conn: &Connection,
     opts: &PlotOptions,
+    win: &Window,
     s: &ReorderSeries,
 ) -> Result<(), PlotError> {
     let r = &conn.data(opts.direction).receiver;
@@ -36,15 +39,32 @@ pub fn render<DB: DrawingBackend>(
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
+    // The time axis: from the first data placed or sent to the last.
+    let first_sent = (0..s.sending.intervals()).find(|&i| s.sending.lines.iter().any(|l| l.bytes.get(i).is_some_and(|&b| b > 0)));
+    let t_min = s.buffer.iter().map(|p| p.0).chain(first_sent.map(|i| s.sending.start(i))).fold(f64::INFINITY, f64::min);
+    // Up to the connection's last packet: the last interval may reach past it.
+    let t_max = s.buffer.iter().map(|p| p.0).fold(cap.rel(conn.end_ts), f64::max);
+    let x = window::time_axis(win, t_min, t_max);
+    let subs: Vec<_> = s.sending.lines.iter().filter(|l| l.subflow.is_some()).collect();
+    let c = RGBColor(180, 40, 40);
+    let label = format!(
+        "bytes above the next expected DSN (p50 {} / p99 {} / max {} B; {} out-of-order pieces)",
+        r.reorder_buffer_bytes.p50.map_or("-".into(), chart::num),
+        r.reorder_buffer_bytes.p99.map_or("-".into(), chart::num),
+        r.reorder_buffer_bytes.max.map_or("-".into(), chart::num),
+        r.out_of_order_segments
+    );
+    let mut entries = vec![Entry::new(label, Mark::Fill(chart::light(c, 0.5)))];
+    entries.extend(subs.iter().enumerate().map(|(k, l)| Entry::new(l.label.clone(), Mark::Fill(chart::light(chart::color(k), 0.55)))));
+    let area = legend::beneath(&area, &entries, &sz)?;
     let (upper, lower) = area.split_vertically(area.dim_in_pixel().1 * 62 / 100);
-    let t_end = chart::time_end(s.buffer.iter().map(|p| p.0).fold(s.sending.end(), f64::max));
     let kib = |b: u64| b as f64 / 1024.0;
-    let b_max = s.buffer.iter().map(|p| kib(p.1)).fold(0f64, f64::max);
+    let b_max = s.buffer.iter().filter(|p| window::shown(&x, p.0)).map(|p| kib(p.1)).fold(0f64, f64::max);
     let mut ch = ChartBuilder::on(&upper)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 1.5) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..t_end, 0f64..chart::headroom(b_max, 0.25))
+        .build_cartesian_2d(x.clone(), 0f64..chart::headroom(b_max, 0.05))
         .map_err(draw_err)?;
     ch.configure_mesh()
         .y_desc("out of order (KiB)")
@@ -63,59 +83,42 @@ pub fn render<DB: DrawingBackend>(
         }
         steps.push((t, kib(b)));
     }
-    let c = RGBColor(180, 40, 40);
-    let label = format!(
-        "bytes above the next expected DSN (p50 {} / p99 {} / max {} B; {} out-of-order pieces)",
-        r.reorder_buffer_bytes.p50.map_or("-".into(), chart::num),
-        r.reorder_buffer_bytes.p99.map_or("-".into(), chart::num),
-        r.reorder_buffer_bytes.max.map_or("-".into(), chart::num),
-        r.out_of_order_segments
-    );
-    ch.draw_series(AreaSeries::new(steps.iter().copied(), 0.0, c.mix(0.25)).border_style(c.stroke_width(2)))
-        .map_err(draw_err)?
-        .label(label)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.5).filled()));
-    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
-    if s.buffer.is_empty() {
+    let steps = window::clip_line(&steps, &x);
+    ch.draw_series(AreaSeries::new(steps.iter().copied(), 0.0, c.mix(0.25)).border_style(c.stroke_width(2))).map_err(draw_err)?;
+    if steps.is_empty() {
         chart::note(&upper, "no data placed in this direction")?;
     }
 
     // Beneath: each subflow's share of the payload per interval, stacked to 1.
-    let subs: Vec<_> = s.sending.lines.iter().filter(|l| l.subflow.is_some()).collect();
     let mut ch = ChartBuilder::on(&lower)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(0f64..t_end, 0f64..1.0 + 0.12 * subs.len() as f64)
+        .build_cartesian_2d(x.clone(), 0f64..1.0)
         .map_err(draw_err)?;
     chart::mesh(&mut ch, "time since the first packet (s)", "share sent", true, &sz)?;
     let n = s.sending.intervals();
     let total: Vec<u64> = (0..n).map(|i| subs.iter().map(|l| l.bytes.get(i).copied().unwrap_or(0)).sum()).collect();
     let mut below = vec![0f64; n];
     for (k, l) in subs.iter().enumerate() {
-        let c = chart::color(k);
         let mut top = below.clone();
         for (i, t) in top.iter_mut().enumerate() {
             if let Some(&tot) = total.get(i).filter(|&&t| t > 0) {
                 *t += l.bytes.get(i).copied().unwrap_or(0) as f64 / tot as f64;
             }
         }
-        let start = |i: usize| s.sending.offset_s + s.sending.index.get(i).copied().unwrap_or(i as u64) as f64 * s.sending.interval_s;
-        let mut poly = Vec::with_capacity(4 * n);
-        for (i, &y) in top.iter().enumerate() {
-            poly.push((start(i), y));
-            poly.push((start(i) + s.sending.interval_s, y));
-        }
-        for (i, &y) in below.iter().enumerate().rev() {
-            poly.push((start(i) + s.sending.interval_s, y));
-            poly.push((start(i), y));
-        }
-        ch.draw_series(std::iter::once(Polygon::new(poly, c.mix(0.55).filled())))
-            .map_err(draw_err)?
-            .label(l.label.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.7).filled()));
+        let edge = |v: &[f64]| -> Vec<(f64, f64)> {
+            let pts: Vec<(f64, f64)> = v
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &y)| [(s.sending.start(i), y), (s.sending.start(i) + s.sending.interval_s, y)])
+                .collect();
+            window::clip_line(&pts, &x)
+        };
+        let mut band = edge(&top);
+        band.extend(edge(&below).into_iter().rev());
+        ch.draw_series(std::iter::once(Polygon::new(band, chart::light(chart::color(k), 0.55).filled()))).map_err(draw_err)?;
         below = top;
     }
-    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     Ok(())
 }

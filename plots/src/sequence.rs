@@ -9,6 +9,8 @@ use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
 use crate::collect::SeqPt;
+use crate::legend::{self, Entry, Mark};
+use crate::window::{self, Window};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One segment carrying mapped data.
@@ -111,35 +113,44 @@ pub fn render<DB: DrawingBackend>(
     cap: &Capture,
     conn: &Connection,
     opts: &PlotOptions,
+    win: &Window,
     s: &SequenceSeries,
 ) -> Result<(), PlotError> {
     let what = format!("Data sequence, {}", chart::dir_name(opts.direction));
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
-    let top = s
-        .points
-        .iter()
-        .map(|p| p.dsn_rel.saturating_add(i64::from(p.len)))
-        .chain(s.acks.iter().map(|a| a.ack_rel))
-        .max()
-        .unwrap_or(0)
-        .max(0);
-    let bottom = s.points.iter().map(|p| p.dsn_rel).chain(s.acks.iter().map(|a| a.ack_rel)).min().unwrap_or(0).min(0);
-    let (scale, uname) = unit(top);
     let t_max = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(0f64, f64::max);
     let t_min = s.points.iter().map(|p| p.t).chain(s.acks.iter().map(|a| a.t)).fold(f64::INFINITY, f64::min);
-    let legend_rows = s.subflows.len() + 2;
-    let y_top = chart::headroom(top as f64 / scale, 0.07 * legend_rows as f64);
+    let x = window::time_axis(win, t_min, t_max);
+    // The y axis: the data drawn on the x axis.
+    let pts_in = s.points.iter().filter(|p| window::shown(&x, p.t));
+    let acks_in = s.acks.iter().filter(|a| window::shown(&x, a.t));
+    let top = pts_in.clone().map(|p| p.dsn_rel.saturating_add(i64::from(p.len))).chain(acks_in.clone().map(|a| a.ack_rel)).max();
+    let bottom = pts_in.map(|p| p.dsn_rel).chain(acks_in.map(|a| a.ack_rel)).min();
+    let (bottom, top) =
+        if win.is_set() { (bottom.unwrap_or(0), top.unwrap_or(0)) } else { (bottom.unwrap_or(0).min(0), top.unwrap_or(0).max(0)) };
+    let (scale, uname) = unit(top);
+    let ack_style = RGBColor(90, 90, 90).stroke_width(1);
+    let rr = ((sz.label / 7.0).max(1.5) as i32) * 3;
+    let mut entries =
+        vec![Entry::new(format!("data ACK (seen {})", chart::dir_name(opts.direction.flip())), Mark::Line(RGBColor(90, 90, 90), 1))];
+    for (i, &id) in s.subflows.iter().enumerate() {
+        let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
+        entries.push(Entry::new(label, Mark::Dot(chart::color(i))));
+    }
+    entries.push(Entry::new(format!("reinjected segment ({})", s.reinjections), Mark::Cross(BLACK)));
+    let area = legend::beneath(&area, &entries, &sz)?;
+    let (y0, y1) = (bottom as f64 / scale, top as f64 / scale);
+    let y_range = if y1 > y0 { y0..y1 + (y1 - y0) * 0.03 } else { y0..chart::headroom(y1, 0.05).max(y0 + 1.0) };
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(chart::time_range(t_min, t_max), (bottom as f64 / scale)..y_top)
+        .build_cartesian_2d(x.clone(), y_range)
         .map_err(draw_err)?;
     chart::time_mesh(&mut ch, &format!("data sequence ({uname} from the first DSN)"), &sz)?;
     // The data ACK first, under the segments.
-    let ack_style = RGBColor(90, 90, 90).stroke_width(1);
     let mut ack_line = Vec::new();
     for a in &s.acks {
         if let Some(&(_, prev)) = ack_line.last() {
@@ -147,17 +158,12 @@ pub fn render<DB: DrawingBackend>(
         }
         ack_line.push((a.t, a.ack_rel as f64 / scale));
     }
-    let ack_name = format!("data ACK (seen {})", chart::dir_name(opts.direction.flip()));
-    ch.draw_series(LineSeries::new(ack_line, ack_style))
-        .map_err(draw_err)?
-        .label(ack_name)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ack_style));
+    ch.draw_series(LineSeries::new(window::clip_line(&ack_line, &x), ack_style)).map_err(draw_err)?;
     // Each segment: a short vertical bar over the DSN range it carried, in its subflow's colour.
     let r = (sz.label / 7.0).max(1.5) as i32;
     for (i, &id) in s.subflows.iter().enumerate() {
         let c = chart::color(i);
-        let pts: Vec<&SeqPoint> = s.points.iter().filter(|p| p.subflow == id).collect();
-        let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
+        let pts: Vec<&SeqPoint> = s.points.iter().filter(|p| p.subflow == id && window::shown(&x, p.t)).collect();
         ch.draw_series(pts.iter().map(|p| {
             let y0 = p.dsn_rel as f64 / scale;
             let y1 = p.dsn_rel.saturating_add(i64::from(p.len)) as f64 / scale;
@@ -165,25 +171,17 @@ pub fn render<DB: DrawingBackend>(
         }))
         .map_err(draw_err)?;
         if !s.spans.is_empty() {
-            let spans = s.spans.iter().filter(|sp| sp.subflow == id);
+            let spans = s.spans.iter().filter(|sp| sp.subflow == id && window::shown(&x, sp.t0) && window::shown(&x, sp.t1));
             ch.draw_series(
                 spans.map(|sp| PathElement::new(vec![(sp.t0, sp.lo as f64 / scale), (sp.t1, sp.hi as f64 / scale)], c.stroke_width(2))),
             )
             .map_err(draw_err)?;
         }
-        ch.draw_series(pts.iter().map(|p| Circle::new((p.t, p.dsn_rel as f64 / scale), r, c.filled())))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(move |(x, y)| Circle::new((x + 9, y), r + 1, c.filled()));
+        ch.draw_series(pts.iter().map(|p| Circle::new((p.t, p.dsn_rel as f64 / scale), r, c.filled()))).map_err(draw_err)?;
     }
     // Reinjections on top, as black-ringed crosses, so they stand out whatever the colour.
-    let rein: Vec<&SeqPoint> = s.points.iter().filter(|p| p.reinjected).collect();
-    let rr = r * 3;
-    ch.draw_series(rein.iter().map(|p| Cross::new((p.t, p.dsn_rel as f64 / scale), rr, BLACK.stroke_width(2))))
-        .map_err(draw_err)?
-        .label(format!("reinjected segment ({})", s.reinjections))
-        .legend(move |(x, y)| Cross::new((x + 9, y), rr, BLACK.stroke_width(2)));
-    chart::legend(&mut ch, SeriesLabelPosition::UpperLeft, &sz)?;
+    let rein: Vec<&SeqPoint> = s.points.iter().filter(|p| p.reinjected && window::shown(&x, p.t)).collect();
+    ch.draw_series(rein.iter().map(|p| Cross::new((p.t, p.dsn_rel as f64 / scale), rr, BLACK.stroke_width(2)))).map_err(draw_err)?;
     if s.points.is_empty() {
         chart::note(&area, "no mapped data in this direction")?;
     }

@@ -8,6 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::chart::{self, draw_err, FONT};
+use crate::legend::{self, Entry, Mark};
+use crate::window::{self, Window};
 use crate::{Capture, PlotError, PlotOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,21 +131,37 @@ pub fn render<DB: DrawingBackend>(
     cap: &Capture,
     conn: &Connection,
     _opts: &PlotOptions,
+    win: &Window,
     s: &Timeline,
 ) -> Result<(), PlotError> {
     let area = chart::titled(root, cap, conn, "Subflow timeline")?;
     let (w, h) = root.dim_in_pixel();
     let sz = chart::sizes(w, h);
     let n = s.lanes.len().max(1) as f64;
-    let t_max = s.lanes.iter().map(|l| l.end).chain(s.marks.iter().map(|m| m.t)).fold(0f64, f64::max);
-    // Room on the right for the end labels.
-    let x_max = chart::time_end(t_max) * 1.08;
-    // Lane i at y = n-1-i (first subflow on top); room above for the legend.
+    let times = || s.lanes.iter().flat_map(|l| [l.start, l.end]).chain(s.marks.iter().map(|m| m.t));
+    let t_max = times().fold(0f64, f64::max);
+    let t_min = times().fold(f64::INFINITY, f64::min);
+    let mut x = window::time_axis(win, t_min, t_max);
+    if win.to.is_none() {
+        // Room on the right for the end labels.
+        x.end += (x.end - x.start) * 0.08;
+    }
+    let grey = RGBColor(150, 150, 150);
+    let mr = (sz.label / 2.2) as i32;
+    let entries = [
+        Entry::new("handshake (SYN → ACK)", Mark::Bar(grey)),
+        Entry::new("established", Mark::Dot(BLACK)),
+        Entry::new("backup period", Mark::Fill(chart::light(RGBColor(90, 90, 90), 0.35))),
+        Entry::new("MP_PRIO", Mark::Triangle(BLACK)),
+        Entry::new("closed (FIN/RST)", Mark::Cross(BLACK)),
+    ];
+    let area = legend::beneath(&area, &entries, &sz)?;
+    // Lane i at y = n-1-i (first subflow on top); room above for the connection events' labels.
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 1.0) as u32)
-        .build_cartesian_2d(0f64..x_max, -0.7f64..(n - 0.3 + 0.9))
+        .build_cartesian_2d(x.clone(), -0.7f64..(n + 0.1))
         .map_err(draw_err)?;
     ch.configure_mesh()
         .disable_y_mesh()
@@ -156,8 +174,7 @@ pub fn render<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(draw_err)?;
-    let grey = RGBColor(150, 150, 150);
-    for m in &s.marks {
+    for m in s.marks.iter().filter(|m| window::shown(&x, m.t)) {
         ch.draw_series(DashedLineSeries::new(vec![(m.t, -0.6), (m.t, n - 0.45)], 4, 4, grey.stroke_width(1))).map_err(draw_err)?;
         ch.draw_series(std::iter::once(Text::new(
             m.text.clone(),
@@ -166,8 +183,10 @@ pub fn render<DB: DrawingBackend>(
         )))
         .map_err(draw_err)?;
     }
-    let mr = (sz.label / 2.2) as i32;
     for (i, l) in s.lanes.iter().enumerate() {
+        if l.end < x.start || l.start > x.end {
+            continue;
+        }
         let y = n - 1.0 - i as f64;
         let c = chart::color(i);
         let up = l.established.unwrap_or(l.end);
@@ -192,7 +211,7 @@ pub fn render<DB: DrawingBackend>(
             (FONT, sz.legend).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Bottom)),
         )))
         .map_err(draw_err)?;
-        for m in &l.markers {
+        for m in l.markers.iter().filter(|m| window::shown(&x, m.t)) {
             match m.kind {
                 MarkerKind::Established => {
                     ch.draw_series(std::iter::once(Circle::new((m.t, y), mr, BLACK.filled()))).map_err(draw_err)?;
@@ -216,30 +235,12 @@ pub fn render<DB: DrawingBackend>(
                 }
             }
         }
-        if !l.closed {
+        if !l.closed && window::shown(&x, l.end) {
             let style = (FONT, sz.small).into_font().color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center));
             ch.draw_series(std::iter::once(EmptyElement::at((l.end, y)) + Text::new("no end in the capture", (6, 0), style)))
                 .map_err(draw_err)?;
         }
     }
-    // Legend: what the shapes mean.
-    let legend_items: [(&str, u8); 5] =
-        [("handshake (SYN → ACK)", 0), ("established", 1), ("backup period", 2), ("MP_PRIO", 3), ("closed (FIN/RST)", 4)];
-    for (text, k) in legend_items {
-        let (g, cc) = (grey, RGBColor(90, 90, 90));
-        ch.draw_series(std::iter::once(Circle::new((-1.0, -1.0), 0, WHITE))).map_err(draw_err)?.label(text).legend(
-            move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
-                match k {
-                    0 => Rectangle::new([(x, y - 2), (x + 18, y + 2)], g.filled()).into_dyn(),
-                    1 => Circle::new((x + 9, y), mr, BLACK.filled()).into_dyn(),
-                    2 => Rectangle::new([(x, y - 5), (x + 18, y + 5)], chart::light(cc, 0.35).filled()).into_dyn(),
-                    3 => TriangleMarker::new((x + 9, y), mr + 2, BLACK.filled()).into_dyn(),
-                    _ => Cross::new((x + 9, y), mr + 1, BLACK.stroke_width(3)).into_dyn(),
-                }
-            },
-        );
-    }
-    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if s.lanes.is_empty() {
         chart::note(&area, "no subflows")?;
     }

@@ -7,6 +7,8 @@ use plotters::prelude::*;
 
 use crate::chart::{self, draw_err};
 use crate::collect::Row;
+use crate::legend::{self, Entry, Mark};
+use crate::window::{self, Window};
 use crate::{Capture, PlotError, PlotOptions};
 
 /// One line of the plot: bytes per interval, from time zero.
@@ -43,7 +45,7 @@ impl ThroughputSeries {
     }
 
     /// Start of entry `i`, seconds since the first packet.
-    fn start(&self, i: usize) -> f64 {
+    pub(crate) fn start(&self, i: usize) -> f64 {
         self.offset_s + self.index.get(i).copied().unwrap_or(i as u64) as f64 * self.interval_s
     }
 
@@ -135,13 +137,14 @@ pub fn render<DB: DrawingBackend>(
     cap: &Capture,
     conn: &Connection,
     opts: &PlotOptions,
+    win: &Window,
     s: &ThroughputSeries,
 ) -> Result<(), PlotError> {
     let what = format!(
         "{}hroughput per subflow, {}, {} ms intervals",
         if opts.stacked { "Stacked t" } else { "T" },
         chart::dir_name(opts.direction),
-        (s.interval_s * 1000.0).round()
+        chart::num(s.interval_s * 1000.0)
     );
     let area = chart::titled(root, cap, conn, &what)?;
     let (w, h) = root.dim_in_pixel();
@@ -157,57 +160,57 @@ pub fn render<DB: DrawingBackend>(
         }
         stacked.push(cum.clone());
     }
-    let peak = if opts.stacked {
-        cum.iter().copied().max().unwrap_or(0)
-    } else {
-        s.lines.iter().flat_map(|l| l.bytes.iter().copied()).max().unwrap_or(0)
-    };
-    // Head room so the legend (top right) does not sit on the lines.
-    let y_max = chart::headroom(s.mbps(peak), 0.12 * s.lines.len() as f64);
     // From the first interval with bytes (the series may count from the capture's first segment).
     let first = (0..s.intervals()).find(|&i| s.lines.iter().any(|l| l.bytes.get(i).is_some_and(|&b| b > 0)));
-    let x_range = chart::time_range(first.map_or(0.0, |i| s.start(i)), s.end());
+    let x = window::time_axis(win, first.map_or(0.0, |i| s.start(i)), s.end());
+    // The y axis: the intervals drawn on the x axis.
+    let drawn = |i: usize| s.start(i) + s.interval_s >= x.start && s.start(i) <= x.end;
+    let peak = if opts.stacked {
+        cum.iter().enumerate().filter(|(i, _)| drawn(*i)).map(|(_, &b)| b).max().unwrap_or(0)
+    } else {
+        s.lines.iter().flat_map(|l| l.bytes.iter().enumerate().filter(|(i, _)| drawn(*i)).map(|(_, &b)| b)).max().unwrap_or(0)
+    };
+    let mut entries: Vec<Entry> = subflows
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let c = chart::color(i);
+            Entry::new(l.label.clone(), if opts.stacked { Mark::Fill(chart::light(c, 0.45)) } else { Mark::Line(c, 3) })
+        })
+        .collect();
+    entries.extend(goodput.iter().map(|l| Entry::new(l.label.clone(), Mark::Dashed(BLACK, 2))));
+    let area = legend::beneath(&area, &entries, &sz)?;
     let mut ch = ChartBuilder::on(&area)
         .margin((10.0 * sz.label / 14.0) as i32)
         .x_label_area_size((sz.label * 3.2) as u32)
         .y_label_area_size((sz.label * 5.0) as u32)
-        .build_cartesian_2d(x_range, 0f64..y_max)
+        .build_cartesian_2d(x.clone(), 0f64..chart::headroom(s.mbps(peak), 0.05))
         .map_err(draw_err)?;
     chart::time_mesh(&mut ch, "throughput (Mbit/s)", &sz)?;
     if opts.stacked {
         // Each subflow a band from the sum of the ones before it to the sum including it;
         // opaque fills, so bands do not tint each other.
         let zero = vec![0u64; n];
-        for (i, l) in subflows.iter().enumerate() {
+        for (i, _) in subflows.iter().enumerate() {
             let c = chart::color(i);
             let fill = chart::light(c, 0.45);
             let below = if i == 0 { &zero } else { &stacked[i - 1] };
-            let upper = steps(s, stacked[i].iter().map(|&b| s.mbps(b)));
+            let upper = window::clip_line(&steps(s, stacked[i].iter().map(|&b| s.mbps(b))), &x);
             let mut band = upper.clone();
-            band.extend(steps(s, below.iter().map(|&b| s.mbps(b))).into_iter().rev());
+            band.extend(window::clip_line(&steps(s, below.iter().map(|&b| s.mbps(b))), &x).into_iter().rev());
             ch.draw_series(std::iter::once(Polygon::new(band, fill.filled()))).map_err(draw_err)?;
-            ch.draw_series(LineSeries::new(upper, c.stroke_width(1)))
-                .map_err(draw_err)?
-                .label(l.label.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], fill.filled()));
+            ch.draw_series(LineSeries::new(upper, c.stroke_width(1))).map_err(draw_err)?;
         }
     } else {
         for (i, l) in subflows.iter().enumerate() {
-            let c = chart::color(i);
-            ch.draw_series(LineSeries::new(steps(s, l.bytes.iter().map(|&b| s.mbps(b))), c.stroke_width(2)))
-                .map_err(draw_err)?
-                .label(l.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)));
+            let line = window::clip_line(&steps(s, l.bytes.iter().map(|&b| s.mbps(b))), &x);
+            ch.draw_series(LineSeries::new(line, chart::color(i).stroke_width(2))).map_err(draw_err)?;
         }
     }
     for l in goodput {
-        let style = BLACK.stroke_width(2);
-        ch.draw_series(DashedLineSeries::new(steps(s, l.bytes.iter().map(|&b| s.mbps(b))), 6, 4, style))
-            .map_err(draw_err)?
-            .label(l.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        let line = window::clip_line(&steps(s, l.bytes.iter().map(|&b| s.mbps(b))), &x);
+        ch.draw_series(DashedLineSeries::new(line, 6, 4, BLACK.stroke_width(2))).map_err(draw_err)?;
     }
-    chart::legend(&mut ch, SeriesLabelPosition::UpperRight, &sz)?;
     if peak == 0 {
         chart::note(&area, "no payload in this direction")?;
     }

@@ -68,11 +68,14 @@ fn plotted_delays_are_the_checkers() {
 fn the_owd_plot_draws_every_matched_segment() {
     let r = report("pair");
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("owd.svg");
-    mptcp_plots::owd::render_file(&r, "client-any.pcap / server-any.pcap", 1000, 700, &path).unwrap();
+    mptcp_plots::owd::render_file(&r, "client-any.pcap / server-any.pcap", 1000, 700, &Default::default(), &path).unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("valid SVG");
     let circles = doc.descendants().filter(|n| n.has_tag_name("circle")).count();
-    // one marker per matched segment (fewer than 4 × width per series: none thinned) + 4 legend markers
-    assert_eq!(circles as u64, r.matched + 4);
+    // one marker per matched segment (fewer than 4 × width per series: none thinned) + one legend
+    // marker per subflow (one legend for both directions)
+    let subflows: std::collections::BTreeSet<&str> = r.owd_series.iter().map(|s| s.subflow.as_str()).collect();
+    assert_eq!(subflows.len(), 2);
+    assert_eq!(circles as u64, r.matched + 2);
     assert!(svg.contains("One-way delay per subflow"));
 }

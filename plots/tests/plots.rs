@@ -55,7 +55,7 @@ fn every_kind_renders_png_and_svg_of_the_requested_size() {
         for (kind, kname) in KINDS {
             for (stacked, dir) in [(false, Dir::C2s), (true, Dir::S2c)] {
                 let (w, h) = if stacked { (640, 400) } else { (1000, 600) };
-                let opts = PlotOptions { kind, connection: None, direction: dir, width: w, height: h, stacked };
+                let opts = PlotOptions { kind, connection: None, direction: dir, width: w, height: h, stacked, ..PlotOptions::default() };
                 let stem = format!("{}-{kname}-{}", name.trim_end_matches(".pcap"), if stacked { "s2c-stacked" } else { "c2s" });
                 let png = out(&format!("{stem}.png"));
                 assert_eq!(render_file(&cap, &opts, &png).unwrap(), 0);
@@ -275,5 +275,36 @@ fn hol_lines_and_reorder_buffer_match_the_independent_script_and_the_analysis() 
         let max = r.buffer.iter().map(|p| p.1).max().unwrap_or(0);
         assert_eq!(Some(max as f64), conn.c2s.receiver.reorder_buffer_bytes.max, "{name}");
         assert!(r.sending.lines.iter().filter(|l| l.subflow.is_some()).count() >= 2, "{name}");
+    }
+}
+
+/// CIELAB (D65) of an sRGB colour.
+fn lab((r, g, b): (u8, u8, u8)) -> [f64; 3] {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v > 0.04045 {
+            ((v + 0.055) / 1.055).powf(2.4)
+        } else {
+            v / 12.92
+        }
+    };
+    let (r, g, b) = (lin(r), lin(g), lin(b));
+    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    let f = |t: f64| if t > 0.008856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+    [116.0 * f(y) - 16.0, 500.0 * (f(x) - f(y)), 200.0 * (f(y) - f(z))]
+}
+
+#[test]
+fn sixteen_subflows_get_sixteen_distinct_colours() {
+    let colours: Vec<_> = (0..16).map(mptcp_plots::subflow_color).collect();
+    for i in 0..16 {
+        for j in i + 1..16 {
+            let (a, b) = (lab(colours[i]), lab(colours[j]));
+            let de = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+            // ΔE*76 of 20: told apart at a glance (2.3 is a just noticeable difference).
+            assert!(de >= 20.0, "subflows {i} and {j}: {:?} and {:?} are {de:.1} apart", colours[i], colours[j]);
+        }
     }
 }

@@ -395,6 +395,7 @@ fn write_plots(h: &mut String, cap: &Capture, opts: &Options) {
                     width: opts.plot_width,
                     height: opts.plot_height,
                     stacked: false,
+                    ..PlotOptions::default()
                 };
                 match svg_plot(cap, &po) {
                     Ok(svg) => {
