@@ -67,6 +67,10 @@ def main():
     b = SparkSession.builder.appName("mptcp-trace export")
     if a.master:
         b = b.master(a.master)
+        if a.master.startswith("local"):
+            # Local mode needs no network name: without this Spark resolves the host's own name
+            # and stops when the machine cannot (a fresh container's hostname not in /etc/hosts).
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = b.config("spark.ui.enabled", "false").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     sc = spark.sparkContext
