@@ -8,7 +8,7 @@
 set -u
 BIN=$(realpath "$1"); OUT=$(realpath -m "$2"); mkdir -p "$OUT"
 cd "$(dirname "$0")/.."
-TMP=/tmp/mptcp-trace-identity; rm -rf "$TMP"; mkdir -p "$TMP"; trap 'rm -rf "$TMP"' EXIT
+TMP=$(mktemp -d /tmp/mptcp-trace-identity.XXXXXX); trap 'rm -rf "$TMP"' EXIT
 n=0
 rec() { # rec NAME CMD...: stdout and stderr of CMD, then its exit status
   name=$1; shift
@@ -18,6 +18,8 @@ sha() { # sha NAME FILE CMD...: the sha256 of FILE written by CMD, its messages,
   name=$1; file=$2; shift 2
   rm -rf "$file"
   "$@" > "$OUT/$b.$name" 2>&1; echo "rc=$?" >> "$OUT/$b.$name"
+  # The scratch folder is unique per run (runs may overlap): name it as one fixed path.
+  sed -i "s|$TMP|/tmp/mptcp-trace-identity|g" "$OUT/$b.$name"
   if [ -d "$file" ]; then (cd "$file" && find . -type f | sort | xargs sha256sum) >> "$OUT/$b.$name"
   elif [ -e "$file" ]; then sha256sum < "$file" >> "$OUT/$b.$name"; fi
   n=$((n+1))

@@ -154,7 +154,7 @@ fn connection_line(kind: &str, token: &str, conn: &Connection, me_client: bool) 
     line.push("locid", 0);
     let (local, remote) = if me_client { (conn.client, conn.server) } else { (conn.server, conn.client) };
     push_endpoints(&mut line, local, remote);
-    let peer_flags = if me_client { conn.synack_flags.unwrap_or(0) } else { conn.syn_flags() };
+    let peer_flags = if me_client { conn.synack_flags.unwrap_or(0) } else { conn.syn_flags };
     let flags = u16::from(peer_flags & 0x20 != 0) | if me_client { 0 } else { 2 };
     if flags != 0 {
         line.push("flags", format_args!("{flags:x}"));

@@ -58,7 +58,7 @@ impl Analyzer {
     /// A mapping with a DSS checksum arrived (after it was recorded): starts verifying it.
     pub(super) fn start_checksum(&mut self, ctx: &Ctx, m: Mapping, wire: u16, dll: u16, fin: bool, repeat: bool) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let d = f.dir_mut(ctx.dir);
+        let d = f.work.dir_mut(ctx.dir);
         if repeat && d.csum.as_ref().is_none_or(|c| c.ssn != m.ssn) {
             return; // already verified
         }
@@ -76,7 +76,7 @@ impl Analyzer {
             self.csum_not_checkable(ctx, st.frame, "the mapping's payload was not all captured in order");
         }
         if let Some(f) = self.flows.get_mut(ctx.flow) {
-            f.dir_mut(ctx.dir).csum =
+            f.work.dir_mut(ctx.dir).csum =
                 Some(CsumInProgress { acc, dsn: m.dsn, ssn: m.ssn, data_len, fed: 0, wire, frame: ctx.frame, fin_only });
         }
         if data_len == 0 {
@@ -87,7 +87,7 @@ impl Analyzer {
     /// Feeds the part of a segment's payload (subflow offset `rel`) that the checksum in
     /// progress still needs, in subflow order.
     pub(super) fn feed_checksum(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>, rel: u32) {
-        let Some(c) = self.flows.get(ctx.flow).and_then(|f| f.dir(ctx.dir).csum) else { return };
+        let Some(c) = self.flows.get(ctx.flow).and_then(|f| f.work.dir(ctx.dir).csum) else { return };
         let wire_len = seg.payload_len;
         let start = rel.wrapping_sub(c.ssn.wrapping_add(c.fed));
         if start != 0 && (start as i32) >= 0 {
@@ -104,7 +104,7 @@ impl Analyzer {
             return;
         }
         let bytes = seg.payload.get(skip as usize..(skip + avail) as usize).unwrap_or(&[]);
-        let Some(cs) = self.flows.get_mut(ctx.flow).and_then(|f| f.dir_mut(ctx.dir).csum.as_mut()) else { return };
+        let Some(cs) = self.flows.get_mut(ctx.flow).and_then(|f| f.work.dir_mut(ctx.dir).csum.as_mut()) else { return };
         cs.acc.update(bytes);
         cs.fed += avail;
         if cs.fed >= cs.data_len {
@@ -115,7 +115,7 @@ impl Analyzer {
     /// The checksum in progress cannot be judged: its held bytes are placed as they came.
     fn csum_not_checkable(&mut self, ctx: &Ctx, frame: u64, why: &'static str) {
         if let Some(f) = self.flows.get_mut(ctx.flow) {
-            f.dir_mut(ctx.dir).csum = None;
+            f.work.dir_mut(ctx.dir).csum = None;
         }
         if let Some(conn) = self.conn_of(ctx.flow).and_then(|c| self.conns.get_mut(c)) {
             let (id, rfc) = ids::DSS_CHECKSUM;
@@ -126,7 +126,7 @@ impl Analyzer {
 
     fn csum_complete(&mut self, ctx: &Ctx) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let Some(c) = f.dir_mut(ctx.dir).csum.take() else { return };
+        let Some(c) = f.work.dir_mut(ctx.dir).csum.take() else { return };
         let Some(cid) = f.connection else { return };
         // Linux drops a failed mapping and resets the subflow once the connection cannot fall
         // back any more: after another subflow joined.
@@ -170,7 +170,7 @@ impl Analyzer {
     /// Holds a piece of payload that lies in the checksummed mapping being verified; false
     /// when there is none or the piece is outside it (then it is placed at once).
     pub(super) fn hold_unchecked(&mut self, flow: usize, dir: Dir, p: &data::Carried<'_>) -> bool {
-        let Some(d) = self.flows.get_mut(flow).map(|f| f.dir_mut(dir)) else { return false };
+        let Some(d) = self.flows.get_mut(flow).map(|f| f.work.dir_mut(dir)) else { return false };
         let Some(c) = d.csum.filter(|c| !c.fin_only) else { return false };
         let inside = p.dsn.0.wrapping_sub(c.dsn.0) < u64::from(c.data_len);
         if !inside {
@@ -196,14 +196,14 @@ impl Analyzer {
     pub(super) fn release_unchecked(&mut self, flow: usize, dir: Dir, drop: bool) {
         let Some(f) = self.flows.get_mut(flow) else { return };
         let Some(cid) = f.connection else { return };
-        let d = f.dir_mut(dir);
+        let d = &mut f.work.dir_mut(dir);
         if d.unchecked.pieces.is_empty() {
             return;
         }
         let mut u = std::mem::take(&mut d.unchecked);
         if drop {
             let n: u64 = u.pieces.iter().map(|p| u64::from(p.wire_len)).sum();
-            d.checksum_failed_bytes += n;
+            f.out.dir_mut(dir).checksum_failed_bytes += n;
             if let Some(conn) = self.conns.get_mut(cid) {
                 conn.data_mut(dir).checksum_failed_bytes += n;
             }
@@ -216,7 +216,7 @@ impl Analyzer {
         u.pieces.clear();
         u.bytes.clear();
         if let Some(f) = self.flows.get_mut(flow) {
-            f.dir_mut(dir).unchecked = u;
+            f.work.dir_mut(dir).unchecked = u;
         }
     }
 

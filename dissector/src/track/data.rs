@@ -417,7 +417,7 @@ impl DataLevel {
             let mut sk = sink.as_mut().filter(|(sc, sd, _)| *sc == c.id && *sd == dir).map(|(_, _, s)| s);
             let mut hasher = slot.hasher;
             let sum = slot.reasm.finish(&mut |ch| deliver(ch, &mut hasher, hashing, &mut sk));
-            let start_unknown = c.found_by == FoundBy::DataLevel && c.keys[dir.index()].is_none();
+            let start_unknown = c.found_by == FoundBy::DataLevel && !c.has_key(dir);
             let dd = c.data_mut(dir);
             dd.bytes = sum.bytes;
             dd.captured_bytes = sum.captured_bytes;

@@ -22,10 +22,9 @@ impl Analyzer {
     pub(super) fn syn_payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
         let (Some(cid), false) = (f.connection, f.join) else { return };
-        let d = f.dir_mut(ctx.dir);
-        d.isn = Some(seg.seq.wrapping_add(seg.payload_len));
+        f.work.dir_mut(ctx.dir).isn = Some(seg.seq.wrapping_add(seg.payload_len));
         let Some(conn) = self.conns.get_mut(cid) else { return };
-        let slot = &mut conn.syn_data[ctx.dir.index()];
+        let slot = &mut conn.work.syn_data[ctx.dir.index()];
         if slot.is_none() {
             let max = self.limits.max_anomalies;
             *slot = Some(Box::new(SynData { bytes: seg.payload.to_vec(), wire_len: seg.payload_len }));
@@ -38,7 +37,7 @@ impl Analyzer {
 
     /// Hands a direction's SYN payload, if any, to the data level ahead of its first byte.
     pub(super) fn lead_with_syn_data(&mut self, cid: usize, dir: Dir, start: DataSeq) {
-        let Some(s) = self.conns.get_mut(cid).and_then(|c| c.syn_data[dir.index()].take()) else { return };
+        let Some(s) = self.conns.get_mut(cid).and_then(|c| c.work.syn_data[dir.index()].take()) else { return };
         self.data.lead(cid, dir, start, &s.bytes, s.wire_len);
     }
 }

@@ -28,7 +28,7 @@ impl Analyzer {
                 // A SYN that reuses a 4-tuple whose flow ended, with another ISN, or after the flow
                 // carried data (a repeated capture: same ports, same ISN) is a new flow.
                 let carried = f.c2s.bytes > 0 || f.s2c.bytes > 0;
-                let new_syn = pure_syn && (f.closed() || carried || f.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
+                let new_syn = pure_syn && (f.closed() || carried || f.work.c2s.isn.is_some_and(|isn| isn != seg.seq) || f.client != src);
                 if !new_syn {
                     let dir = if f.client == src { Dir::C2s } else { Dir::S2c };
                     return Some((id, dir));
@@ -36,7 +36,7 @@ impl Analyzer {
                 // Stray segments before the SYN (no SYN, no payload, no connection: e.g. ACKs of
                 // a join whose first SYN the capture missed, and the RST they drew) are the same
                 // subflow's prelude, not a flow of their own: the SYN starts it afresh.
-                if !f.syn_seen && f.c2s.bytes == 0 && f.s2c.bytes == 0 && f.connection.is_none() {
+                if !f.work.syn_seen && f.c2s.bytes == 0 && f.s2c.bytes == 0 && f.connection.is_none() {
                     reuse = Some(id);
                 }
             }
@@ -61,7 +61,7 @@ impl Analyzer {
         };
         let kind = if seg.flags.syn() { SubflowKind::Tcp } else { SubflowKind::Unknown };
         let id = reuse.unwrap_or(self.flows.next_id());
-        let flow = Subflow::new(id, client, server, role_rule, kind, frame, ts);
+        let flow = super::state::Flow::new(Subflow::new(id, client, server, role_rule, kind, frame, ts));
         match reuse {
             Some(id) => self.flows.replace(id, flow),
             None => {
@@ -84,15 +84,15 @@ impl Analyzer {
             let first = if seg.flags.ack() { &mut f.synack_ts } else { &mut f.syn_ts };
             first.get_or_insert(ctx.ts);
         }
-        let d = f.dir_mut(ctx.dir);
+        let (d, w) = f.dirs_mut(ctx.dir);
         if seg.flags.syn() {
-            d.isn = Some(seg.seq);
+            w.isn = Some(seg.seq);
         }
         d.packets += 1;
         if seg.flags.syn() && !seg.flags.ack() {
-            f.syn_seen = true;
+            f.work.syn_seen = true;
         }
-        let d = f.dir_mut(ctx.dir);
+        let (d, w) = f.dirs_mut(ctx.dir);
         let len = seg.payload_len;
         self.cur_fresh = Fresh::default();
         self.cur_mapping = None;
@@ -104,8 +104,8 @@ impl Analyzer {
             let end = start + len as usize;
             // Bytes of subflow sequence space already carried are a TCP retransmission; bytes
             // filling a hole the capture had not seen are a first copy.
-            let prev_next = d.seen.next().map(SubflowSeq);
-            let fresh = d.seen.carry(first, len);
+            let prev_next = w.seen.next().map(SubflowSeq);
+            let fresh = w.seen.carry(first, len);
             let again = len.saturating_sub(fresh.total());
             self.cur_fresh = fresh;
             if again > 0 {
@@ -115,47 +115,47 @@ impl Analyzer {
             }
             match prev_next {
                 // Karn: no RTT sample across a retransmission (or a late first copy).
-                Some(next) if start < next => d.rtt_probe = None,
+                Some(next) if start < next => w.rtt_probe = None,
                 _ => {
-                    if d.rtt_probe.is_none() {
-                        d.rtt_probe = Some((end, ctx.ts_ns));
+                    if w.rtt_probe.is_none() {
+                        w.rtt_probe = Some((end, ctx.ts_ns));
                     }
                 }
             }
         }
         if seg.flags.fin() {
-            d.fin = true;
-            d.fin_end = Some(seg.seq.wrapping_add(len).wrapping_add(1));
+            w.fin = true;
+            w.fin_end = Some(seg.seq.wrapping_add(len).wrapping_add(1));
         }
         // This segment's ACK may complete an RTT probe of the other direction's data.
         if seg.flags.ack() {
-            let other = f.dir_mut(ctx.dir.flip());
-            if other.fin_end.is_some_and(|e| SubflowSeq(seg.ack) >= SubflowSeq(e)) {
-                other.fin_acked = true;
+            let (other, ow) = f.dirs_mut(ctx.dir.flip());
+            if ow.fin_end.is_some_and(|e| SubflowSeq(seg.ack) >= SubflowSeq(e)) {
+                ow.fin_acked = true;
             }
-            if let Some(isn) = other.isn {
-                other.mappings.prune(seg.ack.wrapping_sub(isn));
+            if let Some(isn) = ow.isn {
+                ow.mappings.prune(seg.ack.wrapping_sub(isn));
             }
-            if let Some((end, sent)) = other.rtt_probe {
+            if let Some((end, sent)) = ow.rtt_probe {
                 if SubflowSeq(seg.ack) >= end {
-                    other.rtt_probe = None;
+                    ow.rtt_probe = None;
                     let ms = ctx.ts_ns.saturating_sub(sent) as f64 / 1e6;
                     other.rtt.add(ms);
                     self.cur.rtt = Some((ctx.dir.flip(), ms));
                 }
             }
         }
-        if seg.flags.ack() && !seg.flags.syn() && f.established_ts.is_none() && f.synack_seen && ctx.dir == Dir::C2s {
+        if seg.flags.ack() && !seg.flags.syn() && f.established_ts.is_none() && f.work.synack_seen && ctx.dir == Dir::C2s {
             f.established_ts = Some(ctx.ts);
         }
         if seg.flags.syn() && seg.flags.ack() {
-            f.synack_seen = true;
+            f.work.synack_seen = true;
         }
         let was_closed = f.end.is_some();
         // RFC 9293 §3.10.7.3: in SYN-SENT a RST without ACK is ignored (servers send them in
         // answer to stray ACKs of a join whose SYN/ACK has not arrived yet); the SYN is then
         // retransmitted with the same ISN and the subflow goes on.
-        let ignored_rst = seg.flags.rst() && !seg.flags.ack() && f.syn_seen && !f.synack_seen && ctx.dir == Dir::S2c;
+        let ignored_rst = seg.flags.rst() && !seg.flags.ack() && f.work.syn_seen && !f.work.synack_seen && ctx.dir == Dir::S2c;
         if ignored_rst {
             if let Some(cid) = f.connection {
                 let max = self.limits.max_anomalies;
@@ -166,11 +166,11 @@ impl Analyzer {
                 }
             }
         } else if seg.flags.rst() {
-            f.rst = true;
+            f.work.rst = true;
             if f.end.is_none() {
                 f.end = Some(SubflowEnd { how: EndHow::Rst, frame: ctx.frame, ts: ctx.ts, reason: None });
             }
-        } else if f.c2s.fin && f.s2c.fin && f.end.is_none() {
+        } else if f.work.c2s.fin && f.work.s2c.fin && f.end.is_none() {
             f.end = Some(SubflowEnd { how: EndHow::Fin, frame: ctx.frame, ts: ctx.ts, reason: None });
         }
         if !was_closed && f.end.is_some() {

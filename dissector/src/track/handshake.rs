@@ -6,6 +6,7 @@ use ahash::HashMap;
 
 use super::checks::{ids, Verdict};
 use super::mappings::Mapping;
+use super::state::Conn;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, EventKind, SubflowKind};
 use crate::crypto::{self, Version};
 use crate::options::mptcp::{MpCapable, MpJoin};
@@ -24,7 +25,7 @@ impl Analyzer {
             let Some(id) = self.new_connection(ctx, FoundBy::MpCapable) else { return };
             let Some(f) = self.flows.get_mut(ctx.flow) else { return };
             f.kind = SubflowKind::Initial;
-            f.mptcp_syn = true;
+            f.work.mptcp_syn = true;
             let Some(conn) = self.conns.get_mut(id) else { return };
             conn.version = Some(c.version);
             conn.syn_version = Some(c.version);
@@ -79,7 +80,7 @@ impl Analyzer {
             conn.checksums = (conn.syn_flags & 0x80 != 0) || (c.flags & 0x80 != 0);
             conn.synack_flags.get_or_insert(c.flags);
             if let Some(k) = c.sender_key {
-                conn.synack_key = Some(k);
+                conn.work.synack_key = Some(k);
                 set_key(conn, Dir::S2c, k, &mut self.tokens);
             }
             return;
@@ -142,8 +143,8 @@ impl Analyzer {
     pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: FoundBy) -> Option<usize> {
         if self.state_full(super::retire::CONN_COST) {
             // Counted once per connection, not once per packet of it.
-            if let Some(f) = self.flows.get_mut(ctx.flow).filter(|f| !f.refused) {
-                f.refused = true;
+            if let Some(f) = self.flows.get_mut(ctx.flow).filter(|f| !f.work.refused) {
+                f.work.refused = true;
                 self.stats.connections_dropped += 1;
             }
             self.state_cap(ctx.frame);
@@ -152,14 +153,14 @@ impl Analyzer {
         let id = self.conns.next_id();
         let f = self.flows.get_mut(ctx.flow)?;
         f.connection = Some(id);
-        let conn = Connection::new(id, f.client, f.server, found_by, f.role_rule, ctx.flow, ctx.ts);
+        let conn = super::state::Conn::new(Connection::new(id, f.client, f.server, found_by, f.role_rule, ctx.flow, ctx.ts));
         self.conns.push(conn);
         Some(id)
     }
 
     pub(super) fn on_synack_without_capable(&mut self, ctx: &Ctx) {
         let Some(f) = self.flows.get(ctx.flow) else { return };
-        if !f.mptcp_syn || f.kind != SubflowKind::Initial {
+        if !f.work.mptcp_syn || f.kind != SubflowKind::Initial {
             return;
         }
         let Some(cid) = f.connection else { return };
@@ -168,7 +169,7 @@ impl Analyzer {
             return;
         }
         conn.state = ConnState::Fallback;
-        let detail = if f.last_syn_capable {
+        let detail = if f.work.last_syn_capable {
             "MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP"
         } else {
             "MP_CAPABLE SYN(s) unanswered, SYN retried without MP_CAPABLE and answered: plain TCP (the client's fallback when MP_CAPABLE SYNs are dropped on the path)"
@@ -208,16 +209,16 @@ impl Analyzer {
                 }
                 f.kind = SubflowKind::Join;
                 f.join = true;
-                f.mptcp_syn = true;
+                f.work.mptcp_syn = true;
                 f.client_address_id = Some(s.address_id);
                 f.backup = s.backup;
-                f.join_state.token = Some(s.token);
-                f.join_state.client_nonce = Some(s.nonce);
+                f.work.join_state.token = Some(s.token);
+                f.work.join_state.client_nonce = Some(s.nonce);
                 match self.tokens.get(&s.token).copied() {
                     Some(cid) => {
                         f.connection = Some(cid);
                         let Some(conn) = self.conns.get_mut(cid) else { return };
-                        f.join_state.initiator_is_client = conn.server_token.as_deref() == Some(&hex32(s.token));
+                        f.initiator_is_client = conn.server_token.as_deref() == Some(&hex32(s.token));
                         conn.subflow_ids.push(ctx.flow);
                         let (id, rfc) = ids::JOIN_TOKEN;
                         conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
@@ -234,16 +235,16 @@ impl Analyzer {
             MpJoin::SynAck(sa) => {
                 let Some(f) = self.flows.get_mut(ctx.flow) else { return };
                 f.server_address_id = Some(sa.address_id);
-                f.join_state.server_nonce = Some(sa.nonce);
-                f.join_state.server_hmac = Some(sa.hmac);
-                f.join_state.synack_backup = sa.backup;
-                f.join_state.synack_frame = ctx.frame;
-                let js = f.join_state;
+                f.work.join_state.server_nonce = Some(sa.nonce);
+                f.work.join_state.server_hmac = Some(sa.hmac);
+                f.synack_backup = sa.backup;
+                f.work.join_state.synack_frame = ctx.frame;
+                let js = f.work.join_state;
                 let Some(cid) = f.connection else { return };
                 let Some(conn) = self.conns.get_mut(cid) else { return };
                 let (id, rfc) = ids::JOIN_SYNACK_HMAC;
                 // B = the join responder, A = the initiator.
-                let (a, b) = if js.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
+                let (a, b) = if f.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
                 match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce) {
                     (Some(v), Some(ka), Some(kb), Some(na)) => {
                         let expected = crypto::join_synack_hmac(v, kb, ka, sa.nonce, na);
@@ -262,17 +263,17 @@ impl Analyzer {
             }
             MpJoin::Ack(ack) => {
                 let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-                let js = f.join_state;
+                let js = f.work.join_state;
                 let Some(cid) = f.connection else { return };
                 if f.established_ts.is_none() {
                     f.established_ts = Some(ctx.ts);
                 }
                 // The third ACK again (Linux re-sends it until it is acknowledged): one event.
-                let first = !f.join_state.ack_seen;
-                f.join_state.ack_seen = true;
+                let first = !f.work.join_state.ack_seen;
+                f.work.join_state.ack_seen = true;
                 let Some(conn) = self.conns.get_mut(cid) else { return };
                 let (id, rfc) = ids::JOIN_ACK_HMAC;
-                let (a, b) = if js.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
+                let (a, b) = if f.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
                 match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce, js.server_nonce) {
                     (Some(v), Some(ka), Some(kb), Some(na), Some(nb)) => {
                         let expected = crypto::join_ack_hmac(v, ka, kb, na, nb);
@@ -310,10 +311,10 @@ pub(super) fn hex32(v: u32) -> String {
 }
 
 /// Records one side's key and what derives from it, and registers its token.
-fn set_key(conn: &mut Connection, side: Dir, key: u64, tokens: &mut HashMap<u32, usize>) {
+fn set_key(conn: &mut Conn, side: Dir, key: u64, tokens: &mut HashMap<u32, usize>) {
     let version = conn.crypto_version().unwrap_or(Version::V1);
     let km = crypto::key_material(version, key);
-    conn.keys[side.index()] = Some(key);
+    conn.work.keys[side.index()] = Some(key);
     match side {
         Dir::C2s => {
             conn.client_key = Some(hex64(key));
@@ -330,7 +331,7 @@ fn set_key(conn: &mut Connection, side: Dir, key: u64, tokens: &mut HashMap<u32,
     // capture, or a collision of two keys) names the connection that used it last; joins to an
     // older one with that token fail its join checks.
     tokens.insert(km.token, conn.id);
-    let last = &mut conn.last_dsn[side.index()];
+    let last = &mut conn.work.last_dsn[side.index()];
     if last.is_none() {
         *last = Some(DataSeq(km.idsn) + 1);
     }

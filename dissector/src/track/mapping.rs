@@ -44,7 +44,7 @@ impl Analyzer {
     pub(super) fn infer_connection(&mut self, frame: u64, ts: f64, flow: usize, dir: Dir, seg: &TcpSegment<'_>) -> Dir {
         const NEAR: u64 = 1 << 32;
         let Some(f) = self.flows.get(flow) else { return dir };
-        if f.connection.is_some() || f.mptcp_syn && f.orphan_token.is_none() {
+        if f.connection.is_some() || f.work.mptcp_syn && f.orphan_token.is_none() {
             return dir;
         }
         // Data spaces this segment shows, by the flow direction whose data they number.
@@ -72,7 +72,7 @@ impl Analyzer {
         let found = self.conns.iter().rev().take(1024).find_map(|c| {
             spaces.iter().flatten().find_map(|&(v, fdir)| {
                 [Dir::C2s, Dir::S2c].into_iter().find_map(|x| {
-                    let known = [c.last_dsn[x.index()], c.last_ack[x.flip().index()], c.lowest_seen[x.index()]];
+                    let known = [c.work.last_dsn[x.index()], c.work.last_ack[x.flip().index()], c.work.lowest_seen[x.index()]];
                     known.into_iter().flatten().any(|k| near(v, k)).then_some((c.id, fdir != x))
                 })
             })
@@ -113,9 +113,9 @@ impl Analyzer {
             // connection's keys are known the token is wrong (it stays the join's
             // `orphan_token`, and fails the connection's mp_join.token); if they are not, it is
             // the token of the connection's server, whose key the capture does not hold.
-            if let (true, Some(token)) = (f.join, f.join_state.token) {
+            if let (true, Some(token)) = (f.join, f.work.join_state.token) {
                 if let Some(c) = self.conns.get_mut(cid) {
-                    if c.keys.iter().any(Option::is_some) {
+                    if c.work.keys.iter().any(Option::is_some) {
                         let (id, rfc) = ids::JOIN_TOKEN;
                         let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
                         c.checks.record(id, rfc, Verdict::Fail, f.first_frame, || {
@@ -131,7 +131,7 @@ impl Analyzer {
         for (v, fdir) in spaces.into_iter().take(1).flatten() {
             let x = if flip { fdir.flip() } else { fdir };
             if let Some(c) = self.conns.get_mut(cid) {
-                let slot = &mut c.lowest_seen[x.index()];
+                let slot = &mut c.work.lowest_seen[x.index()];
                 *slot = Some(slot.map_or(v, |o| o.min(v)));
             }
         }
@@ -142,7 +142,7 @@ impl Analyzer {
     pub(super) fn fin_under_infinite_mapping(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get(ctx.flow) else { return };
         let Some(cid) = f.connection else { return };
-        let d = f.dir(ctx.dir);
+        let d = f.work.dir(ctx.dir);
         let Some(isn) = d.isn else { return };
         let rel = seg.seq.wrapping_add(seg.payload_len).wrapping_sub(isn);
         let fin_dsn = d.mappings.find_infinite(rel).map(|(m, off)| m.dsn + off as usize);
@@ -167,14 +167,14 @@ impl Analyzer {
         if let Some(ack) = d.data_ack {
             if let Some(conn) = self.conns.get_mut(cid) {
                 let peer = ctx.dir.flip().index();
-                let reference = conn.last_dsn[peer].or(conn.last_ack[di]);
+                let reference = conn.work.last_dsn[peer].or(conn.work.last_ack[di]);
                 let value = match (ack.len, reference) {
                     (SeqLen::Eight, _) => Some(DataSeq(ack.value)),
                     (_, Some(r)) => Some(DataSeq::expand32(ack.value as u32, r)),
                     (_, None) => None,
                 };
                 if let Some(v) = value {
-                    conn.last_ack[di] = Some(conn.last_ack[di].map_or(v, |old| old.max(v)));
+                    conn.work.last_ack[di] = Some(conn.work.last_ack[di].map_or(v, |old| old.max(v)));
                     // A data ACK in this direction acknowledges the other direction's data.
                     let acked = conn.data_mut(ctx.dir.flip());
                     acked.data_acked = Some(acked.data_acked.map_or(v.0, |old| DataSeq(old).max(v).0));
@@ -192,7 +192,7 @@ impl Analyzer {
                 checksum: m.checksum,
                 implicit: false,
             };
-            let reference = conn.last_dsn[di]
+            let reference = conn.work.last_dsn[di]
                 .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
             let dsn = match (m.dsn_len, reference) {
                 (SeqLen::Eight, _) => DataSeq(m.dsn),
@@ -237,7 +237,7 @@ impl Analyzer {
             }
             if let Some(conn) = self.conns.get_mut(cid) {
                 let end = dsn + m.data_level_length as usize;
-                conn.last_dsn[di] = Some(conn.last_dsn[di].map_or(end, |old| old.max(end)));
+                conn.work.last_dsn[di] = Some(conn.work.last_dsn[di].map_or(end, |old| old.max(end)));
             }
         } else if d.data_fin {
             // DATA_FIN without a mapping is not allowed by §3.3.3 (the mapping carries it).
@@ -251,7 +251,7 @@ impl Analyzer {
     /// Records a mapping on the current subflow direction and starts its checksum.
     pub(super) fn add_mapping(&mut self, ctx: &Ctx, m: Mapping, checksum: Option<u16>, dll: u16, fin: bool) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let d = f.dir_mut(ctx.dir);
+        let d = f.work.dir_mut(ctx.dir);
         let added = d.mappings.add(m);
         let repeat = added == Added::Repeat;
         let conflict = match added {
@@ -291,11 +291,11 @@ impl Analyzer {
     pub(super) fn payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
         let Some(f) = self.flows.get(ctx.flow) else { return };
         let Some(cid) = f.connection else { return };
-        if f.dir(ctx.dir).isn.is_none() {
+        if f.work.dir(ctx.dir).isn.is_none() {
             self.guess_isn(ctx, seg);
         }
         let Some(f) = self.flows.get(ctx.flow) else { return };
-        let d = f.dir(ctx.dir);
+        let d = f.work.dir(ctx.dir);
         let Some(isn) = d.isn else {
             // Handshake not in the capture and the ISN not pinned down yet: hold the bytes.
             let fresh = self.cur_fresh;
@@ -311,7 +311,7 @@ impl Analyzer {
         // within a mapping by subflow-level freshness (a TCP retransmission re-sends subflow
         // sequence space already carried; only the rest is new at the subflow level).
         let Some(f) = self.flows.get(ctx.flow) else { return };
-        let pieces = f.dir(ctx.dir).mappings.pieces(rel, wire_len);
+        let pieces = f.work.dir(ctx.dir).mappings.pieces(rel, wire_len);
         let fresh = self.cur_fresh;
         for (off, take, what) in pieces.iter() {
             for (a, b, is_fresh) in fresh.split(off, off + take) {
@@ -362,7 +362,7 @@ impl Analyzer {
     fn place(&mut self, cid: usize, dir: Dir, carried: &data::Carried<'_>) -> Option<data::Placed> {
         let conn = self.conns.get_mut(cid)?;
         let start = conn.data_start(dir).unwrap_or(carried.dsn);
-        if conn.syn_data[dir.index()].is_some() {
+        if conn.work.syn_data[dir.index()].is_some() {
             self.data.start(cid, dir, start);
             self.lead_with_syn_data(cid, dir, start);
         }
@@ -396,7 +396,7 @@ impl Analyzer {
     /// bounds; beyond them it is counted as unmapped.
     fn hold(&mut self, ctx: &Ctx, cid: usize, seq: u32, len: u32, captured: &[u8]) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let d = f.dir_mut(ctx.dir);
+        let d = f.work.dir_mut(ctx.dir);
         let held: usize = d.pending.iter().map(|p| p.bytes.len()).sum();
         let cap = captured.get(..(len as usize).min(captured.len())).unwrap_or(&[]);
         if d.pending.len() < MAX_PENDING && held + cap.len() <= MAX_PENDING_BYTES {
@@ -419,7 +419,7 @@ impl Analyzer {
         }
         let (hi2, w2) = (seg.seq.wrapping_sub(m.ssn), m.data_len - plen);
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };
-        let d = f.dir_mut(ctx.dir);
+        let d = f.work.dir_mut(ctx.dir);
         let next = match d.isn_guess {
             None => (hi2, w2),
             Some((hi, w)) => {
@@ -445,13 +445,13 @@ impl Analyzer {
     fn resolve_pending(&mut self, flow: usize, dir: Dir) {
         let Some(f) = self.flows.get_mut(flow) else { return };
         let Some(cid) = f.connection else { return };
-        let d = f.dir_mut(dir);
+        let d = f.work.dir_mut(dir);
         let Some(isn) = d.isn else { return };
         let waiting = std::mem::take(&mut d.pending);
         let mut keep = Vec::new();
         for p in waiting {
             let pieces = match self.flows.get(flow) {
-                Some(f) => f.dir(dir).mappings.pieces(p.seq.wrapping_sub(isn), p.len),
+                Some(f) => f.work.dir(dir).mappings.pieces(p.seq.wrapping_sub(isn), p.len),
                 None => break,
             };
             for (off, take, what) in pieces.iter() {
@@ -475,7 +475,7 @@ impl Analyzer {
             }
         }
         if let Some(f) = self.flows.get_mut(flow) {
-            f.dir_mut(dir).pending = keep;
+            f.work.dir_mut(dir).pending = keep;
         }
     }
 
@@ -536,8 +536,8 @@ impl Analyzer {
         let mut left = Vec::new();
         let Some(f) = self.flows.get_mut(id) else { return };
         for d in [Dir::C2s, Dir::S2c] {
-            let isn = f.dir(d).isn;
-            for p in std::mem::take(&mut f.dir_mut(d).pending) {
+            let isn = f.work.dir(d).isn;
+            for p in std::mem::take(&mut f.work.dir_mut(d).pending) {
                 if let Some(cid) = f.connection {
                     left.push((f.id, d, cid, p.frame, isn.map_or(p.seq, |i| p.seq.wrapping_sub(i)), p.len));
                 }

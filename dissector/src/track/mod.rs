@@ -37,6 +37,7 @@ pub mod model;
 pub mod receiver;
 mod retire;
 mod signals;
+mod state;
 #[cfg(test)]
 mod testkit;
 
@@ -128,8 +129,8 @@ struct Ctx {
 pub struct Analyzer {
     limits: Limits,
     flow_index: HashMap<FlowKey, usize>,
-    flows: Live<Subflow>,
-    conns: Live<Connection>,
+    flows: Live<state::Flow>,
+    conns: Live<state::Conn>,
     tokens: HashMap<u32, usize>,
     events: Vec<Event>,
     /// Keep events (`events`); `analyze` does not need them.
@@ -290,7 +291,7 @@ impl Analyzer {
         }
         let at = self.events.len();
         if let Some(c) = conn.and_then(|c| self.conns.get_mut(c)) {
-            c.first_event.get_or_insert(at);
+            c.work.first_event.get_or_insert(at);
         }
         let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
         let mut e = Event {
@@ -324,13 +325,13 @@ impl Analyzer {
             self.count_mptcp_only(seg);
             return;
         };
-        if let Some(c) = self.conn_of(flow).filter(|&c| self.conns.get(c).is_some_and(|c| c.idle.is_some())) {
+        if let Some(c) = self.conn_of(flow).filter(|&c| self.conns.get(c).is_some_and(|c| c.work.idle.is_some())) {
             self.wake(c, frame, ts);
         }
         // The same segment captured again on its way out of a router: counted once.
         let side = usize::from((seg.src, seg.sport) < (seg.dst, seg.dport));
         if let Some(f) = self.flows.get_mut(flow) {
-            if copies::is_copy(&mut f.copies, &mut self.recent, flow, side, ts_ns, seg) {
+            if copies::is_copy(&mut f.work.copies, &mut self.recent, flow, side, ts_ns, seg) {
                 self.stats.forwarded_copies += 1;
                 self.count_mptcp_only(seg);
                 return;
@@ -401,7 +402,7 @@ impl Analyzer {
         }
         if seg.flags.syn() && !seg.flags.ack() {
             if let Some(f) = self.flows.get_mut(flow) {
-                f.last_syn_capable = saw_capable;
+                f.work.last_syn_capable = saw_capable;
             }
         }
         // An MP_CAPABLE SYN answered by a SYN/ACK without MP_CAPABLE: plain TCP (RFC 8684 §3.1).
@@ -438,7 +439,7 @@ impl Analyzer {
 
     /// A connection still open (not yet finished and handed on), by id.
     pub fn open_connection(&self, id: usize) -> Option<&Connection> {
-        self.conns.get(id)
+        self.conns.get(id).map(|c| &c.out)
     }
 
     fn conn_of(&self, flow: usize) -> Option<usize> {

@@ -6,13 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 
 use super::checks::Checks;
-use super::checksum::{CsumInProgress, Unchecked};
 use super::data::DataDir;
 use super::kinds::{AnomalyKind, EndHow, FoundBy, RoleRule, Side};
-use super::mapping::Pending;
-use super::mappings::{MappingTable, SeqSpace};
-use crate::crypto::{self, Version};
-use crate::seq::{DataSeq, SubflowSeq};
+use crate::crypto::Version;
 
 /// Direction within a subflow or connection: `C2s` is from the SYN sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -96,34 +92,6 @@ pub struct SubflowDir {
     pub rtt: RttStats,
     /// This subflow's share of the connection's distinct data-level bytes in this direction.
     pub share: f64,
-    #[serde(skip)]
-    pub(super) isn: Option<u32>,
-    /// Without the handshake: the ISNs the mappings seen so far allow, `(highest, width)`
-    /// (the ISN lies in `[highest - width, highest]`); the ISN is known when width is 0.
-    #[serde(skip)]
-    pub(super) isn_guess: Option<(u32, u32)>,
-    #[serde(skip)]
-    pub(super) rtt_probe: Option<(SubflowSeq, u64)>,
-    #[serde(skip)]
-    pub(super) fin: bool,
-    /// Sequence number just past the FIN; set once the other end acknowledged it.
-    #[serde(skip)]
-    pub(super) fin_end: Option<u32>,
-    #[serde(skip)]
-    pub(super) fin_acked: bool,
-    #[serde(skip)]
-    pub(super) mappings: MappingTable,
-    #[serde(skip)]
-    pub(super) seen: SeqSpace,
-    /// Payload no mapping covered yet: a later segment may bring its mapping (a retransmission
-    /// of the segment that carried it). Resolved when a mapping arrives; unmapped at the end.
-    #[serde(skip)]
-    pub(super) pending: Vec<Pending>,
-    #[serde(skip)]
-    pub(super) csum: Option<CsumInProgress>,
-    /// Payload of the checksummed mapping being verified (track/checksum.rs).
-    #[serde(skip)]
-    pub(super) unchecked: Unchecked,
     /// Payload of mappings whose DSS checksum failed, dropped by the receiver (it reset the
     /// subflow; the data came again on another): in no other class.
     #[serde(skip_serializing_if = "is_zero")]
@@ -274,24 +242,6 @@ pub struct Subflow {
     pub orphan_token: Option<String>,
     pub c2s: SubflowDir,
     pub s2c: SubflowDir,
-    #[serde(skip)]
-    pub(super) mptcp_syn: bool,
-    #[serde(skip)]
-    pub(super) synack_seen: bool,
-    #[serde(skip)]
-    pub(super) rst: bool,
-    /// The SYN (not SYN/ACK) of this flow is in the capture.
-    #[serde(skip)]
-    pub(super) syn_seen: bool,
-    /// The latest SYN carried MP_CAPABLE (false: retried without it, Linux's blackhole
-    /// fallback after unanswered MP_CAPABLE SYNs).
-    #[serde(skip)]
-    pub(super) last_syn_capable: bool,
-    #[serde(skip)]
-    pub(super) join_state: JoinState,
-    /// A connection could not be tracked for this flow (the open state was full).
-    #[serde(skip)]
-    pub(super) refused: bool,
     /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
     /// and SYN/ACK: where the capture was taken (`receiver::CapturePoint`).
     #[serde(skip)]
@@ -300,24 +250,13 @@ pub struct Subflow {
     pub syn_ts: Option<f64>,
     #[serde(skip)]
     pub synack_ts: Option<f64>,
-    /// Segments captured twice (in and out of a router, TTL one lower): counted once.
+    /// A join: its initiator is the connection's client (its SYN carried the server's token).
     #[serde(skip)]
-    pub(super) copies: super::copies::FlowCopies,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct JoinState {
-    pub(super) token: Option<u32>,
-    pub(super) client_nonce: Option<u32>,
-    pub(super) server_nonce: Option<u32>,
-    pub(super) server_hmac: Option<u64>,
-    pub(super) synack_frame: u64,
-    /// The join initiator is the connection's client (its SYN carried the server's token).
-    pub(super) initiator_is_client: bool,
-    /// B flag of the MP_JOIN SYN/ACK: what the initiator's kernel reports as `backup`.
-    pub(super) synack_backup: bool,
-    /// The third ACK (MP_JOIN with its HMAC) was seen.
-    pub(super) ack_seen: bool,
+    pub initiator_is_client: bool,
+    /// A join: the B flag of its MP_JOIN SYN/ACK, what the initiator's kernel reports as
+    /// `backup`.
+    #[serde(skip)]
+    pub synack_backup: bool,
 }
 
 impl Subflow {
@@ -350,17 +289,11 @@ impl Subflow {
             orphan_token: None,
             c2s: SubflowDir::default(),
             s2c: SubflowDir::default(),
-            mptcp_syn: false,
-            synack_seen: false,
-            rst: false,
-            syn_seen: false,
-            last_syn_capable: false,
-            join_state: JoinState::default(),
-            refused: false,
+            initiator_is_client: false,
+            synack_backup: false,
             ttl: [None, None],
             syn_ts: None,
             synack_ts: None,
-            copies: Default::default(),
         }
     }
     pub fn dir(&self, d: Dir) -> &SubflowDir {
@@ -375,25 +308,13 @@ impl Subflow {
             Dir::S2c => &mut self.s2c,
         }
     }
-    pub(super) fn closed(&self) -> bool {
-        self.rst || (self.c2s.fin && self.s2c.fin)
-    }
-    /// Nothing more is due: both FINs acknowledged. (After a RST the peer's segments in flight
-    /// still arrive: a reset flow waits for the close delay.)
-    pub(super) fn quiet(&self) -> bool {
-        !self.rst && self.c2s.fin_acked && self.s2c.fin_acked
-    }
-    /// Its SYN is in the capture, no SYN/ACK answered it, and it carried nothing.
-    pub(super) fn unanswered(&self) -> bool {
-        self.syn_seen && !self.synack_seen && self.c2s.bytes == 0 && self.s2c.bytes == 0
-    }
     /// The connection's client sent this subflow's SYN (always so for the initial subflow).
     pub fn opened_by_client(&self) -> bool {
-        !self.join || self.join_state.initiator_is_client
+        !self.join || self.initiator_is_client
     }
     /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
     pub fn synack_backup(&self) -> bool {
-        self.join_state.synack_backup
+        self.synack_backup
     }
 }
 
@@ -491,45 +412,22 @@ pub struct Connection {
     /// Data-level measures per direction (issue 4): `c2s` is from the MP_CAPABLE SYN sender.
     pub c2s: DataDir,
     pub s2c: DataDir,
-    #[serde(skip)]
-    pub(super) keys: [Option<u64>; 2],
-    #[serde(skip)]
-    pub(super) synack_key: Option<u64>,
-    #[serde(skip)]
-    pub(super) syn_flags: u8,
-    #[serde(skip)]
-    /// Last DSN seen per direction, reference for expanding 4-byte DSNs.
-    pub(super) last_dsn: [Option<DataSeq>; 2],
-    #[serde(skip)]
-    pub(super) last_ack: [Option<DataSeq>; 2],
-    /// Found without a handshake: the lowest DSN or data ACK seen per direction, where its
-    /// rebuilt stream starts.
-    #[serde(skip)]
-    pub(super) lowest_seen: [Option<DataSeq>; 2],
     /// Frame of the first DATA_FIN per direction (`Dir::index`), for `events --side`.
     #[serde(skip)]
     pub data_fin_frames: [Option<u64>; 2],
     /// MP_CAPABLE flags of the SYN/ACK (C = 0x20 is the server's "no joins to id 0").
     #[serde(skip)]
     pub synack_flags: Option<u8>,
-    /// Index of this connection's first event in the timeline.
+    /// MP_CAPABLE flags of the client's SYN.
     #[serde(skip)]
-    pub(super) first_event: Option<usize>,
+    pub syn_flags: u8,
     /// With several captures merged (`--merge`): the captures (0-based, in the order given)
     /// that saw packets of this connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<usize>,
-    /// TCP Fast Open: the SYN's payload per direction, until its stream starts.
-    #[serde(skip)]
-    pub(super) syn_data: [Option<Box<super::fastopen::SynData>>; 2],
     /// DSS checksum failures and the MP_FAILs that answered them (RFC 8684 §3.7), the first 16.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checksum_failures: Vec<ChecksumFailure>,
-    /// Idle longer than the idle timeout since this frame (the sweep that found it) and its
-    /// last packet's time: kept, and finished as timed out only when the open state needs the
-    /// room or the capture ends; a packet continues it.
-    #[serde(skip)]
-    pub(super) idle: Option<(u64, f64)>,
 }
 
 impl Connection {
@@ -572,19 +470,11 @@ impl Connection {
             capture_point: Default::default(),
             c2s: DataDir::default(),
             s2c: DataDir::default(),
-            keys: [None, None],
-            synack_key: None,
             syn_flags: 0,
-            last_dsn: [None, None],
-            last_ack: [None, None],
-            lowest_seen: [None, None],
             data_fin_frames: [None, None],
             synack_flags: None,
-            first_event: None,
             inputs: Vec::new(),
             checksum_failures: Vec::new(),
-            syn_data: [None, None],
-            idle: None,
         }
     }
     /// The tokens this connection is known by (client's, server's), as numbers.
@@ -605,23 +495,6 @@ impl Connection {
             Dir::S2c => &mut self.s2c,
         }
     }
-    /// DSN of the direction's first data byte: where its data began, or IDSN + 1.
-    pub fn data_start(&self, d: Dir) -> Option<DataSeq> {
-        self.data(d)
-            .first_dsn
-            .map(DataSeq)
-            .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1))
-            .or(self.lowest_seen[d.index()])
-    }
-    /// Found without a handshake: the rebuilt stream of `d` starts at the lowest DSN mapped
-    /// before its first byte is placed (a data ACK is no start: the bytes below it that were
-    /// in flight when the capture began are not in it).
-    pub(super) fn note_seen(&mut self, d: Dir, v: DataSeq) {
-        if self.data(d).first_dsn.is_none() && self.found_by == FoundBy::DataLevel {
-            let slot = &mut self.lowest_seen[d.index()];
-            *slot = Some(slot.map_or(v, |o| o.min(v)));
-        }
-    }
     pub(super) fn crypto_version(&self) -> Option<Version> {
         match self.version {
             Some(0) => Some(Version::V0),
@@ -629,12 +502,12 @@ impl Connection {
             _ => None,
         }
     }
-    pub(super) fn key(&self, d: Dir) -> Option<u64> {
-        self.keys[d.index()]
-    }
-    /// MP_CAPABLE flags of the client's SYN.
-    pub fn syn_flags(&self) -> u8 {
-        self.syn_flags
+    /// The key of direction `d`'s sender is known.
+    pub fn has_key(&self, d: Dir) -> bool {
+        match d {
+            Dir::C2s => self.client_key.is_some(),
+            Dir::S2c => self.server_key.is_some(),
+        }
     }
     pub(super) fn anomaly(&mut self, max: usize, frame: u64, kind: AnomalyKind, detail: impl FnOnce() -> String) {
         if self.anomalies.len() < max {
@@ -774,7 +647,6 @@ pub struct Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()
@@ -804,64 +676,6 @@ mod tests {
             r.add(ms);
         }
         assert_eq!((r.samples, r.min_ms, r.avg_ms, r.max_ms), (3, Some(10.0), Some(20.0), Some(30.0)));
-    }
-
-    #[test]
-    fn a_subflow_closes_on_rst_or_on_fins_both_ways() {
-        // RFC 9293 §3.6: a FIN closes one direction only; a RST ends the connection.
-        let mut f = subflow();
-        f.c2s.fin = true;
-        assert!(!f.closed());
-        f.s2c.fin = true;
-        assert!(f.closed());
-        let mut f = subflow();
-        f.rst = true;
-        assert!(f.closed());
-    }
-
-    #[test]
-    fn an_unanswered_syn_is_one_without_syn_ack_or_payload() {
-        let mut f = subflow();
-        assert!(!f.unanswered(), "no SYN seen");
-        f.syn_seen = true;
-        assert!(f.unanswered());
-        f.synack_seen = true;
-        assert!(!f.unanswered());
-        let mut f = subflow();
-        f.syn_seen = true;
-        f.c2s.bytes = 1;
-        assert!(!f.unanswered(), "it carried data");
-    }
-
-    #[test]
-    fn data_starts_at_idsn_plus_one_from_the_key() {
-        // RFC 8684 §3.1: the IDSN is the least significant 64 bits of SHA-256(key) (v1); the
-        // first data byte has DSN IDSN + 1 (the SYN takes one).
-        let key = 0x0123_4567_89ab_cdefu64;
-        let digest = Sha256::digest(key.to_be_bytes());
-        let idsn = u64::from_be_bytes(digest[24..32].try_into().unwrap());
-        let mut c = connection();
-        assert_eq!(c.data_start(Dir::C2s), None, "no key, no data");
-        c.keys[Dir::C2s.index()] = Some(key);
-        assert_eq!(c.data_start(Dir::C2s), None, "version unknown");
-        c.version = Some(1);
-        assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(idsn.wrapping_add(1))));
-        assert_eq!(c.data_start(Dir::S2c), None);
-        // Where data was placed first wins.
-        c.c2s.first_dsn = Some(5);
-        assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(5)));
-    }
-
-    #[test]
-    fn without_handshake_the_stream_starts_at_the_lowest_mapped_dsn() {
-        let mut c = connection();
-        c.note_seen(Dir::S2c, DataSeq(100));
-        assert_eq!(c.data_start(Dir::S2c), None, "only for connections found from the data level");
-        c.found_by = FoundBy::DataLevel;
-        c.note_seen(Dir::S2c, DataSeq(100));
-        c.note_seen(Dir::S2c, DataSeq(40));
-        c.note_seen(Dir::S2c, DataSeq(70));
-        assert_eq!(c.data_start(Dir::S2c), Some(DataSeq(40)));
     }
 
     #[test]

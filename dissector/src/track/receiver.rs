@@ -182,14 +182,16 @@ fn initial_ttl(t: u8) -> bool {
 }
 
 impl CapturePoint {
-    pub fn of(f: &super::model::Subflow) -> Self {
+    /// Where the capture of a connection was taken, from its first subflow `f` and the segments
+    /// of it captured twice (`copies`: on their way into and out of a router).
+    pub fn of(f: &super::model::Subflow, copies: u64) -> Self {
         let (client_ttl, server_ttl) = (f.ttl[0].filter(|&t| t > 0), f.ttl[1].filter(|&t| t > 0));
         let round = |v: f64| (v * 1e6).round() / 1e3;
         let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
         let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
         let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
         // Segments captured on their way in and out: a router's capture.
-        if f.copies.count > 0 {
+        if copies > 0 {
             (p.near, p.rule) = ("between", "forwarded_copies");
             return p;
         }

@@ -3,6 +3,7 @@
 //! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
 use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
+use super::state::Flow;
 use super::{Analyzer, Dir};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
 
@@ -35,11 +36,12 @@ impl Retire for Collect {
 /// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
 /// (sequence-space holes, a few mappings). Checked with heaptrack on the generator of bench/
 /// (docs/performance.md).
-pub(super) const FLOW_COST: usize = std::mem::size_of::<Subflow>() + 384;
+pub(super) const FLOW_COST: usize = std::mem::size_of::<Flow>() + 384;
 /// Estimated memory of one open connection, beside its flows and the bytes its reassemblers
 /// hold: the record, two reassemblers, check tallies, histories, range lists, keys and tokens,
 /// table entries (heaptrack on the generator's `open` capture: ~3.3 KB).
-pub(super) const CONN_COST: usize = std::mem::size_of::<Connection>() + 2 * std::mem::size_of::<crate::reassembly::Reassembler>() + 1024;
+pub(super) const CONN_COST: usize =
+    std::mem::size_of::<super::state::Conn>() + 2 * std::mem::size_of::<crate::reassembly::Reassembler>() + 1024;
 
 /// How often (capture time) open state is swept for what timed out or ended unacknowledged.
 const SWEEP_NS: u64 = 1_000_000_000;
@@ -82,7 +84,7 @@ impl Tombstones {
 
 impl Analyzer {
     /// The open subflows of connection `c`.
-    pub(super) fn subflows_of<'a>(&'a self, c: &'a Connection) -> impl Iterator<Item = &'a Subflow> + Clone {
+    pub(super) fn subflows_of<'a>(&'a self, c: &'a Connection) -> impl Iterator<Item = &'a Flow> + Clone {
         c.subflow_ids.iter().filter_map(|&s| self.flows.get(s))
     }
 
@@ -103,7 +105,7 @@ impl Analyzer {
         if !full(self) {
             return false;
         }
-        let mut idle: Vec<(f64, usize)> = self.conns.iter().filter_map(|c| c.idle.map(|(_, last)| (last, c.id))).collect();
+        let mut idle: Vec<(f64, usize)> = self.conns.iter().filter_map(|c| c.work.idle.map(|(_, last)| (last, c.id))).collect();
         if idle.is_empty() {
             return true;
         }
@@ -114,7 +116,7 @@ impl Analyzer {
             if self.state_bytes() + goal <= self.limits.max_state_bytes {
                 break;
             }
-            let frame = self.conns.get(id).and_then(|c| c.idle).map_or(0, |(f, _)| f);
+            let frame = self.conns.get(id).and_then(|c| c.work.idle).map_or(0, |(f, _)| f);
             self.retire_connection(id, Some(frame));
         }
         full(self)
@@ -125,7 +127,7 @@ impl Analyzer {
     pub(super) fn wake(&mut self, id: usize, frame: u64, ts: f64) {
         let max = self.limits.max_anomalies;
         let Some(c) = self.conns.get_mut(id) else { return };
-        let Some((_, last)) = c.idle.take() else { return };
+        let Some((_, last)) = c.work.idle.take() else { return };
         self.stats.connections_resumed += 1;
         let timeout = self.limits.idle_timeout_ns as f64 / 1e9;
         c.anomaly(max, frame, AnomalyKind::ResumedAfterIdle, || {
@@ -162,7 +164,7 @@ impl Analyzer {
         }
         // A router's capture holds each segment twice: the copy of the last one is still due,
         // so such a flow waits for the close delay.
-        let Some(f) = self.flows.get(flow).filter(|f| f.end.is_some() && f.quiet() && !f.copies.ttl_varies) else { return };
+        let Some(f) = self.flows.get(flow).filter(|f| f.end.is_some() && f.quiet() && !f.work.copies.ttl_varies) else { return };
         match f.connection {
             None => self.closing.push((flow, false)),
             Some(c) => {
@@ -224,7 +226,7 @@ impl Analyzer {
                 if self.since_ns(last) >= delay || self.timed_out(last) {
                     done.push((c.id, false));
                 }
-            } else if self.timed_out(last) && c.idle.is_none() {
+            } else if self.timed_out(last) && c.work.idle.is_none() {
                 done.push((c.id, true));
             }
         }
@@ -233,7 +235,7 @@ impl Analyzer {
                 // Kept: finished as timed out when the room is needed (make_room) or at the end.
                 let last = self.conns.get(id).map(|c| self.subflows_of(c).map(|f| f.last_ts).fold(c.end_ts, f64::max));
                 if let (Some(c), Some(last)) = (self.conns.get_mut(id), last) {
-                    c.idle = Some((frame, last));
+                    c.work.idle = Some((frame, last));
                 }
             } else {
                 self.retire_connection(id, None);
@@ -251,7 +253,7 @@ impl Analyzer {
         }
     }
 
-    fn forget_flow(&mut self, id: usize) -> Option<Subflow> {
+    fn forget_flow(&mut self, id: usize) -> Option<Flow> {
         let f = self.flows.remove(id)?;
         let key = super::flows::key_of(f.client, f.server);
         if self.flow_index.get(&key) == Some(&id) {
@@ -273,7 +275,7 @@ impl Analyzer {
                     _ => {}
                 }
             }
-            self.retired.flow(f);
+            self.retired.flow(f.out);
         }
     }
 
@@ -298,7 +300,7 @@ impl Analyzer {
         }
         // A SYN's payload whose direction carried nothing else is its whole stream.
         for d in [Dir::C2s, Dir::S2c] {
-            if let Some(start) = self.conns.get(id).filter(|c| c.syn_data[d.index()].is_some()).and_then(|c| c.data_start(d)) {
+            if let Some(start) = self.conns.get(id).filter(|c| c.work.syn_data[d.index()].is_some()).and_then(|c| c.data_start(d)) {
                 self.data.start(id, d, start);
                 self.lead_with_syn_data(id, d, start);
             }
@@ -308,10 +310,10 @@ impl Analyzer {
         // The MP_CAPABLE SYN was in the capture and no SYN/ACK with the option answered it.
         let unanswered = conn.found_by == FoundBy::MpCapable && conn.synack_flags.is_none();
         self.stats.mp_capable_unanswered += u64::from(unanswered);
-        let mut subflows: Vec<Subflow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
+        let mut subflows: Vec<Flow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
         subflows.sort_by_key(|f| f.id);
         if let Some(first) = subflows.iter().find(|f| !f.join) {
-            conn.capture_point = super::receiver::CapturePoint::of(first);
+            conn.capture_point = super::receiver::CapturePoint::of(first, first.work.copies.count);
         }
         for f in &mut subflows {
             if f.end.is_none() && f.unanswered() {
@@ -325,7 +327,7 @@ impl Analyzer {
         }
         conn.end_ts = subflows.iter().map(|f| f.last_ts).fold(conn.end_ts, f64::max);
         // Events before the SYN/ACK (CREATED) had no token yet.
-        if let (Some(first), Some(token)) = (conn.first_event, conn.server_token.as_ref()) {
+        if let (Some(first), Some(token)) = (conn.work.first_event, conn.server_token.as_ref()) {
             for e in self.events.iter_mut().skip(first).filter(|e| e.connection == Some(id) && e.token.is_none()) {
                 e.token = Some(token.clone());
             }
@@ -342,7 +344,7 @@ impl Analyzer {
                 }
             }
         }
-        self.retired.connection(conn, subflows);
+        self.retired.connection(conn.out, subflows.into_iter().map(|f| f.out).collect());
     }
 
     /// Finishes everything still open (the end of the capture), in id order.
@@ -350,7 +352,7 @@ impl Analyzer {
         self.ending = true;
         let conns: Vec<usize> = self.conns.ids().collect();
         for id in conns {
-            let idle = self.conns.get(id).and_then(|c| c.idle).map(|(frame, _)| frame);
+            let idle = self.conns.get(id).and_then(|c| c.work.idle).map(|(frame, _)| frame);
             self.retire_connection(id, idle);
         }
         let flows: Vec<usize> = self.flows.ids().collect();
