@@ -35,7 +35,10 @@ fn kernel_captures_verify_every_hmac_and_checksum() {
         assert_eq!(c.version, Some(1), "{name}");
         assert!(c.state != ConnState::Fallback, "{name}");
         for id in ["mp_capable.key_echo", "mp_join.token", "mp_join.synack_hmac", "mp_join.ack_hmac"] {
-            let t = c.checks.get(id).unwrap_or_else(|| panic!("{name}: no {id} check"));
+            let t = c
+                .checks
+                .get(mptcp_dissector::track::checks::CheckId::from_id(id).expect("a catalogue id"))
+                .unwrap_or_else(|| panic!("{name}: no {id} check"));
             assert!(t.pass >= 1 && t.fail == 0 && t.verdict == Verdict::Pass, "{name}: {id}: {t:?}");
         }
         let joins = c.subflow_ids.iter().filter(|&&s| a.subflows[s].join).count();
@@ -44,10 +47,13 @@ fn kernel_captures_verify_every_hmac_and_checksum() {
     let a = analyze("checksum.pcap");
     let c = &a.connections[0];
     assert!(c.checksums, "checksum.pcap negotiates DSS checksums");
-    let t = c.checks.get("dss.checksum").expect("dss.checksum");
+    let t = c.checks.get(mptcp_dissector::track::checks::CheckId::from_id("dss.checksum").expect("a catalogue id")).expect("dss.checksum");
     assert!(t.pass >= 10 && t.fail == 0, "{t:?}");
     let a = analyze("signal.pcap");
-    let t = a.connections[0].checks.get("add_addr.hmac").expect("add_addr.hmac");
+    let t = a.connections[0]
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("add_addr.hmac").expect("a catalogue id"))
+        .expect("add_addr.hmac");
     assert!(t.pass >= 1 && t.fail == 0 && t.legacy == 0, "{t:?}");
 }
 
@@ -188,7 +194,10 @@ fn flipped_join_hmac_bit_fails() {
     .expect("a join SYN/ACK");
     file[at] ^= 0x01;
     let a = analyze_bytes(file, Analyzer::new(Limits::default()));
-    let t = a.connections[0].checks.get("mp_join.synack_hmac").expect("check");
+    let t = a.connections[0]
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("mp_join.synack_hmac").expect("a catalogue id"))
+        .expect("check");
     assert_eq!(t.verdict, Verdict::Fail, "{t:?}");
     assert_eq!(t.findings[0].frame, frame);
 }
@@ -206,7 +215,10 @@ fn flipped_add_addr_hmac_bit_fails() {
     .expect("an ADD_ADDR with HMAC");
     file[at] ^= 0x80;
     let a = analyze_bytes(file, Analyzer::new(Limits::default()));
-    let t = a.connections[0].checks.get("add_addr.hmac").expect("check");
+    let t = a.connections[0]
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("add_addr.hmac").expect("a catalogue id"))
+        .expect("check");
     assert_eq!(t.verdict, Verdict::Fail, "{t:?}");
 }
 
@@ -222,7 +234,10 @@ fn flipped_payload_bit_fails_dss_checksum() {
         find_offset(&file, SLL2, |data, seg| (seg.payload.len() > 100).then(|| offset_in(data, seg.payload) + 50)).expect("a data segment");
     file[at] ^= 0x04;
     let a = analyze_bytes(file, Analyzer::new(Limits::default()));
-    let t = a.connections[0].checks.get("dss.checksum").expect("check");
+    let t = a.connections[0]
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("dss.checksum").expect("a catalogue id"))
+        .expect("check");
     assert_eq!(t.verdict, Verdict::Fail, "{t:?}");
     assert_eq!(t.fail, 1, "exactly the one corrupted mapping fails: {t:?}");
 }
@@ -306,9 +321,15 @@ fn header_only_capture_tracks_ranges_without_bytes() {
         assert_eq!(dd.reinjected_bytes, fd.reinjected_bytes, "reinjections are found from ranges alone");
     }
     // HMACs are still checked; DSS checksums cannot be without payload: not checkable, not failed.
-    assert_eq!(c.checks.get("mp_join.ack_hmac").map(|t| t.verdict), Some(Verdict::Pass));
+    assert_eq!(
+        c.checks.get(mptcp_dissector::track::checks::CheckId::from_id("mp_join.ack_hmac").expect("a catalogue id")).map(|t| t.verdict),
+        Some(Verdict::Pass)
+    );
     let a = analyze_bytes(headers_only("checksum.pcap"), Analyzer::new(Limits::default()));
-    let t = a.connections[0].checks.get("dss.checksum").expect("check");
+    let t = a.connections[0]
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("dss.checksum").expect("a catalogue id"))
+        .expect("check");
     // Mappings with payload are not checkable; DATA_FIN-only mappings (length 1, no payload)
     // still verify from the pseudo-header alone.
     assert_eq!(t.fail, 0, "{t:?}");

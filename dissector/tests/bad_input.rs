@@ -232,7 +232,7 @@ fn mappings_claiming_one_dsn_for_different_bytes_are_reported() {
     // must be reported.
     assert!(d.mismatched_bytes > 0, "{d:?}");
     let r = mptcp_dissector::verify::verify("x", &a, &[]);
-    let k = r.connections[0].checks.iter().find(|k| k.id == "dss.mapping_consistency").expect("check");
+    let k = r.connections[0].checks.iter().find(|k| k.id.id() == "dss.mapping_consistency").expect("check");
     assert_eq!(k.outcome, mptcp_dissector::verify::Outcome::Fail, "{k:?}");
 }
 
@@ -249,6 +249,9 @@ fn one_copy_of_a_mapping_contradicting_the_others_is_reported() {
     let (a, end) = run(file);
     assert!(end.is_none(), "{end:?}");
     let conn = &a.connections[0];
-    let t = conn.checks.get("dss.mapping_consistency").expect("check");
+    let t = conn
+        .checks
+        .get(mptcp_dissector::track::checks::CheckId::from_id("dss.mapping_consistency").expect("a catalogue id"))
+        .expect("check");
     assert!(t.fail >= 1, "contradicting mapping not reported: {t:?}");
 }

@@ -103,7 +103,7 @@ fn window_probes_are_not_mapping_failures() {
     assert_eq!(c.c2s.mismatched_bytes + c.s2c.mismatched_bytes, 0);
     assert_eq!(c.c2s.probe_bytes, 2, "MPTcpExtWinProbe = 2 on the client (window-probe.nstat-client.txt)");
     let r = verify("window-probe", &a, &[]);
-    let mc = r.connections[0].checks.iter().find(|k| k.id == "dss.mapping_consistency").unwrap();
+    let mc = r.connections[0].checks.iter().find(|k| k.id.id() == "dss.mapping_consistency").unwrap();
     assert_eq!(mc.outcome, Outcome::Pass, "{}", mc.detail);
 }
 
@@ -118,7 +118,7 @@ fn data_fin_on_a_direction_that_carried_no_data() {
         assert!(d.complete && d.bytes == 0, "{file}: an empty, complete stream");
         let r = verify(file, &a, &[]);
         for id in ["data.complete", "data.closure"] {
-            let k = r.connections[0].checks.iter().find(|k| k.id == id).unwrap();
+            let k = r.connections[0].checks.iter().find(|k| k.id.id() == id).unwrap();
             assert_eq!(k.outcome, Outcome::Pass, "{file} {id}: {}", k.detail);
         }
     }
@@ -279,6 +279,6 @@ fn capture_stopped_before_the_end_is_not_a_failure() {
     let a = common::analyze("matrix/early-stop.pcap");
     let r = verify("early-stop", &a, &[]);
     assert!(r.ok());
-    let k = r.connections[0].checks.iter().find(|k| k.id == "data.complete").unwrap();
+    let k = r.connections[0].checks.iter().find(|k| k.id.id() == "data.complete").unwrap();
     assert_eq!(k.outcome, Outcome::Skip, "{}", k.detail);
 }

@@ -42,10 +42,10 @@ fn v0_connection_is_judged_by_rfc_6824_and_its_add_addr_has_no_hmac() {
     let checks = &r.connections[0].checks;
     assert_eq!(checks.len(), RFC_6824.len());
     for (k, (id, rfc)) in checks.iter().zip(RFC_6824) {
-        assert_eq!((k.id, k.rfc), (*id, *rfc));
+        assert_eq!((k.id.id(), k.rfc), (*id, *rfc));
     }
     // The capture holds two v0 ADD_ADDRs (synth: ids 5 and 6): not "no ADD_ADDR in the capture".
-    let add = checks.iter().find(|k| k.id == "add_addr.hmac").expect("add_addr.hmac");
+    let add = checks.iter().find(|k| k.id.id() == "add_addr.hmac").expect("add_addr.hmac");
     assert_eq!(add.outcome, Outcome::Skip);
     assert_eq!(add.detail, "not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC (2 ADD_ADDR in the capture)");
     // The capture-level join check cites RFC 6824 too (every connection is v0).
@@ -97,7 +97,7 @@ fn malformed_option_outside_any_connection_fails_options_length() {
     let a = common::analyze_bytes(dss_oobr(), Analyzer::new(Limits::default()));
     assert!(a.connections.is_empty());
     let r = verify("oobr", &a, &[]);
-    let k = r.capture_checks.iter().find(|k| k.id == "options.length").expect("capture-level options.length");
+    let k = r.capture_checks.iter().find(|k| k.id.id() == "options.length").expect("capture-level options.length");
     assert_eq!(k.outcome, Outcome::Fail);
     assert_eq!(k.frames, vec![1]);
     assert!(k.detail.starts_with("1 malformed MPTCP option(s) outside any connection; first: "), "{}", k.detail);
@@ -105,7 +105,7 @@ fn malformed_option_outside_any_connection_fails_options_length() {
     assert!(!r.ok());
     // A capture without one adds no such check.
     let r = verify("v0", &common::analyze_bytes(v0_connection(), Analyzer::new(Limits::default())), &[]);
-    assert!(r.capture_checks.iter().all(|k| k.id != "options.length"));
+    assert!(r.capture_checks.iter().all(|k| k.id.id() != "options.length"));
 }
 
 #[test]

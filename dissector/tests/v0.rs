@@ -3,7 +3,7 @@
 mod common;
 mod synth;
 
-use mptcp_dissector::track::checks::Verdict;
+use mptcp_dissector::track::checks::{CheckId, Verdict};
 use mptcp_dissector::track::{Analyzer, Dir, EventKind, Limits};
 use synth::*;
 
@@ -20,7 +20,7 @@ fn v0_connection_is_tracked_and_verified() {
     assert_eq!((c.client_idsn, c.server_idsn), (Some(ia), Some(ib)));
     assert_eq!(c.subflow_ids.len(), 2, "the join attached by the SHA-1 token");
     for id in ["mp_capable.key_echo", "mp_join.token", "mp_join.synack_hmac", "mp_join.ack_hmac", "mp_fastclose.key"] {
-        let t = c.checks.get(id).unwrap_or_else(|| panic!("no {id}"));
+        let t = c.checks.get(CheckId::from_id(id).expect("a catalogue id")).unwrap_or_else(|| panic!("no {id}"));
         assert_eq!((t.verdict, t.fail), (Verdict::Pass, 0), "{id}: {t:?}");
     }
     // The 4-byte DSN was expanded against the IDSN: the data is at IDSN+1 and complete.
@@ -33,7 +33,7 @@ fn v0_connection_is_tracked_and_verified() {
     // v0 ADD_ADDR: announced, no HMAC check (v0 has none).
     assert_eq!(c.announced.len(), 2);
     assert_eq!(c.announced[0].port, Some(8080));
-    assert!(c.checks.get("add_addr.hmac").is_none());
+    assert!(c.checks.get(CheckId::AddAddrHmac).is_none());
     assert!(a.events.iter().any(|e| e.kind == EventKind::SfPriority));
     assert!(a.events.iter().any(|e| e.kind == EventKind::Fastclose));
 }
@@ -45,6 +45,6 @@ fn v0_join_hmac_with_a_flipped_bit_fails() {
     let at = bytes.windows(4).position(|w| w == [30, 24, 0x10, 0x00]).expect("join ACK option") + 23;
     bytes[at] ^= 1;
     let a = common::analyze_bytes(bytes, Analyzer::new(Limits::default()));
-    let t = a.connections[0].checks.get("mp_join.ack_hmac").expect("check");
+    let t = a.connections[0].checks.get(CheckId::JoinAckHmac).expect("check");
     assert_eq!(t.verdict, Verdict::Fail);
 }

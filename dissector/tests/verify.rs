@@ -30,13 +30,13 @@ fn verify_capture(name: &str) -> VerifyReport {
 /// The check `id` of connection `conn`, asserted to have outcome `want`.
 fn assert_check<'r>(r: &'r VerifyReport, conn: usize, id: &str, want: Outcome) -> &'r CheckResult {
     let c = r.connections.get(conn).unwrap_or_else(|| panic!("no connection {conn}: {r:#?}"));
-    let k = c.checks.iter().find(|k| k.id == id).unwrap_or_else(|| panic!("no check {id}"));
+    let k = c.checks.iter().find(|k| k.id.id() == id).unwrap_or_else(|| panic!("no check {id}"));
     assert_eq!(k.outcome, want, "{id}: {k:#?}");
     k
 }
 
 fn assert_capture_check<'r>(r: &'r VerifyReport, id: &str, want: Outcome) -> &'r CheckResult {
-    let k = r.capture_checks.iter().find(|k| k.id == id).unwrap_or_else(|| panic!("no capture check {id}: {:#?}", r.capture_checks));
+    let k = r.capture_checks.iter().find(|k| k.id.id() == id).unwrap_or_else(|| panic!("no capture check {id}: {:#?}", r.capture_checks));
     assert_eq!(k.outcome, want, "{id}: {k:#?}");
     k
 }
@@ -72,8 +72,8 @@ fn every_kernel_capture_passes_verify() {
             .collect();
         assert!(failed.is_empty() && r.ok(), "{name}: {failed:?}");
         for c in &r.connections {
-            let ids: Vec<&str> = c.checks.iter().map(|k| k.id).collect();
-            assert_eq!(ids, CATALOG.iter().map(|e| e.id).collect::<Vec<_>>(), "{name}: every connection gets the whole catalog, in order");
+            let ids: Vec<_> = c.checks.iter().map(|k| k.id).collect();
+            assert_eq!(ids, CATALOG.to_vec(), "{name}: every connection gets the whole catalog, in order");
         }
     }
 }
@@ -81,13 +81,13 @@ fn every_kernel_capture_passes_verify() {
 /// Which checks the kernel captures exercise: every catalog id passes on at least one.
 #[test]
 fn every_check_passes_on_some_kernel_capture() {
-    let mut passes: BTreeMap<&str, Vec<String>> = CATALOG.iter().map(|e| (e.id, Vec::new())).collect();
+    let mut passes: BTreeMap<&str, Vec<String>> = CATALOG.iter().map(|e| (e.id(), Vec::new())).collect();
     // mp_fail.response needs a DSS checksum failure: testdata/shapes/mpfail-multi.pcap.
     for name in captures().into_iter().chain(["shapes/mpfail-multi.pcap".to_string()]) {
         let r = verify_capture(&name);
         for k in r.connections.iter().flat_map(|c| c.checks.iter()).chain(r.capture_checks.iter()) {
             if k.outcome == Outcome::Pass {
-                passes.get_mut(k.id).expect("catalog id").push(name.clone());
+                passes.get_mut(k.id.id()).expect("catalog id").push(name.clone());
             }
         }
     }

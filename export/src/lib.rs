@@ -509,7 +509,7 @@ fn checks(out: &Path, name: &str, r: &verify::VerifyReport) -> Result<(&'static 
         t.row(&[
             V::Str(Some(name)),
             V::U64(conn),
-            V::Str(Some(k.id)),
+            V::Str(Some(k.id.id())),
             V::Str(Some(k.rfc)),
             V::Str(Some(outcome)),
             V::U64(Some(k.evaluated)),

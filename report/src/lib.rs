@@ -265,7 +265,7 @@ fn check_rows(h: &mut String, checks: &[CheckResult]) {
             h,
             "<tr>{}<td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             outcome_cell(k.outcome),
-            esc(k.id),
+            esc(k.id.id()),
             esc(k.rfc),
             esc(&k.detail),
             esc(&frames)

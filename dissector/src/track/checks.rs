@@ -26,7 +26,7 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckTally {
     /// Stable id, e.g. `mp_join.synack_hmac` (docs/analyze.md lists them).
-    pub id: &'static str,
+    pub id: CheckId,
     /// RFC 8684 section the rule comes from.
     pub rfc: &'static str,
     /// Overall verdict: fail if any failed, else legacy if any, else pass if any passed, else
@@ -54,13 +54,13 @@ pub struct Checks {
 
 impl Checks {
     /// Records one result. `reason` is only built for results that are kept.
-    pub fn record(&mut self, id: &'static str, rfc: &'static str, verdict: Verdict, frame: u64, reason: impl FnOnce() -> String) {
+    pub fn record(&mut self, id: CheckId, verdict: Verdict, frame: u64, reason: impl FnOnce() -> String) {
         let idx = match self.tallies.iter().position(|t| t.id == id) {
             Some(i) => i,
             None => {
                 self.tallies.push(CheckTally {
                     id,
-                    rfc,
+                    rfc: id.rfc(),
                     verdict,
                     pass: 0,
                     fail: 0,
@@ -97,7 +97,7 @@ impl Checks {
         &self.tallies
     }
 
-    pub fn get(&self, id: &str) -> Option<&CheckTally> {
+    pub fn get(&self, id: CheckId) -> Option<&CheckTally> {
         self.tallies.iter().find(|t| t.id == id)
     }
 
@@ -107,16 +107,88 @@ impl Checks {
     }
 }
 
-/// Check ids and their RFC sections.
-pub mod ids {
-    pub const CAPABLE_KEY_ECHO: (&str, &str) = ("mp_capable.key_echo", "RFC 8684 §3.1");
-    pub const JOIN_TOKEN: (&str, &str) = ("mp_join.token", "RFC 8684 §3.2");
-    pub const JOIN_SYNACK_HMAC: (&str, &str) = ("mp_join.synack_hmac", "RFC 8684 §3.2");
-    pub const JOIN_ACK_HMAC: (&str, &str) = ("mp_join.ack_hmac", "RFC 8684 §3.2");
-    pub const ADD_ADDR_HMAC: (&str, &str) = ("add_addr.hmac", "RFC 8684 §3.4.1");
-    pub const DSS_CHECKSUM: (&str, &str) = ("dss.checksum", "RFC 8684 §3.3.1");
-    pub const FASTCLOSE_KEY: (&str, &str) = ("mp_fastclose.key", "RFC 8684 §3.5");
-    pub const MAPPING_CONSISTENCY: (&str, &str) = ("dss.mapping_consistency", "RFC 8684 §3.3.1");
+macro_rules! catalog {
+    ($($(#[$doc:meta])* $v:ident = $id:literal, $rfc:literal, $what:literal;)+) => {
+        /// A check of the catalog: what `analyze` tallies and `verify` reports, in report
+        /// order (docs/verify.md lists them with examples). Written as its stable id
+        /// (`mp_join.synack_hmac`); the RFC 8684 section its rule comes from is [`CheckId::rfc`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CheckId {
+            $($(#[$doc])* $v,)+
+        }
+
+        impl CheckId {
+            /// Every check, in report order.
+            pub const ALL: &'static [CheckId] = &[$(CheckId::$v,)+];
+
+            /// The stable id, e.g. `mp_join.synack_hmac`.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(CheckId::$v => $id,)+
+                }
+            }
+
+            /// The check with stable id `id`.
+            pub fn from_id(id: &str) -> Option<CheckId> {
+                match id {
+                    $($id => Some(CheckId::$v),)+
+                    _ => None,
+                }
+            }
+
+            /// The section of RFC 8684 the rule comes from.
+            pub fn rfc(self) -> &'static str {
+                match self {
+                    $(CheckId::$v => $rfc,)+
+                }
+            }
+
+            /// What the check asks, in a line.
+            pub fn what(self) -> &'static str {
+                match self {
+                    $(CheckId::$v => $what,)+
+                }
+            }
+        }
+    };
+}
+
+catalog! {
+    CapableVersion = "mp_capable.version", "RFC 8684 §3.1", "the SYN/ACK's MP_CAPABLE version is not above the SYN's";
+    CapableKeyEcho = "mp_capable.key_echo", "RFC 8684 §3.1", "third ACK / first data MP_CAPABLE echo the keys of SYN/ACK (and SYN in v0)";
+    JoinToken = "mp_join.token", "RFC 8684 §3.2", "MP_JOIN SYN tokens match a key of a connection in the capture";
+    JoinSynackHmac = "mp_join.synack_hmac", "RFC 8684 §3.2", "SYN/ACK truncated HMAC = leftmost 64 bits of HMAC(KeyB‖KeyA, NonceB‖NonceA)";
+    JoinAckHmac = "mp_join.ack_hmac", "RFC 8684 §3.2", "third-ACK HMAC = 160 bits of HMAC(KeyA‖KeyB, NonceA‖NonceB)";
+    AddAddrHmac = "add_addr.hmac", "RFC 8684 §3.4.1", "ADD_ADDR HMAC = rightmost 64 bits of HMAC(sender key‖receiver key, id‖addr‖port)";
+    DssChecksum = "dss.checksum", "RFC 8684 §3.3.1", "DSS checksum over pseudo-header and the mapping's payload, when checksums are in use";
+    MappingConsistency = "dss.mapping_consistency", "RFC 8684 §3.3.1", "overlapping mappings agree on DSNs, and re-sent data-level bytes agree with the first copy";
+    DataComplete = "data.complete", "RFC 8684 §3.3", "no DSN gaps between the first data byte and the DATA_FIN in either direction";
+    DataClosure = "data.closure", "RFC 8684 §3.3.3", "each DATA_FIN is data-ACKed by the peer";
+    Fallback = "fallback", "RFC 8684 §3.7", "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)";
+    MpFailResponse = "mp_fail.response", "RFC 8684 §3.7", "a DSS checksum failure is answered by MP_FAIL at the failed mapping's DSN, then by the subflow's reset (other subflows open) or an infinite mapping (a lone subflow falls back)";
+    FastcloseKey = "mp_fastclose.key", "RFC 8684 §3.5", "MP_FASTCLOSE carries the receiver's key";
+    Signals = "signals", "RFC 8684 §3.5-3.7", "MP_FAIL, MP_FASTCLOSE and MP_TCPRST seen (reported with their frames and reasons)";
+    OptionsLength = "options.length", "RFC 8684 §3", "no MPTCP option with a wrong length or layout";
+    /// Of the capture, not of a connection: the last of [`CheckId::ALL`].
+    CaptureMptcp = "capture.mptcp", "RFC 8684 §3.1", "the capture holds an MPTCP connection (else failed, or skipped with --allow-empty)";
+}
+
+impl CheckId {
+    /// The checks every connection gets, in report order: all but `capture.mptcp`.
+    pub const CONNECTION: &'static [CheckId] = CheckId::ALL.split_at(CheckId::ALL.len() - 1).0;
+}
+
+/// The id, padded as `{:<24}` asks.
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.id())
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
 }
 
 #[cfg(test)]
@@ -126,17 +198,17 @@ mod tests {
     #[test]
     fn tally_verdicts() {
         let mut c = Checks::default();
-        c.record("x", "§1", Verdict::Pass, 1, String::new);
-        assert_eq!(c.get("x").map(|t| t.verdict), Some(Verdict::Pass));
-        c.record("x", "§1", Verdict::NotCheckable, 2, || "snaplen".into());
-        assert_eq!(c.get("x").map(|t| t.verdict), Some(Verdict::Pass));
-        c.record("x", "§1", Verdict::Fail, 3, || "bad".into());
-        let t = c.get("x").expect("tally");
+        c.record(CheckId::DssChecksum, Verdict::Pass, 1, String::new);
+        assert_eq!(c.get(CheckId::DssChecksum).map(|t| t.verdict), Some(Verdict::Pass));
+        c.record(CheckId::DssChecksum, Verdict::NotCheckable, 2, || "snaplen".into());
+        assert_eq!(c.get(CheckId::DssChecksum).map(|t| t.verdict), Some(Verdict::Pass));
+        c.record(CheckId::DssChecksum, Verdict::Fail, 3, || "bad".into());
+        let t = c.get(CheckId::DssChecksum).expect("tally");
         assert_eq!((t.verdict, t.pass, t.fail, t.not_checkable, t.findings.len()), (Verdict::Fail, 1, 1, 1, 2));
         for f in 0..100 {
-            c.record("x", "§1", Verdict::Fail, f, || "bad".into());
+            c.record(CheckId::DssChecksum, Verdict::Fail, f, || "bad".into());
         }
-        assert_eq!(c.get("x").map(|t| t.findings.len()), Some(MAX_FINDINGS));
+        assert_eq!(c.get(CheckId::DssChecksum).map(|t| t.findings.len()), Some(MAX_FINDINGS));
         assert!(c.any_fail());
     }
 }

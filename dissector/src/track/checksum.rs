@@ -10,7 +10,7 @@
 //! data and both ends fall back to TCP (infinite mapping): the held bytes are placed.
 //! (Linux, net/mptcp/subflow.c: a failed checksum resets the subflow unless the connection may
 //! still fall back, which joining another subflow rules out.)
-use super::checks::{ids, Verdict};
+use super::checks::{CheckId, Verdict};
 use super::data;
 use super::mappings::Mapping;
 use super::model::ChecksumFailure;
@@ -118,8 +118,8 @@ impl Analyzer {
             f.work.dir_mut(ctx.dir).csum = None;
         }
         if let Some(conn) = self.conn_of(ctx.flow).and_then(|c| self.conns.get_mut(c)) {
-            let (id, rfc) = ids::DSS_CHECKSUM;
-            conn.checks.record(id, rfc, Verdict::NotCheckable, frame, || why.into());
+            let id = CheckId::DssChecksum;
+            conn.checks.record(id, Verdict::NotCheckable, frame, || why.into());
         }
         self.release_unchecked(ctx.flow, ctx.dir, false);
     }
@@ -132,18 +132,18 @@ impl Analyzer {
         // back any more: after another subflow joined.
         let joined = self.conns.get(cid).is_some_and(|conn| self.subflows_of(conn).any(|s| s.join && s.established_ts.is_some()));
         let Some(conn) = self.conns.get_mut(cid) else { return };
-        let (id, rfc) = ids::DSS_CHECKSUM;
+        let id = CheckId::DssChecksum;
         let mut drop = false;
         match c.acc.check(c.wire) {
-            DssChecksumVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, c.frame, String::new),
-            DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, rfc, Verdict::Legacy, c.frame, || {
+            DssChecksumVerdict::Pass => conn.checks.record(id, Verdict::Pass, c.frame, String::new),
+            DssChecksumVerdict::LegacyByteSwapped => conn.checks.record(id, Verdict::Legacy, c.frame, || {
                 format!("checksum {:04x} is the byte-swapped value (Linux 5.14-5.18 on little-endian)", c.wire)
             }),
             DssChecksumVerdict::Fail if c.fin_only => conn
                 .checks
-                .record(id, rfc, Verdict::NotCheckable, c.frame, || "DATA_FIN-only mapping: receivers do not validate its checksum".into()),
+                .record(id, Verdict::NotCheckable, c.frame, || "DATA_FIN-only mapping: receivers do not validate its checksum".into()),
             DssChecksumVerdict::Fail => {
-                conn.checks.record(id, rfc, Verdict::Fail, c.frame, || {
+                conn.checks.record(id, Verdict::Fail, c.frame, || {
                     format!("checksum {:04x} on the wire, {:04x} computed over the mapping at DSN {}", c.wire, c.acc.finish(), c.dsn.0)
                 });
                 drop = joined;

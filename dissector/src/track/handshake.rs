@@ -4,7 +4,7 @@
 //! third ACK found a connection whose SYN the capture missed.
 use ahash::HashMap;
 
-use super::checks::{ids, Verdict};
+use super::checks::{CheckId, Verdict};
 use super::mappings::Mapping;
 use super::state::Conn;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, EventKind, SubflowKind};
@@ -99,12 +99,12 @@ impl Analyzer {
                 mismatch.push(format!("sender key {sk:016x} is not the key {known:016x} seen before"));
             }
         }
-        let (id, rfc) = ids::CAPABLE_KEY_ECHO;
+        let id = CheckId::CapableKeyEcho;
         if mismatch.is_empty() {
-            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+            conn.checks.record(id, Verdict::Pass, ctx.frame, String::new);
         } else {
             let reason = mismatch.join("; ");
-            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || reason.clone());
+            conn.checks.record(id, Verdict::Fail, ctx.frame, || reason.clone());
             conn.anomaly(max, ctx.frame, AnomalyKind::KeyEchoMismatch, || reason);
         }
         let newly = conn.key(snd).is_none() || conn.key(rcv).is_none();
@@ -220,8 +220,8 @@ impl Analyzer {
                         let Some(conn) = self.conns.get_mut(cid) else { return };
                         f.initiator_is_client = conn.server_token.as_deref() == Some(&hex32(s.token));
                         conn.subflow_ids.push(ctx.flow);
-                        let (id, rfc) = ids::JOIN_TOKEN;
-                        conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                        let id = CheckId::JoinToken;
+                        conn.checks.record(id, Verdict::Pass, ctx.frame, String::new);
                     }
                     None => {
                         f.orphan_token = Some(hex32(s.token));
@@ -242,23 +242,23 @@ impl Analyzer {
                 let js = f.work.join_state;
                 let Some(cid) = f.connection else { return };
                 let Some(conn) = self.conns.get_mut(cid) else { return };
-                let (id, rfc) = ids::JOIN_SYNACK_HMAC;
+                let id = CheckId::JoinSynackHmac;
                 // B = the join responder, A = the initiator.
                 let (a, b) = if f.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
                 match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce) {
                     (Some(v), Some(ka), Some(kb), Some(na)) => {
                         let expected = crypto::join_synack_hmac(v, kb, ka, sa.nonce, na);
                         if expected == sa.hmac {
-                            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                            conn.checks.record(id, Verdict::Pass, ctx.frame, String::new);
                         } else {
-                            conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                            conn.checks.record(id, Verdict::Fail, ctx.frame, || {
                                 format!("truncated HMAC {:016x}, expected {expected:016x}", sa.hmac)
                             });
                         }
                     }
-                    _ => conn
-                        .checks
-                        .record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into()),
+                    _ => {
+                        conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into())
+                    }
                 }
             }
             MpJoin::Ack(ack) => {
@@ -272,21 +272,20 @@ impl Analyzer {
                 let first = !f.work.join_state.ack_seen;
                 f.work.join_state.ack_seen = true;
                 let Some(conn) = self.conns.get_mut(cid) else { return };
-                let (id, rfc) = ids::JOIN_ACK_HMAC;
+                let id = CheckId::JoinAckHmac;
                 let (a, b) = if f.initiator_is_client { (Dir::C2s, Dir::S2c) } else { (Dir::S2c, Dir::C2s) };
                 match (conn.crypto_version(), conn.key(a), conn.key(b), js.client_nonce, js.server_nonce) {
                     (Some(v), Some(ka), Some(kb), Some(na), Some(nb)) => {
                         let expected = crypto::join_ack_hmac(v, ka, kb, na, nb);
                         if &expected == ack.hmac {
-                            conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new);
+                            conn.checks.record(id, Verdict::Pass, ctx.frame, String::new);
                         } else {
-                            conn.checks
-                                .record(id, rfc, Verdict::Fail, ctx.frame, || "third-ACK HMAC does not match the keys and nonces".into());
+                            conn.checks.record(id, Verdict::Fail, ctx.frame, || "third-ACK HMAC does not match the keys and nonces".into());
                         }
                     }
-                    _ => conn
-                        .checks
-                        .record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into()),
+                    _ => {
+                        conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "keys or nonces of the join not in the capture".into())
+                    }
                 }
                 let backup = self.flows.get(ctx.flow).is_some_and(|f| f.backup);
                 let (caddr, saddr_id) =
@@ -365,7 +364,7 @@ mod tests {
         assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
         assert_eq!(c.server_token.as_deref(), Some(format!("{TOKEN_B:08x}").as_str()));
         assert_eq!(c.client_idsn, Some(IDSN_A));
-        assert_eq!(c.checks.get(ids::CAPABLE_KEY_ECHO.0).map(|t| t.verdict), Some(Verdict::Pass));
+        assert_eq!(c.checks.get(CheckId::CapableKeyEcho).map(|t| t.verdict), Some(Verdict::Pass));
         assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Established]);
         assert_eq!(a.subflows[0].kind, SubflowKind::Initial);
     }
@@ -378,7 +377,7 @@ mod tests {
         f.seg(2, CLIENT, SERVER, ACK, 1001, 5001, &capable_ack(0x01, KEY_A, 0x42), &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!(c.checks.get(ids::CAPABLE_KEY_ECHO.0).map(|t| t.verdict), Some(Verdict::Fail));
+        assert_eq!(c.checks.get(CheckId::CapableKeyEcho).map(|t| t.verdict), Some(Verdict::Fail));
         assert!(c.anomalies.iter().any(|x| x.kind == AnomalyKind::KeyEchoMismatch));
     }
 
@@ -428,10 +427,10 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!(c.subflow_ids, vec![0, 1]);
-        let verdict = |id: (&str, &str)| c.checks.get(id.0).map(|t| t.verdict);
-        assert_eq!(verdict(ids::JOIN_TOKEN), Some(Verdict::Pass));
-        assert_eq!(verdict(ids::JOIN_SYNACK_HMAC), Some(Verdict::Pass));
-        assert_eq!(verdict(ids::JOIN_ACK_HMAC), Some(Verdict::Pass));
+        let verdict = |id: CheckId| c.checks.get(id).map(|t| t.verdict);
+        assert_eq!(verdict(CheckId::JoinToken), Some(Verdict::Pass));
+        assert_eq!(verdict(CheckId::JoinSynackHmac), Some(Verdict::Pass));
+        assert_eq!(verdict(CheckId::JoinAckHmac), Some(Verdict::Pass));
         let s = &a.subflows[1];
         assert_eq!((s.kind, s.backup, s.client_address_id, s.opened_by_client()), (SubflowKind::Join, true, Some(2), true));
         let e = a.events.last().unwrap();

@@ -5,7 +5,7 @@
 //! guessed from the mappings, and the connection found from the data sequence space.
 use std::net::SocketAddr;
 
-use super::checks::{ids, Verdict};
+use super::checks::{CheckId, Verdict};
 use super::data;
 use super::handshake::hex32;
 use super::mappings::{Added, Mapping};
@@ -116,9 +116,9 @@ impl Analyzer {
             if let (true, Some(token)) = (f.join, f.work.join_state.token) {
                 if let Some(c) = self.conns.get_mut(cid) {
                     if c.work.keys.iter().any(Option::is_some) {
-                        let (id, rfc) = ids::JOIN_TOKEN;
+                        let id = CheckId::JoinToken;
                         let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
-                        c.checks.record(id, rfc, Verdict::Fail, f.first_frame, || {
+                        c.checks.record(id, Verdict::Fail, f.first_frame, || {
                             format!("MP_JOIN SYN at frame {} carries token {token:08x}; its DSNs put it in this connection, whose tokens are {tc}/{ts}", f.first_frame)
                         });
                     } else if c.server_token.is_none() {
@@ -269,10 +269,10 @@ impl Analyzer {
         if checked {
             if let Some(cid) = f.connection {
                 if let Some(conn) = self.conns.get_mut(cid) {
-                    let (id, rfc) = ids::MAPPING_CONSISTENCY;
+                    let id = CheckId::MappingConsistency;
                     match conflict {
-                        None => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
-                        Some(x) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                        None => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
+                        Some(x) => conn.checks.record(id, Verdict::Fail, ctx.frame, || {
                             format!(
                                 "mapping subflow seq {}+{} -> DSN {} overlaps subflow seq {}+{} -> DSN {} with another offset",
                                 m.ssn, m.data_len, m.dsn, x.ssn, x.data_len, x.dsn
@@ -638,7 +638,7 @@ mod tests {
             let a = f.finish();
             let c = &a.connections[0];
             assert!(c.checksums);
-            assert_eq!(c.checks.get(ids::DSS_CHECKSUM.0).map(|t| (t.verdict, t.pass + t.fail)), Some((verdict, 1)));
+            assert_eq!(c.checks.get(CheckId::DssChecksum).map(|t| (t.verdict, t.pass + t.fail)), Some((verdict, 1)));
         }
     }
 

@@ -2,7 +2,7 @@
 //! REMOVE_ADDR, MP_PRIO, MP_FAIL, MP_FASTCLOSE and MP_TCPRST.
 use std::net::SocketAddr;
 
-use super::checks::{ids, Verdict};
+use super::checks::{CheckId, Verdict};
 use super::{Analyzer, Announcement, ConnState, Ctx, Dir, EventKind, SubflowEnd};
 use crate::crypto::{self, AddAddrHmacVerdict};
 use crate::options::mptcp::{AddAddr, AddAddrVersion};
@@ -20,20 +20,20 @@ impl Analyzer {
         if conn.announced.len() < 256 {
             conn.announced.push(Announcement { by, address_id: a.address_id, address: a.address, port: a.port, frame: ctx.frame, echo });
         }
-        let (id, rfc) = ids::ADD_ADDR_HMAC;
+        let id = CheckId::AddAddrHmac;
         if matches!(a.version, AddAddrVersion::V1 { echo: false, .. }) {
             match (a.hmac, conn.key(ctx.dir), conn.key(ctx.dir.flip())) {
                 (Some(h), Some(ks), Some(kr)) => match crypto::check_add_addr_hmac(ks, kr, a.address_id, a.address, a.port, h) {
-                    AddAddrHmacVerdict::Pass => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
-                    AddAddrHmacVerdict::LegacyLeftmost => conn.checks.record(id, rfc, Verdict::Legacy, ctx.frame, || {
+                    AddAddrHmacVerdict::Pass => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
+                    AddAddrHmacVerdict::LegacyLeftmost => conn.checks.record(id, Verdict::Legacy, ctx.frame, || {
                         "legacy leftmost: the leftmost 64 bits of the HMAC (Linux before 5.8), RFC 8684 asks for the rightmost".into()
                     }),
-                    AddAddrHmacVerdict::Fail => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+                    AddAddrHmacVerdict::Fail => conn.checks.record(id, Verdict::Fail, ctx.frame, || {
                         format!("HMAC {h:016x} matches neither end of HMAC(sender key‖receiver key, id‖address‖port)")
                     }),
                 },
-                (None, _, _) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || "v1 ADD_ADDR without an HMAC".into()),
-                _ => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || "keys not in the capture".into()),
+                (None, _, _) => conn.checks.record(id, Verdict::Fail, ctx.frame, || "v1 ADD_ADDR without an HMAC".into()),
+                _ => conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "keys not in the capture".into()),
             }
         }
         if !echo {
@@ -85,13 +85,13 @@ impl Analyzer {
     pub(super) fn on_fastclose(&mut self, ctx: &Ctx, receiver_key: u64) {
         let Some(cid) = self.conn_of(ctx.flow) else { return };
         let Some(conn) = self.conns.get_mut(cid) else { return };
-        let (id, rfc) = ids::FASTCLOSE_KEY;
+        let id = CheckId::FastcloseKey;
         match conn.key(ctx.dir.flip()) {
-            Some(k) if k == receiver_key => conn.checks.record(id, rfc, Verdict::Pass, ctx.frame, String::new),
-            Some(k) => conn.checks.record(id, rfc, Verdict::Fail, ctx.frame, || {
+            Some(k) if k == receiver_key => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
+            Some(k) => conn.checks.record(id, Verdict::Fail, ctx.frame, || {
                 format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k:016x}")
             }),
-            None => conn.checks.record(id, rfc, Verdict::NotCheckable, ctx.frame, || "receiver's key not in the capture".into()),
+            None => conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "receiver's key not in the capture".into()),
         }
         let first = conn.state != ConnState::FastClosed;
         conn.state = ConnState::FastClosed;
@@ -149,7 +149,7 @@ mod tests {
         f.seg(4, CLIENT, SERVER, ACK, 1001, 5001, &[30, 8, 0x31, 5, 10, 0, 9, 9], &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!(c.checks.get(ids::ADD_ADDR_HMAC.0).map(|t| t.verdict), Some(Verdict::Pass));
+        assert_eq!(c.checks.get(CheckId::AddAddrHmac).map(|t| t.verdict), Some(Verdict::Pass));
         let ann: Vec<_> = c.announced.iter().map(|x| (x.by, x.address_id, x.echo)).collect();
         assert_eq!(ann, vec![(Side::Server, 5, false), (Side::Client, 5, true)]);
         let ev: Vec<_> = a.events.iter().filter(|e| e.kind == EventKind::Announced).map(|e| e.address.clone()).collect();
@@ -214,7 +214,7 @@ mod tests {
         f.seg(3, CLIENT, SERVER, RST | ACK, 1001, 5001, &opt, &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!(c.checks.get(ids::FASTCLOSE_KEY.0).map(|t| t.verdict), Some(Verdict::Pass));
+        assert_eq!(c.checks.get(CheckId::FastcloseKey).map(|t| t.verdict), Some(Verdict::Pass));
         assert_eq!(c.state, ConnState::FastClosed);
         assert_eq!(a.subflows[0].end.as_ref().map(|e| e.how), Some(EndHow::MpFastclose));
     }
@@ -228,7 +228,7 @@ mod tests {
         f.seg(4, CLIENT, SERVER, RST | ACK, 1001, 5001, &opt, &[]);
         let a = f.finish();
         let c = &a.connections[0];
-        assert_eq!(c.checks.get(ids::FASTCLOSE_KEY.0).map(|t| (t.pass, t.fail)), Some((1, 1)));
+        assert_eq!(c.checks.get(CheckId::FastcloseKey).map(|t| (t.pass, t.fail)), Some((1, 1)));
         assert_eq!(c.state, ConnState::FastClosed);
         assert_eq!(a.events.iter().filter(|e| e.kind == EventKind::Fastclose).count(), 1);
     }

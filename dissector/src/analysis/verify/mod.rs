@@ -29,73 +29,16 @@ pub enum Outcome {
     Skip,
 }
 
-/// One check of the catalog.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct CatalogEntry {
-    pub id: &'static str,
-    pub rfc: &'static str,
-    pub what: &'static str,
-}
+pub use crate::track::checks::CheckId;
 
-/// Every check `verify` runs, in report order (docs/verify.md lists them with examples).
-pub const CATALOG: &[CatalogEntry] = &[
-    CatalogEntry { id: "mp_capable.version", rfc: "RFC 8684 §3.1", what: "the SYN/ACK's MP_CAPABLE version is not above the SYN's" },
-    CatalogEntry {
-        id: "mp_capable.key_echo",
-        rfc: "RFC 8684 §3.1",
-        what: "third ACK / first data MP_CAPABLE echo the keys of SYN/ACK (and SYN in v0)",
-    },
-    CatalogEntry { id: "mp_join.token", rfc: "RFC 8684 §3.2", what: "MP_JOIN SYN tokens match a key of a connection in the capture" },
-    CatalogEntry {
-        id: "mp_join.synack_hmac",
-        rfc: "RFC 8684 §3.2",
-        what: "SYN/ACK truncated HMAC = leftmost 64 bits of HMAC(KeyB‖KeyA, NonceB‖NonceA)",
-    },
-    CatalogEntry { id: "mp_join.ack_hmac", rfc: "RFC 8684 §3.2", what: "third-ACK HMAC = 160 bits of HMAC(KeyA‖KeyB, NonceA‖NonceB)" },
-    CatalogEntry {
-        id: "add_addr.hmac",
-        rfc: "RFC 8684 §3.4.1",
-        what: "ADD_ADDR HMAC = rightmost 64 bits of HMAC(sender key‖receiver key, id‖addr‖port)",
-    },
-    CatalogEntry {
-        id: "dss.checksum",
-        rfc: "RFC 8684 §3.3.1",
-        what: "DSS checksum over pseudo-header and the mapping's payload, when checksums are in use",
-    },
-    CatalogEntry {
-        id: "dss.mapping_consistency",
-        rfc: "RFC 8684 §3.3.1",
-        what: "overlapping mappings agree on DSNs, and re-sent data-level bytes agree with the first copy",
-    },
-    CatalogEntry {
-        id: "data.complete",
-        rfc: "RFC 8684 §3.3",
-        what: "no DSN gaps between the first data byte and the DATA_FIN in either direction",
-    },
-    CatalogEntry { id: "data.closure", rfc: "RFC 8684 §3.3.3", what: "each DATA_FIN is data-ACKed by the peer" },
-    CatalogEntry {
-        id: "fallback",
-        rfc: "RFC 8684 §3.7",
-        what: "no fallback to TCP after MPTCP was in use (an MP_CAPABLE SYN answered without MPTCP is reported, not failed)",
-    },
-    CatalogEntry {
-        id: "mp_fail.response",
-        rfc: "RFC 8684 §3.7",
-        what: "a DSS checksum failure is answered by MP_FAIL at the failed mapping's DSN, then by the subflow's reset (other subflows open) or an infinite mapping (a lone subflow falls back)",
-    },
-    CatalogEntry { id: "mp_fastclose.key", rfc: "RFC 8684 §3.5", what: "MP_FASTCLOSE carries the receiver's key" },
-    CatalogEntry {
-        id: "signals",
-        rfc: "RFC 8684 §3.5-3.7",
-        what: "MP_FAIL, MP_FASTCLOSE and MP_TCPRST seen (reported with their frames and reasons)",
-    },
-    CatalogEntry { id: "options.length", rfc: "RFC 8684 §3", what: "no MPTCP option with a wrong length or layout" },
-];
+/// The checks `verify` runs on every connection, in report order (docs/verify.md lists them
+/// with examples): [`CheckId::CONNECTION`] of the one catalogue, [`CheckId`].
+pub const CATALOG: &[CheckId] = CheckId::CONNECTION;
 
 /// The result of one check on one connection.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
-    pub id: &'static str,
+    pub id: CheckId,
     pub rfc: &'static str,
     pub outcome: Outcome,
     /// How many times the check was evaluated (e.g. one per DSS checksum).
@@ -153,7 +96,8 @@ impl VerifyReport {
             if allow_empty { "; allowed by --allow-empty" } else { "; --allow-empty accepts such a capture" }
         );
         let outcome = if allow_empty { Outcome::Skip } else { Outcome::Fail };
-        let check = CheckResult { id: "capture.mptcp", rfc: "RFC 8684 §3.1", outcome, evaluated: 1, detail, frames: vec![] };
+        let check =
+            CheckResult { id: CheckId::CaptureMptcp, rfc: CheckId::CaptureMptcp.rfc(), outcome, evaluated: 1, detail, frames: vec![] };
         self.capture_checks.insert(0, check);
         match outcome {
             Outcome::Fail => self.failed += 1,
@@ -216,8 +160,8 @@ mod tests {
     #[test]
     fn catalog_ids_are_unique_and_cited() {
         for (i, e) in CATALOG.iter().enumerate() {
-            assert!(e.rfc.starts_with("RFC"), "{}", e.id);
-            assert!(CATALOG.iter().skip(i + 1).all(|o| o.id != e.id), "{}", e.id);
+            assert!(e.rfc().starts_with("RFC"), "{}", e.id());
+            assert!(CATALOG.iter().skip(i + 1).all(|o| o.id() != e.id()), "{}", e.id());
         }
     }
 }

@@ -8,10 +8,10 @@
 //! A path that corrupts data is not the stacks' fault: this check fails only when their answer
 //! is not the one §3.7 asks for.
 use super::verdicts::{fail, pass, skip};
-use super::CheckResult;
+use super::{CheckId, CheckResult};
 use crate::track::{Analysis, AnomalyKind, ChecksumFailure, ConnState, Connection, EndHow};
 
-const ID: &str = "mp_fail.response";
+const ID: CheckId = CheckId::MpFailResponse;
 
 pub(super) fn response(a: &Analysis, c: &Connection) -> CheckResult {
     if c.checksum_failures.is_empty() {

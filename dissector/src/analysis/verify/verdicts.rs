@@ -1,8 +1,8 @@
 //! The catalog's checks on one connection, and the capture-level ones: mostly the tracker's
 //! tallies (`track::checks`) turned into results, plus what only the whole connection shows
 //! (data completeness, DATA_FIN closure, fallback, signals).
-use super::{CheckResult, ConnectionVerdicts, Outcome, CATALOG};
-use crate::track::checks::{ids, Verdict};
+use super::{CheckResult, ConnectionVerdicts, Outcome};
+use crate::track::checks::{CheckId, Verdict};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
 use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind};
 
@@ -12,7 +12,7 @@ use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind};
 /// keys known, when the join started: that connection's peer should have produced the token.
 /// Otherwise the connection is simply not in the capture, and the check skips.
 pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
-    let (id, _) = ids::JOIN_TOKEN;
+    let id = CheckId::JoinToken;
     // Joins whose token no MP_CAPABLE handshake in the capture produced (some were placed in a
     // connection from the data level afterwards).
     let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.orphan_token.as_deref().is_some_and(|t| !t.is_empty())).collect();
@@ -55,7 +55,7 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     vec![if let Some((_, first)) = bad.first() {
         CheckResult {
             id,
-            rfc: entry(id),
+            rfc: id.rfc(),
             outcome: Outcome::Fail,
             evaluated: orphans.len() as u64,
             detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()),
@@ -64,7 +64,7 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     } else {
         CheckResult {
             id,
-            rfc: entry(id),
+            rfc: id.rfc(),
             outcome: Outcome::Skip,
             evaluated: orphans.len() as u64,
             detail: format!(
@@ -76,7 +76,8 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     }]
 }
 
-fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: &str) -> CheckResult {
+fn from_tally(c: &Connection, id: CheckId, skip_reason: &str) -> CheckResult {
+    let rfc = id.rfc();
     match c.checks.get(id) {
         None => CheckResult { id, rfc, outcome: Outcome::Skip, evaluated: 0, detail: skip_reason.into(), frames: vec![] },
         Some(t) => {
@@ -108,10 +109,6 @@ fn from_tally(c: &Connection, id: &'static str, rfc: &'static str, skip_reason: 
     }
 }
 
-fn entry(id: &'static str) -> &'static str {
-    CATALOG.iter().find(|e| e.id == id).map_or("", |e| e.rfc)
-}
-
 /// The catalog on connection `c`; `events`: its events, in capture order.
 pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event]) -> ConnectionVerdicts {
     let mut checks = Vec::new();
@@ -119,13 +116,13 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
 
     // Version.
     checks.push(match (c.syn_version, c.version) {
-        _ if handshake_fallback => skip("mp_capable.version", "the peer answered without MP_CAPABLE"),
-        (Some(s), Some(v)) if v <= s => pass("mp_capable.version", format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
-        (Some(s), Some(v)) => fail("mp_capable.version", format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
+        _ if handshake_fallback => skip(CheckId::CapableVersion, "the peer answered without MP_CAPABLE"),
+        (Some(s), Some(v)) if v <= s => pass(CheckId::CapableVersion, format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
+        (Some(s), Some(v)) => fail(CheckId::CapableVersion, format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
         _ if c.found_by == FoundBy::DataLevel => {
-            skip("mp_capable.version", "the capture starts after the handshake (connection found from the data level)")
+            skip(CheckId::CapableVersion, "the capture starts after the handshake (connection found from the data level)")
         }
-        _ => skip("mp_capable.version", "handshake not in the capture"),
+        _ => skip(CheckId::CapableVersion, "handshake not in the capture"),
     });
     let no_keys = if handshake_fallback {
         "the peer answered without MP_CAPABLE"
@@ -134,11 +131,11 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     } else {
         "no third ACK or first data with both keys in the capture"
     };
-    let (id, rfc) = ids::CAPABLE_KEY_ECHO;
-    checks.push(from_tally(c, id, rfc, no_keys));
+    let id = CheckId::CapableKeyEcho;
+    checks.push(from_tally(c, id, no_keys));
     let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
-    for ((id, rfc), answered) in
-        [(ids::JOIN_TOKEN, "MP_JOIN SYN"), (ids::JOIN_SYNACK_HMAC, "MP_JOIN SYN/ACK"), (ids::JOIN_ACK_HMAC, "MP_JOIN third ACK")]
+    for (id, answered) in
+        [(CheckId::JoinToken, "MP_JOIN SYN"), (CheckId::JoinSynackHmac, "MP_JOIN SYN/ACK"), (CheckId::JoinAckHmac, "MP_JOIN third ACK")]
     {
         let handshakes_missing =
             c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
@@ -151,28 +148,28 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         } else {
             format!("{joins} MP_JOIN SYN(s) but no {answered} in the capture (join refused?)")
         };
-        checks.push(from_tally(c, id, rfc, &why));
+        checks.push(from_tally(c, id, &why));
     }
-    let (id, rfc) = ids::ADD_ADDR_HMAC;
+    let id = CheckId::AddAddrHmac;
     checks.push(if c.version == Some(0) {
         // RFC 6824 §3.4.1: a v0 ADD_ADDR has no HMAC field, so there is nothing to check.
         let n = c.announced.iter().filter(|x| !x.echo).count();
         CheckResult {
             id,
-            rfc,
+            rfc: id.rfc(),
             outcome: Outcome::Skip,
             evaluated: 0,
             detail: format!("not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC ({n} ADD_ADDR in the capture)"),
             frames: vec![],
         }
     } else {
-        from_tally(c, id, rfc, "no ADD_ADDR in the capture")
+        from_tally(c, id, "no ADD_ADDR in the capture")
     });
-    let (id, rfc) = ids::DSS_CHECKSUM;
-    checks.push(from_tally(c, id, rfc, if c.checksums { "no checksummed mapping in the capture" } else { "DSS checksums not negotiated" }));
+    let id = CheckId::DssChecksum;
+    checks.push(from_tally(c, id, if c.checksums { "no checksummed mapping in the capture" } else { "DSS checksums not negotiated" }));
     // Mapping consistency: DSN agreement (tracker) and byte agreement (reassembler).
-    let (id, rfc) = ids::MAPPING_CONSISTENCY;
-    let mut mc = from_tally(c, id, rfc, "no DSS mapping in the capture");
+    let id = CheckId::MappingConsistency;
+    let mut mc = from_tally(c, id, "no DSS mapping in the capture");
     let mismatched = c.c2s.mismatched_bytes + c.s2c.mismatched_bytes;
     if mismatched > 0 {
         mc.outcome = Outcome::Fail;
@@ -236,8 +233,8 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         Outcome::Skip
     };
     checks.push(CheckResult {
-        id: "data.complete",
-        rfc: entry("data.complete"),
+        id: CheckId::DataComplete,
+        rfc: CheckId::DataComplete.rfc(),
         outcome,
         evaluated: 2,
         detail: details.join("; "),
@@ -268,8 +265,8 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         }
     }
     checks.push(CheckResult {
-        id: "data.closure",
-        rfc: entry("data.closure"),
+        id: CheckId::DataClosure,
+        rfc: CheckId::DataClosure.rfc(),
         outcome,
         evaluated: 2,
         detail: details.join("; "),
@@ -279,16 +276,20 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     // Fallback: after a checksum failure on a lone subflow it is what RFC 8684 §3.7 asks for.
     let answers_mp_fail = |frame: u64| c.checksum_failures.iter().any(|x| x.mp_fail_frame.is_some_and(|m| m < frame));
     checks.push(match &c.fallback {
-        None => pass("fallback", "no fallback".into(), vec![]),
-        Some(f) if f.kind == AnomalyKind::Handshake => pass("fallback", format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame]),
-        Some(f) if f.kind == AnomalyKind::InfiniteMapping && answers_mp_fail(f.frame) => {
-            pass("fallback", format!("fell back to TCP after a DSS checksum failure, as §3.7 prescribes: {}", f.detail), vec![f.frame])
+        None => pass(CheckId::Fallback, "no fallback".into(), vec![]),
+        Some(f) if f.kind == AnomalyKind::Handshake => {
+            pass(CheckId::Fallback, format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame])
         }
-        Some(f) => fail("fallback", format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
+        Some(f) if f.kind == AnomalyKind::InfiniteMapping && answers_mp_fail(f.frame) => pass(
+            CheckId::Fallback,
+            format!("fell back to TCP after a DSS checksum failure, as §3.7 prescribes: {}", f.detail),
+            vec![f.frame],
+        ),
+        Some(f) => fail(CheckId::Fallback, format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
     });
     checks.push(super::mp_fail::response(a, c));
-    let (id, rfc) = ids::FASTCLOSE_KEY;
-    checks.push(from_tally(c, id, rfc, "no MP_FASTCLOSE"));
+    let id = CheckId::FastcloseKey;
+    checks.push(from_tally(c, id, "no MP_FASTCLOSE"));
 
     // Signals: reported, not failed.
     let mut seen = Vec::new();
@@ -315,17 +316,17 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     frames.sort_unstable();
     frames.dedup();
     checks.push(if seen.is_empty() {
-        pass("signals", "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
+        pass(CheckId::Signals, "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
     } else {
         frames.truncate(8);
-        pass("signals", seen.join("; "), frames)
+        pass(CheckId::Signals, seen.join("; "), frames)
     });
     checks.push(if c.malformed_options == 0 {
-        pass("options.length", "every MPTCP option well-formed".into(), vec![])
+        pass(CheckId::OptionsLength, "every MPTCP option well-formed".into(), vec![])
     } else {
         let frames = c.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
         let first = c.anomalies.iter().find(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.detail.clone()).unwrap_or_default();
-        fail("options.length", format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
+        fail(CheckId::OptionsLength, format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
     });
     if c.version == Some(0) {
         for k in &mut checks {
@@ -361,15 +362,15 @@ pub(super) fn capture_options(a: &Analysis) -> Option<CheckResult> {
     let first = bad.next()?;
     let n = 1 + bad.count();
     let frames = a.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
-    Some(fail("options.length", format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
+    Some(fail(CheckId::OptionsLength, format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
 }
 
-pub(super) fn pass(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
-    CheckResult { id, rfc: entry(id), outcome: Outcome::Pass, evaluated: 1, detail, frames }
+pub(super) fn pass(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
+    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Pass, evaluated: 1, detail, frames }
 }
-pub(super) fn fail(id: &'static str, detail: String, frames: Vec<u64>) -> CheckResult {
-    CheckResult { id, rfc: entry(id), outcome: Outcome::Fail, evaluated: 1, detail, frames }
+pub(super) fn fail(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
+    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Fail, evaluated: 1, detail, frames }
 }
-pub(super) fn skip(id: &'static str, detail: &str) -> CheckResult {
-    CheckResult { id, rfc: entry(id), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
+pub(super) fn skip(id: CheckId, detail: &str) -> CheckResult {
+    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
 }
