@@ -2,9 +2,10 @@
 //! different flow starts a new one; stray segments before a SYN are its prelude), the roles
 //! come from the SYN or the ports, and each direction keeps its ISN, bytes, retransmissions
 //! (subflow sequence space carried again, `mappings::SeqSpace`), RTT (Karn) and ending.
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::mappings::Fresh;
+use super::state::key_of;
 use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind};
 use crate::decode::TcpSegment;
 use crate::seq::SubflowSeq;
@@ -41,7 +42,7 @@ impl Analyzer {
                 }
             }
         }
-        if reuse.is_none() && self.state_full(super::retire::FLOW_COST) {
+        if reuse.is_none() && self.state_full(super::state::FLOW_COST) {
             self.stats.flows_dropped += 1;
             self.state_cap(frame);
             return None;
@@ -200,17 +201,6 @@ impl Analyzer {
     }
 }
 
-pub(super) type FlowKey = (IpAddr, u16, IpAddr, u16);
-
-#[inline]
-pub(super) fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
-    if (a.ip(), a.port()) <= (b.ip(), b.port()) {
-        (a.ip(), a.port(), b.ip(), b.port())
-    } else {
-        (b.ip(), b.port(), a.ip(), a.port())
-    }
-}
-
 /// Swaps a flow's client and server (and everything per direction) when what the capture shows
 /// later contradicts the guess made without a handshake.
 pub(super) fn swap_roles(f: &mut Subflow) {
@@ -227,7 +217,7 @@ mod tests {
     fn packets_the_full_state_does_not_track_still_count_as_mptcp() {
         // A state budget of a few flows: later SYNs are refused, yet each packet with an MPTCP
         // option is one in the header's count.
-        let limits = crate::track::Limits { max_state_bytes: 3 * crate::track::retire::FLOW_COST, ..Default::default() };
+        let limits = crate::track::Limits { max_state_bytes: 3 * crate::track::state::FLOW_COST, ..Default::default() };
         let mut f = Feed::with_limits(limits);
         for i in 0..50u16 {
             let client = format!("10.0.0.1:{}", 40000 + i);

@@ -141,7 +141,7 @@ impl Analyzer {
     /// Creates a connection whose first subflow is the current flow (roles as the flow's);
     /// `None` when the connection cap is hit.
     pub(super) fn new_connection(&mut self, ctx: &Ctx, found_by: FoundBy) -> Option<usize> {
-        if self.state_full(super::retire::CONN_COST) {
+        if self.state_full(super::state::CONN_COST) {
             // Counted once per connection, not once per packet of it.
             if let Some(f) = self.flows.get_mut(ctx.flow).filter(|f| !f.work.refused) {
                 f.work.refused = true;

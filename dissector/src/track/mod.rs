@@ -41,16 +41,18 @@ mod state;
 #[cfg(test)]
 mod testkit;
 
-pub use data::{DataDir, DataSink, NullSink};
-use flows::{swap_roles, FlowKey};
+pub use data::{DataSink, NullSink};
+use flows::swap_roles;
 pub use kinds::{AnomalyKind, EndHow, FoundBy, ReinjectionVerdict, RoleRule, Side};
 use live::Live;
 use mappings::{Fresh, Mapping};
+pub use model::DataDir;
 pub use model::{
     Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, Observer,
     ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
 pub use retire::Retire;
+use state::FlowKey;
 
 /// Bounds on tracked state and when open state is finished.
 #[derive(Debug, Clone, Copy)]

@@ -4,8 +4,19 @@
 //! received (duplicates, TCP retransmissions of them, window probes) counted apart.
 use serde::Serialize;
 
-use super::data::Carry;
 use crate::reassembly::{Hist, OrderSummary, SubflowWait};
+
+/// How a piece of mapped payload was carried, at the subflow level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carry {
+    /// First copy of this subflow sequence space.
+    Normal,
+    /// First copy of this subflow sequence space, in a 1-byte mapping (a window probe when
+    /// the byte was carried before).
+    OneByte,
+    /// Subflow sequence space already carried: a TCP retransmission.
+    Retransmission,
+}
 
 /// Copies of data-level bytes already received, by how they were carried.
 #[derive(Debug, Clone, Copy, Default)]
@@ -177,46 +188,7 @@ pub struct CapturePoint {
     pub synack_to_ack_ms: Option<f64>,
 }
 
-fn initial_ttl(t: u8) -> bool {
-    matches!(t, 64 | 128 | 255)
-}
-
 impl CapturePoint {
-    /// Where the capture of a connection was taken, from its first subflow `f` and the segments
-    /// of it captured twice (`copies`: on their way into and out of a router).
-    pub fn of(f: &super::model::Subflow, copies: u64) -> Self {
-        let (client_ttl, server_ttl) = (f.ttl[0].filter(|&t| t > 0), f.ttl[1].filter(|&t| t > 0));
-        let round = |v: f64| (v * 1e6).round() / 1e3;
-        let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
-        let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
-        let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
-        // Segments captured on their way in and out: a router's capture.
-        if copies > 0 {
-            (p.near, p.rule) = ("between", "forwarded_copies");
-            return p;
-        }
-        if let (Some(c), Some(s)) = (client_ttl, server_ttl) {
-            let near = match (initial_ttl(c), initial_ttl(s)) {
-                (true, false) => Some("client"),
-                (false, true) => Some("server"),
-                (false, false) => Some("between"),
-                (true, true) => None,
-            };
-            if let Some(near) = near {
-                (p.near, p.rule) = (near, "ttl");
-                return p;
-            }
-        }
-        if let (Some(a), Some(b)) = (syn_to_synack_ms, synack_to_ack_ms) {
-            if 4.0 * a <= b {
-                (p.near, p.rule) = ("server", "handshake");
-            } else if 4.0 * b <= a {
-                (p.near, p.rule) = ("client", "handshake");
-            }
-        }
-        p
-    }
-
     /// Whether the capture is next to the receiver of direction `c2s` (client to server) or not.
     pub fn at_receiver(&self, c2s: bool) -> Option<bool> {
         match (self.near, c2s) {

@@ -3,6 +3,7 @@
 //! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
 use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
+use super::receiver::CapturePoint;
 use super::state::Flow;
 use super::{Analyzer, Dir};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
@@ -32,16 +33,6 @@ impl Retire for Collect {
         self.flows.push(flow);
     }
 }
-
-/// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
-/// (sequence-space holes, a few mappings). Checked with heaptrack on the generator of bench/
-/// (docs/performance.md).
-pub(super) const FLOW_COST: usize = std::mem::size_of::<Flow>() + 384;
-/// Estimated memory of one open connection, beside its flows and the bytes its reassemblers
-/// hold: the record, two reassemblers, check tallies, histories, range lists, keys and tokens,
-/// table entries (heaptrack on the generator's `open` capture: ~3.3 KB).
-pub(super) const CONN_COST: usize =
-    std::mem::size_of::<super::state::Conn>() + 2 * std::mem::size_of::<crate::reassembly::Reassembler>() + 1024;
 
 /// How often (capture time) open state is swept for what timed out or ended unacknowledged.
 const SWEEP_NS: u64 = 1_000_000_000;
@@ -95,7 +86,7 @@ impl Analyzer {
 
     /// Estimated bytes of the open flows and connections, without their reassembly buffers.
     fn fixed_bytes(&self) -> usize {
-        self.flows.len() * FLOW_COST + self.conns.len() * CONN_COST
+        self.flows.len() * super::state::FLOW_COST + self.conns.len() * super::state::CONN_COST
     }
 
     /// True when the open state leaves no room for `extra` more bytes (counted by the caller),
@@ -255,7 +246,7 @@ impl Analyzer {
 
     fn forget_flow(&mut self, id: usize) -> Option<Flow> {
         let f = self.flows.remove(id)?;
-        let key = super::flows::key_of(f.client, f.server);
+        let key = super::state::key_of(f.client, f.server);
         if self.flow_index.get(&key) == Some(&id) {
             self.flow_index.remove(&key);
             if !self.ending {
@@ -313,7 +304,7 @@ impl Analyzer {
         let mut subflows: Vec<Flow> = ids.iter().filter_map(|&s| self.forget_flow(s)).collect();
         subflows.sort_by_key(|f| f.id);
         if let Some(first) = subflows.iter().find(|f| !f.join) {
-            conn.capture_point = super::receiver::CapturePoint::of(first, first.work.copies.count);
+            conn.capture_point = CapturePoint::of(first, first.work.copies.count);
         }
         for f in &mut subflows {
             if f.end.is_none() && f.unanswered() {
@@ -360,4 +351,45 @@ impl Analyzer {
             self.retire_flow(id);
         }
     }
+}
+
+impl CapturePoint {
+    /// Where the capture of a connection was taken, from its first subflow `f` and the segments
+    /// of it captured twice (`copies`: on their way into and out of a router).
+    pub(super) fn of(f: &Subflow, copies: u64) -> Self {
+        let (client_ttl, server_ttl) = (f.ttl[0].filter(|&t| t > 0), f.ttl[1].filter(|&t| t > 0));
+        let round = |v: f64| (v * 1e6).round() / 1e3;
+        let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
+        let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
+        let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
+        // Segments captured on their way in and out: a router's capture.
+        if copies > 0 {
+            (p.near, p.rule) = ("between", "forwarded_copies");
+            return p;
+        }
+        if let (Some(c), Some(s)) = (client_ttl, server_ttl) {
+            let near = match (initial_ttl(c), initial_ttl(s)) {
+                (true, false) => Some("client"),
+                (false, true) => Some("server"),
+                (false, false) => Some("between"),
+                (true, true) => None,
+            };
+            if let Some(near) = near {
+                (p.near, p.rule) = (near, "ttl");
+                return p;
+            }
+        }
+        if let (Some(a), Some(b)) = (syn_to_synack_ms, synack_to_ack_ms) {
+            if 4.0 * a <= b {
+                (p.near, p.rule) = ("server", "handshake");
+            } else if 4.0 * b <= a {
+                (p.near, p.rule) = ("client", "handshake");
+            }
+        }
+        p
+    }
+}
+
+fn initial_ttl(t: u8) -> bool {
+    matches!(t, 64 | 128 | 255)
 }

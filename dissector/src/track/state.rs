@@ -2,16 +2,37 @@
 //! flow or connection is open (sequence spaces, mapping tables, held payload, handshake
 //! nonces, keys as numbers). The output model ([`super::model`]) holds none of it: a finished
 //! flow or connection leaves its working state here and is handed on as plain values.
+use std::net::{IpAddr, SocketAddr};
 use std::ops::{Deref, DerefMut};
 
 use super::checksum::{CsumInProgress, Unchecked};
 use super::copies::FlowCopies;
 use super::fastopen::SynData;
-use super::mapping::Pending;
 use super::mappings::{MappingTable, SeqSpace};
 use super::model::{Connection, Dir, Subflow};
 use crate::crypto::{self, Version};
 use crate::seq::{DataSeq, SubflowSeq};
+
+/// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
+/// (sequence-space holes, a few mappings). Checked with heaptrack on the generator of bench/
+/// (docs/performance.md).
+pub(super) const FLOW_COST: usize = std::mem::size_of::<Flow>() + 384;
+/// Estimated memory of one open connection, beside its flows and the bytes its reassemblers
+/// hold: the record, two reassemblers, check tallies, histories, range lists, keys and tokens,
+/// table entries (heaptrack on the generator's `open` capture: ~3.3 KB).
+pub(super) const CONN_COST: usize = std::mem::size_of::<Conn>() + 2 * std::mem::size_of::<crate::reassembly::Reassembler>() + 1024;
+
+/// A flow's addresses and ports, the same both ways (the flow table's key).
+pub(super) type FlowKey = (IpAddr, u16, IpAddr, u16);
+
+#[inline]
+pub(super) fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    if (a.ip(), a.port()) <= (b.ip(), b.port()) {
+        (a.ip(), a.port(), b.ip(), b.port())
+    } else {
+        (b.ip(), b.port(), a.ip(), a.port())
+    }
+}
 
 /// An open flow: its output record and the tracker's state for it. Reads and writes of the
 /// record go through `Deref`; the state is `work`.
@@ -123,6 +144,18 @@ pub(super) struct DirWork {
     pub(super) csum: Option<CsumInProgress>,
     /// Payload of the checksummed mapping being verified (track/checksum.rs).
     pub(super) unchecked: Unchecked,
+}
+
+/// Payload waiting for its mapping (see `DirWork::pending`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pending {
+    /// Subflow sequence number (absolute) of the first byte.
+    pub(super) seq: u32,
+    pub(super) len: u32,
+    /// The captured bytes (a prefix of `len`).
+    pub(super) bytes: Vec<u8>,
+    pub(super) frame: u64,
+    pub(super) ts_ns: u64,
 }
 
 /// An open connection: its output record and the tracker's state for it.

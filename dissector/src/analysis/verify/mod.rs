@@ -49,6 +49,18 @@ pub struct CheckResult {
     pub frames: Vec<u64>,
 }
 
+impl CheckResult {
+    pub(super) fn pass(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
+        CheckResult { id, rfc: id.rfc(), outcome: Outcome::Pass, evaluated: 1, detail, frames }
+    }
+    pub(super) fn fail(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
+        CheckResult { id, rfc: id.rfc(), outcome: Outcome::Fail, evaluated: 1, detail, frames }
+    }
+    pub(super) fn skip(id: CheckId, detail: &str) -> CheckResult {
+        CheckResult { id, rfc: id.rfc(), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
+    }
+}
+
 /// All check results of one connection.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionVerdicts {

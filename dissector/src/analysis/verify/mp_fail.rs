@@ -7,7 +7,6 @@
 //! both fall back to TCP (or, when fallback is no longer possible, the connection is reset).
 //! A path that corrupts data is not the stacks' fault: this check fails only when their answer
 //! is not the one §3.7 asks for.
-use super::verdicts::{fail, pass, skip};
 use super::{CheckId, CheckResult};
 use crate::track::{Analysis, AnomalyKind, ChecksumFailure, ConnState, Connection, EndHow};
 
@@ -15,7 +14,7 @@ const ID: CheckId = CheckId::MpFailResponse;
 
 pub(super) fn response(a: &Analysis, c: &Connection) -> CheckResult {
     if c.checksum_failures.is_empty() {
-        return skip(ID, "no DSS checksum failure or MP_FAIL in the capture");
+        return CheckResult::skip(ID, "no DSS checksum failure or MP_FAIL in the capture");
     }
     let mut notes = Vec::new();
     let mut frames = Vec::new();
@@ -96,9 +95,9 @@ pub(super) fn response(a: &Analysis, c: &Connection) -> CheckResult {
     frames.dedup();
     frames.truncate(8);
     match (failed, judged) {
-        (true, _) => fail(ID, notes.join("; "), frames),
-        (false, true) => pass(ID, notes.join("; "), frames),
-        (false, false) => CheckResult { frames, ..skip(ID, &notes.join("; ")) },
+        (true, _) => CheckResult::fail(ID, notes.join("; "), frames),
+        (false, true) => CheckResult::pass(ID, notes.join("; "), frames),
+        (false, false) => CheckResult { frames, ..CheckResult::skip(ID, &notes.join("; ")) },
     }
 }
 

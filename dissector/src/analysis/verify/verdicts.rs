@@ -19,9 +19,9 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     let joins = a.subflows.iter().filter(|s| s.join).count();
     if orphans.is_empty() {
         return vec![if joins == 0 {
-            skip(id, "no MP_JOIN subflow in the capture")
+            CheckResult::skip(id, "no MP_JOIN subflow in the capture")
         } else {
-            pass(id, format!("all {joins} MP_JOIN token(s) matched a connection"), vec![])
+            CheckResult::pass(id, format!("all {joins} MP_JOIN token(s) matched a connection"), vec![])
         }];
     }
     let mut bad = Vec::new();
@@ -116,13 +116,13 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
 
     // Version.
     checks.push(match (c.syn_version, c.version) {
-        _ if handshake_fallback => skip(CheckId::CapableVersion, "the peer answered without MP_CAPABLE"),
-        (Some(s), Some(v)) if v <= s => pass(CheckId::CapableVersion, format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
-        (Some(s), Some(v)) => fail(CheckId::CapableVersion, format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
+        _ if handshake_fallback => CheckResult::skip(CheckId::CapableVersion, "the peer answered without MP_CAPABLE"),
+        (Some(s), Some(v)) if v <= s => CheckResult::pass(CheckId::CapableVersion, format!("SYN v{s}, SYN/ACK v{v}"), vec![]),
+        (Some(s), Some(v)) => CheckResult::fail(CheckId::CapableVersion, format!("SYN/ACK version {v} above the SYN's {s}"), vec![]),
         _ if c.found_by == FoundBy::DataLevel => {
-            skip(CheckId::CapableVersion, "the capture starts after the handshake (connection found from the data level)")
+            CheckResult::skip(CheckId::CapableVersion, "the capture starts after the handshake (connection found from the data level)")
         }
-        _ => skip(CheckId::CapableVersion, "handshake not in the capture"),
+        _ => CheckResult::skip(CheckId::CapableVersion, "handshake not in the capture"),
     });
     let no_keys = if handshake_fallback {
         "the peer answered without MP_CAPABLE"
@@ -276,16 +276,18 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     // Fallback: after a checksum failure on a lone subflow it is what RFC 8684 §3.7 asks for.
     let answers_mp_fail = |frame: u64| c.checksum_failures.iter().any(|x| x.mp_fail_frame.is_some_and(|m| m < frame));
     checks.push(match &c.fallback {
-        None => pass(CheckId::Fallback, "no fallback".into(), vec![]),
+        None => CheckResult::pass(CheckId::Fallback, "no fallback".into(), vec![]),
         Some(f) if f.kind == AnomalyKind::Handshake => {
-            pass(CheckId::Fallback, format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame])
+            CheckResult::pass(CheckId::Fallback, format!("peer does not speak MPTCP: {}", f.detail), vec![f.frame])
         }
-        Some(f) if f.kind == AnomalyKind::InfiniteMapping && answers_mp_fail(f.frame) => pass(
+        Some(f) if f.kind == AnomalyKind::InfiniteMapping && answers_mp_fail(f.frame) => CheckResult::pass(
             CheckId::Fallback,
             format!("fell back to TCP after a DSS checksum failure, as §3.7 prescribes: {}", f.detail),
             vec![f.frame],
         ),
-        Some(f) => fail(CheckId::Fallback, format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame]),
+        Some(f) => {
+            CheckResult::fail(CheckId::Fallback, format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame])
+        }
     });
     checks.push(super::mp_fail::response(a, c));
     let id = CheckId::FastcloseKey;
@@ -316,17 +318,17 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     frames.sort_unstable();
     frames.dedup();
     checks.push(if seen.is_empty() {
-        pass(CheckId::Signals, "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
+        CheckResult::pass(CheckId::Signals, "no MP_FAIL, MP_FASTCLOSE or MP_TCPRST".into(), vec![])
     } else {
         frames.truncate(8);
-        pass(CheckId::Signals, seen.join("; "), frames)
+        CheckResult::pass(CheckId::Signals, seen.join("; "), frames)
     });
     checks.push(if c.malformed_options == 0 {
-        pass(CheckId::OptionsLength, "every MPTCP option well-formed".into(), vec![])
+        CheckResult::pass(CheckId::OptionsLength, "every MPTCP option well-formed".into(), vec![])
     } else {
         let frames = c.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
         let first = c.anomalies.iter().find(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.detail.clone()).unwrap_or_default();
-        fail(CheckId::OptionsLength, format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
+        CheckResult::fail(CheckId::OptionsLength, format!("{} malformed MPTCP option(s); first: {first}", c.malformed_options), frames)
     });
     if c.version == Some(0) {
         for k in &mut checks {
@@ -362,15 +364,9 @@ pub(super) fn capture_options(a: &Analysis) -> Option<CheckResult> {
     let first = bad.next()?;
     let n = 1 + bad.count();
     let frames = a.anomalies.iter().filter(|x| x.kind == AnomalyKind::MalformedOption).map(|x| x.frame).take(8).collect();
-    Some(fail(CheckId::OptionsLength, format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail), frames))
-}
-
-pub(super) fn pass(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
-    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Pass, evaluated: 1, detail, frames }
-}
-pub(super) fn fail(id: CheckId, detail: String, frames: Vec<u64>) -> CheckResult {
-    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Fail, evaluated: 1, detail, frames }
-}
-pub(super) fn skip(id: CheckId, detail: &str) -> CheckResult {
-    CheckResult { id, rfc: id.rfc(), outcome: Outcome::Skip, evaluated: 0, detail: detail.into(), frames: vec![] }
+    Some(CheckResult::fail(
+        CheckId::OptionsLength,
+        format!("{n} malformed MPTCP option(s) outside any connection; first: {}", first.detail),
+        frames,
+    ))
 }

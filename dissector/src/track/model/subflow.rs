@@ -1,0 +1,285 @@
+//! A TCP flow and what it carried per direction; a subflow when MPTCP options are on it.
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::super::kinds::{EndHow, RoleRule};
+use super::{is_zero, Dir};
+
+/// How a subflow came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubflowKind {
+    /// The MP_CAPABLE subflow that created the connection.
+    Initial,
+    /// An MP_JOIN subflow.
+    Join,
+    /// A TCP connection that never carried MPTCP options.
+    Tcp,
+    /// Its handshake is not in the capture.
+    Unknown,
+}
+
+/// How a subflow ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubflowEnd {
+    pub how: EndHow,
+    pub frame: u64,
+    pub ts: f64,
+    /// MP_TCPRST reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+}
+
+/// Per-direction state of a subflow.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubflowDir {
+    /// TCP payload bytes on the wire (retransmissions included).
+    pub bytes: u64,
+    pub packets: u64,
+    /// Payload bytes sent again at the TCP level (same subflow sequence numbers).
+    pub retransmitted_bytes: u64,
+    pub retransmitted_segments: u64,
+    /// Payload bytes that mapped to data sequence numbers.
+    pub mapped_bytes: u64,
+    /// Data-level bytes this subflow carried first (new to the connection).
+    pub new_data_bytes: u64,
+    /// Data-level bytes already carried (by another subflow, or by this one at other subflow
+    /// sequence numbers), sent again in new subflow sequence space: MPTCP reinjections.
+    pub reinjected_bytes: u64,
+    /// Data-level window probes: already-carried bytes re-sent in 1-byte mappings while the
+    /// peer's window is closed (Linux `MPTcpExtWinProbe`).
+    pub probe_bytes: u64,
+    /// Payload bytes outside every known mapping.
+    pub unmapped_bytes: u64,
+    /// Where reinjected bytes had first been carried: (subflow id, bytes, delay ms of the first).
+    pub reinjected_from: Vec<ReinjectionSource>,
+    /// RTT of this direction's data (send → ACK), from seq/ack, Karn's rule.
+    pub rtt: RttStats,
+    /// This subflow's share of the connection's distinct data-level bytes in this direction.
+    pub share: f64,
+    /// Payload of mappings whose DSS checksum failed, dropped by the receiver (it reset the
+    /// subflow; the data came again on another): in no other class.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub checksum_failed_bytes: u64,
+}
+
+/// RTT samples of one subflow direction, milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RttStats {
+    pub samples: u64,
+    pub min_ms: Option<f64>,
+    pub avg_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    #[serde(skip)]
+    pub(in crate::track) sum_ms: f64,
+}
+
+impl RttStats {
+    pub(in crate::track) fn add(&mut self, ms: f64) {
+        self.samples += 1;
+        self.sum_ms += ms;
+        self.min_ms = Some(self.min_ms.map_or(ms, |m| m.min(ms)));
+        self.max_ms = Some(self.max_ms.map_or(ms, |m| m.max(ms)));
+        self.avg_ms = Some(self.sum_ms / self.samples as f64);
+    }
+}
+
+/// One TCP segment as the analyzer saw it: the input of time series (throughput, data
+/// sequence and RTT plots). Handed to an [`Observer`] after each segment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentRecord {
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub subflow: usize,
+    pub connection: Option<usize>,
+    /// Direction of the segment within its subflow (C2s = from the SYN sender).
+    pub c2s: bool,
+    /// TCP payload length on the wire.
+    pub payload_len: u32,
+    /// The segment re-sent subflow sequence space already sent.
+    pub tcp_retransmission: bool,
+    /// Data sequence number of the first payload byte, when mapped.
+    pub dsn: Option<u64>,
+    /// Data-level bytes new to the connection / already carried by another subflow.
+    pub new_bytes: u64,
+    pub reinjected_bytes: u64,
+    /// Part of `reinjected_bytes` that this same subflow had carried first (under another
+    /// mapping, at other subflow sequence numbers).
+    pub reinjected_same_subflow_bytes: u64,
+    /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
+    pub data_ack: Option<u64>,
+    /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
+    pub rtt: Option<(Dir, f64)>,
+    /// Data-level bytes this segment made deliverable in order (it was next, or filled a hole).
+    pub delivered_bytes: u64,
+    /// Bytes seen above the next expected DSN after this segment's data was placed (the
+    /// data-level reordering buffer); `None` when it placed no data.
+    pub reorder_bytes: Option<u64>,
+    /// The DSS mapping the segment carried, its DSN expanded to 64 bits.
+    pub mapping: Option<MappingRecord>,
+}
+
+/// A DSS mapping as a segment carried it (RFC 8684 §3.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MappingRecord {
+    /// Data sequence number of the mapping's first byte (a 4-byte DSN expanded).
+    pub dsn: u64,
+    /// Subflow sequence number of its first byte, relative to the subflow's ISN.
+    pub subflow_seq: u32,
+    /// Data-level length as carried (a DATA_FIN counts one; 0: infinite mapping).
+    pub length: u16,
+    pub data_fin: bool,
+    /// The DSS checksum, when checksums are in use.
+    pub checksum: Option<u16>,
+    /// Not a DSS option: the implicit mapping of a v1 MP_CAPABLE carrying data (DSN = IDSN + 1,
+    /// subflow sequence 1, RFC 8684 §3.1).
+    pub implicit: bool,
+}
+
+/// Receives a [`SegmentRecord`] per TCP segment.
+pub trait Observer {
+    fn segment(&mut self, record: &SegmentRecord);
+}
+
+/// Reinjected bytes attributed to the subflow that first carried them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReinjectionSource {
+    /// Subflow id, or null when the origin fell out of the bounded history.
+    pub subflow: Option<usize>,
+    pub bytes: u64,
+    /// Delay from the original transmission to the first reinjection of these bytes.
+    pub first_delay_ms: Option<f64>,
+}
+
+/// A mapping whose DSS checksum failed, and the MP_FAIL that answered it (RFC 8684 §3.7).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumFailure {
+    /// Frame of the failed mapping; `None` when the capture did not see it fail (an MP_FAIL for
+    /// data that passed at the capture point, or that it does not hold: corrupted beyond it).
+    pub frame: Option<u64>,
+    pub subflow: usize,
+    /// Direction of the data whose checksum failed.
+    pub dir: Dir,
+    /// DSN of the failed mapping.
+    #[serde(serialize_with = "crate::json::opt_dec")]
+    pub dsn: Option<u64>,
+    /// Its length (data bytes).
+    pub length: u32,
+    /// The receiver dropped the mapping's data (it had another subflow) instead of keeping it
+    /// and falling back.
+    pub dropped: bool,
+    pub mp_fail_frame: Option<u64>,
+    #[serde(serialize_with = "crate::json::opt_dec")]
+    pub mp_fail_dsn: Option<u64>,
+    /// Other subflows were established and open when the MP_FAIL was sent.
+    pub others_open: Option<bool>,
+    /// The data sender's own MP_FAIL in answer (Linux echoes it before falling back).
+    pub mp_fail_echo_frame: Option<u64>,
+    /// After the MP_FAIL, the first segment from the data sender on that subflow without any
+    /// MPTCP option (after an infinite mapping that is the fallback; without one, a fallback
+    /// the peer was never told of).
+    pub options_stopped_frame: Option<u64>,
+}
+
+/// One TCP flow; a subflow when MPTCP options are on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subflow {
+    pub id: usize,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// What decided which end is the client.
+    pub role_rule: RoleRule,
+    pub kind: SubflowKind,
+    pub join: bool,
+    pub connection: Option<usize>,
+    /// Address ids: the client's (MP_JOIN SYN) and the server's (MP_JOIN SYN/ACK).
+    pub client_address_id: Option<u8>,
+    pub server_address_id: Option<u8>,
+    /// Backup as requested in the join handshake and changed by MP_PRIO (latest value).
+    pub backup: bool,
+    pub first_frame: u64,
+    pub start_ts: f64,
+    pub established_ts: Option<f64>,
+    pub last_ts: f64,
+    pub end: Option<SubflowEnd>,
+    /// Join SYN token that matched no connection in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphan_token: Option<String>,
+    pub c2s: SubflowDir,
+    pub s2c: SubflowDir,
+    /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
+    /// and SYN/ACK: where the capture was taken (`receiver::CapturePoint`).
+    #[serde(skip)]
+    pub ttl: [Option<u8>; 2],
+    #[serde(skip)]
+    pub syn_ts: Option<f64>,
+    #[serde(skip)]
+    pub synack_ts: Option<f64>,
+    /// A join: its initiator is the connection's client (its SYN carried the server's token).
+    #[serde(skip)]
+    pub initiator_is_client: bool,
+    /// A join: the B flag of its MP_JOIN SYN/ACK, what the initiator's kernel reports as
+    /// `backup`.
+    #[serde(skip)]
+    pub synack_backup: bool,
+}
+
+impl Subflow {
+    /// A flow seen for the first time at `frame`, with nothing carried yet.
+    pub(in crate::track) fn new(
+        id: usize,
+        client: SocketAddr,
+        server: SocketAddr,
+        role_rule: RoleRule,
+        kind: SubflowKind,
+        frame: u64,
+        ts: f64,
+    ) -> Self {
+        Subflow {
+            id,
+            client,
+            server,
+            role_rule,
+            kind,
+            join: false,
+            connection: None,
+            client_address_id: None,
+            server_address_id: None,
+            backup: false,
+            first_frame: frame,
+            start_ts: ts,
+            established_ts: None,
+            last_ts: ts,
+            end: None,
+            orphan_token: None,
+            c2s: SubflowDir::default(),
+            s2c: SubflowDir::default(),
+            initiator_is_client: false,
+            synack_backup: false,
+            ttl: [None, None],
+            syn_ts: None,
+            synack_ts: None,
+        }
+    }
+    pub fn dir(&self, d: Dir) -> &SubflowDir {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+    pub(in crate::track) fn dir_mut(&mut self, d: Dir) -> &mut SubflowDir {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
+        }
+    }
+    /// The connection's client sent this subflow's SYN (always so for the initial subflow).
+    pub fn opened_by_client(&self) -> bool {
+        !self.join || self.initiator_is_client
+    }
+    /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
+    pub fn synack_backup(&self) -> bool {
+        self.synack_backup
+    }
+}
