@@ -23,7 +23,7 @@ mod stream;
 mod throughput;
 mod verify;
 
-/// Runs the command of `cli` under the run's `cfg`; the exit status.
+/// Runs `command` under the run's `cfg`; the exit status.
 pub fn run(command: &Command, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     if let Command::Verify(v) = command {
         if let Some(o) = &v.output {
