@@ -37,7 +37,7 @@ pub(crate) fn completions(shell: Shell, mut cmd: clap::Command, out: &mut dyn Wr
 /// Writes `mptcp-trace.1` and one page per command (`mptcp-trace-<command>.1`) into `dir`
 /// (created when missing); returns the files written. Each page is put in place whole
 /// ([`crate::output::OutFile`]).
-pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, crate::CliError> {
+pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, crate::error::CliError> {
     let new = crate::output::NewDirs::missing([dir.to_path_buf()]);
     let pages = render_pages(cmd, dir);
     // Every page is written before any is put in place: a failure (a full disk) leaves no page
@@ -57,15 +57,15 @@ pub(crate) fn man_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<PathBuf>, 
 }
 
 /// Each page rendered into its temporary file (see [`crate::output::OutFile`]).
-fn render_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<crate::output::OutFile>, crate::CliError> {
-    std::fs::create_dir_all(dir).map_err(crate::CliError::open(dir))?;
+fn render_pages(cmd: clap::Command, dir: &Path) -> Result<Vec<crate::output::OutFile>, crate::error::CliError> {
+    std::fs::create_dir_all(dir).map_err(crate::error::CliError::open(dir))?;
     let mut cmd = cmd;
     cmd.build();
     let mut pages = Vec::new();
-    let mut page = |c: clap::Command, file: String| -> Result<(), crate::CliError> {
+    let mut page = |c: clap::Command, file: String| -> Result<(), crate::error::CliError> {
         let path = dir.join(file);
         let mut out = crate::output::OutFile::create(&path, &[])?;
-        clap_mangen::Man::new(c).render(&mut out).map_err(crate::CliError::write(path.display()))?;
+        clap_mangen::Man::new(c).render(&mut out).map_err(crate::error::CliError::write(path.display()))?;
         pages.push(out);
         Ok(())
     };

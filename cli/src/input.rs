@@ -3,11 +3,9 @@
 //! the capture holds)
 //! and the packet count (`-c`, as tcpdump's and tshark's).
 //!
-//! The flags are set once, before any capture is opened ([`configure`]), and every place that
-//! opens a capture goes through [`prepare`]; a process-wide setting keeps the many openers
-//! (one file, several in parallel, merged, paired) from threading it through each signature.
-use std::sync::OnceLock;
-
+//! The options are checked once, before any capture is opened ([`InputOptions::check`]), are
+//! part of the run's [`crate::config::RunConfig`], and every place that opens a capture applies
+//! them with [`InputOptions::prepare`].
 use mptcp_dissector::capture::{merge::MergedReader, CaptureReader, PacketFilter};
 
 use crate::libpcap::Program;
@@ -21,50 +19,44 @@ pub struct InputOptions {
     pub count: Option<u64>,
 }
 
-static OPTIONS: OnceLock<InputOptions> = OnceLock::new();
+impl InputOptions {
+    /// Checks the filter's syntax: an expression libpcap compiles neither for Ethernet nor for
+    /// raw IP is an error (exit 2) before any file is read, and so is a filter when libpcap
+    /// cannot be loaded (the message names the package).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(expr) = &self.filter {
+            let on_ethernet = compile(expr, LINKTYPE_ETHERNET);
+            if let Err(e) = on_ethernet {
+                crate::libpcap::available()?;
+                compile(expr, LINKTYPE_RAW).map_err(|_| format!("-f: bad capture filter {expr:?}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
 
-/// Sets the run's options, after checking the filter's syntax: an expression libpcap compiles
-/// neither for Ethernet nor for raw IP is an error (exit 2) before any file is read, and so is
-/// a filter when libpcap cannot be loaded (the message names the package).
-pub fn configure(options: InputOptions) -> Result<(), String> {
-    if let Some(expr) = &options.filter {
-        let on_ethernet = compile(expr, LINKTYPE_ETHERNET);
-        if let Err(e) = on_ethernet {
-            crate::libpcap::available()?;
-            compile(expr, LINKTYPE_RAW).map_err(|_| format!("-f: bad capture filter {expr:?}: {e}"))?;
+    /// Applies the filter and count to a capture just opened.
+    pub fn prepare(&self, reader: &mut CaptureReader) {
+        if let Some(expr) = &self.filter {
+            reader.set_filter(Box::new(Bpf::new(expr)));
+        }
+        if let Some(n) = self.count {
+            reader.set_limit(n);
         }
     }
-    let _ = OPTIONS.set(options);
-    Ok(())
-}
 
-/// Applies the run's filter and count to a capture just opened.
-pub fn prepare(reader: &mut CaptureReader) {
-    let Some(options) = OPTIONS.get() else { return };
-    if let Some(expr) = &options.filter {
-        reader.set_filter(Box::new(Bpf::new(expr)));
-    }
-    if let Some(n) = options.count {
-        reader.set_limit(n);
-    }
-}
-
-/// Applies the run's options to captures merged into one (`--merge`): the filter to each
-/// input, the count to the merged stream.
-pub fn prepare_merged(readers: &mut [CaptureReader]) -> Option<u64> {
-    let options = OPTIONS.get()?;
-    if let Some(expr) = &options.filter {
-        for r in readers.iter_mut() {
-            r.set_filter(Box::new(Bpf::new(expr)));
+    /// Applies the options to captures merged into one (`--merge`): the filter to each input,
+    /// the count to the merged stream.
+    pub fn prepare_merged(&self, mut readers: Vec<CaptureReader>) -> MergedReader {
+        if let Some(expr) = &self.filter {
+            for r in readers.iter_mut() {
+                r.set_filter(Box::new(Bpf::new(expr)));
+            }
         }
-    }
-    options.count
-}
-
-/// Sets the count of `-c` on a merged stream.
-pub fn limit_merged(reader: &mut MergedReader, count: Option<u64>) {
-    if let Some(n) = count {
-        reader.set_limit(n);
+        let mut reader = MergedReader::new(readers);
+        if let Some(n) = self.count {
+            reader.set_limit(n);
+        }
+        reader
     }
 }
 

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::CliError;
+use crate::error::CliError;
 
 /// Checks an output before any input is read: its folder exists, and it is not one of `inputs`
 /// (the same file by device and inode, so a second name or a symbolic link is caught too; `-`
@@ -161,14 +161,14 @@ impl NewDirs {
 }
 
 /// Where a command's report goes: a file (through [`OutFile`]) or standard output (`-` or none).
-pub enum Sink {
+pub enum Sink<'a> {
     File(io::BufWriter<OutFile>),
-    Stdout(io::BufWriter<Box<dyn Write>>),
+    Stdout(io::BufWriter<Box<dyn Write + 'a>>),
 }
 
-impl Sink {
+impl<'a> Sink<'a> {
     /// The output for `target` (`None` or `-`: `stdout`).
-    pub fn open(target: Option<&Path>, inputs: &[&Path], stdout: Box<dyn Write>) -> Result<Sink, CliError> {
+    pub fn open(target: Option<&Path>, inputs: &[&Path], stdout: Box<dyn Write + 'a>) -> Result<Sink<'a>, CliError> {
         match target {
             Some(t) if t.as_os_str() != "-" => Ok(Sink::File(io::BufWriter::new(OutFile::create(t, inputs)?))),
             _ => Ok(Sink::Stdout(io::BufWriter::new(stdout))),
@@ -179,7 +179,7 @@ impl Sink {
     pub fn name(&self) -> String {
         match self {
             Sink::File(w) => w.get_ref().target().display().to_string(),
-            Sink::Stdout(_) => crate::STDOUT.to_string(),
+            Sink::Stdout(_) => crate::error::STDOUT.to_string(),
         }
     }
 
@@ -193,7 +193,7 @@ impl Sink {
     }
 }
 
-impl Write for Sink {
+impl Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::File(w) => w.write(buf),

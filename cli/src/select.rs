@@ -56,17 +56,17 @@ pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflo
 
 /// A [`Retire`] sink that passes on only the selected connections (and, with a selection, no
 /// flow outside a connection).
-pub struct SelectedRetire {
-    pub inner: Box<dyn Retire>,
+pub struct SelectedRetire<R> {
+    pub inner: R,
     pub selection: Selection,
     /// Connections retired, selected or not (ids count from 0): whether `--connection ID`
     /// names one.
-    pub seen: std::rc::Rc<std::cell::Cell<usize>>,
+    pub seen: usize,
 }
 
-impl Retire for SelectedRetire {
+impl<R: Retire> Retire for SelectedRetire<R> {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.seen.set(self.seen.get().max(conn.id + 1));
+        self.seen = self.seen.max(conn.id + 1);
         if self.selection.keeps_connection(&conn) {
             self.inner.connection(conn, subflows);
         }

@@ -213,9 +213,15 @@ pub fn collect_for(name: &str, reader: &mut CaptureReader, interval_ns: u64, opt
 /// Runs the analyzer over `reader` feeding `collector` (made with [`Collector::new`] or
 /// [`Collector::for_plot`]).
 pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector) -> Capture {
+    collect_limited(name, reader, collector, Limits::default())
+}
+
+/// [`collect_with`] with the analyzer's bounds `limits` (the idle timeout, …), as the command
+/// line's global flags set them: a plot shows the connections `analyze` reports.
+pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
     let prunes = collector.prunes();
     let shared = Rc::new(RefCell::new(Shared { collector, conns: Vec::new(), flows: Vec::new() }));
-    let mut analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(ToShared(shared.clone())));
+    let mut analyzer = Analyzer::new(limits).with_observer(Box::new(ToShared(shared.clone())));
     if prunes {
         analyzer = analyzer.with_retire(Box::new(ToShared(shared.clone())));
     }

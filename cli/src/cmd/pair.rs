@@ -2,7 +2,7 @@
 //! handshakes say (the client's first, [`pair_ends`]), matched, and the report written.
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use mptcp_dissector::analysis::pair::{self, PairOptions, PairReport};
@@ -10,7 +10,11 @@ use mptcp_dissector::analysis::pair_ends::{self, Ends};
 use mptcp_dissector::capture::CaptureReader;
 use serde::Serialize;
 
-use crate::{capture_end, open_capture, CliError, Dest, PairFormat, STDOUT};
+use crate::capture::{capture_end, open_capture, open_file};
+use crate::config::RunConfig;
+use crate::error::{CliError, STDOUT};
+use crate::flags::{PairArgs, PairFormat};
+use crate::jobs::Dest;
 
 /// Packets read at most from each capture's start to find its handshakes.
 const SCAN_PACKETS: u64 = 200_000;
@@ -38,10 +42,10 @@ struct PairJson<'a> {
 }
 
 /// `pair CLIENT SERVER [--format]`.
-pub fn run(client: &PathBuf, server: &PathBuf, format: PairFormat) -> Result<u8, CliError> {
-    let p = run_pair(client, server, PairOptions::default())?;
+pub fn run(args: &PairArgs, cfg: &RunConfig) -> Result<u8, CliError> {
+    let p = run_pair(&args.client, &args.server, cfg, PairOptions::default())?;
     let (c, s) = (p.client.display().to_string(), p.server.display().to_string());
-    let text = match format {
+    let text = match args.format {
         PairFormat::Text => pair::render_text(&p.report, &c, &s),
         PairFormat::Json => {
             let j = PairJson { client_capture: c, server_capture: s, ends: &p.ends, report: &p.report };
@@ -82,41 +86,41 @@ impl Read for Rest {
 /// One capture's handshakes, and the capture opened again at its start: a regular file is
 /// opened twice; standard input or a pipe (`<(zcat x.pcap.gz)`) is read once, its start kept in
 /// memory ([`SCAN_STDIN_BYTES`] at most).
-fn scan(path: &PathBuf) -> Result<(pair_ends::Handshakes, CaptureReader), CliError> {
+fn scan(path: &Path, cfg: &RunConfig) -> Result<(pair_ends::Handshakes, CaptureReader), CliError> {
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
-        let file = crate::open_file(path)?;
+        let file = open_file(path)?;
         if file.metadata().is_ok_and(|m| m.is_file()) {
             drop(file);
-            let hs = pair_ends::scan(&mut open_capture(path)?, SCAN_PACKETS, &mut || true);
-            return Ok((hs, open_capture(path)?));
+            let hs = pair_ends::scan(&mut open_capture(path, cfg)?, SCAN_PACKETS, &mut || true);
+            return Ok((hs, open_capture(path, cfg)?));
         }
         Box::new(file)
     };
     let inner = Rc::new(RefCell::new(input));
     let log = Rc::new(RefCell::new(Vec::new()));
     let mut first = CaptureReader::new(Recorded { inner: inner.clone(), log: log.clone() }).map_err(CliError::capture(path))?;
-    crate::input::prepare(&mut first);
+    cfg.input.prepare(&mut first);
     let hs = pair_ends::scan(&mut first, SCAN_PACKETS, &mut || log.borrow().len() < SCAN_STDIN_BYTES);
     drop(first);
     let seen = std::mem::take(&mut *log.borrow_mut());
     let mut again = CaptureReader::new(io::Cursor::new(seen).chain(Rest(inner))).map_err(CliError::capture(path))?;
-    crate::input::prepare(&mut again);
+    cfg.input.prepare(&mut again);
     Ok((hs, again))
 }
 
 /// `pair`'s matching of two captures, the client's first whichever order they were given in
 /// (said on stderr when swapped); the exit status: the worse capture end, or 1 when the
 /// captures share no traffic (said on stderr).
-pub fn run_pair(first: &PathBuf, second: &PathBuf, opts: PairOptions) -> Result<Paired, CliError> {
+pub fn run_pair(first: &Path, second: &Path, cfg: &RunConfig, opts: PairOptions) -> Result<Paired, CliError> {
     if first.as_os_str() == "-" && second.as_os_str() == "-" {
         return Err(CliError::Usage(
             "pair reads two captures: standard input (`-`) can be only one of them; give the other as a file".into(),
         ));
     }
-    let (ha, a) = scan(first)?;
-    let (hb, b) = scan(second)?;
+    let (ha, a) = scan(first, cfg)?;
+    let (hb, b) = scan(second, cfg)?;
     let ends = pair_ends::decide(&ha, &hb);
     let ((client, c), (server, s)) = if ends.swapped { ((second, b), (first, a)) } else { ((first, a), (second, b)) };
     if ends.swapped {
@@ -127,10 +131,10 @@ pub fn run_pair(first: &PathBuf, second: &PathBuf, opts: PairOptions) -> Result<
         );
     }
     let (report, ends_read) = pair::pair(c, s, opts);
-    let mut code = capture_end(client, ends_read.client, &Dest::Std).max(capture_end(server, ends_read.server, &Dest::Std));
+    let mut code = capture_end(client, ends_read.client, &mut Dest::Std).max(capture_end(server, ends_read.server, &mut Dest::Std));
     if code == 0 && report.matched == 0 {
         say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());
         code = 1;
     }
-    Ok(Paired { report, code, client: client.clone(), server: server.clone(), ends })
+    Ok(Paired { report, code, client: client.to_path_buf(), server: server.to_path_buf(), ends })
 }

@@ -1,0 +1,101 @@
+//! `analyze FILE…`: connections, subflows, checks and data-level measures, as text (bounded:
+//! the connections that matter past a few), one JSON document, or JSON lines written as each
+//! connection finishes.
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use mptcp_dissector::analysis::select::Selection;
+use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
+use mptcp_dissector::track::{Analysis, Analyzer};
+
+use crate::capture::{analyze_input, capture_end, warning_of};
+use crate::config::RunConfig;
+use crate::error::{CliError, STDOUT};
+use crate::flags::{AnalyzeArgs, ReportFormat};
+use crate::handback::Lent;
+use crate::jobs::{msg, Dest};
+use crate::select::{self, SelectedRetire};
+
+/// One file's report, or with `merge` the merged captures' (then `file` is their name).
+pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
+    let analyzer = Analyzer::new(cfg.limits).with_hashes(args.sha256).with_hash_thread(cfg.hash_thread).with_events(false);
+    let selection = args.select.selection();
+    let name = file.display().to_string();
+    match (args.format, args.all) {
+        // Streamed: each connection is written as it finishes.
+        (ReportFormat::Jsonl, _) => {
+            let (writer, detached) = dest.detached_out();
+            let (sink, back) = lend(analyze_report::JsonlWriter::new(BufWriter::new(writer)), selection);
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.with_retire(Box::new(sink)))?;
+            let mut sink = given_back(back)?;
+            let missing = missing(args, file, &analysis, sink.seen, dest);
+            let finished = match missing {
+                Some(_) => Ok(()),
+                None => sink.inner.finish(&name, &analysis, &warning_of(&end)),
+            };
+            drop(sink);
+            detached.attach(dest);
+            if let Some(code) = missing {
+                return Ok(code);
+            }
+            finished.map_err(CliError::write(STDOUT))?;
+            Ok(capture_end(file, end, dest))
+        }
+        // Bounded: totals and the connections that matter past a few.
+        (ReportFormat::Text, false) => {
+            let (sink, back) = lend(analyze_report::TextSummary::default(), selection);
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.with_retire(Box::new(sink)))?;
+            let mut sink = given_back(back)?;
+            if let Some(code) = missing(args, file, &analysis, sink.seen, dest) {
+                return Ok(code);
+            }
+            let mut out = BufWriter::new(dest.out());
+            sink.inner.write(&mut out, &name, &analysis, &warning_of(&end)).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+            drop(out);
+            Ok(capture_end(file, end, dest))
+        }
+        (format, _) => {
+            let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer)?;
+            if let Some(code) = missing(args, file, &analysis, 0, dest) {
+                return Ok(code);
+            }
+            select::restrict(&mut analysis, &selection);
+            let mut report = AnalyzeReport::new(&name, &analysis, warning_of(&end));
+            if !selection.is_empty() {
+                // Flows outside every connection are not selected (as in the streamed reports).
+                report.orphans.clear();
+            }
+            let mut out = BufWriter::new(dest.out());
+            match format {
+                ReportFormat::Json => analyze_report::write_json(&mut out, &report),
+                _ => analyze_report::write_text(&mut out, &report),
+            }
+            .and_then(|_| out.flush())
+            .map_err(CliError::write(STDOUT))?;
+            drop(out);
+            Ok(capture_end(file, end, dest))
+        }
+    }
+}
+
+/// A streamed report's sink, lent to the analyzer behind the selection.
+fn lend<R>(inner: R, selection: Selection) -> (Lent<SelectedRetire<R>>, mpsc::Receiver<SelectedRetire<R>>) {
+    Lent::new(SelectedRetire { inner, selection, seen: 0 })
+}
+
+/// The sink the analyzer had, back after the run.
+fn given_back<T>(back: mpsc::Receiver<T>) -> Result<T, CliError> {
+    back.try_recv().map_err(|_| CliError::Internal("the analyzer kept its report sink"))
+}
+
+/// `--connection ID` naming no connection (`seen`: how many the streamed sinks were given): the
+/// same error (2) as stream, plot and throughput, and no report.
+fn missing(args: &AnalyzeArgs, file: &Path, analysis: &Analysis, seen: usize, dest: &mut Dest) -> Option<u8> {
+    let c = args.select.connection?;
+    let have = analysis.connections.len().max(seen);
+    (c >= have).then(|| {
+        msg!(dest, "mptcp-trace: error: {}: no connection {c} (the capture has {have})", file.display());
+        2
+    })
+}

@@ -1,0 +1,46 @@
+//! `dissect FILE…`: every MPTCP option decoded, one line per packet (text or JSON lines); with
+//! `--token`, a first pass finds the connection the token names.
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use mptcp_dissector::report::dissect::{self, DissectConfig};
+use mptcp_dissector::track::Analyzer;
+
+use crate::capture::{analyze_file, capture_end, open_capture};
+use crate::config::RunConfig;
+use crate::error::{CliError, STDOUT};
+use crate::flags::{DissectArgs, DissectFormat};
+use crate::jobs::{msg, Dest};
+use crate::select;
+
+/// One file's packets.
+pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
+    let mut reader = open_capture(file, cfg)?;
+    let config = DissectConfig {
+        format: match args.format {
+            DissectFormat::Text => dissect::Format::Text,
+            DissectFormat::Jsonl => dissect::Format::Jsonl,
+        },
+        all: args.all,
+        time: args.time,
+        absolute_seq: args.absolute_tcp_sequence_numbers,
+    };
+    let mut selection = args.select.selection();
+    if selection.token.is_some() && file.as_os_str() != "-" {
+        let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false))?;
+        match select::resolve_token(selection, &first) {
+            Some(s) => selection = s,
+            // Like a display filter that matches nothing: no line, and a word why.
+            None => {
+                msg!(dest, "mptcp-trace: warning: {}: no connection has that token (with that id)", file.display());
+                return Ok(0);
+            }
+        }
+    }
+    let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(cfg.limits), selection));
+    let mut out = BufWriter::new(dest.out());
+    let (_summary, end) = dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
+    out.flush().map_err(CliError::write(STDOUT))?;
+    drop(out);
+    Ok(capture_end(file, end, dest))
+}
