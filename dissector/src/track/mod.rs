@@ -155,6 +155,8 @@ pub struct Analyzer {
     anomalies: Vec<Anomaly>,
     anomalies_dropped: u64,
     stats: Stats,
+    /// A packet was seen (`stats.first_ts` is set).
+    started: bool,
     data: data::DataLevel,
     observer: Option<Box<dyn Observer>>,
     /// The record of the segment being processed.
@@ -189,6 +191,7 @@ impl Analyzer {
             anomalies: Vec::new(),
             anomalies_dropped: 0,
             stats: Stats::default(),
+            started: false,
             data: data::DataLevel::new(limits.reassembly),
             observer: None,
             cur: SegmentRecord::default(),
@@ -275,8 +278,8 @@ impl Analyzer {
     fn touch_ts(&mut self, ts_ns: u64) {
         let ts = ts_ns as f64 / 1e9;
         // A packet at timestamp 0 is a timestamp like any other (ns-3 captures start there).
-        if !self.stats.started {
-            self.stats.started = true;
+        if !self.started {
+            self.started = true;
             self.stats.first_ts = ts;
             self.stats.first_ts_ns = ts_ns;
         }

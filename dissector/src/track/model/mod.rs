@@ -366,9 +366,6 @@ pub struct Stats {
     /// Digits of a second the capture's timestamps hold (6 or 9; 0 before any packet).
     #[serde(skip)]
     pub ts_digits: u8,
-    /// `first_ts` is set.
-    #[serde(skip)]
-    pub(super) started: bool,
 }
 
 #[cfg(test)]
