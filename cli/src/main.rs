@@ -1433,8 +1433,8 @@ fn run_input(command: &Command, file: &PathBuf, merge: &[PathBuf], limits: Limit
             select::restrict_events(&mut analysis, &select.selection());
             let mut out = BufWriter::new(dest.out());
             let side = side.map(|s| match s {
-                SideArg::Client => monitor::Side::Client,
-                SideArg::Server => monitor::Side::Server,
+                SideArg::Client => mptcp_dissector::track::Side::Client,
+                SideArg::Server => mptcp_dissector::track::Side::Server,
             });
             match (side, *format) {
                 (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), *timestamps),
