@@ -18,8 +18,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use common::{analyze, testdata};
-use mptcp_dissector::report::events::{monitor_lines, MonitorLine, Side};
-use mptcp_dissector::track::Analysis;
+use mptcp_dissector::report::events::{monitor_lines, MonitorLine};
+use mptcp_dissector::track::{Analysis, Side};
 
 const CHECKED: &[&str] = &["CREATED", "ESTABLISHED", "ANNOUNCED", "REMOVED", "SF_ESTABLISHED", "SF_PRIO", "SF_CLOSED", "CLOSED"];
 

@@ -4,7 +4,8 @@
 mod common;
 
 use common::analyze;
-use mptcp_dissector::report::events::{monitor_lines, MonitorLine, Side};
+use mptcp_dissector::report::events::{monitor_lines, MonitorLine};
+use mptcp_dissector::track::Side;
 
 fn lines(name: &str, side: Side) -> Vec<MonitorLine> {
     monitor_lines(&analyze(name), side)

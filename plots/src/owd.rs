@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use mptcp_dissector::analysis::pair::{OwdSeries, PairReport};
+use mptcp_dissector::track::Dir;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -97,7 +98,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairRepo
                 .owd_series
                 .iter()
                 .filter(|s| s.subflow == *n)
-                .map(|s| format!("{}: {} segments, median {:.2} ms", s.direction, s.points.len(), median(&s.points)))
+                .map(|s| format!("{}: {} segments, median {:.2} ms", s.direction.name(), s.points.len(), median(&s.points)))
                 .collect();
             Entry::new(format!("{}  ({})", n.replace("->", " → "), stats.join("; ")), Mark::Dot(chart::color(i)))
         })
@@ -105,7 +106,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &PairRepo
     let body = legend::beneath(&body, &entries, &sz)?;
     let (upper, lower) = body.split_vertically(body.dim_in_pixel().1 / 2);
     let x = window::time_axis(win, t_min, t_max);
-    for (area, dir, what) in [(&upper, "c2s", "client → server"), (&lower, "s2c", "server → client")] {
+    for (area, dir, what) in [(&upper, Dir::C2s, "client → server"), (&lower, Dir::S2c, "server → client")] {
         let series: Vec<&OwdSeries> = report.owd_series.iter().filter(|s| s.direction == dir).collect();
         panel(area, &series, &names, what, &x, &sz)?;
     }

@@ -50,8 +50,11 @@ fn plotted_delays_are_the_checkers() {
         let want = checker(dir);
         assert_eq!(want.len(), 4, "{dir}: two subflows, two directions");
         for (sf, d, n, min_us, max_us) in want {
-            let s =
-                r.owd_series.iter().find(|s| s.subflow == sf && s.direction == d).unwrap_or_else(|| panic!("{dir}: no series {sf} {d}"));
+            let s = r
+                .owd_series
+                .iter()
+                .find(|s| s.subflow == sf && s.direction.name() == d)
+                .unwrap_or_else(|| panic!("{dir}: no series {sf} {d}"));
             assert_eq!(s.points.len(), n, "{dir} {sf} {d}");
             // the plot shows delays corrected by the offset: undo it to compare with raw clocks
             let corr = if d == "c2s" { off_ms } else { -off_ms };

@@ -19,8 +19,8 @@ pub fn run(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, d
     let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits))?;
     select::restrict_events(&mut analysis, &args.select.selection());
     let side = args.side.map(|s| match s {
-        SideArg::Client => monitor::Side::Client,
-        SideArg::Server => monitor::Side::Server,
+        SideArg::Client => mptcp_dissector::track::Side::Client,
+        SideArg::Server => mptcp_dissector::track::Side::Server,
     });
     let mut out = BufWriter::new(dest.out());
     match (side, args.format) {

@@ -7,28 +7,10 @@
 
 use std::collections::VecDeque;
 
-use super::summary::Insert;
+use super::summary::{Dup, Insert};
 
 /// How many recent history entries are searched for a run to extend.
 const COALESCE_LOOKBACK: usize = 8;
-
-/// Which subflow first carried bytes that arrived again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Dup {
-    /// The subflow id given to `insert` when these bytes were first seen.
-    pub subflow: u32,
-    /// Lowest DSN of the duplicated bytes attributed to this subflow.
-    pub dsn: u64,
-    /// How many duplicated bytes this subflow carried first.
-    pub bytes: u64,
-    /// The first sighting lies in a run first seen at `first_frame`/`first_ts_ns` and last
-    /// extended at `last_frame`/`last_ts_ns` (runs from one subflow are coalesced to keep the
-    /// history small, so the exact time of each byte is somewhere in between).
-    pub first_frame: u64,
-    pub first_ts_ns: u64,
-    pub last_frame: u64,
-    pub last_ts_ns: u64,
-}
 
 /// A first-seen run `[start, end)` of relative offsets from one subflow.
 #[derive(Clone, Copy, Debug)]

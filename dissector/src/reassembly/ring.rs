@@ -4,8 +4,6 @@
 
 use std::collections::VecDeque;
 
-use super::to_usize;
-
 /// Bytes of `[start, start + buf.len())`; `start` never passes the delivery point.
 #[derive(Debug, Default)]
 pub(super) struct Ring {
@@ -129,4 +127,9 @@ fn split_range_mut<'a>(s1: &'a mut [u8], s2: &'a mut [u8], off: usize, len: usiz
     let a = s1.get_mut(off.min(l1)..end.min(l1)).unwrap_or(&mut []);
     let b = s2.get_mut(off.saturating_sub(l1).min(l2)..end.saturating_sub(l1).min(l2)).unwrap_or(&mut []);
     (a, b)
+}
+
+/// A relative offset as a buffer index, `None` when it does not fit.
+pub(super) fn to_usize(x: u64) -> Option<usize> {
+    usize::try_from(x).ok()
 }

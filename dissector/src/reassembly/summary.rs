@@ -1,8 +1,10 @@
 //! What the reassembler tells its caller: the sink's [`Chunk`]s, each insert's [`Insert`], the
 //! end-of-stream [`Summary`], and the [`ReassemblyLimits`] that bound it.
 
-use super::history::Dup;
-use super::HALF;
+use super::order::OrderSummary;
+
+/// Relative offsets at or above this are "before the start" (see the module docs).
+pub(super) const HALF: u64 = 1 << 63;
 
 /// How many subflows an [`Insert`] attributes duplicates to; more go to `unattributed_bytes`.
 pub const MAX_DUP_ORIGINS: usize = 4;
@@ -210,5 +212,23 @@ pub struct Summary {
     /// DATA_FINs whose DSN disagreed with the first one (or lay before the start).
     pub data_fin_conflicts: u64,
     /// Head-of-line delays, reordering and reordering-buffer occupancy.
-    pub order: super::OrderSummary,
+    pub order: OrderSummary,
+}
+
+/// Which subflow first carried bytes that arrived again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dup {
+    /// The subflow id given to `insert` when these bytes were first seen.
+    pub subflow: u32,
+    /// Lowest DSN of the duplicated bytes attributed to this subflow.
+    pub dsn: u64,
+    /// How many duplicated bytes this subflow carried first.
+    pub bytes: u64,
+    /// The first sighting lies in a run first seen at `first_frame`/`first_ts_ns` and last
+    /// extended at `last_frame`/`last_ts_ns` (runs from one subflow are coalesced to keep the
+    /// history small, so the exact time of each byte is somewhere in between).
+    pub first_frame: u64,
+    pub first_ts_ns: u64,
+    pub last_frame: u64,
+    pub last_ts_ns: u64,
 }

@@ -13,14 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 
-use crate::track::{Analysis, AnomalyKind, Connection, EventKind, Subflow};
-
-/// The host whose monitor is rebuilt: the connection's client (MP_CAPABLE SYN sender) or server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
+use crate::track::{Analysis, AnomalyKind, Connection, EventKind, Side, Subflow};
 
 /// Fields `ip mptcp monitor` can print that the wire cannot show: the interface index, the
 /// path manager's timeout, the socket error and the reset details the kernel keeps to itself.
@@ -165,6 +158,8 @@ fn connection_line(kind: &str, token: &str, conn: &Connection, me_client: bool) 
 /// The lines `ip mptcp monitor` on `side` would have printed, in capture order. Connections
 /// that fell back in the handshake produce none (the kernel never created an MPTCP socket);
 /// events of connections whose token on that side is unknown (keys not captured) are left out.
+/// `side` is the end whose monitor is rebuilt: the connection's client (the MP_CAPABLE SYN
+/// sender) or its server, the same ends that announce addresses ([`Side`]).
 pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
     let me_client = side == Side::Client;
     // First DATA_FIN or MP_FASTCLOSE of each connection: from then on the connection is no

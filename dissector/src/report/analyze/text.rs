@@ -1,64 +1,15 @@
-//! `analyze` and `events` reports: a readable text report and a JSON document (docs/analyze.md,
-//! docs/events.md).
-use std::cell::RefCell;
+//! The readable `analyze` report (docs/analyze.md): the capture's header, one block per
+//! connection (subflows, data level, receiver, checks, announcements), orphan subflows and
+//! anomalies. [`super::TextSummary`] writes the same blocks for a capture of any size.
 use std::io::{self, Write};
-use std::rc::Rc;
 
-use serde::Serialize;
-
-use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
+use super::document::AnalyzeReport;
 use crate::track::checks::Verdict;
 use crate::track::kinds::{FoundBy, RoleRule};
 use crate::track::receiver::HolDelay;
-use crate::track::{Analysis, Announcement, Anomaly, Connection, Dir, Event, Retire, Stats, Subflow, SubflowKind};
+use crate::track::{Announcement, Anomaly, Connection, Dir, Stats, Subflow};
 
-/// One connection with its subflows inlined, as the JSON report shows it.
-#[derive(Serialize)]
-pub struct ConnectionReport<'a> {
-    #[serde(flatten)]
-    pub connection: &'a Connection,
-    pub subflows: Vec<&'a Subflow>,
-}
-
-/// The JSON document of `analyze`.
-#[derive(Serialize)]
-pub struct AnalyzeReport<'a> {
-    pub file: &'a str,
-    pub stats: &'a Stats,
-    pub connections: Vec<ConnectionReport<'a>>,
-    /// Subflows with MPTCP options whose connection handshake is not in the capture.
-    pub orphans: Vec<&'a Subflow>,
-    pub anomalies: &'a [Anomaly],
-    pub anomalies_dropped: u64,
-    /// Set when the capture was cut mid-record (everything before it was analysed).
-    pub warning: Option<String>,
-}
-
-impl<'a> AnalyzeReport<'a> {
-    pub fn new(file: &'a str, a: &'a Analysis, warning: Option<String>) -> Self {
-        let connections = a
-            .connections
-            .iter()
-            .map(|c| ConnectionReport { connection: c, subflows: c.subflow_ids.iter().filter_map(|&s| a.subflows.get(s)).collect() })
-            .collect();
-        AnalyzeReport {
-            file,
-            stats: &a.stats,
-            connections,
-            orphans: a.orphans().collect(),
-            anomalies: &a.anomalies,
-            anomalies_dropped: a.anomalies_dropped,
-            warning,
-        }
-    }
-}
-
-pub fn write_json<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    out.write_all(b"\n")
-}
-
-fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+pub(super) fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
@@ -132,7 +83,7 @@ fn human_rate(bits_per_sec: f64) -> String {
     }
 }
 
-fn human_bytes(b: u64) -> String {
+pub(super) fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut u = 0;
@@ -157,7 +108,7 @@ pub fn write_text<W: Write>(out: &mut W, report: &AnalyzeReport<'_>) -> io::Resu
     write_anomalies(out, report.anomalies)
 }
 
-fn write_header<W: Write>(out: &mut W, file: &str, s: &Stats, connections: u64, warning: &Option<String>) -> io::Result<()> {
+pub(super) fn write_header<W: Write>(out: &mut W, file: &str, s: &Stats, connections: u64, warning: &Option<String>) -> io::Result<()> {
     writeln!(
         out,
         "{}: {} packets ({} TCP, {} with MPTCP options), {:.3} s, {} MPTCP connection(s)",
@@ -215,7 +166,7 @@ fn write_plain_tcp<W: Write>(out: &mut W, s: &Stats, connections: u64) -> io::Re
 }
 
 /// One connection's block of the text report.
-fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[&Subflow]) -> io::Result<()> {
+pub(super) fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, subflows: &[&Subflow]) -> io::Result<()> {
     {
         writeln!(out)?;
         writeln!(
@@ -461,7 +412,7 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
 }
 
 /// Orphan subflows; `more`: orphans not kept (bounded reports).
-fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u64) -> io::Result<()> {
+pub(super) fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u64) -> io::Result<()> {
     if !orphans.is_empty() {
         writeln!(out)?;
         writeln!(out, "Orphan subflows (no MP_CAPABLE handshake in the capture):")?;
@@ -484,7 +435,7 @@ fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u64) -> io::
     Ok(())
 }
 
-fn write_anomalies<W: Write>(out: &mut W, anomalies: &[Anomaly]) -> io::Result<()> {
+pub(super) fn write_anomalies<W: Write>(out: &mut W, anomalies: &[Anomaly]) -> io::Result<()> {
     if !anomalies.is_empty() {
         writeln!(out)?;
         writeln!(out, "Capture anomalies:")?;
@@ -493,344 +444,6 @@ fn write_anomalies<W: Write>(out: &mut W, anomalies: &[Anomaly]) -> io::Result<(
         }
     }
     Ok(())
-}
-
-/// `events` as text: one line per event, like `ip mptcp monitor`.
-/// `events` as text lines, each starting with its time in `time` (`d` and `dd` both count from
-/// the previous event printed); `stats` gives the capture's first packet and timestamp digits.
-pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeFormat, stats: &Stats) -> io::Result<()> {
-    let mut prev: Option<u64> = None;
-    for e in events {
-        let times = TimeRef {
-            first_ns: stats.first_ts_ns,
-            prev_ns: prev.unwrap_or(e.ts_ns),
-            prev_shown_ns: prev,
-            digits: if stats.ts_digits == 0 { 6 } else { stats.ts_digits },
-        };
-        write_time(out, time, e.ts_ns, &times)?;
-        prev = Some(e.ts_ns);
-        write!(
-            out,
-            " [{:>14}] token={} conn={} saddr={} daddr={}",
-            serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            e.token.as_deref().unwrap_or("-"),
-            opt(&e.connection),
-            e.saddr,
-            e.daddr
-        )?;
-        if let Some(id) = e.address_id {
-            write!(out, " id={id}")?;
-        }
-        if let Some(a) = &e.address {
-            write!(out, " addr={a}")?;
-        }
-        if let Some(b) = e.backup {
-            write!(out, " backup={}", u8::from(b))?;
-        }
-        if let Some(r) = &e.reason {
-            write!(out, " reason=\"{r}\"")?;
-        }
-        writeln!(out, " frame={}", e.frame)?;
-    }
-    Ok(())
-}
-
-/// `events` as JSON lines.
-/// `ts` is written exact (every digit of the capture's timestamp, see
-/// [`write_epoch_json`]), not through a double.
-pub fn write_events_jsonl<W: Write>(out: &mut W, events: &[Event]) -> io::Result<()> {
-    let mut line = Vec::with_capacity(256);
-    for e in events {
-        line.clear();
-        serde_json::to_writer(&mut line, e)?;
-        // `ts` is the first field: `{"ts":<double>,...`; put the exact value in its place.
-        let rest = line.strip_prefix(b"{\"ts\":").and_then(|r| r.iter().position(|&b| b == b',').and_then(|k| r.get(k..)));
-        match rest {
-            Some(rest) => {
-                out.write_all(b"{\"ts\":")?;
-                write_epoch_json(out, e.ts_ns)?;
-                out.write_all(rest)?;
-            }
-            None => out.write_all(&line)?,
-        }
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-/// Shares a [`Retire`] sink with the caller: the analyzer owns the box, the caller keeps the
-/// `Rc` to read the results after [`crate::track::Analyzer::finish`].
-pub struct Shared<T>(pub Rc<RefCell<T>>);
-
-impl<T: Retire> Retire for Shared<T> {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.0.borrow_mut().connection(conn, subflows);
-    }
-    fn flow(&mut self, flow: Subflow) {
-        self.0.borrow_mut().flow(flow);
-    }
-}
-
-/// Counters over every finished connection, for reports that do not keep them all.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Totals {
-    pub connections: u64,
-    pub subflows: u64,
-    pub orphans: u64,
-    /// Connections by state at their end.
-    pub closed: u64,
-    pub fast_closed: u64,
-    pub fallback: u64,
-    pub timed_out: u64,
-    pub open_at_end: u64,
-    /// Connections with a failed check, with anomalies.
-    pub failed_checks: u64,
-    pub with_anomalies: u64,
-    /// Connections whose two directions were both rebuilt complete.
-    pub complete: u64,
-    pub c2s_bytes: u64,
-    pub s2c_bytes: u64,
-    pub reinjected_bytes: u64,
-}
-
-impl Totals {
-    fn add(&mut self, c: &Connection, subflows: usize) {
-        use crate::track::ConnState;
-        self.connections += 1;
-        self.subflows += subflows as u64;
-        match c.state {
-            ConnState::Closed => self.closed += 1,
-            ConnState::FastClosed => self.fast_closed += 1,
-            ConnState::Fallback => self.fallback += 1,
-            ConnState::TimedOut => self.timed_out += 1,
-            ConnState::SynSent | ConnState::Established => self.open_at_end += 1,
-        }
-        self.failed_checks += u64::from(c.checks.any_fail());
-        self.with_anomalies += u64::from(!c.anomalies.is_empty());
-        self.complete += u64::from(c.c2s.complete && c.s2c.complete);
-        self.c2s_bytes += c.c2s.bytes;
-        self.s2c_bytes += c.s2c.bytes;
-        self.reinjected_bytes += c.c2s.reinjected_bytes + c.s2c.reinjected_bytes;
-    }
-}
-
-/// The `analyze --format jsonl` record of a finished connection.
-#[derive(Serialize)]
-struct ConnectionRecord<'a> {
-    r#type: &'static str,
-    #[serde(flatten)]
-    report: ConnectionReport<'a>,
-}
-
-#[derive(Serialize)]
-struct OrphanRecord<'a> {
-    r#type: &'static str,
-    #[serde(flatten)]
-    subflow: &'a Subflow,
-}
-
-/// The last `analyze --format jsonl` record.
-#[derive(Serialize)]
-struct SummaryRecord<'a> {
-    r#type: &'static str,
-    file: &'a str,
-    stats: &'a Stats,
-    totals: &'a Totals,
-    anomalies: &'a [Anomaly],
-    anomalies_dropped: u64,
-    warning: &'a Option<String>,
-}
-
-/// `analyze --format jsonl` (docs/analyze.md): one line per connection as it finishes, one per
-/// orphan subflow, and a summary line at the end. Keeps nothing but the totals.
-pub struct JsonlWriter<W: Write> {
-    out: W,
-    totals: Totals,
-    /// The first write error; nothing is written after it.
-    pub error: Option<io::Error>,
-}
-
-impl<W: Write> JsonlWriter<W> {
-    pub fn new(out: W) -> Self {
-        JsonlWriter { out, totals: Totals::default(), error: None }
-    }
-
-    fn line(&mut self, v: &impl Serialize) {
-        if self.error.is_none() {
-            let r = serde_json::to_writer(&mut self.out, v).map_err(io::Error::from).and_then(|_| self.out.write_all(b"\n"));
-            self.error = r.err();
-        }
-    }
-
-    /// Writes the summary record and flushes.
-    pub fn finish(&mut self, file: &str, a: &Analysis, warning: &Option<String>) -> io::Result<()> {
-        let totals = self.totals.clone();
-        let rec = SummaryRecord {
-            r#type: "summary",
-            file,
-            stats: &a.stats,
-            totals: &totals,
-            anomalies: &a.anomalies,
-            anomalies_dropped: a.anomalies_dropped,
-            warning,
-        };
-        self.line(&rec);
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => self.out.flush(),
-        }
-    }
-}
-
-impl<W: Write> Retire for JsonlWriter<W> {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.totals.add(&conn, subflows.len());
-        let report = ConnectionReport { connection: &conn, subflows: subflows.iter().collect() };
-        self.line(&ConnectionRecord { r#type: "connection", report });
-    }
-    fn flow(&mut self, flow: Subflow) {
-        if is_orphan(&flow) {
-            self.totals.orphans += 1;
-            self.line(&OrphanRecord { r#type: "orphan", subflow: &flow });
-        }
-    }
-}
-
-fn is_orphan(f: &Subflow) -> bool {
-    f.connection.is_none() && f.kind != SubflowKind::Tcp
-}
-
-/// Up to this many connections the text report shows every one.
-pub const TEXT_ALL_UP_TO: usize = 20;
-/// Past [`TEXT_ALL_UP_TO`]: at most this many connections with failed checks or anomalies, and
-/// this many of the largest others, are shown.
-const TEXT_NOTABLE: usize = 20;
-const TEXT_LARGEST: usize = 5;
-const TEXT_ORPHANS: usize = 50;
-
-type Finished = (Connection, Vec<Subflow>);
-
-/// The text report of a capture of any size: every connection while there are at most
-/// [`TEXT_ALL_UP_TO`]; past that, the totals and the connections that matter (failed checks,
-/// anomalies, the largest), in bounded memory.
-#[derive(Default)]
-pub struct TextSummary {
-    totals: Totals,
-    /// Every connection while few; then only the notable ones.
-    kept: Vec<Finished>,
-    /// The largest of the others, by data-level bytes.
-    largest: Vec<Finished>,
-    notable_more: u64,
-    orphans: Vec<Subflow>,
-    orphans_more: u64,
-}
-
-fn notable(c: &Connection) -> bool {
-    c.checks.any_fail() || !c.anomalies.is_empty() || c.fallback.is_some()
-}
-
-fn size(c: &Connection) -> u64 {
-    c.c2s.bytes + c.s2c.bytes
-}
-
-impl TextSummary {
-    fn many(&self) -> bool {
-        self.totals.connections as usize > TEXT_ALL_UP_TO
-    }
-
-    fn consider_largest(&mut self, f: Finished) {
-        self.largest.push(f);
-        self.largest.sort_by(|a, b| size(&b.0).cmp(&size(&a.0)).then(a.0.id.cmp(&b.0.id)));
-        self.largest.truncate(TEXT_LARGEST);
-    }
-
-    fn place(&mut self, f: Finished) {
-        if notable(&f.0) {
-            if self.kept.len() < TEXT_NOTABLE {
-                self.kept.push(f);
-            } else {
-                self.notable_more += 1;
-            }
-        } else {
-            self.consider_largest(f);
-        }
-    }
-
-    pub fn write<W: Write>(&mut self, out: &mut W, file: &str, a: &Analysis, warning: &Option<String>) -> io::Result<()> {
-        let t0 = a.stats.first_ts;
-        write_header(out, file, &a.stats, self.totals.connections, warning)?;
-        self.kept.sort_by_key(|f| f.0.id);
-        if self.many() {
-            let t = &self.totals;
-            writeln!(out)?;
-            writeln!(
-                out,
-                "Totals: {} connections, {} subflows; {} closed, {} fast-closed, {} fallback, {} timed out, {} open at the end",
-                t.connections, t.subflows, t.closed, t.fast_closed, t.fallback, t.timed_out, t.open_at_end
-            )?;
-            writeln!(
-                out,
-                "  data c2s {}, s2c {}, reinjected {}; {} connections complete both ways",
-                human_bytes(t.c2s_bytes),
-                human_bytes(t.s2c_bytes),
-                human_bytes(t.reinjected_bytes),
-                t.complete
-            )?;
-            writeln!(out, "  {} with a failed check, {} with anomalies", t.failed_checks, t.with_anomalies)?;
-            if !self.kept.is_empty() {
-                writeln!(out)?;
-                writeln!(
-                    out,
-                    "Connections with failed checks, anomalies or fallback ({} shown{}):",
-                    self.kept.len(),
-                    if self.notable_more > 0 { format!(", {} more", self.notable_more) } else { String::new() }
-                )?;
-            }
-        }
-        for (c, subflows) in &self.kept {
-            write_connection(out, t0, c, &subflows.iter().collect::<Vec<_>>())?;
-        }
-        if self.many() {
-            writeln!(out)?;
-            writeln!(out, "Largest other connections ({} shown):", self.largest.len())?;
-            for (c, subflows) in &self.largest {
-                write_connection(out, t0, c, &subflows.iter().collect::<Vec<_>>())?;
-            }
-            writeln!(out)?;
-            writeln!(out, "(`analyze --all` lists every connection; `--format jsonl` writes one line per connection)")?;
-        }
-        self.orphans.sort_by_key(|f| f.id);
-        let orphans: Vec<&Subflow> = self.orphans.iter().collect();
-        write_orphans(out, &orphans, self.orphans_more)?;
-        write_anomalies(out, &a.anomalies)
-    }
-}
-
-impl Retire for TextSummary {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.totals.add(&conn, subflows.len());
-        if !self.many() {
-            self.kept.push((conn, subflows));
-            return;
-        }
-        if self.totals.connections as usize == TEXT_ALL_UP_TO + 1 {
-            // From now on only what matters is kept.
-            for f in std::mem::take(&mut self.kept) {
-                self.place(f);
-            }
-        }
-        self.place((conn, subflows));
-    }
-    fn flow(&mut self, flow: Subflow) {
-        if is_orphan(&flow) {
-            self.totals.orphans += 1;
-            if self.orphans.len() < TEXT_ORPHANS {
-                self.orphans.push(flow);
-            } else {
-                self.orphans_more += 1;
-            }
-        }
-    }
 }
 
 /// `announced:` the ADD_ADDRs each side sent, each once, with `(echoed)` when the peer echoed
