@@ -1,7 +1,6 @@
 //! The kinds the tracker names (how a subflow ended, what decided the roles, how a connection was
 //! found, which side announced, what an anomaly is) as enums: compared as values, never as text,
 //! and written (text, JSON, Parquet) as the same snake_case words as before.
-use std::fmt;
 
 /// An enum of named kinds: `name()` is its word, which Display (honouring width and alignment)
 /// and Serialize write.
@@ -25,8 +24,8 @@ macro_rules! kinds {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.pad(self.name())
             }
         }
@@ -38,6 +37,7 @@ macro_rules! kinds {
         }
     };
 }
+pub(crate) use kinds;
 
 kinds! {
     /// How a subflow ended.
@@ -147,5 +147,36 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), AnomalyKind::ALL.len());
+    }
+}
+
+kinds! {
+    /// Where a capture was taken on a connection's path (`CapturePoint::near`).
+    #[derive(Default)]
+    Near {
+        #[default]
+        Unknown = "unknown",
+        /// Next to the client.
+        Client = "client",
+        /// Next to the server.
+        Server = "server",
+        /// Somewhere between the ends (a router).
+        Between = "between",
+    }
+}
+
+kinds! {
+    /// What told where a capture was taken (`CapturePoint::rule`).
+    #[derive(Default)]
+    NearRule {
+        /// Nothing did.
+        #[default]
+        None = "none",
+        /// One end's packets still carry an initial TTL, the other's do not.
+        Ttl = "ttl",
+        /// The handshake's gaps (one at least 4 times the other).
+        Handshake = "handshake",
+        /// Segments captured on their way into and out of a router.
+        ForwardedCopies = "forwarded_copies",
     }
 }

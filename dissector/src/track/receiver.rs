@@ -4,6 +4,7 @@
 //! received (duplicates, TCP retransmissions of them, window probes) counted apart.
 use serde::Serialize;
 
+use super::kinds::{Near, NearRule};
 use crate::reassembly::{Hist, OrderSummary, SubflowWait};
 
 /// How a piece of mapped payload was carried, at the subflow level.
@@ -178,10 +179,11 @@ impl ReceiverView {
 ///   gap must be at least 4 times the other to decide.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CapturePoint {
-    /// "client", "server", "between" or "unknown".
-    pub near: &'static str,
-    /// "ttl", "handshake", "forwarded_copies" (segments captured in and out of a router) or "none".
-    pub rule: &'static str,
+    /// Client, server, between or unknown.
+    pub near: Near,
+    /// What told: TTL, handshake, forwarded copies (segments captured in and out of a router) or
+    /// nothing.
+    pub rule: NearRule,
     pub client_ttl: Option<u8>,
     pub server_ttl: Option<u8>,
     pub syn_to_synack_ms: Option<f64>,
@@ -192,8 +194,8 @@ impl CapturePoint {
     /// Whether the capture is next to the receiver of direction `c2s` (client to server) or not.
     pub fn at_receiver(&self, c2s: bool) -> Option<bool> {
         match (self.near, c2s) {
-            ("server", true) | ("client", false) => Some(true),
-            ("client", true) | ("server", false) => Some(false),
+            (Near::Server, true) | (Near::Client, false) => Some(true),
+            (Near::Client, true) | (Near::Server, false) => Some(false),
             _ => None,
         }
     }

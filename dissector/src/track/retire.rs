@@ -2,6 +2,7 @@
 //! Its results are made final (held payload, data level, shares, end time), handed to a
 //! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
+use super::kinds::{Near, NearRule};
 use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
 use super::receiver::CapturePoint;
 use super::state::Flow;
@@ -361,29 +362,29 @@ impl CapturePoint {
         let round = |v: f64| (v * 1e6).round() / 1e3;
         let syn_to_synack_ms = f.syn_ts.zip(f.synack_ts).map(|(a, b)| round(b - a));
         let synack_to_ack_ms = f.synack_ts.zip(f.established_ts).map(|(a, b)| round(b - a));
-        let mut p = CapturePoint { near: "unknown", rule: "none", client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
+        let mut p = CapturePoint { near: Near::Unknown, rule: NearRule::None, client_ttl, server_ttl, syn_to_synack_ms, synack_to_ack_ms };
         // Segments captured on their way in and out: a router's capture.
         if copies > 0 {
-            (p.near, p.rule) = ("between", "forwarded_copies");
+            (p.near, p.rule) = (Near::Between, NearRule::ForwardedCopies);
             return p;
         }
         if let (Some(c), Some(s)) = (client_ttl, server_ttl) {
             let near = match (initial_ttl(c), initial_ttl(s)) {
-                (true, false) => Some("client"),
-                (false, true) => Some("server"),
-                (false, false) => Some("between"),
+                (true, false) => Some(Near::Client),
+                (false, true) => Some(Near::Server),
+                (false, false) => Some(Near::Between),
                 (true, true) => None,
             };
             if let Some(near) = near {
-                (p.near, p.rule) = (near, "ttl");
+                (p.near, p.rule) = (near, NearRule::Ttl);
                 return p;
             }
         }
         if let (Some(a), Some(b)) = (syn_to_synack_ms, synack_to_ack_ms) {
             if 4.0 * a <= b {
-                (p.near, p.rule) = ("server", "handshake");
+                (p.near, p.rule) = (Near::Server, NearRule::Handshake);
             } else if 4.0 * b <= a {
-                (p.near, p.rule) = ("client", "handshake");
+                (p.near, p.rule) = (Near::Client, NearRule::Handshake);
             }
         }
         p

@@ -1,9 +1,8 @@
 //! What `pair` reports, and how its matching is bounded: plain values, serialised as the JSON
 //! report (docs/pair.md).
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use std::fmt;
-
+use crate::track::kinds::kinds;
 use crate::track::{Dir, ReinjectionVerdict, Side};
 
 /// Which capture a packet came from.
@@ -179,40 +178,7 @@ pub(super) fn t_rel(ts: u64, first: Option<u64>) -> f64 {
     ((ts.saturating_sub(first.unwrap_or(0))) as f64 / 1e3).round() / 1e6
 }
 
-/// Enums written as fixed words: `name()` is the word, which Display (honouring width and
-/// alignment) and Serialize write.
-macro_rules! words {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// The word, as written in the text and JSON reports.
-            pub const fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word,)+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(self.name())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.name())
-            }
-        }
-    };
-}
-
-words! {
+kinds! {
     /// How a subflow's packets at the two captures were found to belong together.
     LinkedBy {
         /// Its MP_JOIN SYN (token, address id, nonce) or SYN/ACK (address id, truncated HMAC,
@@ -227,7 +193,7 @@ words! {
     }
 }
 
-words! {
+kinds! {
     /// What a subflow's SYN offered.
     SynKind {
         MpCapable = "MP_CAPABLE",

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::document::AnalyzeReport;
 use crate::track::checks::Verdict;
-use crate::track::kinds::{FoundBy, RoleRule};
+use crate::track::kinds::{FoundBy, Near, NearRule, RoleRule};
 use crate::track::receiver::HolDelay;
 use crate::track::{Announcement, Anomaly, Connection, Dir, Stats, Subflow};
 
@@ -352,10 +352,10 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     }
     let p = &c.capture_point;
     let how = match p.rule {
-        "ttl" => format!("TTL client {} server {}", opt(&p.client_ttl), opt(&p.server_ttl)),
-        "handshake" => format!("SYN to SYN/ACK {} ms, SYN/ACK to ACK {} ms", ms3(p.syn_to_synack_ms), ms3(p.synack_to_ack_ms)),
-        "forwarded_copies" => "segments captured in and out of a router".to_string(),
-        _ => "no TTL or handshake timing tells".to_string(),
+        NearRule::Ttl => format!("TTL client {} server {}", opt(&p.client_ttl), opt(&p.server_ttl)),
+        NearRule::Handshake => format!("SYN to SYN/ACK {} ms, SYN/ACK to ACK {} ms", ms3(p.syn_to_synack_ms), ms3(p.synack_to_ack_ms)),
+        NearRule::ForwardedCopies => "segments captured in and out of a router".to_string(),
+        NearRule::None => "no TTL or handshake timing tells".to_string(),
     };
     writeln!(out, "  receiver view (capture point: {}, {how}):", p.near)?;
     for (name, d) in dirs {
@@ -363,7 +363,7 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         let at = match p.at_receiver(d == Dir::C2s) {
             Some(true) => "at the receiver",
             Some(false) => "at the sender: an estimate",
-            None if p.near == "between" => "between the ends: an estimate",
+            None if p.near == Near::Between => "between the ends: an estimate",
             None => "capture point unknown",
         };
         writeln!(out, "    {name} ({at}): {}", hol_line(&r.hol))?;
