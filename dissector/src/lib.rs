@@ -10,15 +10,15 @@
 
 pub mod analysis;
 pub mod capture;
-pub mod crypto;
-pub mod decode;
 pub mod json;
-pub mod options;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
-pub mod seq;
 pub mod track;
+
+// The wire stage (bytes → typed values) is its own crate, mptcp-wire, which builds no C code;
+// its modules keep their paths here.
+pub use mptcp_wire::{crypto, decode, options, seq};
 
 // The analyses were top-level modules; their old paths stay.
 pub use analysis::{pair, series, verify};

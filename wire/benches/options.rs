@@ -1,8 +1,8 @@
 //! MPTCP option grammar on the real option corpus of testdata.
 //!
-//! Setup reads every TCP segment of testdata/*.pcap and testdata/matrix/*.pcap with the crate's
-//! own capture and decode stages and keeps the raw TCP option bytes of the segments that carry a
-//! kind-30 option. Then it times:
+//! Setup reads every TCP segment of testdata/*.pcap and testdata/matrix/*.pcap (all plain pcap,
+//! read with pcap-file: this crate has no capture reader), decodes it with the crate's own decode
+//! stage and keeps the raw TCP option bytes of the segments that carry a kind-30 option. Then it times:
 //! - `options/mptcp_options`: [`mptcp_options`] over each segment's option bytes (the TCP option
 //!   walk plus the MPTCP grammar, as the pipeline calls it);
 //! - `options/mptcp_parse`: [`mptcp::parse`] over each kind-30 option alone (the grammar only).
@@ -10,7 +10,7 @@
 //! Throughput is in MPTCP options, so criterion's "elem/s" is options per second.
 //!
 //! ```text
-//! cargo bench -p mptcp-dissector --bench options
+//! cargo bench -p mptcp-wire --bench options
 //! ```
 
 use std::fs::File;
@@ -19,10 +19,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mptcp_dissector::capture::CaptureReader;
-use mptcp_dissector::decode::{decode, Decoded};
-use mptcp_dissector::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP};
-use mptcp_dissector::options::{has_mptcp, mptcp, mptcp_options};
+use mptcp_wire::decode::{decode, Decoded};
+use mptcp_wire::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP};
+use mptcp_wire::options::{has_mptcp, mptcp, mptcp_options};
+use pcap_file::pcap::PcapReader;
 
 /// The option corpus: per segment, its raw TCP option bytes; and every kind-30 option alone.
 struct Corpus {
@@ -47,10 +47,11 @@ fn corpus() -> Corpus {
     let mut segments = Vec::new();
     for path in &files {
         let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut reader = CaptureReader::new(BufReader::new(file)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut reader = PcapReader::new(BufReader::new(file)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let linktype = u32::from(reader.header().datalink);
         // A capture cut short (snaplen.pcap, early-stop) still gives the packets before the cut.
-        while let Ok(Some(packet)) = reader.next_packet() {
-            if let Decoded::Tcp(seg) = decode(packet.linktype, packet.data) {
+        while let Some(Ok(packet)) = reader.next_packet() {
+            if let Decoded::Tcp(seg) = decode(linktype, &packet.data) {
                 if has_mptcp(seg.options) {
                     segments.push(seg.options.to_vec());
                 }
