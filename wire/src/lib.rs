@@ -13,24 +13,39 @@
 //! subtypes and reserved bits are kept as data.
 //!
 //! ```
+//! use mptcp_wire::crypto::{key_material, Version};
 //! use mptcp_wire::options::mptcp::MptcpOption;
 //! use mptcp_wire::options::mptcp_options;
 //!
-//! // The TCP options of a segment: NOP, NOP, timestamps, then a DSS (RFC 8684 §3.3) with a
-//! // 4-byte data ACK and a mapping: DSN, subflow sequence number, data-level length, checksum.
+//! // The TCP options of frame 7 of testdata/two-subflows.pcap, the client's third ACK: NOP, NOP,
+//! // timestamps, then MP_CAPABLE v1 (RFC 8684 §3.1) echoing both keys.
 //! let options = [
-//!     1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, //
-//!     30, 20, 0x20, 0x05, 0x00, 0x00, 0x10, 0x00, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 0x05, 0xa0, 0xbe, 0xef,
+//!     0x01, 0x01, 0x08, 0x0a, 0x20, 0x36, 0xae, 0x9b, 0xc4, 0xa1, 0xd4, 0x2b, //
+//!     0x1e, 0x14, 0x01, 0x01, 0x3c, 0x5d, 0x13, 0x35, 0xeb, 0xb2, 0x38, 0x62, //
+//!     0x93, 0xd3, 0x1c, 0xfa, 0x44, 0x8a, 0xd0, 0x65,
 //! ];
-//! let mut found = mptcp_options(&options);
-//! let (offset, opt) = found.next().unwrap().unwrap();
+//! let (offset, opt) = mptcp_options(&options).next().unwrap().unwrap();
 //! assert_eq!(offset, 12);
+//! let MptcpOption::Capable(c) = opt else { panic!("{opt:?}") };
+//! assert_eq!(c.version, 1);
+//! assert_eq!(c.sender_key, Some(0x3c5d_1335_ebb2_3862));
+//! assert_eq!(c.receiver_key, Some(0x93d3_1cfa_448a_d065));
+//!
+//! // The client key's token and IDSN, as tshark gives them (mptcp.expected_token 2856838867,
+//! // mptcp.expected_idsn 8725461058535105957).
+//! let km = key_material(Version::V1, 0x3c5d_1335_ebb2_3862);
+//! assert_eq!((km.token, km.idsn), (0xaa47_e6d3, 8_725_461_058_535_105_957));
+//!
+//! // Frame 13, the server's first data ACK: a DSS (§3.3) with an 8-byte data ACK, one past the
+//! // 1424 bytes of frame 8 (whose first byte has DSN IDSN + 1).
+//! let options = [
+//!     0x01, 0x01, 0x08, 0x0a, 0xc4, 0xa1, 0xd4, 0x36, 0x20, 0x36, 0xae, 0xa6, //
+//!     0x1e, 0x0c, 0x20, 0x03, 0x79, 0x17, 0x10, 0x9a, 0x6f, 0x7d, 0x2b, 0x36,
+//! ];
+//! let (_, opt) = mptcp_options(&options).next().unwrap().unwrap();
 //! let MptcpOption::Dss(dss) = opt else { panic!("{opt:?}") };
-//! assert_eq!(dss.data_ack.map(|a| a.value), Some(0x1000));
-//! let mapping = dss.mapping.unwrap();
-//! assert_eq!((mapping.dsn, mapping.subflow_seq, mapping.data_level_length), (0x1234_5678, 1, 1440));
-//! assert_eq!(mapping.checksum, Some(0xbeef));
-//! assert!(found.next().is_none());
+//! assert_eq!(dss.data_ack.map(|a| a.value), Some(km.idsn + 1 + 1424));
+//! assert!(dss.mapping.is_none() && !dss.data_fin);
 //! ```
 #![forbid(unsafe_code)]
 
