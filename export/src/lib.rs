@@ -9,6 +9,25 @@
 //! `verify` and `analyze --format json` do). Every row carries the capture's name, and what
 //! joins across captures: tokens (and keys where seen) for connections, the token and address
 //! ids for subflows.
+//!
+//! ```
+//! use mptcp_dissector::capture::CaptureReader;
+//! use mptcp_dissector::track::Limits;
+//! use mptcp_export::{export, ExportOptions};
+//!
+//! // testdata/two-subflows.pcap: one MPTCP connection, two subflows, 39 DSS mappings
+//! // (`mptcp-trace export` says the same).
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
+//! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+//! let out = std::env::temp_dir().join(format!("mptcp-export-doc-{}", std::process::id()));
+//! let (written, end) = export("two-subflows.pcap", &mut reader, &out, ExportOptions::default(), Limits::default()).unwrap();
+//! assert!(end.is_none());
+//! let rows = |t: &str| written.tables.iter().find(|w| w.0 == t).map(|w| w.2);
+//! assert_eq!((rows("connections"), rows("subflows"), rows("mappings")), (Some(1), Some(2), Some(39)));
+//! written.commit().unwrap();
+//! assert!(out.join("subflows/two-subflows.pcap.parquet").is_file());
+//! std::fs::remove_dir_all(&out).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;

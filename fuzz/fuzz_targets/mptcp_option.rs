@@ -2,7 +2,7 @@
 //! bytes back (the module's round-trip contract).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mptcp_dissector::options::mptcp::parse;
+use mptcp_wire::options::mptcp::parse;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(opt) = parse(data) {

@@ -1,8 +1,8 @@
 //! decode::decode for every supported link type, then the MPTCP option walk of the segment.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mptcp_dissector::decode::*;
-use mptcp_dissector::options::{has_mptcp, mptcp_options};
+use mptcp_wire::decode::*;
+use mptcp_wire::options::{has_mptcp, mptcp_options};
 
 const LINKTYPES: [u32; 11] = [
     LINKTYPE_NULL,

@@ -12,15 +12,23 @@
 //! extension. Text is drawn with an embedded font ([`font`]), so no system font or font
 //! library is needed.
 //!
-//! ```no_run
+//! ```
 //! use mptcp_dissector::capture::CaptureReader;
 //! use mptcp_dissector::track::Dir;
-//! use mptcp_plots::{collect_for, render_file, PlotKind, PlotOptions};
-//! let file = std::fs::File::open("testdata/path-cut.pcap").unwrap();
-//! let mut reader = CaptureReader::new(Box::new(file)).unwrap();
-//! let opts = PlotOptions { kind: PlotKind::Sequence, direction: Dir::C2s, ..PlotOptions::default() };
-//! let capture = collect_for("path-cut.pcap", &mut reader, 100_000_000, &opts);
-//! render_file(&capture, &opts, std::path::Path::new("seq.png")).unwrap();
+//! use mptcp_plots::{collect_for, draw, PlotKind, PlotOptions};
+//! use plotters::prelude::{IntoDrawingArea, SVGBackend};
+//!
+//! // testdata/two-subflows.pcap: one MPTCP connection, two subflows (`mptcp-trace analyze`).
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
+//! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+//! let opts = PlotOptions { kind: PlotKind::Sequence, direction: Dir::C2s, width: 800, height: 400, ..PlotOptions::default() };
+//! let capture = collect_for("two-subflows.pcap", &mut reader, 100_000_000, &opts);
+//! assert_eq!(capture.analysis.connections.len(), 1);
+//! let mut svg = String::new();
+//! let plotted = draw(&SVGBackend::with_string(&mut svg, (800, 400)).into_drawing_area(), &capture, &opts).unwrap();
+//! assert_eq!(plotted, 0); // the connection's id
+//! assert!(svg.starts_with("<svg") && svg.contains("two-subflows.pcap"));
+//! // `render_file(&capture, &opts, Path::new("seq.png"))` writes it as a PNG (or SVG) file.
 //! ```
 //!
 //! Directions: like the analyzer, a segment's direction within its subflow (from the subflow's

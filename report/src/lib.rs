@@ -8,13 +8,22 @@
 //! It sits after the plots in the pipeline: it reads a [`mptcp_plots::Capture`] (one pass of the
 //! analyzer with the plots' series) and a [`VerifyReport`] made from its analysis.
 //!
-//! ```no_run
+//! ```
 //! use mptcp_dissector::capture::CaptureReader;
-//! let mut reader = CaptureReader::new(std::fs::File::open("x.pcap").unwrap()).unwrap();
-//! let cap = mptcp_plots::collect("x.pcap", &mut reader, 100_000_000);
-//! let verdicts = mptcp_dissector::verify::verify("x.pcap", &cap.analysis, &[]);
+//!
+//! // testdata/two-subflows.pcap: one MPTCP connection, 12 checks passed, 4 skipped, none failed
+//! // (`mptcp-trace verify`).
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
+//! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+//! let cap = mptcp_plots::collect("two-subflows.pcap", &mut reader, 100_000_000);
+//! let verdicts = mptcp_dissector::verify::verify("two-subflows.pcap", &cap.analysis, &[]);
+//! assert_eq!((verdicts.passed, verdicts.failed, verdicts.skipped), (12, 0, 4));
 //! let mut html = Vec::new();
 //! mptcp_report::write_html(&mut html, &cap, &verdicts, &mptcp_report::Options::default()).unwrap();
+//! let html = String::from_utf8(html).unwrap();
+//! assert!(html.starts_with("<!DOCTYPE html>"));
+//! assert!(html.contains("<title>MPTCP report: two-subflows.pcap</title>"));
+//! assert!(html.contains("198.51.100.1:44329")); // the joined subflow's client end
 //! ```
 #![forbid(unsafe_code)]
 

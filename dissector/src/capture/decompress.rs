@@ -5,6 +5,12 @@
 //! A decoder's failure (corrupt data, or compressed data that ends before its stream does) is
 //! turned into a [`Corrupt`] error, told apart by [`super::CaptureReader`] from a cut-off
 //! capture: a compressed file that ends early is damaged, not merely cut short.
+//!
+//! Each backend is a cargo feature of this crate, all on by default: `gzip` (flate2, pure Rust),
+//! `zstd` (the reference C library), `xz` (liblzma, C) and `lz4` (lz4_flex, pure Rust). Without
+//! `zstd` and `xz` nothing in the crate compiles C code. A format whose feature is off is still
+//! recognised, and reading it is an error that names the feature
+//! ([`Compression::is_supported`]).
 use std::fmt;
 use std::io::{self, BufReader, Read};
 
@@ -29,6 +35,7 @@ impl Compression {
         }
     }
 
+    /// The format's usual name, which is also the name of the cargo feature that reads it.
     pub fn name(self) -> &'static str {
         match self {
             Compression::Gzip => "gzip",
@@ -37,7 +44,22 @@ impl Compression {
             Compression::Lz4 => "lz4",
         }
     }
+
+    /// Whether this build reads the format (its cargo feature is on).
+    pub fn is_supported(self) -> bool {
+        match self {
+            Compression::Gzip => cfg!(feature = "gzip"),
+            Compression::Zstd => cfg!(feature = "zstd"),
+            Compression::Xz => cfg!(feature = "xz"),
+            Compression::Lz4 => cfg!(feature = "lz4"),
+        }
+    }
 }
+
+/// A capture compressed in a format whose cargo feature was off when this crate was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}-compressed capture: this build has no {} support (feature `{}`)", .0.name(), .0.name(), .0.name())]
+pub struct NoSupport(pub Compression);
 
 /// Why compressed data could not be decompressed; carried inside an `io::Error` through the
 /// capture parsers (pcap-file among them) and recognised again by the capture reader.
@@ -62,35 +84,55 @@ pub fn decoder<R: Read>(format: Compression, input: R) -> Decompressed<R> {
     let buffered = BufReader::with_capacity(64 << 10, input);
     let inner = match format {
         // Several gzip members one after another (`cat a.gz b.gz`) are one stream, as for gunzip.
+        #[cfg(feature = "gzip")]
         Compression::Gzip => Ok(Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))),
         // Reads every frame of the file, as `zstd -d` does.
+        #[cfg(feature = "zstd")]
         Compression::Zstd => zstd::stream::read::Decoder::with_buffer(buffered).map(|d| Decoder::Zstd(Box::new(d))),
+        #[cfg(feature = "xz")]
         Compression::Xz => Ok(Decoder::Xz(liblzma::bufread::XzDecoder::new_multi_decoder(buffered))),
+        #[cfg(feature = "lz4")]
         Compression::Lz4 => Ok(Decoder::Lz4(Box::new(lz4_flex::frame::FrameDecoder::new(buffered)))),
+        // A format whose feature is off (the pattern is unreachable when all are on).
+        #[allow(unreachable_patterns)]
+        _ => {
+            drop(buffered);
+            Err(io::Error::new(io::ErrorKind::Unsupported, NoSupport(format)))
+        }
     };
     match inner {
         Ok(inner) => Decompressed { format, inner, state: State::Reading },
-        Err(e) => Decompressed { format, inner: Decoder::None, state: State::Failed(Some(e)) },
+        Err(e) => Decompressed { format, inner: Decoder::None(std::marker::PhantomData), state: State::Failed(Some(e)) },
     }
 }
 
 /// One decoder per format (an enum rather than a box, so that `Send` follows the input's).
 enum Decoder<R: Read> {
+    #[cfg(feature = "gzip")]
     Gzip(flate2::bufread::MultiGzDecoder<BufReader<R>>),
+    #[cfg(feature = "zstd")]
     Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<R>>>),
+    #[cfg(feature = "xz")]
     Xz(liblzma::bufread::XzDecoder<BufReader<R>>),
+    #[cfg(feature = "lz4")]
     Lz4(Box<lz4_flex::frame::FrameDecoder<BufReader<R>>>),
-    None,
+    None(std::marker::PhantomData<R>),
 }
 
 impl<R: Read> Read for Decoder<R> {
+    // With every backend off, only `None` is left and `buf` goes unused.
+    #[cfg_attr(not(any(feature = "gzip", feature = "zstd", feature = "xz", feature = "lz4")), allow(unused_variables))]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            #[cfg(feature = "gzip")]
             Decoder::Gzip(d) => d.read(buf),
+            #[cfg(feature = "zstd")]
             Decoder::Zstd(d) => d.read(buf),
+            #[cfg(feature = "xz")]
             Decoder::Xz(d) => d.read(buf),
+            #[cfg(feature = "lz4")]
             Decoder::Lz4(d) => d.read(buf),
-            Decoder::None => Ok(0),
+            Decoder::None(_) => Ok(0),
         }
     }
 }
@@ -129,7 +171,8 @@ impl<R: Read> Read for Decompressed<R> {
             State::Done => return Ok(0),
             State::Failed(e) => {
                 let e = e.take().unwrap_or_else(|| io::Error::other("decoder failed"));
-                let err = self.corrupt(&e);
+                // No decoder in this build: said as such, not as corrupt data.
+                let err = if e.get_ref().is_some_and(|i| i.is::<NoSupport>()) { e } else { self.corrupt(&e) };
                 self.state = State::Done;
                 return Err(err);
             }
@@ -180,9 +223,34 @@ mod tests {
         assert_eq!(Compression::detect(&[0x1f]), None);
     }
 
+    /// A format whose feature is off is still recognised, and refused with a message naming the
+    /// feature, by the decoder and by the capture reader (`--no-default-features` runs it).
+    #[test]
+    fn formats_without_their_feature_are_refused_by_name() {
+        assert_eq!(NoSupport(Compression::Zstd).to_string(), "zstd-compressed capture: this build has no zstd support (feature `zstd`)");
+        for (format, magic) in [
+            (Compression::Gzip, [0x1f, 0x8b, 8, 0]),
+            (Compression::Zstd, [0x28, 0xb5, 0x2f, 0xfd]),
+            (Compression::Xz, [0xfd, 0x37, 0x7a, 0x58]),
+            (Compression::Lz4, [0x04, 0x22, 0x4d, 0x18]),
+        ] {
+            assert_eq!(Compression::detect(&magic), Some(format));
+            if format.is_supported() {
+                continue;
+            }
+            let want = NoSupport(format).to_string();
+            let err = decode_all(format, magic.to_vec()).expect_err("no decoder");
+            assert_eq!(err.to_string(), want);
+            let err = super::super::CaptureReader::new(io::Cursor::new(magic.to_vec())).err().expect("refused");
+            assert!(matches!(err, super::super::CaptureError::NoSupport(NoSupport(f)) if f == format));
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
     /// Garbage after a magic number, and every truncation of a real stream, is an error that
     /// names the format (never a panic, never silently short data).
     #[test]
+    #[cfg(all(feature = "gzip", feature = "zstd", feature = "xz", feature = "lz4"))]
     fn garbage_and_truncation_are_errors_naming_the_format() {
         let payload: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let gz = {

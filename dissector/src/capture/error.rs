@@ -15,6 +15,9 @@ pub enum CaptureError {
     Format { after_frame: u64, message: String },
     #[error("{message} (after frame {after_frame})")]
     Compressed { after_frame: u64, format: decompress::Compression, message: String },
+    /// Compressed in a format this build does not read (its cargo feature was off).
+    #[error(transparent)]
+    NoSupport(#[from] decompress::NoSupport),
     #[error("capture filter: {message} (at frame {frame})")]
     Filter { frame: u64, message: String },
     #[error("read error after frame {after_frame}: {source}")]

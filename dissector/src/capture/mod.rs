@@ -80,6 +80,9 @@ impl CaptureReader {
         let mut magic = Vec::with_capacity(4);
         (&mut reader).take(4).read_to_end(&mut magic).map_err(|source| CaptureError::Io { after_frame: 0, source })?;
         if let Some(format) = decompress::Compression::detect(&magic) {
+            if !format.is_supported() {
+                return Err(decompress::NoSupport(format).into());
+            }
             // A compressed file: decompressed on the read-ahead thread when it holds classic
             // pcap (the decompression then runs beside the analysis).
             let mut slot = Some(reader);

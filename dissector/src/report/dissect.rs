@@ -506,7 +506,7 @@ fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::mptcp::tests::arb_option;
+    use crate::options::mptcp::arb::arb_option;
     use proptest::prelude::*;
 
     proptest! {

@@ -49,6 +49,7 @@ impl fmt::Display for MpFail {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, MptcpOption};
     use super::*;
@@ -80,13 +81,9 @@ pub(crate) mod tests {
         check_truncations(&W);
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = MpFail> {
-        (0u16..0x1000, any::<u64>()).prop_map(|(reserved, dsn)| MpFail { reserved, dsn })
-    }
-
     proptest! {
         #[test]
-        fn arb_fail_roundtrips(f in arb()) {
+        fn arb_fail_roundtrips(f in arb::mp_fail()) {
             emit_parse_eq(&MptcpOption::Fail(f))?;
         }
     }

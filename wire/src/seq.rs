@@ -7,7 +7,7 @@
 //! why these types implement `PartialOrd` but not `Ord`.
 //!
 //! ```
-//! use mptcp_dissector::seq::{DataSeq, SubflowSeq};
+//! use mptcp_wire::seq::{DataSeq, SubflowSeq};
 //! assert!(SubflowSeq(0xffff_fff0) < SubflowSeq(0x10));
 //! assert_eq!(SubflowSeq(0x10) - SubflowSeq(0xffff_fff0), 0x20);
 //! // A 4-byte DSN is the low half of a 64-bit one; expand it against what the connection expects.

@@ -61,7 +61,8 @@ impl fmt::Display for RemoveAddr<'_> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::tests::{check_truncations, emit_parse_eq, leak, roundtrip};
+    use super::super::arb;
+    use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, ExpectedLen, MptcpOption, OptionErrorKind};
     use super::*;
     use proptest::prelude::*;
@@ -92,13 +93,9 @@ pub(crate) mod tests {
         check_truncations(&[30, 7, 0x40, 1, 2, 3, 4]);
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = RemoveAddr<'static>> {
-        (0u8..16, proptest::collection::vec(any::<u8>(), 1..40)).prop_map(|(reserved, ids)| RemoveAddr { reserved, address_ids: leak(ids) })
-    }
-
     proptest! {
         #[test]
-        fn arb_remove_addr_roundtrips(r in arb()) {
+        fn arb_remove_addr_roundtrips(r in arb::remove_addr()) {
             emit_parse_eq(&MptcpOption::RemoveAddr(r))?;
         }
     }

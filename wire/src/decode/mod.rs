@@ -6,7 +6,7 @@
 //! header cut inside its options still yields the fixed fields.
 //!
 //! ```
-//! use mptcp_dissector::decode::{decode, Decoded, LINKTYPE_RAW};
+//! use mptcp_wire::decode::{decode, Decoded, LINKTYPE_RAW};
 //! // IPv4 + TCP SYN, no options, no payload.
 //! let pkt = [0x45,0,0,40, 0,0,0x40,0, 64,6,0,0, 192,0,2,1, 192,0,2,2,
 //!            0x9c,0x40,0x13,0x88, 0,0,0,1, 0,0,0,0, 0x50,0x02,0xff,0xff, 0,0,0,0];

@@ -190,6 +190,7 @@ impl fmt::Display for AddAddr {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, ExpectedLen, MptcpOption, OptionErrorKind};
     use super::*;
@@ -334,31 +335,9 @@ pub(crate) mod tests {
         assert!(MptcpOption::AddAddr(a).emit(&mut [0u8; 64]).is_err());
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = AddAddr> {
-        let address = prop_oneof![
-            any::<[u8; 4]>().prop_map(|b| IpAddr::V4(Ipv4Addr::from(b))),
-            any::<[u8; 16]>().prop_map(|b| IpAddr::V6(Ipv6Addr::from(b))),
-        ];
-        let version = prop_oneof![
-            Just(AddAddrVersion::V0),
-            (any::<bool>(), 0u8..8)
-                .prop_map(|(echo, r)| AddAddrVersion::V1 { echo, reserved: r << 1 })
-                .prop_filter("would read as v0", |v| { !matches!(v, AddAddrVersion::V1 { echo: false, reserved: 0x04 | 0x06 }) }),
-        ];
-        (version, any::<u8>(), address, proptest::option::of(any::<u16>()), any::<Option<u64>>()).prop_map(
-            |(version, address_id, address, port, hmac)| AddAddr {
-                version,
-                address_id,
-                address,
-                port,
-                hmac: if version == AddAddrVersion::V0 { None } else { hmac },
-            },
-        )
-    }
-
     proptest! {
         #[test]
-        fn arb_add_addr_roundtrips(a in arb()) {
+        fn arb_add_addr_roundtrips(a in arb::add_addr()) {
             emit_parse_eq(&MptcpOption::AddAddr(a))?;
         }
     }

@@ -91,6 +91,7 @@ impl fmt::Display for MpTcpRst {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, MptcpOption};
     use super::*;
@@ -120,13 +121,9 @@ pub(crate) mod tests {
         check_truncations(&[30, 4, 0x81, 0x01]);
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = MpTcpRst> {
-        (0u8..16, any::<u8>()).prop_map(|(flags, reason)| MpTcpRst { flags, reason })
-    }
-
     proptest! {
         #[test]
-        fn arb_tcprst_roundtrips(t in arb()) {
+        fn arb_tcprst_roundtrips(t in arb::mp_tcprst()) {
             emit_parse_eq(&MptcpOption::TcpRst(t))?;
         }
     }

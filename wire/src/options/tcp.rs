@@ -4,7 +4,7 @@
 //! hands every option over as raw bytes, so kind 30 (MPTCP) can go to [`super::mptcp::parse`].
 //!
 //! ```
-//! use mptcp_dissector::options::tcp::{TcpOptionIter, TcpOption};
+//! use mptcp_wire::options::tcp::{TcpOptionIter, TcpOption};
 //! let raw = [1, 1, 30, 4, 0, 0x81, 0];
 //! let kinds: Vec<u8> = TcpOptionIter::new(&raw).filter_map(|o| match o {
 //!     Ok(TcpOption::Other { kind, .. }) => Some(kind),

@@ -93,7 +93,7 @@ impl Dss {
     const RESERVED_FLAGS: u8 = 0xe0;
 
     /// Which flag bits are "reserved" given what is present.
-    fn reserved_mask(has_ack: bool, has_mapping: bool) -> u8 {
+    pub(super) fn reserved_mask(has_ack: bool, has_mapping: bool) -> u8 {
         let mut mask = Self::RESERVED_FLAGS;
         if !has_ack {
             mask |= Self::FLAG_ACK_8;
@@ -224,7 +224,8 @@ impl fmt::Display for Dss {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::tests::{arb_seq, check_truncations, emit_parse_eq, roundtrip};
+    use super::super::arb;
+    use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, ExpectedLen, MptcpOption, OptionErrorKind};
     use super::*;
     use proptest::prelude::*;
@@ -379,31 +380,9 @@ pub(crate) mod tests {
         assert!(MptcpOption::Dss(d).emit(&mut [0u8; 64]).is_err());
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = Dss> {
-        let mapping = (arb_seq(), any::<u32>(), any::<u16>(), proptest::option::of(any::<u16>())).prop_map(
-            |((dsn, dsn_len), subflow_seq, data_level_length, checksum)| DssMapping {
-                dsn,
-                dsn_len,
-                subflow_seq,
-                data_level_length,
-                checksum,
-            },
-        );
-        let ack = arb_seq().prop_map(|(value, len)| DataAck { value, len });
-        (0u8..16, any::<u8>(), any::<bool>(), proptest::option::of(ack), proptest::option::of(mapping)).prop_map(
-            |(reserved, raw_flags, data_fin, data_ack, mapping)| Dss {
-                reserved,
-                reserved_flags: raw_flags & Dss::reserved_mask(data_ack.is_some(), mapping.is_some()),
-                data_fin,
-                data_ack,
-                mapping,
-            },
-        )
-    }
-
     proptest! {
         #[test]
-        fn arb_dss_roundtrips(d in arb()) {
+        fn arb_dss_roundtrips(d in arb::dss()) {
             emit_parse_eq(&MptcpOption::Dss(d))?;
         }
     }

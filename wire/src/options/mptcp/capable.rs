@@ -145,6 +145,7 @@ impl fmt::Display for MpCapable {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, ExpectedLen, MptcpOption, OptionErrorKind};
     use super::*;
@@ -273,24 +274,9 @@ pub(crate) mod tests {
         assert!(MptcpOption::Capable(c).emit(&mut [0u8; 64]).is_err());
     }
 
-    /// Valid MP_CAPABLE values: v0 with one or two keys, any other version with the v1 shapes.
-    pub(crate) fn arb() -> impl Strategy<Value = MpCapable> {
-        (0u8..16, any::<u8>(), any::<[u64; 2]>(), any::<[u16; 2]>(), 0usize..5).prop_map(|(version, flags, keys, extra, shape)| {
-            let shape = if version == 0 { 1 + shape % 2 } else { shape };
-            MpCapable {
-                version,
-                flags,
-                sender_key: (shape >= 1).then_some(keys[0]),
-                receiver_key: (shape >= 2).then_some(keys[1]),
-                data_level_length: (shape >= 3).then_some(extra[0]),
-                checksum: (shape >= 4).then_some(extra[1]),
-            }
-        })
-    }
-
     proptest! {
         #[test]
-        fn arb_capable_roundtrips(c in arb()) {
+        fn arb_capable_roundtrips(c in arb::mp_capable()) {
             emit_parse_eq(&MptcpOption::Capable(c))?;
         }
     }

@@ -5,7 +5,7 @@
 //! constant-time comparison buys nothing.
 //!
 //! ```
-//! use mptcp_dissector::crypto::{key_material, Version};
+//! use mptcp_wire::crypto::{key_material, Version};
 //! let km = key_material(Version::V1, 0x1fdb5df328bc3def);
 //! assert_eq!(km.token, 0x239fbdb0);
 //! assert_eq!(km.idsn, 14413541604287230029);

@@ -50,6 +50,7 @@ impl fmt::Display for MpFastClose {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, MptcpOption};
     use super::*;
@@ -76,13 +77,9 @@ pub(crate) mod tests {
         check_truncations(&W);
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = MpFastClose> {
-        (0u16..0x1000, any::<u64>()).prop_map(|(reserved, receiver_key)| MpFastClose { reserved, receiver_key })
-    }
-
     proptest! {
         #[test]
-        fn arb_fastclose_roundtrips(f in arb()) {
+        fn arb_fastclose_roundtrips(f in arb::mp_fastclose()) {
             emit_parse_eq(&MptcpOption::FastClose(f))?;
         }
     }

@@ -185,7 +185,8 @@ impl fmt::Display for MpJoin<'_> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::tests::{check_truncations, emit_parse_eq, leak, roundtrip};
+    use super::super::arb;
+    use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, MptcpOption};
     use super::*;
     use proptest::prelude::*;
@@ -272,25 +273,9 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = MpJoin<'static>> {
-        let rsv = (0u8..8).prop_map(|r| r << 1);
-        prop_oneof![
-            (rsv.clone(), any::<bool>(), any::<u8>(), any::<u32>(), any::<u32>()).prop_map(
-                |(reserved, backup, address_id, token, nonce)| { MpJoin::Syn(MpJoinSyn { reserved, backup, address_id, token, nonce }) }
-            ),
-            (rsv, any::<bool>(), any::<u8>(), any::<u64>(), any::<u32>()).prop_map(|(reserved, backup, address_id, hmac, nonce)| {
-                MpJoin::SynAck(MpJoinSynAck { reserved, backup, address_id, hmac, nonce })
-            }),
-            (0u16..0x1000, any::<[u8; 20]>()).prop_map(|(reserved, mac)| {
-                let hmac = <&[u8; 20]>::try_from(leak(mac.to_vec())).expect("20 bytes");
-                MpJoin::Ack(MpJoinAck { reserved, hmac })
-            }),
-        ]
-    }
-
     proptest! {
         #[test]
-        fn arb_join_roundtrips(j in arb()) {
+        fn arb_join_roundtrips(j in arb::mp_join()) {
             emit_parse_eq(&MptcpOption::Join(j))?;
         }
     }

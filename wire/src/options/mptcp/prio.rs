@@ -69,6 +69,7 @@ impl fmt::Display for MpPrio {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::arb;
     use super::super::tests::{check_truncations, emit_parse_eq, roundtrip};
     use super::super::{parse, MptcpOption};
     use super::*;
@@ -100,13 +101,9 @@ pub(crate) mod tests {
         check_truncations(&[30, 4, 0x50, 7]);
     }
 
-    pub(crate) fn arb() -> impl Strategy<Value = MpPrio> {
-        (0u8..8, any::<bool>(), any::<Option<u8>>()).prop_map(|(r, backup, address_id)| MpPrio { reserved: r << 1, backup, address_id })
-    }
-
     proptest! {
         #[test]
-        fn arb_prio_roundtrips(p in arb()) {
+        fn arb_prio_roundtrips(p in arb::mp_prio()) {
             emit_parse_eq(&MptcpOption::Prio(p))?;
         }
     }
