@@ -232,22 +232,9 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::kinds::{FoundBy, RoleRule};
-    use crate::track::model::SubflowKind;
+    use crate::track::kinds::FoundBy;
+    use crate::track::testkit::{connection, subflow};
     use sha2::{Digest, Sha256};
-    use std::net::SocketAddr;
-
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    fn subflow() -> Subflow {
-        Subflow::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), RoleRule::Syn, SubflowKind::Tcp, 1, 0.0)
-    }
-
-    fn connection() -> Connection {
-        Connection::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), FoundBy::MpCapable, RoleRule::Syn, 0, 0.0)
-    }
 
     #[test]
     fn a_subflow_closes_on_rst_or_on_fins_both_ways() {

@@ -24,6 +24,16 @@ pub fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
+/// A plain TCP flow from CLIENT to SERVER, first seen at frame 1, nothing carried.
+pub fn subflow() -> super::Subflow {
+    super::Subflow::new(0, sa(CLIENT), sa(SERVER), RoleRule::Syn, super::SubflowKind::Tcp, 1, 0.0)
+}
+
+/// A connection found by its MP_CAPABLE SYN, CLIENT to SERVER, its first subflow 0.
+pub fn connection() -> super::Connection {
+    super::Connection::new(0, sa(CLIENT), sa(SERVER), super::kinds::FoundBy::MpCapable, RoleRule::Syn, 0, 0.0)
+}
+
 /// Feeds segments to an analyzer, one frame and one millisecond apart.
 pub struct Feed {
     pub an: Analyzer,

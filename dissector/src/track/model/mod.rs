@@ -371,18 +371,7 @@ pub struct Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    fn subflow() -> Subflow {
-        Subflow::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), RoleRule::Syn, SubflowKind::Tcp, 1, 0.0)
-    }
-
-    fn connection() -> Connection {
-        Connection::new(0, addr("10.0.0.1:40000"), addr("10.0.0.2:80"), FoundBy::MpCapable, RoleRule::Syn, 0, 0.0)
-    }
+    use crate::track::testkit::{connection, subflow};
 
     #[test]
     fn dir_flip_is_an_involution_and_indexes_differ() {
