@@ -30,7 +30,7 @@ impl Source for MergedReader {
 /// timestamps held and the error that ended the reading, if any.
 pub fn drive(source: &mut impl Source, analyzer: &mut Analyzer) -> (u8, Option<CaptureError>) {
     let mut digits = 0;
-    let mut copies = Copies::default();
+    let mut copies = MergedCopies::default();
     let end = loop {
         match source.next_input() {
             Ok(Some((p, input))) => {
@@ -80,7 +80,7 @@ const DUPLICATE_WINDOW_NS: u64 = 1_000_000_000;
 
 /// Recent segments of merged captures, to count a segment seen at two capture points once.
 #[derive(Default)]
-struct Copies {
+struct MergedCopies {
     state: ahash::RandomState,
     /// key -> (time, capture)
     seen: ahash::HashMap<u64, (u64, usize)>,
@@ -88,7 +88,7 @@ struct Copies {
     order: std::collections::VecDeque<(u64, u64)>,
 }
 
-impl Copies {
+impl MergedCopies {
     /// The segment came from another capture within the window (a copy); else it is noted.
     fn seen_elsewhere(&mut self, seg: &TcpSegment<'_>, ts_ns: u64, input: usize) -> bool {
         let key =

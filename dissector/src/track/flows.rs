@@ -85,15 +85,14 @@ impl Analyzer {
             let first = if seg.flags.ack() { &mut f.synack_ts } else { &mut f.syn_ts };
             first.get_or_insert(ctx.ts);
         }
+        if seg.flags.syn() && !seg.flags.ack() {
+            f.work.syn_seen = true;
+        }
         let (d, w) = f.dirs_mut(ctx.dir);
         if seg.flags.syn() {
             w.isn = Some(seg.seq);
         }
         d.packets += 1;
-        if seg.flags.syn() && !seg.flags.ack() {
-            f.work.syn_seen = true;
-        }
-        let (d, w) = f.dirs_mut(ctx.dir);
         let len = seg.payload_len;
         self.cur_fresh = Fresh::default();
         self.cur_mapping = None;

@@ -10,7 +10,7 @@ use super::copies::FlowCopies;
 use super::fastopen::SynData;
 use super::mappings::{MappingTable, SeqSpace};
 use super::model::{Connection, Dir, Subflow};
-use crate::crypto::{self, Version};
+use crate::crypto;
 use crate::seq::{DataSeq, SubflowSeq};
 
 /// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
@@ -34,31 +34,37 @@ pub(super) fn key_of(a: SocketAddr, b: SocketAddr) -> FlowKey {
     }
 }
 
-/// An open flow: its output record and the tracker's state for it. Reads and writes of the
-/// record go through `Deref`; the state is `work`.
+/// An open flow or connection: its output record `out` and the tracker's state for it, `work`.
+/// Reads and writes of the record go through `Deref`.
 #[derive(Debug)]
-pub(super) struct Flow {
-    pub(super) out: Subflow,
-    pub(super) work: FlowWork,
+pub(super) struct Open<O, W> {
+    pub(super) out: O,
+    pub(super) work: W,
 }
 
-impl Deref for Flow {
-    type Target = Subflow;
-    fn deref(&self) -> &Subflow {
+impl<O, W: Default> Open<O, W> {
+    pub(super) fn new(out: O) -> Self {
+        Open { out, work: W::default() }
+    }
+}
+
+impl<O, W> Deref for Open<O, W> {
+    type Target = O;
+    fn deref(&self) -> &O {
         &self.out
     }
 }
 
-impl DerefMut for Flow {
-    fn deref_mut(&mut self) -> &mut Subflow {
+impl<O, W> DerefMut for Open<O, W> {
+    fn deref_mut(&mut self) -> &mut O {
         &mut self.out
     }
 }
 
+/// An open flow.
+pub(super) type Flow = Open<Subflow, FlowWork>;
+
 impl Flow {
-    pub(super) fn new(out: Subflow) -> Self {
-        Flow { out, work: FlowWork::default() }
-    }
     /// Direction `d`'s record and working state together.
     pub(super) fn dirs_mut(&mut self, d: Dir) -> (&mut super::model::SubflowDir, &mut DirWork) {
         (self.out.dir_mut(d), self.work.dir_mut(d))
@@ -158,25 +164,8 @@ pub(super) struct Pending {
     pub(super) ts_ns: u64,
 }
 
-/// An open connection: its output record and the tracker's state for it.
-#[derive(Debug)]
-pub(super) struct Conn {
-    pub(super) out: Connection,
-    pub(super) work: ConnWork,
-}
-
-impl Deref for Conn {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.out
-    }
-}
-
-impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.out
-    }
-}
+/// An open connection.
+pub(super) type Conn = Open<Connection, ConnWork>;
 
 /// What the tracker keeps of an open connection beside its record.
 #[derive(Debug, Default)]
@@ -201,9 +190,6 @@ pub(super) struct ConnWork {
 }
 
 impl Conn {
-    pub(super) fn new(out: Connection) -> Self {
-        Conn { out, work: ConnWork::default() }
-    }
     /// DSN of the direction's first data byte: where its data began, or IDSN + 1.
     pub(super) fn data_start(&self, d: Dir) -> Option<DataSeq> {
         self.data(d)
@@ -223,9 +209,6 @@ impl Conn {
     }
     pub(super) fn key(&self, d: Dir) -> Option<u64> {
         self.work.keys[d.index()]
-    }
-    pub(super) fn crypto_version(&self) -> Option<Version> {
-        self.out.crypto_version()
     }
 }
 
