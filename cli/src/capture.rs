@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
+use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Analysis, Analyzer};
 
 use crate::config::RunConfig;
@@ -60,9 +61,10 @@ pub fn analyze_input(
     cfg: &RunConfig,
     dest: &mut Dest,
     analyzer: Analyzer,
+    sink: &mut dyn Sink,
 ) -> Result<(Analysis, Option<CaptureError>), CliError> {
     if merge.is_empty() {
-        return analyze_file(file, cfg.alone, cfg, analyzer);
+        return analyze_file(file, cfg.alone, cfg, analyzer, sink);
     }
     let (mut readers, mut names, mut failed) = (Vec::new(), Vec::new(), false);
     for f in merge {
@@ -78,7 +80,7 @@ pub fn analyze_input(
         }
     }
     let mut reader = cfg.input.prepare_merged(readers);
-    let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer);
+    let (analysis, ends) = mptcp_dissector::pipeline::run_merged(&mut reader, analyzer, sink);
     for (f, end) in names.iter().zip(ends) {
         if capture_end(f, end, dest) == 2 {
             failed = true;
@@ -129,13 +131,14 @@ fn progress_bar(path: &Path, file: &File) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Runs the whole pipeline on a capture, with a progress bar for long runs when `progress`
+/// Runs the whole pipeline on a capture, handing what it finds to `sink`, with a progress bar for long runs when `progress`
 /// (see [`progress_bar`]).
 pub fn analyze_file(
     path: &Path,
     progress: bool,
     cfg: &RunConfig,
     analyzer: Analyzer,
+    sink: &mut dyn Sink,
 ) -> Result<(Analysis, Option<CaptureError>), CliError> {
     let (mut reader, bar) = if path.as_os_str() == "-" {
         (open_capture(path, cfg)?, None)
@@ -155,7 +158,7 @@ pub fn analyze_file(
         cfg.input.prepare(&mut reader);
         (reader, bar)
     };
-    let result = mptcp_dissector::pipeline::run(&mut reader, analyzer);
+    let result = mptcp_dissector::pipeline::run_into(&mut reader, analyzer, sink);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -5,8 +5,6 @@
 use std::io::{self, Write};
 use std::sync::mpsc;
 
-use mptcp_dissector::track::{Connection, Observer, Retire, SegmentRecord, Subflow};
-
 /// A value sent back to the caller's [`mpsc::Receiver`] when dropped.
 pub struct HandBack<T> {
     value: Option<T>,
@@ -44,39 +42,6 @@ impl<W: Write> Write for HandBack<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.value.as_mut().map_or(Ok(()), |w| w.flush())
-    }
-}
-
-/// A sink lent to the analyzer (`with_retire`, `with_observer`): it gets what the analyzer
-/// gives, and comes back to the caller's receiver when the analyzer is done with it.
-pub struct Lent<T>(HandBack<T>);
-
-impl<T> Lent<T> {
-    /// `sink`, and where it comes back.
-    pub fn new(sink: T) -> (Lent<T>, mpsc::Receiver<T>) {
-        let (h, rx) = HandBack::new(sink);
-        (Lent(h), rx)
-    }
-}
-
-impl<T: Retire> Retire for Lent<T> {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        if let Some(s) = self.0.get_mut() {
-            s.connection(conn, subflows);
-        }
-    }
-    fn flow(&mut self, flow: Subflow) {
-        if let Some(s) = self.0.get_mut() {
-            s.flow(flow);
-        }
-    }
-}
-
-impl<T: Observer> Observer for Lent<T> {
-    fn segment(&mut self, record: &SegmentRecord) {
-        if let Some(s) = self.0.get_mut() {
-            s.segment(record);
-        }
     }
 }
 

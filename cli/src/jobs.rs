@@ -11,7 +11,6 @@ use crate::flags::{
     AnalyzeArgs, Command, DissectArgs, DissectFormat, EventsArgs, EventsFormat, ReportFormat, SeriesFormat, ThroughputArgs, VerifyArgs,
     VerifyFormat,
 };
-use crate::handback::HandBack;
 
 /// Where one file's report and messages go: the terminal, or the file's own buffers while
 /// several files run at once (handed back and written out in the order the files were given).
@@ -37,17 +36,9 @@ impl Dest {
         }
     }
 
-    /// A writer of the report that a sink boxed into the analyzer can own (the analyzer does
-    /// not hand its sinks back): standard output, or a buffer whose bytes come back through
-    /// [`Detached::attach`] once the sink is dropped.
-    pub fn detached_out(&self) -> (Box<dyn Write>, Detached) {
-        match self {
-            Dest::Std => (Box::new(io::stdout()), Detached(None)),
-            Dest::Buf { .. } => {
-                let (w, rx) = HandBack::new(Vec::new());
-                (Box::new(w), Detached(Some(rx)))
-            }
-        }
+    /// Whether the report goes straight to standard output (one file at a time).
+    pub fn is_std(&self) -> bool {
+        matches!(self, Dest::Std)
     }
 
     /// The report and messages written into a file's buffers (nothing for the terminal).
@@ -55,21 +46,6 @@ impl Dest {
         match self {
             Dest::Std => (Vec::new(), Vec::new()),
             Dest::Buf { out, err } => (out, err),
-        }
-    }
-}
-
-/// The way back of a [`Dest::detached_out`] writer's bytes.
-pub struct Detached(Option<mpsc::Receiver<Vec<u8>>>);
-
-impl Detached {
-    /// Appends what the detached writer wrote to `dest`'s report (call after the writer is
-    /// dropped).
-    pub fn attach(self, dest: &mut Dest) {
-        if let (Some(rx), Dest::Buf { out, .. }) = (self.0, dest) {
-            for bytes in rx.try_iter() {
-                out.extend_from_slice(&bytes);
-            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `--connection`, `--token`, `--subflow`: the MPTCP-level selection flags and how each kind of
 //! report applies them (the rules are in `mptcp_dissector::analysis::select`).
 use mptcp_dissector::analysis::select::Selection;
-use mptcp_dissector::track::{Analysis, Connection, Retire, Subflow};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Connection, Subflow};
 
 /// The selection flags, shared by every command that reports connections, packets or events.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -54,7 +55,7 @@ pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflo
     sel.keeps_packet(Some(connection), subflow, tokens)
 }
 
-/// A [`Retire`] sink that passes on only the selected connections (and, with a selection, no
+/// A pipeline [`Sink`] that passes on only the selected connections (and, with a selection, no
 /// flow outside a connection).
 pub struct SelectedRetire<R> {
     pub inner: R,
@@ -64,7 +65,7 @@ pub struct SelectedRetire<R> {
     pub seen: usize,
 }
 
-impl<R: Retire> Retire for SelectedRetire<R> {
+impl<R: Sink> Sink for SelectedRetire<R> {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         self.seen = self.seen.max(conn.id + 1);
         if self.selection.keeps_connection(&conn) {

@@ -18,13 +18,11 @@ mod common;
 #[path = "tshark_common/mod.rs"]
 mod tshark_common;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::rc::Rc;
 
-use mptcp_dissector::series::SharedObserver;
-use mptcp_dissector::track::{Analyzer, Limits, Observer, SegmentRecord};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analyzer, Limits, SegmentRecord};
 
 /// Frames tshark 4.0.17 calls reinjections without a byte in common with the frames it names as
 /// the originals, per committed capture: none (the run prints the count for each capture).
@@ -48,7 +46,7 @@ fn classifier_reinjected_bytes(name: &str) -> Option<u64> {
 
 #[derive(Default)]
 struct Reinjected(BTreeSet<u64>, u64, std::collections::HashMap<u64, (u64, u64)>);
-impl Observer for Reinjected {
+impl Sink for Reinjected {
     fn segment(&mut self, r: &SegmentRecord) {
         // tshark's analysis is inter-subflow: a DSN range re-sent on the subflow that carried
         // it first (new subflow sequence numbers, e.g. remove-addr.pcap frame 488) is a
@@ -123,11 +121,10 @@ fn reinjected_frames_agree_with_tshark() {
     let pinned = tshark_common::defect_applies("reinjections decided on touching mapping ranges");
     for name in common::captures() {
         let path = common::testdata().join(&name);
-        let obs = Rc::new(RefCell::new(Reinjected::default()));
-        let analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(SharedObserver(obs.clone())));
-        let a = common::analyze_bytes(common::read(&name), analyzer);
-        let ours = obs.borrow().0.clone();
-        let ranges = obs.borrow().2.clone();
+        let mut obs = Reinjected::default();
+        let a = common::analyze_bytes_into(common::read(&name), Analyzer::new(Limits::default()), &mut obs);
+        let ours = obs.0.clone();
+        let ranges = obs.2.clone();
         let mut theirs = BTreeSet::new();
         let (mut tcp_retrans, mut no_overlap) = (0, 0);
         for (frame, of, retrans) in tshark_reinjections(&path) {
@@ -152,7 +149,7 @@ fn reinjected_frames_agree_with_tshark() {
         }
         assert_eq!(ours, theirs, "{name}: reinjected frames, ours vs tshark");
         let per_conn: u64 = a.connections.iter().map(|c| c.c2s.reinjected_bytes + c.s2c.reinjected_bytes).sum();
-        assert_eq!(per_conn, obs.borrow().1, "{name}: connection totals equal the per-segment sum");
+        assert_eq!(per_conn, obs.1, "{name}: connection totals equal the per-segment sum");
         // Not vacuous: a capture the independent classifier finds reinjected bytes in has
         // reinjected frames here (and one where it finds none has none).
         let classified = classifier_reinjected_bytes(&name).unwrap_or_else(|| panic!("{name}: no bytecount-expected file"));

@@ -4,13 +4,12 @@
 //! applications' sha256 recorded beside it.
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
 
 use mptcp_dissector::decode::{decode, Decoded};
-use mptcp_dissector::track::{Analysis, Analyzer, ConnState, Connection, Limits, Retire, Subflow};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Analyzer, ConnState, Connection, Limits, Subflow};
 use serde_json::Value;
 
 const CAPTURE: &str = "matrix/sequential.pcap";
@@ -31,22 +30,19 @@ struct Seen {
     flows: Vec<Subflow>,
 }
 
-struct Sink(Rc<RefCell<Seen>>);
-
-impl Retire for Sink {
+impl Sink for Seen {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.0.borrow_mut().conns.push((conn, subflows));
+        self.conns.push((conn, subflows));
     }
     fn flow(&mut self, flow: Subflow) {
-        self.0.borrow_mut().flows.push(flow);
+        self.flows.push(flow);
     }
 }
 
 fn run(bytes: Vec<u8>, limits: Limits) -> (Analysis, Seen) {
-    let seen = Rc::new(RefCell::new(Seen::default()));
-    let analyzer = Analyzer::new(limits).with_hashes(true).with_retire(Box::new(Sink(seen.clone())));
-    let a = common::analyze_bytes(bytes, analyzer);
-    let seen = Rc::try_unwrap(seen).ok().expect("the analyzer is gone").into_inner();
+    let mut seen = Seen::default();
+    let analyzer = Analyzer::new(limits).with_hashes(true).hand_over_finished();
+    let a = common::analyze_bytes_into(bytes, analyzer, &mut seen);
     (a, seen)
 }
 

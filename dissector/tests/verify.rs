@@ -4,13 +4,13 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
-use std::rc::Rc;
 
 use common::*;
 use mptcp_dissector::decode::{decode, Decoded, TcpSegment};
 use mptcp_dissector::options::mptcp::{Dss, MpJoin, MptcpOption, SeqLen};
 use mptcp_dissector::options::mptcp_options;
-use mptcp_dissector::track::{Analysis, Analyzer, Limits, Observer, SegmentRecord};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Analyzer, Limits, SegmentRecord};
 use mptcp_dissector::verify::{verify, CheckResult, Outcome, VerifyReport, CATALOG};
 
 const SLL2: u32 = 276;
@@ -246,11 +246,11 @@ fn dss_checksum_over_a_flipped_payload_bit_fails() {
 }
 
 /// Frames whose whole payload is data-level bytes another subflow already carried.
-struct Reinjections(Rc<RefCell<Vec<u64>>>);
-impl Observer for Reinjections {
+struct Reinjections(Vec<u64>);
+impl Sink for Reinjections {
     fn segment(&mut self, r: &SegmentRecord) {
         if r.payload_len > 0 && r.reinjected_bytes == u64::from(r.payload_len) && !r.tcp_retransmission {
-            self.0.borrow_mut().push(r.frame);
+            self.0.push(r.frame);
         }
     }
 }
@@ -259,11 +259,11 @@ impl Observer for Reinjections {
 fn dss_mapping_consistency_reinjected_bytes_that_differ_fail() {
     let r = verify_capture("path-cut.pcap");
     assert_check(&r, 0, "dss.mapping_consistency", Outcome::Pass);
-    let frames = Rc::new(RefCell::new(Vec::new()));
+    let mut frames = Reinjections(Vec::new());
     let file = read("path-cut.pcap");
-    let a = analyze_bytes(file.clone(), Analyzer::new(Limits::default()).with_observer(Box::new(Reinjections(frames.clone()))));
+    let a = common::analyze_bytes_into(file.clone(), Analyzer::new(Limits::default()), &mut frames);
     assert!(a.connections[0].c2s.reinjected_bytes + a.connections[0].s2c.reinjected_bytes > 0);
-    let frames = frames.borrow().clone();
+    let frames = frames.0;
     assert!(!frames.is_empty(), "path-cut.pcap reinjects whole segments");
     let records = pcap_records(&file);
     let frame = frames[0];

@@ -30,13 +30,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
-use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, Observer, SegmentRecord, Subflow, SubflowKind};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, SegmentRecord, Subflow, SubflowKind};
 use mptcp_dissector::verify::{self, Outcome};
 
 pub mod table;
@@ -180,7 +179,7 @@ fn dir_name(c2s: bool) -> &'static str {
 }
 
 impl SegTables {
-    fn segment(&mut self, r: &SegmentRecord) -> Result<(), ExportError> {
+    fn row(&mut self, r: &SegmentRecord) -> Result<(), ExportError> {
         let key = (r.subflow, r.c2s);
         let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
         if let Some(m) = r.mapping {
@@ -243,14 +242,11 @@ impl SegTables {
     }
 }
 
-struct Feed(Rc<RefCell<SegTables>>);
-
-impl Observer for Feed {
+impl Sink for SegTables {
     fn segment(&mut self, r: &SegmentRecord) {
-        let mut t = self.0.borrow_mut();
-        if t.error.is_none() {
-            if let Err(e) = t.segment(r) {
-                t.error = Some(e);
+        if self.error.is_none() {
+            if let Err(e) = self.row(r) {
+                self.error = Some(e);
             }
         }
     }
@@ -274,10 +270,8 @@ pub fn export(
         last_ack: HashMap::new(),
         error: None,
     };
-    let shared = Rc::new(RefCell::new(seg));
-    let analyzer = Analyzer::new(limits).with_observer(Box::new(Feed(shared.clone())));
-    let (analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
-    let seg = Rc::try_unwrap(shared).map_err(|_| ExportError::Internal("segment tables still shared"))?.into_inner();
+    let mut seg = seg;
+    let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, Analyzer::new(limits), &mut seg);
     if let Some(e) = seg.error {
         return Err(e);
     }

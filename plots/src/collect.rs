@@ -3,7 +3,8 @@
 //! plot's width and the connections kept, not the length of the capture.
 use std::collections::{BTreeMap, HashMap};
 
-use mptcp_dissector::track::{Connection, Dir, Observer, SegmentRecord};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Connection, Dir, SegmentRecord};
 
 use crate::decimate::{Decimator, Keyed};
 use crate::{PlotKind, PlotOptions};
@@ -285,7 +286,7 @@ fn pick_key(c: &Connection, dir: Dir) -> PickKey {
     (c.data(dir).bytes, c.data(dir.flip()).bytes, std::cmp::Reverse(c.id))
 }
 
-/// Builds the plots' series from the analyzer's segment records (an [`Observer`]); turned into
+/// Builds the plots' series from the analyzer's segment records (a pipeline [`Sink`]); turned into
 /// a [`crate::Capture`] with [`Collector::into_capture`]. Every series keeps at most about
 /// `8 × width` points (docs/plot.md, "Long captures").
 pub struct Collector {
@@ -525,7 +526,7 @@ impl Collector {
     }
 }
 
-impl Observer for Collector {
+impl Sink for Collector {
     fn segment(&mut self, r: &SegmentRecord) {
         // Time zero of the throughput intervals: the first TCP segment, whatever its connection.
         self.t0_ns.get_or_insert(r.ts_ns);

@@ -35,12 +35,11 @@
 //! SYN sender) is taken as its direction at the data level.
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
 use std::path::Path;
-use std::rc::Rc;
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
-use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Limits, Observer, Retire, SegmentRecord, Subflow};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Limits, SegmentRecord, Subflow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -228,15 +227,15 @@ pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector
 /// line's global flags set them: a plot shows the connections `analyze` reports.
 pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
     let prunes = collector.prunes();
-    let shared = Rc::new(RefCell::new(Shared { collector, conns: Vec::new(), flows: Vec::new() }));
-    let mut analyzer = Analyzer::new(limits).with_observer(Box::new(ToShared(shared.clone())));
+    let mut analyzer = Analyzer::new(limits);
     if prunes {
-        analyzer = analyzer.with_retire(Box::new(ToShared(shared.clone())));
+        analyzer = analyzer.hand_over_finished();
     }
-    let (mut analysis, end) = mptcp_dissector::pipeline::run(reader, analyzer);
-    let Shared { collector, mut conns, mut flows } = Rc::try_unwrap(shared).map(RefCell::into_inner).unwrap_or_else(|rc| rc.take());
+    let mut sink = Feed { collector, conns: Vec::new(), flows: Vec::new() };
+    let (mut analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut sink);
+    let Feed { collector, mut conns, mut flows } = sink;
     if prunes {
-        // What the analyzer's own sink does (track::retire::Collect).
+        // What the analyzer keeps when it does not hand them over (track::retire::Collect).
         conns.sort_by_key(|c| c.id);
         flows.sort_by_key(|f| f.id);
         analysis.connections = conns;
@@ -246,35 +245,23 @@ pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collec
 }
 
 /// The collector, and the finished connections and flows when it takes them from the analyzer.
-struct Shared {
+struct Feed {
     collector: Collector,
     conns: Vec<Connection>,
     flows: Vec<Subflow>,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
-        Shared { collector: Collector::new(1, 1), conns: Vec::new(), flows: Vec::new() }
-    }
-}
-
-struct ToShared(Rc<RefCell<Shared>>);
-
-impl Observer for ToShared {
+impl Sink for Feed {
     fn segment(&mut self, r: &SegmentRecord) {
-        self.0.borrow_mut().collector.segment(r);
+        self.collector.segment(r);
     }
-}
-
-impl Retire for ToShared {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        let mut s = self.0.borrow_mut();
-        s.collector.retired(&conn);
-        s.conns.push(conn);
-        s.flows.extend(subflows);
+        self.collector.retired(&conn);
+        self.conns.push(conn);
+        self.flows.extend(subflows);
     }
     fn flow(&mut self, flow: Subflow) {
-        self.0.borrow_mut().flows.push(flow);
+        self.flows.push(flow);
     }
 }
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mptcp_dissector::capture::CaptureReader;
-use mptcp_dissector::track::{Dir, Observer, SegmentRecord};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Dir, SegmentRecord};
 use mptcp_plots::{collect, collect_for, collect_with, render_file, rtt, sequence, throughput, Capture, Collector, PlotKind, PlotOptions};
 use mptcp_plots::{MAX_POINTS, MAX_SIDE};
 

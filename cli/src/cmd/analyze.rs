@@ -1,9 +1,8 @@
 //! `analyze FILE…`: connections, subflows, checks and data-level measures, as text (bounded:
 //! the connections that matter past a few), one JSON document, or JSON lines written as each
 //! connection finishes.
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use mptcp_dissector::analysis::select::Selection;
 use mptcp_dissector::report::analyze::{self as analyze_report, AnalyzeReport};
@@ -13,7 +12,6 @@ use crate::capture::{analyze_input, capture_end, warning_of};
 use crate::config::RunConfig;
 use crate::error::{CliError, STDOUT};
 use crate::flags::{AnalyzeArgs, ReportFormat};
-use crate::handback::Lent;
 use crate::jobs::{msg, Dest};
 use crate::select::{self, SelectedRetire};
 
@@ -25,17 +23,19 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
     match (args.format, args.all) {
         // Streamed: each connection is written as it finishes.
         (ReportFormat::Jsonl, _) => {
-            let (writer, detached) = dest.detached_out();
-            let (sink, back) = lend(analyze_report::JsonlWriter::new(BufWriter::new(writer)), selection);
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.with_retire(Box::new(sink)))?;
-            let mut sink = given_back(back)?;
+            // Straight to standard output as connections finish; with several files at once,
+            // held until the run is over and then added to the file's report.
+            let mut held = Vec::new();
+            let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
+            let mut sink = selected(analyze_report::JsonlWriter::new(BufWriter::new(writer)), selection);
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut sink)?;
             let missing = missing(args, file, &analysis, sink.seen, dest);
             let finished = match missing {
                 Some(_) => Ok(()),
                 None => sink.inner.finish(&name, &analysis, &warning_of(&end)),
             };
             drop(sink);
-            detached.attach(dest);
+            dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
             if let Some(code) = missing {
                 return Ok(code);
             }
@@ -44,9 +44,8 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
         }
         // Bounded: totals and the connections that matter past a few.
         (ReportFormat::Text, false) => {
-            let (sink, back) = lend(analyze_report::TextSummary::default(), selection);
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.with_retire(Box::new(sink)))?;
-            let mut sink = given_back(back)?;
+            let mut sink = selected(analyze_report::TextSummary::default(), selection);
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut sink)?;
             if let Some(code) = missing(args, file, &analysis, sink.seen, dest) {
                 return Ok(code);
             }
@@ -56,7 +55,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             Ok(capture_end(file, end, dest))
         }
         (format, _) => {
-            let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer)?;
+            let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut ())?;
             if let Some(code) = missing(args, file, &analysis, 0, dest) {
                 return Ok(code);
             }
@@ -79,14 +78,9 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
     }
 }
 
-/// A streamed report's sink, lent to the analyzer behind the selection.
-fn lend<R>(inner: R, selection: Selection) -> (Lent<SelectedRetire<R>>, mpsc::Receiver<SelectedRetire<R>>) {
-    Lent::new(SelectedRetire { inner, selection, seen: 0 })
-}
-
-/// The sink the analyzer had, back after the run.
-fn given_back<T>(back: mpsc::Receiver<T>) -> Result<T, CliError> {
-    back.try_recv().map_err(|_| CliError::Internal("the analyzer kept its report sink"))
+/// A streamed report's sink behind the selection.
+fn selected<R>(inner: R, selection: Selection) -> SelectedRetire<R> {
+    SelectedRetire { inner, selection, seen: 0 }
 }
 
 /// `--connection ID` naming no connection (`seen`: how many the streamed sinks were given): the

@@ -27,7 +27,7 @@ pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) ->
     };
     let mut selection = args.select.selection();
     if selection.token.is_some() && file.as_os_str() != "-" {
-        let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false))?;
+        let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
         match select::resolve_token(selection, &first) {
             Some(s) => selection = s,
             // Like a display filter that matches nothing: no line, and a word why.

@@ -16,7 +16,7 @@ use crate::select;
 
 /// One file's timeline, or with `merge` the merged captures' (then `file` is their name).
 pub fn run(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
-    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits))?;
+    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits), &mut ())?;
     select::restrict_events(&mut analysis, &args.select.selection());
     let side = args.side.map(|s| match s {
         SideArg::Client => mptcp_dissector::track::Side::Client,

@@ -150,7 +150,7 @@ fn connection_of(file: &Path, select: &SelectArgs, cfg: &RunConfig) -> Result<Op
     if file.as_os_str() == "-" {
         return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));
     }
-    let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false))?;
+    let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
     match select::resolve_connection(&sel, &first) {
         Some(c) => Ok(Some(c)),
         None => Err(CliError::Usage(format!("{}: no connection matches the selection", file.display()))),

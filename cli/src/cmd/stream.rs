@@ -70,7 +70,7 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     // leave gaps near its start, and the stream is the complete suffix after the last one.
     let mut from = None;
     if file.as_os_str() != "-" {
-        let (first, end) = analyze_file(file, true, cfg, Analyzer::new(cfg.limits).with_events(false))?;
+        let (first, end) = analyze_file(file, true, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
         if end.as_ref().is_some_and(|e| !e.is_truncation()) {
             // A damaged capture: said now (the second pass would say it again), no output.
             return Ok(ExitCode::from(capture_end(file, end, &mut Dest::Std)));
@@ -114,7 +114,7 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
     }
     let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(sink));
-    let (analysis, end) = analyze_file(file, true, cfg, analyzer)?;
+    let (analysis, end) = analyze_file(file, true, cfg, analyzer, &mut ())?;
     let Ok(Written { out: w, error: err, bytes: written }) = back.try_recv() else {
         return Err(CliError::Internal("stream sink not handed back"));
     };

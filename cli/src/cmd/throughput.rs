@@ -11,7 +11,6 @@ use crate::capture::{analyze_input, capture_end};
 use crate::config::RunConfig;
 use crate::error::{CliError, STDOUT};
 use crate::flags::{SeriesFormat, ThroughputArgs};
-use crate::handback::Lent;
 use crate::jobs::{msg, Dest};
 use crate::select;
 
@@ -19,13 +18,11 @@ use crate::select;
 pub fn run(args: &ThroughputArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
     let connection = args.select.connection;
     let selection = args.select.selection();
-    let (series, back) = Lent::new(match &args.interval {
+    let mut series = match &args.interval {
         Some(i) => Throughput::new(series::parse_interval(i).map_err(CliError::Usage)?, connection),
         None => Throughput::auto(connection),
-    });
-    let analyzer = Analyzer::new(cfg.limits).with_observer(Box::new(series));
-    let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer)?;
-    let series = back.try_recv().map_err(|_| CliError::Internal("the analyzer kept the throughput series"))?;
+    };
+    let (analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits), &mut series)?;
     if let Some(c) = connection {
         if analysis.connections.get(c).is_none() {
             msg!(dest, "mptcp-trace: error: {}: no connection {c} (the capture has {})", file.display(), analysis.connections.len());

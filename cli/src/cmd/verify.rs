@@ -50,7 +50,7 @@ fn report(
     exps: &[Expectation],
 ) -> Result<Result<VerifyReport, u8>, CliError> {
     let analyzer = Analyzer::new(cfg.limits).with_hashes(verify::needs_hashes(exps)).with_hash_thread(cfg.hash_thread);
-    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer)?;
+    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut ())?;
     select::restrict(&mut analysis, &args.select.selection());
     if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
         msg!(dest, "mptcp-trace: error: {}: {e}", file.display());

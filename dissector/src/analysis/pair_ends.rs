@@ -25,7 +25,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::CaptureReader;
-use crate::decode::{decode, Decoded, TcpSegment};
+use crate::decode::{Decoded, TcpSegment};
+use crate::pipeline::{drive, Seen, Sink};
+use std::ops::ControlFlow;
 
 /// Both gap differences of a handshake must be at least this (a round trip between the capture
 /// points; timestamps of two captures at the same point differ by a few microseconds).
@@ -132,16 +134,45 @@ impl Handshakes {
 /// Reads a capture's start into [`Handshakes`]: until enough handshakes, the end, a read
 /// error (the real pass reports it), `max_packets` packets, or `go_on` says stop.
 pub fn scan(reader: &mut CaptureReader, max_packets: u64, go_on: &mut dyn FnMut() -> bool) -> Handshakes {
-    let mut h = Handshakes::new();
-    let mut n = 0u64;
-    while n < max_packets && !h.enough() && go_on() {
-        let Ok(Some(p)) = reader.next_packet() else { break };
-        n += 1;
-        if let Decoded::Tcp(seg) = decode(p.linktype, p.data) {
-            h.packet(p.ts_ns, &seg);
-        }
+    let mut scan = Scan { h: Handshakes::new(), left: max_packets, go_on };
+    if scan.left > 0 && !scan.h.enough() && (scan.go_on)() {
+        drive(reader, None, &mut scan);
     }
-    h
+    scan.h
+}
+
+/// [`scan`]'s sink.
+struct Scan<'a> {
+    h: Handshakes,
+    left: u64,
+    go_on: &'a mut dyn FnMut() -> bool,
+}
+
+impl Sink for Scan<'_> {
+    fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
+        self.left -= 1;
+        if let Decoded::Tcp(seg) = seen.decoded {
+            self.h.packet(seen.packet.ts_ns, seg);
+        }
+        if self.left == 0 || self.h.enough() || !(self.go_on)() {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+crate::track::kinds::kinds! {
+    /// What decided which capture is the client's.
+    EndsRule {
+        /// Handshakes seen in both captures.
+        HandshakeTiming = "handshake timing",
+        /// Each capture's own handshakes: which end's TTLs are still initial ones.
+        Ttl = "ttl",
+        /// Each capture's own handshakes: their gaps.
+        HandshakeGaps = "handshake gaps",
+        /// No clear evidence: the order as given.
+        Unclear = "none",
+    }
 }
 
 /// Which capture was taken as the client's, and why (`ends` in `pair`'s JSON).
@@ -152,7 +183,7 @@ pub struct Ends {
     /// What decided: `handshake timing` (handshakes seen in both captures), `ttl` or
     /// `handshake gaps` (each capture's own handshakes), or `none` (no clear evidence: the
     /// order as given).
-    pub rule: &'static str,
+    pub rule: EndsRule,
     /// Handshakes that say the client's capture is the one taken as such, and that say the
     /// other (with `handshake timing`: handshakes seen in both captures; otherwise: handshakes
     /// in either capture).
@@ -166,21 +197,21 @@ fn initial_ttl(t: u8) -> bool {
 
 /// Where one handshake says its capture was taken: `Some(true)` client side, `Some(false)`
 /// server side, with the rule.
-fn near_client(h: &Hs) -> Option<(bool, &'static str)> {
+fn near_client(h: &Hs) -> Option<(bool, EndsRule)> {
     let (_, synack_ts, synack_ttl) = h.synack?;
     if h.syn_ttl > 0 && synack_ttl > 0 {
         match (initial_ttl(h.syn_ttl), initial_ttl(synack_ttl)) {
-            (true, false) => return Some((true, "ttl")),
-            (false, true) => return Some((false, "ttl")),
+            (true, false) => return Some((true, EndsRule::Ttl)),
+            (false, true) => return Some((false, EndsRule::Ttl)),
             _ => {}
         }
     }
     let a = synack_ts.checked_sub(h.syn_ts)?;
     let b = h.ack_ts?.checked_sub(synack_ts)?;
     if a >= b.saturating_mul(4) && a > 0 {
-        Some((true, "handshake gaps"))
+        Some((true, EndsRule::HandshakeGaps))
     } else if b >= a.saturating_mul(4) && b > 0 {
-        Some((false, "handshake gaps"))
+        Some((false, EndsRule::HandshakeGaps))
     } else {
         None
     }
@@ -222,11 +253,11 @@ pub fn decide(first: &Handshakes, second: &Handshakes) -> Ends {
             None => {}
         }
     }
-    let keep = Ends { swapped: false, rule: "none", handshakes_for: yes, handshakes_against: no };
+    let keep = Ends { swapped: false, rule: EndsRule::Unclear, handshakes_for: yes, handshakes_against: no };
     if yes + no > 0 {
         return match (yes, no) {
-            (_, 0) => Ends { rule: "handshake timing", ..keep },
-            (0, _) => Ends { swapped: true, rule: "handshake timing", handshakes_for: no, handshakes_against: yes },
+            (_, 0) => Ends { rule: EndsRule::HandshakeTiming, ..keep },
+            (0, _) => Ends { swapped: true, rule: EndsRule::HandshakeTiming, handshakes_for: no, handshakes_against: yes },
             _ => keep,
         };
     }
@@ -243,9 +274,9 @@ pub fn decide(first: &Handshakes, second: &Handshakes) -> Ends {
             }
         }
     }
-    let rule = match rules.iter().all(|&r| r == "ttl") {
-        true => "ttl",
-        false => "handshake gaps",
+    let rule = match rules.iter().all(|&r| r == EndsRule::Ttl) {
+        true => EndsRule::Ttl,
+        false => EndsRule::HandshakeGaps,
     };
     match (yes, no) {
         (0, 0) => keep,
@@ -260,10 +291,10 @@ pub fn reason(e: &Ends) -> String {
     let n = e.handshakes_for + e.handshakes_against;
     let k = e.handshakes_for;
     match e.rule {
-        "handshake timing" => format!(
+        EndsRule::HandshakeTiming => format!(
             "in {k} of {n} handshakes seen in both captures, SYN -> SYN/ACK takes longer at the client's and SYN/ACK -> ACK at the server's, by a round trip between the points"
         ),
-        "ttl" => format!(
+        EndsRule::Ttl => format!(
             "in {k} of {n} handshakes, the TTLs say so: the SYN's still an initial one (64, 128, 255) at the client's capture, the SYN/ACK's at the server's"
         ),
         _ => format!(
@@ -290,9 +321,9 @@ mod tests {
         let c = hs(0, 94_000, Some(127_000), (64, 63));
         let s = hs(64_000, 87_000, Some(133_000), (63, 64));
         let e = decide(&of(c.clone()), &of(s.clone()));
-        assert_eq!((e.swapped, e.rule, e.handshakes_for), (false, "handshake timing", 1));
+        assert_eq!((e.swapped, e.rule, e.handshakes_for), (false, EndsRule::HandshakeTiming, 1));
         let e = decide(&of(s), &of(c));
-        assert_eq!((e.swapped, e.rule, e.handshakes_for), (true, "handshake timing", 1));
+        assert_eq!((e.swapped, e.rule, e.handshakes_for), (true, EndsRule::HandshakeTiming, 1));
     }
 
     #[test]
@@ -300,7 +331,7 @@ mod tests {
         let a = hs(0, 94_000, Some(127_000), (64, 64));
         let b = hs(1_000, 96_000, Some(128_000), (64, 64));
         let e = decide(&of(a), &of(b));
-        assert_eq!((e.swapped, e.rule), (false, "none"));
+        assert_eq!((e.swapped, e.rule), (false, EndsRule::Unclear));
     }
 
     #[test]
@@ -308,7 +339,7 @@ mod tests {
         // SYN -> SYN/ACK says the first is the client's, SYN/ACK -> ACK the second
         let a = hs(0, 94_000, Some(100_000), (0, 0));
         let b = hs(50_000, 60_000, Some(60_000), (0, 0));
-        assert_eq!(decide(&of(a), &of(b)).rule, "none");
+        assert_eq!(decide(&of(a), &of(b)).rule, EndsRule::Unclear);
     }
 
     #[test]
@@ -326,6 +357,6 @@ mod tests {
         let mut s = hs(0, 20_000, Some(60_000), (63, 64));
         s.syn_isn = 7;
         let e = decide(&of(s), &Handshakes::new());
-        assert_eq!((e.swapped, e.rule), (true, "ttl"));
+        assert_eq!((e.swapped, e.rule), (true, EndsRule::Ttl));
     }
 }

@@ -2,30 +2,22 @@
 //! data-level goodput per interval (the `throughput` command and the plots).
 //!
 //! ```
-//! use std::{cell::RefCell, rc::Rc};
-//! use mptcp_dissector::series::{Throughput, SharedObserver};
+//! use mptcp_dissector::capture::CaptureReader;
+//! use mptcp_dissector::pipeline::run_into;
+//! use mptcp_dissector::series::Throughput;
 //! use mptcp_dissector::track::{Analyzer, Limits};
-//! let series = Rc::new(RefCell::new(Throughput::new(100_000_000, None)));
-//! let analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(SharedObserver(series.clone())));
-//! let _analysis = analyzer.finish();
-//! assert!(series.borrow().rows().is_empty());
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
+//! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+//! let mut series = Throughput::new(100_000_000, None);
+//! let _ = run_into(&mut reader, Analyzer::new(Limits::default()), &mut series);
+//! assert!(!series.rows().is_empty());
 //! ```
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::track::{Observer, SegmentRecord};
-
-/// Wraps a shared observer so its results can be read after the analyzer is gone.
-pub struct SharedObserver<T: Observer>(pub Rc<RefCell<T>>);
-
-impl<T: Observer> Observer for SharedObserver<T> {
-    fn segment(&mut self, record: &SegmentRecord) {
-        self.0.borrow_mut().segment(record);
-    }
-}
+use crate::pipeline::Sink;
+use crate::track::SegmentRecord;
 
 /// Most interval buckets kept per series (bounded memory on long captures).
 pub const MAX_BUCKETS: usize = 1 << 20;
@@ -328,7 +320,7 @@ fn span_at(extent: Option<(usize, usize)>, bucket: usize, factor: usize) -> usiz
     }
 }
 
-impl Observer for Throughput {
+impl Sink for Throughput {
     fn segment(&mut self, r: &SegmentRecord) {
         // The clock starts at the first packet of the capture, whatever its connection.
         if self.t0.is_none() {

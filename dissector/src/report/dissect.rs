@@ -1,16 +1,18 @@
 //! `dissect`: one line per packet that carries MPTCP options (or every TCP packet), as
 //! tcpdump-like text or as JSON lines (schema in docs/dissect.md).
 use std::io::{self, Write};
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
 use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
+use crate::decode::{DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
 use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
+use crate::pipeline::{drive, Seen, Sink};
 use crate::report::tcpseq::{write_numbers, RelativeSeq};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
-use crate::track::{Analyzer, Observer, SegmentRecord};
+use crate::track::Analyzer;
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,40 +38,23 @@ pub struct DissectConfig {
 /// it says which subflow and connection each packet belongs to, as `analyze` numbers them.
 pub struct Tracker {
     analyzer: Analyzer,
-    last: std::rc::Rc<std::cell::Cell<SegmentRecord>>,
     selection: Selection,
 }
 
-/// Keeps the tracker's record of the segment just processed.
-struct LastRecord(std::rc::Rc<std::cell::Cell<SegmentRecord>>);
-
-impl Observer for LastRecord {
-    fn segment(&mut self, record: &SegmentRecord) {
-        self.0.set(*record);
+impl Tracker {
+    pub fn new(analyzer: Analyzer, selection: Selection) -> Self {
+        Tracker { analyzer: analyzer.with_events(false), selection }
     }
 }
 
-impl Tracker {
-    /// `analyzer` should have no observer of its own (it is replaced).
-    pub fn new(analyzer: Analyzer, selection: Selection) -> Self {
-        let last = std::rc::Rc::new(std::cell::Cell::new(SegmentRecord::default()));
-        let analyzer = analyzer.with_events(false).with_observer(Box::new(LastRecord(last.clone())));
-        Tracker { analyzer, last, selection }
-    }
-
-    /// Tracks the segment; whether the selection keeps it. A segment is attributed to the
-    /// connection its subflow belongs to once this segment has been processed (an MP_JOIN SYN
-    /// to the connection its token names).
-    fn keeps(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) -> bool {
-        self.analyzer.packet(frame, ts_ns, seg);
-        let r = self.last.get();
-        if r.frame != frame {
-            return false; // not tracked (state full)
-        }
-        let conn = r.connection.and_then(|c| self.analyzer.open_connection(c));
-        let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
-        self.selection.keeps_packet(r.connection, Some(r.subflow), tokens)
-    }
+/// Whether `selection` keeps the packet `seen`. A segment is attributed to the connection its
+/// subflow belongs to once this segment has been tracked (an MP_JOIN SYN to the connection its
+/// token names); one not tracked (the open state is full) is not kept.
+fn keeps(selection: &Selection, seen: &Seen<'_>) -> bool {
+    let Some(r) = seen.record else { return false };
+    let conn = r.connection.and_then(|c| seen.analyzer.and_then(|a| a.open_connection(c)));
+    let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+    selection.keeps_packet(r.connection, Some(r.subflow), tokens)
 }
 
 /// Counts over the whole capture.
@@ -129,36 +114,77 @@ pub fn dissect<W: Write>(
 pub fn dissect_selected<W: Write>(
     reader: &mut CaptureReader,
     config: DissectConfig,
-    mut tracker: Option<Tracker>,
+    tracker: Option<Tracker>,
     out: &mut W,
 ) -> io::Result<(DissectSummary, Option<CaptureError>)> {
-    let mut prev_shown: Option<u64> = None;
-    let mut summary = DissectSummary::default();
-    let mut errors: Vec<PacketError> = Vec::new();
-    // The packet's MPTCP options as they are printed (JSON array items or ", text" pieces).
-    let mut opts: Vec<u8> = Vec::with_capacity(512);
-    let mut line: Vec<u8> = Vec::with_capacity(1024);
-    let mut numbers = RelativeSeq::new(config.absolute_seq);
-    loop {
-        let packet = match reader.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => return Ok((summary, None)),
-            Err(e) => return Ok((summary, Some(e))),
-        };
+    let (mut analyzer, selection) = match tracker {
+        Some(t) => (Some(t.analyzer), Some(t.selection)),
+        None => (None, None),
+    };
+    let mut printer = Printer {
+        config,
+        out,
+        selection,
+        prev_shown: None,
+        summary: DissectSummary::default(),
+        errors: Vec::new(),
+        opts: Vec::with_capacity(512),
+        line: Vec::with_capacity(1024),
+        numbers: RelativeSeq::new(config.absolute_seq),
+        error: None,
+    };
+    let (_, end) = drive(reader, analyzer.as_mut(), &mut printer);
+    match printer.error {
+        Some(e) => Err(e),
+        None => Ok((printer.summary, end)),
+    }
+}
+
+/// `dissect`'s sink: a line per packet shown.
+struct Printer<'w, W> {
+    config: DissectConfig,
+    out: &'w mut W,
+    /// Which packets are shown; all without one.
+    selection: Option<Selection>,
+    prev_shown: Option<u64>,
+    summary: DissectSummary,
+    errors: Vec<PacketError>,
+    /// The packet's MPTCP options as they are printed (JSON array items or ", text" pieces).
+    opts: Vec<u8>,
+    line: Vec<u8>,
+    numbers: RelativeSeq,
+    /// The output failed: the reading ends.
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Sink for Printer<'_, W> {
+    fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
+        match self.print(seen) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl<W: Write> Printer<'_, W> {
+    fn print(&mut self, seen: &Seen<'_>) -> io::Result<()> {
+        let (config, packet) = (self.config, seen.packet);
+        let Printer { summary, errors, opts, line, .. } = self;
         summary.packets += 1;
         errors.clear();
         let times =
-            TimeRef { first_ns: packet.first_ts_ns, prev_ns: packet.prev_ts_ns, prev_shown_ns: prev_shown, digits: packet.ts_digits };
-        match decode(packet.linktype, packet.data) {
+            TimeRef { first_ns: packet.first_ts_ns, prev_ns: packet.prev_ts_ns, prev_shown_ns: self.prev_shown, digits: packet.ts_digits };
+        match seen.decoded {
             Decoded::Tcp(seg) => {
                 summary.tcp += 1;
-                if let Some(t) = tracker.as_mut() {
-                    if !t.keeps(packet.frame, packet.ts_ns, &seg) {
-                        continue;
-                    }
+                if self.selection.as_ref().is_some_and(|s| !keeps(s, seen)) {
+                    return Ok(());
                 }
                 // Text only: JSON has the numbers as on the wire.
-                let seq_ack = if config.format == Format::Text { numbers.numbers(&seg) } else { (seg.seq, seg.ack) };
+                let seq_ack = if config.format == Format::Text { self.numbers.numbers(seg) } else { (seg.seq, seg.ack) };
                 let options_at = offset_in(packet.data, seg.options);
                 if seg.options_truncated {
                     errors.push(PacketError {
@@ -177,7 +203,7 @@ pub fn dissect_selected<W: Write>(
                                     if n_opts > 0 {
                                         opts.push(b',');
                                     }
-                                    write_option_json(&mut opts, &o)?;
+                                    write_option_json(opts, &o)?;
                                 }
                                 Format::Text => write!(opts, ", {o}")?,
                             }
@@ -191,7 +217,7 @@ pub fn dissect_selected<W: Write>(
                                 if n_opts > 0 {
                                     opts.push(b',');
                                 }
-                                write_malformed_json(&mut opts, seg.options, *offset, &issue)?;
+                                write_malformed_json(opts, seg.options, *offset, &issue)?;
                                 n_opts += 1;
                             }
                             errors.push(PacketError::from_option(&issue, options_at));
@@ -205,37 +231,27 @@ pub fn dissect_selected<W: Write>(
                 if has_mptcp || config.all {
                     summary.printed += 1;
                     line.clear();
-                    write_segment(&mut line, config, &packet, &times, &seg, (&opts, &errors), seq_ack)?;
-                    out.write_all(&line)?;
-                    prev_shown = Some(packet.ts_ns);
+                    write_segment(line, config, packet, &times, seg, (opts, errors), seq_ack)?;
+                    self.out.write_all(line)?;
+                    self.prev_shown = Some(packet.ts_ns);
                 }
             }
-            d @ (Decoded::Fragment | Decoded::Other) => {
-                if matches!(d, Decoded::Fragment) {
-                    summary.fragments += 1;
-                } else {
-                    summary.other += 1;
-                }
-                if let Some(t) = tracker.as_mut() {
-                    t.analyzer.non_tcp(packet.frame, packet.ts_ns, None);
-                }
-            }
+            Decoded::Fragment => summary.fragments += 1,
+            Decoded::Other => summary.other += 1,
             Decoded::Error(e) => {
                 summary.decode_errors += 1;
-                if let Some(t) = tracker.as_mut() {
-                    t.analyzer.non_tcp(packet.frame, packet.ts_ns, Some(&e));
-                }
                 // A packet that is not TCP belongs to no connection: a selection drops it.
-                if config.all && tracker.is_none() {
+                if config.all && self.selection.is_none() {
                     summary.printed += 1;
-                    errors.push(PacketError::from_decode(&e));
+                    errors.push(PacketError::from_decode(e));
                     line.clear();
-                    write_undecoded(&mut line, config, &packet, &times, &errors)?;
-                    out.write_all(&line)?;
-                    prev_shown = Some(packet.ts_ns);
+                    write_undecoded(line, config, packet, &times, errors)?;
+                    self.out.write_all(line)?;
+                    self.prev_shown = Some(packet.ts_ns);
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -4,8 +4,8 @@
 //! Feed every decoded TCP segment to [`Analyzer::packet`] in capture order, then call
 //! [`Analyzer::finish`]. A connection is finished when its subflows have all ended (and
 //! [`Limits::close_delay_ns`] passed) or when it was idle for [`Limits::idle_timeout_ns`]: its
-//! results go to the [`Retire`] sink ([`Analyzer::with_retire`]; by default they are kept for the
-//! [`Analysis`]) and its state is freed. The open state is bounded by [`Limits`]; hitting the
+//! results are kept for the [`Analysis`] or, with [`Analyzer::hand_over_finished`], taken by the
+//! caller as they finish ([`Analyzer::take_finished`]), and its state is freed. The open state is bounded by [`Limits`]; hitting the
 //! bound is recorded.
 //!
 //! ```
@@ -48,10 +48,10 @@ use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::DataDir;
 pub use model::{
-    Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, Observer,
-    ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
+    Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, ReinjectionSource,
+    RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
-pub use retire::Retire;
+pub use retire::Finished;
 use state::FlowKey;
 
 /// Bounds on tracked state and when open state is finished.
@@ -93,23 +93,18 @@ impl Default for Limits {
     }
 }
 
-/// Where finished connections go: kept for the [`Analysis`], or handed to a caller's sink.
-enum Sink {
+/// Where finished connections go: kept for the [`Analysis`], or queued for the caller to take
+/// ([`Analyzer::take_finished`]).
+enum Retired {
     Collect(retire::Collect),
-    Custom(Box<dyn Retire>),
+    Hand(std::collections::VecDeque<Finished>),
 }
 
-impl Sink {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+impl Retired {
+    fn push(&mut self, done: Finished) {
         match self {
-            Sink::Collect(c) => c.connection(conn, subflows),
-            Sink::Custom(c) => c.connection(conn, subflows),
-        }
-    }
-    fn flow(&mut self, flow: Subflow) {
-        match self {
-            Sink::Collect(c) => c.flow(flow),
-            Sink::Custom(c) => c.flow(flow),
+            Retired::Collect(c) => c.push(done),
+            Retired::Hand(q) => q.push_back(done),
         }
     }
 }
@@ -137,7 +132,7 @@ pub struct Analyzer {
     events: Vec<Event>,
     /// Keep events (`events`); `analyze` does not need them.
     keep_events: bool,
-    retired: Sink,
+    retired: Retired,
     /// The latest packet time seen (captures are not always in time order).
     clock_ns: u64,
     next_sweep_ns: u64,
@@ -158,9 +153,10 @@ pub struct Analyzer {
     /// A packet was seen (`stats.first_ts` is set).
     started: bool,
     data: data::DataLevel,
-    observer: Option<Box<dyn Observer>>,
-    /// The record of the segment being processed.
+    /// The record of the segment being processed, and whether the segment was tracked (the
+    /// record is complete).
     cur: SegmentRecord,
+    cur_recorded: bool,
     /// Which bytes of the segment being processed are a first copy at the subflow level.
     cur_fresh: Fresh,
     /// The finite mapping the segment being processed carries.
@@ -179,7 +175,7 @@ impl Analyzer {
             tokens: HashMap::default(),
             events: Vec::new(),
             keep_events: true,
-            retired: Sink::Collect(retire::Collect::default()),
+            retired: Retired::Collect(retire::Collect::default()),
             clock_ns: 0,
             next_sweep_ns: 0,
             state_cap_hit: false,
@@ -193,27 +189,29 @@ impl Analyzer {
             stats: Stats::default(),
             started: false,
             data: data::DataLevel::new(limits.reassembly),
-            observer: None,
             cur: SegmentRecord::default(),
+            cur_recorded: false,
             cur_fresh: Fresh::default(),
             cur_mapping: None,
             recent: copies::Recent::default(),
         }
     }
 
-    /// Hands a [`SegmentRecord`] of every TCP segment to `observer` (share its results with
-    /// an `Rc<RefCell<..>>`: the analyzer owns the box).
-    pub fn with_observer(mut self, observer: Box<dyn Observer>) -> Self {
-        self.observer = Some(observer);
+    /// Queues every finished connection (and flow outside a connection) for the caller
+    /// ([`Analyzer::take_finished`]) instead of keeping it: [`Analyzer::finish`] then returns an
+    /// [`Analysis`] without connections and subflows, and memory follows what is open at once.
+    pub fn hand_over_finished(mut self) -> Self {
+        self.retired = Retired::Hand(std::collections::VecDeque::new());
         self
     }
 
-    /// Hands every finished connection (and flow outside a connection) to `sink` instead of
-    /// keeping it: [`Analyzer::finish`] then returns an [`Analysis`] without connections and
-    /// subflows, and memory follows what is open at once.
-    pub fn with_retire(mut self, sink: Box<dyn Retire>) -> Self {
-        self.retired = Sink::Custom(sink);
-        self
+    /// The oldest finished connection or flow not yet taken (with
+    /// [`Analyzer::hand_over_finished`]; always `None` otherwise).
+    pub fn take_finished(&mut self) -> Option<Finished> {
+        match &mut self.retired {
+            Retired::Hand(q) => q.pop_front(),
+            Retired::Collect(_) => None,
+        }
     }
 
     /// Keeps the event timeline (on by default); `analyze` turns it off.
@@ -318,8 +316,20 @@ impl Analyzer {
         self.events.push(e);
     }
 
-    /// Feeds one decoded TCP segment.
-    pub fn packet(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) {
+    /// Feeds one decoded TCP segment; its record when it was tracked (not when the open state
+    /// is full, or it is a straggler of a finished flow or a copy of a segment already seen).
+    pub fn packet(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) -> Option<&SegmentRecord> {
+        self.cur_recorded = false;
+        self.track(frame, ts_ns, seg);
+        self.cur_recorded.then_some(&self.cur)
+    }
+
+    /// The record of the segment [`Analyzer::packet`] tracked last.
+    pub fn record(&self) -> &SegmentRecord {
+        &self.cur
+    }
+
+    fn track(&mut self, frame: u64, ts_ns: u64, seg: &TcpSegment<'_>) {
         self.stats.packets += 1;
         self.stats.tcp_packets += 1;
         self.touch_ts(ts_ns);
@@ -422,10 +432,8 @@ impl Analyzer {
         if seg.flags.fin() {
             self.fin_under_infinite_mapping(&ctx, seg);
         }
-        if let Some(obs) = self.observer.as_mut() {
-            self.cur.connection = self.flows.get(flow).and_then(|f| f.connection);
-            obs.segment(&self.cur);
-        }
+        self.cur.connection = self.flows.get(flow).and_then(|f| f.connection);
+        self.cur_recorded = true;
         if let (Some(i), Some(c)) = (self.cur_input, self.conn_of(flow)) {
             if let Some(conn) = self.conns.get_mut(c).filter(|c| !c.inputs.contains(&i)) {
                 conn.inputs.push(i);
@@ -452,15 +460,25 @@ impl Analyzer {
     }
 
     /// Ends the analysis: finishes everything still open and returns what was found (the
-    /// connections and subflows only when no [`Retire`] sink took them).
-    pub fn finish(mut self) -> Analysis {
+    /// connections and subflows only when they were not handed over: see
+    /// [`Analyzer::finish_handing`]).
+    pub fn finish(self) -> Analysis {
+        self.finish_handing(|_| {})
+    }
+
+    /// [`Analyzer::finish`], handing what is still to be taken (with
+    /// [`Analyzer::hand_over_finished`]) to `hand`, in id order.
+    pub fn finish_handing(mut self, mut hand: impl FnMut(Finished)) -> Analysis {
         let bytes = self.state_bytes() as u64;
         self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
         self.retire_all();
         self.stats.min_recent_window = self.data.min_recent.map(|m| m as u64);
         let (mut connections, mut subflows) = match self.retired {
-            Sink::Collect(c) => (c.conns, c.flows),
-            Sink::Custom(_) => (Vec::new(), Vec::new()),
+            Retired::Collect(c) => (c.conns, c.flows),
+            Retired::Hand(q) => {
+                q.into_iter().for_each(&mut hand);
+                (Vec::new(), Vec::new())
+            }
         };
         connections.sort_by_key(|c| c.id);
         subflows.sort_by_key(|f| f.id);

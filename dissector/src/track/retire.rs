@@ -1,6 +1,6 @@
 //! Finishing: a connection whose subflows have all ended, or that went idle, leaves the tracker.
 //! Its results are made final (held payload, data level, shares, end time), handed to a
-//! [`Retire`] sink, and its state is freed, flows included: memory follows what is open at
+//! caller ([`super::Analyzer::take_finished`]), and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
 use super::kinds::{Near, NearRule};
 use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
@@ -9,29 +9,33 @@ use super::state::Flow;
 use super::{Analyzer, Dir};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
 
-/// Where finished connections and flows go.
-pub trait Retire {
-    /// A connection finished; `subflows` are its own, in id order. Its results are final.
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>);
-    /// A flow outside every connection finished (plain TCP, or MPTCP options without a
-    /// connection in the capture: an orphan).
-    fn flow(&mut self, flow: Subflow);
+/// A connection or flow that finished: its results are final.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // held only until the driver takes it; no box per connection
+pub enum Finished {
+    /// A connection and its own subflows, in id order.
+    Connection(Connection, Vec<Subflow>),
+    /// A flow outside every connection (plain TCP, or MPTCP options without a connection in
+    /// the capture: an orphan).
+    Flow(Subflow),
 }
 
-/// The default sink: keeps everything, for a whole-capture [`super::Analysis`].
+/// The default: keeps everything, for a whole-capture [`super::Analysis`].
 #[derive(Default)]
 pub(super) struct Collect {
     pub(super) conns: Vec<Connection>,
     pub(super) flows: Vec<Subflow>,
 }
 
-impl Retire for Collect {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.conns.push(conn);
-        self.flows.extend(subflows);
-    }
-    fn flow(&mut self, flow: Subflow) {
-        self.flows.push(flow);
+impl Collect {
+    pub(super) fn push(&mut self, done: Finished) {
+        match done {
+            Finished::Connection(conn, subflows) => {
+                self.conns.push(conn);
+                self.flows.extend(subflows);
+            }
+            Finished::Flow(flow) => self.flows.push(flow),
+        }
     }
 }
 
@@ -267,7 +271,7 @@ impl Analyzer {
                     _ => {}
                 }
             }
-            self.retired.flow(f.out);
+            self.retired.push(Finished::Flow(f.out));
         }
     }
 
@@ -336,7 +340,7 @@ impl Analyzer {
                 }
             }
         }
-        self.retired.connection(conn.out, subflows.into_iter().map(|f| f.out).collect());
+        self.retired.push(Finished::Connection(conn.out, subflows.into_iter().map(|f| f.out).collect()));
     }
 
     /// Finishes everything still open (the end of the capture), in id order.

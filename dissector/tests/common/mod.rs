@@ -35,8 +35,14 @@ pub fn manifest() -> Vec<serde_json::Value> {
 }
 
 pub fn analyze_bytes(bytes: Vec<u8>, analyzer: Analyzer) -> Analysis {
+    analyze_bytes_into(bytes, analyzer, &mut ())
+}
+
+/// [`analyze_bytes`], handing what the run finds to `sink`.
+#[allow(dead_code)] // not every test file uses it
+pub fn analyze_bytes_into(bytes: Vec<u8>, analyzer: Analyzer, sink: &mut impl mptcp_dissector::pipeline::Sink) -> Analysis {
     let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture header");
-    let (analysis, end) = mptcp_dissector::pipeline::run(&mut reader, analyzer);
+    let (analysis, end) = mptcp_dissector::pipeline::run_into(&mut reader, analyzer, sink);
     assert!(end.is_none(), "capture ended with {end:?}");
     analysis
 }

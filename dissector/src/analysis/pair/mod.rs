@@ -44,9 +44,12 @@ pub use model::{
 };
 pub use text::render_text;
 
+use std::ops::ControlFlow;
+
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::{decode, Decoded};
+use crate::decode::Decoded;
+use crate::pipeline::{drive, Seen, Sink};
 
 /// How the two captures ended (`None`: at their end).
 pub struct PairEnds {
@@ -54,15 +57,21 @@ pub struct PairEnds {
     pub server: Option<CaptureError>,
 }
 
+/// The matcher takes the TCP segments of the merged captures.
+impl Sink for Pairer {
+    fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
+        if let (Decoded::Tcp(seg), Some(o)) = (seen.decoded, seen.input) {
+            self.packet(o.input, o.frame, seen.packet.ts_ns, seg);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// Reads both captures (streaming, merged in time order) and matches their segments.
 pub fn pair(client: CaptureReader, server: CaptureReader, opts: PairOptions) -> (PairReport, PairEnds) {
     let mut reader = MergedReader::new(vec![client, server]);
     let mut p = Pairer::new(opts);
-    while let Some(m) = reader.next_packet() {
-        if let Decoded::Tcp(seg) = decode(m.packet.linktype, m.packet.data) {
-            p.packet(m.input, m.input_frame, m.packet.ts_ns, &seg);
-        }
-    }
+    drive(&mut reader, None, &mut p);
     let mut ends = reader.ends().into_iter().map(|(e, _)| e);
     let client = ends.next().flatten();
     let server = ends.next().flatten();

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::document::ConnectionReport;
 use super::totals::{is_orphan, Totals};
-use crate::track::{Analysis, Anomaly, Connection, Retire, Stats, Subflow};
+use crate::pipeline::Sink;
+use crate::track::{Analysis, Anomaly, Connection, Stats, Subflow};
 
 /// The `analyze --format jsonl` record of a finished connection.
 #[derive(Serialize)]
@@ -76,7 +77,7 @@ impl<W: Write> JsonlWriter<W> {
     }
 }
 
-impl<W: Write> Retire for JsonlWriter<W> {
+impl<W: Write> Sink for JsonlWriter<W> {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         self.totals.add(&conn, subflows.len());
         let report = ConnectionReport { connection: &conn, subflows: subflows.iter().collect() };

@@ -4,9 +4,7 @@
 //! `document.rs` is the JSON document, `text.rs` the text report, `summary.rs` and `jsonl.rs`
 //! the reports written as connections finish (with the counters of `totals.rs`); this file holds
 //! the `events` list writers and [`Shared`].
-use std::cell::RefCell;
 use std::io::{self, Write};
-use std::rc::Rc;
 
 mod document;
 mod jsonl;
@@ -21,7 +19,7 @@ pub use text::write_text;
 pub use totals::Totals;
 
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
-use crate::track::{Connection, Event, Retire, Stats, Subflow};
+use crate::track::{Event, Stats};
 use text::opt;
 
 /// `events` as text: one line per event, like `ip mptcp monitor`.
@@ -85,17 +83,4 @@ pub fn write_events_jsonl<W: Write>(out: &mut W, events: &[Event]) -> io::Result
         out.write_all(b"\n")?;
     }
     Ok(())
-}
-
-/// Shares a [`Retire`] sink with the caller: the analyzer owns the box, the caller keeps the
-/// `Rc` to read the results after [`crate::track::Analyzer::finish`].
-pub struct Shared<T>(pub Rc<RefCell<T>>);
-
-impl<T: Retire> Retire for Shared<T> {
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.0.borrow_mut().connection(conn, subflows);
-    }
-    fn flow(&mut self, flow: Subflow) {
-        self.0.borrow_mut().flow(flow);
-    }
 }

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use super::text::{human_bytes, write_anomalies, write_connection, write_header, write_orphans};
 use super::totals::{is_orphan, Totals};
-use crate::track::{Analysis, Connection, Retire, Subflow};
+use crate::pipeline::Sink;
+use crate::track::{Analysis, Connection, Subflow};
 
 /// Up to this many connections the text report shows every one.
 pub const TEXT_ALL_UP_TO: usize = 20;
@@ -112,7 +113,7 @@ impl TextSummary {
     }
 }
 
-impl Retire for TextSummary {
+impl Sink for TextSummary {
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         self.totals.add(&conn, subflows.len());
         if !self.many() {

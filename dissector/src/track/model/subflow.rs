@@ -86,7 +86,7 @@ impl RttStats {
 }
 
 /// One TCP segment as the analyzer saw it: the input of time series (throughput, data
-/// sequence and RTT plots). Handed to an [`Observer`] after each segment.
+/// sequence and RTT plots). Returned by `Analyzer::packet` for each tracked segment.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SegmentRecord {
     pub frame: u64,
@@ -135,11 +135,6 @@ pub struct MappingRecord {
     /// Not a DSS option: the implicit mapping of a v1 MP_CAPABLE carrying data (DSN = IDSN + 1,
     /// subflow sequence 1, RFC 8684 §3.1).
     pub implicit: bool,
-}
-
-/// Receives a [`SegmentRecord`] per TCP segment.
-pub trait Observer {
-    fn segment(&mut self, record: &SegmentRecord);
 }
 
 /// Reinjected bytes attributed to the subflow that first carried them.
