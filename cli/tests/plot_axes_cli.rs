@@ -36,7 +36,7 @@ fn assert_axis_fits(path: &str, id: usize, kind: &str) {
     let (first, last) = tshark_span(path, id);
     let span = last - first;
     let right = if kind == "subflows" { 0.15 } else { 0.1 };
-    let svg = scratch_dir(TAG).join(&format!("fit-{id}-{kind}.svg"));
+    let svg = scratch_dir(TAG).join(format!("fit-{id}-{kind}.svg"));
     let o = run(&["plot", path, "-k", kind, "--connection", &id.to_string(), "-o", svg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{kind}: {}", text(&o.stderr));
     let ticks = x_ticks(&std::fs::read_to_string(&svg).unwrap());
@@ -87,7 +87,7 @@ fn from_and_to_select_the_drawn_time_range_in_every_form() {
     ];
     for kind in ["throughput", "sequence", "rtt", "subflows", "reorder"] {
         for (from, to) in &forms {
-            let svg = scratch_dir(TAG).join(&format!("range-{kind}.svg"));
+            let svg = scratch_dir(TAG).join(format!("range-{kind}.svg"));
             let o = bin()
                 .env("TZ", "UTC")
                 .args(["plot", &path, "-k", kind, "--from", from, "--to", to, "-o", svg.to_str().unwrap()])
@@ -178,7 +178,7 @@ fn legends_sit_below_the_axes_and_inside_the_image() {
         ["plot", &testdata("pair/client-any.pcap"), "--server", &testdata("pair/server-any.pcap"), "-k", "owd"].map(String::from).to_vec(),
     ));
     for (kind, mut args) in cases {
-        let svg = scratch_dir(TAG).join(&format!("legend-{kind}.svg"));
+        let svg = scratch_dir(TAG).join(format!("legend-{kind}.svg"));
         args.extend(["-o".into(), svg.display().to_string()]);
         let o = bin().args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{kind}: {}", text(&o.stderr));
