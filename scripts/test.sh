@@ -9,7 +9,7 @@
 #   jq, python3     the JSON round trips (cli/tests/json_lossless.rs) and testdata/tools
 #   chromium        loads `report`'s HTML page headless (cli/tests/report_browser.rs)
 #   groff-base      renders the man pages (cli/tests/completions_man.rs)
-#   bzip2           makes the bzip2 capture that must be named as such (cli/tests/issue23_cli.rs)
+#   bzip2           makes the bzip2 capture that must be named as such (cli/tests/messages_cli.rs)
 #   a Java runtime, duckdb, pyspark   export's tests run the shipped SQL in DuckDB and Spark
 set -euo pipefail
 cd "$(dirname "$0")/.."

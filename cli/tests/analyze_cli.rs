@@ -2,25 +2,23 @@
 //! connection and a summary; the text report gives totals and what matters, `--all` everything;
 //! `--idle-timeout` is parsed and applied. Truth: testdata/matrix/sequential.truth.json (the
 //! applications' byte counts and sha256 of 30 sequential real MPTCP connections).
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
+mod kit;
+use kit::{bin, testdata_dir};
 
 fn analyze(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).arg("analyze").args(args).output().unwrap()
+    bin().arg("analyze").args(args).output().unwrap()
 }
 
 fn sequential() -> String {
-    testdata().join("matrix/sequential.pcap").display().to_string()
+    testdata_dir().join("matrix/sequential.pcap").display().to_string()
 }
 
 fn truth() -> Value {
-    serde_json::from_slice(&std::fs::read(testdata().join("matrix/sequential.truth.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(testdata_dir().join("matrix/sequential.truth.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -66,7 +64,7 @@ fn text_past_twenty_connections_gives_totals_and_all_lists_every_one() {
     assert!(short.contains("Totals: 30 connections, 60 subflows; 30 closed"), "{short}");
     assert!(short.contains("30 connections complete both ways"), "{short}");
     // A capture of a few connections is listed whole either way.
-    let few = testdata().join("multi-conn.pcap").display().to_string();
+    let few = testdata_dir().join("multi-conn.pcap").display().to_string();
     assert_eq!(analyze(&[&few]).stdout, analyze(&["--all", &few]).stdout);
 }
 

@@ -2,15 +2,12 @@
 //! 10^k) giving a few hundred intervals over the duration; `--interval` still overrides. Truth:
 //! the connection's duration from tshark (`frame.time_relative`), the bytes the applications
 //! sent (testdata/manifest.json).
-use std::path::PathBuf;
-use std::process::Command;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
+mod kit;
+use kit::{bin, testdata_dir, tshark};
 
 fn run(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run");
+    let out = bin().args(args).output().expect("run");
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -26,19 +23,16 @@ fn is_round(interval_s: f64) -> bool {
 
 /// Seconds from the first to the last TCP packet of the capture, per tshark.
 fn tshark_span(capture: &str) -> f64 {
-    let out = Command::new("tshark")
-        .args(["-r", testdata().join(capture).to_str().unwrap(), "-Y", "tcp", "-T", "fields", "-e", "frame.time_relative"])
-        .output()
-        .expect("tshark is needed for this test (.ci/run installs it)");
+    let out = tshark(&["-r", testdata_dir().join(capture).to_str().unwrap(), "-Y", "tcp", "-T", "fields", "-e", "frame.time_relative"]);
     let t: Vec<f64> = String::from_utf8(out.stdout).unwrap().lines().filter_map(|l| l.trim().parse().ok()).collect();
     t.last().unwrap() - t[0]
 }
 
 #[test]
 fn throughput_picks_a_round_interval_with_a_few_hundred_points() {
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata_dir().join("manifest.json")).unwrap()).unwrap();
     for capture in ["two-subflows.pcap", "path-cut.pcap", "loss.pcap"] {
-        let f = testdata().join(capture);
+        let f = testdata_dir().join(capture);
         let doc: serde_json::Value =
             serde_json::from_slice(&run(&["throughput", "--format", "json", "--dense", f.to_str().unwrap()]).stdout).unwrap();
         let interval = doc["interval_s"].as_f64().unwrap();
@@ -65,7 +59,7 @@ fn the_throughput_plot_picks_its_interval_from_the_connection() {
     let dir = std::env::temp_dir().join(format!("mptcp-trace-auto-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let svg = dir.join("t.svg");
-    let f = testdata().join("two-subflows.pcap");
+    let f = testdata_dir().join("two-subflows.pcap");
     run(&["plot", "-k", "throughput", f.to_str().unwrap(), "-o", svg.to_str().unwrap()]);
     let text = std::fs::read_to_string(&svg).unwrap();
     // The title names the interval: "…, 5 ms intervals — …".
@@ -97,8 +91,9 @@ fn the_throughput_plot_picks_its_interval_from_the_connection() {
 #[test]
 fn a_fast_transfer_gets_fine_intervals_that_match_tshark() {
     let capture = "fast/fast-6mb.pcap";
-    let f = testdata().join(capture);
-    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("fast/fast-6mb.truth.json")).unwrap()).unwrap();
+    let f = testdata_dir().join(capture);
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(testdata_dir().join("fast/fast-6mb.truth.json")).unwrap()).unwrap();
     let doc: serde_json::Value =
         serde_json::from_slice(&run(&["throughput", "--format", "json", "--dense", f.to_str().unwrap()]).stdout).unwrap();
     let interval = doc["interval_s"].as_f64().unwrap();
@@ -110,10 +105,7 @@ fn a_fast_transfer_gets_fine_intervals_that_match_tshark() {
     let c2s: u64 = data.iter().map(|r| r["c2s_bytes"].as_u64().unwrap()).sum();
     assert_eq!(c2s, truth["c2s_received_bytes"].as_u64().unwrap(), "the bytes the server application read");
     // Per interval, the subflow's payload bytes on the wire are tshark's.
-    let out = Command::new("tshark")
-        .args(["-r", f.to_str().unwrap(), "-Y", "tcp.len > 0", "-T", "fields", "-e", "frame.time_relative", "-e", "tcp.len"])
-        .output()
-        .unwrap();
+    let out = tshark(&["-r", f.to_str().unwrap(), "-Y", "tcp.len > 0", "-T", "fields", "-e", "frame.time_relative", "-e", "tcp.len"]);
     let mut want = std::collections::BTreeMap::<u64, u64>::new();
     for l in String::from_utf8(out.stdout).unwrap().lines() {
         let (t, len) = l.split_once('\t').unwrap();

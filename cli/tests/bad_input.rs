@@ -1,26 +1,16 @@
 //! Exit codes and messages of the CLI on bad input: not a capture → 2 with a message naming the
 //! file; a capture cut mid-record → 0 with a warning, the packets before the cut used.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_mptcp-trace")
-}
+mod kit;
+use kit::{bin, scratch_file, testdata_dir};
 
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("testdata").join(name)
-}
-
-fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).expect("write scratch file");
-    p
-}
+/// This file's scratch folder (kit::scratch_dir).
+const TAG: &str = "cli-tests";
 
 fn run(args: &[&str], file: &Path) -> Output {
-    Command::new(bin()).args(args).arg(file).output().expect("run mptcp-trace")
+    bin().args(args).arg(file).output().expect("run mptcp-trace")
 }
 
 const COMMANDS: [&[&str]; 5] =
@@ -29,7 +19,7 @@ const COMMANDS: [&[&str]; 5] =
 #[test]
 fn not_a_capture_exits_2_naming_the_file() {
     for (name, bytes) in [("empty.pcap", &b""[..]), ("notes.txt", &b"this is not a capture\n"[..])] {
-        let f = scratch(name, bytes);
+        let f = scratch_file(TAG, name, bytes);
         for args in COMMANDS {
             let out = run(args, &f);
             let err = String::from_utf8_lossy(&out.stderr);
@@ -64,12 +54,12 @@ const STD_BUF: usize = 8 << 10;
 fn closed_pipe_exits_0_without_a_message() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let cap = testdata("two-subflows.pcap");
+    let cap = testdata_dir().join("two-subflows.pcap");
     for args in [&["dissect"][..], &["stream", "--connection", "0", "-d", "c2s", "-o", "-"][..]] {
         // The whole output must outgrow the pipe, or the command could finish before the close.
         let whole = run(args, &cap);
         assert!(whole.stdout.len() > PIPE_CAPACITY + 2 * STD_BUF, "{args:?}: only {} bytes of output", whole.stdout.len());
-        let mut child = Command::new(bin()).args(args).arg(&cap).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let mut child = bin().args(args).arg(&cap).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
         let mut first = Vec::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_until(b'\n', &mut first).expect("one line");
         // The reader (and with it the pipe's read end) is dropped here, as `head -1` exits.
@@ -83,9 +73,9 @@ fn closed_pipe_exits_0_without_a_message() {
 
 #[test]
 fn truncated_capture_warns_and_exits_0() {
-    let whole = std::fs::read(testdata("two-subflows.pcap")).expect("testdata");
+    let whole = std::fs::read(testdata_dir().join("two-subflows.pcap")).expect("testdata");
     // cut in the middle of a record near the end
-    let f = scratch("cut.pcap", &whole[..whole.len() - 700]);
+    let f = scratch_file(TAG, "cut.pcap", &whole[..whole.len() - 700]);
     for args in COMMANDS {
         let out = run(args, &f);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -124,7 +114,7 @@ fn every_command(dir: &Path) -> Vec<Vec<String>> {
 /// its byte offset, and no output file. (Before, the same bytes gave a warning and exit 0.)
 #[test]
 fn record_length_over_the_cap_is_corruption_for_every_command() {
-    let whole = std::fs::read(testdata("two-subflows.pcap")).expect("testdata");
+    let whole = std::fs::read(testdata_dir().join("two-subflows.pcap")).expect("testdata");
     // The third record's captured length becomes 10 MB; the file (about 560 KB) ends well
     // before. Records 1 and 2 sit at 24 and 24 + 16 + their lengths.
     let len_at = |off: usize| u32::from_le_bytes(whole[off + 8..off + 12].try_into().unwrap()) as usize;
@@ -137,7 +127,7 @@ fn record_length_over_the_cap_is_corruption_for_every_command() {
     // The same length field in a whole file is the same error (the file goes on past 8 MB is
     // not needed to tell).
     bytes[24 + 8..24 + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-    let f = scratch("huge-record.pcap", &bytes);
+    let f = scratch_file(TAG, "huge-record.pcap", &bytes);
     let out = run(&["analyze"], &f);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -147,7 +137,7 @@ fn record_length_over_the_cap_is_corruption_for_every_command() {
 /// Every command on `bytes` (saved as `name`): exit 2, an error naming the file and saying each of
 /// `says`, no warning, no panic, and no output file or table left.
 fn corrupt_for_every_command(name: &str, bytes: &[u8], says: &[&str]) {
-    let f = scratch(name, bytes);
+    let f = scratch_file(TAG, name, bytes);
     let dir = std::env::temp_dir().join(format!("mptcp-trace-cli-corrupt-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for args in every_command(&dir) {
@@ -212,17 +202,17 @@ fn pcapng_with_interfaces(n: u32, on: u32) -> Vec<u8> {
 /// an interface past the cap is an error that names the cap, not "not described".
 #[test]
 fn pcapng_over_the_interface_cap_names_the_cap() {
-    let ok = scratch("ifaces-4096.pcapng", &pcapng_with_interfaces(4096, 4095));
+    let ok = scratch_file(TAG, "ifaces-4096.pcapng", &pcapng_with_interfaces(4096, 4095));
     let out = run(&["dissect", "--all"], &ok);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "the one packet is read");
-    let over = scratch("ifaces-4097.pcapng", &pcapng_with_interfaces(4097, 4096));
+    let over = scratch_file(TAG, "ifaces-4097.pcapng", &pcapng_with_interfaces(4097, 4096));
     let out = run(&["analyze"], &over);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("ifaces-4097.pcapng") && err.contains("more than 4096 interfaces"), "{err}");
     // An interface that was never described is said as such.
-    let undescribed = scratch("ifaces-2.pcapng", &pcapng_with_interfaces(2, 7));
+    let undescribed = scratch_file(TAG, "ifaces-2.pcapng", &pcapng_with_interfaces(2, 7));
     let err = String::from_utf8_lossy(&run(&["analyze"], &undescribed).stderr).into_owned();
     assert!(err.contains("names interface 7 which was not described"), "{err}");
 }
@@ -232,7 +222,7 @@ fn pcapng_over_the_interface_cap_names_the_cap() {
 /// capture cut mid-record (a warning that dropped every packet after it, exit 0).
 #[test]
 fn pcapng_block_length_over_the_cap_is_corruption_for_every_command() {
-    let whole = std::fs::read(testdata("dumpcap.pcapng")).expect("testdata");
+    let whole = std::fs::read(testdata_dir().join("dumpcap.pcapng")).expect("testdata");
     // Walk the blocks (little-endian section, as dumpcap wrote it) to the 5th Enhanced Packet
     // Block.
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
@@ -256,7 +246,7 @@ fn pcapng_block_length_over_the_cap_is_corruption_for_every_command() {
         &["after frame 4", &format!("byte offset {at}: block length 10000000 is over the 8 MB cap")],
     );
     // A real cut within the last block stays a warning.
-    let f = scratch("cut.pcapng", &whole[..whole.len() - 30]);
+    let f = scratch_file(TAG, "cut.pcapng", &whole[..whole.len() - 30]);
     let out = run(&["analyze"], &f);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");

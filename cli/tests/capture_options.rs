@@ -7,13 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
+mod kit;
+use kit::{bin, scratch_dir, testdata_dir};
 
 fn run(args: &[&str], file: &Path) -> Output {
     bin().args(args).arg(file).output().expect("run mptcp-trace")
@@ -24,9 +19,7 @@ fn stdout(o: &Output) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mptcp-capopts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name)
+    scratch_dir("capture-options").join(name)
 }
 
 /// Captures of each link type and format we ship: Linux cooked v2 pcap (µs), Ethernet pcap,
@@ -52,7 +45,7 @@ fn lines_without_frame(text: &str) -> Vec<String> {
 fn bpf_filter_keeps_what_tcpdump_keeps() {
     let filters = ["tcp[tcpflags] & (tcp-syn|tcp-fin) != 0", "tcp dst portrange 1-10000", "ip6 or (ip and tcp src portrange 30000-65535)"];
     for cap in CAPTURES {
-        let path = testdata().join(cap);
+        let path = testdata_dir().join(cap);
         for f in filters {
             // tcpdump writes the packets the filter keeps; our run on that file is the truth.
             let filtered = scratch(&format!("{cap}.filtered.pcap"));
@@ -86,7 +79,7 @@ fn bpf_filter_keeps_what_tcpdump_keeps() {
 #[test]
 fn bpf_filter_keeps_frame_numbers_of_the_file() {
     // Frames of SYNs, as tshark numbers them in the unfiltered file.
-    let path = testdata().join("two-subflows.pcap");
+    let path = testdata_dir().join("two-subflows.pcap");
     let ts = Command::new("tshark")
         .args(["-r"])
         .arg(&path)
@@ -102,14 +95,14 @@ fn bpf_filter_keeps_frame_numbers_of_the_file() {
 
 #[test]
 fn bad_filter_is_a_usage_error() {
-    let out = run(&["analyze", "-f", "host and port"], &testdata().join("two-subflows.pcap"));
+    let out = run(&["analyze", "-f", "host and port"], &testdata_dir().join("two-subflows.pcap"));
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-f") && err.contains("host and port") && err.contains("syntax error"), "{err}");
     // Valid syntax that means nothing on this link type (Linux cooked capture has no Ethernet
     // header): an error naming the file, not a silent empty result.
-    let out = run(&["analyze", "-f", "ether host 02:00:00:00:00:01"], &testdata().join("two-subflows.pcap"));
+    let out = run(&["analyze", "-f", "ether host 02:00:00:00:00:01"], &testdata_dir().join("two-subflows.pcap"));
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("two-subflows.pcap") && err.contains("link type 276"), "{err}");
@@ -118,7 +111,7 @@ fn bad_filter_is_a_usage_error() {
 #[test]
 fn count_stops_after_n_packets_like_tcpdump() {
     for cap in CAPTURES {
-        let path = testdata().join(cap);
+        let path = testdata_dir().join(cap);
         for (n, f) in [(25u64, None), (7, Some("tcp dst portrange 1-10000"))] {
             let mut td = Command::new("tcpdump");
             td.args(["-n", "--time-stamp-precision=nano", "-c", &n.to_string(), "-r"]).arg(&path);
@@ -144,7 +137,7 @@ fn count_stops_after_n_packets_like_tcpdump() {
         }
     }
     // -c 0 is refused (tcpdump refuses it too).
-    assert_eq!(run(&["analyze", "-c", "0"], &testdata().join("two-subflows.pcap")).status.code(), Some(2));
+    assert_eq!(run(&["analyze", "-c", "0"], &testdata_dir().join("two-subflows.pcap")).status.code(), Some(2));
 }
 
 /// tshark's time column for every frame, in `-t format`.
@@ -170,7 +163,7 @@ fn dissect_times_are_tsharks() {
     // A zone away from UTC, so that local and UTC differ (and by a non-whole hour).
     let tz = "Asia/Kolkata";
     for cap in ["two-subflows.pcap", "dumpcap.pcapng"] {
-        let path = testdata().join(cap);
+        let path = testdata_dir().join(cap);
         for format in ["a", "ad", "adoy", "u", "ud", "udoy", "r", "d", "dd", "e"] {
             // --all prints every TCP packet: tshark's display filter `tcp` shows the same ones
             // (dd counts from the previous one shown).
@@ -196,7 +189,7 @@ fn dissect_times_are_tsharks() {
 #[test]
 fn events_times_match_the_packets_that_show_them() {
     // Each event's time in `-t ud` is its frame's time as tshark prints it.
-    let path = testdata().join("two-subflows.pcap");
+    let path = testdata_dir().join("two-subflows.pcap");
     let want: std::collections::BTreeMap<u64, String> = tshark_times(&path, "ud", "frame", "UTC").into_iter().collect();
     let ours = run(&["events", "-t", "ud"], &path);
     let mut n = 0;
@@ -218,7 +211,7 @@ fn events_times_match_the_packets_that_show_them() {
 #[test]
 fn json_keeps_every_digit_of_the_timestamp() {
     // dumpcap.pcapng records nanoseconds: tshark's frame.time_epoch has all nine digits.
-    let path = testdata().join("dumpcap.pcapng");
+    let path = testdata_dir().join("dumpcap.pcapng");
     let out = Command::new("tshark")
         .args(["-r"])
         .arg(&path)
@@ -260,7 +253,7 @@ fn our_frames(args: &[&str], path: &Path) -> BTreeSet<u64> {
 #[test]
 fn connection_token_and_subflow_select_what_tshark_does() {
     for cap in ["multi-conn.pcap", "two-subflows.pcap", "matrix/twenty-conns.pcap"] {
-        let path = testdata().join(cap);
+        let path = testdata_dir().join(cap);
         let json = run(&["analyze", "--format", "json"], &path);
         let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
         let conns = v["connections"].as_array().expect("connections").len();
@@ -303,7 +296,7 @@ fn connection_token_and_subflow_select_what_tshark_does() {
     }
     // Subflows: ours are numbered as tshark's tcp.stream when every flow of the capture is TCP.
     for cap in ["two-subflows.pcap", "multi-conn.pcap"] {
-        let path = testdata().join(cap);
+        let path = testdata_dir().join(cap);
         let out = Command::new("tshark")
             .args(["-r"])
             .arg(&path)
@@ -321,7 +314,7 @@ fn connection_token_and_subflow_select_what_tshark_does() {
 
 #[test]
 fn selection_on_events_analyze_and_verify() {
-    let path = testdata().join("multi-conn.pcap");
+    let path = testdata_dir().join("multi-conn.pcap");
     let all = stdout(&run(&["events", "--format", "jsonl"], &path));
     let one = stdout(&run(&["events", "--format", "jsonl", "--connection", "1"], &path));
     let want: Vec<&str> = all.lines().filter(|l| l.contains("\"connection\":1,")).collect();
@@ -347,14 +340,14 @@ fn same_output(args: &[&str], plain: &Path, other: &Path) {
 
 #[test]
 fn compressed_captures_read_as_the_original() {
-    let snaplen = testdata().join("snaplen.pcap");
+    let snaplen = testdata_dir().join("snaplen.pcap");
     // The first 50008 bytes of dumpcap.pcapng (its first 59 packets), compressed by the tools.
     let head = scratch("dumpcap-head.pcapng");
-    let bytes = std::fs::read(testdata().join("dumpcap.pcapng")).expect("read");
+    let bytes = std::fs::read(testdata_dir().join("dumpcap.pcapng")).expect("read");
     std::fs::write(&head, bytes.get(..50008).expect("long enough")).expect("write");
     for (plain, stem) in [(&snaplen, "snaplen.pcap"), (&head, "dumpcap-head.pcapng")] {
         for ext in ["gz", "zst", "xz", "lz4"] {
-            let compressed = testdata().join("compressed").join(format!("{stem}.{ext}"));
+            let compressed = testdata_dir().join("compressed").join(format!("{stem}.{ext}"));
             for args in [&["analyze", "--format", "json"][..], &["dissect", "--all", "--format", "jsonl"], &["events"]] {
                 same_output(args, plain, &compressed);
             }
@@ -372,7 +365,7 @@ fn compressed_captures_read_as_the_original() {
 #[test]
 fn damaged_compressed_captures_are_clear_errors() {
     for ext in ["gz", "zst", "xz", "lz4"] {
-        let good = std::fs::read(testdata().join("compressed").join(format!("snaplen.pcap.{ext}"))).expect("read");
+        let good = std::fs::read(testdata_dir().join("compressed").join(format!("snaplen.pcap.{ext}"))).expect("read");
         let name = match ext {
             "gz" => "gzip",
             "zst" => "zstd",
@@ -399,7 +392,7 @@ fn damaged_compressed_captures_are_clear_errors() {
 
 #[test]
 fn stream_takes_the_connection_by_token_or_subflow() {
-    let path = testdata().join("multi-conn.pcap");
+    let path = testdata_dir().join("multi-conn.pcap");
     // The token tshark reads in the MP_JOIN SYNs of its MPTCP stream 1 (decimal there).
     let out = Command::new("tshark")
         .args(["-r"])
@@ -424,7 +417,7 @@ fn stream_takes_the_connection_by_token_or_subflow() {
 /// naming the Debian package, and a run without `-f` works as usual.
 #[test]
 fn filter_without_libpcap_names_the_package_and_exits_2() {
-    let cap = testdata().join("two-subflows.pcap");
+    let cap = testdata_dir().join("two-subflows.pcap");
     let missing = scratch("no-such-libpcap.so");
     let o = bin().env("MPTCP_TRACE_LIBPCAP", &missing).args(["analyze", "-f", "tcp"]).arg(&cap).output().expect("run");
     let err = String::from_utf8_lossy(&o.stderr);

@@ -4,22 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
+mod kit;
+use kit::{bin, root, scratch_dir};
 
 fn ours(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("run mptcp-trace")
+    bin().args(args).output().expect("run mptcp-trace")
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mptcp-trace-gen-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    scratch_dir(&format!("gen-{name}"))
 }
 
 /// The commands `mptcp-trace --help` lists (the clap definitions, as a user sees them).
@@ -135,7 +128,11 @@ fn man_pages_render_without_warnings() {
 fn every_command_help_ends_with_an_example_that_runs() {
     let dir = scratch("examples");
     std::os::unix::fs::symlink(root().join("testdata"), dir.join("testdata")).unwrap();
-    let path = format!("{}:{}", bin().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        Path::new(env!("CARGO_BIN_EXE_mptcp-trace")).parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for c in commands() {
         let help = String::from_utf8(ours(&[&c, "--help"]).stdout).unwrap();
         let example = help.split("Example:\n").nth(1).unwrap_or_else(|| panic!("{c} --help has no example:\n{help}"));

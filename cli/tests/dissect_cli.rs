@@ -1,18 +1,13 @@
 //! `mptcp-trace dissect` end to end on every testdata capture, plus the file-level error paths.
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
+mod kit;
+use kit::{bin, testdata_dir};
 
 fn captures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata())
+    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
@@ -55,7 +50,7 @@ fn jsonl_on_every_capture_follows_the_schema() {
 
 #[test]
 fn text_reads_like_tcpdump() {
-    let out = bin().arg("dissect").arg(testdata().join("two-subflows.pcap")).output().unwrap();
+    let out = bin().arg("dissect").arg(testdata_dir().join("two-subflows.pcap")).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
     assert!(first.contains("Flags [S]") && first.contains("mptcp capable v1"), "{first}");
@@ -65,7 +60,7 @@ fn text_reads_like_tcpdump() {
 
 #[test]
 fn standard_input_works() {
-    let bytes = std::fs::read(testdata().join("two-subflows.pcap")).unwrap();
+    let bytes = std::fs::read(testdata_dir().join("two-subflows.pcap")).unwrap();
     let mut child = bin().args(["dissect", "--format", "jsonl", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     // Feed stdin from a thread: the child's stdout must be drained at the same time.
     let mut stdin = child.stdin.take().unwrap();
@@ -73,13 +68,13 @@ fn standard_input_works() {
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap().unwrap();
     assert!(out.status.success());
-    let from_file = bin().args(["dissect", "--format", "jsonl"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
+    let from_file = bin().args(["dissect", "--format", "jsonl"]).arg(testdata_dir().join("two-subflows.pcap")).output().unwrap();
     assert_eq!(out.stdout, from_file.stdout);
 }
 
 #[test]
 fn not_a_capture_exits_2_naming_the_file() {
-    let out = bin().arg("dissect").arg(testdata().join("README.md")).output().unwrap();
+    let out = bin().arg("dissect").arg(testdata_dir().join("README.md")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("README.md") && err.contains("not a pcap or pcapng"), "{err}");
@@ -89,7 +84,7 @@ fn not_a_capture_exits_2_naming_the_file() {
 
 #[test]
 fn cut_file_warns_and_keeps_what_came_before() {
-    let bytes = std::fs::read(testdata().join("two-subflows.pcap")).unwrap();
+    let bytes = std::fs::read(testdata_dir().join("two-subflows.pcap")).unwrap();
     let cut = &bytes[..bytes.len() / 2 + 7];
     let path = std::env::temp_dir().join(format!("cut-{}.pcap", std::process::id()));
     std::fs::write(&path, cut).unwrap();

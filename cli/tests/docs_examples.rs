@@ -10,9 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod kit;
+use kit::root;
 
 fn doc_files() -> Vec<PathBuf> {
     let mut v = vec![root().join("README.md")];

@@ -1,14 +1,11 @@
 //! `events` flags. Its documented examples run in docs_examples.rs with every other example.
-use std::path::PathBuf;
-use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod kit;
+use kit::{bin, root};
 
 #[test]
 fn side_and_format_do_not_mix_and_timestamps_need_side() {
-    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).current_dir(root()).output().unwrap();
+    let run = |args: &[&str]| bin().args(args).current_dir(root()).output().unwrap();
     assert_eq!(run(&["events", "testdata/signal.pcap", "--side", "client", "--format", "jsonl"]).status.code(), Some(2));
     assert_eq!(run(&["events", "testdata/signal.pcap", "--timestamps"]).status.code(), Some(2));
     let ok = run(&["events", "testdata/signal.pcap", "--side", "server"]);

@@ -3,12 +3,10 @@
 //! temporary file, no folder made for the output. The disk is a tmpfs filled to its last byte
 //! in a mount namespace of its own (`unshare -m`, as root; as another user `unshare -rm`), so the
 //! kernel's own ENOSPC is the truth, not a simulated error.
-use std::path::PathBuf;
 use std::process::Command;
 
-fn testdata(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name).display().to_string()
-}
+mod kit;
+use kit::testdata;
 
 /// Runs `script` (sh) in a new mount namespace where `dir` is a 64 KiB tmpfs filled up by the
 /// file `fill`. Returns the script's stdout.

@@ -4,7 +4,7 @@
 //! change with it and say what `analyze` says.
 mod kit;
 
-use kit::{run, testdata, text};
+use kit::{run, scratch_dir, testdata, text};
 use serde_json::Value;
 
 /// `analyze --format json FLAGS FILE`.
@@ -16,9 +16,7 @@ fn analyze(flags: &[&str], file: &str) -> Value {
 
 /// A scratch file for an output named `name`.
 fn scratch(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("mptcp-trace-global-flags-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name).display().to_string()
+    scratch_dir("global-flags").join(name).display().to_string()
 }
 
 /// `report FLAGS FILE -o OUT`: the page.

@@ -6,18 +6,16 @@
 //! `mptcp.expected_idsn`, all raw with `mptcp.relative_sequence_numbers:FALSE`).
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+mod kit;
+use kit::{bin, testdata_dir, tshark};
 
 /// 2^53: the first integer past which a double loses integers.
 const EXACT_IN_DOUBLE: u64 = 1 << 53;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
 fn ours(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace");
+    let out = bin().args(args).output().expect("run mptcp-trace");
     assert!(out.status.code().is_some_and(|c| c < 2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -42,12 +40,12 @@ fn pipe(prog: &str, args: &[&str], input: &[u8]) -> String {
 
 /// tshark's JSON (`-T json -e ...`): every field value is a string of digits.
 fn tshark_json(capture: &str, fields: &[&str]) -> Vec<BTreeMap<String, String>> {
-    let mut args = vec!["-r".to_string(), testdata().join(capture).display().to_string()];
+    let mut args = vec!["-r".to_string(), testdata_dir().join(capture).display().to_string()];
     args.extend(["-o", "mptcp.relative_sequence_numbers:FALSE", "-T", "json"].map(String::from));
     for f in fields {
         args.extend(["-e".to_string(), f.to_string()]);
     }
-    let out = Command::new("tshark").args(&args).output().expect("tshark is needed for this test (.ci/run installs it)");
+    let out = tshark(&args);
     assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("tshark json");
     doc.as_array()
@@ -98,7 +96,7 @@ const CAPTURE: &str = "two-subflows.pcap";
 
 #[test]
 fn dissect_dsns_and_data_acks_survive_jq() {
-    let jsonl = ours(&["dissect", "--format", "jsonl", testdata().join(CAPTURE).to_str().unwrap()]);
+    let jsonl = ours(&["dissect", "--format", "jsonl", testdata_dir().join(CAPTURE).to_str().unwrap()]);
     let filter = r#".frame as $f | .mptcp[] | select(.subtype == "DSS") | [($f | tostring), (.dsn // ""), (.data_ack // ""), (.data_ack_len // "" | tostring)] | @tsv"#;
     let through_jq = pipe("jq", &["-r", filter], &jsonl);
     let mut truth = tshark_dss(CAPTURE);
@@ -118,7 +116,7 @@ for line in sys.stdin:
 
 #[test]
 fn dissect_dsns_and_data_acks_survive_python_floats() {
-    let jsonl = ours(&["dissect", "--format", "jsonl", testdata().join(CAPTURE).to_str().unwrap()]);
+    let jsonl = ours(&["dissect", "--format", "jsonl", testdata_dir().join(CAPTURE).to_str().unwrap()]);
     let through_py = pipe("python3", &["-c", PY_DSS], &jsonl);
     let mut truth = tshark_dss(CAPTURE);
     assert_eq!(dss_lines(&through_py, "python", &mut truth), truth);
@@ -147,7 +145,7 @@ fn the_number_form_would_have_been_damaged() {
 
 #[test]
 fn analyze_idsns_and_dsns_survive_jq_and_python_floats() {
-    let json = ours(&["analyze", "--format", "json", testdata().join(CAPTURE).to_str().unwrap()]);
+    let json = ours(&["analyze", "--format", "json", testdata_dir().join(CAPTURE).to_str().unwrap()]);
     // tshark's IDSN of each key's owner: the SYN/ACK carries the server's key, the third ACK the
     // client's.
     let idsns: Vec<String> =
@@ -173,7 +171,7 @@ fn analyze_idsns_and_dsns_survive_jq_and_python_floats() {
 
 #[test]
 fn pair_reinjection_dsns_survive_jq() {
-    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let (c, s) = (testdata_dir().join("pair/client-any.pcap"), testdata_dir().join("pair/server-any.pcap"));
     let json = ours(&["pair", "--format", "json", c.to_str().unwrap(), s.to_str().unwrap()]);
     let jq = pipe("jq", &["-r", r#".reinjections[] | [.direction, (.frame | tostring), .dsn] | @tsv"#], &json);
     // The digits as written (serde_json reads the string exactly).
@@ -222,7 +220,7 @@ fn no_json_number_of_any_command_needs_more_than_a_double() {
     }
     let mut bad = Vec::new();
     for capture in [CAPTURE, "loss.pcap", "snaplen.pcap", "matrix/mid-start.pcap", "fastclose.pcap"] {
-        let f = testdata().join(capture);
+        let f = testdata_dir().join(capture);
         let f = f.to_str().unwrap();
         let runs: [&[&str]; 6] = [
             &["dissect", "--format", "jsonl", "--all", f],

@@ -4,16 +4,14 @@
 //! of the interface it crossed); truth: the applications' sha256 (testdata/manifest.json) and the
 //! analysis of the whole capture.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name)
-}
+mod kit;
+use kit::{run, testdata_dir};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().unwrap()
+fn testdata(name: &str) -> PathBuf {
+    testdata_dir().join(name)
 }
 
 /// Splits a LINUX_SLL2 pcap by interface index into one file per interface; returns them.

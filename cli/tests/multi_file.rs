@@ -2,15 +2,9 @@
 //! order given; a file that cannot be read is named and the others still run; the exit status is
 //! the worst. Truth: the same command run on each file alone.
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn testdata(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name).display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().unwrap()
-}
+mod kit;
+use kit::{run, testdata};
 
 const FILES: [&str; 4] = ["loss.pcap", "matrix/twenty-conns.pcap", "ipv6.pcap", "matrix/sequential.pcap"];
 

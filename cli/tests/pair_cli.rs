@@ -4,16 +4,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
+mod kit;
+use kit::{bin, testdata_dir};
 
 fn json(path: &str) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(testdata().join(path)).expect("read")).expect("json")
+    serde_json::from_slice(&std::fs::read(testdata_dir().join(path)).expect("read")).expect("json")
 }
 
 #[test]
@@ -55,7 +50,7 @@ fn against_checker(dir: &str) -> serde_json::Value {
 /// `pair --format json` on DIR's two captures, client-any.pcap first (or server-any.pcap first
 /// with `server_first`); the JSON and standard error.
 fn run_pair_json_err(dir: &str, server_first: bool) -> (serde_json::Value, String) {
-    let (c, s) = (testdata().join(dir).join("client-any.pcap"), testdata().join(dir).join("server-any.pcap"));
+    let (c, s) = (testdata_dir().join(dir).join("client-any.pcap"), testdata_dir().join(dir).join("server-any.pcap"));
     let (a, b) = if server_first { (s, c) } else { (c, s) };
     let out = bin().arg("pair").arg(a).arg(b).args(["--format", "json"]).output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -120,16 +115,24 @@ fn check_against_checker(dir: &str, ours: &serde_json::Value) {
 
 #[test]
 fn captures_without_common_traffic_are_reported() {
-    let out =
-        bin().arg("pair").arg(testdata().join("pair/client-vA.pcap")).arg(testdata().join("pair/client-vB.pcap")).output().expect("run");
+    let out = bin()
+        .arg("pair")
+        .arg(testdata_dir().join("pair/client-vA.pcap"))
+        .arg(testdata_dir().join("pair/client-vB.pcap"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("share no traffic"));
 }
 
 #[test]
 fn a_file_that_is_not_a_capture_is_named() {
-    let out =
-        bin().arg("pair").arg(testdata().join("pair/pair.truth.json")).arg(testdata().join("pair/server-any.pcap")).output().expect("run");
+    let out = bin()
+        .arg("pair")
+        .arg(testdata_dir().join("pair/pair.truth.json"))
+        .arg(testdata_dir().join("pair/server-any.pcap"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pair.truth.json"));
 }
@@ -153,7 +156,7 @@ fn reinjection_verdicts_through_a_nat() {
 
 /// Checks the verdicts of DIR's pair; returns the number of c2s reinjections.
 fn reinjection_verdicts(dir: &str) -> u64 {
-    let (c, s) = (testdata().join(dir).join("client-any.pcap"), testdata().join(dir).join("server-any.pcap"));
+    let (c, s) = (testdata_dir().join(dir).join("client-any.pcap"), testdata_dir().join(dir).join("server-any.pcap"));
     let (c, s) = (c.to_str().unwrap(), s.to_str().unwrap());
     let ours = run_json(&["pair", c, s, "--format", "json"]);
     // as many reinjections at each sender's capture as `analyze` finds there
@@ -213,8 +216,8 @@ fn server_first_is_swapped(dir: &str) {
     assert!(!err.contains("warning"), "the right order needs no word: {err}");
     assert_eq!(right["ends"]["swapped"], false);
     let (ours, err) = run_pair_json_err(dir, true);
-    let client = testdata().join(dir).join("client-any.pcap");
-    let server = testdata().join(dir).join("server-any.pcap");
+    let client = testdata_dir().join(dir).join("client-any.pcap");
+    let server = testdata_dir().join(dir).join("server-any.pcap");
     let said = format!("warning: taking {} as the client side and {} as the server side", client.display(), server.display());
     assert!(err.contains(&said), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -241,7 +244,7 @@ fn server_first_is_swapped(dir: &str) {
 /// client's capture first).
 #[test]
 fn server_side_first_text_is_the_right_orders() {
-    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let (c, s) = (testdata_dir().join("pair/client-any.pcap"), testdata_dir().join("pair/server-any.pcap"));
     let right = bin().arg("pair").arg(&c).arg(&s).output().expect("run");
     let swapped = bin().arg("pair").arg(&s).arg(&c).output().expect("run");
     assert!(right.status.success() && swapped.status.success());
@@ -255,7 +258,7 @@ fn server_side_first_text_is_the_right_orders() {
 #[test]
 fn captures_at_the_same_point_keep_the_order_given() {
     for (a, b) in [("client-any", "client-vA"), ("client-vA", "client-any")] {
-        let (a, b) = (testdata().join(format!("pair/{a}.pcap")), testdata().join(format!("pair/{b}.pcap")));
+        let (a, b) = (testdata_dir().join(format!("pair/{a}.pcap")), testdata_dir().join(format!("pair/{b}.pcap")));
         let out = bin().arg("pair").arg(&a).arg(&b).args(["--format", "json"]).output().expect("run");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{err}");
@@ -280,7 +283,7 @@ fn standard_input_for_both_is_refused() {
 /// start is read twice: once for the handshakes, once for the matching).
 #[test]
 fn standard_input_for_one_capture() {
-    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let (c, s) = (testdata_dir().join("pair/client-any.pcap"), testdata_dir().join("pair/server-any.pcap"));
     let mut right = run_pair_json("pair", false);
     right.as_object_mut().unwrap().remove("ends");
     for (file, stdin) in [(&s, &c), (&c, &s)] {
@@ -318,7 +321,7 @@ fn standard_input_for_one_capture() {
 /// swapped like a file, and the report is that of the right order.
 #[test]
 fn a_pipe_is_read_once() {
-    let (c, s) = (testdata().join("pair/client-any.pcap"), testdata().join("pair/server-any.pcap"));
+    let (c, s) = (testdata_dir().join("pair/client-any.pcap"), testdata_dir().join("pair/server-any.pcap"));
     let mut right = run_pair_json("pair", false);
     let script = format!("exec \"$0\" pair <(cat '{}') '{}' --format json", s.display(), c.display());
     let out = Command::new("bash").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_mptcp-trace")).output().expect("run");

@@ -4,26 +4,16 @@
 //! application did: 3 connections, their bytes and hashes) and tshark's `tcp.stream` and
 //! `tcp.options.mptcp.subtype` on the same captures.
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
-}
-
-fn path(capture: &str) -> String {
-    testdata().join(capture).display().to_string()
-}
+mod kit;
+use kit::{run, testdata, testdata_dir, tshark};
 
 /// Per tshark, over the streams that start with a SYN: (plain TCP streams — no MPTCP option on
 /// any packet —, streams whose MP_CAPABLE SYN no MP_CAPABLE SYN/ACK answered).
 fn tshark_counts(capture: &str) -> (u64, u64) {
     let out = Command::new("tshark")
-        .args(["-r", &path(capture), "-Y", "tcp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"])
+        .args(["-r", &testdata(capture), "-Y", "tcp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"])
         .args(["-e", "tcp.stream", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.options.mptcp.subtype"])
         .output()
         .expect("tshark is needed for this test (.ci/run installs it)");
@@ -54,11 +44,12 @@ fn tshark_counts(capture: &str) -> (u64, u64) {
 
 #[test]
 fn analyze_counts_the_plain_tcp_connections_of_a_capture_without_mptcp() {
-    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("plain/plain-tcp.truth.json")).unwrap()).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(testdata_dir().join("plain/plain-tcp.truth.json")).unwrap()).unwrap();
     let app_conns = truth["connections"].as_array().unwrap().len() as u64;
     assert_eq!(app_conns, 3);
     assert_eq!(tshark_counts("plain/plain-tcp.pcap"), (app_conns, 0));
-    let out = run(&["analyze", "--format", "json", &path("plain/plain-tcp.pcap")]);
+    let out = run(&["analyze", "--format", "json", &testdata("plain/plain-tcp.pcap")]);
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["connections"].as_array().map(Vec::len), Some(0));
@@ -66,11 +57,11 @@ fn analyze_counts_the_plain_tcp_connections_of_a_capture_without_mptcp() {
     assert_eq!(doc["stats"]["tcp_flows_without_syn"], 0);
     assert_eq!(doc["stats"]["mp_capable_unanswered"], 0);
     assert_eq!(doc["stats"]["packets"], truth["tcpdump_packets_captured"]);
-    let text = String::from_utf8(run(&["analyze", &path("plain/plain-tcp.pcap")]).stdout).unwrap();
+    let text = String::from_utf8(run(&["analyze", &testdata("plain/plain-tcp.pcap")]).stdout).unwrap();
     assert!(text.contains("plain TCP (no MPTCP option): 3 connection(s) with their SYN in the capture"), "{text}");
     assert!(text.contains("no MPTCP connection: no SYN offered MP_CAPABLE"), "{text}");
     // The streamed summary line says the same.
-    let jsonl = String::from_utf8(run(&["analyze", "--format", "jsonl", &path("plain/plain-tcp.pcap")]).stdout).unwrap();
+    let jsonl = String::from_utf8(run(&["analyze", "--format", "jsonl", &testdata("plain/plain-tcp.pcap")]).stdout).unwrap();
     let last: serde_json::Value = serde_json::from_str(jsonl.lines().last().unwrap()).unwrap();
     assert_eq!(last["stats"]["tcp_connections"], app_conns);
 }
@@ -91,15 +82,15 @@ fn unanswered_mp_capable_syns_and_plain_tcp_agree_with_tshark() {
     ];
     let mut unanswered_seen = 0;
     for c in captures {
-        if !testdata().join(c).exists() {
+        if !testdata_dir().join(c).exists() {
             continue;
         }
         let (plain, unanswered) = tshark_counts(c);
-        let out = run(&["analyze", "--format", "json", &path(c)]);
+        let out = run(&["analyze", "--format", "json", &testdata(c)]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(doc["stats"]["tcp_connections"], plain, "{c}: plain TCP connections");
         assert_eq!(doc["stats"]["mp_capable_unanswered"], unanswered, "{c}: MP_CAPABLE SYNs unanswered");
-        let text = String::from_utf8(run(&["analyze", &path(c)]).stdout).unwrap();
+        let text = String::from_utf8(run(&["analyze", &testdata(c)]).stdout).unwrap();
         assert_eq!(text.contains("MP_CAPABLE offered but not answered"), unanswered > 0, "{c}: {text}");
         unanswered_seen += unanswered;
     }
@@ -108,19 +99,19 @@ fn unanswered_mp_capable_syns_and_plain_tcp_agree_with_tshark() {
 
 #[test]
 fn verify_fails_a_capture_without_mptcp_unless_allowed() {
-    let out = run(&["verify", &path("plain/plain-tcp.pcap")]);
+    let out = run(&["verify", &testdata("plain/plain-tcp.pcap")]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("FAIL capture.mptcp"), "{text}");
-    let out = run(&["verify", "--allow-empty", &path("plain/plain-tcp.pcap")]);
+    let out = run(&["verify", "--allow-empty", &testdata("plain/plain-tcp.pcap")]);
     assert_eq!(out.status.code(), Some(0));
-    let out = run(&["verify", "--format", "json", &path("plain/plain-tcp.pcap")]);
+    let out = run(&["verify", "--format", "json", &testdata("plain/plain-tcp.pcap")]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["failed"], 1);
     assert_eq!(doc["capture_checks"][0]["id"], "capture.mptcp");
     // A capture with a connection (even one that fell back) is not affected.
     for c in ["two-subflows.pcap", "fallback.pcap"] {
-        let out = run(&["verify", "--format", "json", &path(c)]);
+        let out = run(&["verify", "--format", "json", &testdata(c)]);
         assert_eq!(out.status.code(), Some(0), "{c}");
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(doc["capture_checks"].as_array().unwrap().iter().all(|k| k["id"] != "capture.mptcp"), "{c}");
@@ -129,7 +120,7 @@ fn verify_fails_a_capture_without_mptcp_unless_allowed() {
     let dir = std::env::temp_dir().join(format!("mptcp-trace-plain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let empty = dir.join("empty.pcap");
-    let status = Command::new("editcap").args(["-r", &path("plain/plain-tcp.pcap"), empty.to_str().unwrap(), "0"]).status();
+    let status = Command::new("editcap").args(["-r", &testdata("plain/plain-tcp.pcap"), empty.to_str().unwrap(), "0"]).status();
     if status.is_ok_and(|s| s.success()) {
         let out = run(&["verify", empty.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1));
@@ -146,12 +137,11 @@ fn mptcp_options_without_a_connection_are_not_called_plain_tcp() {
     std::fs::create_dir_all(&dir).unwrap();
     let one = dir.join("join-syn.pcap");
     let st = Command::new("tshark")
-        .args(["-r", &path("two-subflows.pcap"), "-Y", "frame.number == 20", "-w", one.to_str().unwrap()])
+        .args(["-r", &testdata("two-subflows.pcap"), "-Y", "frame.number == 20", "-w", one.to_str().unwrap()])
         .status()
         .expect("tshark");
     assert!(st.success());
-    let subtypes =
-        Command::new("tshark").args(["-r", one.to_str().unwrap(), "-T", "fields", "-e", "tcp.options.mptcp.subtype"]).output().unwrap();
+    let subtypes = tshark(&["-r", one.to_str().unwrap(), "-T", "fields", "-e", "tcp.options.mptcp.subtype"]);
     assert_eq!(String::from_utf8_lossy(&subtypes.stdout).trim(), "1", "tshark: an MP_JOIN");
     let text = String::from_utf8(run(&["analyze", one.to_str().unwrap()]).stdout).unwrap();
     assert!(text.contains("no MPTCP connection: MPTCP options were seen"), "{text}");

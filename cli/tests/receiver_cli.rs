@@ -3,29 +3,22 @@
 //! (testdata/tools/hol.py, committed as NAME.hol.json), and the out-of-order, duplicate and
 //! probe counts against the kernel's own counters (nstat in the receiver's and the sender's
 //! namespace, committed in NAME.truth.json).
-use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 
+mod kit;
+use kit::{bin, testdata_dir};
+
 const CAPTURES: [&str; 4] = ["equal", "slow", "loss", "probe"];
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
 fn json(path: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(testdata().join(path)).expect("read")).expect("json")
+    serde_json::from_slice(&std::fs::read(testdata_dir().join(path)).expect("read")).expect("json")
 }
 
 /// The c2s receiver view of the capture's only connection.
 fn ours(name: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-        .arg("analyze")
-        .arg(testdata().join(format!("receiver/{name}.pcap")))
-        .args(["--format", "json"])
-        .output()
-        .expect("run");
+    let out =
+        bin().arg("analyze").arg(testdata_dir().join(format!("receiver/{name}.pcap"))).args(["--format", "json"]).output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json output");
     assert_eq!(v["connections"].as_array().map(Vec::len), Some(1), "{name}");
@@ -170,9 +163,9 @@ fn out_of_order_duplicate_and_probe_counts_against_the_kernel() {
 #[test]
 fn in_order_delivery_adds_up_to_what_the_application_read_and_leads_the_data_acks() {
     for name in CAPTURES {
-        let out = Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
+        let out = bin()
             .arg("throughput")
-            .arg(testdata().join(format!("receiver/{name}.pcap")))
+            .arg(testdata_dir().join(format!("receiver/{name}.pcap")))
             .args(["--format", "json", "--interval", "10ms", "--dense"])
             .output()
             .expect("run");

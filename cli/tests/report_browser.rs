@@ -7,21 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
+mod kit;
+use kit::{bin, scratch_dir, testdata_dir};
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mptcp-trace-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    scratch_dir(&format!("report-{name}"))
 }
 
 fn report(capture: &str, out: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-        .args(["report", testdata().join(capture).to_str().unwrap(), "-o", out.to_str().unwrap()])
-        .output()
-        .expect("run mptcp-trace")
+    bin().args(["report", testdata_dir().join(capture).to_str().unwrap(), "-o", out.to_str().unwrap()]).output().expect("run mptcp-trace")
 }
 
 /// Runs headless Chromium on `page` with `args`; (stdout, stderr).
@@ -117,21 +111,15 @@ fn the_report_loads_in_a_browser_with_its_plots_drawn() {
     assert_eq!(drawn, 6);
 
     // What it says: the applications' bytes (manifest), verify's counts, every event.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata_dir().join("manifest.json")).unwrap()).unwrap();
     let entry = manifest.as_array().unwrap().iter().find(|e| e["file"] == "two-subflows.pcap").unwrap();
     for k in ["c2s_bytes", "s2c_bytes"] {
         assert!(dom.contains(&format!("<td class=\"num\">{}</td>", entry[k])), "{k} {} in the connections table", entry[k]);
     }
-    let verify = Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-        .args(["verify", "--format", "json", testdata().join("two-subflows.pcap").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let verify = bin().args(["verify", "--format", "json", testdata_dir().join("two-subflows.pcap").to_str().unwrap()]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert!(dom.contains(&format!("{} passed, {} failed, {} skipped", v["passed"], v["failed"], v["skipped"])));
-    let events = Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-        .args(["events", "--format", "jsonl", testdata().join("two-subflows.pcap").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let events = bin().args(["events", "--format", "jsonl", testdata_dir().join("two-subflows.pcap").to_str().unwrap()]).output().unwrap();
     let n_events = String::from_utf8(events.stdout).unwrap().lines().count();
     let table = dom.split("<table class=\"events\">").nth(1).unwrap().split("</table>").next().unwrap();
     assert_eq!(table.matches("<tr>").count(), n_events + 1, "one row per event, and the header");

@@ -5,7 +5,7 @@
 //! bytes each application read (sha256), `ip mptcp monitor` on both hosts, `nstat` counters,
 //! the frame the nft rule corrupted (found with tshark), and tshark's fields.
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -13,16 +13,15 @@ use serde_json::Value;
 mod appstream;
 use sha2::{Digest, Sha256};
 
+mod kit;
+use kit::{run, tshark};
+
 fn shapes() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/shapes")
 }
 
 fn file(name: &str) -> String {
     shapes().join(name).to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
 }
 
 fn truth(shape: &str) -> Value {
@@ -351,7 +350,7 @@ fn a_snaplen_cut_capture_counts_reordering_by_the_headers() {
     // The reordering buffer is what waited above a hole, not the whole stream (2 MB).
     assert!(r["reorder_buffer_bytes"]["max"].as_f64().unwrap() < f64::from(1 << 20), "{r}");
     // Every packet with MPTCP options is counted (tshark's count).
-    let out = Command::new("tshark").args(["-r", &file("snaplen-cut.pcap"), "-Y", "tcp.options.mptcp.subtype"]).output().unwrap();
+    let out = tshark(&["-r", &file("snaplen-cut.pcap"), "-Y", "tcp.options.mptcp.subtype"]);
     assert_eq!(a["stats"]["mptcp_packets"].as_u64().unwrap(), String::from_utf8_lossy(&out.stdout).lines().count() as u64);
 }
 

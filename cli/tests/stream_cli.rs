@@ -1,21 +1,13 @@
 //! `mptcp-trace stream` on every testdata capture: the rebuilt data-level streams are byte-exact
 //! (sha256 of what the receiving application read, recorded by the capture script), and a stream
 //! the capture cannot complete comes out as a true prefix with exit 1, never as a wrong stream.
-use std::path::PathBuf;
-use std::process::Command;
-
 #[path = "../../dissector/tests/common/appstream.rs"]
 mod appstream;
 use appstream::gen_stream;
 use sha2::{Digest, Sha256};
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace"))
-}
+mod kit;
+use kit::{bin, testdata_dir};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -23,7 +15,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn payload_generator_matches_the_manifest() {
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata().join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(testdata_dir().join("manifest.json")).unwrap()).unwrap();
     let e = &m[0]["conns"][0];
     let data = gen_stream(e["c2s_seed"].as_str().unwrap(), e["c2s_bytes"].as_u64().unwrap() as usize);
     assert_eq!(hex(&Sha256::digest(&data)), e["c2s_sha256"].as_str().unwrap());
@@ -32,7 +24,7 @@ fn payload_generator_matches_the_manifest() {
 #[test]
 fn streams_are_byte_exact_or_an_honest_prefix() {
     let manifest: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(testdata().join("manifest.json")).expect("manifest")).expect("json");
+        serde_json::from_slice(&std::fs::read(testdata_dir().join("manifest.json")).expect("manifest")).expect("json");
     let dir = std::env::temp_dir().join(format!("mptcp-trace-stream-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mut exact, mut prefixes) = (0, 0);
@@ -40,7 +32,7 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
     // byte-exact, every other one as a true prefix.
     let (mut want_exact, mut want_prefixes) = (0, 0);
     for entry in &manifest {
-        let file = testdata().join(entry["file"].as_str().unwrap());
+        let file = testdata_dir().join(entry["file"].as_str().unwrap());
         let analysis = bin().args(["analyze", "--format", "json"]).arg(&file).output().unwrap();
         assert!(analysis.status.success());
         let a: serde_json::Value = serde_json::from_slice(&analysis.stdout).unwrap();
@@ -100,7 +92,7 @@ fn streams_are_byte_exact_or_an_honest_prefix() {
 fn one_path_capture_names_its_gaps() {
     let run = bin()
         .args(["stream", "--connection", "0", "-d", "c2s", "-o", "-"])
-        .arg(testdata().join("ethernet-one-path.pcap"))
+        .arg(testdata_dir().join("ethernet-one-path.pcap"))
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
@@ -111,7 +103,7 @@ fn one_path_capture_names_its_gaps() {
 #[test]
 fn unknown_connection_is_a_usage_error() {
     let run =
-        bin().args(["stream", "--connection", "7", "-d", "c2s", "-o", "-"]).arg(testdata().join("two-subflows.pcap")).output().unwrap();
+        bin().args(["stream", "--connection", "7", "-d", "c2s", "-o", "-"]).arg(testdata_dir().join("two-subflows.pcap")).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
 }
 
@@ -124,13 +116,13 @@ fn partial_captures_give_a_true_suffix_or_prefix() {
     std::fs::create_dir_all(&dir).unwrap();
     for (name, suffix) in [("mid-start", true), ("early-stop", false)] {
         let truth: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(testdata().join(format!("matrix/{name}.truth.json"))).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(testdata_dir().join(format!("matrix/{name}.truth.json"))).unwrap()).unwrap();
         let conn = &truth["conns"][0];
         for d in ["c2s", "s2c"] {
             let out = dir.join(format!("{name}-{d}.bin"));
             let r = bin()
                 .arg("stream")
-                .arg(testdata().join(format!("matrix/{name}.pcap")))
+                .arg(testdata_dir().join(format!("matrix/{name}.pcap")))
                 .args(["--connection", "0", "-d", d, "-o"])
                 .arg(&out)
                 .output()

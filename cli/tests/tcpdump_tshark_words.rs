@@ -4,10 +4,9 @@
 //! (tshark's `mptcp.echo` flag tells announcements from echoes). Truths: tcpdump's and tshark's
 //! own output on the same captures.
 use std::collections::BTreeMap;
-use std::process::Command;
 
 mod kit;
-use kit::{run, testdata, text};
+use kit::{run, tcpdump, testdata, text, tshark};
 
 /// Frame number → `Flags [..], seq .., ack .., win N` of each TCP line (the frame number leads
 /// the line in both tools' output: tcpdump's `-#` and dissect's first column).
@@ -45,7 +44,7 @@ fn sequence_numbers_equal_tcpdumps_relative_and_absolute() {
                 td.insert(0, "-S");
                 ours.push("-S");
             }
-            let want = Command::new("tcpdump").args(&td).output().expect("tcpdump");
+            let want = tcpdump(&td);
             assert!(want.status.success(), "{}", text(&want.stderr));
             let want = tcp_parts(&text(&want.stdout));
             let got = run(&ours);
@@ -66,7 +65,7 @@ fn sequence_numbers_equal_tcpdumps_relative_and_absolute() {
 /// Frame number → Wireshark's words for each MP_TCPRST reason (`TCPRST Reason: Middlebox
 /// interference (0x06)` in `tshark -V`).
 fn tshark_reasons(path: &str) -> BTreeMap<u64, String> {
-    let out = Command::new("tshark").args(["-r", path, "-Y", "tcp.options.mptcp.rst_reason", "-V"]).output().expect("tshark");
+    let out = tshark(&["-r", path, "-Y", "tcp.options.mptcp.rst_reason", "-V"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mut frame = 0;
     let mut reasons = BTreeMap::new();
@@ -114,23 +113,20 @@ fn mp_tcprst_reasons_are_wiresharks_words() {
 
 /// tshark's ADD_ADDRs of a capture: (echo flag, address id, address).
 fn tshark_add_addrs(path: &str) -> Vec<(bool, u8, String)> {
-    let out = Command::new("tshark")
-        .args([
-            "-r",
-            path,
-            "-Y",
-            "tcp.options.mptcp.ipv4",
-            "-T",
-            "fields",
-            "-e",
-            "tcp.options.mptcp.echo",
-            "-e",
-            "tcp.options.mptcp.addrid",
-            "-e",
-            "tcp.options.mptcp.ipv4",
-        ])
-        .output()
-        .expect("tshark");
+    let out = tshark(&[
+        "-r",
+        path,
+        "-Y",
+        "tcp.options.mptcp.ipv4",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.options.mptcp.echo",
+        "-e",
+        "tcp.options.mptcp.addrid",
+        "-e",
+        "tcp.options.mptcp.ipv4",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
         .lines()
@@ -158,5 +154,31 @@ fn an_add_addr_echo_is_not_listed_as_an_announcement() {
             assert!(listed.iter().any(|l| l.ends_with(a.as_str())), "{cap}: {a} in {line}");
         }
         assert_eq!(line.matches("(echoed)").count(), announced.len(), "{cap}: every announcement was echoed: {line}");
+    }
+}
+
+/// The `Flags [..]` of each line, in order.
+fn flags(out: &str) -> Vec<String> {
+    out.lines().filter_map(|l| l.split_once("Flags [").and_then(|(_, r)| r.split_once(']')).map(|(f, _)| f.to_string())).collect()
+}
+
+#[test]
+fn dissect_flags_are_written_as_tcpdump_writes_them() {
+    let mut seen = std::collections::BTreeSet::new();
+    for cap in ["two-subflows.pcap", "ethernet-one-path.pcap", "dumpcap.pcapng", "fastclose.pcap"] {
+        let path = testdata(cap);
+        let td = tcpdump(&["-n", "-r", &path, "tcp"]);
+        assert!(td.status.success(), "{}", text(&td.stderr));
+        let want = flags(&text(&td.stdout));
+        let ours = run(&["dissect", "--all", "-f", "tcp", &path]);
+        assert!(ours.status.success(), "{}", text(&ours.stderr));
+        let got = flags(&text(&ours.stdout));
+        assert!(want.len() > 100, "{cap}: {}", want.len());
+        assert_eq!(got, want, "{cap}");
+        seen.extend(got);
+    }
+    // The forms the issue names were all met.
+    for f in ["S", "S.", ".", "P.", "F."] {
+        assert!(seen.contains(f), "{f} not in {seen:?}");
     }
 }

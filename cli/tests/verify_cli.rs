@@ -1,18 +1,17 @@
 //! `mptcp-trace verify` as CI runs it: exit codes, --expect rules, and JUnit that parses as XML
 //! and agrees with the JSON report.
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("testdata")
-}
+mod kit;
+use kit::{run, testdata_dir, text};
 
 fn manifest() -> Vec<serde_json::Value> {
-    serde_json::from_str(&std::fs::read_to_string(testdata().join("manifest.json")).expect("manifest.json")).expect("manifest parses")
+    serde_json::from_str(&std::fs::read_to_string(testdata_dir().join("manifest.json")).expect("manifest.json")).expect("manifest parses")
 }
 
 fn captures() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(testdata())
+    let mut v: Vec<String> = std::fs::read_dir(testdata_dir())
         .expect("testdata/")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -23,12 +22,8 @@ fn captures() -> Vec<String> {
     v
 }
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mptcp-trace")).args(args).output().expect("run mptcp-trace")
-}
-
 fn verify(name: &str, extra: &[&str]) -> Output {
-    let path = testdata().join(name);
+    let path = testdata_dir().join(name);
     let mut args = vec!["verify", path.to_str().expect("utf-8 path")];
     args.extend_from_slice(extra);
     run(&args)
@@ -36,10 +31,6 @@ fn verify(name: &str, extra: &[&str]) -> Output {
 
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
 /// (tests, failures, skipped) from the JUnit document, counted from its testcase elements, and

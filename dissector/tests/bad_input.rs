@@ -255,3 +255,23 @@ fn one_copy_of_a_mapping_contradicting_the_others_is_reported() {
         .expect("check");
     assert!(t.fail >= 1, "contradicting mapping not reported: {t:?}");
 }
+
+#[test]
+fn a_cut_file_header_is_named_as_such() {
+    let pcap = common::read("two-subflows.pcap");
+    let ng = common::read("dumpcap.pcapng");
+    // A pcap file header is 24 bytes; dumpcap.pcapng's section header block is 180 (its length
+    // field, bytes 4..8 = b4 00 00 00).
+    assert_eq!(ng[4..8], [0xb4, 0, 0, 0]);
+    for (bytes, format) in
+        [(&pcap[..10], "pcap"), (&pcap[..23], "pcap"), (&ng[..8], "pcapng"), (&ng[..28], "pcapng"), (&ng[..179], "pcapng")]
+    {
+        let err = CaptureReader::new(Cursor::new(bytes.to_vec())).err().unwrap_or_else(|| panic!("{format} cut at {}", bytes.len()));
+        assert!(matches!(err, CaptureError::HeaderTruncated { .. }), "{format} cut at {}: {err}", bytes.len());
+        assert_eq!(err.to_string(), format!("{format} file header incomplete: the file ends within it (no packet in the file)"));
+    }
+    // A whole header and a cut first record is still a cut record.
+    let mut reader = CaptureReader::new(Cursor::new(pcap[..30].to_vec())).expect("header");
+    let Err(err) = reader.next_packet() else { panic!("cut record read as a packet") };
+    assert!(err.is_truncation(), "{err}");
+}

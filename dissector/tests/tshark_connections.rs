@@ -345,7 +345,7 @@ fn tshark_defect_relative_dsn_on_join_subflows() {
     }
 
     // A specific frame: the first join-subflow DSN of two-subflows.pcap.
-    let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/two-subflows.pcap");
+    let cap = common::testdata().join("two-subflows.pcap");
     let row = relative_dsns(&cap).into_iter().find(|r| r.2).expect("a join-subflow mapping");
     let (frame, _, _, theirs, ours, against_receiver) = row;
     eprintln!("two-subflows.pcap frame {frame}: tshark relative DSN {theirs}, correct {ours}");

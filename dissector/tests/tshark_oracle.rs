@@ -459,7 +459,7 @@ fn tshark_defect_dss_checksum_not_shown() {
     if !common::tshark_available("tshark_defect_dss_checksum_not_shown") {
         return;
     }
-    let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/checksum.pcap");
+    let cap = common::testdata().join("checksum.pcap");
     // The first segment carrying a checksummed mapping of real data.
     let (frame, dll) = {
         let mut reader = common::open(&cap);

@@ -5,6 +5,7 @@ mod synth;
 
 use mptcp_dissector::track::checks::{CheckId, Verdict};
 use mptcp_dissector::track::{Analyzer, Dir, EventKind, Limits};
+use mptcp_dissector::verify::{verify, Outcome};
 use synth::*;
 
 #[test]
@@ -47,4 +48,47 @@ fn v0_join_hmac_with_a_flipped_bit_fails() {
     let a = common::analyze_bytes(bytes, Analyzer::new(Limits::default()));
     let t = a.connections[0].checks.get(CheckId::JoinAckHmac).expect("check");
     assert_eq!(t.verdict, Verdict::Fail);
+}
+
+/// RFC 6824 sections of the rules the catalog checks, from RFC 6824's table of contents:
+/// §3 MPTCP Protocol (option format), §3.1 Connection Initiation, §3.2 Starting a New Subflow,
+/// §3.3 General MPTCP Operation, §3.3.1 Data Sequence Mapping, §3.3.3 Closing a Connection,
+/// §3.4.1 Address Advertisement, §3.5 Fast Close, §3.6 Fallback (with MP_FAIL).
+const RFC_6824: &[(&str, &str)] = &[
+    ("mp_capable.version", "RFC 6824 §3.1"),
+    ("mp_capable.key_echo", "RFC 6824 §3.1"),
+    ("mp_join.token", "RFC 6824 §3.2"),
+    ("mp_join.synack_hmac", "RFC 6824 §3.2"),
+    ("mp_join.ack_hmac", "RFC 6824 §3.2"),
+    ("add_addr.hmac", "RFC 6824 §3.4.1"),
+    ("dss.checksum", "RFC 6824 §3.3.1"),
+    ("dss.mapping_consistency", "RFC 6824 §3.3.1"),
+    ("data.complete", "RFC 6824 §3.3"),
+    ("data.closure", "RFC 6824 §3.3.3"),
+    ("fallback", "RFC 6824 §3.6"),
+    ("mp_fail.response", "RFC 6824 §3.6"),
+    ("mp_fastclose.key", "RFC 6824 §3.5"),
+    ("signals", "RFC 6824 §3.5-3.6"),
+    ("options.length", "RFC 6824 §3"),
+];
+
+#[test]
+fn v0_connection_is_judged_by_rfc_6824_and_its_add_addr_has_no_hmac() {
+    let a = common::analyze_bytes(v0_connection(), Analyzer::new(Limits::default()));
+    assert_eq!(a.connections[0].version, Some(0));
+    let r = verify("v0", &a, &[]);
+    let checks = &r.connections[0].checks;
+    assert_eq!(checks.len(), RFC_6824.len());
+    for (k, (id, rfc)) in checks.iter().zip(RFC_6824) {
+        assert_eq!((k.id.id(), k.rfc), (*id, *rfc));
+    }
+    // The capture holds two v0 ADD_ADDRs (synth: ids 5 and 6): not "no ADD_ADDR in the capture".
+    let add = checks.iter().find(|k| k.id.id() == "add_addr.hmac").expect("add_addr.hmac");
+    assert_eq!(add.outcome, Outcome::Skip);
+    assert_eq!(add.detail, "not applicable to v0: an RFC 6824 ADD_ADDR carries no HMAC (2 ADD_ADDR in the capture)");
+    // The capture-level join check cites RFC 6824 too (every connection is v0).
+    assert!(r.capture_checks.iter().all(|k| k.rfc.starts_with("RFC 6824")), "{:?}", r.capture_checks);
+    // A v1 capture keeps RFC 8684.
+    let v1 = verify("two-subflows", &common::analyze("two-subflows.pcap"), &[]);
+    assert!(v1.connections[0].checks.iter().all(|k| k.rfc.starts_with("RFC 8684")));
 }

@@ -347,30 +347,59 @@ fn write_undecoded(
 
 /// Decimal digits of `v`, as serde_json writes an integer.
 fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    // Two digits per division, from a table (as core's own integer formatting does).
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    while v >= 100 && i >= 2 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        if let (Some(d), Some(p)) = (digits.get_mut(i..i + 2), PAIRS.get(pair..pair + 2)) {
+            d.copy_from_slice(p);
+        }
+    }
+    if v >= 10 && i >= 2 {
+        let pair = v as usize * 2;
+        i -= 2;
+        if let (Some(d), Some(p)) = (digits.get_mut(i..i + 2), PAIRS.get(pair..pair + 2)) {
+            d.copy_from_slice(p);
+        }
+    } else if i >= 1 {
         i -= 1;
         if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
+            *d = b'0' + v as u8;
         }
     }
     out.extend_from_slice(digits.get(i..).unwrap_or(&[]));
+}
+
+/// A byte's decimal digits, pushed one by one (no copy call for one to three bytes).
+#[inline]
+fn push_u8(out: &mut Vec<u8>, v: u8) {
+    if v >= 100 {
+        out.push(b'0' + v / 100);
+    }
+    if v >= 10 {
+        out.push(b'0' + v / 10 % 10);
+    }
+    out.push(b'0' + v % 10);
 }
 
 /// An address as its `Display` form (digits, dots, hex and colons: nothing to escape in JSON).
 fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(a) => {
+            out.reserve(15);
             for (k, octet) in a.octets().into_iter().enumerate() {
                 if k > 0 {
                     out.push(b'.');
                 }
-                push_u64(out, u64::from(octet));
+                push_u8(out, octet);
             }
         }
         std::net::IpAddr::V6(a) => {
@@ -522,6 +551,23 @@ fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_digits_are_those_of_display() {
+        let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, u64::from(u32::MAX), u64::MAX, u64::MAX - 1];
+        values.extend((0..64).map(|k| 1u64 << k));
+        values.extend((0..20).map(|k| 10u64.pow(k)).flat_map(|p| [p - 1, p, p + 1]));
+        for v in values {
+            let mut out = Vec::new();
+            push_u64(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes(), "{v}");
+        }
+        for v in 0..=u8::MAX {
+            let mut out = Vec::new();
+            push_u8(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes(), "{v}");
+        }
+    }
     use crate::options::mptcp::arb::arb_option;
     use proptest::prelude::*;
 

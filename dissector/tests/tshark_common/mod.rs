@@ -5,9 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// testdata/.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
 /// Every capture under testdata/ (`*.pcap`, `*.pcapng`), sorted by name.
 pub fn captures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    let dir = testdata();
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|e| e.expect("read_dir entry").path())

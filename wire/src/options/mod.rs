@@ -26,14 +26,34 @@ impl OptionIssue {
 /// The MPTCP options of a segment's raw option bytes, in wire order, with their offsets in the
 /// option space; malformed ones as errors (the walk goes on past a bad MPTCP option, and stops
 /// only where the option lengths themselves are broken).
-pub fn mptcp_options(options: &[u8]) -> impl Iterator<Item = Result<(usize, mptcp::MptcpOption<'_>), OptionIssue>> {
-    TcpOptionIter::new(options).filter_map(|o| match o {
-        Ok(TcpOption::Other { kind: KIND_MPTCP, offset, bytes }) => {
-            Some(mptcp::parse(bytes).map(|opt| (offset, opt)).map_err(|error| OptionIssue::Mptcp { offset, error }))
+#[inline]
+pub fn mptcp_options(options: &[u8]) -> MptcpOptions<'_> {
+    MptcpOptions { walk: TcpOptionIter::new(options) }
+}
+
+/// The iterator of [`mptcp_options`]. A named type with an `#[inline]` `next` rather than a
+/// `filter_map` closure: across the crate boundary LLVM kept the closure out of line, one call
+/// per TCP option of every segment.
+#[derive(Debug, Clone)]
+pub struct MptcpOptions<'a> {
+    walk: TcpOptionIter<'a>,
+}
+
+impl<'a> Iterator for MptcpOptions<'a> {
+    type Item = Result<(usize, mptcp::MptcpOption<'a>), OptionIssue>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.walk.next()? {
+                Ok(TcpOption::Other { kind: KIND_MPTCP, offset, bytes }) => {
+                    return Some(mptcp::parse(bytes).map(|opt| (offset, opt)).map_err(|error| OptionIssue::Mptcp { offset, error }));
+                }
+                Ok(_) => {}
+                Err(w) => return Some(Err(OptionIssue::Walk(w))),
+            }
         }
-        Ok(_) => None,
-        Err(w) => Some(Err(OptionIssue::Walk(w))),
-    })
+    }
 }
 
 /// Whether the raw options contain a kind-30 option (cheap pre-check, no MPTCP parsing).

@@ -50,6 +50,7 @@ pub struct TcpOptionIter<'a> {
 }
 
 impl<'a> TcpOptionIter<'a> {
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         TcpOptionIter { bytes, at: 0, done: false }
     }
@@ -58,6 +59,7 @@ impl<'a> TcpOptionIter<'a> {
 impl<'a> Iterator for TcpOptionIter<'a> {
     type Item = Result<TcpOption<'a>, WalkError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;

@@ -18,9 +18,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::ser::SerializeMap;
 
-use nom::combinator::cond;
 use nom::Parser;
 
+use super::grammar::field::cond;
 use super::grammar::{expect_len, field, option_len, PResult};
 use super::{hex64, subtype, EmitError, ExpectedLen, Writer};
 

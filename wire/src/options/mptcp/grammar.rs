@@ -192,6 +192,31 @@ pub(crate) mod field {
         |i| be::<8>(i).map(|(i, b)| (i, u64::from_be_bytes(b)))
     );
 
+    /// nom's `cond` (`p` when `b`, else `None` without reading), with an `#[inline(always)]`
+    /// `process`: nom's `Cond` is not marked inline, and once the grammar moved to its own crate
+    /// LLVM left it out of line in MP_CAPABLE and DSS (a call and `Result` copies per field).
+    #[inline(always)]
+    pub(crate) fn cond<P>(b: bool, p: P) -> Cond<P> {
+        Cond(if b { Some(p) } else { None })
+    }
+
+    /// See [`cond`].
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Cond<P>(Option<P>);
+
+    impl<'a, P: Parser<&'a [u8], Error = GrammarError>> Parser<&'a [u8]> for Cond<P> {
+        type Output = Option<P::Output>;
+        type Error = GrammarError;
+
+        #[inline(always)]
+        fn process<OM: OutputMode>(&mut self, i: &'a [u8]) -> NomResult<OM, &'a [u8], Option<P::Output>, GrammarError> {
+            match &mut self.0 {
+                None => Ok((i, OM::Output::bind(|| None))),
+                Some(p) => p.process::<OM>(i).map(|(i, o)| (i, OM::Output::map(o, Some))),
+            }
+        }
+    }
+
     /// A data sequence number or data ACK of 4 or 8 bytes (DSS flags `a`/`m`), widened.
     #[derive(Debug, Clone, Copy)]
     pub(crate) struct Seq(pub(crate) SeqLen);

@@ -4,9 +4,9 @@ use std::fmt;
 
 use serde::ser::SerializeMap;
 
-use nom::combinator::cond;
 use nom::Parser;
 
+use super::grammar::field::cond;
 use super::grammar::{expect_len, field, option_len, PResult};
 use super::{subtype, EmitError, ExpectedLen, Writer};
 

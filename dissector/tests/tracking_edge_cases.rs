@@ -1,8 +1,10 @@
-//! One test per defect of issue 10, each on the real capture that shows it or, where the kernel
-//! here does not produce the shape (a RST without ACK to a join in SYN-SENT, a retransmission
-//! whose mapping only a sibling segment carried, a capture starting at timestamp 0), on a real
-//! capture edited packet by packet to show it. Truth: the applications' byte counts and sha256
-//! (manifest.json, matrix truth files) and the kernel's counters.
+//! Tracking edge cases the tracker once got wrong, one test each: window probes, a DATA_FIN on a
+//! direction with no data, a retransmission mapped by a sibling segment, a RST without ACK to a
+//! join in SYN-SENT, an unanswered join, timestamp 0, a same-subflow remap, a capture started
+//! mid-connection or stopped before the end. Each runs on the real capture that shows it or,
+//! where the kernel here does not produce the shape (the RST, the sibling's mapping, timestamp
+//! 0), on a real capture edited packet by packet to show it. Truth: the applications' byte counts
+//! and sha256 (manifest.json, matrix truth files) and the kernel's counters.
 mod common;
 
 use mptcp_dissector::decode::{decode, Decoded};
