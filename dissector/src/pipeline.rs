@@ -3,8 +3,8 @@
 //! by time ([`MergedReader`]).
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, Decoded, TcpSegment};
 use crate::track::{Analysis, Analyzer};
+use mptcp_wire::decode::{decode, Decoded, TcpSegment};
 
 /// Where the driver's packets come from.
 pub trait Source {

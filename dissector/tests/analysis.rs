@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
-use mptcp_dissector::options::mptcp::{MpJoin, MptcpOption};
-use mptcp_dissector::options::mptcp_options;
 use mptcp_dissector::track::checks::Verdict;
 use mptcp_dissector::track::{Analyzer, ConnState, EventKind, Limits};
+use mptcp_wire::options::mptcp::{MpJoin, MptcpOption};
+use mptcp_wire::options::mptcp_options;
 
 const SLL2: u32 = 276;
 
@@ -293,8 +293,8 @@ fn headers_only(name: &str) -> Vec<u8> {
     let mut cut = file[..24].to_vec();
     for (_, range) in pcap_records(&file) {
         let data = &file[range.clone()];
-        let keep = match mptcp_dissector::decode::decode(SLL2, data) {
-            mptcp_dissector::decode::Decoded::Tcp(seg) => offset_in(data, seg.options) + seg.options.len(),
+        let keep = match mptcp_wire::decode::decode(SLL2, data) {
+            mptcp_wire::decode::Decoded::Tcp(seg) => offset_in(data, seg.options) + seg.options.len(),
             _ => data.len(),
         };
         let hdr = &file[range.start - 16..range.start];

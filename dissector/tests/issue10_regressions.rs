@@ -5,9 +5,9 @@
 //! (manifest.json, matrix truth files) and the kernel's counters.
 mod common;
 
-use mptcp_dissector::decode::{decode, Decoded};
+use mptcp_dissector::analysis::verify::{verify, Outcome};
 use mptcp_dissector::track::{Analysis, Dir, EventKind};
-use mptcp_dissector::verify::{verify, Outcome};
+use mptcp_wire::decode::{decode, Decoded};
 use serde_json::Value;
 
 /// A classic pcap split into its global header and (record header, packet bytes) pairs.

@@ -7,9 +7,9 @@ mod synth;
 
 use std::io::Cursor;
 
+use mptcp_dissector::analysis::verify::{verify, Outcome};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::track::{Analyzer, Limits};
-use mptcp_dissector::verify::{verify, Outcome};
 use synth::*;
 
 /// RFC 6824 sections of the rules the catalog checks, from RFC 6824's table of contents:

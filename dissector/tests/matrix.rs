@@ -85,12 +85,12 @@ fn conn_index(a: &Analysis, truth: &Value, k: usize) -> usize {
 fn verify_passes_on_every_healthy_capture() {
     for (name, path, _) in matrix() {
         let a = analyze(&path, None);
-        let r = mptcp_dissector::verify::verify(&name, &a, &[]);
+        let r = mptcp_dissector::analysis::verify::verify(&name, &a, &[]);
         let fails: Vec<String> = r
             .connections
             .iter()
             .flat_map(|c| c.checks.iter().map(move |k| (c.connection, k)))
-            .filter(|(_, k)| k.outcome == mptcp_dissector::verify::Outcome::Fail)
+            .filter(|(_, k)| k.outcome == mptcp_dissector::analysis::verify::Outcome::Fail)
             .map(|(c, k)| format!("connection {c} {}: {}", k.id, k.detail))
             .collect();
         assert!(r.ok() && fails.is_empty(), "{name}: verify failed: {fails:?}");

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::rc::Rc;
 
-use mptcp_dissector::series::SharedObserver;
+use mptcp_dissector::analysis::series::SharedObserver;
 use mptcp_dissector::track::{Analyzer, Limits, Observer, SegmentRecord};
 
 /// Frames tshark 4.0.17 calls reinjections without a byte in common with the frames it names as

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
-use mptcp_dissector::decode::{decode, Decoded};
 use mptcp_dissector::track::{Analysis, Analyzer, ConnState, Connection, Limits, Retire, Subflow};
+use mptcp_wire::decode::{decode, Decoded};
 use serde_json::Value;
 
 const CAPTURE: &str = "matrix/sequential.pcap";

@@ -35,9 +35,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use mptcp_dissector::analysis::verify::{self, Outcome};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, Observer, SegmentRecord, Subflow, SubflowKind};
-use mptcp_dissector::verify::{self, Outcome};
 
 pub mod table;
 
@@ -297,10 +297,6 @@ pub fn export(
     Ok((written, end))
 }
 
-fn key_u64(hex: &Option<String>) -> Option<u64> {
-    hex.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok())
-}
-
 fn state_name(c: &Connection) -> String {
     serde_name(&c.state)
 }
@@ -347,6 +343,7 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
     let mut t = open(out, "connections", name, &COLS)?;
     for c in &a.connections {
         let (client, server, state) = (c.client.to_string(), c.server.to_string(), state_name(c));
+        let (client_token, server_token) = (c.client_token.map(|t| t.to_string()), c.server_token.map(|t| t.to_string()));
         let count = |o: Outcome| {
             report
                 .connections
@@ -361,12 +358,12 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
             V::U8(c.version),
             V::Str(Some(&client)),
             V::Str(Some(&server)),
-            V::U64(key_u64(&c.client_key)),
-            V::U64(key_u64(&c.server_key)),
-            V::Str(c.client_token.as_deref()),
-            V::Str(c.server_token.as_deref()),
-            V::U64(c.client_idsn),
-            V::U64(c.server_idsn),
+            V::U64(c.client_key.map(|k| k.0)),
+            V::U64(c.server_key.map(|k| k.0)),
+            V::Str(client_token.as_deref()),
+            V::Str(server_token.as_deref()),
+            V::U64(c.client_idsn.map(|i| i.0)),
+            V::U64(c.server_idsn.map(|i| i.0)),
             V::Bool(Some(c.checksums)),
             V::Str(Some(&state)),
             V::Str(Some(c.found_by.name())),
@@ -390,15 +387,12 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
 /// The token that names a subflow's connection across captures: the one its MP_JOIN SYN carried
 /// (the receiver's), or for the initial subflow the server's (what a client's joins carry).
 fn subflow_token(a: &Analysis, sf: &Subflow) -> Option<String> {
-    if let Some(t) = &sf.orphan_token {
-        return Some(t.clone());
+    if let Some(t) = sf.orphan_token {
+        return Some(t.to_string());
     }
     let c = a.connections.iter().find(|c| Some(c.id) == sf.connection)?;
-    if sf.opened_by_client() {
-        c.server_token.clone()
-    } else {
-        c.client_token.clone()
-    }
+    let token = if sf.opened_by_client() { c.server_token } else { c.client_token };
+    token.map(|t| t.to_string())
 }
 
 fn subflows(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
@@ -483,6 +477,7 @@ fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf
     let mut t = open(out, "events", name, &COLS)?;
     for e in &a.events {
         let (kind, s, d) = (serde_name(&e.kind), e.saddr.to_string(), e.daddr.to_string());
+        let token = e.token.map(|t| t.to_string());
         t.row(&[
             V::Str(Some(name)),
             V::U64(e.connection.map(|c| c as u64)),
@@ -490,7 +485,7 @@ fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf
             V::U64(Some(e.frame)),
             V::F64(Some(e.ts)),
             V::Str(Some(&kind)),
-            V::Str(e.token.as_deref()),
+            V::Str(token.as_deref()),
             V::Str(Some(&s)),
             V::Str(Some(&d)),
             V::U8(e.address_id),

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::CaptureReader;
-use crate::decode::{decode, Decoded, TcpSegment};
+use mptcp_wire::decode::{decode, Decoded, TcpSegment};
 
 /// Both gap differences of a handshake must be at least this (a round trip between the capture
 /// points; timestamps of two captures at the same point differ by a few microseconds).

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::{cell::RefCell, rc::Rc};
-//! use mptcp_dissector::series::{Throughput, SharedObserver};
+//! use mptcp_dissector::analysis::series::{Throughput, SharedObserver};
 //! use mptcp_dissector::track::{Analyzer, Limits};
 //! let series = Rc::new(RefCell::new(Throughput::new(100_000_000, None)));
 //! let analyzer = Analyzer::new(Limits::default()).with_observer(Box::new(SharedObserver(series.clone())));
@@ -46,7 +46,7 @@ const AUTO_BASE_BUCKETS: usize = 4 * AUTO_POINTS as usize * 10;
 /// whether the transfer lasts 0.1 s or an hour.
 ///
 /// ```
-/// use mptcp_dissector::series::auto_interval;
+/// use mptcp_dissector::analysis::series::auto_interval;
 /// assert_eq!(auto_interval(100_000_000), 500_000); // 0.1 s: 500 µs, 200 points
 /// assert_eq!(auto_interval(3_600_000_000_000), 10_000_000_000); // 1 h: 10 s, 360 points
 /// ```

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
-use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 use crate::report::tcpseq::{write_numbers, RelativeSeq};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::{Analyzer, Observer, SegmentRecord};
+use mptcp_wire::decode::{decode, DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
+use mptcp_wire::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Tracker {
             return false; // not tracked (state full)
         }
         let conn = r.connection.and_then(|c| self.analyzer.open_connection(c));
-        let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+        let tokens = [conn.and_then(|c| c.client_token), conn.and_then(|c| c.server_token)];
         self.selection.keeps_packet(r.connection, Some(r.subflow), tokens)
     }
 }
@@ -451,7 +451,7 @@ fn write_malformed_json(out: &mut Vec<u8>, options: &[u8], offset: usize, issue:
     let raw = options.get(offset..).map_or(&[][..], |r| r.get(..len).unwrap_or(r));
     out.extend_from_slice(b"{\"subtype\":");
     match raw.get(2) {
-        Some(b) => serde_json::to_writer(&mut *out, crate::options::mptcp::subtype_name(b >> 4))?,
+        Some(b) => serde_json::to_writer(&mut *out, mptcp_wire::options::mptcp::subtype_name(b >> 4))?,
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"malformed\":true,\"raw\":\"");
@@ -506,7 +506,7 @@ fn write_option_json(out: &mut Vec<u8>, o: &MptcpOption<'_>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::mptcp::arb::arb_option;
+    use mptcp_wire::options::mptcp::arb::arb_option;
     use proptest::prelude::*;
 
     proptest! {

@@ -15,9 +15,9 @@ use super::data;
 use super::mappings::Mapping;
 use super::model::ChecksumFailure;
 use super::{Analyzer, Ctx, Dir};
-use crate::crypto::{DssChecksum, DssChecksumVerdict};
-use crate::decode::TcpSegment;
-use crate::seq::DataSeq;
+use mptcp_wire::crypto::{DssChecksum, DssChecksumVerdict};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::seq::DataSeq;
 
 /// At most this many checksum failures are kept per connection.
 const MAX_FAILURES: usize = 16;

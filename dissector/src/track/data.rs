@@ -5,8 +5,8 @@ use super::hashing::{Hashing, StreamHash};
 use super::model::{Connection, Dir};
 use super::receiver::{Carry, Copies, ReceiverView};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
-use crate::seq::DataSeq;
 use crate::track::kinds::FoundBy;
+use mptcp_wire::seq::DataSeq;
 
 /// Receives a connection direction's data-level byte stream, in order.
 pub trait DataSink {

@@ -11,12 +11,12 @@ use super::mappings::{Added, Mapping};
 use super::model::MappingRecord;
 use super::state::Pending;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
-use crate::crypto;
-use crate::decode::TcpSegment;
-use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
-use crate::options::mptcp_options;
-use crate::seq::DataSeq;
 use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
+use mptcp_wire::crypto::{self, Token};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::options::mptcp::{Dss, MptcpOption, SeqLen};
+use mptcp_wire::options::mptcp_options;
+use mptcp_wire::seq::DataSeq;
 
 /// At most this many pieces and bytes wait for a mapping per subflow direction.
 const MAX_PENDING: usize = 64;
@@ -103,14 +103,15 @@ impl Analyzer {
             // the token of the connection's server, whose key the capture does not hold.
             if let (true, Some(token)) = (f.join, f.work.join_state.token) {
                 if let Some(c) = self.conns.get_mut(cid) {
-                    if c.work.keys.iter().any(Option::is_some) {
+                    if c.client_key.is_some() || c.server_key.is_some() {
                         let id = CheckId::JoinToken;
-                        let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
+                        let text = |t: Option<Token>| t.map(|t| t.to_string()).unwrap_or_default();
+                        let (tc, ts) = (text(c.client_token), text(c.server_token));
                         c.checks.record(id, Verdict::Fail, f.first_frame, || {
                             format!("MP_JOIN SYN at frame {} carries token {token:08x}; its DSNs put it in this connection, whose tokens are {tc}/{ts}", f.first_frame)
                         });
                     } else if c.server_token.is_none() {
-                        c.server_token = Some(format!("{token:08x}"));
+                        c.server_token = Some(Token(token));
                     }
                 }
             }
@@ -181,7 +182,7 @@ impl Analyzer {
                 implicit: false,
             };
             let reference = conn.work.last_dsn[di]
-                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
+                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| crypto::key_material(v, k).idsn.first_dsn()));
             let dsn = match (m.dsn_len, reference) {
                 (SeqLen::Eight, _) => DataSeq(m.dsn),
                 (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 
 use super::checks::{CheckId, Verdict};
 use super::{Analyzer, Announcement, ConnState, Ctx, Dir, EventKind, SubflowEnd};
-use crate::crypto::{self, AddAddrHmacVerdict};
-use crate::options::mptcp::{AddAddr, AddAddrVersion};
 use crate::track::kinds::{EndHow, Side};
+use mptcp_wire::crypto::{self, AddAddrHmacVerdict, Key};
+use mptcp_wire::options::mptcp::{AddAddr, AddAddrVersion};
 
 impl Analyzer {
     pub(super) fn on_add_addr(&mut self, ctx: &Ctx, a: &AddAddr) {
@@ -87,10 +87,10 @@ impl Analyzer {
         let Some(conn) = self.conns.get_mut(cid) else { return };
         let id = CheckId::FastcloseKey;
         match conn.key(ctx.dir.flip()) {
-            Some(k) if k == receiver_key => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
-            Some(k) => conn.checks.record(id, Verdict::Fail, ctx.frame, || {
-                format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k:016x}")
-            }),
+            Some(k) if k == Key(receiver_key) => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
+            Some(k) => conn
+                .checks
+                .record(id, Verdict::Fail, ctx.frame, || format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k}")),
             None => conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "receiver's key not in the capture".into()),
         }
         let first = conn.state != ConnState::FastClosed;

@@ -46,7 +46,7 @@ pub use text::render_text;
 
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::{decode, Decoded};
+use mptcp_wire::decode::{decode, Decoded};
 
 /// How the two captures ended (`None`: at their end).
 pub struct PairEnds {

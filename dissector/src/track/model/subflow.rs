@@ -1,6 +1,7 @@
 //! A TCP flow and what it carried per direction; a subflow when MPTCP options are on it.
 use std::net::SocketAddr;
 
+use mptcp_wire::crypto::Token;
 use serde::Serialize;
 
 use super::super::kinds::{EndHow, RoleRule};
@@ -18,6 +19,41 @@ pub enum SubflowKind {
     Tcp,
     /// Its handshake is not in the capture.
     Unknown,
+}
+
+/// What a subflow without a connection is known by (`Subflow::orphan_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrphanToken {
+    /// No join SYN names a connection: the handshake is not in the capture. Written as an empty
+    /// string.
+    Unknown,
+    /// The token of its MP_JOIN SYN, which no MP_CAPABLE handshake in the capture produced.
+    Join(Token),
+}
+
+impl OrphanToken {
+    /// The join SYN's token, when it carried one.
+    pub fn token(self) -> Option<Token> {
+        match self {
+            OrphanToken::Unknown => None,
+            OrphanToken::Join(t) => Some(t),
+        }
+    }
+}
+
+impl std::fmt::Display for OrphanToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrphanToken::Unknown => Ok(()),
+            OrphanToken::Join(t) => t.fmt(f),
+        }
+    }
+}
+
+impl Serialize for OrphanToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// How a subflow ended.
@@ -203,9 +239,10 @@ pub struct Subflow {
     pub established_ts: Option<f64>,
     pub last_ts: f64,
     pub end: Option<SubflowEnd>,
-    /// Join SYN token that matched no connection in the capture.
+    /// Set when the subflow carried MPTCP options and has no connection in the capture: the
+    /// token of its join SYN that matched none, or none known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub orphan_token: Option<String>,
+    pub orphan_token: Option<OrphanToken>,
     pub c2s: SubflowDir,
     pub s2c: SubflowDir,
     /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
