@@ -114,7 +114,7 @@ fn tokens_and_idsns_are_the_kernels() {
         for (side, dir, info, token, idsn) in sides {
             // A kernel token of 0 is a socket already torn down when it was read (fastclose).
             let kernel = info["token"].as_str().filter(|t| *t != "00000000");
-            match (kernel, token.as_deref()) {
+            match (kernel, token.map(|t| t.to_string())) {
                 (Some(k), Some(ours)) => {
                     assert_eq!(ours, k, "{file} {client} {side}: token");
                     tokens += 1;
@@ -132,7 +132,7 @@ fn tokens_and_idsns_are_the_kernels() {
                 continue;
             }
             let data_fin = u64::from(!fastclose);
-            assert_eq!(idsn.wrapping_add(1).wrapping_add(sent).wrapping_add(data_fin), write_seq, "{file} {client} {side}: IDSN");
+            assert_eq!(idsn.0.wrapping_add(1).wrapping_add(sent).wrapping_add(data_fin), write_seq, "{file} {client} {side}: IDSN");
             idsns += 1;
         }
     }

@@ -112,7 +112,7 @@ fn data_fin_on_a_direction_that_carried_no_data() {
     for (file, dir) in [("matrix/upload-only.pcap", Dir::S2c), ("matrix/download-only.pcap", Dir::C2s)] {
         let a = common::analyze(file);
         let c = &a.connections[0];
-        let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn }.unwrap();
+        let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn }.unwrap().0;
         let d = c.data(dir);
         assert_eq!(d.data_fin_dsn, Some(idsn.wrapping_add(1)), "{file}: DATA_FIN at IDSN + 1");
         assert!(d.complete && d.bytes == 0, "{file}: an empty, complete stream");

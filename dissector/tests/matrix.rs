@@ -143,7 +143,7 @@ fn every_stream_is_what_the_application_sent() {
                     // RFC 8684 §3.1: the first data byte has DSN IDSN + 1 (the SYN takes one).
                     ("ends-mid-connection", _) => {
                         let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn };
-                        idsn.expect("handshake in the capture").wrapping_add(1)
+                        idsn.expect("handshake in the capture").0.wrapping_add(1)
                     }
                     _ => panic!("{what}: no way to place the stream ({window})"),
                 };

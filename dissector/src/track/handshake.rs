@@ -333,6 +333,7 @@ mod tests {
     use super::super::EventKind;
     use super::*;
     use hmac::{Hmac, Mac};
+    use mptcp_wire::crypto::Idsn;
     use sha2::Sha256;
 
     fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
@@ -352,9 +353,9 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!((c.version, c.state, c.found_by), (Some(1), ConnState::Established, FoundBy::MpCapable));
-        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
-        assert_eq!(c.server_token.as_deref(), Some(format!("{TOKEN_B:08x}").as_str()));
-        assert_eq!(c.client_idsn, Some(IDSN_A));
+        assert_eq!(c.client_token, Some(Token(TOKEN_A)));
+        assert_eq!(c.server_token, Some(Token(TOKEN_B)));
+        assert_eq!(c.client_idsn, Some(Idsn(IDSN_A)));
         assert_eq!(c.checks.get(CheckId::CapableKeyEcho).map(|t| t.verdict), Some(Verdict::Pass));
         assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Established]);
         assert_eq!(a.subflows[0].kind, SubflowKind::Initial);
@@ -396,7 +397,7 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!((c.found_by, c.role_rule, c.client), (FoundBy::MpCapableAck, RoleRule::MpCapableAck, sa("10.0.0.1:80")));
-        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
+        assert_eq!(c.client_token, Some(Token(TOKEN_A)));
         assert_eq!(a.subflows[0].client, sa("10.0.0.1:80"));
     }
 
@@ -434,7 +435,7 @@ mod tests {
         handshake(&mut f);
         f.seg(10, "10.0.1.1:41000", SERVER, SYN, 1, 0, &join_syn(0xdead_beef, 1, 2, false), &[]);
         let a = f.finish();
-        assert_eq!(a.orphans().map(|s| s.orphan_token.clone()).collect::<Vec<_>>(), vec![Some("deadbeef".to_string())]);
+        assert_eq!(a.orphans().map(|s| s.orphan_token).collect::<Vec<_>>(), vec![Some(OrphanToken::Join(Token(0xdeadbeef)))]);
         assert!(a.anomalies.iter().any(|x| x.kind == AnomalyKind::JoinUnknownToken));
         assert_eq!(a.connections[0].subflow_ids, vec![0]);
     }
