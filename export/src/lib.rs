@@ -184,7 +184,7 @@ impl SegTables {
         let key = (r.subflow, r.c2s);
         let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
         if let Some(m) = r.mapping {
-            let id = (m.dsn, m.subflow_seq, m.length, m.implicit);
+            let id = (m.dsn.0, m.subflow_seq.0, m.length, m.implicit);
             if self.last_map.get(&key) != Some(&id) {
                 if self.last_map.len() >= MAX_REMEMBERED {
                     self.last_map.clear();
@@ -197,8 +197,8 @@ impl SegTables {
                     V::Str(Some(dir)),
                     V::U64(Some(r.frame)),
                     V::U64(Some(r.ts_ns)),
-                    V::U64(Some(m.dsn)),
-                    V::U32(Some(m.subflow_seq)),
+                    V::U64(Some(m.dsn.0)),
+                    V::U32(Some(m.subflow_seq.0)),
                     V::U32(Some(u32::from(m.length))),
                     V::Bool(Some(m.data_fin)),
                     V::U16(m.checksum),
@@ -206,7 +206,7 @@ impl SegTables {
                 ])?;
             }
         }
-        if let Some(a) = r.data_ack {
+        if let Some(a) = r.data_ack.map(|a| a.0) {
             if self.last_ack.get(&key) != Some(&a) {
                 if self.last_ack.len() >= MAX_REMEMBERED {
                     self.last_ack.clear();
@@ -233,10 +233,10 @@ impl SegTables {
                 V::U64(Some(r.ts_ns)),
                 V::U32(Some(r.payload_len)),
                 V::Bool(Some(r.tcp_retransmission)),
-                V::U64(r.dsn),
+                V::U64(r.dsn.map(|d| d.0)),
                 V::U64(Some(r.new_bytes)),
                 V::U64(Some(r.reinjected_bytes)),
-                V::U64(r.data_ack),
+                V::U64(r.data_ack.map(|a| a.0)),
             ])?;
         }
         Ok(())

@@ -17,6 +17,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::track::{Observer, SegmentRecord};
+use mptcp_wire::seq::DataSeq;
 
 /// Wraps a shared observer so its results can be read after the analyzer is gone.
 pub struct SharedObserver<T: Observer>(pub Rc<RefCell<T>>);
@@ -138,7 +139,7 @@ pub struct Throughput {
     /// connection → per bucket [c2s, s2c] data-level bytes that became deliverable in order.
     delivered: BTreeMap<usize, Buckets>,
     /// connection → highest data ACK seen for [c2s, s2c] data.
-    last_ack: BTreeMap<usize, [Option<u64>; 2]>,
+    last_ack: BTreeMap<usize, [Option<DataSeq>; 2]>,
     /// First and last time counted in any series.
     span: Option<(u64, u64)>,
     /// Buckets past MAX_BUCKETS that were not counted.
@@ -231,11 +232,11 @@ impl Throughput {
     }
 
     /// A data ACK for the `c2s` (or s2c) data of `conn`: counts the advance over the last one.
-    fn ack(&mut self, conn: usize, ts_ns: u64, c2s: bool, ack: u64) {
+    fn ack(&mut self, conn: usize, ts_ns: u64, c2s: bool, ack: DataSeq) {
         let last = &mut self.last_ack.entry(conn).or_default()[usize::from(!c2s)];
         let advance = match *last {
             // Wrapping distance; a backwards or absurd jump is not an advance.
-            Some(prev) => ack.wrapping_sub(prev) as i64,
+            Some(prev) => ack - prev,
             None => 0,
         };
         if last.is_none() || advance > 0 {

@@ -11,7 +11,7 @@ use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, Even
 use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
 use mptcp_wire::crypto::{self, Key, Token, Version};
 use mptcp_wire::options::mptcp::{MpCapable, MpJoin};
-use mptcp_wire::seq::DataSeq;
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
 impl Analyzer {
     pub(super) fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable) {
@@ -125,8 +125,8 @@ impl Analyzer {
                     let m = Mapping { dsn: idsn.first_dsn(), ssn: 1, data_len: u32::from(dll) };
                     let checksum = c.checksum;
                     self.cur.mapping = Some(super::model::MappingRecord {
-                        dsn: m.dsn.0,
-                        subflow_seq: 1,
+                        dsn: m.dsn,
+                        subflow_seq: SubflowSeq(1),
                         length: dll,
                         data_fin: false,
                         checksum,

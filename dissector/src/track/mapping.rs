@@ -16,7 +16,7 @@ use mptcp_wire::crypto::{self, Token};
 use mptcp_wire::decode::TcpSegment;
 use mptcp_wire::options::mptcp::{Dss, MptcpOption, SeqLen};
 use mptcp_wire::options::mptcp_options;
-use mptcp_wire::seq::DataSeq;
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
 /// At most this many pieces and bytes wait for a mapping per subflow direction.
 const MAX_PENDING: usize = 64;
@@ -146,8 +146,14 @@ impl Analyzer {
             // A 64-bit DSN needs no connection to be read (a join whose connection is elsewhere).
             if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight) {
                 let (length, data_fin, checksum) = (m.data_level_length, d.data_fin, m.checksum);
-                self.cur.mapping =
-                    Some(MappingRecord { dsn: m.dsn, subflow_seq: m.subflow_seq, length, data_fin, checksum, implicit: false });
+                self.cur.mapping = Some(MappingRecord {
+                    dsn: DataSeq(m.dsn),
+                    subflow_seq: SubflowSeq(m.subflow_seq),
+                    length,
+                    data_fin,
+                    checksum,
+                    implicit: false,
+                });
             }
             self.orphan_flow(ctx, "dss_without_connection");
             return;
@@ -166,16 +172,16 @@ impl Analyzer {
                     conn.work.last_ack[di] = Some(conn.work.last_ack[di].map_or(v, |old| old.max(v)));
                     // A data ACK in this direction acknowledges the other direction's data.
                     let acked = conn.data_mut(ctx.dir.flip());
-                    acked.data_acked = Some(acked.data_acked.map_or(v.0, |old| DataSeq(old).max(v).0));
-                    self.cur.data_ack = Some(v.0);
+                    acked.data_acked = Some(acked.data_acked.map_or(v, |old| old.max(v)));
+                    self.cur.data_ack = Some(v);
                 }
             }
         }
         if let Some(m) = d.mapping {
             let Some(conn) = self.conns.get_mut(cid) else { return };
             let record = |dsn: DataSeq| MappingRecord {
-                dsn: dsn.0,
-                subflow_seq: m.subflow_seq,
+                dsn,
+                subflow_seq: SubflowSeq(m.subflow_seq),
                 length: m.data_level_length,
                 data_fin: d.data_fin,
                 checksum: m.checksum,
@@ -314,7 +320,7 @@ impl Analyzer {
                 };
                 let dsn = dsn + (a - off) as usize;
                 if self.cur.dsn.is_none() {
-                    self.cur.dsn = Some(dsn.0);
+                    self.cur.dsn = Some(dsn);
                 }
                 let kind = if !is_fresh {
                     super::receiver::Carry::Retransmission
@@ -358,7 +364,7 @@ impl Analyzer {
         let conn = self.conns.get_mut(cid)?;
         let ts = carried.ts_ns as f64 / 1e9;
         let dd = conn.data_mut(dir);
-        dd.first_dsn.get_or_insert(start.0);
+        dd.first_dsn.get_or_insert(start);
         dd.start_ts.get_or_insert(ts);
         dd.end_ts = Some(ts);
         let placed = self.data.insert(cid, dir, start, carried)?;

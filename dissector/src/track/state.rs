@@ -192,7 +192,6 @@ impl Conn {
     pub(super) fn data_start(&self, d: Dir) -> Option<DataSeq> {
         self.data(d)
             .first_dsn
-            .map(DataSeq)
             .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| crypto::key_material(v, k).idsn.first_dsn()))
             .or(self.work.lowest_seen[d.index()])
     }

@@ -1,5 +1,6 @@
 //! What the data level of one connection direction came to: bytes, completeness, gaps,
 //! reinjections, goodput, the rebuilt stream's sha256, the receiver's view.
+use mptcp_wire::seq::DataSeq;
 use serde::Serialize;
 
 use super::super::receiver::ReceiverView;
@@ -9,13 +10,13 @@ use super::super::receiver::ReceiverView;
 pub struct DataDir {
     /// DSN of the first data byte (IDSN + 1), when known.
     #[serde(serialize_with = "crate::json::opt_dec")]
-    pub first_dsn: Option<u64>,
+    pub first_dsn: Option<DataSeq>,
     /// DSN of the DATA_FIN, when seen.
     #[serde(serialize_with = "crate::json::opt_dec")]
-    pub data_fin_dsn: Option<u64>,
+    pub data_fin_dsn: Option<DataSeq>,
     /// Highest data ACK the peer sent for this direction's data (64-bit).
     #[serde(serialize_with = "crate::json::opt_dec")]
-    pub data_acked: Option<u64>,
+    pub data_acked: Option<DataSeq>,
     /// Distinct data-level bytes seen on the wire (captured or not).
     pub bytes: u64,
     /// Distinct data-level bytes whose content is in the capture.
@@ -30,7 +31,7 @@ pub struct DataDir {
     /// With `start_unknown`: the stream is whole from this DSN (the first captured) to the
     /// DATA_FIN, what came before it is not in the capture.
     #[serde(serialize_with = "crate::json::opt_dec", skip_serializing_if = "Option::is_none")]
-    pub complete_from: Option<u64>,
+    pub complete_from: Option<DataSeq>,
     /// DSN ranges `[start, end)` never seen (bounded list).
     #[serde(serialize_with = "crate::json::dec_ranges")]
     pub gaps: Vec<(u64, u64)>,

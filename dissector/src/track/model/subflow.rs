@@ -2,6 +2,7 @@
 use std::net::SocketAddr;
 
 use mptcp_wire::crypto::Token;
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 use serde::Serialize;
 
 use super::super::kinds::{EndHow, RoleRule};
@@ -136,7 +137,7 @@ pub struct SegmentRecord {
     /// The segment re-sent subflow sequence space already sent.
     pub tcp_retransmission: bool,
     /// Data sequence number of the first payload byte, when mapped.
-    pub dsn: Option<u64>,
+    pub dsn: Option<DataSeq>,
     /// Data-level bytes new to the connection / already carried by another subflow.
     pub new_bytes: u64,
     pub reinjected_bytes: u64,
@@ -144,7 +145,7 @@ pub struct SegmentRecord {
     /// mapping, at other subflow sequence numbers).
     pub reinjected_same_subflow_bytes: u64,
     /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
-    pub data_ack: Option<u64>,
+    pub data_ack: Option<DataSeq>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
     pub rtt: Option<(Dir, f64)>,
     /// Data-level bytes this segment made deliverable in order (it was next, or filled a hole).
@@ -160,9 +161,9 @@ pub struct SegmentRecord {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MappingRecord {
     /// Data sequence number of the mapping's first byte (a 4-byte DSN expanded).
-    pub dsn: u64,
+    pub dsn: DataSeq,
     /// Subflow sequence number of its first byte, relative to the subflow's ISN.
-    pub subflow_seq: u32,
+    pub subflow_seq: SubflowSeq,
     /// Data-level length as carried (a DATA_FIN counts one; 0: infinite mapping).
     pub length: u16,
     pub data_fin: bool,
@@ -199,7 +200,7 @@ pub struct ChecksumFailure {
     pub dir: Dir,
     /// DSN of the failed mapping.
     #[serde(serialize_with = "crate::json::opt_dec")]
-    pub dsn: Option<u64>,
+    pub dsn: Option<DataSeq>,
     /// Its length (data bytes).
     pub length: u32,
     /// The receiver dropped the mapping's data (it had another subflow) instead of keeping it
@@ -207,7 +208,7 @@ pub struct ChecksumFailure {
     pub dropped: bool,
     pub mp_fail_frame: Option<u64>,
     #[serde(serialize_with = "crate::json::opt_dec")]
-    pub mp_fail_dsn: Option<u64>,
+    pub mp_fail_dsn: Option<DataSeq>,
     /// Other subflows were established and open when the MP_FAIL was sent.
     pub others_open: Option<bool>,
     /// The data sender's own MP_FAIL in answer (Linux echoes it before falling back).
