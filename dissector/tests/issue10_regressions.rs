@@ -114,7 +114,7 @@ fn data_fin_on_a_direction_that_carried_no_data() {
         let c = &a.connections[0];
         let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn }.unwrap().0;
         let d = c.data(dir);
-        assert_eq!(d.data_fin_dsn, Some(idsn.wrapping_add(1)), "{file}: DATA_FIN at IDSN + 1");
+        assert_eq!(d.data_fin_dsn.map(u64::from), Some(idsn.wrapping_add(1)), "{file}: DATA_FIN at IDSN + 1");
         assert!(d.complete && d.bytes == 0, "{file}: an empty, complete stream");
         let r = verify(file, &a, &[]);
         for id in ["data.complete", "data.closure"] {

@@ -139,7 +139,7 @@ fn every_stream_is_what_the_application_sent() {
                 }
                 // Part of the stream: find where the application's byte 0 sits in DSN space.
                 let base = match (window, dd.data_fin_dsn) {
-                    ("starts-mid-connection", Some(fin)) => fin.wrapping_sub(sent as u64),
+                    ("starts-mid-connection", Some(fin)) => fin.0.wrapping_sub(sent as u64),
                     // RFC 8684 §3.1: the first data byte has DSN IDSN + 1 (the SYN takes one).
                     ("ends-mid-connection", _) => {
                         let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn };

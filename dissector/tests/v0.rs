@@ -25,7 +25,7 @@ fn v0_connection_is_tracked_and_verified() {
     }
     // The 4-byte DSN was expanded against the IDSN: the data is at IDSN+1 and complete.
     let d = c.data(Dir::C2s);
-    assert_eq!(d.first_dsn, Some(ia.wrapping_add(1)));
+    assert_eq!(d.first_dsn.map(u64::from), Some(ia.wrapping_add(1)));
     assert_eq!(d.bytes, DATA.len() as u64);
     assert!(d.complete, "{d:?}");
     use sha2::Digest;

@@ -410,13 +410,13 @@ mod tests {
     fn data_acks_count_as_acked_goodput_of_the_other_direction() {
         let mut t = Throughput::new(100_000_000, None);
         let mut r = rec(1_000_000_000, 0, false, 0, 0);
-        r.data_ack = Some(5000); // s2c segment acknowledging c2s data: the baseline
+        r.data_ack = Some(DataSeq(5000)); // s2c segment acknowledging c2s data: the baseline
         t.segment(&r);
         r.ts_ns = 1_150_000_000;
-        r.data_ack = Some(6400);
+        r.data_ack = Some(DataSeq(6400));
         t.segment(&r);
         r.ts_ns = 1_160_000_000;
-        r.data_ack = Some(6000); // old ACK re-sent: no advance
+        r.data_ack = Some(DataSeq(6000)); // old ACK re-sent: no advance
         t.segment(&r);
         let rows = t.rows();
         let acked: Vec<_> = rows.iter().filter(|r| r.subflow.is_none()).map(|r| (r.c2s_acked_bytes, r.s2c_acked_bytes)).collect();
@@ -451,7 +451,7 @@ mod tests {
                     // Spread unevenly: squares of i over the span, two subflows, both ways.
                     let t = 1_000 + span_ns / (n * n) * i * i;
                     let mut r = rec(t, (i % 2) as usize, i % 3 != 0, 100 + (i % 7) as u32, (i % 5) * 10);
-                    r.data_ack = (i % 4 == 0).then_some(1_000_000 + i * 50);
+                    r.data_ack = (i % 4 == 0).then_some(DataSeq(1_000_000 + i * 50));
                     r
                 })
                 .collect();

@@ -126,6 +126,7 @@ mod tests {
     use super::super::testkit::*;
     use super::*;
     use hmac::{Hmac, Mac};
+    use mptcp_wire::seq::DataSeq;
     use sha2::Sha256;
 
     fn established() -> Feed {
@@ -190,7 +191,10 @@ mod tests {
         assert_eq!(a.events.last().map(|e| (e.kind, e.reason.clone())), Some((EventKind::MpFail, Some("dsn 42".into()))));
         let x = &c.checksum_failures[0];
         // Not seen failing in the capture: the MP_FAIL is noted alone, for the client's data.
-        assert_eq!((x.frame, x.dir, x.mp_fail_frame, x.mp_fail_dsn, x.others_open), (None, Dir::C2s, Some(4), Some(42), Some(false)));
+        assert_eq!(
+            (x.frame, x.dir, x.mp_fail_frame, x.mp_fail_dsn, x.others_open),
+            (None, Dir::C2s, Some(4), Some(DataSeq(42)), Some(false))
+        );
 
         let mut f = established();
         f.seg(3, SERVER, CLIENT, ACK, 5001, 1001, &mp_fail, &[]);

@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(idsn.wrapping_add(1))));
         assert_eq!(c.data_start(Dir::S2c), None);
         // Where data was placed first wins.
-        c.c2s.first_dsn = Some(5);
+        c.c2s.first_dsn = Some(DataSeq(5));
         assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(5)));
     }
 
