@@ -36,7 +36,7 @@
 
 pub mod analysis;
 pub mod capture;
-pub mod json;
+mod json;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;

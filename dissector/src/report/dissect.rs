@@ -431,7 +431,7 @@ fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
     }
 }
 
-/// A 64-bit sequence-space value as [`crate::json::Dec64`] writes it: a string of digits.
+/// A 64-bit sequence-space value as [`mptcp_wire::json::Dec64`] writes it: a string of digits.
 fn push_opt_dec(out: &mut Vec<u8>, v: Option<u64>) {
     match v {
         Some(v) => {

@@ -199,7 +199,7 @@ pub struct ChecksumFailure {
     /// Direction of the data whose checksum failed.
     pub dir: Dir,
     /// DSN of the failed mapping.
-    #[serde(serialize_with = "crate::json::opt_dec")]
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
     pub dsn: Option<DataSeq>,
     /// Its length (data bytes).
     pub length: u32,
@@ -207,7 +207,7 @@ pub struct ChecksumFailure {
     /// and falling back.
     pub dropped: bool,
     pub mp_fail_frame: Option<u64>,
-    #[serde(serialize_with = "crate::json::opt_dec")]
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
     pub mp_fail_dsn: Option<DataSeq>,
     /// Other subflows were established and open when the MP_FAIL was sent.
     pub others_open: Option<bool>,
