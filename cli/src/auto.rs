@@ -1,9 +1,9 @@
 //! Throughput intervals picked from the duration when `--interval` is not given
-//! (`mptcp_dissector::series::auto_interval`: a round value, a few hundred intervals).
+//! (`mptcp_dissector::analysis::series::auto_interval`: a round value, a few hundred intervals).
 use std::path::Path;
 
+use mptcp_dissector::analysis::series::auto_interval;
 use mptcp_dissector::capture::CaptureReader;
-use mptcp_dissector::series::auto_interval;
 use mptcp_dissector::track::Limits;
 use mptcp_plots::{Collector, PlotKind, PlotOptions};
 

@@ -54,7 +54,7 @@ fn parse_idle_timeout(s: &str) -> Result<u64, CliError> {
     let (num, scale) = match t.strip_suffix('h').or_else(|| t.strip_suffix('m').filter(|n| !n.ends_with(['m', 'u', 'n']))) {
         Some(n) if t.ends_with('h') => (n, 3600.0),
         Some(n) => (n, 60.0),
-        None => return mptcp_dissector::series::parse_interval(t).map_err(|_| bad_idle_timeout(s)),
+        None => return mptcp_dissector::analysis::series::parse_interval(t).map_err(|_| bad_idle_timeout(s)),
     };
     match num.parse::<f64>() {
         Ok(v) if v > 0.0 && v * scale < 1e6 => Ok((v * scale * 1e9) as u64),

@@ -3,6 +3,7 @@
 use mptcp_dissector::analysis::select::Selection;
 use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Analysis, Connection, Subflow};
+use mptcp_wire::crypto::Token;
 
 /// The selection flags, shared by every command that reports connections, packets or events.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -12,7 +13,7 @@ pub struct SelectArgs {
     pub connection: Option<usize>,
     /// Only the connection with this token (either side's; hex, as `analyze` prints it).
     #[arg(long, value_name = "HEX", value_parser = Selection::parse_token)]
-    pub token: Option<u32>,
+    pub token: Option<Token>,
     /// Only this subflow (ids as `analyze` numbers them); `analyze` and `verify` keep the
     /// connection it belongs to.
     #[arg(long, value_name = "ID")]
@@ -51,7 +52,7 @@ pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflo
         return true;
     }
     let conn = analysis.connections.iter().find(|c| c.id == connection);
-    let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+    let tokens = [conn.and_then(|c| c.client_token), conn.and_then(|c| c.server_token)];
     sel.keeps_packet(Some(connection), subflow, tokens)
 }
 

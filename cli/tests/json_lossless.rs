@@ -1,6 +1,6 @@
 //! 64-bit values survive the tools people pipe our JSON into. jq 1.6, JavaScript and pandas read
 //! JSON numbers as doubles (exact only up to 2^53), so DSNs, IDSNs and data ACKs are decimal
-//! strings (cli docs, `mptcp_dissector::json`). Here they go through jq and through Python's
+//! strings (cli docs, `mptcp_wire::json`). Here they go through jq and through Python's
 //! `json.loads(s, parse_int=float)` and must come out with the digits tshark prints for the same
 //! frames (`mptcp.dss.dsn`, `mptcp.ack` — tshark 4's name for the DSS data ACK —, and
 //! `mptcp.expected_idsn`, all raw with `mptcp.relative_sequence_numbers:FALSE`).

@@ -30,8 +30,8 @@ use std::ops::ControlFlow;
 
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{decode, Decoded, TcpSegment};
 use crate::track::{Analysis, Analyzer, Connection, Finished, SegmentRecord, Subflow};
+use mptcp_wire::decode::{decode, Decoded, TcpSegment};
 
 /// Where the driver's packets come from.
 pub trait Source {

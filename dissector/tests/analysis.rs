@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
-use mptcp_dissector::options::mptcp::{MpJoin, MptcpOption};
-use mptcp_dissector::options::mptcp_options;
 use mptcp_dissector::track::checks::Verdict;
 use mptcp_dissector::track::{Analyzer, ConnState, EventKind, Limits};
+use mptcp_wire::options::mptcp::{MpJoin, MptcpOption};
+use mptcp_wire::options::mptcp_options;
 
 const SLL2: u32 = 276;
 
@@ -114,7 +114,7 @@ fn tokens_and_idsns_are_the_kernels() {
         for (side, dir, info, token, idsn) in sides {
             // A kernel token of 0 is a socket already torn down when it was read (fastclose).
             let kernel = info["token"].as_str().filter(|t| *t != "00000000");
-            match (kernel, token.as_deref()) {
+            match (kernel, token.map(|t| t.to_string())) {
                 (Some(k), Some(ours)) => {
                     assert_eq!(ours, k, "{file} {client} {side}: token");
                     tokens += 1;
@@ -132,7 +132,7 @@ fn tokens_and_idsns_are_the_kernels() {
                 continue;
             }
             let data_fin = u64::from(!fastclose);
-            assert_eq!(idsn.wrapping_add(1).wrapping_add(sent).wrapping_add(data_fin), write_seq, "{file} {client} {side}: IDSN");
+            assert_eq!(idsn.0.wrapping_add(1).wrapping_add(sent).wrapping_add(data_fin), write_seq, "{file} {client} {side}: IDSN");
             idsns += 1;
         }
     }
@@ -293,8 +293,8 @@ fn headers_only(name: &str) -> Vec<u8> {
     let mut cut = file[..24].to_vec();
     for (_, range) in pcap_records(&file) {
         let data = &file[range.clone()];
-        let keep = match mptcp_dissector::decode::decode(SLL2, data) {
-            mptcp_dissector::decode::Decoded::Tcp(seg) => offset_in(data, seg.options) + seg.options.len(),
+        let keep = match mptcp_wire::decode::decode(SLL2, data) {
+            mptcp_wire::decode::Decoded::Tcp(seg) => offset_in(data, seg.options) + seg.options.len(),
             _ => data.len(),
         };
         let hdr = &file[range.start - 16..range.start];

@@ -5,10 +5,10 @@ mod common;
 use std::io::{self, Cursor, Read};
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
-use mptcp_dissector::decode::{decode, Decoded, LINKTYPE_LINUX_SLL2};
-use mptcp_dissector::options::mptcp::MptcpOption;
-use mptcp_dissector::options::mptcp_options;
 use mptcp_dissector::track::{Analysis, Analyzer, Dir, Limits};
+use mptcp_wire::decode::{decode, Decoded, LINKTYPE_LINUX_SLL2};
+use mptcp_wire::options::mptcp::MptcpOption;
+use mptcp_wire::options::mptcp_options;
 
 fn run(bytes: Vec<u8>) -> (Analysis, Option<CaptureError>) {
     let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture header");
@@ -231,9 +231,9 @@ fn mappings_claiming_one_dsn_for_different_bytes_are_reported() {
     // Coverage can still be complete (other copies carry every DSN); the disagreement is what
     // must be reported.
     assert!(d.mismatched_bytes > 0, "{d:?}");
-    let r = mptcp_dissector::verify::verify("x", &a, &[]);
+    let r = mptcp_dissector::analysis::verify::verify("x", &a, &[]);
     let k = r.connections[0].checks.iter().find(|k| k.id.id() == "dss.mapping_consistency").expect("check");
-    assert_eq!(k.outcome, mptcp_dissector::verify::Outcome::Fail, "{k:?}");
+    assert_eq!(k.outcome, mptcp_dissector::analysis::verify::Outcome::Fail, "{k:?}");
 }
 
 /// RFC 8684 §3.3.1: a mapping, once sent, does not change. A repeated copy with another DSN is a

@@ -111,7 +111,7 @@ fn check(cap: &Path, exp: &Path) -> usize {
                 if let Some(distinct) = t["distinct"].as_u64() {
                     assert_eq!(c.data(d).bytes, distinct, "{name}: connection {client} {key} distinct bytes");
                 }
-                assert_eq!(c.data(d).data_fin_dsn, t["data_fin_dsn"].as_u64(), "{name}: connection {client} {key} DATA_FIN");
+                assert_eq!(c.data(d).data_fin_dsn.map(u64::from), t["data_fin_dsn"].as_u64(), "{name}: connection {client} {key} DATA_FIN");
                 assert_eq!(c.data(d).reinjected_bytes, t["reinjected"].as_u64().unwrap(), "{name}: {client} {key} reinjected");
             }
         }

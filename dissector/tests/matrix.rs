@@ -85,12 +85,12 @@ fn conn_index(a: &Analysis, truth: &Value, k: usize) -> usize {
 fn verify_passes_on_every_healthy_capture() {
     for (name, path, _) in matrix() {
         let a = analyze(&path, None);
-        let r = mptcp_dissector::verify::verify(&name, &a, &[]);
+        let r = mptcp_dissector::analysis::verify::verify(&name, &a, &[]);
         let fails: Vec<String> = r
             .connections
             .iter()
             .flat_map(|c| c.checks.iter().map(move |k| (c.connection, k)))
-            .filter(|(_, k)| k.outcome == mptcp_dissector::verify::Outcome::Fail)
+            .filter(|(_, k)| k.outcome == mptcp_dissector::analysis::verify::Outcome::Fail)
             .map(|(c, k)| format!("connection {c} {}: {}", k.id, k.detail))
             .collect();
         assert!(r.ok() && fails.is_empty(), "{name}: verify failed: {fails:?}");
@@ -139,11 +139,11 @@ fn every_stream_is_what_the_application_sent() {
                 }
                 // Part of the stream: find where the application's byte 0 sits in DSN space.
                 let base = match (window, dd.data_fin_dsn) {
-                    ("starts-mid-connection", Some(fin)) => fin.wrapping_sub(sent as u64),
+                    ("starts-mid-connection", Some(fin)) => fin.0.wrapping_sub(sent as u64),
                     // RFC 8684 §3.1: the first data byte has DSN IDSN + 1 (the SYN takes one).
                     ("ends-mid-connection", _) => {
                         let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn };
-                        idsn.expect("handshake in the capture").wrapping_add(1)
+                        idsn.expect("handshake in the capture").0.wrapping_add(1)
                     }
                     _ => panic!("{what}: no way to place the stream ({window})"),
                 };

@@ -31,8 +31,7 @@ fn capture_window(dir: &Path, name: &str) -> String {
 
 /// Why a kernel line without a match is excused, if it is.
 fn excuse(line: &MonitorLine, side: Side, window: &str, a: &Analysis) -> Option<&'static str> {
-    let known: HashSet<&str> =
-        a.connections.iter().flat_map(|c| [c.client_token.as_deref(), c.server_token.as_deref()]).flatten().collect();
+    let known: HashSet<String> = a.connections.iter().flat_map(|c| c.tokens()).map(|t| t.to_string()).collect();
     let token_known = line.get("token").is_some_and(|t| known.contains(t));
     if !token_known && window == "starts-mid-connection" {
         return Some("handshake before the capture started");

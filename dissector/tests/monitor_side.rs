@@ -23,7 +23,7 @@ fn each_host_prints_its_own_token_and_local_address_first() {
         let ls = monitor_lines(&a, side);
         assert!(!ls.is_empty());
         for l in &ls {
-            assert_eq!(l.get("token"), token.as_deref(), "{l}");
+            assert_eq!(l.get("token"), token.map(|t| t.to_string()).as_deref(), "{l}");
         }
         assert_eq!(ls[0].kind, "CREATED");
         assert_eq!(ls[0].get("saddr4"), Some(local.ip().to_string().as_str()), "{}", ls[0]);

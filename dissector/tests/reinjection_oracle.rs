@@ -56,7 +56,7 @@ impl Sink for Reinjected {
         }
         self.1 += r.reinjected_bytes;
         if let Some(dsn) = r.dsn {
-            self.2.insert(r.frame, (dsn, u64::from(r.payload_len)));
+            self.2.insert(r.frame, (dsn.0, u64::from(r.payload_len)));
         }
     }
 }

@@ -7,9 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use mptcp_dissector::decode::{decode, Decoded};
 use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Analysis, Analyzer, ConnState, Connection, Limits, Subflow};
+use mptcp_wire::decode::{decode, Decoded};
 use serde_json::Value;
 
 const CAPTURE: &str = "matrix/sequential.pcap";

@@ -7,12 +7,12 @@ mod common;
 use std::io::Cursor;
 
 use mptcp_dissector::capture::CaptureReader;
-use mptcp_dissector::decode::{self, decode, Decoded};
-use mptcp_dissector::options::mptcp::parse;
-use mptcp_dissector::options::mptcp_options;
-use mptcp_dissector::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP};
 use mptcp_dissector::report::analyze::{write_json, write_text, AnalyzeReport};
 use mptcp_dissector::track::{Analyzer, Limits};
+use mptcp_wire::decode::{self, decode, Decoded};
+use mptcp_wire::options::mptcp::parse;
+use mptcp_wire::options::mptcp_options;
+use mptcp_wire::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);

@@ -7,9 +7,9 @@
 //! and sha256 (manifest.json, matrix truth files) and the kernel's counters.
 mod common;
 
-use mptcp_dissector::decode::{decode, Decoded};
+use mptcp_dissector::analysis::verify::{verify, Outcome};
 use mptcp_dissector::track::{Analysis, Dir, EventKind};
-use mptcp_dissector::verify::{verify, Outcome};
+use mptcp_wire::decode::{decode, Decoded};
 use serde_json::Value;
 
 /// A classic pcap split into its global header and (record header, packet bytes) pairs.
@@ -114,9 +114,9 @@ fn data_fin_on_a_direction_that_carried_no_data() {
     for (file, dir) in [("matrix/upload-only.pcap", Dir::S2c), ("matrix/download-only.pcap", Dir::C2s)] {
         let a = common::analyze(file);
         let c = &a.connections[0];
-        let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn }.unwrap();
+        let idsn = if dir == Dir::C2s { c.client_idsn } else { c.server_idsn }.unwrap().0;
         let d = c.data(dir);
-        assert_eq!(d.data_fin_dsn, Some(idsn.wrapping_add(1)), "{file}: DATA_FIN at IDSN + 1");
+        assert_eq!(d.data_fin_dsn.map(u64::from), Some(idsn.wrapping_add(1)), "{file}: DATA_FIN at IDSN + 1");
         assert!(d.complete && d.bytes == 0, "{file}: an empty, complete stream");
         let r = verify(file, &a, &[]);
         for id in ["data.complete", "data.closure"] {

@@ -228,7 +228,7 @@ fn compare(capture: &Path) -> Tally {
         let (our_tok, our_idsn, side) =
             if from_client { (&c.client_token, c.client_idsn, "client") } else { (&c.server_token, c.server_idsn, "server") };
         t.keys += 1;
-        if our_tok.as_deref() != Some(format!("{tok:08x}").as_str()) || our_idsn != Some(idsn) {
+        if our_tok.map(|t| t.to_string()) != Some(format!("{tok:08x}")) || our_idsn.map(|i| i.0) != Some(idsn) {
             t.mismatches.push(format!("frame {}: {side} token/idsn tshark {tok:08x}/{idsn}, ours {our_tok:?}/{our_idsn:?}", r.frame));
         }
     }
@@ -284,7 +284,7 @@ fn relative_dsns(capture: &Path) -> Vec<(u64, u64, bool, u64, u64, u64)> {
         let Some(c) = s.connection.map(|c| &analysis.connections[c]) else {
             continue;
         };
-        let (Some(ci), Some(si)) = (c.client_idsn, c.server_idsn) else {
+        let (Some(ci), Some(si)) = (c.client_idsn.map(|i| i.0), c.server_idsn.map(|i| i.0)) else {
             continue;
         };
         let (sender, receiver) = if r.src == s.client { (ci, si) } else { (si, ci) };

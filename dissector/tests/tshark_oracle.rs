@@ -16,9 +16,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use mptcp_dissector::decode::{decode, Decoded};
-use mptcp_dissector::options::mptcp::{AddAddrVersion, MpJoin, MptcpOption, KIND_MPTCP};
-use mptcp_dissector::options::{mptcp_options, OptionIssue};
+use mptcp_wire::decode::{decode, Decoded};
+use mptcp_wire::options::mptcp::{AddAddrVersion, MpJoin, MptcpOption, KIND_MPTCP};
+use mptcp_wire::options::{mptcp_options, OptionIssue};
 
 /// The `tcp.options.mptcp.*` fields compared (suffixes). Everything tshark 4.0 has under that
 /// prefix (`tshark -G fields`).

@@ -6,12 +6,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
 use common::*;
-use mptcp_dissector::decode::{decode, Decoded, TcpSegment};
-use mptcp_dissector::options::mptcp::{Dss, MpJoin, MptcpOption, SeqLen};
-use mptcp_dissector::options::mptcp_options;
+use mptcp_dissector::analysis::verify::{verify, CheckResult, Outcome, VerifyReport, CATALOG};
 use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Analysis, Analyzer, Limits, SegmentRecord};
-use mptcp_dissector::verify::{verify, CheckResult, Outcome, VerifyReport, CATALOG};
+use mptcp_wire::decode::{decode, Decoded, TcpSegment};
+use mptcp_wire::options::mptcp::{Dss, MpJoin, MptcpOption, SeqLen};
+use mptcp_wire::options::mptcp_options;
 
 const SLL2: u32 = 276;
 

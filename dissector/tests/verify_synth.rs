@@ -5,8 +5,8 @@
 mod common;
 mod synth;
 
+use mptcp_dissector::analysis::verify::{verify, Outcome};
 use mptcp_dissector::track::{Analyzer, Limits};
-use mptcp_dissector::verify::{verify, Outcome};
 use synth::*;
 
 /// The label column: every check line's detail starts in the same column, `§3.5-3.7` (17

@@ -33,10 +33,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use mptcp_dissector::analysis::verify::{self, Outcome};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, SegmentRecord, Subflow, SubflowKind};
-use mptcp_dissector::verify::{self, Outcome};
 
 pub mod table;
 
@@ -183,7 +183,7 @@ impl SegTables {
         let key = (r.subflow, r.c2s);
         let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
         if let Some(m) = r.mapping {
-            let id = (m.dsn, m.subflow_seq, m.length, m.implicit);
+            let id = (m.dsn.0, m.subflow_seq.0, m.length, m.implicit);
             if self.last_map.get(&key) != Some(&id) {
                 if self.last_map.len() >= MAX_REMEMBERED {
                     self.last_map.clear();
@@ -196,8 +196,8 @@ impl SegTables {
                     V::Str(Some(dir)),
                     V::U64(Some(r.frame)),
                     V::U64(Some(r.ts_ns)),
-                    V::U64(Some(m.dsn)),
-                    V::U32(Some(m.subflow_seq)),
+                    V::U64(Some(m.dsn.0)),
+                    V::U32(Some(m.subflow_seq.0)),
                     V::U32(Some(u32::from(m.length))),
                     V::Bool(Some(m.data_fin)),
                     V::U16(m.checksum),
@@ -205,7 +205,7 @@ impl SegTables {
                 ])?;
             }
         }
-        if let Some(a) = r.data_ack {
+        if let Some(a) = r.data_ack.map(|a| a.0) {
             if self.last_ack.get(&key) != Some(&a) {
                 if self.last_ack.len() >= MAX_REMEMBERED {
                     self.last_ack.clear();
@@ -232,10 +232,10 @@ impl SegTables {
                 V::U64(Some(r.ts_ns)),
                 V::U32(Some(r.payload_len)),
                 V::Bool(Some(r.tcp_retransmission)),
-                V::U64(r.dsn),
+                V::U64(r.dsn.map(|d| d.0)),
                 V::U64(Some(r.new_bytes)),
                 V::U64(Some(r.reinjected_bytes)),
-                V::U64(r.data_ack),
+                V::U64(r.data_ack.map(|a| a.0)),
             ])?;
         }
         Ok(())
@@ -291,10 +291,6 @@ pub fn export(
     Ok((written, end))
 }
 
-fn key_u64(hex: &Option<String>) -> Option<u64> {
-    hex.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok())
-}
-
 fn state_name(c: &Connection) -> String {
     serde_name(&c.state)
 }
@@ -341,6 +337,7 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
     let mut t = open(out, "connections", name, &COLS)?;
     for c in &a.connections {
         let (client, server, state) = (c.client.to_string(), c.server.to_string(), state_name(c));
+        let (client_token, server_token) = (c.client_token.map(|t| t.to_string()), c.server_token.map(|t| t.to_string()));
         let count = |o: Outcome| {
             report
                 .connections
@@ -355,12 +352,12 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
             V::U8(c.version),
             V::Str(Some(&client)),
             V::Str(Some(&server)),
-            V::U64(key_u64(&c.client_key)),
-            V::U64(key_u64(&c.server_key)),
-            V::Str(c.client_token.as_deref()),
-            V::Str(c.server_token.as_deref()),
-            V::U64(c.client_idsn),
-            V::U64(c.server_idsn),
+            V::U64(c.client_key.map(|k| k.0)),
+            V::U64(c.server_key.map(|k| k.0)),
+            V::Str(client_token.as_deref()),
+            V::Str(server_token.as_deref()),
+            V::U64(c.client_idsn.map(|i| i.0)),
+            V::U64(c.server_idsn.map(|i| i.0)),
             V::Bool(Some(c.checksums)),
             V::Str(Some(&state)),
             V::Str(Some(c.found_by.name())),
@@ -384,15 +381,12 @@ fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyRepo
 /// The token that names a subflow's connection across captures: the one its MP_JOIN SYN carried
 /// (the receiver's), or for the initial subflow the server's (what a client's joins carry).
 fn subflow_token(a: &Analysis, sf: &Subflow) -> Option<String> {
-    if let Some(t) = &sf.orphan_token {
-        return Some(t.clone());
+    if let Some(t) = sf.orphan_token {
+        return Some(t.to_string());
     }
     let c = a.connections.iter().find(|c| Some(c.id) == sf.connection)?;
-    if sf.opened_by_client() {
-        c.server_token.clone()
-    } else {
-        c.client_token.clone()
-    }
+    let token = if sf.opened_by_client() { c.server_token } else { c.client_token };
+    token.map(|t| t.to_string())
 }
 
 fn subflows(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
@@ -477,6 +471,7 @@ fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf
     let mut t = open(out, "events", name, &COLS)?;
     for e in &a.events {
         let (kind, s, d) = (serde_name(&e.kind), e.saddr.to_string(), e.daddr.to_string());
+        let token = e.token.map(|t| t.to_string());
         t.row(&[
             V::Str(Some(name)),
             V::U64(e.connection.map(|c| c as u64)),
@@ -484,7 +479,7 @@ fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf
             V::U64(Some(e.frame)),
             V::F64(Some(e.ts)),
             V::Str(Some(&kind)),
-            V::Str(e.token.as_deref()),
+            V::Str(token.as_deref()),
             V::Str(Some(&s)),
             V::Str(Some(&d)),
             V::U8(e.address_id),

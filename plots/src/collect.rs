@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Connection, Dir, SegmentRecord};
+use mptcp_wire::seq::DataSeq;
 
 use crate::decimate::{Decimator, Keyed};
 use crate::{PlotKind, PlotOptions};
@@ -135,17 +136,17 @@ impl Keyed for Row {
 /// The sequence plot's series of one connection direction.
 pub(crate) struct SeqDir {
     /// First DSN seen: reference of the points' `d` (decimation orders DSNs relative to it).
-    pub prov: Option<u64>,
+    pub prov: Option<DataSeq>,
     /// The lowest DSN seen (wrapping order, in capture order): the base when the handshake is
     /// not in the capture.
-    pub low: Option<u64>,
+    pub low: Option<DataSeq>,
     pub subflows: Vec<(usize, Decimator<SeqPt>)>,
     /// Reinjected segments of every subflow (drawn on top, so kept on their own).
     pub rein: Decimator<SeqPt>,
     pub reinjections: u64,
     /// First data ACK seen: reference of the acks' `d`.
-    pub ack_prov: Option<u64>,
-    last_ack: Option<u64>,
+    pub ack_prov: Option<DataSeq>,
+    last_ack: Option<DataSeq>,
     /// The data ACKs seen (a value equal to the one before left out: it can never advance).
     pub acks: Decimator<AckPt>,
 }
@@ -424,14 +425,14 @@ impl Collector {
             if let Some(dsn) = r.dsn {
                 let s = cs.seq[rdir.index()].get_or_insert_with(new_seq);
                 s.low = Some(match s.low {
-                    Some(m) if (dsn.wrapping_sub(m) as i64) >= 0 => m,
+                    Some(m) if dsn - m >= 0 => m,
                     _ => dsn,
                 });
                 let prov = *s.prov.get_or_insert(dsn);
                 let p = SeqPt {
                     seq: seq_no,
                     ts_ns: r.ts_ns,
-                    d: dsn.wrapping_sub(prov) as i64,
+                    d: dsn - prov,
                     len: r.payload_len,
                     subflow: r.subflow,
                     reinjected: r.reinjected_bytes > 0,
@@ -456,7 +457,7 @@ impl Collector {
             if s.last_ack != Some(ack) {
                 s.last_ack = Some(ack);
                 let prov = *s.ack_prov.get_or_insert(ack);
-                s.acks.push(AckPt { ts_ns: r.ts_ns, d: ack.wrapping_sub(prov) as i64 });
+                s.acks.push(AckPt { ts_ns: r.ts_ns, d: ack - prov });
             }
         }
         if let Some((d, ms)) = rtt {

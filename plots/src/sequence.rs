@@ -4,6 +4,7 @@
 //! shows as interleaved colours, a path cut as one colour stopping and another taking over,
 //! with reinjections where the lost window is resent.
 use mptcp_dissector::track::{Connection, Dir};
+use mptcp_wire::seq::DataSeq;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -68,7 +69,7 @@ pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSe
     // not in the capture. Wrapping: DSNs are 64-bit sequence space (RFC 8684 §3.3).
     let Some(base) = conn.data(dir).first_dsn.or(sd.low) else { return s };
     let prov = sd.prov.unwrap_or(base);
-    let rel = |d: i64| prov.wrapping_add(d as u64).wrapping_sub(base) as i64;
+    let rel = |d: i64| DataSeq(prov.0.wrapping_add(d as u64)) - base;
     let mut pts: Vec<&SeqPt> = sd.subflows.iter().flat_map(|(_, d)| d.points()).chain(sd.rein.points()).collect();
     pts.sort_by_key(|p| p.seq);
     pts.dedup_by_key(|p| p.seq);
@@ -89,7 +90,7 @@ pub fn sequence_series(cap: &Capture, conn: &Connection, dir: Dir) -> SequenceSe
     }
     let ack_prov = sd.ack_prov.unwrap_or(base);
     for a in sd.acks.points() {
-        let ack_rel = ack_prov.wrapping_add(a.d as u64).wrapping_sub(base) as i64;
+        let ack_rel = DataSeq(ack_prov.0.wrapping_add(a.d as u64)) - base;
         // Only advances: a retransmitted segment on a stale subflow repeats an old data ACK,
         // which acknowledges nothing new.
         if s.acks.last().is_none_or(|l| ack_rel > l.ack_rel) {

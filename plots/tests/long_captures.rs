@@ -9,6 +9,7 @@ use mptcp_dissector::pipeline::Sink;
 use mptcp_dissector::track::{Dir, SegmentRecord};
 use mptcp_plots::{collect, collect_for, collect_with, render_file, rtt, sequence, throughput, Capture, Collector, PlotKind, PlotOptions};
 use mptcp_plots::{MAX_POINTS, MAX_SIDE};
+use mptcp_wire::seq::DataSeq;
 
 const INTERVAL_NS: u64 = 100_000_000;
 const KINDS: [PlotKind; 4] = [PlotKind::Throughput, PlotKind::Sequence, PlotKind::Rtt, PlotKind::Subflows];
@@ -69,7 +70,7 @@ fn five_million_segments_keep_bounded_points_and_every_extreme() {
     let conn = analysis.connections[0].clone();
     let sfs = conn.subflow_ids.clone();
     assert!(sfs.len() >= 2);
-    let base = conn.c2s.first_dsn.unwrap();
+    let base = conn.c2s.first_dsn.unwrap().0;
     let start = (analysis.stats.first_ts * 1e9).round() as u64;
 
     // 1 ms intervals: about 100,000 of them, decimated too.
@@ -114,7 +115,7 @@ fn five_million_segments_keep_bounded_points_and_every_extreme() {
                 next += u64::from(len);
                 (next - u64::from(len)) as i64
             };
-            r.dsn = Some(base.wrapping_add(rel as u64));
+            r.dsn = Some(DataSeq(base.wrapping_add(rel as u64)));
             widen(seq_range.entry(sf).or_default(), rel, rel + i64::from(len));
             add_tput(Some(sf), ts, u64::from(len));
             add_tput(None, ts, r.new_bytes);
@@ -122,7 +123,7 @@ fn five_million_segments_keep_bounded_points_and_every_extreme() {
             // The server's ACKs: data ACK of the client's data, and an RTT sample on most.
             r.c2s = false;
             acked = acked.max(next.saturating_sub(rng.below(200_000)));
-            r.data_ack = Some(base.wrapping_add(acked));
+            r.data_ack = Some(DataSeq(base.wrapping_add(acked)));
             widen(&mut ack_range, acked as i64, acked as i64);
             if rng.below(4) > 0 {
                 let ms = match i {
@@ -334,10 +335,10 @@ fn random_records_neither_panic_nor_grow() {
             connection: Some(rng.below(conns as u64 + 1) as usize),
             c2s: rng.below(2) == 0,
             payload_len: pick(&mut rng, [0, 1, u32::MAX as u64]) as u32,
-            dsn: Some(pick(&mut rng, [0, u64::MAX, i])),
+            dsn: Some(DataSeq(pick(&mut rng, [0, u64::MAX, i]))),
             new_bytes: pick(&mut rng, [0, u64::MAX, 100]),
             reinjected_bytes: rng.below(2),
-            data_ack: Some(pick(&mut rng, [0, u64::MAX, i])),
+            data_ack: Some(DataSeq(pick(&mut rng, [0, u64::MAX, i]))),
             rtt: Some((if rng.below(2) == 0 { Dir::C2s } else { Dir::S2c }, (pick(&mut rng, [0, 1, 2]) % 4) as f64 * 1e300)),
             ..Default::default()
         };

@@ -16,7 +16,7 @@
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
 //! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
 //! let cap = mptcp_plots::collect("two-subflows.pcap", &mut reader, 100_000_000);
-//! let verdicts = mptcp_dissector::verify::verify("two-subflows.pcap", &cap.analysis, &[]);
+//! let verdicts = mptcp_dissector::analysis::verify::verify("two-subflows.pcap", &cap.analysis, &[]);
 //! assert_eq!((verdicts.passed, verdicts.failed, verdicts.skipped), (12, 0, 4));
 //! let mut html = Vec::new();
 //! mptcp_report::write_html(&mut html, &cap, &verdicts, &mptcp_report::Options::default()).unwrap();
@@ -30,8 +30,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use mptcp_dissector::analysis::verify::{CheckResult, Outcome, VerifyReport};
 use mptcp_dissector::track::{Connection, Dir, Event, Subflow, SubflowKind};
-use mptcp_dissector::verify::{CheckResult, Outcome, VerifyReport};
 use mptcp_plots::{Capture, PlotKind, PlotOptions};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 
@@ -217,10 +217,10 @@ fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {
             c.id,
             esc(&c.client.to_string()),
             esc(&c.server.to_string()),
-            esc(c.client_key.as_deref().unwrap_or("-")),
-            esc(c.client_token.as_deref().unwrap_or("-")),
-            esc(c.server_key.as_deref().unwrap_or("-")),
-            esc(c.server_token.as_deref().unwrap_or("-")),
+            esc(&c.client_key.map_or("-".into(), |v| v.to_string())),
+            esc(&c.client_token.map_or("-".into(), |v| v.to_string())),
+            esc(&c.server_key.map_or("-".into(), |v| v.to_string())),
+            esc(&c.server_token.map_or("-".into(), |v| v.to_string())),
         );
         let subflows: Vec<&Subflow> = c.subflow_ids.iter().filter_map(|&i| a.subflows.get(i)).collect();
         write_subflows(h, cap, &subflows);
@@ -337,7 +337,7 @@ fn write_events(h: &mut String, cap: &Capture, events: &[Event], opts: &Options)
             e.frame,
             esc(&event_word(e)),
             e.connection.map_or("-".into(), |c| c.to_string()),
-            esc(e.token.as_deref().unwrap_or("-")),
+            esc(&e.token.map_or("-".into(), |t| t.to_string())),
             e.subflow.map_or("-".into(), |c| c.to_string()),
             esc(&e.saddr.to_string()),
             esc(&e.daddr.to_string()),

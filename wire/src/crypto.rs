@@ -5,18 +5,84 @@
 //! constant-time comparison buys nothing.
 //!
 //! ```
-//! use mptcp_wire::crypto::{key_material, Version};
-//! let km = key_material(Version::V1, 0x1fdb5df328bc3def);
-//! assert_eq!(km.token, 0x239fbdb0);
-//! assert_eq!(km.idsn, 14413541604287230029);
+//! use mptcp_wire::crypto::{key_material, Idsn, Key, Token, Version};
+//! let km = key_material(Version::V1, Key(0x1fdb5df328bc3def));
+//! assert_eq!(km.token, Token(0x239fbdb0));
+//! assert_eq!(km.idsn, Idsn(14413541604287230029));
+//! // As every report writes them: keys and tokens in lowercase hex of fixed width, IDSNs in
+//! // decimal (a JSON string, see `json`).
+//! assert_eq!((Key(0x1f).to_string(), km.token.to_string()), ("000000000000001f".into(), "239fbdb0".into()));
+//! assert_eq!(serde_json::to_string(&km.idsn).unwrap(), "\"14413541604287230029\"");
 //! ```
 
+use std::fmt;
 use std::net::IpAddr;
 
-use hmac::digest::{Key, KeyInit};
+use hmac::digest::{Key as HmacKey, KeyInit};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+
+use crate::seq::DataSeq;
+
+/// A 64-bit MPTCP key (RFC 8684 §3.1), as MP_CAPABLE carries it. Written (`Display`, JSON) as
+/// 16 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub u64);
+
+/// A connection's 32-bit token (RFC 8684 §3.2): what MP_JOIN SYNs carry to name it. Written as
+/// 8 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Token(pub u32);
+
+/// An initial data sequence number (RFC 8684 §3.1): the DSN of the SYN, one below the first data
+/// byte's. Written in decimal, and in JSON as a string of its digits (see [`crate::json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Idsn(pub u64);
+
+impl Idsn {
+    /// DSN of the first data byte: the IDSN plus one (the SYN takes one).
+    pub fn first_dsn(self) -> DataSeq {
+        DataSeq(self.0) + 1
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl fmt::Display for Idsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+// JSON strings, as `Display` writes them (no allocation: `collect_str` formats into the output).
+impl serde::Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl serde::Serialize for Token {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl serde::Serialize for Idsn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// MPTCP protocol version; it selects the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -31,30 +97,36 @@ pub enum Version {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct KeyMaterial {
     /// Most significant 32 bits of the key's hash; identifies the connection in MP_JOIN.
-    pub token: u32,
+    pub token: Token,
     /// Least significant 64 bits of the key's hash: the initial data sequence number. The first
     /// data byte has DSN `idsn + 1`.
-    pub idsn: u64,
+    pub idsn: Idsn,
 }
 
 /// Token and IDSN of `key`: hash the key's 8 big-endian bytes; the token is the digest's first 4
 /// bytes, the IDSN its last 8, both read big-endian. For SHA-1 (20-byte digest) the IDSN is bytes
 /// 12..20 — RFC 6824 §3.1 "least significant 64 bits", and what the Linux kernels do (upstream
 /// `mptcp_crypto_key_sha`, out-of-tree `mptcp_key_sha1` followed by `ntohll`).
-pub fn key_material(version: Version, key: u64) -> KeyMaterial {
-    let input = key.to_be_bytes();
+pub fn key_material(version: Version, key: Key) -> KeyMaterial {
+    let input = key.0.to_be_bytes();
     match version {
         Version::V1 => {
             let digest: [u8; 32] = Sha256::digest(input).into();
             let [t0, t1, t2, t3, ..] = digest;
             let [.., i0, i1, i2, i3, i4, i5, i6, i7] = digest;
-            KeyMaterial { token: u32::from_be_bytes([t0, t1, t2, t3]), idsn: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) }
+            KeyMaterial {
+                token: Token(u32::from_be_bytes([t0, t1, t2, t3])),
+                idsn: Idsn(u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7])),
+            }
         }
         Version::V0 => {
             let digest: [u8; 20] = Sha1::digest(input).into();
             let [t0, t1, t2, t3, ..] = digest;
             let [.., i0, i1, i2, i3, i4, i5, i6, i7] = digest;
-            KeyMaterial { token: u32::from_be_bytes([t0, t1, t2, t3]), idsn: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) }
+            KeyMaterial {
+                token: Token(u32::from_be_bytes([t0, t1, t2, t3])),
+                idsn: Idsn(u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7])),
+            }
         }
     }
 }
@@ -64,9 +136,9 @@ pub fn key_material(version: Version, key: u64) -> KeyMaterial {
 /// RFC 2104 §2 zero-pads short keys to the block size itself, so this is the same key the
 /// kernel's `mptcp_crypto_hmac_sha` uses; building the full block avoids the fallible
 /// `new_from_slice`.
-fn hmac_key<M: KeyInit>(first: u64, second: u64) -> Key<M> {
-    let mut key = Key::<M>::default();
-    let bytes = first.to_be_bytes().into_iter().chain(second.to_be_bytes());
+fn hmac_key<M: KeyInit>(first: Key, second: Key) -> HmacKey<M> {
+    let mut key = HmacKey::<M>::default();
+    let bytes = first.0.to_be_bytes().into_iter().chain(second.0.to_be_bytes());
     for (dst, src) in key.iter_mut().zip(bytes) {
         *dst = src;
     }
@@ -75,7 +147,7 @@ fn hmac_key<M: KeyInit>(first: u64, second: u64) -> Key<M> {
 
 /// The full HMAC over `key1 ‖ key2` and the concatenation of `parts`, padded on the right with
 /// zeros to 32 bytes for SHA-1 (whose output is 20 bytes).
-fn hmac_full(version: Version, key1: u64, key2: u64, parts: &[&[u8]]) -> [u8; 32] {
+fn hmac_full(version: Version, key1: Key, key2: Key, parts: &[&[u8]]) -> [u8; 32] {
     match version {
         Version::V1 => {
             let mut mac = <Hmac<Sha256> as KeyInit>::new(&hmac_key::<Hmac<Sha256>>(key1, key2));
@@ -102,7 +174,7 @@ fn hmac_full(version: Version, key1: u64, key2: u64, parts: &[&[u8]]) -> [u8; 32
 /// MP_JOIN SYN/ACK truncated HMAC (RFC 8684 §3.2): the leftmost 64 bits of
 /// HMAC(Key=KeyB‖KeyA, Msg=NonceB‖NonceA). B is the SYN/ACK's sender, i.e. the host that
 /// received the join SYN; A is the host that sent it.
-pub fn join_synack_hmac(version: Version, key_b: u64, key_a: u64, nonce_b: u32, nonce_a: u32) -> u64 {
+pub fn join_synack_hmac(version: Version, key_b: Key, key_a: Key, nonce_b: u32, nonce_a: u32) -> u64 {
     let full = hmac_full(version, key_b, key_a, &[&nonce_b.to_be_bytes(), &nonce_a.to_be_bytes()]);
     let [h0, h1, h2, h3, h4, h5, h6, h7, ..] = full;
     u64::from_be_bytes([h0, h1, h2, h3, h4, h5, h6, h7])
@@ -111,7 +183,7 @@ pub fn join_synack_hmac(version: Version, key_b: u64, key_a: u64, nonce_b: u32, 
 /// MP_JOIN third-ACK HMAC (RFC 8684 §3.2): the leftmost 160 bits of
 /// HMAC(Key=KeyA‖KeyB, Msg=NonceA‖NonceB), A being the host that sent the join SYN. With v0
 /// (HMAC-SHA1) that is the whole HMAC.
-pub fn join_ack_hmac(version: Version, key_a: u64, key_b: u64, nonce_a: u32, nonce_b: u32) -> [u8; 20] {
+pub fn join_ack_hmac(version: Version, key_a: Key, key_b: Key, nonce_a: u32, nonce_b: u32) -> [u8; 20] {
     let full = hmac_full(version, key_a, key_b, &[&nonce_a.to_be_bytes(), &nonce_b.to_be_bytes()]);
     let mut out = [0u8; 20];
     for (dst, src) in out.iter_mut().zip(full) {
@@ -126,7 +198,7 @@ pub fn join_ack_hmac(version: Version, key_a: u64, key_b: u64, nonce_a: u32, non
 ///
 /// `addr` is hashed in the family it was sent in: an IPv4 address carried in an IPv6 ADD_ADDR
 /// (`::ffff:a.b.c.d`) must be passed as `IpAddr::V6`, not canonicalised.
-pub fn add_addr_hmac(sender_key: u64, receiver_key: u64, address_id: u8, addr: IpAddr, port: Option<u16>) -> [u8; 32] {
+pub fn add_addr_hmac(sender_key: Key, receiver_key: Key, address_id: u8, addr: IpAddr, port: Option<u16>) -> [u8; 32] {
     let port = port.unwrap_or(0).to_be_bytes();
     let id = [address_id];
     match addr {
@@ -149,8 +221,8 @@ pub enum AddAddrHmacVerdict {
 
 /// Check the 64-bit HMAC of a (non-echo) ADD_ADDR; see [`add_addr_hmac`] for the arguments.
 pub fn check_add_addr_hmac(
-    sender_key: u64,
-    receiver_key: u64,
+    sender_key: Key,
+    receiver_key: Key,
     address_id: u8,
     addr: IpAddr,
     port: Option<u16>,
@@ -292,20 +364,20 @@ mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    const KEY_A: u64 = 0x1fdb5df328bc3def;
-    const KEY_B: u64 = 0x29a6c86981ad933c;
+    const KEY_A: Key = Key(0x1fdb5df328bc3def);
+    const KEY_B: Key = Key(0x29a6c86981ad933c);
     const NONCE_A: u32 = 0x0102_0304;
     const NONCE_B: u32 = 0xa0b0_c0d0;
 
     #[test]
     fn key_material_v1_vectors() {
-        assert_eq!(key_material(Version::V1, KEY_A), KeyMaterial { token: 0x239fbdb0, idsn: 14413541604287230029 });
-        assert_eq!(key_material(Version::V1, KEY_B), KeyMaterial { token: 0xa35d6d82, idsn: 11713449205243392241 });
+        assert_eq!(key_material(Version::V1, KEY_A), KeyMaterial { token: Token(0x239fbdb0), idsn: Idsn(14413541604287230029) });
+        assert_eq!(key_material(Version::V1, KEY_B), KeyMaterial { token: Token(0xa35d6d82), idsn: Idsn(11713449205243392241) });
     }
 
     #[test]
     fn key_material_v0_vector() {
-        assert_eq!(key_material(Version::V0, KEY_A), KeyMaterial { token: 0x7550f54b, idsn: 17069008146799116759 });
+        assert_eq!(key_material(Version::V0, KEY_A), KeyMaterial { token: Token(0x7550f54b), idsn: Idsn(17069008146799116759) });
     }
 
     // Expected values computed independently with Python 3:
@@ -342,8 +414,8 @@ mod tests {
         out
     }
 
-    const ADD_SENDER: u64 = 0x73bb150358a0aecb;
-    const ADD_RECEIVER: u64 = 0x8f0c7c64a6a32ac1;
+    const ADD_SENDER: Key = Key(0x73bb150358a0aecb);
+    const ADD_RECEIVER: Key = Key(0x8f0c7c64a6a32ac1);
     const ADD_ADDR4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 136, 225));
 
     #[test]

@@ -26,15 +26,16 @@ impl Serialize for Dec64 {
     }
 }
 
-/// `#[serde(serialize_with = "crate::json::dec")]` for a `u64` field.
-pub fn dec<S: Serializer>(v: &u64, serializer: S) -> Result<S::Ok, S::Error> {
-    Dec64(*v).serialize(serializer)
+/// `#[serde(serialize_with = "crate::json::dec")]` for a `u64` or [`DataSeq`](crate::seq::DataSeq)
+/// field.
+pub fn dec<T: Copy + Into<u64>, S: Serializer>(v: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    Dec64((*v).into()).serialize(serializer)
 }
 
-/// `#[serde(serialize_with = "crate::json::opt_dec")]` for an `Option<u64>` field (`null` when
-/// absent).
-pub fn opt_dec<S: Serializer>(v: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
-    v.map(Dec64).serialize(serializer)
+/// `#[serde(serialize_with = "crate::json::opt_dec")]` for an `Option<u64>` or
+/// `Option<DataSeq>` field (`null` when absent).
+pub fn opt_dec<T: Copy + Into<u64>, S: Serializer>(v: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+    v.map(|v| Dec64(v.into())).serialize(serializer)
 }
 
 /// `#[serde(serialize_with = "crate::json::dec_ranges")]` for DSN ranges `[start, end)`: a list

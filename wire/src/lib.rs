@@ -13,7 +13,7 @@
 //! subtypes and reserved bits are kept as data.
 //!
 //! ```
-//! use mptcp_wire::crypto::{key_material, Version};
+//! use mptcp_wire::crypto::{key_material, Idsn, Key, Token, Version};
 //! use mptcp_wire::options::mptcp::MptcpOption;
 //! use mptcp_wire::options::mptcp_options;
 //!
@@ -33,8 +33,8 @@
 //!
 //! // The client key's token and IDSN, as tshark gives them (mptcp.expected_token 2856838867,
 //! // mptcp.expected_idsn 8725461058535105957).
-//! let km = key_material(Version::V1, 0x3c5d_1335_ebb2_3862);
-//! assert_eq!((km.token, km.idsn), (0xaa47_e6d3, 8_725_461_058_535_105_957));
+//! let km = key_material(Version::V1, Key(0x3c5d_1335_ebb2_3862));
+//! assert_eq!((km.token, km.idsn), (Token(0xaa47_e6d3), Idsn(8_725_461_058_535_105_957)));
 //!
 //! // Frame 13, the server's first data ACK: a DSS (§3.3) with an 8-byte data ACK, one past the
 //! // 1424 bytes of frame 8 (whose first byte has DSN IDSN + 1).
@@ -44,7 +44,7 @@
 //! ];
 //! let (_, opt) = mptcp_options(&options).next().unwrap().unwrap();
 //! let MptcpOption::Dss(dss) = opt else { panic!("{opt:?}") };
-//! assert_eq!(dss.data_ack.map(|a| a.value), Some(km.idsn + 1 + 1424));
+//! assert_eq!(dss.data_ack.map(|a| a.value), Some(km.idsn.0 + 1 + 1424));
 //! assert!(dss.mapping.is_none() && !dss.data_fin);
 //! ```
 #![forbid(unsafe_code)]

@@ -188,6 +188,13 @@ impl PartialOrd for DataSeq {
     }
 }
 
+/// The number itself (for JSON, see [`crate::json::opt_dec`]).
+impl From<DataSeq> for u64 {
+    fn from(v: DataSeq) -> u64 {
+        v.0
+    }
+}
+
 impl fmt::Display for DataSeq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)

@@ -49,7 +49,7 @@ pub fn run(args: &PlotArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         to: *to,
     };
     let interval_ns = match &interval {
-        Some(i) => mptcp_dissector::series::parse_interval(i).map_err(CliError::Usage)?,
+        Some(i) => mptcp_dissector::analysis::series::parse_interval(i).map_err(CliError::Usage)?,
         None => auto::plot_interval(file, &opts, cfg.limits, || open_capture(file, cfg))?,
     };
     let mut reader = open_capture(file, cfg)?;

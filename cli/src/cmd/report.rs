@@ -37,7 +37,7 @@ pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         say!("mptcp-trace: error: {name}: {e}");
         return Ok(ExitCode::from(2));
     }
-    let mut verdicts = mptcp_dissector::verify::verify(&name, &cap.analysis, &[]);
+    let mut verdicts = mptcp_dissector::analysis::verify::verify(&name, &cap.analysis, &[]);
     verdicts.require_connections(&cap.analysis, false);
     let opts = mptcp_report::Options {
         generator: format!("mptcp-trace {}", env!("CARGO_PKG_VERSION")),

@@ -96,7 +96,7 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::from(2));
         };
         if conn.found_by == mptcp_dissector::track::FoundBy::DataLevel {
-            from = conn.data(dir).gaps.last().map(|g| g.1).or(conn.data(dir).first_dsn);
+            from = conn.data(dir).gaps.last().map(|g| g.1).or(conn.data(dir).first_dsn.map(|d| d.0));
         }
     } else if sel.token.is_some() || sel.subflow.is_some() {
         return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use mptcp_dissector::series::{self, Row, Throughput};
+use mptcp_dissector::analysis::series::{self, Row, Throughput};
 use mptcp_dissector::track::{Analysis, Analyzer};
 
 use crate::capture::{analyze_input, capture_end};

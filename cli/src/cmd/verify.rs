@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use mptcp_dissector::analysis::verify::{self, Expectation, VerifyReport};
 use mptcp_dissector::track::Analyzer;
-use mptcp_dissector::verify::{self, Expectation, VerifyReport};
 use rayon::prelude::*;
 
 use crate::capture::{analyze_input, warning_of};

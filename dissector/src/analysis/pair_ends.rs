@@ -25,8 +25,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::CaptureReader;
-use crate::decode::{Decoded, TcpSegment};
 use crate::pipeline::{drive, Seen, Sink};
+use mptcp_wire::decode::{Decoded, TcpSegment};
 use std::ops::ControlFlow;
 
 /// Both gap differences of a handshake must be at least this (a round trip between the capture

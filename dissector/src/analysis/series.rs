@@ -2,9 +2,9 @@
 //! data-level goodput per interval (the `throughput` command and the plots).
 //!
 //! ```
+//! use mptcp_dissector::analysis::series::Throughput;
 //! use mptcp_dissector::capture::CaptureReader;
 //! use mptcp_dissector::pipeline::run_into;
-//! use mptcp_dissector::series::Throughput;
 //! use mptcp_dissector::track::{Analyzer, Limits};
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
 //! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::pipeline::Sink;
 use crate::track::SegmentRecord;
+use mptcp_wire::seq::DataSeq;
 
 /// Most interval buckets kept per series (bounded memory on long captures).
 pub const MAX_BUCKETS: usize = 1 << 20;
@@ -38,7 +39,7 @@ const AUTO_BASE_BUCKETS: usize = 4 * AUTO_POINTS as usize * 10;
 /// whether the transfer lasts 0.1 s or an hour.
 ///
 /// ```
-/// use mptcp_dissector::series::auto_interval;
+/// use mptcp_dissector::analysis::series::auto_interval;
 /// assert_eq!(auto_interval(100_000_000), 500_000); // 0.1 s: 500 µs, 200 points
 /// assert_eq!(auto_interval(3_600_000_000_000), 10_000_000_000); // 1 h: 10 s, 360 points
 /// ```
@@ -130,7 +131,7 @@ pub struct Throughput {
     /// connection → per bucket [c2s, s2c] data-level bytes that became deliverable in order.
     delivered: BTreeMap<usize, Buckets>,
     /// connection → highest data ACK seen for [c2s, s2c] data.
-    last_ack: BTreeMap<usize, [Option<u64>; 2]>,
+    last_ack: BTreeMap<usize, [Option<DataSeq>; 2]>,
     /// First and last time counted in any series.
     span: Option<(u64, u64)>,
     /// Buckets past MAX_BUCKETS that were not counted.
@@ -223,11 +224,11 @@ impl Throughput {
     }
 
     /// A data ACK for the `c2s` (or s2c) data of `conn`: counts the advance over the last one.
-    fn ack(&mut self, conn: usize, ts_ns: u64, c2s: bool, ack: u64) {
+    fn ack(&mut self, conn: usize, ts_ns: u64, c2s: bool, ack: DataSeq) {
         let last = &mut self.last_ack.entry(conn).or_default()[usize::from(!c2s)];
         let advance = match *last {
             // Wrapping distance; a backwards or absurd jump is not an advance.
-            Some(prev) => ack.wrapping_sub(prev) as i64,
+            Some(prev) => ack - prev,
             None => 0,
         };
         if last.is_none() || advance > 0 {
@@ -401,13 +402,13 @@ mod tests {
     fn data_acks_count_as_acked_goodput_of_the_other_direction() {
         let mut t = Throughput::new(100_000_000, None);
         let mut r = rec(1_000_000_000, 0, false, 0, 0);
-        r.data_ack = Some(5000); // s2c segment acknowledging c2s data: the baseline
+        r.data_ack = Some(DataSeq(5000)); // s2c segment acknowledging c2s data: the baseline
         t.segment(&r);
         r.ts_ns = 1_150_000_000;
-        r.data_ack = Some(6400);
+        r.data_ack = Some(DataSeq(6400));
         t.segment(&r);
         r.ts_ns = 1_160_000_000;
-        r.data_ack = Some(6000); // old ACK re-sent: no advance
+        r.data_ack = Some(DataSeq(6000)); // old ACK re-sent: no advance
         t.segment(&r);
         let rows = t.rows();
         let acked: Vec<_> = rows.iter().filter(|r| r.subflow.is_none()).map(|r| (r.c2s_acked_bytes, r.s2c_acked_bytes)).collect();
@@ -442,7 +443,7 @@ mod tests {
                     // Spread unevenly: squares of i over the span, two subflows, both ways.
                     let t = 1_000 + span_ns / (n * n) * i * i;
                     let mut r = rec(t, (i % 2) as usize, i % 3 != 0, 100 + (i % 7) as u32, (i % 5) * 10);
-                    r.data_ack = (i % 4 == 0).then_some(1_000_000 + i * 50);
+                    r.data_ack = (i % 4 == 0).then_some(DataSeq(1_000_000 + i * 50));
                     r
                 })
                 .collect();

@@ -7,12 +7,12 @@ use serde::Serialize;
 
 use crate::analysis::select::Selection;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::decode::{DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
-use crate::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 use crate::pipeline::{drive, Seen, Sink};
 use crate::report::tcpseq::{write_numbers, RelativeSeq};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::Analyzer;
+use mptcp_wire::decode::{DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
+use mptcp_wire::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Tracker {
 fn keeps(selection: &Selection, seen: &Seen<'_>) -> bool {
     let Some(r) = seen.record else { return false };
     let conn = r.connection.and_then(|c| seen.analyzer.and_then(|a| a.open_connection(c)));
-    let tokens = [conn.and_then(|c| c.client_token.as_deref()), conn.and_then(|c| c.server_token.as_deref())];
+    let tokens = [conn.and_then(|c| c.client_token), conn.and_then(|c| c.server_token)];
     selection.keeps_packet(r.connection, Some(r.subflow), tokens)
 }
 
@@ -476,7 +476,7 @@ fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
     }
 }
 
-/// A 64-bit sequence-space value as [`crate::json::Dec64`] writes it: a string of digits.
+/// A 64-bit sequence-space value as [`mptcp_wire::json::Dec64`] writes it: a string of digits.
 fn push_opt_dec(out: &mut Vec<u8>, v: Option<u64>) {
     match v {
         Some(v) => {
@@ -496,7 +496,7 @@ fn write_malformed_json(out: &mut Vec<u8>, options: &[u8], offset: usize, issue:
     let raw = options.get(offset..).map_or(&[][..], |r| r.get(..len).unwrap_or(r));
     out.extend_from_slice(b"{\"subtype\":");
     match raw.get(2) {
-        Some(b) => serde_json::to_writer(&mut *out, crate::options::mptcp::subtype_name(b >> 4))?,
+        Some(b) => serde_json::to_writer(&mut *out, mptcp_wire::options::mptcp::subtype_name(b >> 4))?,
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"malformed\":true,\"raw\":\"");
@@ -568,7 +568,7 @@ mod tests {
             assert_eq!(out, v.to_string().into_bytes(), "{v}");
         }
     }
-    use crate::options::mptcp::arb::arb_option;
+    use mptcp_wire::options::mptcp::arb::arb_option;
     use proptest::prelude::*;
 
     proptest! {

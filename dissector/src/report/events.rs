@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::track::{Analysis, AnomalyKind, Connection, EventKind, Side, Subflow};
+use mptcp_wire::crypto::Token;
 
 /// Fields `ip mptcp monitor` can print that the wire cannot show: the interface index, the
 /// path manager's timeout, the socket error and the reset details the kernel keeps to itself.
@@ -32,8 +33,8 @@ pub struct MonitorLine {
 }
 
 impl MonitorLine {
-    fn new(kind: &str, token: &str) -> Self {
-        MonitorLine { kind: kind.into(), fields: vec![("token".into(), token.into())], ts: None, frame: None }
+    fn new(kind: &str, token: Token) -> Self {
+        MonitorLine { kind: kind.into(), fields: vec![("token".into(), token.to_string())], ts: None, frame: None }
     }
 
     fn push(&mut self, key: &str, value: impl fmt::Display) {
@@ -126,7 +127,7 @@ fn host_view(sf: &Subflow, me_client: bool) -> HostView {
 }
 
 /// `token remid locid saddr daddr sport dport` of a subflow, as `mptcp_event_put_token_and_ssk`.
-fn subflow_line(kind: &str, token: &str, sf: &Subflow, me_client: bool) -> MonitorLine {
+fn subflow_line(kind: &str, token: Token, sf: &Subflow, me_client: bool) -> MonitorLine {
     let v = host_view(sf, me_client);
     let mut line = MonitorLine::new(kind, token);
     if let Some(id) = v.remote_id {
@@ -141,7 +142,7 @@ fn subflow_line(kind: &str, token: &str, sf: &Subflow, me_client: bool) -> Monit
 
 /// CREATED / ESTABLISHED: the initial subflow's ends, and `flags` (server side 2, the peer's
 /// MP_CAPABLE C flag "no joins to address id 0" 1) when not zero.
-fn connection_line(kind: &str, token: &str, conn: &Connection, me_client: bool) -> MonitorLine {
+fn connection_line(kind: &str, token: Token, conn: &Connection, me_client: bool) -> MonitorLine {
     let mut line = MonitorLine::new(kind, token);
     line.push("remid", 0);
     line.push("locid", 0);
@@ -179,8 +180,7 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
         if conn.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake) {
             continue;
         }
-        let token = if me_client { &conn.client_token } else { &conn.server_token };
-        let Some(token) = token.as_deref() else { continue };
+        let Some(token) = (if me_client { conn.client_token } else { conn.server_token }) else { continue };
         let sf = e.subflow.and_then(|s| a.subflows.get(s)).filter(|s| s.connection == Some(conn.id));
         // Did this host receive the packet that shows the event?
         let received = sf.map(|s| sent_by_client(s, e.saddr) != me_client);

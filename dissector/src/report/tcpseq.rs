@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::decode::{TcpFlags, TcpSegment};
+use mptcp_wire::decode::{TcpFlags, TcpSegment};
 
 /// Four-tuples remembered before the table is emptied.
 pub const MAX_FLOWS: usize = 65_536;

@@ -15,9 +15,9 @@ use super::data;
 use super::mappings::Mapping;
 use super::model::ChecksumFailure;
 use super::{Analyzer, Ctx, Dir};
-use crate::crypto::{DssChecksum, DssChecksumVerdict};
-use crate::decode::TcpSegment;
-use crate::seq::DataSeq;
+use mptcp_wire::crypto::{DssChecksum, DssChecksumVerdict};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::seq::DataSeq;
 
 /// At most this many checksum failures are kept per connection.
 const MAX_FAILURES: usize = 16;
@@ -152,7 +152,7 @@ impl Analyzer {
                         frame: Some(c.frame),
                         subflow: ctx.flow,
                         dir: ctx.dir,
-                        dsn: Some(c.dsn.0),
+                        dsn: Some(c.dsn),
                         length: c.data_len,
                         dropped: drop,
                         mp_fail_frame: None,
@@ -241,7 +241,7 @@ impl Analyzer {
         match conn.checksum_failures.iter_mut().find(|x| x.subflow == ctx.flow && x.dir == data_dir && x.mp_fail_frame.is_none()) {
             Some(x) => {
                 x.mp_fail_frame = Some(ctx.frame);
-                x.mp_fail_dsn = Some(dsn);
+                x.mp_fail_dsn = Some(DataSeq(dsn));
                 x.others_open = others_open;
             }
             None if n < MAX_FAILURES => conn.checksum_failures.push(ChecksumFailure {
@@ -252,7 +252,7 @@ impl Analyzer {
                 length: 0,
                 dropped: false,
                 mp_fail_frame: Some(ctx.frame),
-                mp_fail_dsn: Some(dsn),
+                mp_fail_dsn: Some(DataSeq(dsn)),
                 others_open,
                 mp_fail_echo_frame: None,
                 options_stopped_frame: None,

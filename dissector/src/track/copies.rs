@@ -14,7 +14,7 @@
 //! the router's queue while other segments were captured on their way in.
 use std::collections::VecDeque;
 
-use crate::decode::TcpSegment;
+use mptcp_wire::decode::TcpSegment;
 
 /// How long a forwarded copy may wait in the router's queue (capture time).
 const WINDOW_NS: u64 = 3_000_000_000;
@@ -122,7 +122,7 @@ pub(super) fn is_copy(fc: &mut FlowCopies, recent: &mut Recent, flow: usize, di:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TcpFlags;
+    use mptcp_wire::decode::TcpFlags;
     use std::net::{IpAddr, Ipv4Addr};
 
     fn seg(seq: u32, len: u32, checksum: u16, ttl: u8) -> TcpSegment<'static> {

@@ -5,8 +5,8 @@ use super::hashing::{Hashing, StreamHash};
 use super::model::{Connection, Dir};
 use super::receiver::{Carry, Copies, ReceiverView};
 use crate::reassembly::{Chunk, HoleKind, Reassembler, ReassemblyLimits};
-use crate::seq::DataSeq;
 use crate::track::kinds::FoundBy;
+use mptcp_wire::seq::DataSeq;
 
 /// Receives a connection direction's data-level byte stream, in order.
 pub trait DataSink {
@@ -344,7 +344,7 @@ impl DataLevel {
             dd.gaps = sum.gaps.ranges;
             dd.uncaptured_bytes = sum.uncaptured.bytes;
             dd.uncaptured = sum.uncaptured.ranges;
-            dd.data_fin_dsn = sum.data_fin;
+            dd.data_fin_dsn = sum.data_fin.map(DataSeq);
             dd.caps_hit = sum.caps_hit;
             dd.capped_bytes = sum.capped_bytes;
             dd.mismatched_bytes = sum.mismatched_bytes;

@@ -5,9 +5,9 @@
 //! subflow's ISN by its length). The rebuilt stream is that payload, then the data level.
 use super::data::DataLevel;
 use super::{Analyzer, Ctx, Dir};
-use crate::decode::TcpSegment;
-use crate::seq::DataSeq;
 use crate::track::kinds::AnomalyKind;
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::seq::DataSeq;
 
 /// The payload of a connection's SYN, until the stream of its direction starts.
 #[derive(Debug, Clone, Default)]

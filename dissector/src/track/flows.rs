@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use super::mappings::Fresh;
 use super::state::key_of;
 use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind};
-use crate::decode::TcpSegment;
-use crate::seq::SubflowSeq;
 use crate::track::kinds::{AnomalyKind, EndHow, RoleRule};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::seq::SubflowSeq;
 
 impl Analyzer {
     /// Finds or creates the flow of a segment; `None` when the flow cap is hit.

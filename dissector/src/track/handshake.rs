@@ -7,11 +7,11 @@ use ahash::HashMap;
 use super::checks::{CheckId, Verdict};
 use super::mappings::Mapping;
 use super::state::Conn;
-use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, EventKind, SubflowKind};
-use crate::crypto::{self, Version};
-use crate::options::mptcp::{MpCapable, MpJoin};
-use crate::seq::DataSeq;
+use super::{swap_roles, Analyzer, Anomaly, ConnState, Connection, Ctx, Dir, EventKind, OrphanToken, SubflowKind};
 use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
+use mptcp_wire::crypto::{self, Key, Token, Version};
+use mptcp_wire::options::mptcp::{MpCapable, MpJoin};
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
 impl Analyzer {
     pub(super) fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable) {
@@ -33,7 +33,7 @@ impl Analyzer {
             conn.syn_flags = c.flags;
             // v0: the client's key is in the SYN.
             if let Some(k) = c.sender_key {
-                set_key(conn, Dir::C2s, k, &mut self.tokens);
+                set_key(conn, Dir::C2s, Key(k), &mut self.tokens);
             }
             self.event(ctx, EventKind::Created, Some(id), |_| {});
             return;
@@ -79,24 +79,24 @@ impl Analyzer {
             conn.version = Some(c.version);
             conn.checksums = (conn.syn_flags & 0x80 != 0) || (c.flags & 0x80 != 0);
             conn.synack_flags.get_or_insert(c.flags);
-            if let Some(k) = c.sender_key {
+            if let Some(k) = c.sender_key.map(Key) {
                 conn.work.synack_key = Some(k);
                 set_key(conn, Dir::S2c, k, &mut self.tokens);
             }
             return;
         }
         // Third ACK (20 bytes) or first data (22/24): the sender's and receiver's keys.
-        let (Some(sk), Some(rk)) = (c.sender_key, c.receiver_key) else { return };
+        let (Some(sk), Some(rk)) = (c.sender_key.map(Key), c.receiver_key.map(Key)) else { return };
         let (snd, rcv) = (ctx.dir, ctx.dir.flip());
         let mut mismatch = Vec::new();
         if let Some(known) = conn.key(rcv) {
             if known != rk {
-                mismatch.push(format!("receiver key {rk:016x} is not the SYN/ACK key {known:016x}"));
+                mismatch.push(format!("receiver key {rk} is not the SYN/ACK key {known}"));
             }
         }
         if let Some(known) = conn.key(snd) {
             if known != sk {
-                mismatch.push(format!("sender key {sk:016x} is not the key {known:016x} seen before"));
+                mismatch.push(format!("sender key {sk} is not the key {known} seen before"));
             }
         }
         let id = CheckId::CapableKeyEcho;
@@ -122,11 +122,11 @@ impl Analyzer {
         if let Some(dll) = c.data_level_length {
             if let Some(conn) = self.conns.get(cid) {
                 if let Some(idsn) = conn.key(snd).map(|k| crypto::key_material(Version::V1, k).idsn) {
-                    let m = Mapping { dsn: DataSeq(idsn) + 1, ssn: 1, data_len: u32::from(dll) };
+                    let m = Mapping { dsn: idsn.first_dsn(), ssn: 1, data_len: u32::from(dll) };
                     let checksum = c.checksum;
                     self.cur.mapping = Some(super::model::MappingRecord {
-                        dsn: m.dsn.0,
-                        subflow_seq: 1,
+                        dsn: m.dsn,
+                        subflow_seq: SubflowSeq(1),
                         length: dll,
                         data_fin: false,
                         checksum,
@@ -191,7 +191,7 @@ impl Analyzer {
             let first = f.kind == SubflowKind::Tcp || f.orphan_token.is_none();
             f.kind = SubflowKind::Unknown;
             if first && f.orphan_token.is_none() {
-                f.orphan_token = Some(String::new());
+                f.orphan_token = Some(OrphanToken::Unknown);
                 let (c, s) = (f.client, f.server);
                 self.global_anomaly(ctx.frame, AnomalyKind::OrphanSubflow, || {
                     format!("{why}: subflow {c} -> {s} has no connection in the capture")
@@ -214,17 +214,17 @@ impl Analyzer {
                 f.backup = s.backup;
                 f.work.join_state.token = Some(s.token);
                 f.work.join_state.client_nonce = Some(s.nonce);
-                match self.tokens.get(&s.token).copied() {
+                match self.tokens.get(&Token(s.token)).copied() {
                     Some(cid) => {
                         f.connection = Some(cid);
                         let Some(conn) = self.conns.get_mut(cid) else { return };
-                        f.initiator_is_client = conn.server_token.as_deref() == Some(&hex32(s.token));
+                        f.initiator_is_client = conn.server_token == Some(Token(s.token));
                         conn.subflow_ids.push(ctx.flow);
                         let id = CheckId::JoinToken;
                         conn.checks.record(id, Verdict::Pass, ctx.frame, String::new);
                     }
                     None => {
-                        f.orphan_token = Some(hex32(s.token));
+                        f.orphan_token = Some(OrphanToken::Join(Token(s.token)));
                         let token = s.token;
                         self.global_anomaly(ctx.frame, AnomalyKind::JoinUnknownToken, || {
                             format!("MP_JOIN SYN with token {token:08x}, which no MP_CAPABLE handshake in the capture produced")
@@ -301,28 +301,19 @@ impl Analyzer {
     }
 }
 
-fn hex64(v: u64) -> String {
-    format!("{v:016x}")
-}
-
-pub(super) fn hex32(v: u32) -> String {
-    format!("{v:08x}")
-}
-
 /// Records one side's key and what derives from it, and registers its token.
-fn set_key(conn: &mut Conn, side: Dir, key: u64, tokens: &mut HashMap<u32, usize>) {
+fn set_key(conn: &mut Conn, side: Dir, key: Key, tokens: &mut HashMap<Token, usize>) {
     let version = conn.crypto_version().unwrap_or(Version::V1);
     let km = crypto::key_material(version, key);
-    conn.work.keys[side.index()] = Some(key);
     match side {
         Dir::C2s => {
-            conn.client_key = Some(hex64(key));
-            conn.client_token = Some(hex32(km.token));
+            conn.client_key = Some(key);
+            conn.client_token = Some(km.token);
             conn.client_idsn = Some(km.idsn);
         }
         Dir::S2c => {
-            conn.server_key = Some(hex64(key));
-            conn.server_token = Some(hex32(km.token));
+            conn.server_key = Some(key);
+            conn.server_token = Some(km.token);
             conn.server_idsn = Some(km.idsn);
         }
     }
@@ -332,7 +323,7 @@ fn set_key(conn: &mut Conn, side: Dir, key: u64, tokens: &mut HashMap<u32, usize
     tokens.insert(km.token, conn.id);
     let last = &mut conn.work.last_dsn[side.index()];
     if last.is_none() {
-        *last = Some(DataSeq(km.idsn) + 1);
+        *last = Some(km.idsn.first_dsn());
     }
 }
 
@@ -342,6 +333,7 @@ mod tests {
     use super::super::EventKind;
     use super::*;
     use hmac::{Hmac, Mac};
+    use mptcp_wire::crypto::Idsn;
     use sha2::Sha256;
 
     fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
@@ -361,9 +353,9 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!((c.version, c.state, c.found_by), (Some(1), ConnState::Established, FoundBy::MpCapable));
-        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
-        assert_eq!(c.server_token.as_deref(), Some(format!("{TOKEN_B:08x}").as_str()));
-        assert_eq!(c.client_idsn, Some(IDSN_A));
+        assert_eq!(c.client_token, Some(Token(TOKEN_A)));
+        assert_eq!(c.server_token, Some(Token(TOKEN_B)));
+        assert_eq!(c.client_idsn, Some(Idsn(IDSN_A)));
         assert_eq!(c.checks.get(CheckId::CapableKeyEcho).map(|t| t.verdict), Some(Verdict::Pass));
         assert_eq!(kinds(&a), vec![EventKind::Created, EventKind::Established]);
         assert_eq!(a.subflows[0].kind, SubflowKind::Initial);
@@ -405,7 +397,7 @@ mod tests {
         let a = f.finish();
         let c = &a.connections[0];
         assert_eq!((c.found_by, c.role_rule, c.client), (FoundBy::MpCapableAck, RoleRule::MpCapableAck, sa("10.0.0.1:80")));
-        assert_eq!(c.client_token.as_deref(), Some(format!("{TOKEN_A:08x}").as_str()));
+        assert_eq!(c.client_token, Some(Token(TOKEN_A)));
         assert_eq!(a.subflows[0].client, sa("10.0.0.1:80"));
     }
 
@@ -443,7 +435,7 @@ mod tests {
         handshake(&mut f);
         f.seg(10, "10.0.1.1:41000", SERVER, SYN, 1, 0, &join_syn(0xdead_beef, 1, 2, false), &[]);
         let a = f.finish();
-        assert_eq!(a.orphans().map(|s| s.orphan_token.clone()).collect::<Vec<_>>(), vec![Some("deadbeef".to_string())]);
+        assert_eq!(a.orphans().map(|s| s.orphan_token).collect::<Vec<_>>(), vec![Some(OrphanToken::Join(Token(0xdeadbeef)))]);
         assert!(a.anomalies.iter().any(|x| x.kind == AnomalyKind::JoinUnknownToken));
         assert_eq!(a.connections[0].subflow_ids, vec![0]);
     }

@@ -11,12 +11,12 @@ use super::mappings::{Added, Mapping};
 use super::model::MappingRecord;
 use super::state::Pending;
 use super::{swap_roles, Analyzer, Anomaly, ConnState, Ctx, Dir, EventKind, ReinjectionSource};
-use crate::crypto;
-use crate::decode::TcpSegment;
-use crate::options::mptcp::{Dss, MptcpOption, SeqLen};
-use crate::options::mptcp_options;
-use crate::seq::DataSeq;
 use crate::track::kinds::{AnomalyKind, FoundBy, RoleRule};
+use mptcp_wire::crypto::{self, Token};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::options::mptcp::{Dss, MptcpOption, SeqLen};
+use mptcp_wire::options::mptcp_options;
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
 /// At most this many pieces and bytes wait for a mapping per subflow direction.
 const MAX_PENDING: usize = 64;
@@ -103,14 +103,15 @@ impl Analyzer {
             // the token of the connection's server, whose key the capture does not hold.
             if let (true, Some(token)) = (f.join, f.work.join_state.token) {
                 if let Some(c) = self.conns.get_mut(cid) {
-                    if c.work.keys.iter().any(Option::is_some) {
+                    if c.client_key.is_some() || c.server_key.is_some() {
                         let id = CheckId::JoinToken;
-                        let (tc, ts) = (c.client_token.clone().unwrap_or_default(), c.server_token.clone().unwrap_or_default());
+                        let text = |t: Option<Token>| t.map(|t| t.to_string()).unwrap_or_default();
+                        let (tc, ts) = (text(c.client_token), text(c.server_token));
                         c.checks.record(id, Verdict::Fail, f.first_frame, || {
                             format!("MP_JOIN SYN at frame {} carries token {token:08x}; its DSNs put it in this connection, whose tokens are {tc}/{ts}", f.first_frame)
                         });
                     } else if c.server_token.is_none() {
-                        c.server_token = Some(format!("{token:08x}"));
+                        c.server_token = Some(Token(token));
                     }
                 }
             }
@@ -145,8 +146,14 @@ impl Analyzer {
             // A 64-bit DSN needs no connection to be read (a join whose connection is elsewhere).
             if let Some(m) = d.mapping.filter(|m| m.dsn_len == SeqLen::Eight) {
                 let (length, data_fin, checksum) = (m.data_level_length, d.data_fin, m.checksum);
-                self.cur.mapping =
-                    Some(MappingRecord { dsn: m.dsn, subflow_seq: m.subflow_seq, length, data_fin, checksum, implicit: false });
+                self.cur.mapping = Some(MappingRecord {
+                    dsn: DataSeq(m.dsn),
+                    subflow_seq: SubflowSeq(m.subflow_seq),
+                    length,
+                    data_fin,
+                    checksum,
+                    implicit: false,
+                });
             }
             self.orphan_flow(ctx, "dss_without_connection");
             return;
@@ -165,23 +172,23 @@ impl Analyzer {
                     conn.work.last_ack[di] = Some(conn.work.last_ack[di].map_or(v, |old| old.max(v)));
                     // A data ACK in this direction acknowledges the other direction's data.
                     let acked = conn.data_mut(ctx.dir.flip());
-                    acked.data_acked = Some(acked.data_acked.map_or(v.0, |old| DataSeq(old).max(v).0));
-                    self.cur.data_ack = Some(v.0);
+                    acked.data_acked = Some(acked.data_acked.map_or(v, |old| old.max(v)));
+                    self.cur.data_ack = Some(v);
                 }
             }
         }
         if let Some(m) = d.mapping {
             let Some(conn) = self.conns.get_mut(cid) else { return };
             let record = |dsn: DataSeq| MappingRecord {
-                dsn: dsn.0,
-                subflow_seq: m.subflow_seq,
+                dsn,
+                subflow_seq: SubflowSeq(m.subflow_seq),
                 length: m.data_level_length,
                 data_fin: d.data_fin,
                 checksum: m.checksum,
                 implicit: false,
             };
             let reference = conn.work.last_dsn[di]
-                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1));
+                .or_else(|| conn.key(ctx.dir).zip(conn.crypto_version()).map(|(k, v)| crypto::key_material(v, k).idsn.first_dsn()));
             let dsn = match (m.dsn_len, reference) {
                 (SeqLen::Eight, _) => DataSeq(m.dsn),
                 (_, Some(r)) => DataSeq::expand32(m.dsn as u32, r),
@@ -313,7 +320,7 @@ impl Analyzer {
                 };
                 let dsn = dsn + (a - off) as usize;
                 if self.cur.dsn.is_none() {
-                    self.cur.dsn = Some(dsn.0);
+                    self.cur.dsn = Some(dsn);
                 }
                 let kind = if !is_fresh {
                     super::receiver::Carry::Retransmission
@@ -357,7 +364,7 @@ impl Analyzer {
         let conn = self.conns.get_mut(cid)?;
         let ts = carried.ts_ns as f64 / 1e9;
         let dd = conn.data_mut(dir);
-        dd.first_dsn.get_or_insert(start.0);
+        dd.first_dsn.get_or_insert(start);
         dd.start_ts.get_or_insert(ts);
         dd.end_ts = Some(ts);
         let placed = self.data.insert(cid, dir, start, carried)?;

@@ -24,7 +24,7 @@ fn mapped_payload_reaches_the_data_level() {
     let a = f.finish();
     let (c, s) = (&a.connections[0], &a.subflows[0]);
     assert_eq!((s.c2s.mapped_bytes, s.c2s.new_data_bytes, s.c2s.unmapped_bytes), (100, 100, 0));
-    assert_eq!((c.c2s.first_dsn, c.c2s.bytes), (Some(IDSN_A + 1), 100));
+    assert_eq!((c.c2s.first_dsn, c.c2s.bytes), (Some(DataSeq(IDSN_A + 1)), 100));
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn a_4_byte_dsn_is_widened_against_the_idsn() {
     handshake(&mut f);
     f.seg(3, CLIENT, SERVER, ACK, 1001, 5001, &dss4((IDSN_A + 1) as u32, 1, 10), &[1; 10]);
     let a = f.finish();
-    assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(IDSN_A + 1), 10));
+    assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(DataSeq(IDSN_A + 1)), 10));
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn without_handshakes_subflows_sharing_a_data_sequence_space_are_one_connection(
     let found: Vec<_> = a.connections.iter().map(|c| (c.found_by, c.subflow_ids.clone())).collect();
     assert_eq!(found, vec![(FoundBy::DataLevel, vec![0, 1]), (FoundBy::DataLevel, vec![2])]);
     // The first segment pins each ISN down (seq - ssn): the bytes are placed.
-    assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(base), 20));
+    assert_eq!((a.connections[0].c2s.first_dsn, a.connections[0].c2s.bytes), (Some(DataSeq(base)), 20));
 }
 
 #[test]
@@ -122,8 +122,8 @@ fn a_stream_whose_handshake_is_not_in_the_capture_is_never_complete() {
     f.seg(1, CLIENT, SERVER, ACK | FIN, 510, 1, &dss(Some((base + 10, 30, 11)), None, true, None), &[2; 10]);
     let a = f.finish();
     let d = &a.connections[0].c2s;
-    assert_eq!((d.bytes, d.gap_count, d.data_fin_dsn), (20, 0, Some(base + 20)));
-    assert_eq!((d.complete, d.start_unknown, d.complete_from, d.sha256.as_deref()), (false, true, Some(base), None));
+    assert_eq!((d.bytes, d.gap_count, d.data_fin_dsn), (20, 0, Some(DataSeq(base + 20))));
+    assert_eq!((d.complete, d.start_unknown, d.complete_from, d.sha256.as_deref()), (false, true, Some(DataSeq(base)), None));
     // With the handshake the same bytes are a complete stream.
     let mut f = Feed::new();
     handshake(&mut f);

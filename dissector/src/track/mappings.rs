@@ -8,7 +8,7 @@
 //! small count of recent mappings.
 use std::collections::VecDeque;
 
-use crate::seq::DataSeq;
+use mptcp_wire::seq::DataSeq;
 
 /// A DSS mapping as it applies to one subflow direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,9 +17,10 @@
 use ahash::HashMap;
 use std::net::SocketAddr;
 
-use crate::decode::TcpSegment;
-use crate::options::mptcp::MptcpOption;
-use crate::options::mptcp_options;
+use mptcp_wire::crypto::Token;
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::options::mptcp::MptcpOption;
+use mptcp_wire::options::mptcp_options;
 
 pub mod checks;
 mod checksum;
@@ -48,8 +49,8 @@ use live::Live;
 use mappings::{Fresh, Mapping};
 pub use model::DataDir;
 pub use model::{
-    Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, ReinjectionSource,
-    RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
+    Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, OrphanToken,
+    ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
 };
 pub use retire::Finished;
 use state::FlowKey;
@@ -119,7 +120,7 @@ struct Ctx {
     dir: Dir,
     saddr: SocketAddr,
     daddr: SocketAddr,
-    flags: crate::decode::TcpFlags,
+    flags: mptcp_wire::decode::TcpFlags,
 }
 
 /// The tracker. Feed it packets in capture order.
@@ -128,7 +129,7 @@ pub struct Analyzer {
     flow_index: HashMap<FlowKey, usize>,
     flows: Live<state::Flow>,
     conns: Live<state::Conn>,
-    tokens: HashMap<u32, usize>,
+    tokens: HashMap<Token, usize>,
     events: Vec<Event>,
     /// Keep events (`events`); `analyze` does not need them.
     keep_events: bool,
@@ -263,7 +264,7 @@ impl Analyzer {
     }
 
     /// Counts a packet that did not decode to TCP.
-    pub fn non_tcp(&mut self, frame: u64, ts_ns: u64, error: Option<&crate::decode::DecodeError>) {
+    pub fn non_tcp(&mut self, frame: u64, ts_ns: u64, error: Option<&mptcp_wire::decode::DecodeError>) {
         self.stats.packets += 1;
         self.touch_ts(ts_ns);
         self.tick(ts_ns, frame);
@@ -296,7 +297,7 @@ impl Analyzer {
         if let Some(c) = conn.and_then(|c| self.conns.get_mut(c)) {
             c.work.first_event.get_or_insert(at);
         }
-        let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token.clone());
+        let token = conn.and_then(|c| self.conns.get(c)).and_then(|c| c.server_token);
         let mut e = Event {
             ts: ctx.ts,
             ts_ns: ctx.ts_ns,
@@ -390,7 +391,7 @@ impl Analyzer {
                     }
                 }
                 // The capture's snaplen cut the option space: not a malformed option.
-                Err(crate::options::OptionIssue::Walk(_)) if seg.options_truncated => {
+                Err(mptcp_wire::options::OptionIssue::Walk(_)) if seg.options_truncated => {
                     saw_mptcp = true;
                     self.stats.options_cut += 1;
                 }

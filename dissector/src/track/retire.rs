@@ -325,10 +325,10 @@ impl Analyzer {
         // Events before the SYN/ACK (CREATED) had no token yet.
         if let (Some(first), Some(token)) = (conn.work.first_event, conn.server_token.as_ref()) {
             for e in self.events.iter_mut().skip(first).filter(|e| e.connection == Some(id) && e.token.is_none()) {
-                e.token = Some(token.clone());
+                e.token = Some(*token);
             }
         }
-        for (_, token) in conn.token_values() {
+        for token in conn.tokens() {
             if self.tokens.get(&token) == Some(&id) {
                 self.tokens.remove(&token);
             }

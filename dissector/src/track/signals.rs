@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 
 use super::checks::{CheckId, Verdict};
 use super::{Analyzer, Announcement, ConnState, Ctx, Dir, EventKind, SubflowEnd};
-use crate::crypto::{self, AddAddrHmacVerdict};
-use crate::options::mptcp::{AddAddr, AddAddrVersion};
 use crate::track::kinds::{EndHow, Side};
+use mptcp_wire::crypto::{self, AddAddrHmacVerdict, Key};
+use mptcp_wire::options::mptcp::{AddAddr, AddAddrVersion};
 
 impl Analyzer {
     pub(super) fn on_add_addr(&mut self, ctx: &Ctx, a: &AddAddr) {
@@ -87,10 +87,10 @@ impl Analyzer {
         let Some(conn) = self.conns.get_mut(cid) else { return };
         let id = CheckId::FastcloseKey;
         match conn.key(ctx.dir.flip()) {
-            Some(k) if k == receiver_key => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
-            Some(k) => conn.checks.record(id, Verdict::Fail, ctx.frame, || {
-                format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k:016x}")
-            }),
+            Some(k) if k == Key(receiver_key) => conn.checks.record(id, Verdict::Pass, ctx.frame, String::new),
+            Some(k) => conn
+                .checks
+                .record(id, Verdict::Fail, ctx.frame, || format!("MP_FASTCLOSE carries {receiver_key:016x}, the receiver's key is {k}")),
             None => conn.checks.record(id, Verdict::NotCheckable, ctx.frame, || "receiver's key not in the capture".into()),
         }
         let first = conn.state != ConnState::FastClosed;
@@ -126,6 +126,7 @@ mod tests {
     use super::super::testkit::*;
     use super::*;
     use hmac::{Hmac, Mac};
+    use mptcp_wire::seq::DataSeq;
     use sha2::Sha256;
 
     fn established() -> Feed {
@@ -190,7 +191,10 @@ mod tests {
         assert_eq!(a.events.last().map(|e| (e.kind, e.reason.clone())), Some((EventKind::MpFail, Some("dsn 42".into()))));
         let x = &c.checksum_failures[0];
         // Not seen failing in the capture: the MP_FAIL is noted alone, for the client's data.
-        assert_eq!((x.frame, x.dir, x.mp_fail_frame, x.mp_fail_dsn, x.others_open), (None, Dir::C2s, Some(4), Some(42), Some(false)));
+        assert_eq!(
+            (x.frame, x.dir, x.mp_fail_frame, x.mp_fail_dsn, x.others_open),
+            (None, Dir::C2s, Some(4), Some(DataSeq(42)), Some(false))
+        );
 
         let mut f = established();
         f.seg(3, SERVER, CLIENT, ACK, 5001, 1001, &mp_fail, &[]);

@@ -10,8 +10,8 @@ use super::copies::FlowCopies;
 use super::fastopen::SynData;
 use super::mappings::{MappingTable, SeqSpace};
 use super::model::{Connection, Dir, Subflow};
-use crate::crypto;
-use crate::seq::{DataSeq, SubflowSeq};
+use mptcp_wire::crypto::{self, Key};
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
 /// Estimated memory of one open flow: its record, the flow-table entry and a typical heap
 /// (sequence-space holes, a few mappings). Checked with heaptrack on the generator of bench/
@@ -170,9 +170,7 @@ pub(super) type Conn = Open<Connection, ConnWork>;
 /// What the tracker keeps of an open connection beside its record.
 #[derive(Debug, Default)]
 pub(super) struct ConnWork {
-    /// The keys, as numbers (the record has them as text).
-    pub(super) keys: [Option<u64>; 2],
-    pub(super) synack_key: Option<u64>,
+    pub(super) synack_key: Option<Key>,
     /// Last DSN seen per direction, reference for expanding 4-byte DSNs.
     pub(super) last_dsn: [Option<DataSeq>; 2],
     pub(super) last_ack: [Option<DataSeq>; 2],
@@ -194,8 +192,7 @@ impl Conn {
     pub(super) fn data_start(&self, d: Dir) -> Option<DataSeq> {
         self.data(d)
             .first_dsn
-            .map(DataSeq)
-            .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| DataSeq(crypto::key_material(v, k).idsn) + 1))
+            .or_else(|| self.key(d).zip(self.crypto_version()).map(|(k, v)| crypto::key_material(v, k).idsn.first_dsn()))
             .or(self.work.lowest_seen[d.index()])
     }
     /// Found without a handshake: the rebuilt stream of `d` starts at the lowest DSN mapped
@@ -206,9 +203,6 @@ impl Conn {
             let slot = &mut self.work.lowest_seen[d.index()];
             *slot = Some(slot.map_or(v, |o| o.min(v)));
         }
-    }
-    pub(super) fn key(&self, d: Dir) -> Option<u64> {
-        self.work.keys[d.index()]
     }
 }
 
@@ -255,13 +249,13 @@ mod tests {
         let idsn = u64::from_be_bytes(digest[24..32].try_into().unwrap());
         let mut c = Conn::new(connection());
         assert_eq!(c.data_start(Dir::C2s), None, "no key, no data");
-        c.work.keys[Dir::C2s.index()] = Some(key);
+        c.client_key = Some(Key(key));
         assert_eq!(c.data_start(Dir::C2s), None, "version unknown");
         c.version = Some(1);
         assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(idsn.wrapping_add(1))));
         assert_eq!(c.data_start(Dir::S2c), None);
         // Where data was placed first wins.
-        c.c2s.first_dsn = Some(5);
+        c.c2s.first_dsn = Some(DataSeq(5));
         assert_eq!(c.data_start(Dir::C2s), Some(DataSeq(5)));
     }
 

@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 
 pub use super::kinds::{AnomalyKind, EndHow, RoleRule};
 use super::{Analysis, Analyzer, Limits};
-use crate::decode::{TcpFlags, TcpSegment};
+use mptcp_wire::decode::{TcpFlags, TcpSegment};
 
 pub const SYN: u8 = TcpFlags::SYN;
 pub const ACK: u8 = TcpFlags::ACK;

@@ -5,8 +5,8 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use mptcp_dissector::capture::CaptureReader;
-use mptcp_dissector::decode::{decode, Decoded};
 use mptcp_dissector::track::{Analysis, Analyzer, Limits};
+use mptcp_wire::decode::{decode, Decoded};
 
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("testdata")
@@ -79,7 +79,7 @@ pub fn pcap_records(file: &[u8]) -> Vec<(u64, std::ops::Range<usize>)> {
 pub fn find_offset(
     file: &[u8],
     linktype: u32,
-    pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>,
+    pick: impl Fn(&[u8], &mptcp_wire::decode::TcpSegment<'_>) -> Option<usize>,
 ) -> Option<(u64, usize)> {
     find_offsets(file, linktype, pick).into_iter().next()
 }
@@ -89,7 +89,7 @@ pub fn find_offset(
 pub fn find_offsets(
     file: &[u8],
     linktype: u32,
-    pick: impl Fn(&[u8], &mptcp_dissector::decode::TcpSegment<'_>) -> Option<usize>,
+    pick: impl Fn(&[u8], &mptcp_wire::decode::TcpSegment<'_>) -> Option<usize>,
 ) -> Vec<(u64, usize)> {
     let mut out = Vec::new();
     for (frame, range) in pcap_records(file) {

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::model::LinkedBy;
-use crate::decode::TcpSegment;
+use mptcp_wire::decode::TcpSegment;
 
 pub(super) type Flow4 = (IpAddr, u16, IpAddr, u16);
 
@@ -32,10 +32,10 @@ impl Ident {
 
 /// The identities of a SYN or SYN/ACK, most specific first.
 pub(super) fn idents(seg: &TcpSegment<'_>) -> Vec<Ident> {
-    use crate::options::mptcp::{MpJoin, MptcpOption};
+    use mptcp_wire::options::mptcp::{MpJoin, MptcpOption};
     let synack = seg.flags.ack();
     let mut v = Vec::with_capacity(2);
-    for o in crate::options::mptcp_options(seg.options).flatten() {
+    for o in mptcp_wire::options::mptcp_options(seg.options).flatten() {
         match o.1 {
             MptcpOption::Join(MpJoin::Syn(j)) if !synack => v.push(Ident::JoinSyn(j.token, j.address_id, j.nonce)),
             MptcpOption::Join(MpJoin::SynAck(j)) if synack => v.push(Ident::JoinSynAck(j.address_id, j.hmac, j.nonce)),

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use super::ident::{idents, Flow4, Ident};
 use super::model::{LinkedBy, PairOptions, SERVER};
-use crate::decode::TcpSegment;
-use crate::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP, KIND_TIMESTAMP};
+use mptcp_wire::decode::TcpSegment;
+use mptcp_wire::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP, KIND_TIMESTAMP};
 
 /// A covering segment starts at most this many bytes before the segment it covers.
 pub(super) const MAX_COVER_SPAN: u32 = 1 << 20;
@@ -84,7 +84,7 @@ pub(super) struct FlowState {
     pub(super) unmatched_bytes: [u64; 2],
     pub(super) listed: [Vec<(u32, u32, Seen)>; 2],
     /// The last DSS mappings seen per capture (newest last), for segments without their own.
-    maps: [VecDeque<crate::options::mptcp::DssMapping>; 2],
+    maps: [VecDeque<mptcp_wire::options::mptcp::DssMapping>; 2],
     /// server time − client time of every matched segment, ns.
     pub(super) diffs: Vec<i64>,
     /// With [`PairOptions::series`]: the client capture's time of each of `diffs`.
@@ -216,8 +216,8 @@ impl Pairer {
         let mut rec = NO_REC;
         if let (Some(isn), true) = (st.isn[side], seg.payload_len > 0) {
             let rel_seq = seg.seq.wrapping_sub(isn);
-            let own = crate::options::mptcp_options(seg.options).find_map(|o| match o {
-                Ok((_, crate::options::mptcp::MptcpOption::Dss(d))) => d.mapping,
+            let own = mptcp_wire::options::mptcp_options(seg.options).find_map(|o| match o {
+                Ok((_, mptcp_wire::options::mptcp::MptcpOption::Dss(d))) => d.mapping,
                 _ => None,
             });
             let maps = &mut st.maps[side];
@@ -241,10 +241,10 @@ impl Pairer {
                         frame,
                         rel_seq,
                         dsn: match m.dsn_len {
-                            crate::options::mptcp::SeqLen::Eight => m.dsn.wrapping_add(u64::from(off)),
-                            crate::options::mptcp::SeqLen::Four => u64::from((m.dsn as u32).wrapping_add(off)),
+                            mptcp_wire::options::mptcp::SeqLen::Eight => m.dsn.wrapping_add(u64::from(off)),
+                            mptcp_wire::options::mptcp::SeqLen::Four => u64::from((m.dsn as u32).wrapping_add(off)),
                         },
-                        short: m.dsn_len == crate::options::mptcp::SeqLen::Four,
+                        short: m.dsn_len == mptcp_wire::options::mptcp::SeqLen::Four,
                         probe: m.data_level_length == 1,
                         len: seg.payload_len,
                         peer_ts: None,

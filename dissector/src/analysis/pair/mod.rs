@@ -48,8 +48,8 @@ use std::ops::ControlFlow;
 
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::Decoded;
 use crate::pipeline::{drive, Seen, Sink};
+use mptcp_wire::decode::Decoded;
 
 /// How the two captures ended (`None`: at their end).
 pub struct PairEnds {

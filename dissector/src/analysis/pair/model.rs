@@ -36,7 +36,7 @@ pub struct Reinjection {
     pub subflow: String,
     pub original_subflow: String,
     /// DSN of its first byte (64-bit, raw; a JSON string, see `crate::json`) and its length.
-    #[serde(serialize_with = "crate::json::dec")]
+    #[serde(serialize_with = "mptcp_wire::json::dec")]
     pub dsn: u64,
     pub len: u32,
     /// At the sender's capture: frame and seconds since its first packet.

@@ -3,8 +3,8 @@ use std::net::IpAddr;
 use super::matcher::tcp_options;
 use super::model::{CLIENT, SERVER};
 use super::*;
-use crate::decode::tcp::TcpFlags;
-use crate::decode::TcpSegment;
+use mptcp_wire::decode::tcp::TcpFlags;
+use mptcp_wire::decode::TcpSegment;
 
 const C: &str = "192.0.2.1";
 const S: &str = "203.0.113.2";

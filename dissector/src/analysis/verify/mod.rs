@@ -2,7 +2,7 @@
 //! section, pass/fail/skip with frames) per connection, plus user expectations (`--expect`).
 //!
 //! ```
-//! use mptcp_dissector::verify::{parse_expectation, Op};
+//! use mptcp_dissector::analysis::verify::{parse_expectation, Op};
 //! let e = parse_expectation("subflows>=2").unwrap();
 //! assert_eq!((e.key.as_str(), e.op, e.value.as_str()), ("subflows", Op::Ge, "2"));
 //! assert!(parse_expectation("bogus=1").is_err());

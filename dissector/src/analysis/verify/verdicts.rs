@@ -4,7 +4,7 @@
 use super::{CheckResult, ConnectionVerdicts, Outcome};
 use crate::track::checks::{CheckId, Verdict};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
-use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind};
+use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind, OrphanToken};
 
 /// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
 /// is an orphan subflow, not part of any connection's checks. It fails when a connection to the
@@ -15,7 +15,7 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     let id = CheckId::JoinToken;
     // Joins whose token no MP_CAPABLE handshake in the capture produced (some were placed in a
     // connection from the data level afterwards).
-    let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.orphan_token.as_deref().is_some_and(|t| !t.is_empty())).collect();
+    let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.orphan_token.and_then(OrphanToken::token).is_some()).collect();
     let joins = a.subflows.iter().filter(|s| s.join).count();
     if orphans.is_empty() {
         return vec![if joins == 0 {
@@ -27,7 +27,7 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
     let mut bad = Vec::new();
     let mut unknown = Vec::new();
     for s in &orphans {
-        let token = s.orphan_token.as_deref().unwrap_or_default();
+        let Some(token) = s.orphan_token.and_then(OrphanToken::token) else { continue };
         let live = a.connections.iter().find(|c| {
             c.client_key.is_some()
                 && c.server_key.is_some()
@@ -44,8 +44,8 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
                     s.server,
                     s.first_frame,
                     c.id,
-                    c.client_token.as_deref().unwrap_or("?"),
-                    c.server_token.as_deref().unwrap_or("?")
+                    c.client_token.map_or_else(|| "?".into(), |t| t.to_string()),
+                    c.server_token.map_or_else(|| "?".into(), |t| t.to_string())
                 ),
             )),
             None => unknown.push((s.first_frame, format!("token {token} at frame {}", s.first_frame))),
@@ -204,7 +204,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         } else if dd.gap_count == 0 {
             passed = true;
             details.push(format!("{name}: {} bytes, no gaps", dd.bytes));
-        } else if dd.data_acked.is_some_and(|ack| dd.gaps.iter().all(|(_, end)| crate::seq::DataSeq(*end) <= crate::seq::DataSeq(ack))) {
+        } else if dd.data_acked.is_some_and(|ack| dd.gaps.iter().all(|(_, end)| mptcp_wire::seq::DataSeq(*end) <= ack)) {
             // Every gap was data-ACKed: the peer got those bytes on a path the capture missed.
             details.push(format!(
                 "{name}: {} gap(s), {} bytes, all data-ACKed by the peer: missed by the capture, not by the peer (not checkable)",
@@ -247,7 +247,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
         let dd = c.data(d);
         match (dd.data_fin_dsn, dd.data_acked) {
-            (Some(fin), Some(ack)) if crate::seq::DataSeq(ack) > crate::seq::DataSeq(fin) => {
+            (Some(fin), Some(ack)) if ack > fin => {
                 if outcome == Outcome::Skip {
                     outcome = Outcome::Pass;
                 }

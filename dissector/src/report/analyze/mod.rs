@@ -40,7 +40,7 @@ pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeForm
             out,
             " [{:>14}] token={} conn={} saddr={} daddr={}",
             serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            e.token.as_deref().unwrap_or("-"),
+            opt(&e.token),
             opt(&e.connection),
             e.saddr,
             e.daddr

@@ -7,7 +7,7 @@ use super::document::AnalyzeReport;
 use crate::track::checks::Verdict;
 use crate::track::kinds::{FoundBy, Near, NearRule, RoleRule};
 use crate::track::receiver::HolDelay;
-use crate::track::{Announcement, Anomaly, Connection, Dir, Stats, Subflow};
+use crate::track::{Announcement, Anomaly, Connection, Dir, OrphanToken, Stats, Subflow};
 
 pub(super) fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_string(), |v| v.to_string())
@@ -229,7 +229,7 @@ pub(super) fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, s
                 .end
                 .as_ref()
                 .map(|e| match e.reason {
-                    Some(r) => match crate::options::mptcp::tcprst_reason_name(r) {
+                    Some(r) => match mptcp_wire::options::mptcp::tcprst_reason_name(r) {
                         Some(words) => format!("{} ({words})", e.how),
                         None => format!("{} (reason {r})", e.how),
                     },
@@ -423,7 +423,7 @@ pub(super) fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u
                 f.id,
                 f.client,
                 f.server,
-                f.orphan_token.as_deref().filter(|t| !t.is_empty()).unwrap_or("-"),
+                opt(&f.orphan_token.and_then(OrphanToken::token)),
                 f.c2s.bytes,
                 f.s2c.bytes
             )?;

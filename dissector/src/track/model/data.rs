@@ -1,5 +1,6 @@
 //! What the data level of one connection direction came to: bytes, completeness, gaps,
 //! reinjections, goodput, the rebuilt stream's sha256, the receiver's view.
+use mptcp_wire::seq::DataSeq;
 use serde::Serialize;
 
 use super::super::receiver::ReceiverView;
@@ -8,14 +9,14 @@ use super::super::receiver::ReceiverView;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DataDir {
     /// DSN of the first data byte (IDSN + 1), when known.
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub first_dsn: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
+    pub first_dsn: Option<DataSeq>,
     /// DSN of the DATA_FIN, when seen.
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub data_fin_dsn: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
+    pub data_fin_dsn: Option<DataSeq>,
     /// Highest data ACK the peer sent for this direction's data (64-bit).
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub data_acked: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
+    pub data_acked: Option<DataSeq>,
     /// Distinct data-level bytes seen on the wire (captured or not).
     pub bytes: u64,
     /// Distinct data-level bytes whose content is in the capture.
@@ -29,16 +30,16 @@ pub struct DataDir {
     pub start_unknown: bool,
     /// With `start_unknown`: the stream is whole from this DSN (the first captured) to the
     /// DATA_FIN, what came before it is not in the capture.
-    #[serde(serialize_with = "crate::json::opt_dec", skip_serializing_if = "Option::is_none")]
-    pub complete_from: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec", skip_serializing_if = "Option::is_none")]
+    pub complete_from: Option<DataSeq>,
     /// DSN ranges `[start, end)` never seen (bounded list).
-    #[serde(serialize_with = "crate::json::dec_ranges")]
+    #[serde(serialize_with = "mptcp_wire::json::dec_ranges")]
     pub gaps: Vec<(u64, u64)>,
     pub gap_bytes: u64,
     /// Number of gaps (the list keeps the first 256).
     pub gap_count: u64,
     /// DSN ranges seen on the wire whose bytes the capture cut (snaplen); first 256.
-    #[serde(serialize_with = "crate::json::dec_ranges")]
+    #[serde(serialize_with = "mptcp_wire::json::dec_ranges")]
     pub uncaptured: Vec<(u64, u64)>,
     pub uncaptured_bytes: u64,
     /// Segments that carried data-level bytes already carried, in new subflow sequence space.

@@ -10,7 +10,7 @@ mod subflow;
 
 use super::checks::Checks;
 use super::kinds::{AnomalyKind, FoundBy, RoleRule, Side};
-use crate::crypto::Version;
+use mptcp_wire::crypto::{Idsn, Key, Token, Version};
 
 /// Direction within a subflow or connection: `C2s` is from the SYN sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -109,14 +109,14 @@ pub struct Connection {
     pub malformed_options: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
-    pub client_key: Option<String>,
-    pub server_key: Option<String>,
-    pub client_token: Option<String>,
-    pub server_token: Option<String>,
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub client_idsn: Option<u64>,
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub server_idsn: Option<u64>,
+    /// The keys (RFC 8684 §3.1), and the token and IDSN each determines. A server token may be
+    /// known without its key: from the MP_JOIN SYNs of a connection found at the data level.
+    pub client_key: Option<Key>,
+    pub server_key: Option<Key>,
+    pub client_token: Option<Token>,
+    pub server_token: Option<Token>,
+    pub client_idsn: Option<Idsn>,
+    pub server_idsn: Option<Idsn>,
     /// Both sides set the A flag: DSS checksums in use.
     pub checksums: bool,
     pub state: ConnState,
@@ -204,11 +204,16 @@ impl Connection {
             checksum_failures: Vec::new(),
         }
     }
-    /// The tokens this connection is known by (client's, server's), as numbers.
-    pub(super) fn token_values(&self) -> impl Iterator<Item = (Dir, u32)> + '_ {
-        [(Dir::C2s, &self.client_token), (Dir::S2c, &self.server_token)]
-            .into_iter()
-            .filter_map(|(d, t)| t.as_deref().and_then(|t| u32::from_str_radix(t, 16).ok()).map(|v| (d, v)))
+    /// The tokens this connection is known by (client's, server's).
+    pub fn tokens(&self) -> impl Iterator<Item = Token> {
+        [self.client_token, self.server_token].into_iter().flatten()
+    }
+    /// The key of direction `d`'s sender.
+    pub fn key(&self, d: Dir) -> Option<Key> {
+        match d {
+            Dir::C2s => self.client_key,
+            Dir::S2c => self.server_key,
+        }
     }
     pub fn data(&self, d: Dir) -> &DataDir {
         match d {
@@ -231,10 +236,7 @@ impl Connection {
     }
     /// The key of direction `d`'s sender is known.
     pub fn has_key(&self, d: Dir) -> bool {
-        match d {
-            Dir::C2s => self.client_key.is_some(),
-            Dir::S2c => self.server_key.is_some(),
-        }
+        self.key(d).is_some()
     }
     pub(super) fn anomaly(&mut self, max: usize, frame: u64, kind: AnomalyKind, detail: impl FnOnce() -> String) {
         if self.anomalies.len() < max {
@@ -273,7 +275,7 @@ pub struct Event {
     pub kind: EventKind,
     pub connection: Option<usize>,
     /// The server's token (what MP_JOIN SYNs from the client carry).
-    pub token: Option<String>,
+    pub token: Option<Token>,
     pub subflow: Option<usize>,
     /// Packet source and destination.
     pub saddr: SocketAddr,

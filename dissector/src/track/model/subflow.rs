@@ -1,6 +1,8 @@
 //! A TCP flow and what it carried per direction; a subflow when MPTCP options are on it.
 use std::net::SocketAddr;
 
+use mptcp_wire::crypto::Token;
+use mptcp_wire::seq::{DataSeq, SubflowSeq};
 use serde::Serialize;
 
 use super::super::kinds::{EndHow, RoleRule};
@@ -18,6 +20,41 @@ pub enum SubflowKind {
     Tcp,
     /// Its handshake is not in the capture.
     Unknown,
+}
+
+/// What a subflow without a connection is known by (`Subflow::orphan_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrphanToken {
+    /// No join SYN names a connection: the handshake is not in the capture. Written as an empty
+    /// string.
+    Unknown,
+    /// The token of its MP_JOIN SYN, which no MP_CAPABLE handshake in the capture produced.
+    Join(Token),
+}
+
+impl OrphanToken {
+    /// The join SYN's token, when it carried one.
+    pub fn token(self) -> Option<Token> {
+        match self {
+            OrphanToken::Unknown => None,
+            OrphanToken::Join(t) => Some(t),
+        }
+    }
+}
+
+impl std::fmt::Display for OrphanToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrphanToken::Unknown => Ok(()),
+            OrphanToken::Join(t) => t.fmt(f),
+        }
+    }
+}
+
+impl Serialize for OrphanToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// How a subflow ended.
@@ -100,7 +137,7 @@ pub struct SegmentRecord {
     /// The segment re-sent subflow sequence space already sent.
     pub tcp_retransmission: bool,
     /// Data sequence number of the first payload byte, when mapped.
-    pub dsn: Option<u64>,
+    pub dsn: Option<DataSeq>,
     /// Data-level bytes new to the connection / already carried by another subflow.
     pub new_bytes: u64,
     pub reinjected_bytes: u64,
@@ -108,7 +145,7 @@ pub struct SegmentRecord {
     /// mapping, at other subflow sequence numbers).
     pub reinjected_same_subflow_bytes: u64,
     /// Data ACK carried (64-bit, expanded), acknowledging the other direction's data.
-    pub data_ack: Option<u64>,
+    pub data_ack: Option<DataSeq>,
     /// An RTT sample this segment's ACK completed: (direction of the acknowledged data, ms).
     pub rtt: Option<(Dir, f64)>,
     /// Data-level bytes this segment made deliverable in order (it was next, or filled a hole).
@@ -124,9 +161,9 @@ pub struct SegmentRecord {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MappingRecord {
     /// Data sequence number of the mapping's first byte (a 4-byte DSN expanded).
-    pub dsn: u64,
+    pub dsn: DataSeq,
     /// Subflow sequence number of its first byte, relative to the subflow's ISN.
-    pub subflow_seq: u32,
+    pub subflow_seq: SubflowSeq,
     /// Data-level length as carried (a DATA_FIN counts one; 0: infinite mapping).
     pub length: u16,
     pub data_fin: bool,
@@ -157,16 +194,16 @@ pub struct ChecksumFailure {
     /// Direction of the data whose checksum failed.
     pub dir: Dir,
     /// DSN of the failed mapping.
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub dsn: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
+    pub dsn: Option<DataSeq>,
     /// Its length (data bytes).
     pub length: u32,
     /// The receiver dropped the mapping's data (it had another subflow) instead of keeping it
     /// and falling back.
     pub dropped: bool,
     pub mp_fail_frame: Option<u64>,
-    #[serde(serialize_with = "crate::json::opt_dec")]
-    pub mp_fail_dsn: Option<u64>,
+    #[serde(serialize_with = "mptcp_wire::json::opt_dec")]
+    pub mp_fail_dsn: Option<DataSeq>,
     /// Other subflows were established and open when the MP_FAIL was sent.
     pub others_open: Option<bool>,
     /// The data sender's own MP_FAIL in answer (Linux echoes it before falling back).
@@ -198,9 +235,10 @@ pub struct Subflow {
     pub established_ts: Option<f64>,
     pub last_ts: f64,
     pub end: Option<SubflowEnd>,
-    /// Join SYN token that matched no connection in the capture.
+    /// Set when the subflow carried MPTCP options and has no connection in the capture: the
+    /// token of its join SYN that matched none, or none known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub orphan_token: Option<String>,
+    pub orphan_token: Option<OrphanToken>,
     pub c2s: SubflowDir,
     pub s2c: SubflowDir,
     /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
