@@ -23,7 +23,6 @@ mod config;
 mod error;
 mod flags;
 mod gen;
-mod handback;
 mod input;
 mod jobs;
 mod libpcap;

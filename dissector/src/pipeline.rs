@@ -72,7 +72,7 @@ pub struct Seen<'a> {
     /// The analyzer's record of the segment, when it tracked it.
     pub record: Option<&'a SegmentRecord>,
     /// The analyzer, to look up the connection the record names.
-    pub analyzer: Option<&'a Analyzer>,
+    pub analyzer: Option<&'a Analyzer<'a>>,
 }
 
 /// What a run hands out, in capture order. Every method has a default that ignores it.

@@ -9,9 +9,7 @@
 //!   sent, joins accepted, ADD_ADDRs sent and received, MP_CAPABLE handshakes.
 mod common;
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use mptcp_dissector::reassembly::HolePolicy;
 use mptcp_dissector::track::{Analysis, Analyzer, DataSink, Dir, Limits, SubflowKind};
@@ -45,26 +43,25 @@ struct Collect {
     holes: Vec<(u64, u64)>,
 }
 
-struct Shared(Rc<RefCell<Collect>>);
-impl DataSink for Shared {
+impl DataSink for Collect {
     fn data(&mut self, dsn: u64, bytes: &[u8]) {
-        let mut c = self.0.borrow_mut();
+        let c = self;
         match c.chunks.last_mut() {
             Some((d, b)) if d.wrapping_add(b.len() as u64) == dsn => b.extend_from_slice(bytes),
             _ => c.chunks.push((dsn, bytes.to_vec())),
         }
     }
     fn hole(&mut self, dsn: u64, len: u64, _never_seen: bool) {
-        self.0.borrow_mut().holes.push((dsn, len));
+        self.holes.push((dsn, len));
     }
 }
 
-fn analyze(path: &PathBuf, sink: Option<(usize, Dir, Rc<RefCell<Collect>>)>) -> Analysis {
+fn analyze(path: &PathBuf, sink: Option<(usize, Dir, &mut Collect)>) -> Analysis {
     let mut limits = Limits::default();
     limits.reassembly.hole_policy = HolePolicy::Skip;
     let mut an = Analyzer::new(limits);
     if let Some((c, d, col)) = sink {
-        an = an.with_sink(c, d, Box::new(Shared(col)));
+        an = an.with_sink(c, d, Box::new(col));
     }
     common::analyze_bytes(std::fs::read(path).unwrap(), an)
 }
@@ -117,11 +114,10 @@ fn every_stream_is_what_the_application_sent() {
                 let received_sha = tc[format!("{key}_received_sha256")].as_str().unwrap();
                 let app = gen_stream(seed, sent);
                 assert_eq!(format!("{:x}", Sha256::digest(&app)), tc[format!("{key}_sha256")].as_str().unwrap(), "{name}: generator");
-                let col = Rc::new(RefCell::new(Collect::default()));
-                let a = analyze(&path, Some((cid, dir, col.clone())));
+                let mut col = Collect::default();
+                let a = analyze(&path, Some((cid, dir, &mut col)));
                 let c = &a.connections[cid];
                 let dd = c.data(dir);
-                let col = col.borrow();
                 let what = format!("{name} connection {cid} {key}");
                 if window == "full" {
                     // Every byte, in order, ending at the DATA_FIN: the receiving app's sha256.

@@ -9,7 +9,6 @@ use crate::capture::{analyze_file, capture_end};
 use crate::config::RunConfig;
 use crate::error::CliError;
 use crate::flags::StreamArgs;
-use crate::handback::HandBack;
 use crate::jobs::Dest;
 use crate::output;
 use crate::select;
@@ -24,17 +23,17 @@ struct Written {
     bytes: u64,
 }
 
-/// Writes the rebuilt stream; keeps the first write error to report after the run. The
-/// analyzer owns it and drops it at the end of the run: its [`Written`] comes back then.
+/// Writes the rebuilt stream; keeps the first write error to report after the run. Lent to the
+/// analyzer by `&mut` for the run.
 struct WriteSink {
-    state: HandBack<Written>,
+    state: Written,
     /// Write only from this DSN on (a mid-connection capture's complete suffix).
     from: Option<u64>,
 }
 
 impl DataSink for WriteSink {
     fn data(&mut self, dsn: u64, bytes: &[u8]) {
-        let Some(st) = self.state.get_mut() else { return };
+        let st = &mut self.state;
         if st.error.is_some() {
             return;
         }
@@ -107,17 +106,15 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         ));
     };
     let target = (output.as_os_str() != "-").then_some(output.as_path());
-    let (state, back) = HandBack::new(Written { out: output::Sink::open(target, &[file], Box::new(io::stdout()))?, error: None, bytes: 0 });
-    let sink = WriteSink { state, from };
+    let state = Written { out: output::Sink::open(target, &[file], Box::new(io::stdout()))?, error: None, bytes: 0 };
+    let mut sink = WriteSink { state, from };
     let mut limits = cfg.limits;
     if from.is_some() {
         limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
     }
-    let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(sink));
+    let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(&mut sink));
     let (analysis, end) = analyze_file(file, true, cfg, analyzer, &mut ())?;
-    let Ok(Written { out: w, error: err, bytes: written }) = back.try_recv() else {
-        return Err(CliError::Internal("stream sink not handed back"));
-    };
+    let Written { out: w, error: err, bytes: written } = sink.state;
     if let Some(e) = err {
         return Err(CliError::Write { to: w.name(), source: e });
     }

@@ -37,12 +37,12 @@ pub struct DissectConfig {
 /// The tracker run beside `dissect` when packets are selected by connection, token or subflow:
 /// it says which subflow and connection each packet belongs to, as `analyze` numbers them.
 pub struct Tracker {
-    analyzer: Analyzer,
+    analyzer: Analyzer<'static>,
     selection: Selection,
 }
 
 impl Tracker {
-    pub fn new(analyzer: Analyzer, selection: Selection) -> Self {
+    pub fn new(analyzer: Analyzer<'static>, selection: Selection) -> Self {
         Tracker { analyzer: analyzer.with_events(false), selection }
     }
 }

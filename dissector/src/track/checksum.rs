@@ -54,7 +54,7 @@ struct Piece {
     ts_ns: u64,
 }
 
-impl Analyzer {
+impl Analyzer<'_> {
     /// A mapping with a DSS checksum arrived (after it was recorded): starts verifying it.
     pub(super) fn start_checksum(&mut self, ctx: &Ctx, m: Mapping, wire: u16, dll: u16, fin: bool, repeat: bool) {
         let Some(f) = self.flows.get_mut(ctx.flow) else { return };

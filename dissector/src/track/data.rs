@@ -21,6 +21,16 @@ pub trait DataSink {
 /// a millisecond) the quotient says more about timestamp resolution than about the path.
 pub const MIN_RATE_DURATION_S: f64 = 0.001;
 
+/// A sink lent by `&mut`: the caller owns it again when the analyzer is gone.
+impl<T: DataSink + ?Sized> DataSink for &mut T {
+    fn data(&mut self, dsn: u64, bytes: &[u8]) {
+        (**self).data(dsn, bytes)
+    }
+    fn hole(&mut self, dsn: u64, len: u64, never_seen: bool) {
+        (**self).hole(dsn, len, never_seen)
+    }
+}
+
 /// A sink that drops everything.
 pub struct NullSink;
 impl DataSink for NullSink {
@@ -28,7 +38,7 @@ impl DataSink for NullSink {
 }
 
 /// Hands a chunk to the hasher and the sink.
-fn deliver(chunk: Chunk<'_>, hasher: &mut Option<StreamHash>, hashing: &mut Hashing, sink: &mut Option<&mut Box<dyn DataSink>>) {
+fn deliver(chunk: Chunk<'_>, hasher: &mut Option<StreamHash>, hashing: &mut Hashing, sink: &mut Option<&mut Box<dyn DataSink + '_>>) {
     match chunk {
         Chunk::Data { dsn, bytes } => {
             if let Some(h) = hasher.as_mut() {
@@ -111,7 +121,7 @@ struct Slot {
 }
 
 /// All reassemblers, by connection id and direction.
-pub struct DataLevel {
+pub struct DataLevel<'s> {
     limits: ReassemblyLimits,
     /// Open connections' reassemblers (finished ones are taken out).
     /// Boxed: the table's buckets stay small (a table is up to half empty).
@@ -125,12 +135,12 @@ pub struct DataLevel {
     open_dirs: usize,
     /// The smallest recent window given to a direction (memory pressure), if ever lowered.
     pub(super) min_recent: Option<usize>,
-    sink: Option<(usize, Dir, Box<dyn DataSink>)>,
+    sink: Option<(usize, Dir, Box<dyn DataSink + 's>)>,
     hash: bool,
     hashing: Hashing,
 }
 
-impl DataLevel {
+impl<'s> DataLevel<'s> {
     pub fn new(limits: ReassemblyLimits) -> Self {
         DataLevel {
             limits,
@@ -145,7 +155,7 @@ impl DataLevel {
         }
     }
 
-    pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink>) {
+    pub fn set_sink(&mut self, conn: usize, dir: Dir, sink: Box<dyn DataSink + 's>) {
         self.sink = Some((conn, dir, sink));
     }
 

@@ -16,7 +16,7 @@ pub(super) struct SynData {
     wire_len: u32,
 }
 
-impl Analyzer {
+impl Analyzer<'_> {
     /// Payload on a SYN. On the MP_CAPABLE SYN of a connection it is TCP Fast Open data: kept
     /// to lead the stream, and the subflow's mappings count from its end.
     pub(super) fn syn_payload(&mut self, ctx: &Ctx, seg: &TcpSegment<'_>) {
@@ -42,7 +42,7 @@ impl Analyzer {
     }
 }
 
-impl DataLevel {
+impl DataLevel<'_> {
     /// Bytes that come before `start` in the stream the application reads but outside the data
     /// sequence space (TCP Fast Open): hashed and handed to the sink first, numbered just below
     /// `start`.

@@ -11,7 +11,7 @@ use crate::track::kinds::{AnomalyKind, EndHow, RoleRule};
 use mptcp_wire::decode::TcpSegment;
 use mptcp_wire::seq::SubflowSeq;
 
-impl Analyzer {
+impl Analyzer<'_> {
     /// Finds or creates the flow of a segment; `None` when the flow cap is hit.
     pub(super) fn flow_for(&mut self, frame: u64, ts: f64, seg: &TcpSegment<'_>) -> Option<(usize, Dir)> {
         let src = SocketAddr::new(seg.src, seg.sport);

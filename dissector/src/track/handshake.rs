@@ -13,7 +13,7 @@ use mptcp_wire::crypto::{self, Key, Token, Version};
 use mptcp_wire::options::mptcp::{MpCapable, MpJoin};
 use mptcp_wire::seq::{DataSeq, SubflowSeq};
 
-impl Analyzer {
+impl Analyzer<'_> {
     pub(super) fn on_capable(&mut self, ctx: &Ctx, c: &MpCapable) {
         let flags = ctx.flags;
         let existing = self.conn_of(ctx.flow);

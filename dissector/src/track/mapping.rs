@@ -23,7 +23,7 @@ const MAX_PENDING: usize = 64;
 
 const MAX_PENDING_BYTES: usize = 256 << 10;
 
-impl Analyzer {
+impl Analyzer<'_> {
     /// A subflow with DSS options and no connection (its handshake is not in the capture, or
     /// its join token is unknown) joins the connection whose data sequence space its DSNs and
     /// data ACKs fall in, or founds one. Two random 64-bit IDSNs within 2^32 of each other are

@@ -124,7 +124,7 @@ struct Ctx {
 }
 
 /// The tracker. Feed it packets in capture order.
-pub struct Analyzer {
+pub struct Analyzer<'s> {
     limits: Limits,
     flow_index: HashMap<FlowKey, usize>,
     flows: Live<state::Flow>,
@@ -153,7 +153,7 @@ pub struct Analyzer {
     stats: Stats,
     /// A packet was seen (`stats.first_ts` is set).
     started: bool,
-    data: data::DataLevel,
+    data: data::DataLevel<'s>,
     /// The record of the segment being processed, and whether the segment was tracked (the
     /// record is complete).
     cur: SegmentRecord,
@@ -166,7 +166,7 @@ pub struct Analyzer {
     recent: copies::Recent,
 }
 
-impl Analyzer {
+impl<'s> Analyzer<'s> {
     pub fn new(limits: Limits) -> Self {
         Analyzer {
             limits,
@@ -236,8 +236,9 @@ impl Analyzer {
         self
     }
 
-    /// Sends the data-level byte stream of one connection direction to `sink` as it is rebuilt.
-    pub fn with_sink(mut self, connection: usize, dir: Dir, sink: Box<dyn DataSink>) -> Self {
+    /// Sends the data-level byte stream of one connection direction to `sink` as it is rebuilt
+    /// (lend one by `&mut`, `Box::new(&mut sink)`, to own it again after the run).
+    pub fn with_sink(mut self, connection: usize, dir: Dir, sink: Box<dyn DataSink + 's>) -> Self {
         self.data.set_sink(connection, dir, sink);
         self
     }

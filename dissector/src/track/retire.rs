@@ -78,7 +78,7 @@ impl Tombstones {
     }
 }
 
-impl Analyzer {
+impl Analyzer<'_> {
     /// The open subflows of connection `c`.
     pub(super) fn subflows_of<'a>(&'a self, c: &'a Connection) -> impl Iterator<Item = &'a Flow> + Clone {
         c.subflow_ids.iter().filter_map(|&s| self.flows.get(s))

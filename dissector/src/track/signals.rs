@@ -8,7 +8,7 @@ use crate::track::kinds::{EndHow, Side};
 use mptcp_wire::crypto::{self, AddAddrHmacVerdict, Key};
 use mptcp_wire::options::mptcp::{AddAddr, AddAddrVersion};
 
-impl Analyzer {
+impl Analyzer<'_> {
     pub(super) fn on_add_addr(&mut self, ctx: &Ctx, a: &AddAddr) {
         let Some(cid) = self.conn_of(ctx.flow) else {
             self.orphan_flow(ctx, "add_addr_without_connection");

@@ -36,7 +36,7 @@ pub fn connection() -> super::Connection {
 
 /// Feeds segments to an analyzer, one frame and one millisecond apart.
 pub struct Feed {
-    pub an: Analyzer,
+    pub an: Analyzer<'static>,
     frame: u64,
 }
 
