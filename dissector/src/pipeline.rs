@@ -110,25 +110,6 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
 }
 
-/// A sink of two: each gets every packet and segment record; finished connections and flows go
-/// to the first.
-impl<A: Sink, B: Sink> Sink for (A, B) {
-    fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
-        self.0.packet(seen)?;
-        self.1.packet(seen)
-    }
-    fn segment(&mut self, record: &SegmentRecord) {
-        self.0.segment(record);
-        self.1.segment(record);
-    }
-    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.0.connection(conn, subflows)
-    }
-    fn flow(&mut self, flow: Subflow) {
-        self.0.flow(flow)
-    }
-}
-
 fn hand<S: Sink + ?Sized>(sink: &mut S, done: Finished) {
     match done {
         Finished::Connection(conn, subflows) => sink.connection(conn, subflows),
