@@ -32,7 +32,9 @@ impl RunConfig {
         let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
         let input = InputOptions { filter: cli.filter.clone(), count: cli.count };
         input.check().map_err(CliError::Usage)?;
-        let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let files = if cli.merge { 1 } else { cli.command.files().len() };
+        let jobs = jobs_for(cli.jobs, files, cores);
         let alone = cli.merge || cli.command.files().len() <= 1;
         Ok(RunConfig {
             limits: Limits { idle_timeout_ns, ..Limits::default() },
@@ -43,6 +45,17 @@ impl RunConfig {
             hash_thread: alone || jobs <= 1,
         })
     }
+}
+
+/// Files analysed at once, at most, per core: a file's run is mostly one thread's work (plus a
+/// read-ahead thread), so more than a few per core only adds threads and memory.
+const JOBS_PER_CORE: usize = 4;
+
+/// Files analysed at once: `--jobs` (default: the cores), never more than the files nor
+/// [`JOBS_PER_CORE`] per core, and at least 1 (`-j 100000` on two files is 2 threads, not
+/// 100,000).
+fn jobs_for(asked: Option<usize>, files: usize, cores: usize) -> usize {
+    asked.unwrap_or(cores).min(files).min(JOBS_PER_CORE * cores.max(1)).max(1)
 }
 
 /// `--idle-timeout`: a duration (ns, us, ms, s, m, h) or 0 (never).
@@ -67,4 +80,21 @@ fn bad_idle_timeout(s: &str) -> CliError {
     CliError::Usage(format!(
         "--idle-timeout: bad duration {s:?}: a number and a unit, ns, us, ms, s, m (minutes) or h (e.g. 300s, 5m, 1h), or 0 for never"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jobs_for;
+
+    #[test]
+    fn jobs_are_clamped_to_the_files_and_a_few_per_core() {
+        // (asked, files, cores) -> threads
+        assert_eq!(jobs_for(Some(100_000), 2, 2), 2);
+        assert_eq!(jobs_for(Some(100_000), 1_000, 2), 8);
+        assert_eq!(jobs_for(Some(3), 1_000, 2), 3);
+        assert_eq!(jobs_for(None, 1_000, 2), 2);
+        assert_eq!(jobs_for(None, 1, 16), 1);
+        assert_eq!(jobs_for(Some(0), 5, 2), 1);
+        assert_eq!(jobs_for(Some(4), 0, 2), 1);
+    }
 }
