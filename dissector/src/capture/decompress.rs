@@ -77,6 +77,16 @@ impl fmt::Display for Corrupt {
 
 impl std::error::Error for Corrupt {}
 
+/// Largest zstd window accepted, as a power of two: 2^25 = 32 MiB, every level up to
+/// `--ultra -20` (`zstd -19` uses 2^23). A frame asking for more (`--long=27`: 128 MiB, or a
+/// crafted one) is refused with a [`Corrupt`] error that says so, not decoded with its memory.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 25;
+
+/// Most memory liblzma may take to decode an xz stream: 96 MiB, what `xz -9` (64 MiB
+/// dictionary) needs and some room; a stream declaring more (up to 4 GiB, crafted) is refused
+/// with a [`Corrupt`] error that says so.
+pub const XZ_MEMLIMIT: u64 = 96 << 20;
+
 /// The decompressed bytes of `input` (which still holds the magic number). The decoder is
 /// `Send` when `input` is, so that a file's can run on the read-ahead thread.
 pub fn decoder<R: Read>(format: Compression, input: R) -> Decompressed<R> {
@@ -88,9 +98,14 @@ pub fn decoder<R: Read>(format: Compression, input: R) -> Decompressed<R> {
         Compression::Gzip => Ok(Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))),
         // Reads every frame of the file, as `zstd -d` does.
         #[cfg(feature = "zstd")]
-        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(buffered).map(|d| Decoder::Zstd(Box::new(d))),
+        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(buffered).and_then(|mut d| {
+            d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Ok(Decoder::Zstd(Box::new(d)))
+        }),
         #[cfg(feature = "xz")]
-        Compression::Xz => Ok(Decoder::Xz(liblzma::bufread::XzDecoder::new_multi_decoder(buffered))),
+        Compression::Xz => liblzma::stream::Stream::new_auto_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
+            .map(|s| Decoder::Xz(liblzma::bufread::XzDecoder::new_stream(buffered, s)))
+            .map_err(io::Error::from),
         #[cfg(feature = "lz4")]
         Compression::Lz4 => Ok(Decoder::Lz4(Box::new(lz4_flex::frame::FrameDecoder::new(buffered)))),
         // A format whose feature is off (the pattern is unreachable when all are on).
@@ -153,10 +168,24 @@ pub struct Decompressed<R: Read> {
 }
 
 impl<R: Read> Decompressed<R> {
+    /// The limit `e` says the data is over ([`ZSTD_WINDOW_LOG_MAX`], [`XZ_MEMLIMIT`]).
+    fn over_memory(&self, e: &io::Error) -> Option<&'static str> {
+        let text = e.to_string();
+        match self.format {
+            Compression::Zstd if text.contains("too much memory") || text.contains("window") => Some("32 MiB window"),
+            Compression::Xz if text.contains("memory limit") => Some("96 MiB of memory"),
+            _ => None,
+        }
+    }
+
     fn corrupt(&self, e: &io::Error) -> io::Error {
         let name = self.format.name();
         let message = if e.kind() == io::ErrorKind::UnexpectedEof {
             format!("the {name} data ends before its end marker: the compressed file is cut off or damaged")
+        } else if let Some(limit) = self.over_memory(e) {
+            format!(
+                "the {name} data needs more memory to decompress than the {limit} this reader allows (a window or dictionary over it, as `zstd --long=27` or a crafted file makes): decompress it apart, or recompress it with a smaller one"
+            )
         } else {
             format!("corrupt {name} data: {e}")
         };
@@ -245,6 +274,53 @@ mod tests {
             assert!(matches!(err, super::super::CaptureError::NoSupport(NoSupport(f)) if f == format));
             assert_eq!(err.to_string(), want);
         }
+    }
+
+    /// A zstd frame with a 128 MiB window (`zstd --long=27`) and an xz stream declaring a 4 GiB
+    /// dictionary are refused before their memory is taken, with a message that says why; a
+    /// window within the limit still decodes.
+    #[test]
+    #[cfg(all(feature = "zstd", feature = "xz"))]
+    fn windows_and_dictionaries_over_the_limits_are_refused() {
+        let payload: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let zst = |log: u32| {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+            e.set_parameter(zstd::zstd_safe::CParameter::WindowLog(log)).unwrap();
+            e.long_distance_matching(true).unwrap();
+            io::Write::write_all(&mut e, &payload).unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(decode_all(Compression::Zstd, zst(ZSTD_WINDOW_LOG_MAX)).unwrap(), payload);
+        let err = decode_all(Compression::Zstd, zst(27)).expect_err("a 128 MiB window");
+        assert!(corrupt_of(&err).is_some(), "{err}");
+        assert!(err.to_string().contains("more memory to decompress than the 32 MiB window"), "{err}");
+
+        let mut xz = Vec::new();
+        liblzma::read::XzEncoder::new(&payload[..], 0).read_to_end(&mut xz).unwrap();
+        assert_eq!(decode_all(Compression::Xz, xz.clone()).unwrap(), payload);
+        // The block header after the 12-byte stream header: size, flags, filter LZMA2 (0x21),
+        // 1 property byte (the dictionary size), padding, CRC32 of what comes before.
+        let h = 12;
+        let len = (usize::from(xz[h]) + 1) * 4;
+        let at = (h + 2..h + len - 4).find(|&k| xz[k] == 0x21 && xz[k + 1] == 0x01).expect("LZMA2 filter flags") + 2;
+        xz[at] = 40; // 4 GiB - 1
+        let crc = crc32(&xz[h..h + len - 4]);
+        xz[h + len - 4..h + len].copy_from_slice(&crc.to_le_bytes());
+        let err = decode_all(Compression::Xz, xz).expect_err("a 4 GiB dictionary");
+        assert!(corrupt_of(&err).is_some(), "{err}");
+        assert!(err.to_string().contains("more memory to decompress than the 96 MiB of memory"), "{err}");
+    }
+
+    /// CRC-32 (IEEE), as the xz format checks its headers with.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
     }
 
     /// Garbage after a magic number, and every truncation of a real stream, is an error that
