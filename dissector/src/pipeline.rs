@@ -30,7 +30,8 @@ use std::ops::ControlFlow;
 
 use crate::capture::merge::MergedReader;
 use crate::capture::{CaptureError, CaptureReader, Packet};
-use crate::track::{Analysis, Analyzer, Connection, Finished, SegmentRecord, Subflow};
+use crate::track::{Analysis, Analyzer, Connection, Event, Finished, SegmentRecord, Subflow};
+use mptcp_wire::crypto::Token;
 use mptcp_wire::decode::{decode, Decoded, TcpSegment};
 
 /// Where the driver's packets come from.
@@ -90,6 +91,10 @@ pub trait Sink {
     /// A flow outside every connection finished (plain TCP, or MPTCP options without a
     /// connection in the capture: an orphan), with [`Analyzer::hand_over_finished`].
     fn flow(&mut self, _flow: Subflow) {}
+    /// An event (with [`Analyzer::hand_over_events`]), in capture order, with its connection's
+    /// client and server tokens as known when it is handed: after the packet that showed it
+    /// ([`Sink::packet`]), before its connection is handed over (without waiting for tokens).
+    fn event(&mut self, _event: &Event, _tokens: [Option<Token>; 2]) {}
 }
 
 /// No sink: the analysis keeps what it finds.
@@ -108,12 +113,16 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn flow(&mut self, flow: Subflow) {
         (**self).flow(flow)
     }
+    fn event(&mut self, event: &Event, tokens: [Option<Token>; 2]) {
+        (**self).event(event, tokens)
+    }
 }
 
 fn hand<S: Sink + ?Sized>(sink: &mut S, done: Finished) {
     match done {
         Finished::Connection(conn, subflows) => sink.connection(conn, subflows),
         Finished::Flow(flow) => sink.flow(flow),
+        Finished::Event(event, tokens) => sink.event(&event, tokens),
     }
 }
 
@@ -155,6 +164,12 @@ pub fn drive<S: Sink + ?Sized>(source: &mut impl Source, mut analyzer: Option<&m
                 let seen = Seen { packet: &p, input, decoded: &decoded, record, analyzer: an };
                 if sink.packet(&seen).is_break() {
                     break None;
+                }
+                // The packet's events after the packet (a sink that prints them knows its time).
+                if let Some(an) = analyzer.as_deref_mut() {
+                    while let Some((e, tokens)) = an.take_event() {
+                        sink.event(&e, tokens);
+                    }
                 }
             }
             Ok(None) => break None,

@@ -54,6 +54,18 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             drop(out);
             Ok(capture_end(file, end, dest))
         }
+        // Rendered as connections finish, written at the end (the statistics come first).
+        (ReportFormat::Json, _) => {
+            let mut doc = analyze_report::JsonDocument::new(selection);
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut doc)?;
+            if let Some(code) = missing(args, file, &analysis, doc.seen, dest) {
+                return Ok(code);
+            }
+            let mut out = BufWriter::new(dest.out());
+            doc.finish(&mut out, &name, &analysis, warning_of(&end)).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+            drop(out);
+            Ok(capture_end(file, end, dest))
+        }
         (format, _) => {
             let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut ())?;
             if let Some(code) = missing(args, file, &analysis, 0, dest) {

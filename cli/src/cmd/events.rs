@@ -1,7 +1,13 @@
 //! `events FILE…`: the event timeline (text or JSON lines), or what `ip mptcp monitor` on one
 //! side would have printed (`--side`).
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+
+use mptcp_dissector::analysis::select::Selection;
+use mptcp_dissector::pipeline::{Seen, Sink};
+use mptcp_dissector::track::{Connection, Event, Subflow};
+use mptcp_wire::crypto::Token;
 
 use mptcp_dissector::report::analyze as analyze_report;
 use mptcp_dissector::report::events as monitor;
@@ -16,20 +22,109 @@ use crate::select;
 
 /// One file's timeline, or with `merge` the merged captures' (then `file` is their name).
 pub fn run(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
-    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits), &mut ())?;
-    select::restrict_events(&mut analysis, &args.select.selection());
     let side = args.side.map(|s| match s {
         SideArg::Client => mptcp_dissector::track::Side::Client,
         SideArg::Server => mptcp_dissector::track::Side::Server,
     });
+    let Some(side) = side else { return timeline(args, file, merge, cfg, dest) };
+    // What a host's monitor prints needs the connections' and subflows' ends: the whole analysis.
+    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits), &mut ())?;
+    select::restrict_events(&mut analysis, &args.select.selection());
     let mut out = BufWriter::new(dest.out());
-    match (side, args.format) {
-        (Some(side), _) => monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), args.timestamps),
-        (None, EventsFormat::Text) => analyze_report::write_events_text(&mut out, &analysis.events, args.time, &analysis.stats),
-        (None, EventsFormat::Jsonl) => analyze_report::write_events_jsonl(&mut out, &analysis.events),
-    }
-    .and_then(|_| out.flush())
-    .map_err(CliError::write(STDOUT))?;
+    monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), args.timestamps)
+        .and_then(|_| out.flush())
+        .map_err(CliError::write(STDOUT))?;
     drop(out);
+    Ok(capture_end(file, end, dest))
+}
+
+/// The timeline, each event written when its connection's token is known (docs/events.md):
+/// memory follows what is open. Reading standard input, each line is flushed as it is written.
+struct Timeline<'w> {
+    out: BufWriter<Box<dyn Write + 'w>>,
+    format: EventsFormat,
+    text: analyze_report::EventText,
+    line: Vec<u8>,
+    selection: Selection,
+    flush: bool,
+    error: Option<io::Error>,
+}
+
+impl Sink for Timeline<'_> {
+    fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
+        self.text.first_ns.get_or_insert(seen.packet.ts_ns);
+        self.text.digits = self.text.digits.max(seen.packet.ts_digits);
+        if self.error.is_some() {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+    fn event(&mut self, e: &Event, tokens: [Option<Token>; 2]) {
+        if self.error.is_some() || !self.selection.keeps_packet(e.connection, e.subflow, tokens) {
+            return;
+        }
+        let out: &mut dyn Write = &mut self.out;
+        let mut r = match self.format {
+            EventsFormat::Text => self.text.write(out, e),
+            EventsFormat::Jsonl => analyze_report::write_event_jsonl(out, e, &mut self.line),
+        };
+        if self.flush && r.is_ok() {
+            r = self.out.flush();
+        }
+        self.error = r.err();
+    }
+}
+
+/// `--token`: the lowest-numbered connection with that token (either side's), found by a first
+/// pass over a file; the tokens an event's connection has when it is written may not be all
+/// (the client's key of a v1 connection comes after CREATED).
+struct FindToken {
+    only: Selection,
+    found: Option<usize>,
+}
+
+impl Sink for FindToken {
+    fn connection(&mut self, conn: Connection, _subflows: Vec<Subflow>) {
+        if self.only.keeps_connection(&conn) && self.found.is_none_or(|f| conn.id < f) {
+            self.found = Some(conn.id);
+        }
+    }
+}
+
+fn timeline(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
+    let flush = file.as_os_str() == "-" && merge.is_empty();
+    let mut selection = args.select.selection();
+    if selection.token.is_some() && !flush {
+        let mut find = FindToken { only: Selection { token: selection.token, ..Selection::default() }, found: None };
+        let first = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
+        analyze_input(file, merge, cfg, &mut Dest::Buf { out: Vec::new(), err: Vec::new() }, first, &mut find)?;
+        match find.found {
+            Some(id) if selection.connection.is_none_or(|c| c == id) => {
+                selection = Selection { connection: Some(id), token: None, subflow: selection.subflow };
+            }
+            // No connection has the token: no event (as before the first pass).
+            _ => selection.connection = Some(usize::MAX),
+        }
+    }
+    let mut held = Vec::new();
+    let to: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
+    let mut sink = Timeline {
+        out: BufWriter::new(to),
+        format: args.format,
+        text: analyze_report::EventText::new(args.time),
+        line: Vec::with_capacity(256),
+        selection,
+        flush,
+        error: None,
+    };
+    let analyzer = Analyzer::new(cfg.limits).hand_over_finished().hand_over_events(true);
+    let (_, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
+    let written = match sink.error.take() {
+        Some(e) => Err(e),
+        None => sink.out.flush(),
+    };
+    drop(sink);
+    written.map_err(CliError::write(STDOUT))?;
+    dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
     Ok(capture_end(file, end, dest))
 }

@@ -38,7 +38,7 @@ pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(2));
     }
     let mut verdicts = mptcp_dissector::analysis::verify::verify(&name, &cap.analysis, &[]);
-    verdicts.require_connections(&cap.analysis, false);
+    verdicts.require_connections(cap.analysis.connections.len() as u64, &cap.analysis, false);
     let opts = mptcp_report::Options {
         generator: format!("mptcp-trace {}", env!("CARGO_PKG_VERSION")),
         warning: end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string()),

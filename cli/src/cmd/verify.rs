@@ -4,8 +4,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mptcp_dissector::analysis::verify::{self, Expectation, VerifyReport};
-use mptcp_dissector::track::Analyzer;
+use mptcp_dissector::analysis::select::Selection;
+use mptcp_dissector::analysis::verify::{self, Expectation, Verifier};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::report::verify as vr;
+use mptcp_dissector::track::{Analyzer, Connection, Event, Subflow};
+use mptcp_wire::crypto::Token;
 use rayon::prelude::*;
 
 use crate::capture::{analyze_input, warning_of};
@@ -14,7 +18,6 @@ use crate::error::CliError;
 use crate::flags::{VerifyArgs, VerifyFormat};
 use crate::jobs::{self, msg, Dest};
 use crate::output;
-use crate::select;
 
 /// One capture's report, or with `merge` the merged captures' (then `file` is their name).
 pub fn run(args: &VerifyArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
@@ -25,18 +28,53 @@ pub fn run(args: &VerifyArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, d
             return Ok(2);
         }
     };
-    let report = match report(args, file, merge, cfg, dest, &exps)? {
+    let report = match report(args, file, merge, cfg, dest, &exps, format_of(args.format, false))? {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
     let inputs: Vec<&Path> = if merge.is_empty() { vec![file] } else { merge.iter().map(|p| p.as_path()).collect() };
-    let ok = report.ok();
-    write(args.output.as_deref(), &inputs, dest.out(), args.format, &[report])?;
+    let ok = report.report.ok();
+    write(args.output.as_deref(), &inputs, dest.out(), format_of(args.format, false), vec![report])?;
     Ok(if ok { 0 } else { 1 })
 }
 
 fn parse_expectations(rules: &[String]) -> Result<Vec<Expectation>, String> {
     rules.iter().map(|r| verify::parse_expectation(r)).collect()
+}
+
+/// The report's format; `many`: one of several captures' reports in one document.
+fn format_of(format: VerifyFormat, many: bool) -> vr::Format {
+    match format {
+        VerifyFormat::Text => vr::Format::Text,
+        VerifyFormat::Json => vr::Format::Json { many },
+        VerifyFormat::Junit => vr::Format::Junit,
+    }
+}
+
+/// The checks as connections finish, each connection's verdicts rendered at once: memory
+/// follows what is open, not the capture.
+struct Checker<'e> {
+    verifier: Verifier<'e>,
+    out: vr::Streamed,
+    selection: Selection,
+    error: Option<io::Error>,
+}
+
+impl Sink for Checker<'_> {
+    fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
+        self.verifier.event(e);
+    }
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        let selected = self.selection.keeps_connection(&conn);
+        let v = self.verifier.connection(&conn, &subflows, selected);
+        let written = if selected { self.out.connection(&v) } else { self.out.skip(conn.id) };
+        if let Err(e) = written {
+            self.error.get_or_insert(e);
+        }
+    }
+    fn flow(&mut self, flow: Subflow) {
+        self.verifier.flow(&flow);
+    }
 }
 
 /// The report of one input (or of merged inputs), or the exit status that stands for it (2:
@@ -48,10 +86,19 @@ fn report(
     cfg: &RunConfig,
     dest: &mut Dest,
     exps: &[Expectation],
-) -> Result<Result<VerifyReport, u8>, CliError> {
-    let analyzer = Analyzer::new(cfg.limits).with_hashes(verify::needs_hashes(exps)).with_hash_thread(cfg.hash_thread);
-    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut ())?;
-    select::restrict(&mut analysis, &args.select.selection());
+    format: vr::Format,
+) -> Result<Result<vr::Streamed, u8>, CliError> {
+    let analyzer = Analyzer::new(cfg.limits)
+        .with_hashes(verify::needs_hashes(exps))
+        .with_hash_thread(cfg.hash_thread)
+        .hand_over_finished()
+        .hand_over_events(false);
+    let mut checker =
+        Checker { verifier: Verifier::new(exps), out: vr::Streamed::new(format), selection: args.select.selection(), error: None };
+    let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut checker)?;
+    if let Some(e) = checker.error {
+        return Err(CliError::write("the report's temporary file")(e));
+    }
     if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
         msg!(dest, "mptcp-trace: error: {}: {e}", file.display());
         return Ok(Err(2));
@@ -59,31 +106,25 @@ fn report(
     if let Some(w) = warning_of(&end) {
         msg!(dest, "mptcp-trace: warning: {}: {w}; everything before it was used", file.display());
     }
-    let mut report = verify::verify(&file.display().to_string(), &analysis, exps);
-    report.require_connections(&analysis, args.allow_empty);
-    Ok(Ok(report))
+    let connections = checker.verifier.connections();
+    let mut report = checker.verifier.finish(&file.display().to_string(), &analysis);
+    report.require_connections(connections, &analysis, args.allow_empty);
+    let mut out = checker.out;
+    out.report = report;
+    Ok(Ok(out))
 }
 
-/// Writes the reports as one document: text (each capture's report under its own header
-/// line), JSON (one report: its document; several: an array of them), JUnit (one
-/// `<testsuites>`, a suite per capture).
+/// Writes the reports as one document (`-o FILE` or standard output).
 fn write(
     output: Option<&Path>,
     inputs: &[&Path],
     stdout: Box<dyn Write + '_>,
-    format: VerifyFormat,
-    reports: &[VerifyReport],
+    format: vr::Format,
+    reports: Vec<vr::Streamed>,
 ) -> Result<(), CliError> {
-    use mptcp_dissector::report::verify as vr;
     let mut out = output::Sink::open(output, inputs, stdout)?;
     let to = out.name();
-    match (format, reports) {
-        (VerifyFormat::Json, [one]) => vr::write_json(&mut out, one),
-        (VerifyFormat::Json, _) => vr::write_json_many(&mut out, reports),
-        (VerifyFormat::Junit, _) => vr::write_junit_many(&mut out, reports),
-        (VerifyFormat::Text, _) => reports.iter().try_for_each(|r| vr::write_text(&mut out, r)),
-    }
-    .map_err(CliError::write(&to))?;
+    vr::write(&mut out, format, reports).map_err(CliError::write(&to))?;
     out.finish()
 }
 
@@ -97,12 +138,13 @@ pub fn run_files(args: &VerifyArgs, cfg: &RunConfig) -> Result<ExitCode, CliErro
         return Err(CliError::Usage("standard input (`-`) cannot be one of several files".into()));
     }
     let pool = jobs::pool(cfg)?;
-    let done: Vec<(Vec<u8>, Result<VerifyReport, u8>)> = pool.install(|| {
+    let format = format_of(args.format, true);
+    let done: Vec<(Vec<u8>, Result<vr::Streamed, u8>)> = pool.install(|| {
         files
             .par_iter()
             .map(|f| {
                 let mut dest = Dest::Buf { out: Vec::new(), err: Vec::new() };
-                let r = match report(args, f, &[], cfg, &mut dest, &exps) {
+                let r = match report(args, f, &[], cfg, &mut dest, &exps, format) {
                     Ok(r) => r,
                     Err(e) => {
                         msg!(dest, "mptcp-trace: error: {e}");
@@ -118,7 +160,7 @@ pub fn run_files(args: &VerifyArgs, cfg: &RunConfig) -> Result<ExitCode, CliErro
         let _ = io::stderr().write_all(&err);
         match r {
             Ok(r) => {
-                worst = worst.max(if r.ok() { 0 } else { 1 });
+                worst = worst.max(if r.report.ok() { 0 } else { 1 });
                 reports.push(r);
             }
             Err(code) => worst = worst.max(code),
@@ -131,6 +173,6 @@ pub fn run_files(args: &VerifyArgs, cfg: &RunConfig) -> Result<ExitCode, CliErro
         }
     }
     let inputs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
-    write(args.output.as_deref(), &inputs, Box::new(io::stdout()), args.format, &reports)?;
+    write(args.output.as_deref(), &inputs, Box::new(io::stdout()), format, reports)?;
     Ok(ExitCode::from(worst))
 }

@@ -94,6 +94,11 @@ impl Default for Limits {
     }
 }
 
+/// Events that wait for their connection's token at most ([`Analyzer::hand_over_events`]).
+pub const EVENT_WAIT: usize = 65_536;
+/// How long (capture time) an event waits for its connection's token at most.
+pub const EVENT_WAIT_NS: u64 = 10_000_000_000;
+
 /// Where finished connections go: kept for the [`Analysis`], or queued for the caller to take
 /// ([`Analyzer::take_finished`]).
 enum Retired {
@@ -133,6 +138,12 @@ pub struct Analyzer<'s> {
     events: Vec<Event>,
     /// Keep events (`events`); `analyze` does not need them.
     keep_events: bool,
+    /// With [`Analyzer::hand_over_events`]: the events not yet taken, in capture order, each with
+    /// its connection's client token; `events_base` numbers the first in the timeline.
+    event_queue: std::collections::VecDeque<(Event, Option<Token>)>,
+    events_base: usize,
+    /// Events are handed over (`Some`), waiting for their connection's token (`Some(true)`).
+    hand_events: Option<bool>,
     retired: Retired,
     /// The latest packet time seen (captures are not always in time order).
     clock_ns: u64,
@@ -176,6 +187,9 @@ impl<'s> Analyzer<'s> {
             tokens: HashMap::default(),
             events: Vec::new(),
             keep_events: true,
+            event_queue: std::collections::VecDeque::new(),
+            events_base: 0,
+            hand_events: None,
             retired: Retired::Collect(retire::Collect::default()),
             clock_ns: 0,
             next_sweep_ns: 0,
@@ -213,6 +227,43 @@ impl<'s> Analyzer<'s> {
             Retired::Hand(q) => q.pop_front(),
             Retired::Collect(_) => None,
         }
+    }
+
+    /// Hands every event over ([`Analyzer::take_event`]) instead of keeping the timeline: the
+    /// [`Analysis`] then has no events, and memory follows the events not yet taken. With
+    /// `wait_for_token`, an event of a connection whose server token is not known yet (CREATED
+    /// at the SYN) waits for the token (the SYN/ACK) or the connection's end, as the kept
+    /// timeline shows it; at most [`EVENT_WAIT`] events and [`EVENT_WAIT_NS`] of capture time,
+    /// past which it is handed without it. Without, each event is handed after its packet.
+    pub fn hand_over_events(mut self, wait_for_token: bool) -> Self {
+        self.hand_events = Some(wait_for_token);
+        self
+    }
+
+    /// The oldest event not yet taken that is ready (with [`Analyzer::hand_over_events`];
+    /// always `None` otherwise), with its connection's client and server tokens as known now.
+    pub fn take_event(&mut self) -> Option<(Event, [Option<Token>; 2])> {
+        let wait = self.hand_events?;
+        let queued = self.event_queue.len();
+        let (front, _) = self.event_queue.front_mut()?;
+        let open = front.connection.and_then(|c| self.conns.get(c));
+        if front.token.is_none() {
+            front.token = open.and_then(|c| c.server_token);
+        }
+        let ready = !wait
+            || front.token.is_some()
+            || open.is_none()
+            || self.ending
+            || queued > EVENT_WAIT
+            || front.ts_ns.saturating_add(EVENT_WAIT_NS) < self.clock_ns;
+        if !ready {
+            return None;
+        }
+        let (e, client) = self.event_queue.pop_front()?;
+        self.events_base += 1;
+        let client = client.or_else(|| e.connection.and_then(|c| self.conns.get(c)).and_then(|c| c.client_token));
+        let server = e.token;
+        Some((e, [client, server]))
     }
 
     /// Keeps the event timeline (on by default); `analyze` turns it off.
@@ -290,11 +341,11 @@ impl<'s> Analyzer<'s> {
         if !self.keep_events {
             return;
         }
-        if self.events.len() >= self.limits.max_events {
+        if self.hand_events.is_none() && self.events.len() >= self.limits.max_events {
             self.stats.events_dropped += 1;
             return;
         }
-        let at = self.events.len();
+        let at = self.events_base + self.event_queue.len() + self.events.len();
         if let Some(c) = conn.and_then(|c| self.conns.get_mut(c)) {
             c.work.first_event.get_or_insert(at);
         }
@@ -315,7 +366,10 @@ impl<'s> Analyzer<'s> {
             reason: None,
         };
         fill(&mut e);
-        self.events.push(e);
+        match self.hand_events {
+            Some(_) => self.event_queue.push_back((e, None)),
+            None => self.events.push(e),
+        }
     }
 
     /// Feeds one decoded TCP segment; its record when it was tracked (not when the open state
@@ -475,6 +529,10 @@ impl<'s> Analyzer<'s> {
         self.stats.peak_state_bytes = self.stats.peak_state_bytes.max(bytes);
         self.retire_all();
         self.stats.min_recent_window = self.data.min_recent.map(|m| m as u64);
+        // The events still waiting (all ready now), before the connections they belong to.
+        while let Some((e, tokens)) = self.take_event() {
+            hand(Finished::Event(e, tokens));
+        }
         let (mut connections, mut subflows) = match self.retired {
             Retired::Collect(c) => (c.conns, c.flows),
             Retired::Hand(q) => {

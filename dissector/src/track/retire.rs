@@ -3,11 +3,12 @@
 //! caller ([`super::Analyzer::take_finished`]), and its state is freed, flows included: memory follows what is open at
 //! once, not the length of the capture.
 use super::kinds::{Near, NearRule};
-use super::model::{ConnState, Connection, Subflow, SubflowEnd, SubflowKind};
+use super::model::{ConnState, Connection, Event, Subflow, SubflowEnd, SubflowKind};
 use super::receiver::CapturePoint;
 use super::state::Flow;
 use super::{Analyzer, Dir};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
+use mptcp_wire::crypto::Token;
 
 /// A connection or flow that finished: its results are final.
 #[derive(Debug)]
@@ -18,6 +19,9 @@ pub enum Finished {
     /// A flow outside every connection (plain TCP, or MPTCP options without a connection in
     /// the capture: an orphan).
     Flow(Subflow),
+    /// An event (with [`super::Analyzer::hand_over_events`]) and its connection's client and
+    /// server tokens.
+    Event(Event, [Option<Token>; 2]),
 }
 
 /// The default: keeps everything, for a whole-capture [`super::Analysis`].
@@ -35,6 +39,8 @@ impl Collect {
                 self.flows.extend(subflows);
             }
             Finished::Flow(flow) => self.flows.push(flow),
+            // Events are never retired.
+            Finished::Event(..) => {}
         }
     }
 }
@@ -326,6 +332,16 @@ impl Analyzer<'_> {
         if let (Some(first), Some(token)) = (conn.work.first_event, conn.server_token.as_ref()) {
             for e in self.events.iter_mut().skip(first).filter(|e| e.connection == Some(id) && e.token.is_none()) {
                 e.token = Some(*token);
+            }
+        }
+        // Events handed over and not yet taken: their token, and the client's (the connection
+        // is gone when they are taken).
+        let first = conn.work.first_event.map(|f| f.saturating_sub(self.events_base));
+        if let Some(first) = first.filter(|_| !self.event_queue.is_empty()) {
+            let client = conn.client_token;
+            for (e, c) in self.event_queue.iter_mut().skip(first).filter(|(e, _)| e.connection == Some(id)) {
+                e.token = e.token.or(conn.server_token);
+                *c = client;
             }
         }
         for token in conn.tokens() {

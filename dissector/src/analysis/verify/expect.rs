@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Outcome;
-use crate::track::{Analysis, Connection, Dir, EventKind};
+use crate::track::{Connection, Dir, Subflow};
 
 /// Comparison operator of an expectation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,91 +134,111 @@ fn op_text(op: Op) -> &'static str {
     }
 }
 
-/// `1, 2, 3` (or `none`): a list as a person reads it, not Rust's `[1, 2, 3]` / `Some(..)`.
-fn list<T: std::fmt::Display>(values: &[T]) -> String {
-    if values.is_empty() {
-        return "none".into();
-    }
-    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+/// What one expectation has seen of the connections so far: the per-connection values as the
+/// detail lists them (`1, 2, 3`), and whether every one held.
+#[derive(Default)]
+pub(super) struct Tally {
+    /// The list as text (`none` when empty).
+    list: String,
+    items: u64,
+    /// Every connection so far met the rule (per-connection keys); some did (sha256 `=`).
+    all: bool,
+    any: bool,
 }
 
-pub(super) fn evaluate(a: &Analysis, e: &Expectation) -> ExpectationResult {
-    let conns = &a.connections;
-    let result = |ok: bool, detail: String| ExpectationResult {
-        rule: e.rule.clone(),
-        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
-        detail,
-    };
-    let per_conn = |f: &dyn Fn(&Connection) -> u64| -> ExpectationResult {
+impl Tally {
+    fn add(&mut self, item: impl std::fmt::Display, ok: bool) {
+        use std::fmt::Write;
+        if self.items > 0 {
+            self.list.push_str(", ");
+        }
+        let _ = write!(self.list, "{item}");
+        if self.items == 0 {
+            self.all = true;
+        }
+        self.items += 1;
+        self.all &= ok;
+        self.any |= ok;
+    }
+
+    /// The list as a person reads it, `1, 2, 3`, or `none`.
+    fn list(&self) -> &str {
+        if self.items == 0 {
+            "none"
+        } else {
+            &self.list
+        }
+    }
+
+    /// Connection `c` (shown in the report) with its own `subflows`; `prio`: its MP_PRIO count.
+    pub(super) fn observe(&mut self, e: &Expectation, c: &Connection, subflows: &[Subflow], prio: u64) {
         let want: u64 = e.value.parse().unwrap_or(0);
-        if conns.is_empty() {
-            return result(false, "no MPTCP connection in the capture".into());
-        }
-        let values: Vec<u64> = conns.iter().map(f).collect();
-        let ok = values.iter().all(|&v| compare(v, e.op, want));
-        result(ok, format!("{} {} {want}: per connection {}", e.key, op_text(e.op), list(&values)))
-    };
-    match e.key.as_str() {
-        "connections" => {
-            let want: u64 = e.value.parse().unwrap_or(0);
-            let n = conns.len() as u64;
-            result(compare(n, e.op, want), format!("{n} connection(s)"))
-        }
-        "subflows" => per_conn(&|c| c.subflow_ids.len() as u64),
-        "joins" => per_conn(&|c| c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count() as u64),
-        "version" => per_conn(&|c| u64::from(c.version.unwrap_or(u8::MAX))),
-        "reinjected-bytes" => per_conn(&|c| c.c2s.reinjected_bytes + c.s2c.reinjected_bytes),
-        "add-addr" => per_conn(&|c| c.announced.iter().filter(|x| !x.echo).count() as u64),
-        "remove-addr" => per_conn(&|c| c.removed_address_ids.len() as u64),
-        "mp-prio" => {
-            let mut prio: ahash::HashMap<usize, u64> = ahash::HashMap::default();
-            for c in a.events.iter().filter(|x| x.kind == EventKind::SfPriority).filter_map(|x| x.connection) {
-                *prio.entry(c).or_default() += 1;
+        let mut num = |v: u64| self.add(v, compare(v, e.op, want));
+        match e.key.as_str() {
+            "subflows" => num(c.subflow_ids.len() as u64),
+            "joins" => num(subflows.iter().filter(|f| f.join).count() as u64),
+            "version" => num(u64::from(c.version.unwrap_or(u8::MAX))),
+            "reinjected-bytes" => num(c.c2s.reinjected_bytes + c.s2c.reinjected_bytes),
+            "add-addr" => num(c.announced.iter().filter(|x| !x.echo).count() as u64),
+            "remove-addr" => num(c.removed_address_ids.len() as u64),
+            "mp-prio" => num(prio),
+            "c2s-bytes" => num(c.c2s.bytes),
+            "s2c-bytes" => num(c.s2c.bytes),
+            "c2s-sha256" | "s2c-sha256" => {
+                let dir = if e.key.starts_with("c2s") { Dir::C2s } else { Dir::S2c };
+                let h = c.data(dir).sha256.as_deref();
+                self.add(h.unwrap_or("none"), h == Some(e.value.as_str()));
             }
-            per_conn(&|c| prio.get(&c.id).copied().unwrap_or(0))
+            "checksums" => {
+                let want = e.value == "on";
+                self.add(if c.checksums { "on" } else { "off" }, (c.checksums == want) == (e.op == Op::Eq));
+            }
+            "no-fallback" | "fallback" if c.fallback.is_some() => self.add(c.id, true),
+            "complete" => {
+                for (n, d) in [("c2s", &c.c2s), ("s2c", &c.s2c)] {
+                    if !d.complete {
+                        self.add(format_args!("{}:{n}", c.id), true);
+                    }
+                }
+            }
+            _ => {}
         }
-        "c2s-bytes" => per_conn(&|c| c.c2s.bytes),
-        "s2c-bytes" => per_conn(&|c| c.s2c.bytes),
-        "c2s-sha256" | "s2c-sha256" => {
-            let dir = if e.key.starts_with("c2s") { Dir::C2s } else { Dir::S2c };
-            let hashes: Vec<Option<&str>> = conns.iter().map(|c| c.data(dir).sha256.as_deref()).collect();
-            let any = hashes.contains(&Some(e.value.as_str()));
-            let ok = if e.op == Op::Eq { any } else { !any };
-            let hashes: Vec<&str> = hashes.iter().map(|h| h.unwrap_or("none")).collect();
-            result(ok, format!("stream hashes per connection: {} (none when the stream is incomplete)", list(&hashes)))
+    }
+
+    /// The result once every connection was seen: `connections` shown, `fastcloses`
+    /// MP_FASTCLOSE events in the capture.
+    pub(super) fn result(&self, e: &Expectation, connections: u64, fastcloses: u64) -> ExpectationResult {
+        let result = |ok: bool, detail: String| ExpectationResult {
+            rule: e.rule.clone(),
+            outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+            detail,
+        };
+        let want: u64 = e.value.parse().unwrap_or(0);
+        match e.key.as_str() {
+            "connections" => result(compare(connections, e.op, want), format!("{connections} connection(s)")),
+            _ if NUMERIC_KEYS.iter().any(|(k, _)| *k == e.key) => {
+                if connections == 0 {
+                    return result(false, "no MPTCP connection in the capture".into());
+                }
+                result(self.all, format!("{} {} {want}: per connection {}", e.key, op_text(e.op), self.list()))
+            }
+            "c2s-sha256" | "s2c-sha256" => {
+                let ok = if e.op == Op::Eq { self.any } else { !self.any };
+                result(ok, format!("stream hashes per connection: {} (none when the stream is incomplete)", self.list()))
+            }
+            "checksums" => result(connections > 0 && self.all, format!("checksums per connection: {}", self.list())),
+            "no-fallback" => result(
+                self.items == 0,
+                if self.items == 0 { "no fallback".into() } else { format!("connections {} fell back", self.list()) },
+            ),
+            "fallback" => result(self.items > 0, format!("connections that fell back: {}", self.list())),
+            "complete" => result(
+                connections > 0 && self.items == 0,
+                if self.items == 0 { "all streams complete".into() } else { format!("incomplete: {}", self.list()) },
+            ),
+            "no-fastclose" => result(fastcloses == 0, format!("{fastcloses} MP_FASTCLOSE")),
+            other => ExpectationResult { rule: e.rule.clone(), outcome: Outcome::Fail, detail: format!("unknown key {other}") },
         }
-        "checksums" => {
-            let want = e.value == "on";
-            let values: Vec<bool> = conns.iter().map(|c| c.checksums).collect();
-            let ok = !values.is_empty() && values.iter().all(|&v| (v == want) == (e.op == Op::Eq));
-            let words: Vec<&str> = values.iter().map(|&v| if v { "on" } else { "off" }).collect();
-            result(ok, format!("checksums per connection: {}", list(&words)))
-        }
-        "no-fallback" => {
-            let fb: Vec<usize> = conns.iter().filter(|c| c.fallback.is_some()).map(|c| c.id).collect();
-            result(fb.is_empty(), if fb.is_empty() { "no fallback".into() } else { format!("connections {} fell back", list(&fb)) })
-        }
-        "fallback" => {
-            let fb: Vec<usize> = conns.iter().filter(|c| c.fallback.is_some()).map(|c| c.id).collect();
-            result(!fb.is_empty(), format!("connections that fell back: {}", list(&fb)))
-        }
-        "complete" => {
-            let bad: Vec<String> = conns
-                .iter()
-                .flat_map(|c| {
-                    [("c2s", &c.c2s), ("s2c", &c.s2c)].into_iter().filter(|(_, d)| !d.complete).map(move |(n, _)| format!("{}:{n}", c.id))
-                })
-                .collect();
-            result(
-                !conns.is_empty() && bad.is_empty(),
-                if bad.is_empty() { "all streams complete".into() } else { format!("incomplete: {}", list(&bad)) },
-            )
-        }
-        "no-fastclose" => {
-            let n = a.events.iter().filter(|x| x.kind == EventKind::Fastclose).count();
-            result(n == 0, format!("{n} MP_FASTCLOSE"))
-        }
-        other => ExpectationResult { rule: e.rule.clone(), outcome: Outcome::Fail, detail: format!("unknown key {other}") },
     }
 }
 

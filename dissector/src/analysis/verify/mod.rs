@@ -12,7 +12,7 @@
 //! `expect.rs` parses and evaluates the `--expect` rules.
 use serde::Serialize;
 
-use crate::track::Analysis;
+use crate::track::{Analysis, Connection, Event, EventKind, Subflow};
 
 mod expect;
 mod mp_fail;
@@ -91,12 +91,13 @@ impl VerifyReport {
         self.failed == 0
     }
 
-    /// A capture without any MPTCP connection gets the capture check `capture.mptcp`: failed
-    /// (a CI job that captured nothing, or only plain TCP, must not pass), or skipped when
-    /// `allow_empty`. It says what the capture held instead (plain TCP connections, MP_CAPABLE
-    /// SYNs no MP_CAPABLE SYN/ACK answered). Captures with a connection are left as they are.
-    pub fn require_connections(&mut self, a: &Analysis, allow_empty: bool) {
-        if !a.connections.is_empty() {
+    /// A capture without any MPTCP connection (`connections`: how many the report shows) gets
+    /// the capture check `capture.mptcp`: failed (a CI job that captured nothing, or only plain
+    /// TCP, must not pass), or skipped when `allow_empty`. It says what the capture held instead
+    /// (plain TCP connections, MP_CAPABLE SYNs no MP_CAPABLE SYN/ACK answered). Captures with a
+    /// connection are left as they are.
+    pub fn require_connections(&mut self, connections: u64, a: &Analysis, allow_empty: bool) {
+        if connections > 0 {
             return;
         }
         let s = &a.stats;
@@ -118,52 +119,182 @@ impl VerifyReport {
     }
 }
 
-/// Builds the report: the catalog on every connection, then the expectations.
+/// Builds the report of a whole-capture analysis: the catalog on every connection, then the
+/// expectations ([`Verifier`] fed the analysis).
 pub fn verify(file: &str, a: &Analysis, expectations: &[Expectation]) -> VerifyReport {
-    // Each connection's events, found once (not a scan of the timeline per connection).
-    let mut events: ahash::HashMap<usize, Vec<&crate::track::Event>> = ahash::HashMap::default();
+    let mut v = Verifier::new(expectations);
     for e in &a.events {
-        if let Some(c) = e.connection {
-            events.entry(c).or_default().push(e);
-        }
+        v.event(e);
     }
-    // Each connection's checks on its own: in parallel (rayon's pool), in connection order.
-    use rayon::prelude::*;
-    let connections: Vec<ConnectionVerdicts> =
-        a.connections.par_iter().map(|c| verdicts::connection_verdicts(a, c, events.get(&c.id).map_or(&[], |v| v))).collect();
-    let expectations: Vec<ExpectationResult> = expectations.iter().map(|e| expect::evaluate(a, e)).collect();
-    let mut capture_checks = verdicts::capture_checks(a);
-    capture_checks.extend(verdicts::capture_options(a));
-    if !a.connections.is_empty() && a.connections.iter().all(|c| c.version == Some(0)) {
-        for k in &mut capture_checks {
-            k.rfc = verdicts::v0_rfc(k.rfc);
-        }
+    let in_connection: ahash::HashSet<usize> = a.connections.iter().flat_map(|c| c.subflow_ids.iter().copied()).collect();
+    let mut connections = Vec::with_capacity(a.connections.len());
+    for c in &a.connections {
+        let by_id = |s: usize| a.subflows.get(s).filter(|f| f.id == s).or_else(|| a.subflows.iter().find(|f| f.id == s));
+        let mut subflows: Vec<Subflow> = c.subflow_ids.iter().filter_map(|&s| by_id(s)).cloned().collect();
+        subflows.sort_by_key(|f| f.id);
+        connections.push(v.connection(c, &subflows, true));
     }
-    let mut r = VerifyReport {
-        file: file.into(),
-        connections,
-        capture_checks,
-        expectations,
-        capture_anomalies: a.anomalies.len() as u64 + a.anomalies_dropped,
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-    };
-    let outcomes = r
-        .connections
-        .iter()
-        .flat_map(|c| c.checks.iter().map(|k| k.outcome))
-        .chain(r.capture_checks.iter().map(|k| k.outcome))
-        .chain(r.expectations.iter().map(|e| e.outcome));
-    for o in outcomes.collect::<Vec<_>>() {
-        match o {
-            Outcome::Pass => r.passed += 1,
-            Outcome::Fail => r.failed += 1,
-            Outcome::Skip => r.skipped += 1,
-        }
+    for f in a.subflows.iter().filter(|f| !in_connection.contains(&f.id)) {
+        v.flow(f);
     }
+    let mut r = v.finish(file, a);
+    r.connections = connections;
     r
 }
+
+/// The checks as connections finish: [`Verifier::connection`] gives a connection's verdicts
+/// when it is handed over, [`Verifier::finish`] the capture-level checks, the expectations
+/// and the counts at the end. What it keeps between is a few counters per connection still
+/// open (its MP_FAIL/MP_FASTCLOSE frames and MP_PRIO count, from [`Verifier::event`]), the
+/// expectations' per-connection lists (their text), and the MP_JOIN subflows whose token no
+/// connection produced; what the join-token check needs of every connection is spooled to a
+/// temporary file and read back only when there is such a subflow.
+pub struct Verifier<'e> {
+    expectations: &'e [Expectation],
+    tallies: Vec<expect::Tally>,
+    /// Per open connection: its MP_FAIL / MP_FASTCLOSE events (kind, frame) and MP_PRIO count.
+    signals: ahash::HashMap<usize, (Vec<(EventKind, u64)>, u64)>,
+    fastcloses: u64,
+    connections: u64,
+    all_v0: bool,
+    joins: u64,
+    orphans: Vec<verdicts::OrphanJoin>,
+    orphans_unlisted: u64,
+    briefs: verdicts::Briefs,
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+impl<'e> Verifier<'e> {
+    pub fn new(expectations: &'e [Expectation]) -> Self {
+        Verifier {
+            expectations,
+            tallies: expectations.iter().map(|_| expect::Tally::default()).collect(),
+            signals: ahash::HashMap::default(),
+            fastcloses: 0,
+            connections: 0,
+            all_v0: true,
+            joins: 0,
+            orphans: Vec::new(),
+            orphans_unlisted: 0,
+            briefs: verdicts::Briefs::default(),
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+        }
+    }
+
+    /// An event of the timeline (in capture order, before its connection is handed over).
+    pub fn event(&mut self, e: &Event) {
+        let (signal, prio) = match e.kind {
+            EventKind::Fastclose => {
+                self.fastcloses += 1;
+                (true, false)
+            }
+            EventKind::MpFail => (true, false),
+            EventKind::SfPriority => (false, true),
+            _ => return,
+        };
+        if let Some(c) = e.connection {
+            let entry = self.signals.entry(c).or_default();
+            if signal {
+                entry.0.push((e.kind, e.frame));
+            }
+            entry.1 += u64::from(prio);
+        }
+    }
+
+    /// A finished connection and its own `subflows` (in id order): its verdicts. `selected`:
+    /// whether the report shows it (a connection left out by `--connection`/`--token` still
+    /// counts its MP_JOIN subflows, as the capture-level check sees every subflow).
+    pub fn connection(&mut self, c: &Connection, subflows: &[Subflow], selected: bool) -> ConnectionVerdicts {
+        let (signals, prio) = self.signals.remove(&c.id).unwrap_or_default();
+        for f in subflows {
+            self.subflow(f);
+        }
+        if !selected {
+            return ConnectionVerdicts { connection: c.id, client: String::new(), server: String::new(), checks: Vec::new() };
+        }
+        self.connections += 1;
+        self.all_v0 &= c.version == Some(0);
+        self.briefs.push(c);
+        for (e, t) in self.expectations.iter().zip(&mut self.tallies) {
+            t.observe(e, c, subflows, prio);
+        }
+        let v = verdicts::connection_verdicts(c, subflows, &signals);
+        for k in &v.checks {
+            self.count(k.outcome);
+        }
+        v
+    }
+
+    /// A flow outside every connection.
+    pub fn flow(&mut self, f: &Subflow) {
+        self.subflow(f);
+    }
+
+    fn subflow(&mut self, f: &Subflow) {
+        if !f.join {
+            return;
+        }
+        self.joins += 1;
+        if let Some(o) = verdicts::OrphanJoin::of(f) {
+            if self.orphans.len() < MAX_ORPHANS_LISTED {
+                self.orphans.push(o);
+            } else {
+                self.orphans_unlisted += 1;
+            }
+        }
+    }
+
+    fn count(&mut self, o: Outcome) {
+        match o {
+            Outcome::Pass => self.passed += 1,
+            Outcome::Fail => self.failed += 1,
+            Outcome::Skip => self.skipped += 1,
+        }
+    }
+
+    /// How many connections were handed over and shown.
+    pub fn connections(&self) -> u64 {
+        self.connections
+    }
+
+    /// The report without its connections' verdicts (given as they finished): the
+    /// capture-level checks from `a`, the analysis at the end (its counters and anomalies),
+    /// the expectations, and the counts of every outcome.
+    pub fn finish(mut self, file: &str, a: &Analysis) -> VerifyReport {
+        let expectations: Vec<ExpectationResult> =
+            self.expectations.iter().zip(&self.tallies).map(|(e, t)| t.result(e, self.connections, self.fastcloses)).collect();
+        let mut orphans = std::mem::take(&mut self.orphans);
+        orphans.sort_by_key(|o| o.id);
+        let mut capture_checks = vec![verdicts::join_token_check(self.joins, &orphans, self.orphans_unlisted, &mut self.briefs)];
+        capture_checks.extend(verdicts::capture_options(a));
+        if self.connections > 0 && self.all_v0 {
+            for k in &mut capture_checks {
+                k.rfc = verdicts::v0_rfc(k.rfc);
+            }
+        }
+        for o in capture_checks.iter().map(|k| k.outcome).chain(expectations.iter().map(|e| e.outcome)).collect::<Vec<_>>() {
+            self.count(o);
+        }
+        VerifyReport {
+            file: file.into(),
+            connections: Vec::new(),
+            capture_checks,
+            expectations,
+            capture_anomalies: a.anomalies.len() as u64 + a.anomalies_dropped,
+            passed: self.passed,
+            failed: self.failed,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// MP_JOIN subflows without a connection listed at most in the join-token check (more are
+/// counted).
+const MAX_ORPHANS_LISTED: usize = 100_000;
 
 #[cfg(test)]
 mod tests {

@@ -8,11 +8,11 @@
 //! A path that corrupts data is not the stacks' fault: this check fails only when their answer
 //! is not the one §3.7 asks for.
 use super::{CheckId, CheckResult};
-use crate::track::{Analysis, AnomalyKind, ChecksumFailure, ConnState, Connection, EndHow};
+use crate::track::{AnomalyKind, ChecksumFailure, ConnState, Connection, EndHow, Subflow};
 
 const ID: CheckId = CheckId::MpFailResponse;
 
-pub(super) fn response(a: &Analysis, c: &Connection) -> CheckResult {
+pub(super) fn response(c: &Connection, subflows: &[Subflow]) -> CheckResult {
     if c.checksum_failures.is_empty() {
         return CheckResult::skip(ID, "no DSS checksum failure or MP_FAIL in the capture");
     }
@@ -45,7 +45,7 @@ pub(super) fn response(a: &Analysis, c: &Connection) -> CheckResult {
                 continue;
             }
         }
-        let answer = answer(a, c, x, mp_fail);
+        let answer = answer(subflows, c, x, mp_fail);
         judged = true;
         match (x.others_open, answer) {
             (Some(true), Some(Answer::Reset(f))) => {
@@ -108,10 +108,10 @@ enum Answer {
     Fallback(u64),
 }
 
-fn answer(a: &Analysis, c: &Connection, x: &ChecksumFailure, after: u64) -> Option<Answer> {
+fn answer(subflows: &[Subflow], c: &Connection, x: &ChecksumFailure, after: u64) -> Option<Answer> {
     if let Some(f) = c.fallback.as_ref().filter(|f| f.kind == AnomalyKind::InfiniteMapping && f.frame > after) {
         return Some(Answer::Fallback(f.frame));
     }
-    let end = a.subflows.iter().find(|s| s.id == x.subflow)?.end.as_ref()?;
+    let end = super::verdicts::subflow(subflows, x.subflow)?.end.as_ref()?;
     (matches!(end.how, EndHow::Rst | EndHow::MpTcprst) && end.frame >= after).then_some(Answer::Reset(end.frame))
 }

@@ -4,37 +4,200 @@
 use super::{CheckResult, ConnectionVerdicts, Outcome};
 use crate::track::checks::{CheckId, Verdict};
 use crate::track::kinds::{AnomalyKind, EndHow, FoundBy};
-use crate::track::{Analysis, ConnState, Connection, Dir, Event, EventKind, OrphanToken};
+use std::net::SocketAddr;
 
-/// Capture-level checks. `mp_join.token`: an MP_JOIN SYN whose token no connection produced
-/// is an orphan subflow, not part of any connection's checks. It fails when a connection to the
+use crate::track::{Analysis, ConnState, Connection, Dir, EventKind, OrphanToken, Subflow};
+
+/// An MP_JOIN subflow whose token no MP_CAPABLE handshake in the capture produced (some were
+/// placed in a connection from the data level afterwards).
+pub(super) struct OrphanJoin {
+    pub(super) id: usize,
+    token: mptcp_wire::crypto::Token,
+    first_frame: u64,
+    start_ts: f64,
+    client: SocketAddr,
+    server: SocketAddr,
+}
+
+impl OrphanJoin {
+    pub(super) fn of(s: &Subflow) -> Option<OrphanJoin> {
+        let token = s.orphan_token.and_then(OrphanToken::token)?;
+        Some(OrphanJoin { id: s.id, token, first_frame: s.first_frame, start_ts: s.start_ts, client: s.client, server: s.server })
+    }
+}
+
+/// What the join-token check needs of each connection with both keys known, spooled (to
+/// memory, then a temporary file past [`Briefs::IN_MEMORY`]) as connections finish and read
+/// back at the end only when some MP_JOIN token matched no connection.
+#[derive(Default)]
+pub(super) struct Briefs {
+    mem: Vec<Brief>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    /// The spool could not be written: the check says so rather than guess.
+    lost: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Brief {
+    id: u64,
+    start_ts: f64,
+    end_ts: f64,
+    server_port: u16,
+    client_ip: std::net::IpAddr,
+    tokens: [Option<mptcp_wire::crypto::Token>; 2],
+}
+
+impl Brief {
+    const BYTES: usize = 8 + 8 + 8 + 2 + 17 + 10;
+
+    fn encode(&self) -> [u8; Self::BYTES] {
+        let mut b = [0u8; Self::BYTES];
+        b[0..8].copy_from_slice(&self.id.to_le_bytes());
+        b[8..16].copy_from_slice(&self.start_ts.to_le_bytes());
+        b[16..24].copy_from_slice(&self.end_ts.to_le_bytes());
+        b[24..26].copy_from_slice(&self.server_port.to_le_bytes());
+        match self.client_ip {
+            std::net::IpAddr::V4(ip) => b[27..31].copy_from_slice(&ip.octets()),
+            std::net::IpAddr::V6(ip) => {
+                b[26] = 1;
+                b[27..43].copy_from_slice(&ip.octets());
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            if let Some(t) = t {
+                b[43 + i * 5] = 1;
+                b[44 + i * 5..48 + i * 5].copy_from_slice(&t.0.to_le_bytes());
+            }
+        }
+        b
+    }
+
+    fn decode(b: &[u8; Self::BYTES]) -> Brief {
+        let u64_at = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+        let client_ip = if b[26] == 1 {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&b[27..43]);
+            std::net::IpAddr::from(o)
+        } else {
+            std::net::IpAddr::from([b[27], b[28], b[29], b[30]])
+        };
+        let token = |i: usize| {
+            (b[43 + i * 5] == 1)
+                .then(|| mptcp_wire::crypto::Token(u32::from_le_bytes([b[44 + i * 5], b[45 + i * 5], b[46 + i * 5], b[47 + i * 5]])))
+        };
+        Brief {
+            id: u64_at(0),
+            start_ts: f64::from_bits(u64_at(8)),
+            end_ts: f64::from_bits(u64_at(16)),
+            server_port: u16::from_le_bytes([b[24], b[25]]),
+            client_ip,
+            tokens: [token(0), token(1)],
+        }
+    }
+}
+
+impl Briefs {
+    /// Briefs kept in memory before they go to a temporary file.
+    const IN_MEMORY: usize = 4096;
+
+    pub(super) fn push(&mut self, c: &Connection) {
+        if c.client_key.is_none() || c.server_key.is_none() {
+            return;
+        }
+        let b = Brief {
+            id: c.id as u64,
+            start_ts: c.start_ts,
+            end_ts: c.end_ts,
+            server_port: c.server.port(),
+            client_ip: c.client.ip(),
+            tokens: [c.client_token, c.server_token],
+        };
+        if self.file.is_none() && self.mem.len() < Self::IN_MEMORY {
+            self.mem.push(b);
+            return;
+        }
+        use std::io::Write;
+        if self.file.is_none() && !self.lost {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(std::io::BufWriter::new(f)),
+                Err(_) => self.lost = true,
+            }
+        }
+        if let Some(f) = &mut self.file {
+            if f.write_all(&b.encode()).is_err() {
+                self.lost = true;
+                self.file = None;
+            }
+        }
+    }
+
+    /// For each orphan join, the connection of the lowest id alive with both keys known when
+    /// it started, to the same server port (or whose client the join went to); `Err` when the
+    /// spool could not be read back. One pass over the spool; the joins by start time, so that
+    /// each connection looks only at those that started while it was alive.
+    fn live_at(&mut self, orphans: &[OrphanJoin]) -> Result<Vec<Option<Brief>>, ()> {
+        use std::io::{Read, Seek};
+        let mut by_start: Vec<(f64, usize)> = orphans.iter().enumerate().map(|(i, o)| (o.start_ts, i)).collect();
+        by_start.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut best: Vec<Option<Brief>> = vec![None; orphans.len()];
+        let mut take = |c: Brief| {
+            let from = by_start.partition_point(|&(t, _)| t < c.start_ts);
+            for &(t, i) in by_start.get(from..).unwrap_or_default() {
+                if t > c.end_ts {
+                    break;
+                }
+                let s = &orphans[i];
+                let matches = c.server_port == s.server.port() || c.client_ip == s.server.ip();
+                if matches && best[i].is_none_or(|x| c.id < x.id) {
+                    best[i] = Some(c);
+                }
+            }
+        };
+        self.mem.iter().copied().for_each(&mut take);
+        if self.lost {
+            return Err(());
+        }
+        if let Some(w) = self.file.take() {
+            let mut f = w.into_inner().map_err(|_| ())?;
+            f.rewind().map_err(|_| ())?;
+            let mut r = std::io::BufReader::new(&mut f);
+            let mut buf = [0u8; Brief::BYTES];
+            loop {
+                match r.read_exact(&mut buf) {
+                    Ok(()) => take(Brief::decode(&buf)),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(_) => return Err(()),
+                }
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// Capture-level `mp_join.token`: an MP_JOIN SYN whose token no connection produced is an
+/// orphan subflow, not part of any connection's checks. It fails when a connection to the
 /// same server port (or a server-initiated join to its client's address) was alive, with both
 /// keys known, when the join started: that connection's peer should have produced the token.
-/// Otherwise the connection is simply not in the capture, and the check skips.
-pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
+/// Otherwise the connection is simply not in the capture, and the check skips. `joins`: the
+/// MP_JOIN subflows of the capture; `orphans`: those without a connection, in id order
+/// (`unlisted` more were only counted).
+pub(super) fn join_token_check(joins: u64, orphans: &[OrphanJoin], unlisted: u64, briefs: &mut Briefs) -> CheckResult {
     let id = CheckId::JoinToken;
-    // Joins whose token no MP_CAPABLE handshake in the capture produced (some were placed in a
-    // connection from the data level afterwards).
-    let orphans: Vec<_> = a.subflows.iter().filter(|s| s.join && s.orphan_token.and_then(OrphanToken::token).is_some()).collect();
-    let joins = a.subflows.iter().filter(|s| s.join).count();
-    if orphans.is_empty() {
-        return vec![if joins == 0 {
+    let total = orphans.len() as u64 + unlisted;
+    if total == 0 {
+        return if joins == 0 {
             CheckResult::skip(id, "no MP_JOIN subflow in the capture")
         } else {
             CheckResult::pass(id, format!("all {joins} MP_JOIN token(s) matched a connection"), vec![])
-        }];
+        };
     }
     let mut bad = Vec::new();
     let mut unknown = Vec::new();
-    for s in &orphans {
-        let Some(token) = s.orphan_token.and_then(OrphanToken::token) else { continue };
-        let live = a.connections.iter().find(|c| {
-            c.client_key.is_some()
-                && c.server_key.is_some()
-                && c.start_ts <= s.start_ts
-                && s.start_ts <= c.end_ts
-                && (c.server.port() == s.server.port() || c.client.ip() == s.server.ip())
-        });
+    let Ok(lives) = briefs.live_at(orphans) else {
+        return CheckResult::skip(id, "not checkable: the temporary file of the connections could not be written or read back");
+    };
+    for (s, live) in orphans.iter().zip(lives) {
+        let token = s.token;
         match live {
             Some(c) => bad.push((
                 s.first_frame,
@@ -44,21 +207,22 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
                     s.server,
                     s.first_frame,
                     c.id,
-                    c.client_token.map_or_else(|| "?".into(), |t| t.to_string()),
-                    c.server_token.map_or_else(|| "?".into(), |t| t.to_string())
+                    c.tokens[0].map_or_else(|| "?".into(), |t| t.to_string()),
+                    c.tokens[1].map_or_else(|| "?".into(), |t| t.to_string())
                 ),
             )),
             None => unknown.push((s.first_frame, format!("token {token} at frame {}", s.first_frame))),
         }
     }
+    let more = if unlisted > 0 { format!(" ({unlisted} more not examined)") } else { String::new() };
     let frames: Vec<u64> = bad.iter().chain(unknown.iter()).map(|(f, _)| *f).take(8).collect();
-    vec![if let Some((_, first)) = bad.first() {
+    if let Some((_, first)) = bad.first() {
         CheckResult {
             id,
             rfc: id.rfc(),
             outcome: Outcome::Fail,
-            evaluated: orphans.len() as u64,
-            detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}", bad.len(), orphans.len()),
+            evaluated: total,
+            detail: format!("{} of {} unknown MP_JOIN token(s) wrong: {first}{more}", bad.len(), total),
             frames,
         }
     } else {
@@ -66,14 +230,14 @@ pub(super) fn capture_checks(a: &Analysis) -> Vec<CheckResult> {
             id,
             rfc: id.rfc(),
             outcome: Outcome::Skip,
-            evaluated: orphans.len() as u64,
+            evaluated: total,
             detail: format!(
-                "MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}",
+                "MP_JOIN token(s) of a connection not in the capture (no live connection to that server with both keys): {}{more}",
                 unknown.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ")
             ),
             frames,
         }
-    }]
+    }
 }
 
 fn from_tally(c: &Connection, id: CheckId, skip_reason: &str) -> CheckResult {
@@ -109,8 +273,10 @@ fn from_tally(c: &Connection, id: CheckId, skip_reason: &str) -> CheckResult {
     }
 }
 
-/// The catalog on connection `c`; `events`: its events, in capture order.
-pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event]) -> ConnectionVerdicts {
+/// The catalog on connection `c` with its own `subflows`; `signals`: its MP_FASTCLOSE and
+/// MP_FAIL events (kind, frame), in capture order.
+pub(super) fn connection_verdicts(c: &Connection, subflows: &[Subflow], signals: &[(EventKind, u64)]) -> ConnectionVerdicts {
+    let sub = |s: usize| subflow(subflows, s);
     let mut checks = Vec::new();
     let handshake_fallback = c.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake);
 
@@ -133,12 +299,12 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     };
     let id = CheckId::CapableKeyEcho;
     checks.push(from_tally(c, id, no_keys));
-    let joins = c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.join)).count();
+    let joins = c.subflow_ids.iter().filter(|&&s| sub(s).is_some_and(|f| f.join)).count();
     for (id, answered) in
         [(CheckId::JoinToken, "MP_JOIN SYN"), (CheckId::JoinSynackHmac, "MP_JOIN SYN/ACK"), (CheckId::JoinAckHmac, "MP_JOIN third ACK")]
     {
         let handshakes_missing =
-            c.subflow_ids.iter().filter(|&&s| a.subflows.get(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
+            c.subflow_ids.iter().filter(|&&s| sub(s).is_some_and(|f| f.kind == crate::track::SubflowKind::Unknown)).count();
         let why = if joins > 0 && c.client_key.is_none() && c.server_key.is_none() {
             "the connection's keys are not in the capture (its handshake is not)".to_string()
         } else if joins == 0 && handshakes_missing > 0 {
@@ -185,7 +351,7 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
     let closed_cleanly = c.state == ConnState::Closed
         && c.subflow_ids
             .iter()
-            .all(|&s| a.subflows.get(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == EndHow::Fin || e.how == EndHow::NoAnswer)));
+            .all(|&s| sub(s).is_some_and(|f| f.end.as_ref().is_some_and(|e| e.how == EndHow::Fin || e.how == EndHow::NoAnswer)));
     let mut details = Vec::new();
     let (mut failed, mut passed) = (false, false);
     for (name, d) in [("c2s", Dir::C2s), ("s2c", Dir::S2c)] {
@@ -289,26 +455,26 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
             CheckResult::fail(CheckId::Fallback, format!("fell back to TCP mid-connection ({}): {}", f.kind, f.detail), vec![f.frame])
         }
     });
-    checks.push(super::mp_fail::response(a, c));
+    checks.push(super::mp_fail::response(c, subflows));
     let id = CheckId::FastcloseKey;
     checks.push(from_tally(c, id, "no MP_FASTCLOSE"));
 
     // Signals: reported, not failed.
     let mut seen = Vec::new();
     let mut frames = Vec::new();
-    for e in events {
-        let name = match e.kind {
+    for &(kind, frame) in signals {
+        let name = match kind {
             EventKind::Fastclose => Some("MP_FASTCLOSE"),
             EventKind::MpFail => Some("MP_FAIL"),
             _ => None,
         };
         if let Some(name) = name {
-            seen.push(format!("{name} at frame {}", e.frame));
-            frames.push(e.frame);
+            seen.push(format!("{name} at frame {frame}"));
+            frames.push(frame);
         }
     }
     for &s in &c.subflow_ids {
-        if let Some(end) = a.subflows.get(s).and_then(|f| f.end.as_ref()) {
+        if let Some(end) = sub(s).and_then(|f| f.end.as_ref()) {
             if end.how == EndHow::MpTcprst {
                 seen.push(format!("MP_TCPRST reason {} on subflow {s} at frame {}", end.reason.unwrap_or(0), end.frame));
                 frames.push(end.frame);
@@ -336,6 +502,11 @@ pub(super) fn connection_verdicts(a: &Analysis, c: &Connection, events: &[&Event
         }
     }
     ConnectionVerdicts { connection: c.id, client: c.client.to_string(), server: c.server.to_string(), checks }
+}
+
+/// Subflow `id` among a connection's own `subflows` (in id order).
+pub(super) fn subflow(subflows: &[Subflow], id: usize) -> Option<&Subflow> {
+    subflows.binary_search_by_key(&id, |f| f.id).ok().and_then(|i| subflows.get(i))
 }
 
 /// Where RFC 6824 (v0) states the rule the catalog cites from RFC 8684: the same sections up to

@@ -12,7 +12,7 @@ mod summary;
 mod text;
 mod totals;
 
-pub use document::{write_json, AnalyzeReport, ConnectionReport};
+pub use document::{write_json, AnalyzeReport, ConnectionReport, JsonDocument};
 pub use jsonl::JsonlWriter;
 pub use summary::{TextSummary, TEXT_ALL_UP_TO};
 pub use text::write_text;
@@ -26,16 +26,37 @@ use text::opt;
 /// `events` as text lines, each starting with its time in `time` (`d` and `dd` both count from
 /// the previous event printed); `stats` gives the capture's first packet and timestamp digits.
 pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeFormat, stats: &Stats) -> io::Result<()> {
-    let mut prev: Option<u64> = None;
-    for e in events {
+    let mut w = EventText::new(time);
+    w.first_ns = Some(stats.first_ts_ns);
+    w.digits = stats.ts_digits;
+    events.iter().try_for_each(|e| w.write(out, e))
+}
+
+/// The `events` text lines, one event at a time: the time of the previous event printed and
+/// what the times count from.
+pub struct EventText {
+    time: TimeFormat,
+    prev: Option<u64>,
+    /// The capture's first packet (`None`: the event's own packet is the first).
+    pub first_ns: Option<u64>,
+    /// Digits of a second the capture's timestamps hold (0: not known, 6).
+    pub digits: u8,
+}
+
+impl EventText {
+    pub fn new(time: TimeFormat) -> Self {
+        EventText { time, prev: None, first_ns: None, digits: 0 }
+    }
+
+    pub fn write(&mut self, out: &mut dyn Write, e: &Event) -> io::Result<()> {
         let times = TimeRef {
-            first_ns: stats.first_ts_ns,
-            prev_ns: prev.unwrap_or(e.ts_ns),
-            prev_shown_ns: prev,
-            digits: if stats.ts_digits == 0 { 6 } else { stats.ts_digits },
+            first_ns: self.first_ns.unwrap_or(e.ts_ns),
+            prev_ns: self.prev.unwrap_or(e.ts_ns),
+            prev_shown_ns: self.prev,
+            digits: if self.digits == 0 { 6 } else { self.digits },
         };
-        write_time(out, time, e.ts_ns, &times)?;
-        prev = Some(e.ts_ns);
+        write_time(&mut &mut *out, self.time, e.ts_ns, &times)?;
+        self.prev = Some(e.ts_ns);
         write!(
             out,
             " [{:>14}] token={} conn={} saddr={} daddr={}",
@@ -57,9 +78,8 @@ pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeForm
         if let Some(r) = &e.reason {
             write!(out, " reason=\"{r}\"")?;
         }
-        writeln!(out, " frame={}", e.frame)?;
+        writeln!(out, " frame={}", e.frame)
     }
-    Ok(())
 }
 
 /// `events` as JSON lines.
@@ -67,20 +87,22 @@ pub fn write_events_text<W: Write>(out: &mut W, events: &[Event], time: TimeForm
 /// [`write_epoch_json`]), not through a double.
 pub fn write_events_jsonl<W: Write>(out: &mut W, events: &[Event]) -> io::Result<()> {
     let mut line = Vec::with_capacity(256);
-    for e in events {
-        line.clear();
-        serde_json::to_writer(&mut line, e)?;
-        // `ts` is the first field: `{"ts":<double>,...`; put the exact value in its place.
-        let rest = line.strip_prefix(b"{\"ts\":").and_then(|r| r.iter().position(|&b| b == b',').and_then(|k| r.get(k..)));
-        match rest {
-            Some(rest) => {
-                out.write_all(b"{\"ts\":")?;
-                write_epoch_json(out, e.ts_ns)?;
-                out.write_all(rest)?;
-            }
-            None => out.write_all(&line)?,
+    events.iter().try_for_each(|e| write_event_jsonl(out, e, &mut line))
+}
+
+/// One `events` JSON line (`line`: a buffer to reuse).
+pub fn write_event_jsonl(out: &mut dyn Write, e: &Event, line: &mut Vec<u8>) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, e)?;
+    // `ts` is the first field: `{"ts":<double>,...`; put the exact value in its place.
+    let rest = line.strip_prefix(b"{\"ts\":").and_then(|r| r.iter().position(|&b| b == b',').and_then(|k| r.get(k..)));
+    match rest {
+        Some(rest) => {
+            out.write_all(b"{\"ts\":")?;
+            write_epoch_json(&mut &mut *out, e.ts_ns)?;
+            out.write_all(rest)?;
         }
-        out.write_all(b"\n")?;
+        None => out.write_all(line)?,
     }
-    Ok(())
+    out.write_all(b"\n")
 }
