@@ -131,6 +131,9 @@ pub fn run_pair(first: &Path, second: &Path, cfg: &RunConfig, opts: PairOptions)
         );
     }
     let (report, ends_read) = pair::pair(c, s, opts);
+    for l in &report.limits {
+        say!("mptcp-trace: warning: pair: {l}");
+    }
     let mut code = capture_end(client, ends_read.client, &mut Dest::Std).max(capture_end(server, ends_read.server, &mut Dest::Std));
     if code == 0 && report.matched == 0 {
         say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());

@@ -98,5 +98,8 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
     if r.matched == 0 {
         let _ = writeln!(s, "\nno segment was seen in both captures: they share no traffic");
     }
+    for l in &r.limits {
+        let _ = writeln!(s, "\nnote: {l}");
+    }
     s
 }
