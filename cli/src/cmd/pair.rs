@@ -45,18 +45,36 @@ struct PairJson<'a> {
 pub fn run(args: &PairArgs, cfg: &RunConfig) -> Result<u8, CliError> {
     let p = run_pair(&args.client, &args.server, cfg, PairOptions::default())?;
     let (c, s) = (p.client.display().to_string(), p.server.display().to_string());
-    let text = match args.format {
-        PairFormat::Text => pair::render_text(&p.report, &c, &s),
+    // written as it is made: the report grows with the subflows, its text need not be held too
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = match args.format {
+        PairFormat::Text => {
+            let mut w = FmtIo { out: &mut out, err: None };
+            let _ = pair::write_text(&mut w, &p.report, &c, &s);
+            w.err.map_or(Ok(()), Err)
+        }
         PairFormat::Json => {
             let j = PairJson { client_capture: c, server_capture: s, ends: &p.ends, report: &p.report };
-            let mut j = serde_json::to_string_pretty(&j).map_err(|_| CliError::Internal("pair report not serializable"))?;
-            j.push('\n');
-            j
+            serde_json::to_writer_pretty(&mut out, &j).map_err(io::Error::from).and_then(|_| out.write_all(b"\n"))
         }
     };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+    written.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
     Ok(p.code)
+}
+
+/// `fmt::Write` onto an `io::Write`, keeping the first I/O error.
+struct FmtIo<'a, W: Write> {
+    out: &'a mut W,
+    err: Option<io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for FmtIo<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.err.get_or_insert(e);
+            std::fmt::Error
+        })
+    }
 }
 
 /// A capture that cannot be opened twice (standard input, a pipe) read through while its start

@@ -44,7 +44,7 @@ pub use matcher::Pairer;
 pub use model::{
     DirectionPair, LinkedBy, OwdSeries, OwdStats, PairOptions, PairReport, Reinjection, ReinjectionSummary, SubflowPair, SynKind, Unmatched,
 };
-pub use text::render_text;
+pub use text::{render_text, write_text};
 
 use std::ops::ControlFlow;
 

@@ -44,7 +44,7 @@ impl Default for PairOptions {
             max_pending: 100_000,
             max_listed: 1000,
             series: false,
-            max_flows: 65_536,
+            max_flows: 32_768,
             max_records: 100_000,
             max_pieces: 65_536,
             max_listed_total: 100_000,
