@@ -166,7 +166,8 @@ impl Pairer {
                     .collect();
                 d.owd_us = stats(&mut owd);
                 if st.nmatched > 0 {
-                    let (lo, hi) = if c2s { (st.diff_min, st.diff_max) } else { (-st.diff_max, -st.diff_min) };
+                    let (lo, hi) =
+                        if c2s { (st.diff_min, st.diff_max) } else { (st.diff_max.saturating_neg(), st.diff_min.saturating_neg()) };
                     ext = Some((st.nmatched, lo, hi));
                     if thinned {
                         exact(&mut d.owd_us, st.nmatched, lo, hi, 0);

@@ -110,7 +110,7 @@ impl FlowState {
             (self.diff_min, self.diff_max) = (d, d);
         }
         (self.diff_min, self.diff_max) = (self.diff_min.min(d), self.diff_max.max(d));
-        let keep = self.nmatched % stride == 0;
+        let keep = self.nmatched.is_multiple_of(stride);
         self.nmatched += 1;
         if keep {
             self.diffs.push(d);

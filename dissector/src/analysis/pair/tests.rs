@@ -278,3 +278,22 @@ fn flows_past_the_cap_are_counted_and_said() {
     assert_eq!(r.limits.len(), 1);
     assert!(r.limits[0].contains("6 segments"), "{:?}", r.limits);
 }
+
+/// Past `max_samples` the delays held are thinned: n, min and max stay those of every segment
+/// (delays 1 ms .. 100 ms by construction), and the report says so.
+#[test]
+fn thinned_delays_keep_count_min_and_max() {
+    let mut p = Pairer::new(PairOptions { max_samples: 4, ..Default::default() });
+    let o = &mut Vec::new();
+    for i in 0..100u32 {
+        let t = u64::from(i) * 1000;
+        feed(&mut p, CLIENT, u64::from(i) + 1, t, true, 0x10, 1000 + i * 100, 100, i, o);
+        feed(&mut p, SERVER, u64::from(i) + 1, t + u64::from(i) + 1, true, 0x10, 1000 + i * 100, 100, i, o);
+    }
+    let r = p.finish();
+    let owd = r.subflows[0].c2s.owd_us.as_ref().unwrap();
+    assert_eq!((owd.n, owd.min, owd.max), (100, 1000.0, 100_000.0));
+    assert_eq!(r.owd_c2s_us.as_ref().map(|o| (o.n, o.min, o.max)), Some((100, 1000.0, 100_000.0)));
+    assert_eq!(r.matched, 100);
+    assert!(r.limits.iter().any(|l| l.contains("one matched segment in 32")), "{:?}", r.limits);
+}
