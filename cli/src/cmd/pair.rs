@@ -19,8 +19,9 @@ use crate::jobs::Dest;
 /// Packets read at most from each capture's start to find its handshakes.
 const SCAN_PACKETS: u64 = 200_000;
 
-/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory).
-const SCAN_STDIN_BYTES: usize = 64 << 20;
+/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory,
+/// and freed once read: issue 25's bound on memory; it was 64 MiB).
+const SCAN_STDIN_BYTES: usize = 16 << 20;
 
 /// Two captures matched: the report, the exit status, and which file was taken as which side.
 pub struct Paired {
@@ -92,12 +93,22 @@ impl Read for Recorded {
     }
 }
 
-/// The rest of such a capture, after what was recorded.
-struct Rest(Rc<RefCell<Box<dyn Read>>>);
+/// Such a capture read again: what was recorded (freed once read), then the rest.
+struct Replay {
+    seen: Option<io::Cursor<Vec<u8>>>,
+    rest: Rc<RefCell<Box<dyn Read>>>,
+}
 
-impl Read for Rest {
+impl Read for Replay {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.borrow_mut().read(buf)
+        if let Some(seen) = &mut self.seen {
+            let n = seen.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            self.seen = None;
+        }
+        self.rest.borrow_mut().read(buf)
     }
 }
 
@@ -123,7 +134,7 @@ fn scan(path: &Path, cfg: &RunConfig) -> Result<(pair_ends::Handshakes, CaptureR
     let hs = pair_ends::scan(&mut first, SCAN_PACKETS, &mut || log.borrow().len() < SCAN_STDIN_BYTES);
     drop(first);
     let seen = std::mem::take(&mut *log.borrow_mut());
-    let mut again = CaptureReader::new(io::Cursor::new(seen).chain(Rest(inner))).map_err(CliError::capture(path))?;
+    let mut again = CaptureReader::new(Replay { seen: Some(io::Cursor::new(seen)), rest: inner }).map_err(CliError::capture(path))?;
     cfg.input.prepare(&mut again);
     Ok((hs, again))
 }
