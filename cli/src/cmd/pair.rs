@@ -19,8 +19,9 @@ use crate::jobs::Dest;
 /// Packets read at most from each capture's start to find its handshakes.
 const SCAN_PACKETS: u64 = 200_000;
 
-/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory).
-const SCAN_STDIN_BYTES: usize = 64 << 20;
+/// Bytes of standard input (or a pipe) held at most for that (they are read again from memory,
+/// and freed once read: issue 25's bound on memory; it was 64 MiB).
+const SCAN_STDIN_BYTES: usize = 16 << 20;
 
 /// Two captures matched: the report, the exit status, and which file was taken as which side.
 pub struct Paired {
@@ -45,18 +46,36 @@ struct PairJson<'a> {
 pub fn run(args: &PairArgs, cfg: &RunConfig) -> Result<u8, CliError> {
     let p = run_pair(&args.client, &args.server, cfg, PairOptions::default())?;
     let (c, s) = (p.client.display().to_string(), p.server.display().to_string());
-    let text = match args.format {
-        PairFormat::Text => pair::render_text(&p.report, &c, &s),
+    // written as it is made: the report grows with the subflows, its text need not be held too
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = match args.format {
+        PairFormat::Text => {
+            let mut w = FmtIo { out: &mut out, err: None };
+            let _ = pair::write_text(&mut w, &p.report, &c, &s);
+            w.err.map_or(Ok(()), Err)
+        }
         PairFormat::Json => {
             let j = PairJson { client_capture: c, server_capture: s, ends: &p.ends, report: &p.report };
-            let mut j = serde_json::to_string_pretty(&j).map_err(|_| CliError::Internal("pair report not serializable"))?;
-            j.push('\n');
-            j
+            serde_json::to_writer_pretty(&mut out, &j).map_err(io::Error::from).and_then(|_| out.write_all(b"\n"))
         }
     };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
+    written.and_then(|_| out.flush()).map_err(CliError::write(STDOUT))?;
     Ok(p.code)
+}
+
+/// `fmt::Write` onto an `io::Write`, keeping the first I/O error.
+struct FmtIo<'a, W: Write> {
+    out: &'a mut W,
+    err: Option<io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for FmtIo<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.err.get_or_insert(e);
+            std::fmt::Error
+        })
+    }
 }
 
 /// A capture that cannot be opened twice (standard input, a pipe) read through while its start
@@ -74,12 +93,22 @@ impl Read for Recorded {
     }
 }
 
-/// The rest of such a capture, after what was recorded.
-struct Rest(Rc<RefCell<Box<dyn Read>>>);
+/// Such a capture read again: what was recorded (freed once read), then the rest.
+struct Replay {
+    seen: Option<io::Cursor<Vec<u8>>>,
+    rest: Rc<RefCell<Box<dyn Read>>>,
+}
 
-impl Read for Rest {
+impl Read for Replay {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.borrow_mut().read(buf)
+        if let Some(seen) = &mut self.seen {
+            let n = seen.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            self.seen = None;
+        }
+        self.rest.borrow_mut().read(buf)
     }
 }
 
@@ -105,7 +134,7 @@ fn scan(path: &Path, cfg: &RunConfig) -> Result<(pair_ends::Handshakes, CaptureR
     let hs = pair_ends::scan(&mut first, SCAN_PACKETS, &mut || log.borrow().len() < SCAN_STDIN_BYTES);
     drop(first);
     let seen = std::mem::take(&mut *log.borrow_mut());
-    let mut again = CaptureReader::new(io::Cursor::new(seen).chain(Rest(inner))).map_err(CliError::capture(path))?;
+    let mut again = CaptureReader::new(Replay { seen: Some(io::Cursor::new(seen)), rest: inner }).map_err(CliError::capture(path))?;
     cfg.input.prepare(&mut again);
     Ok((hs, again))
 }
@@ -131,6 +160,9 @@ pub fn run_pair(first: &Path, second: &Path, cfg: &RunConfig, opts: PairOptions)
         );
     }
     let (report, ends_read) = pair::pair(c, s, opts);
+    for l in &report.limits {
+        say!("mptcp-trace: warning: pair: {l}");
+    }
     let mut code = capture_end(client, ends_read.client, &mut Dest::Std).max(capture_end(server, ends_read.server, &mut Dest::Std));
     if code == 0 && report.matched == 0 {
         say!("mptcp-trace: {} and {} share no traffic: no segment was seen in both", client.display(), server.display());

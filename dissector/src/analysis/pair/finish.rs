@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use super::ident::Flow4;
 use super::matcher::{FlowState, Pairer};
-use super::model::{t_rel, DirectionPair, LinkedBy, OwdSeries, OwdStats, PairReport, SubflowPair, SynKind, Unmatched, CLIENT, SERVER};
-use super::reinject::reinjections;
+use super::model::{
+    t_rel, DirectionPair, LinkedBy, OwdSeries, OwdStats, PairReport, Reinjection, SubflowPair, SynKind, Unmatched, CLIENT, SERVER,
+};
 use crate::track::{Dir, Side};
 
 /// tcpdump's letters for the flags a listed segment can carry, in this report's order (not
@@ -34,27 +35,23 @@ fn stats(samples: &mut [i64]) -> Option<OwdStats> {
     Some(OwdStats { n, min: us(samples[0] as f64), median: us(median), p99: us(samples[rank] as f64), max: us(samples[n - 1] as f64) })
 }
 
+/// Statistics of thinned samples made exact where they can be: the count, the smallest and the
+/// largest delay (ns, shifted by `shift`); the median and p99 stay those of the samples.
+fn exact(o: &mut Option<OwdStats>, n: u64, lo: i64, hi: i64, shift: i64) {
+    if let Some(o) = o {
+        o.n = usize::try_from(n).unwrap_or(usize::MAX);
+        o.min = us(lo.saturating_add(shift) as f64);
+        o.max = us(hi.saturating_add(shift) as f64);
+    }
+}
+
 impl Pairer {
     /// Ends matching: every pending copy is final; builds the report.
     pub fn finish(mut self) -> PairReport {
         while self.pop_oldest() {}
         // Orientation: a flow whose SYN (without ACK) was seen is c2s; its reverse s2c; without
         // a SYN, the capture that saw the flow's first segment first is its sender.
-        let c2s: Vec<bool> = self
-            .states
-            .iter()
-            .map(|st| {
-                if st.syn.is_some() {
-                    return true;
-                }
-                let Some((side, (s, sp, d, dp))) = st.key.iter().enumerate().find_map(|(i, k)| Some((i as u8, (*k)?))) else { return true };
-                let rev = self.flows.get(&(side, (d, dp, s, sp))).and_then(|&r| self.states.get(r as usize));
-                if rev.is_some_and(|r| r.syn.is_some()) {
-                    return false;
-                }
-                st.first_seen != Some(SERVER)
-            })
-            .collect();
+        let c2s: Vec<bool> = (0..self.states.len()).map(|i| self.is_c2s(i)).collect();
         let first_ts = self.first_ts;
         // (name, kind, c2s flow, s2c flow, name at the server, linked by)
         type Sub = (String, Option<SynKind>, Option<usize>, Option<usize>, Option<String>, Option<LinkedBy>);
@@ -97,12 +94,21 @@ impl Pairer {
             }
         }
         subs.sort_by(|a, b| a.0.cmp(&b.0));
-        let (reinjections_c2s, reinjections_s2c, reinjections, reinjections_truncated) =
-            reinjections(&self.recs, &c2s, &names, first_ts, self.opts.max_listed);
+        let name = |f: u32| names.get(f as usize).cloned().unwrap_or_default();
+        let [reinjections_c2s, reinjections_s2c] = std::mem::take(&mut self.reinj.sums);
+        let reinjections = std::mem::take(&mut self.reinj.found)
+            .into_iter()
+            .flatten()
+            .map(|f| Reinjection { subflow: name(f.flow), original_subflow: name(f.orig_flow), ..f.r })
+            .collect();
+        let reinjections_truncated = self.reinj.truncated;
         let mut all = [Vec::new(), Vec::new()];
-        // a direction's report, its delay samples (sorted) and, with `series`, (sender time, delay)
-        type Built = (DirectionPair, Vec<i64>, Vec<(f64, i64)>);
+        // a direction's report, its delay samples (sorted), with `series` (sender time, delay),
+        // and its delays' count, smallest and largest (exact: the samples may be thinned)
+        type Built = (DirectionPair, Vec<i64>, Vec<(f64, i64)>, Option<(u64, i64, i64)>);
+        let thinned = self.stride > 1;
         let build = |st: Option<&mut FlowState>, c2s: bool| -> Built {
+            let mut ext = None;
             let (snd, rcv) = if c2s { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
             let mut owd: Vec<i64> = Vec::new();
             let mut series = Vec::new();
@@ -123,7 +129,7 @@ impl Pairer {
             if let Some(st) = st {
                 d.sent_segments = st.segments[snd];
                 d.received_segments = st.segments[rcv];
-                d.matched = st.diffs.len() as u64;
+                d.matched = st.nmatched;
                 d.lost_count = st.unmatched[snd];
                 d.lost_bytes = st.unmatched_bytes[snd];
                 d.lost_list_truncated = st.unmatched[snd] > st.listed[snd].len() as u64;
@@ -159,15 +165,26 @@ impl Pairer {
                     })
                     .collect();
                 d.owd_us = stats(&mut owd);
+                if st.nmatched > 0 {
+                    let (lo, hi) =
+                        if c2s { (st.diff_min, st.diff_max) } else { (st.diff_max.saturating_neg(), st.diff_min.saturating_neg()) };
+                    ext = Some((st.nmatched, lo, hi));
+                    if thinned {
+                        exact(&mut d.owd_us, st.nmatched, lo, hi, 0);
+                    }
+                }
             }
-            (d, owd, series)
+            (d, owd, series, ext)
         };
         let mut out = Vec::new();
         let mut matched = 0;
         let mut raw_series = Vec::new();
+        let mut exts = [Vec::new(), Vec::new()];
         for (name, kind, fwd, rev, at_server, linked_by) in subs {
-            let (a, oa, sa) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
-            let (b, ob, sb) = build(rev.and_then(|i| self.states.get_mut(i)), false);
+            let (a, oa, sa, ea) = build(fwd.and_then(|i| self.states.get_mut(i)), true);
+            let (b, ob, sb, eb) = build(rev.and_then(|i| self.states.get_mut(i)), false);
+            exts[0].push(ea);
+            exts[1].push(eb);
             for (dir, pts) in [(Dir::C2s, sa), (Dir::S2c, sb)] {
                 if !pts.is_empty() {
                     raw_series.push((name.clone(), dir, pts));
@@ -180,17 +197,37 @@ impl Pairer {
         }
         let mut fw: Vec<i64> = all[0].iter().flatten().copied().collect();
         let mut bw: Vec<i64> = all[1].iter().flatten().copied().collect();
-        let (owd_c2s_us, owd_s2c_us) = (stats(&mut fw), stats(&mut bw));
-        let offset_ns = match (fw.first(), bw.first()) {
-            (Some(&a), Some(&b)) => Some((a as f64 - b as f64) / 2.0),
+        let (mut owd_c2s_us, mut owd_s2c_us) = (stats(&mut fw), stats(&mut bw));
+        // each direction's delays in all: count, smallest, largest (exact)
+        let whole =
+            |e: &[Option<(u64, i64, i64)>]| e.iter().flatten().copied().reduce(|(n, lo, hi), (m, l, h)| (n + m, lo.min(l), hi.max(h)));
+        let (wf, wb) = (whole(&exts[0]), whole(&exts[1]));
+        if thinned {
+            for (o, w) in [(&mut owd_c2s_us, wf), (&mut owd_s2c_us, wb)] {
+                if let Some((n, lo, hi)) = w {
+                    exact(o, n, lo, hi, 0);
+                }
+            }
+        }
+        let offset_ns = match (wf, wb) {
+            (Some((_, a, _)), Some((_, b, _))) => Some((a as f64 - b as f64) / 2.0),
             _ => None,
         };
         if let Some(off) = offset_ns {
-            for (sp, (oa, ob)) in out.iter_mut().zip(all[0].iter().zip(all[1].iter())) {
-                let mut a: Vec<i64> = oa.iter().map(|&x| x - off.round() as i64).collect();
-                let mut b: Vec<i64> = ob.iter().map(|&x| x + off.round() as i64).collect();
+            let shift = off.round() as i64;
+            for (i, (sp, (oa, ob))) in out.iter_mut().zip(all[0].iter().zip(all[1].iter())).enumerate() {
+                let mut a: Vec<i64> = oa.iter().map(|&x| x - shift).collect();
+                let mut b: Vec<i64> = ob.iter().map(|&x| x + shift).collect();
                 sp.c2s.owd_corrected_us = stats(&mut a);
                 sp.s2c.owd_corrected_us = stats(&mut b);
+                if thinned {
+                    if let Some(Some((n, lo, hi))) = exts[0].get(i) {
+                        exact(&mut sp.c2s.owd_corrected_us, *n, *lo, *hi, -shift);
+                    }
+                    if let Some(Some((n, lo, hi))) = exts[1].get(i) {
+                        exact(&mut sp.s2c.owd_corrected_us, *n, *lo, *hi, shift);
+                    }
+                }
             }
         }
         let off = offset_ns.unwrap_or(0.0);
@@ -205,7 +242,40 @@ impl Pairer {
                 OwdSeries { subflow, direction, points }
             })
             .collect();
+        let o = &self.opts;
+        let mut limits = Vec::new();
+        if self.over_flows > 0 {
+            limits.push(format!(
+                "{} segments of flows past the first {} (directed 4-tuples) were not matched (the bound on flows followed)",
+                self.over_flows, o.max_flows
+            ));
+        }
+        if self.pushed_out > 0 {
+            limits.push(format!(
+                "{} unmatched segments were made final before the {} s window was over (the bound of {} pending segments, {} awaiting a reinjection verdict per capture): some may be counted lost that arrived later",
+                self.pushed_out,
+                o.window_ns as f64 / 1e9,
+                o.max_pending,
+                o.max_records
+            ));
+        }
+        if self.reinj.forgotten > 0 {
+            limits.push(format!(
+                "{} DSN ranges sent within the window were forgotten before it was over (the bound of {} per capture): reinjections of them are not found",
+                self.reinj.forgotten, o.max_pieces
+            ));
+        }
+        if thinned {
+            limits.push(format!(
+                "one-way delay medians and p99s are those of one matched segment in {} (the bound of {} delay samples held); counts, minima and maxima are exact",
+                self.stride, o.max_samples
+            ));
+        }
+        if self.listed_total >= o.max_listed_total {
+            limits.push(format!("lost segments are listed up to {} in all (all are counted)", o.max_listed_total));
+        }
         PairReport {
+            limits,
             owd_series,
             client_tcp_packets: self.tcp_packets[CLIENT],
             server_tcp_packets: self.tcp_packets[SERVER],

@@ -5,7 +5,8 @@
 use std::collections::VecDeque;
 
 use super::ident::{idents, Flow4, Ident};
-use super::model::{LinkedBy, PairOptions, SERVER};
+use super::model::{LinkedBy, PairOptions, CLIENT, SERVER};
+use super::reinject::Reinjector;
 use mptcp_wire::decode::TcpSegment;
 use mptcp_wire::options::tcp::{TcpOption, TcpOptionIter, KIND_MPTCP, KIND_TIMESTAMP};
 
@@ -22,11 +23,14 @@ pub(super) struct Seen {
     pub(super) frame: u64,
     /// Used to cover a segment of the other capture (segmentation offload): not unmatched.
     used: bool,
-    /// Index of its [`DataRec`] in that capture's list, `NO_REC` without one.
-    rec: u32,
+    /// Index of its [`DataRec`] among that capture's records, `NO_REC` without one.
+    rec: u64,
 }
 
-const NO_REC: u32 = u32::MAX;
+const NO_REC: u64 = u64::MAX;
+
+/// The flow of a segment over [`PairOptions::max_flows`]: not followed.
+const NO_FLOW: u32 = u32::MAX;
 
 /// How many recent DSS mappings per subflow and capture are kept for segments without their own.
 const MAX_MAPS: usize = 16;
@@ -47,6 +51,8 @@ pub(super) struct DataRec {
     pub(super) len: u32,
     /// When a copy at the other capture matched it.
     pub(super) peer_ts: Option<u64>,
+    /// Its matching is final (its copy left the pending set): `peer_ts` will not change.
+    done: bool,
 }
 
 /// The unmatched copies of one key in one capture: the first inline, more only on retransmission.
@@ -85,10 +91,35 @@ pub(super) struct FlowState {
     pub(super) listed: [Vec<(u32, u32, Seen)>; 2],
     /// The last DSS mappings seen per capture (newest last), for segments without their own.
     maps: [VecDeque<mptcp_wire::options::mptcp::DssMapping>; 2],
-    /// server time − client time of every matched segment, ns.
+    /// server time − client time of every matched segment, ns: of one in [`Pairer::stride`]
+    /// in order (every one until [`PairOptions::max_samples`] were held).
     pub(super) diffs: Vec<i64>,
     /// With [`PairOptions::series`]: the client capture's time of each of `diffs`.
     pub(super) times: Vec<u64>,
+    /// Segments matched (delays measured), and the smallest and largest delay, exact.
+    pub(super) nmatched: u64,
+    pub(super) diff_min: i64,
+    pub(super) diff_max: i64,
+}
+
+impl FlowState {
+    /// One matched segment's delay (server time − client time, ns; `tc` the client's time).
+    fn delay(&mut self, tc: u64, tsrv: u64, stride: u64, series: bool) -> bool {
+        let d = tsrv as i64 - tc as i64;
+        if self.nmatched == 0 {
+            (self.diff_min, self.diff_max) = (d, d);
+        }
+        (self.diff_min, self.diff_max) = (self.diff_min.min(d), self.diff_max.max(d));
+        let keep = self.nmatched.is_multiple_of(stride);
+        self.nmatched += 1;
+        if keep {
+            self.diffs.push(d);
+            if series {
+                self.times.push(tc);
+            }
+        }
+        keep
+    }
 }
 
 /// Matches the segments of two captures of the same traffic.
@@ -106,7 +137,21 @@ pub struct Pairer {
     order: VecDeque<(u64, Key)>,
     pub(super) tcp_packets: [u64; 2],
     pub(super) first_ts: [Option<u64>; 2],
-    pub(super) recs: [Vec<DataRec>; 2],
+    /// Per capture: the records whose reinjection verdict is not given yet, the oldest first
+    /// (taken by `reinj` as soon as the oldest one's matching is final).
+    recs: [VecDeque<DataRec>; 2],
+    /// Index of the first of `recs` among the capture's records.
+    rec_base: [u64; 2],
+    pub(super) reinj: Reinjector,
+    /// What the bounds cost: segments of flows over `max_flows` (not matched), copies made
+    /// final early by `max_pending` (or by the records' bound), lost segments not listed.
+    pub(super) over_flows: u64,
+    pub(super) pushed_out: u64,
+    pub(super) listed_total: usize,
+    /// One delay in `stride` is held per flow direction (doubled when the samples held reach
+    /// [`PairOptions::max_samples`]); `samples` held in all.
+    pub(super) stride: u64,
+    samples: usize,
 }
 
 /// The TSval of the timestamp option (the last well-formed one) and the subtype of the first
@@ -140,7 +185,14 @@ impl Pairer {
             order: VecDeque::new(),
             tcp_packets: [0; 2],
             first_ts: [None; 2],
-            recs: [Vec::new(), Vec::new()],
+            recs: [VecDeque::new(), VecDeque::new()],
+            rec_base: [0; 2],
+            reinj: Reinjector::new(opts.max_listed, opts.window_ns, opts.max_pieces),
+            over_flows: 0,
+            pushed_out: 0,
+            listed_total: 0,
+            stride: 1,
+            samples: 0,
         }
     }
 
@@ -174,6 +226,7 @@ impl Pairer {
                 }
                 i
             }
+            None if self.states.len() >= self.opts.max_flows || self.states.len() >= NO_FLOW as usize => return NO_FLOW,
             None => {
                 let i = self.states.len() as u32;
                 let mut key = [None; 2];
@@ -200,6 +253,10 @@ impl Pairer {
             return;
         }
         let fi = self.flow(side, (seg.src, seg.sport, seg.dst, seg.dport), seg);
+        if fi == NO_FLOW {
+            self.over_flows += 1;
+            return;
+        }
         let (tsval, mptcp) = tcp_options(seg);
         let Some(st) = self.states.get_mut(fi as usize) else { return };
         let kseq = seg.seq.wrapping_sub(st.shift[side]);
@@ -233,9 +290,9 @@ impl Pairer {
                 .or_else(|| maps.iter().rev().find(|m| rel_seq.wrapping_sub(m.subflow_seq) < u32::from(m.data_level_length)).copied());
             if let Some(m) = map {
                 let off = rel_seq.wrapping_sub(m.subflow_seq);
-                if u32::try_from(self.recs[side].len()).is_ok_and(|n| n < NO_REC) {
-                    rec = self.recs[side].len() as u32;
-                    self.recs[side].push(DataRec {
+                {
+                    rec = self.rec_base[side] + self.recs[side].len() as u64;
+                    self.recs[side].push_back(DataRec {
                         flow: fi,
                         ts,
                         frame,
@@ -248,6 +305,7 @@ impl Pairer {
                         probe: m.data_level_length == 1,
                         len: seg.payload_len,
                         peer_ts: None,
+                        done: false,
                     });
                 }
             }
@@ -278,15 +336,13 @@ impl Pairer {
                 p.more.remove(idx - 1)
             };
             self.npending -= 1;
-            for (sd, r, t) in [(side, rec, m.ts), (1 - side, m.rec, ts)] {
-                if let Some(r) = self.recs[sd].get_mut(r as usize) {
-                    r.peer_ts.get_or_insert(t);
-                }
-            }
             let (tc, tsrv) = if side == SERVER { (m.ts, ts) } else { (ts, m.ts) };
-            st.diffs.push(tsrv as i64 - tc as i64);
-            if self.opts.series {
-                st.times.push(tc);
+            if st.delay(tc, tsrv, self.stride, self.opts.series) {
+                self.sampled();
+            }
+            for (sd, r, t) in [(side, rec, m.ts), (1 - side, m.rec, ts)] {
+                self.set_peer(sd, r, t);
+                self.settle(sd, r);
             }
             return;
         }
@@ -300,11 +356,96 @@ impl Pairer {
         }
         self.npending += 1;
         self.order.push_back((ts, key));
+        if self.order.len() > self.npending.saturating_mul(2).saturating_add(4096) {
+            self.compact_order();
+        }
+        // the caps: pending copies, the records waiting for their matching
         while self.npending > self.opts.max_pending {
-            if !self.pop_oldest() {
+            if !self.pop_capped() {
                 break;
             }
         }
+        while self.recs[side].len() > self.opts.max_records && self.recs[side].front().is_some_and(|r| !r.done) {
+            if !self.pop_capped() {
+                break;
+            }
+        }
+    }
+
+    /// A delay sample was held: past [`PairOptions::max_samples`], every other one held is
+    /// dropped, in every flow, and one in twice as many is held from now on.
+    fn sampled(&mut self) {
+        self.samples += 1;
+        if self.samples <= self.opts.max_samples {
+            return;
+        }
+        self.stride = self.stride.saturating_mul(2);
+        self.samples = 0;
+        for st in &mut self.states {
+            let mut i = 0;
+            st.diffs.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            let mut i = 0;
+            st.times.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            st.diffs.shrink_to_fit();
+            st.times.shrink_to_fit();
+            self.samples += st.diffs.len();
+        }
+    }
+
+    /// Drops the entries of `order` whose copy is no longer pending (matched): it keeps them
+    /// until their time is over otherwise, which at a high rate is many more than are pending.
+    fn compact_order(&mut self) {
+        let pending = &self.pending;
+        self.order.retain(|(t, key)| pending.get(key).is_some_and(|p| p.first.ts == *t || p.more.iter().any(|c| c.ts == *t)));
+    }
+
+    /// [`Self::pop_oldest`] for a cap: counts a copy made final before its time.
+    fn pop_capped(&mut self) -> bool {
+        let n = self.npending;
+        let more = self.pop_oldest();
+        if self.npending < n {
+            self.pushed_out += 1;
+        }
+        more
+    }
+
+    /// The matching of record `rec` of capture `side` is final; the records final from the
+    /// oldest on get their reinjection verdict and are forgotten.
+    fn settle(&mut self, side: usize, rec: u64) {
+        let side = side.min(1);
+        let Some(i) = rec.checked_sub(self.rec_base[side]).and_then(|i| usize::try_from(i).ok()) else { return };
+        let Some(r) = self.recs[side].get_mut(i) else { return };
+        r.done = true;
+        while let Some(r) = self.recs[side].front().filter(|r| r.done).copied() {
+            self.recs[side].pop_front();
+            let idx = self.rec_base[side];
+            self.rec_base[side] += 1;
+            if self.is_c2s(r.flow as usize) == (side == CLIENT) {
+                self.reinj.record(side, idx, &r, self.first_ts);
+            }
+        }
+    }
+
+    /// Whether flow `i` is sent at the client's side: a flow whose SYN (without ACK) was seen
+    /// is c2s; its reverse s2c; without a SYN, the capture that saw the flow's first segment
+    /// first is its sender.
+    pub(super) fn is_c2s(&self, i: usize) -> bool {
+        let Some(st) = self.states.get(i) else { return true };
+        if st.syn.is_some() {
+            return true;
+        }
+        let Some((side, (s, sp, d, dp))) = st.key.iter().enumerate().find_map(|(i, k)| Some((i as u8, (*k)?))) else { return true };
+        let rev = self.flows.get(&(side, (d, dp, s, sp))).and_then(|&r| self.states.get(r as usize));
+        if rev.is_some_and(|r| r.syn.is_some()) {
+            return false;
+        }
+        st.first_seen != Some(SERVER)
     }
 
     fn expire(&mut self, now: u64) {
@@ -334,32 +475,40 @@ impl Pairer {
         };
         self.npending -= 1;
         let side = usize::from(key.1).min(1);
+        self.final_copy(key, side, copy);
+        self.settle(side, copy.rec);
+        true
+    }
+
+    /// A copy left pending unmatched: covered by pieces at the other capture, used to cover,
+    /// or lost / seen only at the receiver.
+    fn final_copy(&mut self, key: Key, side: usize, copy: Seen) {
         if let Some(t_other) = self.cover(key, copy) {
             self.set_peer(side, copy.rec, t_other);
             let (tc, tsrv) = if side == SERVER { (t_other, copy.ts) } else { (copy.ts, t_other) };
-            if let Some(st) = self.states.get_mut(key.0 as usize) {
-                st.diffs.push(tsrv as i64 - tc as i64);
-                if self.opts.series {
-                    st.times.push(tc);
-                }
+            let (stride, series) = (self.stride, self.opts.series);
+            if self.states.get_mut(key.0 as usize).is_some_and(|st| st.delay(tc, tsrv, stride, series)) {
+                self.sampled();
             }
-            return true;
+            return;
         }
         if copy.used {
-            return true;
+            return;
         }
         if let Some(st) = self.states.get_mut(key.0 as usize) {
             st.unmatched[side] += 1;
             st.unmatched_bytes[side] += u64::from(key.3);
-            if st.listed[side].len() < self.opts.max_listed {
+            if st.listed[side].len() < self.opts.max_listed && self.listed_total < self.opts.max_listed_total {
                 st.listed[side].push((key.2, key.3, copy));
+                self.listed_total += 1;
             }
         }
-        true
     }
 
-    fn set_peer(&mut self, side: usize, rec: u32, ts: u64) {
-        if let Some(r) = self.recs[side.min(1)].get_mut(rec as usize) {
+    fn set_peer(&mut self, side: usize, rec: u64, ts: u64) {
+        let side = side.min(1);
+        let Some(i) = rec.checked_sub(self.rec_base[side]).and_then(|i| usize::try_from(i).ok()) else { return };
+        if let Some(r) = self.recs[side].get_mut(i) {
             r.peer_ts.get_or_insert(ts);
         }
     }

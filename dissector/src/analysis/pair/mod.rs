@@ -9,8 +9,10 @@
 //! else to the first unmatched copy in order of appearance. A segment left unmatched for
 //! [`PairOptions::window_ns`] of capture time (or pushed out by the [`PairOptions::max_pending`]
 //! cap) is final: at the sender's capture it was lost between the points, at the receiver's it
-//! was seen only there. Memory: the unmatched segments within the window, plus one delay sample
-//! (8 bytes) per matched segment for the exact median and p99.
+//! was seen only there. Memory: the unmatched segments within the window, the segments with a
+//! mapping until their matching is final, the DSN ranges first sent within the window, one delay
+//! sample (8 bytes) per matched segment up to [`PairOptions::max_samples`] (then thinned), and
+//! the flows, each bounded by a [`PairOptions`] cap that the report names when reached.
 //!
 //! A copy made final unmatched still counts as matched when unmatched copies at the other
 //! capture with the same TSval cover its byte range (segmentation offload: TSO/GRO).
@@ -42,7 +44,7 @@ pub use matcher::Pairer;
 pub use model::{
     DirectionPair, LinkedBy, OwdSeries, OwdStats, PairOptions, PairReport, Reinjection, ReinjectionSummary, SubflowPair, SynKind, Unmatched,
 };
-pub use text::render_text;
+pub use text::{render_text, write_text};
 
 use std::ops::ControlFlow;
 

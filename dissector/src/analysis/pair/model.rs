@@ -20,11 +20,36 @@ pub struct PairOptions {
     pub max_listed: usize,
     /// Keep the time of every delay sample for [`PairReport::owd_series`] (8 more bytes each).
     pub series: bool,
+    /// At most this many flows (directed 4-tuples, linked across the captures) are followed;
+    /// the segments of further ones are counted, not matched.
+    pub max_flows: usize,
+    /// At most this many segments with a DSS mapping per capture wait for their matching to be
+    /// final (for the reinjection verdicts); past it the oldest pending copies are made final.
+    pub max_records: usize,
+    /// At most this many DSN ranges per capture are kept to find the original of a
+    /// reinjection (within the window); past it the oldest are forgotten.
+    pub max_pieces: usize,
+    /// At most this many lost segments are listed in all (all are counted).
+    pub max_listed_total: usize,
+    /// At most this many delay samples are held for the median and p99 (8 bytes each, 16 with
+    /// `series`); past it one in 2, then 4, ... is held, in every flow (n, min and max stay
+    /// exact).
+    pub max_samples: usize,
 }
 
 impl Default for PairOptions {
     fn default() -> Self {
-        PairOptions { window_ns: 10_000_000_000, max_pending: 1_000_000, max_listed: 1000, series: false }
+        PairOptions {
+            window_ns: 10_000_000_000,
+            max_pending: 100_000,
+            max_listed: 1000,
+            series: false,
+            max_flows: 32_768,
+            max_records: 100_000,
+            max_pieces: 65_536,
+            max_listed_total: 100_000,
+            max_samples: 1 << 20,
+        }
     }
 }
 
@@ -157,6 +182,10 @@ pub struct PairReport {
     pub reinjections_s2c: ReinjectionSummary,
     pub reinjections: Vec<Reinjection>,
     pub reinjections_truncated: bool,
+    /// What the bounds on memory ([`PairOptions`]'s caps) left out when they were reached, one
+    /// sentence each; absent from the JSON when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<String>,
     /// With [`PairOptions::series`] (not in the JSON): every delay sample over time, per subflow
     /// and direction, for `plot --kind owd`.
     #[serde(skip)]

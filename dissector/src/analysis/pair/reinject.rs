@@ -1,80 +1,190 @@
 //! Reinjection verdicts: which segments at a sender's capture carry data (a DSN range) sent
 //! before, and whether the original or the reinjection reached the other capture.
+//!
+//! Streaming: each segment with a DSS mapping ([`DataRec`]) is taken here, in order of
+//! appearance at its capture, once its matching is final (its copy left the pending set), and
+//! forgotten then. What is kept of the data sent before is, per capture and DSN space, which
+//! segment first carried each byte ([`Piece`]s: disjoint DSN ranges), for the data first sent
+//! within the matching window (and at most `max_pieces` ranges). A segment's original is then
+//! found among the ranges it overlaps: at most one per byte of its payload, so the work is
+//! linear in the bytes read (it was quadratic in the segments with a DSN range scan).
+use std::collections::{BTreeMap, VecDeque};
+
 use super::matcher::{DataRec, MAX_COVER_SPAN};
-use super::model::{t_rel, Reinjection, ReinjectionSummary, CLIENT, SERVER};
+use super::model::{t_rel, Reinjection, ReinjectionSummary, CLIENT};
 use crate::track::{Dir, ReinjectionVerdict};
 
-/// The reinjections at each sender's capture: a segment new in its subflow's sequence space
-/// (beyond all that subflow sent before: not a TCP retransmission, however re-segmented) whose
-/// DSN range overlaps data sent before, on another subflow or on the same one (as `analyze`
-/// counts them); the original is the first such copy.
-pub(super) fn reinjections(
-    recs: &[Vec<DataRec>; 2],
-    c2s: &[bool],
-    names: &[String],
-    first_ts: [Option<u64>; 2],
+/// The first copy of some data at the sender's capture, as the verdicts need it.
+#[derive(Debug, Clone, Copy)]
+struct Orig {
+    /// Its index among the capture's records (order of appearance).
+    idx: u64,
+    flow: u32,
+    ts: u64,
+    frame: u64,
+    dsn: u64,
+    peer_ts: Option<u64>,
+}
+
+/// A DSN range whose bytes were first carried by `orig`.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    end: u64,
+    orig: Orig,
+}
+
+/// One capture's data sent so far.
+#[derive(Debug, Default)]
+struct SideState {
+    /// Per flow: the end of the highest subflow sequence number sent so far.
+    high: ahash::HashMap<u32, u32>,
+    /// (4-byte DSN space, start) -> the range starting there.
+    pieces: BTreeMap<(bool, u64), Piece>,
+    /// The ranges in the order they were made: (time of their first copy, space, start, index).
+    made: VecDeque<(u64, bool, u64, u64)>,
+}
+
+/// A reinjection found, its subflows named at the end.
+#[derive(Debug)]
+pub(super) struct Found {
+    pub(super) r: Reinjection,
+    pub(super) flow: u32,
+    pub(super) orig_flow: u32,
+}
+
+/// The reinjection verdicts of both captures, built as the records become final.
+#[derive(Debug)]
+pub(super) struct Reinjector {
+    sides: [SideState; 2],
+    pub(super) sums: [ReinjectionSummary; 2],
+    /// The first `max_listed` per capture, in order of appearance.
+    pub(super) found: [Vec<Found>; 2],
+    pub(super) truncated: bool,
     max_listed: usize,
-) -> (ReinjectionSummary, ReinjectionSummary, Vec<Reinjection>, bool) {
-    let mut sums = [ReinjectionSummary::default(), ReinjectionSummary::default()];
-    let mut list = Vec::new();
-    let mut truncated = false;
-    for side in [CLIENT, SERVER] {
+    window_ns: u64,
+    max_pieces: usize,
+    /// Ranges forgotten by the `max_pieces` cap before the window was over.
+    pub(super) forgotten: u64,
+    /// Scratch: the gaps a record fills.
+    gaps: Vec<(u64, u64)>,
+}
+
+impl Reinjector {
+    pub(super) fn new(max_listed: usize, window_ns: u64, max_pieces: usize) -> Self {
+        Reinjector {
+            sides: Default::default(),
+            sums: Default::default(),
+            found: Default::default(),
+            truncated: false,
+            max_listed,
+            window_ns,
+            max_pieces: max_pieces.max(1),
+            forgotten: 0,
+            gaps: Vec::new(),
+        }
+    }
+
+    /// One record of capture `side` (its matching final), of a flow sent at that capture, in
+    /// order of appearance; `idx` its index among the capture's records. A segment new in its
+    /// subflow's sequence space (beyond all that subflow sent before: not a TCP retransmission,
+    /// however re-segmented) whose DSN range overlaps data sent before, on another subflow or
+    /// on the same one (as `analyze` counts them), is a reinjection; the original is the first
+    /// such copy.
+    pub(super) fn record(&mut self, side: usize, idx: u64, r: &DataRec, first_ts: [Option<u64>; 2]) {
+        let side = side.min(1);
         let (snd, rcv) = (side, 1 - side);
-        // per flow: the end of the highest subflow sequence number sent so far
-        let mut high: ahash::HashMap<u32, u32> = Default::default();
-        // DSN start -> indices of the records starting there
-        let mut by_dsn: std::collections::BTreeMap<(bool, u64), Vec<usize>> = Default::default();
-        let mine = |r: &DataRec| c2s.get(r.flow as usize).is_some_and(|&c| c == (side == CLIENT));
-        for (i, r) in recs[snd].iter().enumerate().filter(|(_, r)| mine(r)) {
-            let end_seq = r.rel_seq.wrapping_add(r.len);
-            let fresh = match high.get_mut(&r.flow) {
-                Some(h) if (r.rel_seq.wrapping_sub(*h) as i32) < 0 => {
-                    if (end_seq.wrapping_sub(*h) as i32) > 0 {
-                        *h = end_seq;
-                    }
-                    false
-                }
-                Some(h) => {
+        let s = &mut self.sides[side];
+        let end_seq = r.rel_seq.wrapping_add(r.len);
+        let fresh = match s.high.get_mut(&r.flow) {
+            Some(h) if (r.rel_seq.wrapping_sub(*h) as i32) < 0 => {
+                if (end_seq.wrapping_sub(*h) as i32) > 0 {
                     *h = end_seq;
-                    true
                 }
-                None => {
-                    high.insert(r.flow, end_seq);
-                    true
+                false
+            }
+            Some(h) => {
+                *h = end_seq;
+                true
+            }
+            None => {
+                s.high.insert(r.flow, end_seq);
+                true
+            }
+        };
+        // data first sent longer than the window ago is forgotten
+        while let Some(&(t, class, start, i)) = s.made.front() {
+            if t.saturating_add(self.window_ns) >= r.ts {
+                break;
+            }
+            s.made.pop_front();
+            if s.pieces.get(&(class, start)).is_some_and(|p| p.orig.idx == i) {
+                s.pieces.remove(&(class, start));
+            }
+        }
+        let (class, a, b) = (r.short, r.dsn, r.dsn.saturating_add(u64::from(r.len)));
+        let lo = a.saturating_sub(u64::from(MAX_COVER_SPAN));
+        let mut orig: Option<Orig> = None;
+        let mut take = |o: Orig| {
+            if o.dsn >= lo && orig.is_none_or(|x| o.idx < x.idx) {
+                orig = Some(o);
+            }
+        };
+        self.gaps.clear();
+        if a < b {
+            let mut cur = a;
+            if let Some((_, p)) = s.pieces.range((class, 0)..=(class, a)).next_back() {
+                if p.end > a {
+                    take(p.orig);
+                    cur = cur.max(p.end);
                 }
-            };
-            let end = r.dsn.saturating_add(u64::from(r.len));
-            let orig = by_dsn
-                .range((r.short, r.dsn.saturating_sub(u64::from(MAX_COVER_SPAN)))..(r.short, end))
-                .flat_map(|(_, v)| v.iter().copied())
-                .filter_map(|j| recs[snd].get(j).map(|o| (j, o)))
-                .filter(|(_, o)| o.dsn.saturating_add(u64::from(o.len)) > r.dsn)
-                .min_by_key(|&(j, _)| j);
-            by_dsn.entry((r.short, r.dsn)).or_default().push(i);
-            let (true, false, Some((_, o))) = (fresh, r.probe, orig) else { continue };
-            let verdict = match (o.peer_ts, r.peer_ts) {
-                (None, None) => ReinjectionVerdict::Lost,
-                (None, Some(_)) => ReinjectionVerdict::Useful,
-                (Some(a), Some(b)) if b < a => ReinjectionVerdict::Useful,
-                _ => ReinjectionVerdict::Redundant,
-            };
-            let sum = &mut sums[side];
-            sum.count += 1;
-            sum.bytes += u64::from(r.len);
-            match verdict {
-                ReinjectionVerdict::Useful => sum.useful += 1,
-                ReinjectionVerdict::Redundant => sum.redundant += 1,
-                ReinjectionVerdict::Lost => sum.lost += 1,
             }
-            if sum.count as usize > max_listed {
-                truncated = true;
-                continue;
+            for (&(_, start), p) in s.pieces.range((class, a + 1)..(class, b)) {
+                take(p.orig);
+                if start > cur {
+                    self.gaps.push((cur, start));
+                }
+                cur = cur.max(p.end);
             }
-            let name = |f: u32| names.get(f as usize).cloned().unwrap_or_default();
-            list.push(Reinjection {
+            if cur < b {
+                self.gaps.push((cur, b));
+            }
+        }
+        let me = Orig { idx, flow: r.flow, ts: r.ts, frame: r.frame, dsn: r.dsn, peer_ts: r.peer_ts };
+        for &(start, end) in &self.gaps {
+            s.pieces.insert((class, start), Piece { end, orig: me });
+            s.made.push_back((r.ts, class, start, idx));
+        }
+        while s.pieces.len() > self.max_pieces {
+            let Some((_, class, start, i)) = s.made.pop_front() else { break };
+            if s.pieces.get(&(class, start)).is_some_and(|p| p.orig.idx == i) {
+                s.pieces.remove(&(class, start));
+                self.forgotten += 1;
+            }
+        }
+        let (true, false, Some(o)) = (fresh, r.probe, orig) else { return };
+        let verdict = match (o.peer_ts, r.peer_ts) {
+            (None, None) => ReinjectionVerdict::Lost,
+            (None, Some(_)) => ReinjectionVerdict::Useful,
+            (Some(a), Some(b)) if b < a => ReinjectionVerdict::Useful,
+            _ => ReinjectionVerdict::Redundant,
+        };
+        let sum = &mut self.sums[side];
+        sum.count += 1;
+        sum.bytes += u64::from(r.len);
+        match verdict {
+            ReinjectionVerdict::Useful => sum.useful += 1,
+            ReinjectionVerdict::Redundant => sum.redundant += 1,
+            ReinjectionVerdict::Lost => sum.lost += 1,
+        }
+        if sum.count as usize > self.max_listed {
+            self.truncated = true;
+            return;
+        }
+        self.found[side].push(Found {
+            r: Reinjection {
                 direction: if side == CLIENT { Dir::C2s } else { Dir::S2c },
-                subflow: name(r.flow),
-                original_subflow: name(o.flow),
+                subflow: String::new(),
+                original_subflow: String::new(),
                 dsn: r.dsn,
                 len: r.len,
                 frame: r.frame,
@@ -84,9 +194,9 @@ pub(super) fn reinjections(
                 original_arrived: o.peer_ts.map(|t| t_rel(t, first_ts[rcv])),
                 reinjection_arrived: r.peer_ts.map(|t| t_rel(t, first_ts[rcv])),
                 verdict,
-            });
-        }
+            },
+            flow: r.flow,
+            orig_flow: o.flow,
+        });
     }
-    let [a, b] = sums;
-    (a, b, list, truncated)
 }

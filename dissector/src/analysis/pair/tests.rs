@@ -3,6 +3,7 @@ use std::net::IpAddr;
 use super::matcher::tcp_options;
 use super::model::{CLIENT, SERVER};
 use super::*;
+use crate::track::ReinjectionVerdict;
 use mptcp_wire::decode::tcp::TcpFlags;
 use mptcp_wire::decode::TcpSegment;
 
@@ -119,7 +120,7 @@ fn a_join_behind_a_nat_that_rewrites_addresses_ports_and_isns_is_matched() {
 
 #[test]
 fn unmatched_segments_are_final_after_the_window_and_the_cap() {
-    let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1, series: false });
+    let mut p = Pairer::new(PairOptions { window_ns: 1_000_000_000, max_pending: 2, max_listed: 1, ..Default::default() });
     let o = &mut Vec::new();
     for i in 0..5u32 {
         feed(&mut p, CLIENT, u64::from(i) + 1, u64::from(i), true, 0x10, 1000 + i * 100, 100, i, o);
@@ -189,4 +190,110 @@ fn odd_options_do_not_panic() {
         };
         let _ = tcp_options(&seg);
     }
+}
+
+/// DSS with a mapping only: 8-byte DSN, relative subflow sequence number, data-level length.
+fn dss(dsn: u64, ssn: u32, len: u16) -> Vec<u8> {
+    let mut v = vec![30, 18, 0x20, 0x0c];
+    v.extend_from_slice(&dsn.to_be_bytes());
+    v.extend_from_slice(&ssn.to_be_bytes());
+    v.extend_from_slice(&len.to_be_bytes());
+    v
+}
+
+/// 20,000 one-byte mappings on one subflow, every tenth lost between the points and sent again
+/// (with the next byte) on a second subflow; the truth is that of the construction, not of
+/// the matcher: delays 3 ms, 2,000 lost, 2,020 reinjections of which 1,600 useful, 20
+/// redundant, 400 lost. (The reinjection pass was quadratic in such segments.)
+#[test]
+fn one_byte_mappings_have_the_verdicts_they_were_built_with() {
+    let n = 20_000u64;
+    // (ms, side, client port, seq, len, DSS (dsn, ssn, data-level length))
+    type Ev = (u64, usize, u16, u32, u32, Option<(u64, u32, u16)>);
+    let mut ev: Vec<Ev> = vec![(0, CLIENT, 1000, 100, 0, None), (3, SERVER, 1000, 100, 0, None)];
+    ev.extend([(1, CLIENT, 1001, 5000, 0, None), (4, SERVER, 1001, 5000, 0, None)]);
+    let mut b_seq = 5001u32;
+    for i in 0..n {
+        let t = 10 + i;
+        let (seq, dsn) = (101 + i as u32, 1000 + i);
+        ev.push((t, CLIENT, 1000, seq, 1, Some((dsn, 1 + i as u32, 1))));
+        if i % 10 != 0 {
+            ev.push((t + 3, SERVER, 1000, seq, 1, Some((dsn, 1 + i as u32, 1))));
+        }
+        // the lost ones, and every 1000th from the 6th, again on the second subflow 200 ms later
+        if i % 10 == 0 || i % 1000 == 5 {
+            let m = Some((dsn, b_seq - 5000, 2));
+            ev.push((t + 200, CLIENT, 1001, b_seq, 2, m));
+            if i % 50 != 0 {
+                ev.push((t + 203, SERVER, 1001, b_seq, 2, m));
+            }
+            b_seq += 2;
+        }
+    }
+    ev.sort_by_key(|e| e.0);
+    let mut p = Pairer::new(PairOptions::default());
+    for (ms, side, port, seq, len, m) in ev {
+        let flags = if len == 0 { 0x02 } else { 0x10 };
+        let extra = m.map_or(Vec::new(), |(d, s, l)| dss(d, s, l));
+        feed_at(&mut p, side, ms, ("192.0.2.1", port), true, flags, seq, 1, len, &extra);
+    }
+    let r = p.finish();
+    assert_eq!(r.subflows.len(), 2);
+    let a = &r.subflows[0].c2s;
+    assert_eq!((a.sent_segments, a.received_segments, a.matched), (n + 1, n + 1 - n / 10, n + 1 - n / 10));
+    assert_eq!((a.lost_count, a.lost_bytes), (n / 10, n / 10));
+    let owd = a.owd_us.as_ref().unwrap();
+    assert_eq!((owd.min, owd.median, owd.p99, owd.max), (3000.0, 3000.0, 3000.0, 3000.0));
+    let b = &r.subflows[1].c2s;
+    assert_eq!((b.sent_segments, b.lost_count), (1 + n / 10 + n / 1000, n / 50));
+    let s = &r.reinjections_c2s;
+    assert_eq!((s.count, s.bytes, s.useful, s.redundant, s.lost), (2020, 4040, 1600, 20, 400));
+    assert_eq!(r.reinjections.len(), 1000, "the first max_listed");
+    assert!(r.reinjections_truncated);
+    // byte 0: neither copy arrived; byte 5: both, the original first; byte 10: the reinjection
+    // only, 3 ms after it was sent (220 ms after each capture's first packet)
+    let (x, z, y) = (&r.reinjections[0], &r.reinjections[1], &r.reinjections[2]);
+    assert_eq!((x.dsn, x.len, x.original_arrived, x.reinjection_arrived, x.verdict), (1000, 2, None, None, ReinjectionVerdict::Lost));
+    assert_eq!(
+        (z.dsn, z.original_arrived, z.reinjection_arrived, z.verdict),
+        (1005, Some(0.015), Some(0.215), ReinjectionVerdict::Redundant)
+    );
+    assert_eq!((y.dsn, y.t_rel, y.original_t_rel, y.original_arrived), (1010, 0.22, 0.02, None));
+    assert_eq!((y.reinjection_arrived, y.verdict), (Some(0.22), ReinjectionVerdict::Useful));
+    assert_eq!((y.subflow.as_str(), y.original_subflow.as_str()), ("192.0.2.1:1001->203.0.113.2:80", "192.0.2.1:1000->203.0.113.2:80"));
+    assert!(r.limits.is_empty());
+}
+
+/// Flows past `max_flows` are counted, not followed, and the report says so.
+#[test]
+fn flows_past_the_cap_are_counted_and_said() {
+    let mut p = Pairer::new(PairOptions { max_flows: 2, ..Default::default() });
+    for port in 1000..1005u16 {
+        for side in [CLIENT, SERVER] {
+            feed_at(&mut p, side, u64::from(port), ("192.0.2.1", port), true, 0x10, 1, 1, 100, &[]);
+        }
+    }
+    let r = p.finish();
+    assert_eq!((r.subflows.len(), r.matched), (2, 2));
+    assert_eq!(r.limits.len(), 1);
+    assert!(r.limits[0].contains("6 segments"), "{:?}", r.limits);
+}
+
+/// Past `max_samples` the delays held are thinned: n, min and max stay those of every segment
+/// (delays 1 ms .. 100 ms by construction), and the report says so.
+#[test]
+fn thinned_delays_keep_count_min_and_max() {
+    let mut p = Pairer::new(PairOptions { max_samples: 4, ..Default::default() });
+    let o = &mut Vec::new();
+    for i in 0..100u32 {
+        let t = u64::from(i) * 1000;
+        feed(&mut p, CLIENT, u64::from(i) + 1, t, true, 0x10, 1000 + i * 100, 100, i, o);
+        feed(&mut p, SERVER, u64::from(i) + 1, t + u64::from(i) + 1, true, 0x10, 1000 + i * 100, 100, i, o);
+    }
+    let r = p.finish();
+    let owd = r.subflows[0].c2s.owd_us.as_ref().unwrap();
+    assert_eq!((owd.n, owd.min, owd.max), (100, 1000.0, 100_000.0));
+    assert_eq!(r.owd_c2s_us.as_ref().map(|o| (o.n, o.min, o.max)), Some((100, 1000.0, 100_000.0)));
+    assert_eq!(r.matched, 100);
+    assert!(r.limits.iter().any(|l| l.contains("one matched segment in 32")), "{:?}", r.limits);
 }

@@ -4,8 +4,13 @@ use crate::track::{Dir, ReinjectionVerdict};
 
 /// The report as text, like `analyze`'s.
 pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
-    use std::fmt::Write;
     let mut s = String::new();
+    let _ = write_text(&mut s, r, client, server);
+    s
+}
+
+/// The same written to `s` as it is made (not held whole: it grows with the subflows).
+pub fn write_text<W: std::fmt::Write>(s: &mut W, r: &PairReport, client: &str, server: &str) -> std::fmt::Result {
     let _ = writeln!(
         s,
         "client capture {client}: {} TCP packets; server capture {server}: {} TCP packets",
@@ -98,5 +103,8 @@ pub fn render_text(r: &PairReport, client: &str, server: &str) -> String {
     if r.matched == 0 {
         let _ = writeln!(s, "\nno segment was seen in both captures: they share no traffic");
     }
-    s
+    for l in &r.limits {
+        let _ = writeln!(s, "\nnote: {l}");
+    }
+    Ok(())
 }
