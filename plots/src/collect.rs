@@ -343,7 +343,7 @@ impl Collector {
         c.occ = opts.kind == PlotKind::Reorder;
         c.dirs = [opts.direction == Dir::C2s, opts.direction == Dir::S2c];
         c.connection = opts.connection;
-        if opts.connection.is_none() && !matches!(opts.kind, PlotKind::Subflows | PlotKind::Hol) {
+        if opts.connection.is_none() {
             c.pick = Some(opts.direction);
         }
         c
@@ -352,7 +352,18 @@ impl Collector {
     /// Whether [`Collector::retired`] frees anything (else finished connections need not be
     /// reported to it).
     pub fn prunes(&self) -> bool {
-        self.pick.is_some()
+        self.pick.is_some() || self.connection.is_some()
+    }
+
+    /// Whether finished connection `id` may be the one plotted: the one asked, or with none
+    /// asked (and [`Collector::for_plot`]) the pick so far among those finished.
+    pub fn may_plot(&self, id: usize) -> bool {
+        match (self.connection, self.pick, self.best) {
+            (Some(c), _, _) => c == id,
+            (None, Some(_), Some((_, best))) => best == id,
+            (None, Some(_), None) => false,
+            (None, None, _) => true,
+        }
     }
 
     /// Connection `conn` finished (its results are final): with [`Collector::for_plot`] and no
@@ -515,6 +526,7 @@ impl Collector {
         let t0_ns = first_ns.min(tcp0);
         crate::Capture {
             name: name.to_string(),
+            connections: analysis.connections.len(),
             analysis,
             end,
             records_dropped: self.dropped,
