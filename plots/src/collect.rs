@@ -299,6 +299,8 @@ pub struct Collector {
     occ: bool,
     dirs: [bool; 2],
     connection: Option<usize>,
+    /// The event timeline is kept ([`Collector::wants_events`]).
+    events: bool,
     /// Only the connection `Capture::connection` would pick for this direction is wanted:
     /// finished connections that cannot be it are freed ([`Collector::retired`]).
     pick: Option<Dir>,
@@ -322,6 +324,7 @@ impl Collector {
             occ: true,
             dirs: [true, true],
             connection: None,
+            events: true,
             pick: None,
             best: None,
             t0_ns: None,
@@ -343,10 +346,17 @@ impl Collector {
         c.occ = opts.kind == PlotKind::Reorder;
         c.dirs = [opts.direction == Dir::C2s, opts.direction == Dir::S2c];
         c.connection = opts.connection;
+        c.events = opts.kind == PlotKind::Subflows;
         if opts.connection.is_none() {
             c.pick = Some(opts.direction);
         }
         c
+    }
+
+    /// Whether the plots drawn need the analysis' event timeline (the subflow timeline draws
+    /// it; the other kinds do not, and it grows with the capture).
+    pub fn wants_events(&self) -> bool {
+        self.events
     }
 
     /// Whether [`Collector::retired`] frees anything (else finished connections need not be

@@ -242,7 +242,7 @@ pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector
 /// line's global flags set them: a plot shows the connections `analyze` reports.
 pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
     let prunes = collector.prunes();
-    let mut analyzer = Analyzer::new(limits);
+    let mut analyzer = Analyzer::new(limits).with_events(collector.wants_events());
     if prunes {
         analyzer = analyzer.hand_over_finished();
     }

@@ -34,7 +34,8 @@ pub fn run(args: &ThroughputArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfi
         None => Throughput::auto(connection),
     };
     let mut sink = Finished::new(series);
-    let analyzer = Analyzer::new(cfg.limits).hand_over_finished();
+    // The event timeline is not reported here: not kept (it would grow with the capture).
+    let analyzer = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
     let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
     sink.take_rest();
     if let Some(e) = sink.failed.take() {
