@@ -45,17 +45,6 @@ pub fn restrict_events(analysis: &mut Analysis, sel: &Selection) {
     analysis.events.retain(|e| sel.keeps_event(e, e.connection.and_then(find)));
 }
 
-/// Whether a time-series row (connection, subflow or `None` for the data level) is kept;
-/// `analysis` gives the connections' tokens.
-pub fn keeps_row(sel: &Selection, analysis: &Analysis, connection: usize, subflow: Option<usize>) -> bool {
-    if sel.is_empty() {
-        return true;
-    }
-    let conn = analysis.connections.iter().find(|c| c.id == connection);
-    let tokens = [conn.and_then(|c| c.client_token), conn.and_then(|c| c.server_token)];
-    sel.keeps_packet(Some(connection), subflow, tokens)
-}
-
 /// A pipeline [`Sink`] that passes on only the selected connections (and, with a selection, no
 /// flow outside a connection).
 pub struct SelectedRetire<R> {

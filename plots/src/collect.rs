@@ -299,6 +299,8 @@ pub struct Collector {
     occ: bool,
     dirs: [bool; 2],
     connection: Option<usize>,
+    /// The event timeline is kept ([`Collector::wants_events`]).
+    events: bool,
     /// Only the connection `Capture::connection` would pick for this direction is wanted:
     /// finished connections that cannot be it are freed ([`Collector::retired`]).
     pick: Option<Dir>,
@@ -322,6 +324,7 @@ impl Collector {
             occ: true,
             dirs: [true, true],
             connection: None,
+            events: true,
             pick: None,
             best: None,
             t0_ns: None,
@@ -343,16 +346,34 @@ impl Collector {
         c.occ = opts.kind == PlotKind::Reorder;
         c.dirs = [opts.direction == Dir::C2s, opts.direction == Dir::S2c];
         c.connection = opts.connection;
-        if opts.connection.is_none() && !matches!(opts.kind, PlotKind::Subflows | PlotKind::Hol) {
+        c.events = opts.kind == PlotKind::Subflows;
+        if opts.connection.is_none() {
             c.pick = Some(opts.direction);
         }
         c
     }
 
+    /// Whether the plots drawn need the analysis' event timeline (the subflow timeline draws
+    /// it; the other kinds do not, and it grows with the capture).
+    pub fn wants_events(&self) -> bool {
+        self.events
+    }
+
     /// Whether [`Collector::retired`] frees anything (else finished connections need not be
     /// reported to it).
     pub fn prunes(&self) -> bool {
-        self.pick.is_some()
+        self.pick.is_some() || self.connection.is_some()
+    }
+
+    /// Whether finished connection `id` may be the one plotted: the one asked, or with none
+    /// asked (and [`Collector::for_plot`]) the pick so far among those finished.
+    pub fn may_plot(&self, id: usize) -> bool {
+        match (self.connection, self.pick, self.best) {
+            (Some(c), _, _) => c == id,
+            (None, Some(_), Some((_, best))) => best == id,
+            (None, Some(_), None) => false,
+            (None, None, _) => true,
+        }
     }
 
     /// Connection `conn` finished (its results are final): with [`Collector::for_plot`] and no
@@ -515,6 +536,7 @@ impl Collector {
         let t0_ns = first_ns.min(tcp0);
         crate::Capture {
             name: name.to_string(),
+            connections: analysis.connections.len(),
             analysis,
             end,
             records_dropped: self.dropped,

@@ -41,7 +41,7 @@ pub fn hol_series(cap: &Capture, conn: &Connection, dir: Dir) -> Vec<HolLine> {
         .iter()
         .map(|h| {
             let id = h.subflow.flatten();
-            let name = id.and_then(|s| cap.analysis.subflows.get(s)).map(chart::subflow_label).unwrap_or_else(|| "other subflows".into());
+            let name = id.and_then(|s| cap.subflow(s)).map(chart::subflow_label).unwrap_or_else(|| "other subflows".into());
             line(h, id, name)
         })
         .collect();

@@ -142,7 +142,12 @@ pub enum PlotError {
 pub struct Capture {
     /// Name shown in titles (the capture file's name).
     pub name: String,
+    /// The analysis of the pass. Collected for one plot ([`collect_for`]), it holds only the
+    /// connection plotted (with no id asked, the one picked) and its subflows: memory follows the
+    /// connections open, not the capture ([`Capture::connections`] counts them all).
     pub analysis: Analysis,
+    /// Connections in the capture (ids count from 0), kept in `analysis` or not.
+    pub connections: usize,
     /// How the capture ended early, if it did.
     pub end: Option<CaptureError>,
     /// Segments not plotted: [`MAX_POINTS`] points were stored over all series at once (only
@@ -175,12 +180,22 @@ impl Capture {
     pub fn connection(&self, asked: Option<usize>, dir: Dir) -> Result<&Connection, PlotError> {
         let conns = &self.analysis.connections;
         match asked {
-            Some(c) => conns.get(c).ok_or(PlotError::NoConnection { asked: c, have: conns.len() }),
+            Some(c) => conns
+                .get(c)
+                .filter(|x| x.id == c)
+                .or_else(|| conns.iter().find(|x| x.id == c))
+                .ok_or(PlotError::NoConnection { asked: c, have: self.connections }),
             None => conns
                 .iter()
                 .max_by_key(|c| (c.data(dir).bytes, c.data(dir.flip()).bytes, std::cmp::Reverse(c.id)))
                 .ok_or(PlotError::NoConnections),
         }
+    }
+
+    /// Subflow `id` (kept in `analysis`: those of the connections kept).
+    pub fn subflow(&self, id: usize) -> Option<&Subflow> {
+        let flows = &self.analysis.subflows;
+        flows.get(id).filter(|f| f.id == id).or_else(|| flows.iter().find(|f| f.id == id))
     }
 
     /// Points stored over all series.
@@ -210,7 +225,7 @@ pub fn collect(name: &str, reader: &mut CaptureReader, interval_ns: u64) -> Capt
 /// Runs the analyzer over `reader` and keeps what the plot `opts` draws, for its width: its
 /// kind and direction, and its connection, or with no id asked, the open connections and the
 /// finished one that `Capture::connection` would pick so far (memory follows the connections
-/// open at once, not the capture). Draws the same image as [`collect`] for `opts` while no
+/// open at once, not the capture). The analysis keeps only that connection and its subflows. Draws the same image as [`collect`] for `opts` while no
 /// series has more than `8 × opts.width` points (both keep every point); past that, both keep
 /// the extremes of buckets narrower than a pixel column, this one of wider buckets.
 pub fn collect_for(name: &str, reader: &mut CaptureReader, interval_ns: u64, opts: &PlotOptions) -> Capture {
@@ -227,28 +242,35 @@ pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector
 /// line's global flags set them: a plot shows the connections `analyze` reports.
 pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
     let prunes = collector.prunes();
-    let mut analyzer = Analyzer::new(limits);
+    let mut analyzer = Analyzer::new(limits).with_events(collector.wants_events());
     if prunes {
         analyzer = analyzer.hand_over_finished();
     }
-    let mut sink = Feed { collector, conns: Vec::new(), flows: Vec::new() };
+    let mut sink = Feed { collector, conns: Vec::new(), flows: Vec::new(), seen: 0 };
     let (mut analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut sink);
-    let Feed { collector, mut conns, mut flows } = sink;
+    let Feed { collector, mut conns, mut flows, seen } = sink;
     if prunes {
-        // What the analyzer keeps when it does not hand them over (track::retire::Collect).
+        // What the analyzer keeps when it does not hand them over (track::retire::Collect), of
+        // the connection plotted.
         conns.sort_by_key(|c| c.id);
         flows.sort_by_key(|f| f.id);
         analysis.connections = conns;
         analysis.subflows = flows;
     }
-    collector.into_capture(name, analysis, end)
+    let mut cap = collector.into_capture(name, analysis, end);
+    if prunes {
+        cap.connections = seen;
+    }
+    cap
 }
 
-/// The collector, and the finished connections and flows when it takes them from the analyzer.
+/// The collector, and of the finished connections handed over, the one it may plot.
 struct Feed {
     collector: Collector,
     conns: Vec<Connection>,
     flows: Vec<Subflow>,
+    /// Connections handed over (ids count from 0).
+    seen: usize,
 }
 
 impl Sink for Feed {
@@ -256,13 +278,17 @@ impl Sink for Feed {
         self.collector.segment(r);
     }
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        self.seen = self.seen.max(conn.id + 1);
         self.collector.retired(&conn);
-        self.conns.push(conn);
-        self.flows.extend(subflows);
+        if self.collector.may_plot(conn.id) {
+            let c = &self.collector;
+            self.conns.retain(|k| c.may_plot(k.id));
+            self.flows.retain(|f| f.connection.is_some_and(|k| c.may_plot(k)));
+            self.conns.push(conn);
+            self.flows.extend(subflows);
+        }
     }
-    fn flow(&mut self, flow: Subflow) {
-        self.flows.push(flow);
-    }
+    // A flow outside every connection is in no plot.
 }
 
 /// Draws the plot `opts` asks for on `root`. Returns the connection id plotted.

@@ -59,7 +59,7 @@ pub fn render<DB: DrawingBackend>(
         .iter()
         .enumerate()
         .map(|(i, &id)| {
-            let sf = cap.analysis.subflows.get(id);
+            let sf = cap.subflow(id);
             let mut label = sf.map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
             if let Some(st) = sf.map(|f| f.dir(opts.direction).rtt) {
                 match (st.min_ms, st.avg_ms, st.max_ms) {

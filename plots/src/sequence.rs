@@ -137,7 +137,7 @@ pub fn render<DB: DrawingBackend>(
     let mut entries =
         vec![Entry::new(format!("data ACK (seen {})", chart::dir_name(opts.direction.flip())), Mark::Line(RGBColor(90, 90, 90), 1))];
     for (i, &id) in s.subflows.iter().enumerate() {
-        let label = cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
+        let label = cap.subflow(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}"));
         entries.push(Entry::new(label, Mark::Dot(chart::color(i))));
     }
     entries.push(Entry::new(format!("reinjected segment ({})", s.reinjections), Mark::Cross(BLACK)));

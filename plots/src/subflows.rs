@@ -62,7 +62,7 @@ pub fn subflow_timeline(cap: &Capture, conn: &Connection) -> Timeline {
     let a = &cap.analysis;
     let mut lanes = Vec::new();
     for &id in &conn.subflow_ids {
-        let Some(sf) = a.subflows.get(id) else { continue };
+        let Some(sf) = cap.subflow(id) else { continue };
         let evs: Vec<_> = a.events.iter().filter(|e| e.subflow == Some(id) && e.connection == Some(conn.id)).collect();
         let start = cap.rel(sf.start_ts);
         let end = cap.rel(sf.end.as_ref().map_or(sf.last_ts, |e| e.ts));

@@ -63,7 +63,7 @@ pub fn throughput_series(cap: &Capture, conn: &Connection, dir: Dir) -> Throughp
         .iter()
         .map(|&id| ThroughputLine {
             subflow: Some(id),
-            label: cap.analysis.subflows.get(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}")),
+            label: cap.subflow(id).map(chart::subflow_label).unwrap_or_else(|| format!("#{id}")),
             bytes: Vec::new(),
         })
         .collect();

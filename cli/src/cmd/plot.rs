@@ -15,7 +15,7 @@ use crate::error::CliError;
 use crate::flags::{PlotArgs, PlotKindArg};
 use crate::jobs::Dest;
 use crate::output;
-use crate::select::{self, SelectArgs};
+use crate::select::SelectArgs;
 
 /// Draws the plot; exit 2 when the capture is damaged or has no such connection.
 pub fn run(args: &PlotArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
@@ -150,9 +150,26 @@ fn connection_of(file: &Path, select: &SelectArgs, cfg: &RunConfig) -> Result<Op
     if file.as_os_str() == "-" {
         return Err(CliError::Usage("--token and --subflow read the capture twice: give a file, not standard input".into()));
     }
-    let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
-    match select::resolve_connection(&sel, &first) {
+    // The connections are handed over as they finish: memory follows those open.
+    let mut first = FirstMatch { selection: sel, id: None };
+    analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false).hand_over_finished(), &mut first)?;
+    match first.id {
         Some(c) => Ok(Some(c)),
         None => Err(CliError::Usage(format!("{}: no connection matches the selection", file.display()))),
+    }
+}
+
+/// The lowest id of the finished connections the selection keeps (what
+/// `crate::select::resolve_connection` finds in a whole-capture analysis).
+struct FirstMatch {
+    selection: mptcp_dissector::analysis::select::Selection,
+    id: Option<usize>,
+}
+
+impl mptcp_dissector::pipeline::Sink for FirstMatch {
+    fn connection(&mut self, conn: mptcp_dissector::track::Connection, _subflows: Vec<mptcp_dissector::track::Subflow>) {
+        if self.selection.keeps_connection(&conn) {
+            self.id = Some(self.id.map_or(conn.id, |id| id.min(conn.id)));
+        }
     }
 }

@@ -93,10 +93,6 @@ impl Buckets {
         }
     }
 
-    fn get(&self, bucket: usize) -> [u64; 2] {
-        bucket.checked_sub(self.start).and_then(|i| self.v.get(i)).copied().unwrap_or([0, 0])
-    }
-
     /// The same series in buckets `factor` times longer.
     fn coarsen(&mut self, factor: usize) {
         let start = self.start / factor;
@@ -246,52 +242,66 @@ impl Throughput {
     /// intervals where something happened (a row with every count zero is left out): a long
     /// capture with short connections does not print a row per idle interval.
     pub fn sparse_rows(&self) -> Vec<Row> {
-        let mut rows = self.rows();
-        rows.retain(|r| {
-            r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes + r.c2s_delivered_bytes + r.s2c_delivered_bytes > 0
-        });
-        rows
+        self.rows_of(false)
     }
 
     /// Rows in (connection, subflow, time) order, data-level rows (subflow null) first; every
     /// interval from the series' first to last is present (zeros included).
     pub fn rows(&self) -> Vec<Row> {
+        self.rows_of(true)
+    }
+
+    fn rows_of(&self, dense: bool) -> Vec<Row> {
         let interval = self.interval_ns();
-        let factor = (interval / self.interval_ns).max(1) as usize;
-        let secs = interval as f64 / 1e9;
+        let mut conns: Vec<usize> =
+            self.cells.keys().map(|k| k.0).chain(self.acked.keys().copied()).chain(self.delivered.keys().copied()).collect();
+        conns.sort_unstable();
+        conns.dedup();
         let mut out = Vec::new();
-        for (&(connection, subflow), b) in &self.cells {
-            let acked = if subflow.is_none() { self.acked.get(&connection) } else { None };
-            let delivered = if subflow.is_none() { self.delivered.get(&connection) } else { None };
-            if b.v.is_empty() {
-                continue;
-            }
-            for i in b.start / factor..=(b.end() - 1) / factor {
-                let (mut cell, mut a, mut d) = ([0u64; 2], [0u64; 2], [0u64; 2]);
-                for k in i * factor..(i + 1) * factor {
-                    let c = b.get(k);
-                    let x = acked.map_or([0, 0], |s| s.get(k));
-                    let y = delivered.map_or([0, 0], |s| s.get(k));
-                    cell = [cell[0] + c[0], cell[1] + c[1]];
-                    a = [a[0] + x[0], a[1] + x[1]];
-                    d = [d[0] + y[0], d[1] + y[1]];
-                }
-                out.push(Row {
-                    t: i as f64 * secs,
-                    connection,
-                    subflow,
-                    c2s_bytes: cell[0],
-                    s2c_bytes: cell[1],
-                    c2s_bps: cell[0] as f64 * 8.0 / secs,
-                    s2c_bps: cell[1] as f64 * 8.0 / secs,
-                    c2s_acked_bytes: a[0],
-                    s2c_acked_bytes: a[1],
-                    c2s_delivered_bytes: d[0],
-                    s2c_delivered_bytes: d[1],
-                });
-            }
+        for c in conns {
+            let series = self.snapshot(c);
+            out.extend(connection_rows(std::slice::from_ref(&series), interval, dense));
         }
         out
+    }
+
+    /// Connection `conn`'s series as they are now (they stay counted).
+    fn snapshot(&self, conn: usize) -> ConnSeries {
+        let mut series = Vec::new();
+        for (&(_, sf), b) in self.cells.range((conn, None)..=(conn, Some(usize::MAX))) {
+            series.push(Sparse::of(Kind::Bytes(sf), b));
+        }
+        if let Some(b) = self.acked.get(&conn) {
+            series.push(Sparse::of(Kind::Acked, b));
+        }
+        if let Some(b) = self.delivered.get(&conn) {
+            series.push(Sparse::of(Kind::Delivered, b));
+        }
+        ConnSeries { connection: conn, base_ns: self.interval_ns, series }
+    }
+
+    /// Takes connection `conn`'s series out (it finished: nothing more is counted for it), to
+    /// be turned into rows ([`connection_rows`]) once the interval is known. `None`: nothing was
+    /// counted for it. Memory then follows the connections open.
+    pub fn take_connection(&mut self, conn: usize) -> Option<ConnSeries> {
+        let series = self.snapshot(conn);
+        let keys: Vec<(usize, Option<usize>)> = self.cells.range((conn, None)..=(conn, Some(usize::MAX))).map(|(k, _)| *k).collect();
+        for k in keys {
+            self.cells.remove(&k);
+        }
+        self.acked.remove(&conn);
+        self.delivered.remove(&conn);
+        self.last_ack.remove(&conn);
+        (!series.series.is_empty()).then_some(series)
+    }
+
+    /// Takes every connection's series still held, in connection order (the end of a run).
+    pub fn take_all(&mut self) -> Vec<ConnSeries> {
+        let mut conns: Vec<usize> =
+            self.cells.keys().map(|k| k.0).chain(self.acked.keys().copied()).chain(self.delivered.keys().copied()).collect();
+        conns.sort_unstable();
+        conns.dedup();
+        conns.into_iter().filter_map(|c| self.take_connection(c)).collect()
     }
 
     /// The interval of the rows: the one given, or the one picked from the duration.
@@ -311,6 +321,191 @@ impl Throughput {
     pub fn interval_secs(&self) -> f64 {
         self.interval_ns() as f64 / 1e9
     }
+}
+
+/// What a series of a connection counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Payload bytes of a subflow, or new data-level bytes (`None`).
+    Bytes(Option<usize>),
+    /// Data-level bytes newly data-ACKed.
+    Acked,
+    /// Data-level bytes that became deliverable in order.
+    Delivered,
+}
+
+/// One series of a connection: its extent in buckets and the buckets that are not zero.
+#[derive(Debug, Clone, PartialEq)]
+struct Sparse {
+    kind: Kind,
+    /// First and one-past-last bucket (zero buckets included: they make the dense rows).
+    start: u64,
+    end: u64,
+    /// (bucket, [c2s, s2c]) in bucket order, zeros left out.
+    cells: Vec<(u64, [u64; 2])>,
+}
+
+impl Sparse {
+    fn of(kind: Kind, b: &Buckets) -> Sparse {
+        let cells = b.v.iter().enumerate().filter(|(_, c)| c[0] != 0 || c[1] != 0).map(|(i, c)| ((b.start + i) as u64, *c)).collect();
+        Sparse { kind, start: b.start as u64, end: b.end() as u64, cells }
+    }
+}
+
+/// One connection's series, taken out of a [`Throughput`] when it finished
+/// ([`Throughput::take_connection`]), at the bucket length counted then; [`connection_rows`] turns
+/// it into rows once the interval is known. [`ConnSeries::encode`] writes it as bytes (a
+/// command can keep finished connections out of memory until the end of the run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnSeries {
+    pub connection: usize,
+    /// Length of a bucket (ns): the interval, or the base it was counted at.
+    pub base_ns: u64,
+    series: Vec<Sparse>,
+}
+
+impl ConnSeries {
+    /// Appends the series to `out` ([`ConnSeries::decode`] reads them back).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut put = |v: u64| out.extend_from_slice(&v.to_le_bytes());
+        put(self.connection as u64);
+        put(self.base_ns);
+        put(self.series.len() as u64);
+        for s in &self.series {
+            let (tag, sf) = match s.kind {
+                Kind::Bytes(None) => (0, 0),
+                Kind::Bytes(Some(sf)) => (1, sf as u64),
+                Kind::Acked => (2, 0),
+                Kind::Delivered => (3, 0),
+            };
+            put(tag);
+            put(sf);
+            put(s.start);
+            put(s.end);
+            put(s.cells.len() as u64);
+            for &(b, [c, d]) in &s.cells {
+                put(b);
+                put(c);
+                put(d);
+            }
+        }
+    }
+
+    /// The series [`ConnSeries::encode`] wrote at the start of `bytes`, and the bytes after
+    /// them; `None` if they are not such series.
+    pub fn decode(bytes: &[u8]) -> Option<(ConnSeries, &[u8])> {
+        let mut rest = bytes;
+        let mut get = || -> Option<u64> {
+            let (head, tail) = rest.split_first_chunk::<8>()?;
+            rest = tail;
+            Some(u64::from_le_bytes(*head))
+        };
+        let connection = usize::try_from(get()?).ok()?;
+        let base_ns = get()?;
+        let n = get()?;
+        let mut series = Vec::new();
+        for _ in 0..n {
+            let (tag, sf) = (get()?, get()?);
+            let kind = match tag {
+                0 => Kind::Bytes(None),
+                1 => Kind::Bytes(Some(usize::try_from(sf).ok()?)),
+                2 => Kind::Acked,
+                3 => Kind::Delivered,
+                _ => return None,
+            };
+            let (start, end, k) = (get()?, get()?, get()?);
+            let mut cells = Vec::new();
+            for _ in 0..k {
+                cells.push((get()?, [get()?, get()?]));
+            }
+            series.push(Sparse { kind, start, end, cells });
+        }
+        Some((ConnSeries { connection, base_ns, series }, rest))
+    }
+
+    /// Subflows with a series of their own, in id order.
+    pub fn subflows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.series.iter().filter_map(|s| match s.kind {
+            Kind::Bytes(sf) => sf,
+            _ => None,
+        })
+    }
+}
+
+/// The rows of one connection (`parts`: its series, taken once or, when counting went on after
+/// it was taken, several times) in intervals of `interval_ns`, a multiple of every part's
+/// bucket length: data-level rows first, then each subflow's, each in time order; `dense`:
+/// every interval from a series' first to its last, else only those where something happened.
+/// A connection's own rows are those [`Throughput::rows`] gives it.
+pub fn connection_rows(parts: &[ConnSeries], interval_ns: u64, dense: bool) -> Vec<Row> {
+    type Cells = BTreeMap<u64, [u64; 2]>;
+    let interval = u128::from(interval_ns.max(1));
+    let Some(connection) = parts.first().map(|p| p.connection) else { return Vec::new() };
+    // Per series: (first, last interval, bytes per interval); acked and delivered per interval.
+    let mut bytes: BTreeMap<Option<usize>, (u64, u64, Cells)> = BTreeMap::new();
+    let (mut acked, mut delivered) = (Cells::new(), Cells::new());
+    for p in parts {
+        let at = |b: u64| (u128::from(b) * u128::from(p.base_ns) / interval) as u64;
+        for s in &p.series {
+            if s.end <= s.start {
+                continue;
+            }
+            let (lo, hi) = (at(s.start), at(s.end - 1));
+            let cells = match s.kind {
+                Kind::Bytes(sf) => {
+                    let e = bytes.entry(sf).or_insert((lo, hi, Cells::new()));
+                    e.0 = e.0.min(lo);
+                    e.1 = e.1.max(hi);
+                    &mut e.2
+                }
+                Kind::Acked => &mut acked,
+                Kind::Delivered => &mut delivered,
+            };
+            for &(b, [c, d]) in &s.cells {
+                let cell = cells.entry(at(b)).or_insert([0, 0]);
+                cell[0] = cell[0].saturating_add(c);
+                cell[1] = cell[1].saturating_add(d);
+            }
+        }
+    }
+    let secs = interval_ns as f64 / 1e9;
+    let mut out = Vec::new();
+    for (subflow, (lo, hi, cells)) in &bytes {
+        let data = subflow.is_none();
+        let row = |i: u64| {
+            let get = |m: &Cells| m.get(&i).copied().unwrap_or([0, 0]);
+            let cell = get(cells);
+            let (a, d) = if data { (get(&acked), get(&delivered)) } else { ([0, 0], [0, 0]) };
+            Row {
+                t: i as f64 * secs,
+                connection,
+                subflow: *subflow,
+                c2s_bytes: cell[0],
+                s2c_bytes: cell[1],
+                c2s_bps: cell[0] as f64 * 8.0 / secs,
+                s2c_bps: cell[1] as f64 * 8.0 / secs,
+                c2s_acked_bytes: a[0],
+                s2c_acked_bytes: a[1],
+                c2s_delivered_bytes: d[0],
+                s2c_delivered_bytes: d[1],
+            }
+        };
+        if dense {
+            out.extend((*lo..=*hi).map(row));
+        } else {
+            // The intervals with a count, in order.
+            let mut at: Vec<u64> = cells.keys().copied().collect();
+            if data {
+                at.extend(acked.keys().chain(delivered.keys()).copied().filter(|i| (*lo..=*hi).contains(i)));
+                at.sort_unstable();
+                at.dedup();
+            }
+            out.extend(at.into_iter().map(row).filter(|r| {
+                r.c2s_bytes + r.s2c_bytes + r.c2s_acked_bytes + r.s2c_acked_bytes + r.c2s_delivered_bytes + r.s2c_delivered_bytes > 0
+            }));
+        }
+    }
+    out
 }
 
 /// Buckets a series of `extent` would span with `bucket` in it, counted `factor` times coarser.
