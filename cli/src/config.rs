@@ -37,7 +37,7 @@ impl RunConfig {
         let jobs = jobs_for(cli.jobs, files, cores);
         let alone = cli.merge || cli.command.files().len() <= 1;
         Ok(RunConfig {
-            limits: Limits { idle_timeout_ns, ..Limits::default() },
+            limits: Limits { idle_timeout_ns, max_state_bytes: state_budget(jobs), ..Limits::default() },
             input,
             jobs,
             merge: cli.merge,
@@ -56,6 +56,13 @@ const JOBS_PER_CORE: usize = 4;
 /// 100,000).
 fn jobs_for(asked: Option<usize>, files: usize, cores: usize) -> usize {
     asked.unwrap_or(cores).min(files).min(JOBS_PER_CORE * cores.max(1)).max(1)
+}
+
+/// The open state each file's analyzer may hold: the one budget of the process
+/// ([`Limits::default`], 52 MiB) shared by the files analysed at once, so that `-j 8` does not
+/// hold eight times as much; at least 1 MiB each.
+fn state_budget(jobs: usize) -> usize {
+    (Limits::default().max_state_bytes / jobs.max(1)).max(1 << 20)
 }
 
 /// `--idle-timeout`: a duration (ns, us, ms, s, m, h) or 0 (never).
@@ -84,7 +91,14 @@ fn bad_idle_timeout(s: &str) -> CliError {
 
 #[cfg(test)]
 mod tests {
-    use super::jobs_for;
+    use super::{jobs_for, state_budget};
+
+    #[test]
+    fn files_at_once_share_one_state_budget() {
+        assert_eq!(state_budget(1), 52 << 20);
+        assert_eq!(state_budget(4), 13 << 20);
+        assert_eq!(state_budget(1000), 1 << 20);
+    }
 
     #[test]
     fn jobs_are_clamped_to_the_files_and_a_few_per_core() {
