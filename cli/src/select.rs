@@ -84,8 +84,3 @@ pub fn resolve_token(sel: Selection, analysis: &Analysis) -> Option<Selection> {
     }
     Some(Selection { connection: Some(conn.id), token: None, subflow: sel.subflow })
 }
-
-/// The first connection of a whole-capture analysis that `sel` keeps.
-pub fn resolve_connection(sel: &Selection, analysis: &Analysis) -> Option<usize> {
-    analysis.connections.iter().find(|c| sel.keeps_connection(c)).map(|c| c.id)
-}

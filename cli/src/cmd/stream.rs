@@ -3,7 +3,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use mptcp_dissector::track::{Analyzer, DataSink, Dir};
+use mptcp_dissector::analysis::select::Selection;
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analyzer, Connection, DataSink, Dir, Subflow};
 
 use crate::capture::{analyze_file, capture_end};
 use crate::config::RunConfig;
@@ -11,7 +13,6 @@ use crate::error::CliError;
 use crate::flags::StreamArgs;
 use crate::jobs::Dest;
 use crate::output;
-use crate::select;
 
 /// Ranges (gaps, uncaptured) listed before "… N more".
 const LISTED: usize = 20;
@@ -55,6 +56,36 @@ impl DataSink for WriteSink {
     }
 }
 
+/// What a pass keeps of the connections it is handed: how many there are, and the few asked
+/// about (memory follows what is open, not the capture).
+#[derive(Default)]
+struct Pick {
+    /// `--token`/`--subflow`: the lowest-numbered connection they keep.
+    select: Option<Selection>,
+    matched: Option<Connection>,
+    /// `--connection`, or the one the second pass writes.
+    want: Option<usize>,
+    wanted: Option<Connection>,
+    /// Connection 0 (the default when it is the only one).
+    first: Option<Connection>,
+    count: usize,
+}
+
+impl Sink for Pick {
+    fn connection(&mut self, conn: Connection, _subflows: Vec<Subflow>) {
+        self.count = self.count.max(conn.id + 1);
+        if self.select.is_some_and(|s| s.keeps_connection(&conn)) && self.matched.as_ref().is_none_or(|m| conn.id < m.id) {
+            self.matched = Some(conn.clone());
+        }
+        if self.want == Some(conn.id) {
+            self.wanted = Some(conn.clone());
+        }
+        if conn.id == 0 {
+            self.first = Some(conn);
+        }
+    }
+}
+
 /// Writes the stream; exit 0 when complete, 1 when something is missing (said on stderr).
 pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     let StreamArgs { file, select, direction, output } = args;
@@ -69,28 +100,32 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     // leave gaps near its start, and the stream is the complete suffix after the last one.
     let mut from = None;
     if file.as_os_str() != "-" {
-        let (first, end) = analyze_file(file, true, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
+        let resolving = sel.token.is_some() || sel.subflow.is_some();
+        let mut pick = Pick { select: resolving.then_some(sel), want: connection, ..Pick::default() };
+        let first_pass = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
+        let (_, end) = analyze_file(file, true, cfg, first_pass, &mut pick)?;
         if end.as_ref().is_some_and(|e| !e.is_truncation()) {
             // A damaged capture: said now (the second pass would say it again), no output.
             return Ok(ExitCode::from(capture_end(file, end, &mut Dest::Std)));
         }
-        if sel.token.is_some() || sel.subflow.is_some() {
-            connection = Some(
-                select::resolve_connection(&sel, &first)
-                    .ok_or_else(|| CliError::Usage(format!("{}: no connection matches the selection", file.display())))?,
-            );
-        }
-        let n = first.connections.len();
-        if connection.is_none() && n == 1 {
+        let n = pick.count;
+        let conn = if resolving {
+            let m = pick.matched.ok_or_else(|| CliError::Usage(format!("{}: no connection matches the selection", file.display())))?;
+            connection = Some(m.id);
+            Some(m)
+        } else if connection.is_none() && n == 1 {
             connection = Some(0);
-        }
+            pick.first
+        } else {
+            pick.wanted
+        };
         let Some(c) = connection else {
             return Err(CliError::Usage(format!(
                 "stream: which connection? {} has {n}: --connection ID (as `analyze` numbers them), --token HEX or --subflow ID",
                 file.display()
             )));
         };
-        let Some(conn) = first.connections.get(c) else {
+        let Some(conn) = conn else {
             say!("mptcp-trace: error: {}: no connection {c} (the capture has {n})", file.display());
             return Ok(ExitCode::from(2));
         };
@@ -112,15 +147,16 @@ pub fn run(args: &StreamArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     if from.is_some() {
         limits.reassembly.hole_policy = mptcp_dissector::reassembly::HolePolicy::Skip;
     }
-    let analyzer = Analyzer::new(limits).with_sink(connection, dir, Box::new(&mut sink));
-    let (analysis, end) = analyze_file(file, true, cfg, analyzer, &mut ())?;
+    let analyzer = Analyzer::new(limits).with_events(false).hand_over_finished().with_sink(connection, dir, Box::new(&mut sink));
+    let mut pick = Pick { want: Some(connection), ..Pick::default() };
+    let (_, end) = analyze_file(file, true, cfg, analyzer, &mut pick)?;
     let Written { out: w, error: err, bytes: written } = sink.state;
     if let Some(e) = err {
         return Err(CliError::Write { to: w.name(), source: e });
     }
     let code = capture_end(file, end, &mut Dest::Std);
-    let Some(conn) = analysis.connections.get(connection) else {
-        say!("mptcp-trace: error: {}: no connection {connection} (the capture has {})", file.display(), analysis.connections.len());
+    let Some(conn) = pick.wanted else {
+        say!("mptcp-trace: error: {}: no connection {connection} (the capture has {})", file.display(), pick.count);
         return Ok(ExitCode::from(2));
     };
     if code == 2 {
