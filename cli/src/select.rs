@@ -69,18 +69,35 @@ impl<R: Sink> Sink for SelectedRetire<R> {
     }
 }
 
-/// `--token` on a streamed report (`dissect`): the token is known only from the MP_CAPABLE
-/// SYN/ACK or third ACK on, so the packets before it would be missed. A first pass over the
-/// capture (`analysis`) finds the connection the token names, and the selection becomes that
-/// connection's id. `None`: no connection has the token.
-pub fn resolve_token(sel: Selection, analysis: &Analysis) -> Option<Selection> {
-    if sel.token.is_none() {
-        return Some(sel);
+/// `--token` on a streamed report (`dissect`, `events`): the token is known only from the
+/// MP_CAPABLE SYN/ACK or third ACK on, so the packets before it would be missed. A first pass
+/// over the capture, with this sink, finds the connection the token names (the lowest id; it
+/// keeps nothing else), and [`FindToken::selection`] makes the selection that connection's id.
+pub struct FindToken {
+    only: Selection,
+    found: Option<usize>,
+}
+
+impl FindToken {
+    pub fn new(token: Token) -> Self {
+        FindToken { only: Selection { token: Some(token), ..Selection::default() }, found: None }
     }
-    let only_token = Selection { token: sel.token, ..Selection::default() };
-    let conn = analysis.connections.iter().find(|c| only_token.keeps_connection(c))?;
-    if sel.connection.is_some_and(|id| id != conn.id) {
-        return None;
+
+    /// `sel` with its token replaced by the connection found; `None`: no connection has the
+    /// token (or not the one `--connection` names).
+    pub fn selection(&self, sel: Selection) -> Option<Selection> {
+        let id = self.found?;
+        if sel.connection.is_some_and(|c| c != id) {
+            return None;
+        }
+        Some(Selection { connection: Some(id), token: None, subflow: sel.subflow })
     }
-    Some(Selection { connection: Some(conn.id), token: None, subflow: sel.subflow })
+}
+
+impl Sink for FindToken {
+    fn connection(&mut self, conn: Connection, _subflows: Vec<Subflow>) {
+        if self.only.keeps_connection(&conn) && self.found.is_none_or(|f| conn.id < f) {
+            self.found = Some(conn.id);
+        }
+    }
 }

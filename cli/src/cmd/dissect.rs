@@ -26,9 +26,10 @@ pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) ->
         absolute_seq: args.absolute_tcp_sequence_numbers,
     };
     let mut selection = args.select.selection();
-    if selection.token.is_some() && file.as_os_str() != "-" {
-        let (first, _) = analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false), &mut ())?;
-        match select::resolve_token(selection, &first) {
+    if let Some(token) = selection.token.filter(|_| file.as_os_str() != "-") {
+        let mut find = select::FindToken::new(token);
+        analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false).hand_over_finished(), &mut find)?;
+        match find.selection(selection) {
             Some(s) => selection = s,
             // Like a display filter that matches nothing: no line, and a word why.
             None => {

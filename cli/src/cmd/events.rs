@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mptcp_dissector::analysis::select::Selection;
 use mptcp_dissector::pipeline::{Seen, Sink};
-use mptcp_dissector::track::{Connection, Event, Subflow};
+use mptcp_dissector::track::Event;
 use mptcp_wire::crypto::Token;
 
 use mptcp_dissector::report::analyze as analyze_report;
@@ -75,36 +75,15 @@ impl Sink for Timeline<'_> {
     }
 }
 
-/// `--token`: the lowest-numbered connection with that token (either side's), found by a first
-/// pass over a file; the tokens an event's connection has when it is written may not be all
-/// (the client's key of a v1 connection comes after CREATED).
-struct FindToken {
-    only: Selection,
-    found: Option<usize>,
-}
-
-impl Sink for FindToken {
-    fn connection(&mut self, conn: Connection, _subflows: Vec<Subflow>) {
-        if self.only.keeps_connection(&conn) && self.found.is_none_or(|f| conn.id < f) {
-            self.found = Some(conn.id);
-        }
-    }
-}
-
 fn timeline(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
     let flush = file.as_os_str() == "-" && merge.is_empty();
     let mut selection = args.select.selection();
-    if selection.token.is_some() && !flush {
-        let mut find = FindToken { only: Selection { token: selection.token, ..Selection::default() }, found: None };
+    if let Some(token) = selection.token.filter(|_| !flush) {
+        let mut find = select::FindToken::new(token);
         let first = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
         analyze_input(file, merge, cfg, &mut Dest::Buf { out: Vec::new(), err: Vec::new() }, first, &mut find)?;
-        match find.found {
-            Some(id) if selection.connection.is_none_or(|c| c == id) => {
-                selection = Selection { connection: Some(id), token: None, subflow: selection.subflow };
-            }
-            // No connection has the token: no event (as before the first pass).
-            _ => selection.connection = Some(usize::MAX),
-        }
+        // No connection has the token: no event (as before the first pass).
+        selection = find.selection(selection).unwrap_or(Selection { connection: Some(usize::MAX), ..Selection::default() });
     }
     let mut held = Vec::new();
     let to: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
