@@ -35,7 +35,8 @@ pub struct DissectConfig {
 }
 
 /// The tracker run beside `dissect` when packets are selected by connection, token or subflow:
-/// it says which subflow and connection each packet belongs to, as `analyze` numbers them.
+/// it says which subflow and connection each packet belongs to, as `analyze` numbers them. It
+/// keeps no finished connection: memory follows what is open.
 pub struct Tracker {
     analyzer: Analyzer<'static>,
     selection: Selection,
@@ -43,7 +44,7 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(analyzer: Analyzer<'static>, selection: Selection) -> Self {
-        Tracker { analyzer: analyzer.with_events(false), selection }
+        Tracker { analyzer: analyzer.with_events(false).hand_over_finished(), selection }
     }
 }
 
