@@ -367,7 +367,7 @@ impl Spill {
         let at = self.len;
         let head = (record.len() as u64).to_le_bytes();
         if self.file.is_none() && self.mem.len() + record.len() + head.len() > SPILL_MEM {
-            let mut f = BufWriter::with_capacity(1 << 16, temp_file()?);
+            let mut f = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
             f.write_all(&self.mem)?;
             self.mem = Vec::new();
             self.file = Some(f);
@@ -432,25 +432,6 @@ impl SpillReader {
             }
         }
         Ok(())
-    }
-}
-
-/// A new temporary file, already unlinked where the system allows it.
-fn temp_file() -> io::Result<File> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir();
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!("mptcp-trace-throughput-{}-{n}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
-            Ok(f) => {
-                let _ = std::fs::remove_file(&path);
-                return Ok(f);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
     }
 }
 
