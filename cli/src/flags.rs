@@ -288,6 +288,11 @@ pub struct ReportArgs {
     /// Output HTML file; `-` is standard output.
     #[arg(long, short = 'o')]
     pub output: PathBuf,
+    /// List at most N connections with their subflows and verdicts: those that failed a check
+    /// or had an anomaly first, then the busiest. The totals, distributions and per-check
+    /// counts cover every connection.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

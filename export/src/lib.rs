@@ -3,12 +3,15 @@
 //! tables is one dataset per table for DuckDB or Spark (`read_parquet('OUT/subflows/*.parquet')`,
 //! `spark.read.parquet("OUT/subflows")`).
 //!
-//! The per-segment tables (`mappings`, `data_acks`, `segments`) are written while the capture is
-//! read, a row group of [`table::ROW_GROUP`] rows at a time. `connections`, `subflows`,
-//! `events` and `checks` are written at the end from the analysis (which keeps them, as
-//! `verify` and `analyze --format json` do). Every row carries the capture's name, and what
-//! joins across captures: tokens (and keys where seen) for connections, the token and address
-//! ids for subflows.
+//! Every table is written while the capture is read, a row group of [`table::ROW_GROUP`] rows at
+//! a time, so memory follows what is open, not the capture: the per-segment tables (`mappings`,
+//! `data_acks`, `segments`) as segments are read, `events` in capture order as events are known
+//! (with their connection's token, docs/events.md), and `connections`, `subflows` and the
+//! connections' `checks` as each connection finishes, as Zeek writes conn.log: their rows are in
+//! the order connections end, not by id (`ORDER BY connection` for that). Plain TCP flows and
+//! subflows of no connection are written as they end; the capture-level checks last. Every row
+//! carries the capture's name, and what joins across captures: tokens (and keys where seen) for
+//! connections, the token and address ids for subflows.
 //!
 //! ```
 //! use mptcp_dissector::capture::CaptureReader;
@@ -33,10 +36,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use mptcp_dissector::analysis::verify::{self, Outcome};
+use mptcp_dissector::analysis::verify::{CheckResult, ConnectionVerdicts, Outcome, Verifier};
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::pipeline::Sink;
-use mptcp_dissector::track::{Analysis, Analyzer, Connection, Limits, SegmentRecord, Subflow, SubflowKind};
+use mptcp_dissector::track::{Analyzer, Connection, Dir, Event, Limits, SegmentRecord, Subflow, SubflowKind};
+use mptcp_wire::crypto::Token;
 
 pub mod table;
 
@@ -159,12 +163,17 @@ const SEGMENTS: [(&str, Ty, bool); 12] = [
 /// stays bounded whatever the capture's length (a repeat may then be written again).
 const MAX_REMEMBERED: usize = 1 << 16;
 
-/// The per-segment tables, fed by the analyzer as it reads.
-struct SegTables {
+/// Every table, fed by the analyzer as it reads.
+struct Tables<'e> {
     capture: String,
     mappings: Table,
     data_acks: Table,
     segments: Option<Table>,
+    connections: Table,
+    subflows: Table,
+    events: Table,
+    checks: Table,
+    verifier: Verifier<'e>,
     last_map: HashMap<(usize, bool), (u64, u32, u16, bool)>,
     last_ack: HashMap<(usize, bool), u64>,
     error: Option<ExportError>,
@@ -178,8 +187,8 @@ fn dir_name(c2s: bool) -> &'static str {
     }
 }
 
-impl SegTables {
-    fn row(&mut self, r: &SegmentRecord) -> Result<(), ExportError> {
+impl Tables<'_> {
+    fn segment_rows(&mut self, r: &SegmentRecord) -> Result<(), ExportError> {
         let key = (r.subflow, r.c2s);
         let (cap, conn, sf, dir) = (self.capture.as_str(), r.connection.map(|c| c as u64), r.subflow as u64, dir_name(r.c2s));
         if let Some(m) = r.mapping {
@@ -240,14 +249,53 @@ impl SegTables {
         }
         Ok(())
     }
+
+    fn connection_rows(&mut self, c: &Connection, subflows: &[Subflow]) -> Result<(), ExportError> {
+        let v = self.verifier.connection(c, subflows, true);
+        connection_row(&mut self.connections, &self.capture, c, &v)?;
+        for sf in subflows {
+            let own = if sf.opened_by_client() { c.server_token } else { c.client_token };
+            let token = sf.orphan_token.map(|t| t.to_string()).or_else(|| own.map(|t| t.to_string()));
+            subflow_row(&mut self.subflows, &self.capture, sf, token)?;
+        }
+        for k in &v.checks {
+            check_row(&mut self.checks, &self.capture, Some(c.id as u64), k)?;
+        }
+        Ok(())
+    }
+
+    fn keep(&mut self, r: Result<(), ExportError>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
-impl Sink for SegTables {
+impl Sink for Tables<'_> {
     fn segment(&mut self, r: &SegmentRecord) {
         if self.error.is_none() {
-            if let Err(e) = self.row(r) {
-                self.error = Some(e);
-            }
+            let r = self.segment_rows(r);
+            self.keep(r);
+        }
+    }
+    fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
+        self.verifier.event(e);
+        if self.error.is_none() {
+            let r = event_row(&mut self.events, &self.capture, e);
+            self.keep(r);
+        }
+    }
+    fn connection(&mut self, c: Connection, subflows: Vec<Subflow>) {
+        if self.error.is_none() {
+            let r = self.connection_rows(&c, &subflows);
+            self.keep(r);
+        }
+    }
+    fn flow(&mut self, f: Subflow) {
+        self.verifier.flow(&f);
+        if self.error.is_none() {
+            let r = subflow_row(&mut self.subflows, &self.capture, &f, f.orphan_token.map(|t| t.to_string()));
+            self.keep(r);
         }
     }
 }
@@ -261,33 +309,45 @@ pub fn export(
     opts: ExportOptions,
     limits: Limits,
 ) -> Result<(Written, Option<CaptureError>), ExportError> {
-    let seg = SegTables {
+    let mut t = Tables {
         capture: name.to_string(),
         mappings: open(out, "mappings", name, &MAPPINGS)?,
         data_acks: open(out, "data_acks", name, &DATA_ACKS)?,
         segments: if opts.segments { Some(open(out, "segments", name, &SEGMENTS)?) } else { None },
+        connections: open(out, "connections", name, &CONNECTIONS)?,
+        subflows: open(out, "subflows", name, &SUBFLOWS)?,
+        events: open(out, "events", name, &EVENTS)?,
+        checks: open(out, "checks", name, &CHECKS)?,
+        verifier: Verifier::new(&[]),
         last_map: HashMap::new(),
         last_ack: HashMap::new(),
         error: None,
     };
-    let mut seg = seg;
-    let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, Analyzer::new(limits), &mut seg);
-    if let Some(e) = seg.error {
+    let analyzer = Analyzer::new(limits).hand_over_finished().hand_over_events(true);
+    let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut t);
+    if let Some(e) = t.error {
         return Err(e);
     }
+    let report = t.verifier.finish(name, &analysis);
+    for k in &report.capture_checks {
+        check_row(&mut t.checks, name, None, k)?;
+    }
     let mut written = Written::default();
-    for (t, table) in [("mappings", Some(seg.mappings)), ("data_acks", Some(seg.data_acks)), ("segments", seg.segments)] {
+    let tables = [
+        ("connections", Some(t.connections)),
+        ("subflows", Some(t.subflows)),
+        ("mappings", Some(t.mappings)),
+        ("data_acks", Some(t.data_acks)),
+        ("events", Some(t.events)),
+        ("checks", Some(t.checks)),
+        ("segments", t.segments),
+    ];
+    for (name, table) in tables {
         if let Some(table) = table {
             let path = table.path.clone();
-            written.tables.push((t, path, table.close()?));
+            written.tables.push((name, path, table.close()?));
         }
     }
-    let report = verify::verify(name, &analysis, &[]);
-    written.tables.push(connections(out, name, &analysis, &report)?);
-    written.tables.push(subflows(out, name, &analysis)?);
-    written.tables.push(events(out, name, &analysis)?);
-    written.tables.push(checks(out, name, &report)?);
-    written.tables.sort_by_key(|(t, _, _)| TABLES.iter().position(|x| x == t));
     Ok((written, end))
 }
 
@@ -300,230 +360,195 @@ fn serde_name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).map(|s| s.trim_matches('"').to_string()).unwrap_or_default()
 }
 
-fn close(t: Table, name: &'static str) -> Result<(&'static str, PathBuf, u64), ExportError> {
-    let path = t.path.clone();
-    Ok((name, path, t.close()?))
+const CONNECTIONS: [(&str, Ty, bool); 26] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, false),
+    ("version", Ty::U8, true),
+    ("client", Ty::Str, false),
+    ("server", Ty::Str, false),
+    ("client_key", Ty::U64, true),
+    ("server_key", Ty::U64, true),
+    ("client_token", Ty::Str, true),
+    ("server_token", Ty::Str, true),
+    ("client_idsn", Ty::U64, true),
+    ("server_idsn", Ty::U64, true),
+    ("checksums", Ty::Bool, false),
+    ("state", Ty::Str, false),
+    ("found_by", Ty::Str, false),
+    ("start_ts", Ty::F64, false),
+    ("end_ts", Ty::F64, false),
+    ("subflows", Ty::U32, false),
+    ("c2s_bytes", Ty::U64, false),
+    ("s2c_bytes", Ty::U64, false),
+    ("c2s_complete", Ty::Bool, false),
+    ("s2c_complete", Ty::Bool, false),
+    ("c2s_reinjected_bytes", Ty::U64, false),
+    ("s2c_reinjected_bytes", Ty::U64, false),
+    ("checks_passed", Ty::U32, false),
+    ("checks_failed", Ty::U32, false),
+    ("checks_skipped", Ty::U32, false),
+];
+
+const SUBFLOWS: [(&str, Ty, bool); 22] = [
+    ("capture", Ty::Str, false),
+    ("subflow", Ty::U64, false),
+    ("connection", Ty::U64, true),
+    ("token", Ty::Str, true),
+    ("kind", Ty::Str, false),
+    ("opened_by_client", Ty::Bool, false),
+    ("client_addr", Ty::Str, false),
+    ("client_port", Ty::U16, false),
+    ("server_addr", Ty::Str, false),
+    ("server_port", Ty::U16, false),
+    ("client_address_id", Ty::U8, true),
+    ("server_address_id", Ty::U8, true),
+    ("backup", Ty::Bool, false),
+    ("start_ts", Ty::F64, false),
+    ("end_ts", Ty::F64, false),
+    ("end", Ty::Str, true),
+    ("c2s_bytes", Ty::U64, false),
+    ("s2c_bytes", Ty::U64, false),
+    ("c2s_packets", Ty::U64, false),
+    ("s2c_packets", Ty::U64, false),
+    ("c2s_reinjected_bytes", Ty::U64, false),
+    ("s2c_reinjected_bytes", Ty::U64, false),
+];
+
+const EVENTS: [(&str, Ty, bool); 13] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, true),
+    ("subflow", Ty::U64, true),
+    ("frame", Ty::U64, false),
+    ("ts", Ty::F64, false),
+    ("kind", Ty::Str, false),
+    ("token", Ty::Str, true),
+    ("saddr", Ty::Str, false),
+    ("daddr", Ty::Str, false),
+    ("address_id", Ty::U8, true),
+    ("address", Ty::Str, true),
+    ("backup", Ty::Bool, true),
+    ("reason", Ty::Str, true),
+];
+
+const CHECKS: [(&str, Ty, bool); 8] = [
+    ("capture", Ty::Str, false),
+    ("connection", Ty::U64, true),
+    ("check", Ty::Str, false),
+    ("rfc", Ty::Str, false),
+    ("outcome", Ty::Str, false),
+    ("evaluated", Ty::U64, false),
+    ("detail", Ty::Str, false),
+    ("frames", Ty::ListU64, false),
+];
+
+/// The row of connection `c` with the counts of its verdicts `v`.
+fn connection_row(t: &mut Table, name: &str, c: &Connection, v: &ConnectionVerdicts) -> Result<(), ExportError> {
+    let (client, server, state) = (c.client.to_string(), c.server.to_string(), state_name(c));
+    let (client_token, server_token) = (c.client_token.map(|t| t.to_string()), c.server_token.map(|t| t.to_string()));
+    let count = |o: Outcome| v.checks.iter().filter(|k| k.outcome == o).count() as u32;
+    let (d, u) = (c.data(Dir::C2s), c.data(Dir::S2c));
+    t.row(&[
+        V::Str(Some(name)),
+        V::U64(Some(c.id as u64)),
+        V::U8(c.version),
+        V::Str(Some(&client)),
+        V::Str(Some(&server)),
+        V::U64(c.client_key.map(|k| k.0)),
+        V::U64(c.server_key.map(|k| k.0)),
+        V::Str(client_token.as_deref()),
+        V::Str(server_token.as_deref()),
+        V::U64(c.client_idsn.map(|i| i.0)),
+        V::U64(c.server_idsn.map(|i| i.0)),
+        V::Bool(Some(c.checksums)),
+        V::Str(Some(&state)),
+        V::Str(Some(c.found_by.name())),
+        V::F64(Some(c.start_ts)),
+        V::F64(Some(c.end_ts)),
+        V::U32(Some(c.subflow_ids.len() as u32)),
+        V::U64(Some(d.bytes)),
+        V::U64(Some(u.bytes)),
+        V::Bool(Some(d.complete)),
+        V::Bool(Some(u.complete)),
+        V::U64(Some(d.reinjected_bytes)),
+        V::U64(Some(u.reinjected_bytes)),
+        V::U32(Some(count(Outcome::Pass))),
+        V::U32(Some(count(Outcome::Fail))),
+        V::U32(Some(count(Outcome::Skip))),
+    ])
 }
 
-fn connections(out: &Path, name: &str, a: &Analysis, report: &verify::VerifyReport) -> Result<(&'static str, PathBuf, u64), ExportError> {
-    const COLS: [(&str, Ty, bool); 26] = [
-        ("capture", Ty::Str, false),
-        ("connection", Ty::U64, false),
-        ("version", Ty::U8, true),
-        ("client", Ty::Str, false),
-        ("server", Ty::Str, false),
-        ("client_key", Ty::U64, true),
-        ("server_key", Ty::U64, true),
-        ("client_token", Ty::Str, true),
-        ("server_token", Ty::Str, true),
-        ("client_idsn", Ty::U64, true),
-        ("server_idsn", Ty::U64, true),
-        ("checksums", Ty::Bool, false),
-        ("state", Ty::Str, false),
-        ("found_by", Ty::Str, false),
-        ("start_ts", Ty::F64, false),
-        ("end_ts", Ty::F64, false),
-        ("subflows", Ty::U32, false),
-        ("c2s_bytes", Ty::U64, false),
-        ("s2c_bytes", Ty::U64, false),
-        ("c2s_complete", Ty::Bool, false),
-        ("s2c_complete", Ty::Bool, false),
-        ("c2s_reinjected_bytes", Ty::U64, false),
-        ("s2c_reinjected_bytes", Ty::U64, false),
-        ("checks_passed", Ty::U32, false),
-        ("checks_failed", Ty::U32, false),
-        ("checks_skipped", Ty::U32, false),
-    ];
-    let mut t = open(out, "connections", name, &COLS)?;
-    for c in &a.connections {
-        let (client, server, state) = (c.client.to_string(), c.server.to_string(), state_name(c));
-        let (client_token, server_token) = (c.client_token.map(|t| t.to_string()), c.server_token.map(|t| t.to_string()));
-        let count = |o: Outcome| {
-            report
-                .connections
-                .iter()
-                .find(|v| v.connection == c.id)
-                .map_or(0, |v| v.checks.iter().filter(|k| k.outcome == o).count() as u32)
-        };
-        let (d, u) = (c.data(mptcp_dissector::track::Dir::C2s), c.data(mptcp_dissector::track::Dir::S2c));
-        t.row(&[
-            V::Str(Some(name)),
-            V::U64(Some(c.id as u64)),
-            V::U8(c.version),
-            V::Str(Some(&client)),
-            V::Str(Some(&server)),
-            V::U64(c.client_key.map(|k| k.0)),
-            V::U64(c.server_key.map(|k| k.0)),
-            V::Str(client_token.as_deref()),
-            V::Str(server_token.as_deref()),
-            V::U64(c.client_idsn.map(|i| i.0)),
-            V::U64(c.server_idsn.map(|i| i.0)),
-            V::Bool(Some(c.checksums)),
-            V::Str(Some(&state)),
-            V::Str(Some(c.found_by.name())),
-            V::F64(Some(c.start_ts)),
-            V::F64(Some(c.end_ts)),
-            V::U32(Some(c.subflow_ids.len() as u32)),
-            V::U64(Some(d.bytes)),
-            V::U64(Some(u.bytes)),
-            V::Bool(Some(d.complete)),
-            V::Bool(Some(u.complete)),
-            V::U64(Some(d.reinjected_bytes)),
-            V::U64(Some(u.reinjected_bytes)),
-            V::U32(Some(count(Outcome::Pass))),
-            V::U32(Some(count(Outcome::Fail))),
-            V::U32(Some(count(Outcome::Skip))),
-        ])?;
-    }
-    close(t, "connections")
+/// The row of subflow (or plain flow) `sf`; `token` names its connection across captures: the
+/// one its MP_JOIN SYN carried (the receiver's), or for the initial subflow the server's (what
+/// a client's joins carry).
+fn subflow_row(t: &mut Table, name: &str, sf: &Subflow, token: Option<String>) -> Result<(), ExportError> {
+    let (ca, sa) = (sf.client.ip().to_string(), sf.server.ip().to_string());
+    let kind = match sf.kind {
+        SubflowKind::Initial => "MP_CAPABLE",
+        SubflowKind::Join => "MP_JOIN",
+        SubflowKind::Tcp => "TCP",
+        SubflowKind::Unknown => "unknown",
+    };
+    t.row(&[
+        V::Str(Some(name)),
+        V::U64(Some(sf.id as u64)),
+        V::U64(sf.connection.map(|c| c as u64)),
+        V::Str(token.as_deref()),
+        V::Str(Some(kind)),
+        V::Bool(Some(sf.opened_by_client())),
+        V::Str(Some(&ca)),
+        V::U16(Some(sf.client.port())),
+        V::Str(Some(&sa)),
+        V::U16(Some(sf.server.port())),
+        V::U8(sf.client_address_id),
+        V::U8(sf.server_address_id),
+        V::Bool(Some(sf.backup)),
+        V::F64(Some(sf.start_ts)),
+        V::F64(Some(sf.last_ts)),
+        V::Str(sf.end.as_ref().map(|e| e.how.name())),
+        V::U64(Some(sf.c2s.bytes)),
+        V::U64(Some(sf.s2c.bytes)),
+        V::U64(Some(sf.c2s.packets)),
+        V::U64(Some(sf.s2c.packets)),
+        V::U64(Some(sf.c2s.reinjected_bytes)),
+        V::U64(Some(sf.s2c.reinjected_bytes)),
+    ])
 }
 
-/// The token that names a subflow's connection across captures: the one its MP_JOIN SYN carried
-/// (the receiver's), or for the initial subflow the server's (what a client's joins carry).
-fn subflow_token(a: &Analysis, sf: &Subflow) -> Option<String> {
-    if let Some(t) = sf.orphan_token {
-        return Some(t.to_string());
-    }
-    let c = a.connections.iter().find(|c| Some(c.id) == sf.connection)?;
-    let token = if sf.opened_by_client() { c.server_token } else { c.client_token };
-    token.map(|t| t.to_string())
+fn event_row(t: &mut Table, name: &str, e: &Event) -> Result<(), ExportError> {
+    let (kind, s, d) = (serde_name(&e.kind), e.saddr.to_string(), e.daddr.to_string());
+    let token = e.token.map(|t| t.to_string());
+    t.row(&[
+        V::Str(Some(name)),
+        V::U64(e.connection.map(|c| c as u64)),
+        V::U64(e.subflow.map(|c| c as u64)),
+        V::U64(Some(e.frame)),
+        V::F64(Some(e.ts)),
+        V::Str(Some(&kind)),
+        V::Str(token.as_deref()),
+        V::Str(Some(&s)),
+        V::Str(Some(&d)),
+        V::U8(e.address_id),
+        V::Str(e.address.as_deref()),
+        V::Bool(e.backup),
+        V::Str(e.reason.as_deref()),
+    ])
 }
 
-fn subflows(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
-    const COLS: [(&str, Ty, bool); 22] = [
-        ("capture", Ty::Str, false),
-        ("subflow", Ty::U64, false),
-        ("connection", Ty::U64, true),
-        ("token", Ty::Str, true),
-        ("kind", Ty::Str, false),
-        ("opened_by_client", Ty::Bool, false),
-        ("client_addr", Ty::Str, false),
-        ("client_port", Ty::U16, false),
-        ("server_addr", Ty::Str, false),
-        ("server_port", Ty::U16, false),
-        ("client_address_id", Ty::U8, true),
-        ("server_address_id", Ty::U8, true),
-        ("backup", Ty::Bool, false),
-        ("start_ts", Ty::F64, false),
-        ("end_ts", Ty::F64, false),
-        ("end", Ty::Str, true),
-        ("c2s_bytes", Ty::U64, false),
-        ("s2c_bytes", Ty::U64, false),
-        ("c2s_packets", Ty::U64, false),
-        ("s2c_packets", Ty::U64, false),
-        ("c2s_reinjected_bytes", Ty::U64, false),
-        ("s2c_reinjected_bytes", Ty::U64, false),
-    ];
-    let mut t = open(out, "subflows", name, &COLS)?;
-    for sf in &a.subflows {
-        let token = subflow_token(a, sf);
-        let (ca, sa) = (sf.client.ip().to_string(), sf.server.ip().to_string());
-        let kind = match sf.kind {
-            SubflowKind::Initial => "MP_CAPABLE",
-            SubflowKind::Join => "MP_JOIN",
-            SubflowKind::Tcp => "TCP",
-            SubflowKind::Unknown => "unknown",
-        };
-        t.row(&[
-            V::Str(Some(name)),
-            V::U64(Some(sf.id as u64)),
-            V::U64(sf.connection.map(|c| c as u64)),
-            V::Str(token.as_deref()),
-            V::Str(Some(kind)),
-            V::Bool(Some(sf.opened_by_client())),
-            V::Str(Some(&ca)),
-            V::U16(Some(sf.client.port())),
-            V::Str(Some(&sa)),
-            V::U16(Some(sf.server.port())),
-            V::U8(sf.client_address_id),
-            V::U8(sf.server_address_id),
-            V::Bool(Some(sf.backup)),
-            V::F64(Some(sf.start_ts)),
-            V::F64(Some(sf.last_ts)),
-            V::Str(sf.end.as_ref().map(|e| e.how.name())),
-            V::U64(Some(sf.c2s.bytes)),
-            V::U64(Some(sf.s2c.bytes)),
-            V::U64(Some(sf.c2s.packets)),
-            V::U64(Some(sf.s2c.packets)),
-            V::U64(Some(sf.c2s.reinjected_bytes)),
-            V::U64(Some(sf.s2c.reinjected_bytes)),
-        ])?;
-    }
-    close(t, "subflows")
-}
-
-fn events(out: &Path, name: &str, a: &Analysis) -> Result<(&'static str, PathBuf, u64), ExportError> {
-    const COLS: [(&str, Ty, bool); 13] = [
-        ("capture", Ty::Str, false),
-        ("connection", Ty::U64, true),
-        ("subflow", Ty::U64, true),
-        ("frame", Ty::U64, false),
-        ("ts", Ty::F64, false),
-        ("kind", Ty::Str, false),
-        ("token", Ty::Str, true),
-        ("saddr", Ty::Str, false),
-        ("daddr", Ty::Str, false),
-        ("address_id", Ty::U8, true),
-        ("address", Ty::Str, true),
-        ("backup", Ty::Bool, true),
-        ("reason", Ty::Str, true),
-    ];
-    let mut t = open(out, "events", name, &COLS)?;
-    for e in &a.events {
-        let (kind, s, d) = (serde_name(&e.kind), e.saddr.to_string(), e.daddr.to_string());
-        let token = e.token.map(|t| t.to_string());
-        t.row(&[
-            V::Str(Some(name)),
-            V::U64(e.connection.map(|c| c as u64)),
-            V::U64(e.subflow.map(|c| c as u64)),
-            V::U64(Some(e.frame)),
-            V::F64(Some(e.ts)),
-            V::Str(Some(&kind)),
-            V::Str(token.as_deref()),
-            V::Str(Some(&s)),
-            V::Str(Some(&d)),
-            V::U8(e.address_id),
-            V::Str(e.address.as_deref()),
-            V::Bool(e.backup),
-            V::Str(e.reason.as_deref()),
-        ])?;
-    }
-    close(t, "events")
-}
-
-fn checks(out: &Path, name: &str, r: &verify::VerifyReport) -> Result<(&'static str, PathBuf, u64), ExportError> {
-    const COLS: [(&str, Ty, bool); 8] = [
-        ("capture", Ty::Str, false),
-        ("connection", Ty::U64, true),
-        ("check", Ty::Str, false),
-        ("rfc", Ty::Str, false),
-        ("outcome", Ty::Str, false),
-        ("evaluated", Ty::U64, false),
-        ("detail", Ty::Str, false),
-        ("frames", Ty::ListU64, false),
-    ];
-    let mut t = open(out, "checks", name, &COLS)?;
-    let all = r
-        .connections
-        .iter()
-        .flat_map(|c| c.checks.iter().map(move |k| (Some(c.connection as u64), k)))
-        .chain(r.capture_checks.iter().map(|k| (None, k)));
-    for (conn, k) in all {
-        let outcome = match k.outcome {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip => "skip",
-        };
-        t.row(&[
-            V::Str(Some(name)),
-            V::U64(conn),
-            V::Str(Some(k.id.id())),
-            V::Str(Some(k.rfc)),
-            V::Str(Some(outcome)),
-            V::U64(Some(k.evaluated)),
-            V::Str(Some(&k.detail)),
-            V::ListU64(&k.frames),
-        ])?;
-    }
-    close(t, "checks")
+/// The row of check `k`, of connection `conn` (none: a capture-level check).
+fn check_row(t: &mut Table, name: &str, conn: Option<u64>, k: &CheckResult) -> Result<(), ExportError> {
+    let outcome = match k.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::Skip => "skip",
+    };
+    t.row(&[
+        V::Str(Some(name)),
+        V::U64(conn),
+        V::Str(Some(k.id.id())),
+        V::Str(Some(k.rfc)),
+        V::Str(Some(outcome)),
+        V::U64(Some(k.evaluated)),
+        V::Str(Some(&k.detail)),
+        V::ListU64(&k.frames),
+    ])
 }

@@ -17,7 +17,7 @@ use parquet::file::properties::WriterProperties;
 use crate::ExportError;
 
 /// Rows per row group (and per Arrow batch held in memory).
-pub const ROW_GROUP: usize = 64 * 1024;
+pub const ROW_GROUP: usize = 16 * 1024;
 
 /// The schema version written in every file's key-value metadata (`mptcp_trace_schema`).
 pub const SCHEMA_VERSION: &str = "1";

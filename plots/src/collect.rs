@@ -283,6 +283,9 @@ impl Store {
 /// Order of the default connection (`Capture::connection` with no id asked).
 type PickKey = (u64, u64, std::cmp::Reverse<usize>);
 
+/// Order of [`Collector::keep_busiest`]: data-level bytes both ways, then the lower id.
+type BusyKey = (u64, std::cmp::Reverse<usize>);
+
 fn pick_key(c: &Connection, dir: Dir) -> PickKey {
     (c.data(dir).bytes, c.data(dir.flip()).bytes, std::cmp::Reverse(c.id))
 }
@@ -305,6 +308,9 @@ pub struct Collector {
     /// finished connections that cannot be it are freed ([`Collector::retired`]).
     pick: Option<Dir>,
     best: Option<(PickKey, usize)>,
+    /// With [`Collector::keep_busiest`]: how many finished connections keep their series, and
+    /// those kept so far, busiest first.
+    busiest: Option<(usize, Vec<(BusyKey, usize)>)>,
     t0_ns: Option<u64>,
     seq_no: u64,
     store: Store,
@@ -327,6 +333,7 @@ impl Collector {
             events: true,
             pick: None,
             best: None,
+            busiest: None,
             t0_ns: None,
             seq_no: 0,
             store: Store::default(),
@@ -353,6 +360,15 @@ impl Collector {
         c
     }
 
+    /// Keeps the series of the `k` busiest finished connections (by data-level bytes both ways,
+    /// the lower id first among equals) and of those still open; a finished connection that
+    /// falls out of the `k` busiest has its series freed. Memory follows the connections open at
+    /// once, not the capture (`report`'s plots of the busiest connections).
+    pub fn keep_busiest(mut self, k: usize) -> Self {
+        self.busiest = Some((k, Vec::with_capacity(k + 1)));
+        self
+    }
+
     /// Whether the plots drawn need the analysis' event timeline (the subflow timeline draws
     /// it; the other kinds do not, and it grows with the capture).
     pub fn wants_events(&self) -> bool {
@@ -362,12 +378,15 @@ impl Collector {
     /// Whether [`Collector::retired`] frees anything (else finished connections need not be
     /// reported to it).
     pub fn prunes(&self) -> bool {
-        self.pick.is_some() || self.connection.is_some()
+        self.pick.is_some() || self.connection.is_some() || self.busiest.is_some()
     }
 
     /// Whether finished connection `id` may be the one plotted: the one asked, or with none
     /// asked (and [`Collector::for_plot`]) the pick so far among those finished.
     pub fn may_plot(&self, id: usize) -> bool {
+        if let Some((_, kept)) = &self.busiest {
+            return kept.iter().any(|&(_, k)| k == id);
+        }
         match (self.connection, self.pick, self.best) {
             (Some(c), _, _) => c == id,
             (None, Some(_), Some((_, best))) => best == id,
@@ -380,6 +399,17 @@ impl Collector {
     /// connection asked, the series of a finished connection that cannot be the one plotted
     /// are freed.
     pub fn retired(&mut self, conn: &Connection) {
+        if let Some((k, kept)) = &mut self.busiest {
+            let key = (conn.c2s.bytes + conn.s2c.bytes, std::cmp::Reverse(conn.id));
+            let at = kept.partition_point(|&(other, _)| other > key);
+            kept.insert(at, (key, conn.id));
+            if kept.len() > *k {
+                if let Some((_, loser)) = kept.pop() {
+                    self.free(loser);
+                }
+            }
+            return;
+        }
         let Some(dir) = self.pick else { return };
         let key = pick_key(conn, dir);
         let loser = match self.best {
@@ -393,7 +423,11 @@ impl Collector {
                 return;
             }
         };
-        if let Some(s) = self.store.conns.remove(&loser) {
+        self.free(loser);
+    }
+
+    fn free(&mut self, conn: usize) {
+        if let Some(s) = self.store.conns.remove(&conn) {
             self.points = self.points.saturating_sub(s.len());
         }
     }

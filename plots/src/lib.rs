@@ -241,36 +241,62 @@ pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector
 /// [`collect_with`] with the analyzer's bounds `limits` (the idle timeout, …), as the command
 /// line's global flags set them: a plot shows the connections `analyze` reports.
 pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
-    let prunes = collector.prunes();
-    let mut analyzer = Analyzer::new(limits).with_events(collector.wants_events());
-    if prunes {
-        analyzer = analyzer.hand_over_finished();
-    }
-    let mut sink = Feed { collector, conns: Vec::new(), flows: Vec::new(), seen: 0 };
-    let (mut analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut sink);
-    let Feed { collector, mut conns, mut flows, seen } = sink;
-    if prunes {
-        // What the analyzer keeps when it does not hand them over (track::retire::Collect), of
-        // the connection plotted.
-        conns.sort_by_key(|c| c.id);
-        flows.sort_by_key(|f| f.id);
-        analysis.connections = conns;
-        analysis.subflows = flows;
-    }
-    let mut cap = collector.into_capture(name, analysis, end);
-    if prunes {
-        cap.connections = seen;
-    }
-    cap
+    let analyzer = Analyzer::new(limits).with_events(collector.wants_events());
+    let mut feed = Feed::new(collector);
+    let analyzer = if feed.collector.prunes() { analyzer.hand_over_finished() } else { analyzer };
+    let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut feed);
+    feed.into_capture(name, analysis, end)
 }
 
-/// The collector, and of the finished connections handed over, the one it may plot.
-struct Feed {
-    collector: Collector,
+/// A pipeline sink feeding a [`Collector`] that keeps, of the finished connections handed over
+/// (with the analyzer's `hand_over_finished`, when the collector [prunes](Collector::prunes)),
+/// those it may plot and their subflows: [`Feed::into_capture`] puts them in the capture's
+/// analysis. Another sink may hold it and pass on what it is handed ([`Feed::offer`]).
+pub struct Feed {
+    pub collector: Collector,
     conns: Vec<Connection>,
     flows: Vec<Subflow>,
     /// Connections handed over (ids count from 0).
     seen: usize,
+}
+
+impl Feed {
+    pub fn new(collector: Collector) -> Self {
+        Feed { collector, conns: Vec::new(), flows: Vec::new(), seen: 0 }
+    }
+
+    /// A finished connection and its subflows: kept (a copy) while the collector may plot it.
+    pub fn offer(&mut self, conn: &Connection, subflows: &[Subflow]) {
+        self.seen = self.seen.max(conn.id + 1);
+        self.collector.retired(conn);
+        if self.collector.may_plot(conn.id) {
+            let c = &self.collector;
+            self.conns.retain(|k| c.may_plot(k.id));
+            self.flows.retain(|f| f.connection.is_some_and(|k| c.may_plot(k)));
+            self.conns.push(conn.clone());
+            self.flows.extend_from_slice(subflows);
+        }
+    }
+
+    /// The capture made of the series and `analysis` (the pass's); when connections were
+    /// handed over, its connections and subflows are those kept.
+    pub fn into_capture(self, name: &str, mut analysis: Analysis, end: Option<mptcp_dissector::capture::CaptureError>) -> Capture {
+        let Feed { collector, mut conns, mut flows, seen } = self;
+        let prunes = collector.prunes();
+        if prunes {
+            // What the analyzer keeps when it does not hand them over (track::retire::Collect), of
+            // the connections plotted.
+            conns.sort_by_key(|c| c.id);
+            flows.sort_by_key(|f| f.id);
+            analysis.connections = conns;
+            analysis.subflows = flows;
+        }
+        let mut cap = collector.into_capture(name, analysis, end);
+        if prunes {
+            cap.connections = seen;
+        }
+        cap
+    }
 }
 
 impl Sink for Feed {
@@ -278,15 +304,7 @@ impl Sink for Feed {
         self.collector.segment(r);
     }
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
-        self.seen = self.seen.max(conn.id + 1);
-        self.collector.retired(&conn);
-        if self.collector.may_plot(conn.id) {
-            let c = &self.collector;
-            self.conns.retain(|k| c.may_plot(k.id));
-            self.flows.retain(|f| f.connection.is_some_and(|k| c.may_plot(k)));
-            self.conns.push(conn);
-            self.flows.extend(subflows);
-        }
+        self.offer(&conn, &subflows);
     }
     // A flow outside every connection is in no plot.
 }

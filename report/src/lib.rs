@@ -5,21 +5,27 @@
 //! external style sheet, font or image (the page is checked in a headless Chromium by
 //! `cli/tests/report_browser.rs`).
 //!
-//! It sits after the plots in the pipeline: it reads a [`mptcp_plots::Capture`] (one pass of the
-//! analyzer with the plots' series) and a [`VerifyReport`] made from its analysis.
+//! It sits after the plots in the pipeline: [`Page`] is a pipeline sink that reads the capture
+//! once (with the analyzer handing finished connections and events over), runs the `verify`
+//! catalog on each connection as it finishes and keeps only what the page shows, so memory and
+//! the page follow [`Options`], not the capture: totals and distributions over every connection,
+//! per-check totals, the listed connections (all of them up to `max_connections`; past that the
+//! ones that failed a check or had anomalies first, then the busiest), the first `max_events`
+//! events, and the plot series of the `plotted_connections` busiest.
 //!
 //! ```
 //! use mptcp_dissector::capture::CaptureReader;
+//! use mptcp_dissector::track::Limits;
 //!
 //! // testdata/two-subflows.pcap: one MPTCP connection, 12 checks passed, 4 skipped, none failed
 //! // (`mptcp-trace verify`).
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/two-subflows.pcap");
 //! let mut reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
-//! let cap = mptcp_plots::collect("two-subflows.pcap", &mut reader, 100_000_000);
-//! let verdicts = mptcp_dissector::analysis::verify::verify("two-subflows.pcap", &cap.analysis, &[]);
-//! assert_eq!((verdicts.passed, verdicts.failed, verdicts.skipped), (12, 0, 4));
+//! let opts = mptcp_report::Options::default();
+//! let page = mptcp_report::gather("two-subflows.pcap", &mut reader, 100_000_000, Limits::default(), &opts);
+//! assert_eq!((page.verdicts.passed, page.verdicts.failed, page.verdicts.skipped), (12, 0, 4));
 //! let mut html = Vec::new();
-//! mptcp_report::write_html(&mut html, &cap, &verdicts, &mptcp_report::Options::default()).unwrap();
+//! mptcp_report::write_html(&mut html, &page, &opts).unwrap();
 //! let html = String::from_utf8(html).unwrap();
 //! assert!(html.starts_with("<!DOCTYPE html>"));
 //! assert!(html.contains("<title>MPTCP report: two-subflows.pcap</title>"));
@@ -27,12 +33,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use mptcp_dissector::analysis::verify::{CheckResult, Outcome, VerifyReport};
-use mptcp_dissector::track::{Connection, Dir, Event, Subflow, SubflowKind};
-use mptcp_plots::{Capture, PlotKind, PlotOptions};
+use mptcp_dissector::analysis::verify::{CheckResult, ConnectionVerdicts, Outcome, Verifier, VerifyReport};
+use mptcp_dissector::capture::{CaptureError, CaptureReader};
+use mptcp_dissector::pipeline::Sink;
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Event, Limits, SegmentRecord, Subflow, SubflowKind};
+use mptcp_plots::{Capture, Collector, Feed, PlotKind, PlotOptions, MAX_SIDE};
+use mptcp_wire::crypto::Token;
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 
 /// What the page shows.
@@ -95,9 +106,256 @@ figure { margin: 0.8em 0; } figure svg { border: 1px solid #e3e3e3; max-width: 1
 nav a { margin-right: 1em; } code { font-size: 0.9em; }
 "#;
 
+/// A connection the page lists, with its subflows and verdicts.
+struct Listed {
+    conn: Connection,
+    subflows: Vec<Subflow>,
+    verdicts: ConnectionVerdicts,
+}
+
+/// At most `max` items by id: every one offered while there is room; past that, those that
+/// are a problem first (the first offered), then the busiest (the lower id first among equals).
+struct Shortlist<T> {
+    max: usize,
+    kept: BTreeMap<usize, T>,
+    /// The kept items that are no problem, least busy on top: the first to go when an item
+    /// more worth showing comes.
+    evictable: BinaryHeap<Reverse<(u64, Reverse<usize>)>>,
+}
+
+impl<T> Shortlist<T> {
+    fn new(max: usize) -> Self {
+        Shortlist { max, kept: BTreeMap::new(), evictable: BinaryHeap::new() }
+    }
+
+    fn offer(&mut self, id: usize, bytes: u64, problem: bool, item: T) {
+        let key = (bytes, Reverse(id));
+        if self.kept.len() >= self.max {
+            match self.evictable.peek() {
+                Some(&Reverse(least)) if problem || least < key => {
+                    self.evictable.pop();
+                    self.kept.remove(&(least.1).0);
+                }
+                _ => return,
+            }
+        }
+        if !problem {
+            self.evictable.push(Reverse(key));
+        }
+        self.kept.insert(id, item);
+    }
+}
+
+/// A check's outcomes over every connection.
+struct CheckTotal {
+    id: &'static str,
+    rfc: &'static str,
+    counts: [u64; 3],
+}
+
+/// Counts of connections in buckets: bucket `i` holds values below `bounds[i].0` (and at or
+/// above the bound before), named `bounds[i].1`; the last bucket, named `last`, the rest.
+struct Distribution {
+    title: &'static str,
+    bounds: &'static [(u64, &'static str)],
+    last: &'static str,
+    counts: Vec<u64>,
+}
+
+impl Distribution {
+    fn new(title: &'static str, bounds: &'static [(u64, &'static str)], last: &'static str) -> Self {
+        Distribution { title, bounds, last, counts: vec![0; bounds.len() + 1] }
+    }
+
+    fn add(&mut self, v: u64) {
+        let i = self.bounds.partition_point(|&(b, _)| b <= v);
+        self.counts[i] += 1;
+    }
+
+    fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.bounds.iter().map(|b| b.1).chain([self.last])
+    }
+}
+
+const BYTES: &[(u64, &str)] = &[
+    (1, "0"),
+    (1_000, "1 B – 1 kB"),
+    (10_000, "1 kB – 10 kB"),
+    (100_000, "10 kB – 100 kB"),
+    (1_000_000, "100 kB – 1 MB"),
+    (10_000_000, "1 MB – 10 MB"),
+    (100_000_000, "10 MB – 100 MB"),
+    (1_000_000_000, "100 MB – 1 GB"),
+];
+const DURATION_US: &[(u64, &str)] = &[
+    (1_000, "< 1 ms"),
+    (10_000, "1 ms – 10 ms"),
+    (100_000, "10 ms – 100 ms"),
+    (1_000_000, "100 ms – 1 s"),
+    (10_000_000, "1 s – 10 s"),
+    (100_000_000, "10 s – 100 s"),
+    (1_000_000_000, "100 s – 1000 s"),
+];
+const SUBFLOWS: &[(u64, &str)] = &[(1, "0"), (2, "1"), (3, "2"), (5, "3 – 4"), (9, "5 – 8")];
+
+/// What the page shows of a capture, gathered as it is read (a pipeline [`Sink`]; the analyzer
+/// hands finished connections and events over). [`Page::finish`] makes the [`Gathered`] page.
+pub struct Page {
+    feed: Feed,
+    verifier: Verifier<'static>,
+    max_events: usize,
+    listed: Shortlist<Listed>,
+    connections: u64,
+    subflows: u64,
+    orphans: u64,
+    problems: u64,
+    events: Vec<Event>,
+    events_seen: u64,
+    checks: Vec<CheckTotal>,
+    distributions: [Distribution; 3],
+}
+
+/// The analyzer a [`Page`] needs: finished connections and events handed over, events with
+/// their connection's token (as `events` shows them).
+pub fn analyzer(limits: Limits) -> Analyzer<'static> {
+    Analyzer::new(limits).hand_over_finished().hand_over_events(true)
+}
+
+impl Page {
+    /// Gathers for `opts`, with throughput in `interval_ns` intervals.
+    pub fn new(interval_ns: u64, opts: &Options) -> Self {
+        Page {
+            feed: Feed::new(Collector::new(interval_ns, MAX_SIDE).keep_busiest(opts.plotted_connections)),
+            verifier: Verifier::new(&[]),
+            max_events: opts.max_events,
+            listed: Shortlist::new(opts.max_connections),
+            connections: 0,
+            subflows: 0,
+            orphans: 0,
+            problems: 0,
+            events: Vec::new(),
+            events_seen: 0,
+            checks: Vec::new(),
+            distributions: [
+                Distribution::new("data-level bytes (both ways; a range holds its lower end)", BYTES, "≥ 1 GB"),
+                Distribution::new("duration", DURATION_US, "≥ 1000 s"),
+                Distribution::new("subflows", SUBFLOWS, "≥ 9"),
+            ],
+        }
+    }
+
+    fn tally(&mut self, v: &ConnectionVerdicts) {
+        for k in &v.checks {
+            let i = match self.checks.iter().position(|t| t.id == k.id.id()) {
+                Some(i) => i,
+                None => {
+                    self.checks.push(CheckTotal { id: k.id.id(), rfc: k.rfc, counts: [0; 3] });
+                    self.checks.len() - 1
+                }
+            };
+            self.checks[i].counts[outcome_index(k.outcome)] += 1;
+        }
+    }
+
+    /// The page: the capture (plot series of the busiest connections, `analysis` of the pass
+    /// with those connections) and the verdicts' totals and capture-level checks.
+    pub fn finish(self, name: &str, analysis: Analysis, end: Option<CaptureError>) -> Gathered {
+        let mut verdicts = self.verifier.finish(name, &analysis);
+        verdicts.require_connections(self.connections, &analysis, false);
+        let cap = self.feed.into_capture(name, analysis, end);
+        Gathered {
+            cap,
+            verdicts,
+            listed: self.listed.kept.into_values().collect(),
+            connections: self.connections,
+            subflows: self.subflows,
+            orphans: self.orphans,
+            problems: self.problems,
+            events: self.events,
+            events_seen: self.events_seen,
+            checks: self.checks,
+            distributions: self.distributions,
+        }
+    }
+}
+
+fn outcome_index(o: Outcome) -> usize {
+    match o {
+        Outcome::Pass => 0,
+        Outcome::Fail => 1,
+        Outcome::Skip => 2,
+    }
+}
+
+impl Sink for Page {
+    fn segment(&mut self, r: &SegmentRecord) {
+        self.feed.segment(r);
+    }
+    fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
+        self.verifier.event(e);
+        self.events_seen += 1;
+        if self.events.len() < self.max_events {
+            self.events.push(e.clone());
+        }
+    }
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        let verdicts = self.verifier.connection(&conn, &subflows, true);
+        self.connections += 1;
+        self.subflows += subflows.len() as u64;
+        self.tally(&verdicts);
+        self.feed.offer(&conn, &subflows);
+        let problem =
+            verdicts.checks.iter().any(|k| k.outcome == Outcome::Fail) || !conn.anomalies.is_empty() || conn.anomalies_dropped > 0;
+        self.problems += u64::from(problem);
+        let [bytes, duration, count] = &mut self.distributions;
+        bytes.add(conn.c2s.bytes + conn.s2c.bytes);
+        duration.add(((conn.end_ts - conn.start_ts).max(0.0) * 1e6) as u64);
+        count.add(subflows.len() as u64);
+        let (id, bytes) = (conn.id, conn.c2s.bytes + conn.s2c.bytes);
+        self.listed.offer(id, bytes, problem, Listed { conn, subflows, verdicts });
+    }
+    fn flow(&mut self, f: Subflow) {
+        self.verifier.flow(&f);
+        self.orphans += u64::from(f.connection.is_none() && f.kind != SubflowKind::Tcp);
+    }
+}
+
+/// What [`write_html`] writes: gathered by a [`Page`].
+pub struct Gathered {
+    /// The plot series of the busiest connections and the analysis of the pass (its counters;
+    /// its connections are those plotted).
+    pub cap: Capture,
+    /// The capture-level checks and the totals (the connections' verdicts are in `listed`).
+    pub verdicts: VerifyReport,
+    listed: Vec<Listed>,
+    pub connections: u64,
+    subflows: u64,
+    orphans: u64,
+    problems: u64,
+    events: Vec<Event>,
+    events_seen: u64,
+    checks: Vec<CheckTotal>,
+    distributions: [Distribution; 3],
+}
+
+impl Gathered {
+    /// The connections listed on the page (ids, ascending).
+    pub fn listed(&self) -> impl Iterator<Item = usize> + '_ {
+        self.listed.iter().map(|l| l.conn.id)
+    }
+}
+
+/// Reads the capture once into a [`Page`] for `opts` (throughput in `interval_ns` intervals).
+pub fn gather(name: &str, reader: &mut CaptureReader, interval_ns: u64, limits: Limits, opts: &Options) -> Gathered {
+    let mut page = Page::new(interval_ns, opts);
+    let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer(limits), &mut page);
+    page.finish(name, analysis, end)
+}
+
 /// Writes the page.
-pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport, opts: &Options) -> io::Result<()> {
+pub fn write_html<W: Write>(out: &mut W, g: &Gathered, opts: &Options) -> io::Result<()> {
     let mut h = String::with_capacity(1 << 20);
+    let (cap, verdicts) = (&g.cap, &g.verdicts);
     let a = &cap.analysis;
     let s = &a.stats;
     let title = format!("MPTCP report: {}", cap.name);
@@ -110,7 +368,7 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
     let _ = writeln!(h, "<p class=\"meta\">made by {} — self-contained: no script, nothing fetched</p>", esc(&opts.generator));
     let _ = writeln!(
         h,
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#connections\">Connections</a><a href=\"#verify\">Verify</a><a href=\"#events\">Events</a><a href=\"#plots\">Plots</a></nav>"
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#connections\">Connections</a><a href=\"#distributions\">Distributions</a><a href=\"#verify\">Verify</a><a href=\"#events\">Events</a><a href=\"#plots\">Plots</a></nav>"
     );
 
     // Capture summary.
@@ -125,16 +383,17 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
     row(&mut h, "file", esc(&cap.name));
     row(&mut h, "packets", format!("{} ({} TCP, {} with MPTCP options)", s.packets, s.tcp_packets, s.mptcp_packets));
     row(&mut h, "duration", format!("{:.3} s", (s.last_ts - s.first_ts).max(0.0)));
-    row(&mut h, "MPTCP connections", a.connections.len().to_string());
-    row(&mut h, "subflows", a.subflows.iter().filter(|f| f.connection.is_some()).count().to_string());
+    row(&mut h, "MPTCP connections", g.connections.to_string());
+    row(&mut h, "subflows", g.subflows.to_string());
     row(
         &mut h,
         "plain TCP (no MPTCP option)",
         format!("{} connection(s), {} flow(s) without their SYN", s.tcp_connections, s.tcp_flows_without_syn),
     );
     row(&mut h, "MP_CAPABLE offered, not answered", s.mp_capable_unanswered.to_string());
-    row(&mut h, "orphan subflows", a.orphans().count().to_string());
+    row(&mut h, "orphan subflows", g.orphans.to_string());
     row(&mut h, "capture anomalies", (a.anomalies.len() as u64 + a.anomalies_dropped).to_string());
+    row(&mut h, "connections that failed a check or had an anomaly", g.problems.to_string());
     row(
         &mut h,
         "verify",
@@ -147,16 +406,17 @@ pub fn write_html<W: Write>(out: &mut W, cap: &Capture, verdicts: &VerifyReport,
         ),
     );
     let _ = writeln!(h, "</table>");
-    if a.connections.is_empty() {
+    if g.connections == 0 {
         let _ = writeln!(
             h,
             "<p class=\"warn\">No MPTCP connection in this capture: see the plain TCP, MP_CAPABLE and orphan counts above (<code>mptcp-trace analyze</code> says what they can mean).</p>"
         );
     }
 
-    write_connections(&mut h, cap, opts);
-    write_verdicts(&mut h, verdicts);
-    write_events(&mut h, cap, &a.events, opts);
+    write_connections(&mut h, g);
+    write_distributions(&mut h, g);
+    write_verdicts(&mut h, g);
+    write_events(&mut h, g);
     write_plots(&mut h, cap, opts);
     let _ = writeln!(h, "</body>\n</html>");
     out.write_all(h.as_bytes())
@@ -166,18 +426,27 @@ fn state_word(c: &Connection) -> String {
     c.state.to_string()
 }
 
-fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {
-    let a = &cap.analysis;
+fn write_connections(h: &mut String, g: &Gathered) {
+    let cap = &g.cap;
     let _ = writeln!(h, "<h2 id=\"connections\">Connections and subflows</h2>");
-    if a.connections.is_empty() {
+    if g.connections == 0 {
         let _ = writeln!(h, "<p>none</p>");
         return;
+    }
+    let not_listed = g.connections - g.listed.len() as u64;
+    if not_listed > 0 {
+        let _ = writeln!(
+            h,
+            "<p class=\"meta\">{} of {} connections listed: those that failed a check or had an anomaly first, then the busiest (data-level bytes)</p>",
+            g.listed.len(),
+            g.connections
+        );
     }
     let _ = writeln!(
         h,
         "<table class=\"connections\"><tr><th>id</th><th>version</th><th>client</th><th>server</th><th>state</th><th>subflows</th><th>start (s)</th><th>end (s)</th><th>c2s bytes</th><th>s2c bytes</th><th>complete</th><th>reinjected bytes</th><th>fallback</th></tr>"
     );
-    for c in a.connections.iter().take(opts.max_connections) {
+    for c in g.listed.iter().map(|l| &l.conn) {
         let _ = writeln!(
             h,
             "<tr><td class=\"num\"><a href=\"#conn-{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -202,14 +471,11 @@ fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {
         );
     }
     let _ = writeln!(h, "</table>");
-    if a.connections.len() > opts.max_connections {
-        let _ = writeln!(
-            h,
-            "<p class=\"meta\">{} more connection(s) not listed (`mptcp-trace analyze` lists them all)</p>",
-            a.connections.len() - opts.max_connections
-        );
+    if not_listed > 0 {
+        let _ = writeln!(h, "<p class=\"meta\">{not_listed} more connection(s) not listed (`mptcp-trace analyze` lists them all)</p>");
     }
-    for c in a.connections.iter().take(opts.max_connections) {
+    for l in &g.listed {
+        let c = &l.conn;
         let _ = writeln!(
             h,
             "<h3 id=\"conn-{}\">Connection {}: {} → {}</h3>\n<p class=\"meta\">client key {} token {} · server key {} token {}</p>",
@@ -222,12 +488,27 @@ fn write_connections(h: &mut String, cap: &Capture, opts: &Options) {
             esc(&c.server_key.map_or("-".into(), |v| v.to_string())),
             esc(&c.server_token.map_or("-".into(), |v| v.to_string())),
         );
-        let subflows: Vec<&Subflow> = c.subflow_ids.iter().filter_map(|&i| a.subflows.get(i)).collect();
-        write_subflows(h, cap, &subflows);
+        write_subflows(h, cap, &l.subflows);
     }
 }
 
-fn write_subflows(h: &mut String, cap: &Capture, subflows: &[&Subflow]) {
+fn write_distributions(h: &mut String, g: &Gathered) {
+    let _ = writeln!(h, "<h2 id=\"distributions\">Distributions</h2>");
+    if g.connections == 0 {
+        let _ = writeln!(h, "<p>no MPTCP connection</p>");
+        return;
+    }
+    let _ = writeln!(h, "<p class=\"meta\">Every connection of the capture, listed or not.</p>");
+    for d in &g.distributions {
+        let _ = writeln!(h, "<table class=\"distribution\"><tr><th>{}</th><th>connections</th></tr>", esc(d.title));
+        for (name, n) in d.names().zip(&d.counts) {
+            let _ = writeln!(h, "<tr><td>{}</td><td class=\"num\">{n}</td></tr>", esc(name));
+        }
+        let _ = writeln!(h, "</table>");
+    }
+}
+
+fn write_subflows(h: &mut String, cap: &Capture, subflows: &[Subflow]) {
     let _ = writeln!(
         h,
         "<table class=\"subflows\"><tr><th>id</th><th>kind</th><th>client → server</th><th>address ids</th><th>backup</th><th>start (s)</th><th>end (s)</th><th>c2s bytes</th><th>s2c bytes</th><th>retransmitted bytes</th><th>ended</th></tr>"
@@ -282,7 +563,8 @@ fn check_rows(h: &mut String, checks: &[CheckResult]) {
     }
 }
 
-fn write_verdicts(h: &mut String, r: &VerifyReport) {
+fn write_verdicts(h: &mut String, g: &Gathered) {
+    let r = &g.verdicts;
     let _ = writeln!(h, "<h2 id=\"verify\">Verify verdicts</h2>");
     let _ = writeln!(
         h,
@@ -292,8 +574,27 @@ fn write_verdicts(h: &mut String, r: &VerifyReport) {
         r.failed,
         r.skipped
     );
+    if !g.checks.is_empty() {
+        let _ = writeln!(
+            h,
+            "<table class=\"check-totals\"><tr><th>check</th><th>RFC</th><th>connections passed</th><th>failed</th><th>skipped</th></tr>"
+        );
+        for t in &g.checks {
+            let _ = writeln!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(t.id),
+                esc(t.rfc),
+                t.counts[0],
+                if t.counts[1] > 0 { " fail" } else { "" },
+                t.counts[1],
+                t.counts[2]
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
     const HEAD: &str = "<tr><th>outcome</th><th>check</th><th>RFC</th><th>detail</th><th>frames</th></tr>";
-    for c in &r.connections {
+    for c in g.listed.iter().map(|l| &l.verdicts) {
         let _ = writeln!(h, "<h3>Connection {}: {} → {}</h3>", c.connection, esc(&c.client), esc(&c.server));
         let _ = writeln!(h, "<table class=\"verdicts\">{HEAD}");
         check_rows(h, &c.checks);
@@ -306,7 +607,8 @@ fn write_verdicts(h: &mut String, r: &VerifyReport) {
     }
 }
 
-fn write_events(h: &mut String, cap: &Capture, events: &[Event], opts: &Options) {
+fn write_events(h: &mut String, g: &Gathered) {
+    let (cap, events) = (&g.cap, &g.events);
     let _ = writeln!(h, "<h2 id=\"events\">Event timeline</h2>");
     if events.is_empty() {
         let _ = writeln!(h, "<p>no event</p>");
@@ -316,7 +618,7 @@ fn write_events(h: &mut String, cap: &Capture, events: &[Event], opts: &Options)
         h,
         "<table class=\"events\"><tr><th>time (s)</th><th>frame</th><th>event</th><th>connection</th><th>token</th><th>subflow</th><th>source</th><th>destination</th><th>details</th></tr>"
     );
-    for e in events.iter().take(opts.max_events) {
+    for e in events {
         let mut details = Vec::new();
         if let Some(id) = e.address_id {
             details.push(format!("id={id}"));
@@ -345,8 +647,12 @@ fn write_events(h: &mut String, cap: &Capture, events: &[Event], opts: &Options)
         );
     }
     let _ = writeln!(h, "</table>");
-    if events.len() > opts.max_events {
-        let _ = writeln!(h, "<p class=\"meta\">{} more event(s) (`mptcp-trace events` lists them all)</p>", events.len() - opts.max_events);
+    if g.events_seen > events.len() as u64 {
+        let _ = writeln!(
+            h,
+            "<p class=\"meta\">{} more event(s) (`mptcp-trace events` lists them all)</p>",
+            g.events_seen - events.len() as u64
+        );
     }
 }
 
@@ -435,6 +741,42 @@ fn interval_words(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortlist_keeps_problems_first_then_the_busiest() {
+        let ids = |l: &Shortlist<()>| l.kept.keys().copied().collect::<Vec<_>>();
+        // (id, bytes, problem)
+        let offers = [(0, 5, false), (1, 1, false), (2, 9, false), (3, 2, true), (4, 7, false), (5, 3, false), (6, 0, true)];
+        let mut all = Shortlist::new(7);
+        let mut three = Shortlist::new(3);
+        for (id, bytes, problem) in offers {
+            all.offer(id, bytes, problem, ());
+            three.offer(id, bytes, problem, ());
+        }
+        assert_eq!(ids(&all), [0, 1, 2, 3, 4, 5, 6], "room for all: all kept");
+        // problems 3 and 6, then the busiest other: 2 (9 bytes)
+        assert_eq!(ids(&three), [2, 3, 6]);
+        let mut two = Shortlist::new(2);
+        for (id, problem) in [(0, true), (1, true), (2, true), (3, false)] {
+            two.offer(id, 100, problem, ());
+        }
+        assert_eq!(ids(&two), [0, 1], "problems past the room: the first ones");
+        let mut tie = Shortlist::new(2);
+        for id in [4, 2, 9, 1] {
+            tie.offer(id, 10, false, ());
+        }
+        assert_eq!(ids(&tie), [1, 2], "equal bytes: the lower ids");
+    }
+
+    #[test]
+    fn distribution_buckets_hold_their_lower_bound() {
+        let mut d = Distribution::new("bytes", BYTES, "≥ 1 GB");
+        for v in [0, 1, 999, 1_000, 999_999_999, 1_000_000_000, u64::MAX] {
+            d.add(v);
+        }
+        assert_eq!(d.counts, [1, 2, 1, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(d.names().count(), d.counts.len());
+    }
 
     #[test]
     fn text_from_the_capture_is_escaped() {

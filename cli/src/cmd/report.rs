@@ -1,11 +1,13 @@
 //! `mptcp-trace report FILE -o report.html`: reads the capture (twice for a file: the first pass
 //! finds the busiest connection's duration, which picks the throughput interval), runs the
-//! verify catalog on the analysis and writes the page (`mptcp_report`). Both passes run under
-//! the run's global flags (`--idle-timeout`, `-f`, `-c`), as `analyze` does.
+//! verify catalog on each connection as it finishes and writes the page (`mptcp_report`), whose
+//! size and memory follow its options, not the capture. Both passes run under the run's global
+//! flags (`--idle-timeout`, `-f`, `-c`), as `analyze` does.
 use std::io;
 use std::process::ExitCode;
 
-use mptcp_plots::{Collector, MAX_SIDE};
+use mptcp_dissector::pipeline::Sink as PipelineSink;
+use mptcp_dissector::track::{Analyzer, Connection, Subflow};
 
 use crate::auto;
 use crate::capture::{capture_end, open_capture};
@@ -15,43 +17,54 @@ use crate::flags::ReportArgs;
 use crate::jobs::Dest;
 use crate::output::{self, Sink};
 
+/// The busiest connection handed over so far (data-level bytes both ways, the lower id first
+/// among equals): its start and end.
+#[derive(Default)]
+struct Busiest(Option<((u64, std::cmp::Reverse<usize>), f64, f64)>);
+
+impl PipelineSink for Busiest {
+    fn connection(&mut self, c: Connection, _subflows: Vec<Subflow>) {
+        let key = (c.c2s.bytes + c.s2c.bytes, std::cmp::Reverse(c.id));
+        if self.0.as_ref().is_none_or(|(best, _, _)| key > *best) {
+            self.0 = Some((key, c.start_ts, c.end_ts));
+        }
+    }
+}
+
 /// Writes the page; exit 2 when the capture is damaged.
 pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     let (file, target) = (args.file.as_path(), args.output.as_path());
     output::refuse_input(target, &[file])?;
     let name = file.display().to_string();
-    let collect = |interval_ns: u64| -> Result<mptcp_plots::Capture, CliError> {
-        let mut reader = open_capture(file, cfg)?;
-        Ok(mptcp_plots::collect_limited(&name, &mut reader, Collector::new(interval_ns, MAX_SIDE), cfg.limits))
-    };
     let interval_ns = if file.as_os_str() == "-" {
         100_000_000
     } else {
-        let first = collect(100_000_000)?;
-        let busiest = first.analysis.connections.iter().max_by_key(|c| (c.c2s.bytes + c.s2c.bytes, std::cmp::Reverse(c.id)));
-        busiest.map_or(100_000_000, |c| auto::connection_interval(c.start_ts, c.end_ts))
+        let mut busiest = Busiest::default();
+        let analyzer = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
+        mptcp_dissector::pipeline::run_into(&mut open_capture(file, cfg)?, analyzer, &mut busiest);
+        busiest.0.map_or(100_000_000, |(_, start, end)| auto::connection_interval(start, end))
     };
-    let mut cap = collect(interval_ns)?;
-    let end = cap.end.take();
+    let opts = mptcp_report::Options {
+        generator: format!("mptcp-trace {}", env!("CARGO_PKG_VERSION")),
+        max_connections: args.max_connections,
+        ..mptcp_report::Options::default()
+    };
+    let mut page = mptcp_report::gather(&name, &mut open_capture(file, cfg)?, interval_ns, cfg.limits, &opts);
+    let end = page.cap.end.take();
     if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
         say!("mptcp-trace: error: {name}: {e}");
         return Ok(ExitCode::from(2));
     }
-    let mut verdicts = mptcp_dissector::analysis::verify::verify(&name, &cap.analysis, &[]);
-    verdicts.require_connections(cap.analysis.connections.len() as u64, &cap.analysis, false);
-    let opts = mptcp_report::Options {
-        generator: format!("mptcp-trace {}", env!("CARGO_PKG_VERSION")),
-        warning: end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string()),
-        ..mptcp_report::Options::default()
-    };
+    let opts = mptcp_report::Options { warning: end.as_ref().filter(|e| e.is_truncation()).map(|e| e.to_string()), ..opts };
     let mut out = Sink::open(Some(target), &[file], Box::new(io::stdout()))?;
     let to = out.name();
-    mptcp_report::write_html(&mut out, &cap, &verdicts, &opts).map_err(CliError::write(&to))?;
+    mptcp_report::write_html(&mut out, &page, &opts).map_err(CliError::write(&to))?;
     out.finish()?;
+    let verdicts = &page.verdicts;
     if target.as_os_str() != "-" {
         say!(
             "mptcp-trace: wrote {to}: {} connection(s), verify {} passed, {} failed, {} skipped",
-            cap.analysis.connections.len(),
+            page.connections,
             verdicts.passed,
             verdicts.failed,
             verdicts.skipped
