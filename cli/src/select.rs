@@ -35,16 +35,6 @@ pub fn restrict(analysis: &mut Analysis, sel: &Selection) {
     analysis.connections.retain(|c| sel.keeps_connection(c));
 }
 
-/// Keeps the selected events of the timeline.
-pub fn restrict_events(analysis: &mut Analysis, sel: &Selection) {
-    if sel.is_empty() {
-        return;
-    }
-    let conns = &analysis.connections;
-    let find = |id: usize| conns.get(id).filter(|c| c.id == id).or_else(|| conns.iter().find(|c| c.id == id));
-    analysis.events.retain(|e| sel.keeps_event(e, e.connection.and_then(find)));
-}
-
 /// A pipeline [`Sink`] that passes on only the selected connections (and, with a selection, no
 /// flow outside a connection).
 pub struct SelectedRetire<R> {

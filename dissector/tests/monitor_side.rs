@@ -134,3 +134,34 @@ fn kernel_lines_parse_and_print_back_unchanged() {
     let wrong = MonitorLine::parse(&kernel[1].replace("backup=0", "backup=1")).unwrap();
     assert!(!k.matched_by(&wrong));
 }
+
+#[test]
+fn the_streaming_monitor_writes_capture_order_whatever_order_connections_end_in() {
+    // Connections handed over in reverse: a line waits for every connection with an earlier
+    // event, so the lines come out as the whole-capture rebuild orders them.
+    use mptcp_dissector::report::events::Monitor;
+    for name in ["matrix/twenty-conns.pcap", "matrix/sequential.pcap"] {
+        let a = analyze(name);
+        for side in [Side::Client, Side::Server] {
+            let whole = monitor_lines(&a, side);
+            assert!(whole.len() > 40, "{name}: {} lines", whole.len());
+            let mut m = Monitor::new(side);
+            for e in &a.events {
+                m.event(e);
+            }
+            let mut got = Vec::new();
+            for c in a.connections.iter().rev() {
+                let subflows: Vec<_> = c.subflow_ids.iter().map(|&s| a.subflows[s].clone()).collect();
+                m.connection(c, &subflows, |_| true);
+                while let Some(l) = m.next_line() {
+                    got.push(l);
+                }
+                if c.id > 0 {
+                    assert!(got.is_empty(), "{name}: connection 0 is open, nothing may be written");
+                }
+            }
+            got.extend(m.finish());
+            assert_eq!(got, whole, "{name} {side:?}");
+        }
+    }
+}

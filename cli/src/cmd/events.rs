@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mptcp_dissector::analysis::select::Selection;
 use mptcp_dissector::pipeline::{Seen, Sink};
-use mptcp_dissector::track::Event;
+use mptcp_dissector::track::{Connection, Event, Subflow};
 use mptcp_wire::crypto::Token;
 
 use mptcp_dissector::report::analyze as analyze_report;
@@ -27,15 +27,61 @@ pub fn run(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, d
         SideArg::Server => mptcp_dissector::track::Side::Server,
     });
     let Some(side) = side else { return timeline(args, file, merge, cfg, dest) };
-    // What a host's monitor prints needs the connections' and subflows' ends: the whole analysis.
-    let (mut analysis, end) = analyze_input(file, merge, cfg, dest, Analyzer::new(cfg.limits), &mut ())?;
-    select::restrict_events(&mut analysis, &args.select.selection());
-    let mut out = BufWriter::new(dest.out());
-    monitor::write_monitor_text(&mut out, &monitor::monitor_lines(&analysis, side), args.timestamps)
-        .and_then(|_| out.flush())
-        .map_err(CliError::write(STDOUT))?;
-    drop(out);
+    // What a host's monitor prints of an event needs its connection's end: each connection's
+    // lines are made when it is handed over, and written in capture order (docs/events.md).
+    let mut held = Vec::new();
+    let to: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
+    let mut sink = MonitorSink {
+        monitor: monitor::Monitor::new(side),
+        out: BufWriter::new(to),
+        selection: args.select.selection(),
+        timestamps: args.timestamps,
+        flush: file.as_os_str() == "-" && merge.is_empty(),
+        error: None,
+    };
+    let analyzer = Analyzer::new(cfg.limits).hand_over_finished().hand_over_events(false);
+    let (_, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
+    let written = match sink.error.take() {
+        Some(e) => Err(e),
+        None => {
+            let (out, timestamps) = (&mut sink.out, sink.timestamps);
+            sink.monitor.finish().try_for_each(|l| monitor::write_monitor_line(out, &l, timestamps)).and_then(|_| out.flush())
+        }
+    };
+    drop(sink);
+    written.map_err(CliError::write(STDOUT))?;
+    dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
     Ok(capture_end(file, end, dest))
+}
+
+/// `events --side`: the monitor's lines as connections end.
+struct MonitorSink<'w> {
+    monitor: monitor::Monitor,
+    out: BufWriter<Box<dyn Write + 'w>>,
+    selection: Selection,
+    timestamps: bool,
+    flush: bool,
+    error: Option<io::Error>,
+}
+
+impl Sink for MonitorSink<'_> {
+    fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
+        self.monitor.event(e);
+    }
+    fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
+        let selection = &self.selection;
+        self.monitor.connection(&conn, &subflows, |e| selection.keeps_event(e, Some(&conn)));
+        let mut wrote = false;
+        while let Some(l) = self.monitor.next_line() {
+            if self.error.is_none() {
+                self.error = monitor::write_monitor_line(&mut self.out, &l, self.timestamps).err();
+                wrote = true;
+            }
+        }
+        if wrote && self.flush && self.error.is_none() {
+            self.error = self.out.flush().err();
+        }
+    }
 }
 
 /// The timeline, each event written when its connection's token is known (docs/events.md):

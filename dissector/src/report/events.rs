@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 
-use crate::track::{Analysis, AnomalyKind, Connection, EventKind, Side, Subflow};
+use crate::track::{Analysis, AnomalyKind, Connection, Event, EventKind, Side, Subflow};
 use mptcp_wire::crypto::Token;
 
 /// Fields `ip mptcp monitor` can print that the wire cannot show: the interface index, the
@@ -162,31 +162,48 @@ fn connection_line(kind: &str, token: Token, conn: &Connection, me_client: bool)
 /// `side` is the end whose monitor is rebuilt: the connection's client (the MP_CAPABLE SYN
 /// sender) or its server, the same ends that announce addresses ([`Side`]).
 pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
-    let me_client = side == Side::Client;
-    // First DATA_FIN or MP_FASTCLOSE of each connection: from then on the connection is no
-    // longer established and the kernel stops reporting SF_CLOSED (`mptcp_close_ssk`).
-    let mut fastclose: HashMap<usize, (u64, Option<bool>)> = HashMap::new();
-    for e in &a.events {
-        if let (EventKind::Fastclose, Some(c)) = (e.kind, e.connection) {
-            let sent_by_client = e.subflow.and_then(|s| a.subflows.get(s)).map(|s| sent_by_client(s, e.saddr));
-            fastclose.entry(c).or_insert((e.frame, sent_by_client));
+    let mut of: HashMap<usize, Vec<(u64, &Event)>> = HashMap::new();
+    for (seq, e) in a.events.iter().enumerate() {
+        if let Some(c) = e.connection {
+            of.entry(c).or_default().push((seq as u64, e));
         }
     }
+    let mut out: Vec<(u64, MonitorLine)> = Vec::new();
+    for conn in &a.connections {
+        let Some(events) = of.get(&conn.id) else { continue };
+        let subflows: Vec<&Subflow> = conn.subflow_ids.iter().filter_map(|&s| a.subflows.get(s).filter(|f| f.id == s)).collect();
+        out.extend(connection_lines(conn, &subflows, events, side));
+    }
+    out.sort_by_key(|(seq, _)| *seq);
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The monitor lines of one connection on `side` ([`monitor_lines`]), from its final state,
+/// its `subflows` and its `events` in capture order (each with a sequence number the line
+/// keeps, to merge connections' lines into capture order).
+pub fn connection_lines(conn: &Connection, subflows: &[&Subflow], events: &[(u64, &Event)], side: Side) -> Vec<(u64, MonitorLine)> {
+    let me_client = side == Side::Client;
+    let mut out = Vec::new();
+    if conn.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake) {
+        return out;
+    }
+    let Some(token) = (if me_client { conn.client_token } else { conn.server_token }) else { return out };
+    let subflow = |s: usize| subflows.iter().copied().find(|f| f.id == s);
+    // First DATA_FIN or MP_FASTCLOSE: from then on the connection is no longer established and
+    // the kernel stops reporting SF_CLOSED (`mptcp_close_ssk`).
+    let fastclose = events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::Fastclose)
+        .map(|(_, e)| (e.frame, e.subflow.and_then(subflow).map(|s| sent_by_client(s, e.saddr))));
     // The backup flag each host reports per subflow: the B bit it last received.
     let mut backup: HashMap<usize, bool> = HashMap::new();
-    let mut out = Vec::new();
-    for e in &a.events {
-        let Some(conn) = e.connection.and_then(|c| a.connections.get(c)) else { continue };
-        if conn.fallback.as_ref().is_some_and(|f| f.kind == AnomalyKind::Handshake) {
-            continue;
-        }
-        let Some(token) = (if me_client { conn.client_token } else { conn.server_token }) else { continue };
-        let sf = e.subflow.and_then(|s| a.subflows.get(s)).filter(|s| s.connection == Some(conn.id));
+    let both_keys = conn.client_key.is_some() && conn.server_key.is_some();
+    let first_fin = conn.data_fin_frames.iter().flatten().min().copied();
+    let fc = fastclose.map(|(f, _)| f);
+    for &(seq, e) in events {
+        let sf = e.subflow.and_then(subflow).filter(|s| s.connection == Some(conn.id));
         // Did this host receive the packet that shows the event?
         let received = sf.map(|s| sent_by_client(s, e.saddr) != me_client);
-        let both_keys = conn.client_key.is_some() && conn.server_key.is_some();
-        let first_fin = conn.data_fin_frames.iter().flatten().min().copied();
-        let fc = fastclose.get(&conn.id).map(|&(f, _)| f);
         let still_established = [first_fin, fc].iter().flatten().all(|&f| e.frame < f);
         let line = match e.kind {
             // The client creates its socket on the SYN/ACK, the server on the third ACK.
@@ -245,7 +262,7 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
                 }),
             EventKind::Closed => {
                 // The host that received MP_FASTCLOSE drops its token before closing.
-                let peer_fastclosed = fastclose.get(&conn.id).is_some_and(|&(_, by_client)| by_client.is_some_and(|c| c != me_client));
+                let peer_fastclosed = fastclose.is_some_and(|(_, by_client)| by_client.is_some_and(|c| c != me_client));
                 (!peer_fastclosed).then(|| MonitorLine::new("CLOSED", token))
             }
             _ => None,
@@ -253,19 +270,87 @@ pub fn monitor_lines(a: &Analysis, side: Side) -> Vec<MonitorLine> {
         if let Some(mut line) = line {
             line.ts = Some(e.ts);
             line.frame = Some(e.frame);
-            out.push(line);
+            out.push((seq, line));
         }
     }
     out
 }
 
+/// Lines wait at most this many for an earlier event of a connection still open
+/// ([`Monitor`]); past that they are written, and the open connection's lines come when it ends.
+pub const MONITOR_WAIT: usize = 65_536;
+
+/// [`monitor_lines`] as the capture is read: fed the events as they come and each connection
+/// when it is handed over finished, it gives each line once its connection ended and every
+/// earlier event's connection did too, so lines come in capture order while memory holds the
+/// events of the connections open and the lines waiting for them (at most [`MONITOR_WAIT`]).
+pub struct Monitor {
+    side: Side,
+    seq: u64,
+    /// Per open connection: its events so far, with their sequence numbers.
+    pending: HashMap<usize, Vec<(u64, Event)>>,
+    /// The first pending event's sequence number of each open connection that has one.
+    firsts: std::collections::BTreeMap<u64, usize>,
+    ready: std::collections::BTreeMap<u64, MonitorLine>,
+}
+
+impl Monitor {
+    pub fn new(side: Side) -> Self {
+        Monitor { side, seq: 0, pending: HashMap::new(), firsts: Default::default(), ready: Default::default() }
+    }
+
+    /// An event of the timeline, in capture order.
+    pub fn event(&mut self, e: &Event) {
+        self.seq += 1;
+        let Some(c) = e.connection else { return };
+        let events = self.pending.entry(c).or_default();
+        if events.is_empty() {
+            self.firsts.insert(self.seq, c);
+        }
+        events.push((self.seq, e.clone()));
+    }
+
+    /// Connection `conn` ended with its `subflows`: its lines of the events `keep` keeps.
+    pub fn connection(&mut self, conn: &Connection, subflows: &[Subflow], keep: impl Fn(&Event) -> bool) {
+        let Some(events) = self.pending.remove(&conn.id) else { return };
+        if let Some(&(first, _)) = events.first() {
+            self.firsts.remove(&first);
+        }
+        let kept: Vec<(u64, &Event)> = events.iter().filter(|(_, e)| keep(e)).map(|(s, e)| (*s, e)).collect();
+        let subflows: Vec<&Subflow> = subflows.iter().collect();
+        self.ready.extend(connection_lines(conn, &subflows, &kept, self.side));
+    }
+
+    /// The next line to write, if it need not wait any more.
+    pub fn next_line(&mut self) -> Option<MonitorLine> {
+        let (&seq, _) = self.ready.first_key_value()?;
+        let waits = self.firsts.first_key_value().is_some_and(|(&open, _)| open < seq);
+        if waits && self.ready.len() <= MONITOR_WAIT {
+            return None;
+        }
+        self.ready.pop_first().map(|(_, l)| l)
+    }
+
+    /// The lines left at the end (connections not handed over have none).
+    pub fn finish(&mut self) -> impl Iterator<Item = MonitorLine> + '_ {
+        self.firsts.clear();
+        self.pending.clear();
+        std::mem::take(&mut self.ready).into_values()
+    }
+}
+
+/// Writes one line as the monitor prints it, optionally prefixed with the capture time.
+pub fn write_monitor_line<W: Write + ?Sized>(out: &mut W, l: &MonitorLine, timestamps: bool) -> io::Result<()> {
+    if timestamps {
+        write!(out, "{:.6} ", l.ts.unwrap_or(0.0))?;
+    }
+    writeln!(out, "{l}")
+}
+
 /// Writes the lines as the monitor prints them, optionally prefixed with the capture time.
 pub fn write_monitor_text<W: Write>(out: &mut W, lines: &[MonitorLine], timestamps: bool) -> io::Result<()> {
     for l in lines {
-        if timestamps {
-            write!(out, "{:.6} ", l.ts.unwrap_or(0.0))?;
-        }
-        writeln!(out, "{l}")?;
+        write_monitor_line(out, l, timestamps)?;
     }
     Ok(())
 }
