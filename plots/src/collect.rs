@@ -369,6 +369,11 @@ impl Collector {
         self
     }
 
+    /// The connection asked for, if one was.
+    pub fn asked(&self) -> Option<usize> {
+        self.connection
+    }
+
     /// Whether the plots drawn need the analysis' event timeline (the subflow timeline draws
     /// it; the other kinds do not, and it grows with the capture).
     pub fn wants_events(&self) -> bool {

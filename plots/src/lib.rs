@@ -39,9 +39,11 @@ use std::path::Path;
 
 use mptcp_dissector::capture::{CaptureError, CaptureReader};
 use mptcp_dissector::pipeline::Sink;
-use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Limits, SegmentRecord, Subflow};
+use mptcp_dissector::track::{Analysis, Analyzer, Connection, Dir, Event, Limits, SegmentRecord, Subflow};
+use mptcp_wire::crypto::Token;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use std::collections::HashMap;
 
 mod chart;
 mod collect;
@@ -243,7 +245,11 @@ pub fn collect_with(name: &str, reader: &mut CaptureReader, collector: Collector
 pub fn collect_limited(name: &str, reader: &mut CaptureReader, collector: Collector, limits: Limits) -> Capture {
     let analyzer = Analyzer::new(limits).with_events(collector.wants_events());
     let mut feed = Feed::new(collector);
-    let analyzer = if feed.collector.prunes() { analyzer.hand_over_finished() } else { analyzer };
+    let analyzer = match (feed.collector.prunes(), feed.collector.wants_events()) {
+        (true, true) => analyzer.hand_over_finished().hand_over_events(false),
+        (true, false) => analyzer.hand_over_finished(),
+        (false, _) => analyzer,
+    };
     let (analysis, end) = mptcp_dissector::pipeline::run_into(reader, analyzer, &mut feed);
     feed.into_capture(name, analysis, end)
 }
@@ -258,31 +264,43 @@ pub struct Feed {
     flows: Vec<Subflow>,
     /// Connections handed over (ids count from 0).
     seen: usize,
+    /// When the collector wants events and they are handed over: those of each open connection
+    /// (numbered in capture order), and those of the connections kept.
+    open_events: HashMap<usize, Vec<(u64, Event)>>,
+    events: Vec<(u64, Event)>,
+    event_no: u64,
 }
 
 impl Feed {
     pub fn new(collector: Collector) -> Self {
-        Feed { collector, conns: Vec::new(), flows: Vec::new(), seen: 0 }
+        Feed { collector, conns: Vec::new(), flows: Vec::new(), seen: 0, open_events: HashMap::new(), events: Vec::new(), event_no: 0 }
     }
 
     /// A finished connection and its subflows: kept (a copy) while the collector may plot it.
     pub fn offer(&mut self, conn: &Connection, subflows: &[Subflow]) {
         self.seen = self.seen.max(conn.id + 1);
         self.collector.retired(conn);
+        let events = self.open_events.remove(&conn.id);
         if self.collector.may_plot(conn.id) {
             let c = &self.collector;
             self.conns.retain(|k| c.may_plot(k.id));
             self.flows.retain(|f| f.connection.is_some_and(|k| c.may_plot(k)));
+            self.events.retain(|(_, e)| e.connection.is_some_and(|k| c.may_plot(k)));
             self.conns.push(conn.clone());
             self.flows.extend_from_slice(subflows);
+            self.events.extend(events.into_iter().flatten());
         }
     }
 
     /// The capture made of the series and `analysis` (the pass's); when connections were
     /// handed over, its connections and subflows are those kept.
     pub fn into_capture(self, name: &str, mut analysis: Analysis, end: Option<mptcp_dissector::capture::CaptureError>) -> Capture {
-        let Feed { collector, mut conns, mut flows, seen } = self;
+        let Feed { collector, mut conns, mut flows, seen, mut events, .. } = self;
         let prunes = collector.prunes();
+        if prunes && collector.wants_events() {
+            events.sort_by_key(|(no, _)| *no);
+            analysis.events = events.into_iter().map(|(_, e)| e).collect();
+        }
         if prunes {
             // What the analyzer keeps when it does not hand them over (track::retire::Collect), of
             // the connections plotted.
@@ -305,6 +323,13 @@ impl Sink for Feed {
     }
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         self.offer(&conn, &subflows);
+    }
+    fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
+        self.event_no += 1;
+        let Some(c) = e.connection.filter(|&c| self.collector.wants_events() && self.collector.asked().is_none_or(|a| a == c)) else {
+            return;
+        };
+        self.open_events.entry(c).or_default().push((self.event_no, e.clone()));
     }
     // A flow outside every connection is in no plot.
 }
