@@ -149,6 +149,10 @@ pub struct Analyzer<'s> {
     clock_ns: u64,
     next_sweep_ns: u64,
     state_cap_hit: bool,
+    /// Connections marked idle so far, and the count when a scan for idle connections last
+    /// left the state full: until another is marked, scanning again frees nothing.
+    idle_marked: u64,
+    idle_exhausted: Option<u64>,
     /// Connections (true) and lone flows (false) that ended with nothing more due, finished at
     /// the next packet.
     closing: Vec<(usize, bool)>,
@@ -194,6 +198,8 @@ impl<'s> Analyzer<'s> {
             clock_ns: 0,
             next_sweep_ns: 0,
             state_cap_hit: false,
+            idle_marked: 0,
+            idle_exhausted: None,
             closing: Vec::new(),
             tombstones: retire::Tombstones::default(),
             ending: false,

@@ -107,8 +107,14 @@ impl Analyzer<'_> {
         if !full(self) {
             return false;
         }
+        if self.idle_exhausted == Some(self.idle_marked) {
+            // No connection went idle since a scan freed all it could: no O(open) scan per
+            // new flow while the state stays full.
+            return true;
+        }
         let mut idle: Vec<(f64, usize)> = self.conns.iter().filter_map(|c| c.work.idle.map(|(_, last)| (last, c.id))).collect();
         if idle.is_empty() {
+            self.idle_exhausted = Some(self.idle_marked);
             return true;
         }
         idle.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -121,7 +127,11 @@ impl Analyzer<'_> {
             let frame = self.conns.get(id).and_then(|c| c.work.idle).map_or(0, |(f, _)| f);
             self.retire_connection(id, Some(frame));
         }
-        full(self)
+        let still = full(self);
+        if still {
+            self.idle_exhausted = Some(self.idle_marked);
+        }
+        still
     }
 
     /// A packet of connection `id`: one idle past the timeout is continued (counted, and said
@@ -238,6 +248,7 @@ impl Analyzer<'_> {
                 let last = self.conns.get(id).map(|c| self.subflows_of(c).map(|f| f.last_ts).fold(c.end_ts, f64::max));
                 if let (Some(c), Some(last)) = (self.conns.get_mut(id), last) {
                     c.work.idle = Some((frame, last));
+                    self.idle_marked += 1;
                 }
             } else {
                 self.retire_connection(id, None);
