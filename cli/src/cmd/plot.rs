@@ -50,11 +50,11 @@ pub fn run(args: &PlotArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     };
     let interval_ns = match &interval {
         Some(i) => mptcp_dissector::analysis::series::parse_interval(i).map_err(CliError::Usage)?,
-        None => auto::plot_interval(file, &opts, cfg.limits, || open_capture(file, cfg))?,
+        None => auto::plot_interval(file, &opts, cfg.limits_with_series(), || open_capture(file, cfg))?,
     };
     let mut reader = open_capture(file, cfg)?;
     let collector = Collector::for_plot(interval_ns, &opts);
-    let mut cap = mptcp_plots::collect_limited(&file.display().to_string(), &mut reader, collector, cfg.limits);
+    let mut cap = mptcp_plots::collect_limited(&file.display().to_string(), &mut reader, collector, cfg.limits_with_series());
     let end = cap.end.take();
     if end.as_ref().is_some_and(|e| !e.is_truncation()) {
         // A damaged capture: no plot (a cut one is drawn up to the cut, with a warning).
@@ -152,7 +152,7 @@ fn connection_of(file: &Path, select: &SelectArgs, cfg: &RunConfig) -> Result<Op
     }
     // The connections are handed over as they finish: memory follows those open.
     let mut first = FirstMatch { selection: sel, id: None };
-    analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false).hand_over_finished(), &mut first)?;
+    analyze_file(file, false, cfg, Analyzer::new(cfg.limits_with_series()).with_events(false).hand_over_finished(), &mut first)?;
     match first.id {
         Some(c) => Ok(Some(c)),
         None => Err(CliError::Usage(format!("{}: no connection matches the selection", file.display()))),

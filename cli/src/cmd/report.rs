@@ -40,7 +40,7 @@ pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         100_000_000
     } else {
         let mut busiest = Busiest::default();
-        let analyzer = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
+        let analyzer = Analyzer::new(cfg.limits_with_series()).with_events(false).hand_over_finished();
         mptcp_dissector::pipeline::run_into(&mut open_capture(file, cfg)?, analyzer, &mut busiest);
         busiest.0.map_or(100_000_000, |(_, start, end)| auto::connection_interval(start, end))
     };
@@ -49,7 +49,7 @@ pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         max_connections: args.max_connections,
         ..mptcp_report::Options::default()
     };
-    let mut page = mptcp_report::gather(&name, &mut open_capture(file, cfg)?, interval_ns, cfg.limits, &opts);
+    let mut page = mptcp_report::gather(&name, &mut open_capture(file, cfg)?, interval_ns, cfg.limits_with_series(), &opts);
     let end = page.cap.end.take();
     if let Some(e) = end.as_ref().filter(|e| !e.is_truncation()) {
         say!("mptcp-trace: error: {name}: {e}");

@@ -35,7 +35,7 @@ pub fn run(args: &ThroughputArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfi
     };
     let mut sink = Finished::new(series);
     // The event timeline is not reported here: not kept (it would grow with the capture).
-    let analyzer = Analyzer::new(cfg.limits).with_events(false).hand_over_finished();
+    let analyzer = Analyzer::new(cfg.limits_with_series()).with_events(false).hand_over_finished();
     let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
     sink.take_rest();
     if let Some(e) = sink.failed.take() {
