@@ -205,7 +205,13 @@ pub struct Page {
     verifier: Verifier<'static>,
     max_events: usize,
     listed: Shortlist<Listed>,
-    connections: u64,
+    totals: Totals,
+}
+
+/// What the page counts over every connection, and the events it shows.
+pub struct Totals {
+    /// MPTCP connections handed over.
+    pub connections: u64,
     subflows: u64,
     orphans: u64,
     problems: u64,
@@ -229,31 +235,33 @@ impl Page {
             verifier: Verifier::new(&[]),
             max_events: opts.max_events,
             listed: Shortlist::new(opts.max_connections),
-            connections: 0,
-            subflows: 0,
-            orphans: 0,
-            problems: 0,
-            events: Vec::new(),
-            events_seen: 0,
-            checks: Vec::new(),
-            distributions: [
-                Distribution::new("data-level bytes (both ways; a range holds its lower end)", BYTES, "≥ 1 GB"),
-                Distribution::new("duration", DURATION_US, "≥ 1000 s"),
-                Distribution::new("subflows", SUBFLOWS, "≥ 9"),
-            ],
+            totals: Totals {
+                connections: 0,
+                subflows: 0,
+                orphans: 0,
+                problems: 0,
+                events: Vec::new(),
+                events_seen: 0,
+                checks: Vec::new(),
+                distributions: [
+                    Distribution::new("data-level bytes (both ways; a range holds its lower end)", BYTES, "≥ 1 GB"),
+                    Distribution::new("duration", DURATION_US, "≥ 1000 s"),
+                    Distribution::new("subflows", SUBFLOWS, "≥ 9"),
+                ],
+            },
         }
     }
 
     fn tally(&mut self, v: &ConnectionVerdicts) {
         for k in &v.checks {
-            let i = match self.checks.iter().position(|t| t.id == k.id.id()) {
+            let i = match self.totals.checks.iter().position(|t| t.id == k.id.id()) {
                 Some(i) => i,
                 None => {
-                    self.checks.push(CheckTotal { id: k.id.id(), rfc: k.rfc, counts: [0; 3] });
-                    self.checks.len() - 1
+                    self.totals.checks.push(CheckTotal { id: k.id.id(), rfc: k.rfc, counts: [0; 3] });
+                    self.totals.checks.len() - 1
                 }
             };
-            self.checks[i].counts[outcome_index(k.outcome)] += 1;
+            self.totals.checks[i].counts[outcome_index(k.outcome)] += 1;
         }
     }
 
@@ -261,21 +269,9 @@ impl Page {
     /// with those connections) and the verdicts' totals and capture-level checks.
     pub fn finish(self, name: &str, analysis: Analysis, end: Option<CaptureError>) -> Gathered {
         let mut verdicts = self.verifier.finish(name, &analysis);
-        verdicts.require_connections(self.connections, &analysis, false);
+        verdicts.require_connections(self.totals.connections, &analysis, false);
         let cap = self.feed.into_capture(name, analysis, end);
-        Gathered {
-            cap,
-            verdicts,
-            listed: self.listed.kept.into_values().collect(),
-            connections: self.connections,
-            subflows: self.subflows,
-            orphans: self.orphans,
-            problems: self.problems,
-            events: self.events,
-            events_seen: self.events_seen,
-            checks: self.checks,
-            distributions: self.distributions,
-        }
+        Gathered { cap, verdicts, listed: self.listed.kept.into_values().collect(), totals: self.totals }
     }
 }
 
@@ -293,21 +289,21 @@ impl Sink for Page {
     }
     fn event(&mut self, e: &Event, _tokens: [Option<Token>; 2]) {
         self.verifier.event(e);
-        self.events_seen += 1;
-        if self.events.len() < self.max_events {
-            self.events.push(e.clone());
+        self.totals.events_seen += 1;
+        if self.totals.events.len() < self.max_events {
+            self.totals.events.push(e.clone());
         }
     }
     fn connection(&mut self, conn: Connection, subflows: Vec<Subflow>) {
         let verdicts = self.verifier.connection(&conn, &subflows, true);
-        self.connections += 1;
-        self.subflows += subflows.len() as u64;
+        self.totals.connections += 1;
+        self.totals.subflows += subflows.len() as u64;
         self.tally(&verdicts);
         self.feed.offer(&conn, &subflows);
         let problem =
             verdicts.checks.iter().any(|k| k.outcome == Outcome::Fail) || !conn.anomalies.is_empty() || conn.anomalies_dropped > 0;
-        self.problems += u64::from(problem);
-        let [bytes, duration, count] = &mut self.distributions;
+        self.totals.problems += u64::from(problem);
+        let [bytes, duration, count] = &mut self.totals.distributions;
         bytes.add(conn.c2s.bytes + conn.s2c.bytes);
         duration.add(((conn.end_ts - conn.start_ts).max(0.0) * 1e6) as u64);
         count.add(subflows.len() as u64);
@@ -316,7 +312,7 @@ impl Sink for Page {
     }
     fn flow(&mut self, f: Subflow) {
         self.verifier.flow(&f);
-        self.orphans += u64::from(f.connection.is_none() && f.kind != SubflowKind::Tcp);
+        self.totals.orphans += u64::from(f.connection.is_none() && f.kind != SubflowKind::Tcp);
     }
 }
 
@@ -328,14 +324,7 @@ pub struct Gathered {
     /// The capture-level checks and the totals (the connections' verdicts are in `listed`).
     pub verdicts: VerifyReport,
     listed: Vec<Listed>,
-    pub connections: u64,
-    subflows: u64,
-    orphans: u64,
-    problems: u64,
-    events: Vec<Event>,
-    events_seen: u64,
-    checks: Vec<CheckTotal>,
-    distributions: [Distribution; 3],
+    pub totals: Totals,
 }
 
 impl Gathered {
@@ -383,17 +372,17 @@ pub fn write_html<W: Write>(out: &mut W, g: &Gathered, opts: &Options) -> io::Re
     row(&mut h, "file", esc(&cap.name));
     row(&mut h, "packets", format!("{} ({} TCP, {} with MPTCP options)", s.packets, s.tcp_packets, s.mptcp_packets));
     row(&mut h, "duration", format!("{:.3} s", (s.last_ts - s.first_ts).max(0.0)));
-    row(&mut h, "MPTCP connections", g.connections.to_string());
-    row(&mut h, "subflows", g.subflows.to_string());
+    row(&mut h, "MPTCP connections", g.totals.connections.to_string());
+    row(&mut h, "subflows", g.totals.subflows.to_string());
     row(
         &mut h,
         "plain TCP (no MPTCP option)",
         format!("{} connection(s), {} flow(s) without their SYN", s.tcp_connections, s.tcp_flows_without_syn),
     );
     row(&mut h, "MP_CAPABLE offered, not answered", s.mp_capable_unanswered.to_string());
-    row(&mut h, "orphan subflows", g.orphans.to_string());
+    row(&mut h, "orphan subflows", g.totals.orphans.to_string());
     row(&mut h, "capture anomalies", (a.anomalies.len() as u64 + a.anomalies_dropped).to_string());
-    row(&mut h, "connections that failed a check or had an anomaly", g.problems.to_string());
+    row(&mut h, "connections that failed a check or had an anomaly", g.totals.problems.to_string());
     row(
         &mut h,
         "verify",
@@ -406,7 +395,7 @@ pub fn write_html<W: Write>(out: &mut W, g: &Gathered, opts: &Options) -> io::Re
         ),
     );
     let _ = writeln!(h, "</table>");
-    if g.connections == 0 {
+    if g.totals.connections == 0 {
         let _ = writeln!(
             h,
             "<p class=\"warn\">No MPTCP connection in this capture: see the plain TCP, MP_CAPABLE and orphan counts above (<code>mptcp-trace analyze</code> says what they can mean).</p>"
@@ -429,17 +418,17 @@ fn state_word(c: &Connection) -> String {
 fn write_connections(h: &mut String, g: &Gathered) {
     let cap = &g.cap;
     let _ = writeln!(h, "<h2 id=\"connections\">Connections and subflows</h2>");
-    if g.connections == 0 {
+    if g.totals.connections == 0 {
         let _ = writeln!(h, "<p>none</p>");
         return;
     }
-    let not_listed = g.connections - g.listed.len() as u64;
+    let not_listed = g.totals.connections - g.listed.len() as u64;
     if not_listed > 0 {
         let _ = writeln!(
             h,
             "<p class=\"meta\">{} of {} connections listed: those that failed a check or had an anomaly first, then the busiest (data-level bytes)</p>",
             g.listed.len(),
-            g.connections
+            g.totals.connections
         );
     }
     let _ = writeln!(
@@ -494,12 +483,12 @@ fn write_connections(h: &mut String, g: &Gathered) {
 
 fn write_distributions(h: &mut String, g: &Gathered) {
     let _ = writeln!(h, "<h2 id=\"distributions\">Distributions</h2>");
-    if g.connections == 0 {
+    if g.totals.connections == 0 {
         let _ = writeln!(h, "<p>no MPTCP connection</p>");
         return;
     }
     let _ = writeln!(h, "<p class=\"meta\">Every connection of the capture, listed or not.</p>");
-    for d in &g.distributions {
+    for d in &g.totals.distributions {
         let _ = writeln!(h, "<table class=\"distribution\"><tr><th>{}</th><th>connections</th></tr>", esc(d.title));
         for (name, n) in d.names().zip(&d.counts) {
             let _ = writeln!(h, "<tr><td>{}</td><td class=\"num\">{n}</td></tr>", esc(name));
@@ -574,12 +563,12 @@ fn write_verdicts(h: &mut String, g: &Gathered) {
         r.failed,
         r.skipped
     );
-    if !g.checks.is_empty() {
+    if !g.totals.checks.is_empty() {
         let _ = writeln!(
             h,
             "<table class=\"check-totals\"><tr><th>check</th><th>RFC</th><th>connections passed</th><th>failed</th><th>skipped</th></tr>"
         );
-        for t in &g.checks {
+        for t in &g.totals.checks {
             let _ = writeln!(
                 h,
                 "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td></tr>",
@@ -608,7 +597,7 @@ fn write_verdicts(h: &mut String, g: &Gathered) {
 }
 
 fn write_events(h: &mut String, g: &Gathered) {
-    let (cap, events) = (&g.cap, &g.events);
+    let (cap, events) = (&g.cap, &g.totals.events);
     let _ = writeln!(h, "<h2 id=\"events\">Event timeline</h2>");
     if events.is_empty() {
         let _ = writeln!(h, "<p>no event</p>");
@@ -647,11 +636,11 @@ fn write_events(h: &mut String, g: &Gathered) {
         );
     }
     let _ = writeln!(h, "</table>");
-    if g.events_seen > events.len() as u64 {
+    if g.totals.events_seen > events.len() as u64 {
         let _ = writeln!(
             h,
             "<p class=\"meta\">{} more event(s) (`mptcp-trace events` lists them all)</p>",
-            g.events_seen - events.len() as u64
+            g.totals.events_seen - events.len() as u64
         );
     }
 }

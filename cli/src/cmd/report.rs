@@ -64,7 +64,7 @@ pub fn run(args: &ReportArgs, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     if target.as_os_str() != "-" {
         say!(
             "mptcp-trace: wrote {to}: {} connection(s), verify {} passed, {} failed, {} skipped",
-            page.connections,
+            page.totals.connections,
             verdicts.passed,
             verdicts.failed,
             verdicts.skipped
