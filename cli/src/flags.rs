@@ -119,7 +119,8 @@ pub struct AnalyzeArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// text; json (one document, every connection kept to the end); jsonl (one line per
-    /// connection as it finishes, then a summary line: memory follows the open connections).
+    /// connection as it finishes, then a summary line: memory follows the open connections);
+    /// tsv (a connection log in Zeek conn.log's format, one line per connection as it finishes).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Also compute the sha256 of every rebuilt data stream.
@@ -312,6 +313,7 @@ pub enum ReportFormat {
     Text,
     Json,
     Jsonl,
+    Tsv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -148,6 +148,8 @@ pub enum Join {
     FileField,
     /// CSV: one header line, with a `file` column first.
     CsvColumn,
+    /// Zeek-style TSV: one header, with a `file` column first in `#fields` and `#types`.
+    TsvColumn,
     /// JSON documents: one array of them, in the order given.
     JsonArray,
 }
@@ -165,6 +167,7 @@ impl Join {
             | Command::Throughput(ThroughputArgs { format: SeriesFormat::Json, .. })
             | Command::Verify(VerifyArgs { format: VerifyFormat::Json, .. }) => Join::JsonArray,
             Command::Throughput(ThroughputArgs { format: SeriesFormat::Csv, .. }) => Join::CsvColumn,
+            Command::Analyze(AnalyzeArgs { format: ReportFormat::Tsv, .. }) => Join::TsvColumn,
             _ => Join::AsIs,
         }
     }
@@ -219,6 +222,31 @@ impl Joiner {
                     }
                     v.extend_from_slice(quoted.as_bytes());
                     v.extend_from_slice(line);
+                }
+            }
+            Join::TsvColumn => {
+                let mut field = String::new();
+                mptcp_dissector::report::analyze::tsv_escape(&mut field, name);
+                field.push('\t');
+                for line in out.split_inclusive(|&b| b == b'\n') {
+                    if let Some(rest) = line.strip_prefix(b"#fields\t") {
+                        if first {
+                            v.extend_from_slice(b"#fields\tfile\t");
+                            v.extend_from_slice(rest);
+                        }
+                    } else if let Some(rest) = line.strip_prefix(b"#types\t") {
+                        if first {
+                            v.extend_from_slice(b"#types\tstring\t");
+                            v.extend_from_slice(rest);
+                        }
+                    } else if line.starts_with(b"#") {
+                        if first {
+                            v.extend_from_slice(line);
+                        }
+                    } else {
+                        v.extend_from_slice(field.as_bytes());
+                        v.extend_from_slice(line);
+                    }
                 }
             }
             Join::JsonArray => {

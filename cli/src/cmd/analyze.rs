@@ -42,6 +42,25 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             finished.map_err(CliError::write(STDOUT))?;
             Ok(capture_end(file, end, dest))
         }
+        // A connection log: each connection's line as it finishes (the verdicts need the
+        // MP_FAIL/MP_FASTCLOSE events, handed over as they come).
+        (ReportFormat::Tsv, _) => {
+            let mut held = Vec::new();
+            let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
+            let mut sink = analyze_report::TsvWriter::new(BufWriter::new(writer), selection);
+            let analyzer = analyzer.with_events(true).hand_over_events(false).hand_over_finished();
+            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
+            let missing = missing(args, file, &analysis, sink.seen, dest);
+            // No log (not even its header) when `--connection` names none.
+            let finished = if missing.is_some() { Ok(()) } else { sink.finish() };
+            drop(sink);
+            dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
+            if let Some(code) = missing {
+                return Ok(code);
+            }
+            finished.map_err(CliError::write(STDOUT))?;
+            Ok(capture_end(file, end, dest))
+        }
         // Bounded: totals and the connections that matter past a few.
         (ReportFormat::Text, false) => {
             let mut sink = selected(analyze_report::TextSummary::default(), selection);

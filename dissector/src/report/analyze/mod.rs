@@ -2,7 +2,8 @@
 //! docs/events.md).
 //!
 //! `document.rs` is the JSON document, `text.rs` the text report, `summary.rs` and `jsonl.rs`
-//! the reports written as connections finish (with the counters of `totals.rs`); this file holds
+//! the reports written as connections finish (with the counters of `totals.rs`), `tsv.rs` the
+//! connection log; this file holds
 //! the `events` list writers and [`Shared`].
 use std::io::{self, Write};
 
@@ -11,12 +12,14 @@ mod jsonl;
 mod summary;
 mod text;
 mod totals;
+mod tsv;
 
 pub use document::{write_json, AnalyzeReport, ConnectionReport, JsonDocument};
 pub use jsonl::JsonlWriter;
 pub use summary::{TextSummary, TEXT_ALL_UP_TO};
 pub use text::write_text;
 pub use totals::Totals;
+pub use tsv::{tsv_escape, TsvWriter, TSV_FIELDS};
 
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::{Event, Stats};
