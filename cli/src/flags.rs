@@ -110,6 +110,8 @@ pub struct DissectArgs {
     /// default they count from each connection's first ones, as tcpdump prints them).
     #[arg(short = 'S', long)]
     pub absolute_tcp_sequence_numbers: bool,
+    #[command(flatten)]
+    pub write: crate::write::WriteArgs,
 }
 
 #[derive(Args)]
@@ -132,6 +134,8 @@ pub struct AnalyzeArgs {
     pub all: bool,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub write: crate::write::WriteArgs,
 }
 
 #[derive(Args)]

@@ -29,6 +29,7 @@ mod libpcap;
 mod output;
 mod select;
 mod timespec;
+mod write;
 
 fn main() -> ExitCode {
     let cli = flags::Cli::parse_from(flags::args_with_read_flag(std::env::args_os()));

@@ -14,10 +14,47 @@ use crate::error::{CliError, STDOUT};
 use crate::flags::{AnalyzeArgs, ReportFormat};
 use crate::jobs::{msg, Dest};
 use crate::select::{self, SelectedRetire};
+use crate::write;
+use mptcp_dissector::report::pcap_out::Tee;
 
 /// One file's report, or with `merge` the merged captures' (then `file` is their name).
 pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
     let analyzer = Analyzer::new(cfg.limits).with_hashes(args.sha256).with_hash_thread(cfg.hash_thread).with_events(false);
+    let mut pcap = write::open(&args.write, &args.select.selection(), file, merge, cfg, dest)?;
+    let code = report(args, file, merge, cfg, dest, analyzer, &mut pcap)?;
+    // Exit 2 (a file that could not be read, no such connection): no capture written.
+    if code != 2 {
+        write::close(pcap, dest)?;
+    }
+    Ok(code)
+}
+
+/// [`analyze_input`], the packets also to `-w`'s writer when there is one.
+fn input(
+    file: &Path,
+    merge: &[PathBuf],
+    cfg: &RunConfig,
+    dest: &mut Dest,
+    writer: &mut Option<write::Writer>,
+    analyzer: Analyzer,
+    sink: &mut dyn mptcp_dissector::pipeline::Sink,
+) -> Result<(Analysis, Option<mptcp_dissector::capture::CaptureError>), CliError> {
+    match writer {
+        Some(w) => analyze_input(file, merge, cfg, dest, analyzer, &mut Tee(sink, w)),
+        None => analyze_input(file, merge, cfg, dest, analyzer, sink),
+    }
+}
+
+/// The report itself.
+fn report(
+    args: &AnalyzeArgs,
+    file: &Path,
+    merge: &[PathBuf],
+    cfg: &RunConfig,
+    dest: &mut Dest,
+    analyzer: Analyzer<'static>,
+    pcap: &mut Option<write::Writer>,
+) -> Result<u8, CliError> {
     let selection = args.select.selection();
     let name = file.display().to_string();
     match (args.format, args.all) {
@@ -28,7 +65,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             let mut held = Vec::new();
             let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
             let mut sink = selected(analyze_report::JsonlWriter::new(BufWriter::new(writer)), selection);
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut sink)?;
+            let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer.hand_over_finished(), &mut sink)?;
             let missing = missing(args, file, &analysis, sink.seen, dest);
             let finished = match missing {
                 Some(_) => Ok(()),
@@ -49,7 +86,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
             let mut sink = analyze_report::TsvWriter::new(BufWriter::new(writer), selection);
             let analyzer = analyzer.with_events(true).hand_over_events(false).hand_over_finished();
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut sink)?;
+            let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer, &mut sink)?;
             let missing = missing(args, file, &analysis, sink.seen, dest);
             // No log (not even its header) when `--connection` names none.
             let finished = if missing.is_some() { Ok(()) } else { sink.finish() };
@@ -64,7 +101,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
         // Bounded: totals and the connections that matter past a few.
         (ReportFormat::Text, false) => {
             let mut sink = selected(analyze_report::TextSummary::default(), selection);
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut sink)?;
+            let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer.hand_over_finished(), &mut sink)?;
             if let Some(code) = missing(args, file, &analysis, sink.seen, dest) {
                 return Ok(code);
             }
@@ -76,7 +113,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
         // Rendered as connections finish, written at the end (the statistics come first).
         (ReportFormat::Json, _) => {
             let mut doc = analyze_report::JsonDocument::new(selection);
-            let (analysis, end) = analyze_input(file, merge, cfg, dest, analyzer.hand_over_finished(), &mut doc)?;
+            let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer.hand_over_finished(), &mut doc)?;
             if let Some(code) = missing(args, file, &analysis, doc.seen, dest) {
                 return Ok(code);
             }
@@ -86,7 +123,7 @@ pub fn run(args: &AnalyzeArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, 
             Ok(capture_end(file, end, dest))
         }
         (format, _) => {
-            let (mut analysis, end) = analyze_input(file, merge, cfg, dest, analyzer, &mut ())?;
+            let (mut analysis, end) = input(file, merge, cfg, dest, pcap, analyzer, &mut ())?;
             if let Some(code) = missing(args, file, &analysis, 0, dest) {
                 return Ok(code);
             }

@@ -12,6 +12,8 @@ use crate::error::{CliError, STDOUT};
 use crate::flags::{DissectArgs, DissectFormat};
 use crate::jobs::{msg, Dest};
 use crate::select;
+use crate::write;
+use mptcp_dissector::pipeline::Sink;
 
 /// One file's packets.
 pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
@@ -38,10 +40,17 @@ pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) ->
             }
         }
     }
-    let tracker = (!selection.is_empty()).then(|| dissect::Tracker::new(Analyzer::new(cfg.limits), selection));
+    let mut writer = write::open(&args.write, &args.select.selection(), file, &[], cfg, dest)?;
+    // -w needs the analyzer (which connection each packet belongs to) with or without a selection.
+    let tracker = (!selection.is_empty() || writer.is_some()).then(|| dissect::Tracker::new(Analyzer::new(cfg.limits), selection));
     let mut out = BufWriter::new(dest.out());
-    let (_summary, end) = dissect::dissect_selected(&mut reader, config, tracker, &mut out).map_err(CliError::write(STDOUT))?;
+    let also = writer.as_mut().map(|w| w as &mut dyn Sink);
+    let (_summary, end) = dissect::dissect_selected(&mut reader, config, tracker, also, &mut out).map_err(CliError::write(STDOUT))?;
     out.flush().map_err(CliError::write(STDOUT))?;
     drop(out);
-    Ok(capture_end(file, end, dest))
+    let code = capture_end(file, end, dest);
+    if code != 2 {
+        write::close(writer, dest)?;
+    }
+    Ok(code)
 }

@@ -25,6 +25,11 @@ mod verify;
 
 /// Runs `command` under the run's `cfg`; the exit status.
 pub fn run(command: &Command, cfg: &RunConfig) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Analyze(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge)?,
+        Command::Dissect(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge)?,
+        _ => {}
+    }
     if let Command::Verify(v) = command {
         if let Some(o) = &v.output {
             output::refuse_input(o, &v.files.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;

@@ -108,21 +108,24 @@ pub fn dissect<W: Write>(
     config: DissectConfig,
     out: &mut W,
 ) -> io::Result<(DissectSummary, Option<CaptureError>)> {
-    dissect_selected(reader, config, None, out)
+    dissect_selected(reader, config, None, None, out)
 }
 
 /// [`dissect`], printing only the packets `tracker`'s selection keeps (all without one).
-pub fn dissect_selected<W: Write>(
+pub fn dissect_selected<'w, W: Write>(
     reader: &mut CaptureReader,
     config: DissectConfig,
     tracker: Option<Tracker>,
-    out: &mut W,
+    also: Option<&'w mut dyn Sink>,
+    out: &'w mut W,
 ) -> io::Result<(DissectSummary, Option<CaptureError>)> {
     let (mut analyzer, selection) = match tracker {
-        Some(t) => (Some(t.analyzer), Some(t.selection)),
+        // A tracker without a selection (for `also`, e.g. `-w`) shows every packet.
+        Some(t) => (Some(t.analyzer), Some(t.selection).filter(|s| !s.is_empty())),
         None => (None, None),
     };
     let mut printer = Printer {
+        also,
         config,
         out,
         selection,
@@ -141,8 +144,9 @@ pub fn dissect_selected<W: Write>(
     }
 }
 
-/// `dissect`'s sink: a line per packet shown.
+/// `dissect`'s sink: a line per packet shown (and every packet to `also`).
 struct Printer<'w, W> {
+    also: Option<&'w mut dyn Sink>,
     config: DissectConfig,
     out: &'w mut W,
     /// Which packets are shown; all without one.
@@ -160,6 +164,11 @@ struct Printer<'w, W> {
 
 impl<W: Write> Sink for Printer<'_, W> {
     fn packet(&mut self, seen: &Seen<'_>) -> ControlFlow<()> {
+        if let Some(also) = self.also.as_deref_mut() {
+            if also.packet(seen).is_break() {
+                return ControlFlow::Break(());
+            }
+        }
         match self.print(seen) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {

@@ -2,6 +2,7 @@
 pub mod analyze;
 pub mod dissect;
 pub mod events;
+pub mod pcap_out;
 pub mod spool;
 pub mod tcpseq;
 pub mod time;
