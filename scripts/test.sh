@@ -11,6 +11,8 @@
 #   groff-base      renders the man pages (cli/tests/completions_man.rs)
 #   bzip2           makes the bzip2 capture that must be named as such (cli/tests/messages_cli.rs)
 #   a Java runtime, duckdb, pyspark   export's tests run the shipped SQL in DuckDB and Spark
+#   iproute2, ethtool   the live capture test bed (cli/tests/live_cli.rs: network namespaces,
+#                   veth pairs, tbf; run as root, as CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

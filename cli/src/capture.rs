@@ -26,7 +26,11 @@ pub fn open_file(path: &(impl AsRef<Path> + ?Sized)) -> Result<File, CliError> {
 
 /// Opens a capture file or standard input (`-`), with the run's filter and count.
 pub fn open_capture(path: &Path, cfg: &RunConfig) -> Result<CaptureReader, CliError> {
-    let input: Box<dyn Read> = if path.as_os_str() == "-" { Box::new(io::stdin()) } else { Box::new(open_file(path)?) };
+    let input: Box<dyn Read> = match &cfg.input.live {
+        Some(live) => Box::new(live.open()?),
+        None if path.as_os_str() == "-" => Box::new(io::stdin()),
+        None => Box::new(open_file(path)?),
+    };
     let mut reader = CaptureReader::new(input).map_err(CliError::capture(path))?;
     cfg.input.prepare(&mut reader);
     Ok(reader)
@@ -152,7 +156,7 @@ pub fn analyze_file(
     analyzer: Analyzer,
     sink: &mut dyn Sink,
 ) -> Result<(Analysis, Option<CaptureError>), CliError> {
-    let (mut reader, bar) = if path.as_os_str() == "-" {
+    let (mut reader, bar) = if cfg.input.live.is_some() || path.as_os_str() == "-" {
         (open_capture(path, cfg)?, None)
     } else {
         let file = open_file(path)?;

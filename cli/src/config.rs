@@ -30,7 +30,16 @@ impl RunConfig {
     /// file is read).
     pub fn new(cli: &Cli) -> Result<RunConfig, CliError> {
         let idle_timeout_ns = parse_idle_timeout(&cli.idle_timeout)?;
-        let input = InputOptions { filter: cli.filter.clone(), count: cli.count };
+        let live = if cli.interfaces.is_empty() {
+            if cli.autostop.is_some() {
+                return Err(CliError::Usage("-a stops a live capture: give -i IFACE".into()));
+            }
+            None
+        } else {
+            let duration = cli.autostop.as_deref().map(crate::live::parse_autostop).transpose().map_err(CliError::Usage)?;
+            Some(crate::live::Live { interfaces: cli.interfaces.clone(), duration })
+        };
+        let input = InputOptions { filter: cli.filter.clone(), count: cli.count, live };
         input.check().map_err(CliError::Usage)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let files = if cli.merge { 1 } else { cli.command.files().len() };

@@ -35,6 +35,14 @@ pub struct Cli {
     /// Stop after N packets (those that pass -f), as tcpdump -c and tshark -c.
     #[arg(short = 'c', long = "count", global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+    /// Capture live on this interface (repeat for several; `any` for all) through libpcap,
+    /// instead of reading files (analyze, events, verify, dissect). Ctrl-C ends it: what is
+    /// open is reported as open.
+    #[arg(short = 'i', long = "interface", global = true, value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+    /// Stop a live capture: duration:SECONDS (as tshark -a).
+    #[arg(short = 'a', long = "autostop", global = true, value_name = "duration:N")]
+    pub autostop: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -92,7 +100,7 @@ pub enum Command {
 pub struct DissectArgs {
     /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
     /// each on its own, in parallel (`--jobs`), and reported in the order given.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interfaces")]
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = DissectFormat::Text)]
     pub format: DissectFormat,
@@ -118,7 +126,7 @@ pub struct DissectArgs {
 pub struct AnalyzeArgs {
     /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
     /// each on its own, in parallel (`--jobs`), and reported in the order given.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interfaces")]
     pub files: Vec<PathBuf>,
     /// text; json (one document, every connection kept to the end); jsonl (one line per
     /// connection as it finishes, then a summary line: memory follows the open connections);
@@ -178,7 +186,7 @@ pub struct ThroughputArgs {
 pub struct VerifyArgs {
     /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
     /// each on its own, in parallel (`--jobs`), and reported in the order given.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interfaces")]
     pub files: Vec<PathBuf>,
     /// An expectation, e.g. subflows>=2, version=1, no-fallback, reinjected-bytes=0,
     /// add-addr>=1, c2s-sha256=HEX, s2c-bytes=N, checksums=on (docs/verify.md). Repeatable.
@@ -243,7 +251,7 @@ pub struct PlotArgs {
 pub struct EventsArgs {
     /// Capture files (pcap or pcapng); `-` reads standard input. Several files are analysed
     /// each on its own, in parallel (`--jobs`), and reported in the order given.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interfaces")]
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
     pub format: EventsFormat,

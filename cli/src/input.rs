@@ -17,6 +17,8 @@ pub struct InputOptions {
     pub filter: Option<String>,
     /// Packets to read at most, after the filter (`-c`).
     pub count: Option<u64>,
+    /// `-i`: a live capture instead of files.
+    pub live: Option<crate::live::Live>,
 }
 
 impl InputOptions {

@@ -178,3 +178,155 @@ impl Drop for Program {
 pub fn available() -> Result<(), String> {
     lib().map(|_| ())
 }
+
+type Create = unsafe extern "C" fn(*const c_char, *mut c_char) -> *mut c_void;
+type SetInt = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+type GetInt = unsafe extern "C" fn(*mut c_void) -> c_int;
+type SetNonblock = unsafe extern "C" fn(*mut c_void, c_int, *mut c_char) -> c_int;
+type NextEx = unsafe extern "C" fn(*mut c_void, *mut *const PktHdr, *mut *const u8) -> c_int;
+
+/// The functions of a live capture (`-i`), loaded on first use beside the filter's.
+struct LiveLib {
+    create: Create,
+    set_snaplen: SetInt,
+    set_promisc: SetInt,
+    set_timeout: SetInt,
+    set_tstamp_precision: SetInt,
+    get_tstamp_precision: GetInt,
+    setnonblock: SetNonblock,
+    activate: GetInt,
+    datalink: GetInt,
+    next_ex: NextEx,
+    geterr: GetErr,
+    close: Close,
+}
+
+static LIVE: OnceLock<Result<LiveLib, String>> = OnceLock::new();
+
+fn live_lib() -> Result<&'static LiveLib, String> {
+    LIVE.get_or_init(|| {
+        let lib = lib().map_err(|_| {
+            "-i needs libpcap, loaded at run time to capture (Debian and Ubuntu: apt-get install libpcap0.8; Fedora: dnf install libpcap)".to_string()
+        })?;
+        // SAFETY: the symbols are taken with the types pcap/pcap.h gives them, from the library
+        // `lib` holds loaded for the whole process.
+        unsafe {
+            let sym = |n: &str| -> Result<*const c_void, String> {
+                lib._lib.get::<*const c_void>(n.as_bytes()).map(|s| *s).map_err(|e| format!("libpcap: {e}"))
+            };
+            Ok(LiveLib {
+                create: std::mem::transmute::<*const c_void, Create>(sym("pcap_create")?),
+                set_snaplen: std::mem::transmute::<*const c_void, SetInt>(sym("pcap_set_snaplen")?),
+                set_promisc: std::mem::transmute::<*const c_void, SetInt>(sym("pcap_set_promisc")?),
+                set_timeout: std::mem::transmute::<*const c_void, SetInt>(sym("pcap_set_timeout")?),
+                set_tstamp_precision: std::mem::transmute::<*const c_void, SetInt>(sym("pcap_set_tstamp_precision")?),
+                get_tstamp_precision: std::mem::transmute::<*const c_void, GetInt>(sym("pcap_get_tstamp_precision")?),
+                setnonblock: std::mem::transmute::<*const c_void, SetNonblock>(sym("pcap_setnonblock")?),
+                activate: std::mem::transmute::<*const c_void, GetInt>(sym("pcap_activate")?),
+                datalink: std::mem::transmute::<*const c_void, GetInt>(sym("pcap_datalink")?),
+                next_ex: std::mem::transmute::<*const c_void, NextEx>(sym("pcap_next_ex")?),
+                geterr: lib.geterr,
+                close: lib.close,
+            })
+        }
+    })
+    .as_ref()
+    .map_err(|e| e.clone())
+}
+
+/// A live capture on one interface (`pcap_create` … `pcap_activate`): nanosecond timestamps,
+/// a read timeout so [`Handle::next`] returns regularly. Used on one thread.
+pub struct Handle {
+    p: *mut c_void,
+    lib: &'static LiveLib,
+    /// LINKTYPE_ of the interface.
+    pub linktype: u32,
+    /// The timestamps hold nanoseconds (else microseconds).
+    nanos: bool,
+}
+
+// SAFETY: a pcap_t may move between threads; it is used by one thread at a time (owned).
+unsafe impl Send for Handle {}
+
+/// What [`Handle::next`] found.
+pub enum Next<'a> {
+    /// A packet: (seconds, nanoseconds, original length, captured bytes).
+    Packet(u64, u32, u32, &'a [u8]),
+    /// No packet waiting now.
+    Timeout,
+}
+
+impl Handle {
+    /// Opens and activates `iface` (`any` for every interface).
+    pub fn open(iface: &str, snaplen: i32, timeout_ms: i32) -> Result<Handle, String> {
+        let lib = live_lib()?;
+        let name = CString::new(iface).map_err(|_| "the interface name contains a NUL byte".to_string())?;
+        let mut errbuf = [0 as c_char; 256];
+        // SAFETY: pcap_create takes a C string and a PCAP_ERRBUF_SIZE (256) buffer and returns a
+        // handle or NULL; the setters take the handle before activation; messages are copied
+        // before the handle is closed.
+        unsafe {
+            let p = (lib.create)(name.as_ptr(), errbuf.as_mut_ptr());
+            if p.is_null() {
+                return Err(CStr::from_ptr(errbuf.as_ptr()).to_string_lossy().into_owned());
+            }
+            (lib.set_snaplen)(p, snaplen);
+            (lib.set_promisc)(p, 0);
+            (lib.set_timeout)(p, timeout_ms);
+            // Packets are handed over within `timeout_ms` of their arrival (the kernel's block
+            // timeout); pcap_next_ex does not wait (non-blocking, set after activation: on
+            // Linux a blocking read waits for a packet however long the timeout).
+            // PCAP_TSTAMP_PRECISION_NANO; an error leaves microseconds, which the records say.
+            (lib.set_tstamp_precision)(p, 1);
+            let rc = (lib.activate)(p);
+            if rc < 0 {
+                let msg = (lib.geterr)(p);
+                let text =
+                    if msg.is_null() { format!("pcap_activate failed ({rc})") } else { CStr::from_ptr(msg).to_string_lossy().into_owned() };
+                (lib.close)(p);
+                return Err(text);
+            }
+            if (lib.setnonblock)(p, 1, errbuf.as_mut_ptr()) < 0 {
+                let text = CStr::from_ptr(errbuf.as_ptr()).to_string_lossy().into_owned();
+                (lib.close)(p);
+                return Err(text);
+            }
+            let lt = (lib.datalink)(p);
+            let nanos = (lib.get_tstamp_precision)(p) == 1;
+            Ok(Handle { p, lib, linktype: u32::try_from(lt).unwrap_or(0), nanos })
+        }
+    }
+
+    /// The next packet, none waiting, or the end/an error (`Err`, with libpcap's message).
+    pub fn next(&mut self) -> Result<Next<'_>, String> {
+        let mut hdr: *const PktHdr = std::ptr::null();
+        let mut data: *const u8 = std::ptr::null();
+        // SAFETY: pcap_next_ex sets both pointers on 1; they stay valid until the next call on
+        // this handle, which the returned borrow of `self` prevents.
+        unsafe {
+            match (self.lib.next_ex)(self.p, &mut hdr, &mut data) {
+                1 if !hdr.is_null() && !data.is_null() => {
+                    let h = &*hdr;
+                    let bytes = std::slice::from_raw_parts(data, h.caplen as usize);
+                    let secs = u64::try_from(h.ts.tv_sec).unwrap_or(0);
+                    // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                    let frac = u32::try_from(h.ts.tv_usec).unwrap_or(0);
+                    let nanos = if self.nanos { frac } else { frac.saturating_mul(1000) };
+                    Ok(Next::Packet(secs, nanos, h.len, bytes))
+                }
+                1 | 0 => Ok(Next::Timeout),
+                rc => {
+                    let msg = (self.lib.geterr)(self.p);
+                    Err(if msg.is_null() { format!("pcap_next_ex: {rc}") } else { CStr::from_ptr(msg).to_string_lossy().into_owned() })
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from pcap_create and is closed once.
+        unsafe { (self.lib.close)(self.p) }
+    }
+}

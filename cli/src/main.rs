@@ -26,6 +26,7 @@ mod gen;
 mod input;
 mod jobs;
 mod libpcap;
+mod live;
 mod output;
 mod select;
 mod timespec;

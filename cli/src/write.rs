@@ -39,14 +39,14 @@ pub type Writer = PcapOut<BufWriter<OutFile>>;
 
 /// Usage errors of `-w` found before anything is read: several files (without `--merge`), and
 /// standard input where a first pass is needed.
-pub fn check(w: &WriteArgs, sel: &Selection, files: &[PathBuf], merge: bool) -> Result<(), CliError> {
+pub fn check(w: &WriteArgs, sel: &Selection, files: &[PathBuf], merge: bool, live: bool) -> Result<(), CliError> {
     let Some(out) = &w.write else { return Ok(()) };
     if files.len() > 1 && !merge {
         return Err(CliError::Usage("-w writes one capture: give one file (or --merge the files into one analysis)".into()));
     }
-    if (w.failed || sel.token.is_some()) && files.iter().any(|f| f.as_os_str() == "-") {
+    if (w.failed || sel.token.is_some()) && (live || files.iter().any(|f| f.as_os_str() == "-")) {
         return Err(CliError::Usage(
-            "-w with --token or --failed reads the capture twice: give a file, not standard input (or select by --connection)".into(),
+            "-w with --token or --failed reads the capture twice: give a file, not standard input or -i (or select by --connection)".into(),
         ));
     }
     if out.as_os_str() == "-" {

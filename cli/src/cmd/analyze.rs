@@ -64,7 +64,9 @@ fn report(
             // held until the run is over and then added to the file's report.
             let mut held = Vec::new();
             let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
-            let mut sink = selected(analyze_report::JsonlWriter::new(BufWriter::new(writer)), selection);
+            let mut jsonl = analyze_report::JsonlWriter::new(BufWriter::new(writer));
+            jsonl.flush_lines = cfg.input.live.is_some();
+            let mut sink = selected(jsonl, selection);
             let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer.hand_over_finished(), &mut sink)?;
             let missing = missing(args, file, &analysis, sink.seen, dest);
             let finished = match missing {
@@ -85,6 +87,7 @@ fn report(
             let mut held = Vec::new();
             let writer: Box<dyn Write + '_> = if dest.is_std() { Box::new(io::stdout()) } else { Box::new(&mut held) };
             let mut sink = analyze_report::TsvWriter::new(BufWriter::new(writer), selection);
+            sink.flush_lines = cfg.input.live.is_some();
             let analyzer = analyzer.with_events(true).hand_over_events(false).hand_over_finished();
             let (analysis, end) = input(file, merge, cfg, dest, pcap, analyzer, &mut sink)?;
             let missing = missing(args, file, &analysis, sink.seen, dest);

@@ -28,7 +28,7 @@ pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) ->
         absolute_seq: args.absolute_tcp_sequence_numbers,
     };
     let mut selection = args.select.selection();
-    if let Some(token) = selection.token.filter(|_| file.as_os_str() != "-") {
+    if let Some(token) = selection.token.filter(|_| file.as_os_str() != "-" && cfg.input.live.is_none()) {
         let mut find = select::FindToken::new(token);
         analyze_file(file, false, cfg, Analyzer::new(cfg.limits).with_events(false).hand_over_finished(), &mut find)?;
         match find.selection(selection) {

@@ -36,7 +36,7 @@ pub fn run(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, d
         out: BufWriter::new(to),
         selection: args.select.selection(),
         timestamps: args.timestamps,
-        flush: file.as_os_str() == "-" && merge.is_empty(),
+        flush: (file.as_os_str() == "-" || cfg.input.live.is_some()) && merge.is_empty(),
         error: None,
     };
     let analyzer = Analyzer::new(cfg.limits).hand_over_finished().hand_over_events(false);
@@ -122,7 +122,8 @@ impl Sink for Timeline<'_> {
 }
 
 fn timeline(args: &EventsArgs, file: &Path, merge: &[PathBuf], cfg: &RunConfig, dest: &mut Dest) -> Result<u8, CliError> {
-    let flush = file.as_os_str() == "-" && merge.is_empty();
+    // Standard input and a live capture are read once, each line shown as it comes.
+    let flush = (file.as_os_str() == "-" || cfg.input.live.is_some()) && merge.is_empty();
     let mut selection = args.select.selection();
     if let Some(token) = selection.token.filter(|_| !flush) {
         let mut find = select::FindToken::new(token);

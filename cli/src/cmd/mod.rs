@@ -26,8 +26,8 @@ mod verify;
 /// Runs `command` under the run's `cfg`; the exit status.
 pub fn run(command: &Command, cfg: &RunConfig) -> Result<ExitCode, CliError> {
     match command {
-        Command::Analyze(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge)?,
-        Command::Dissect(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge)?,
+        Command::Analyze(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge, cfg.input.live.is_some())?,
+        Command::Dissect(a) => crate::write::check(&a.write, &a.select.selection(), &a.files, cfg.merge, cfg.input.live.is_some())?,
         _ => {}
     }
     if let Command::Verify(v) = command {
@@ -51,6 +51,14 @@ pub fn run(command: &Command, cfg: &RunConfig) -> Result<ExitCode, CliError> {
         {
             Err(CliError::Usage("--merge works with analyze, verify, events and throughput".into()))
         }
+        Command::Dissect(_) | Command::Analyze(_) | Command::Verify(_) | Command::Events(_) if cfg.input.live.is_some() => {
+            if !command.files().is_empty() || cfg.merge {
+                return Err(CliError::Usage("-i captures live: give no capture file (and no --merge)".into()));
+            }
+            let name = PathBuf::from(cfg.input.live.as_ref().map(|l| l.name()).unwrap_or_default());
+            run_input(command, &name, &[], cfg, &mut Dest::Std).map(ExitCode::from)
+        }
+        _ if cfg.input.live.is_some() => Err(CliError::Usage("-i works with analyze, events, verify and dissect".into())),
         Command::Analyze(_) | Command::Throughput(_) | Command::Verify(_) | Command::Events(_) if cfg.merge => {
             run_merged(command, command.files(), cfg)
         }

@@ -43,16 +43,21 @@ pub struct JsonlWriter<W: Write> {
     totals: Totals,
     /// The first write error; nothing is written after it.
     pub error: Option<io::Error>,
+    /// Each line is flushed as it is written (a live capture: shown as connections finish).
+    pub flush_lines: bool,
 }
 
 impl<W: Write> JsonlWriter<W> {
     pub fn new(out: W) -> Self {
-        JsonlWriter { out, totals: Totals::default(), error: None }
+        JsonlWriter { out, totals: Totals::default(), error: None, flush_lines: false }
     }
 
     fn line(&mut self, v: &impl Serialize) {
         if self.error.is_none() {
-            let r = serde_json::to_writer(&mut self.out, v).map_err(io::Error::from).and_then(|_| self.out.write_all(b"\n"));
+            let mut r = serde_json::to_writer(&mut self.out, v).map_err(io::Error::from).and_then(|_| self.out.write_all(b"\n"));
+            if self.flush_lines {
+                r = r.and_then(|_| self.out.flush());
+            }
             self.error = r.err();
         }
     }

@@ -53,11 +53,22 @@ pub struct TsvWriter<W: Write> {
     line: String,
     /// The first write error; nothing is written after it.
     pub error: Option<io::Error>,
+    /// Each line is flushed as it is written (a live capture: shown as connections finish).
+    pub flush_lines: bool,
 }
 
 impl<W: Write> TsvWriter<W> {
     pub fn new(out: W, selection: Selection) -> Self {
-        TsvWriter { out, verifier: Verifier::new(&[]), selection, seen: 0, started: false, line: String::new(), error: None }
+        TsvWriter {
+            out,
+            verifier: Verifier::new(&[]),
+            selection,
+            seen: 0,
+            started: false,
+            line: String::new(),
+            error: None,
+            flush_lines: false,
+        }
     }
 
     /// The header lines, before the first connection's line or at the end (a log without
@@ -115,6 +126,9 @@ impl<W: Write> Sink for TsvWriter<W> {
         line.clear();
         connection_line(&mut line, &c, subflows.len(), &failed);
         self.write(line.as_bytes());
+        if self.flush_lines && self.error.is_none() {
+            self.error = self.out.flush().err();
+        }
         self.line = line;
     }
 
