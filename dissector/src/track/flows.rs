@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use super::mappings::Fresh;
 use super::state::key_of;
-use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind};
+use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind, SubflowTunnel};
 use crate::track::kinds::{AnomalyKind, EndHow, RoleRule};
 use mptcp_wire::decode::TcpSegment;
 use mptcp_wire::seq::SubflowSeq;
@@ -80,6 +80,19 @@ impl Analyzer<'_> {
         f.last_ts = ctx.ts;
         if let Some(t @ None) = f.ttl.get_mut(ctx.dir.index()) {
             *t = Some(seg.ttl);
+        }
+        let first_packet = f.c2s.packets == 0 && f.s2c.packets == 0;
+        match f.first_tunnel.get_mut(ctx.dir.index()) {
+            Some(first @ None) => {
+                *first = Some(seg.tunnel);
+                if first_packet {
+                    f.tunnel = seg.tunnel.map(|t| SubflowTunnel::new(t, ctx.dir == Dir::C2s));
+                }
+            }
+            Some(Some(first)) if *first != seg.tunnel => {
+                f.tunnel_changed_frame.get_or_insert(ctx.frame);
+            }
+            _ => {}
         }
         if seg.flags.syn() {
             let first = if seg.flags.ack() { &mut f.synack_ts } else { &mut f.syn_ts };
@@ -206,6 +219,10 @@ pub(super) fn swap_roles(f: &mut Subflow) {
     std::mem::swap(&mut f.client, &mut f.server);
     std::mem::swap(&mut f.c2s, &mut f.s2c);
     std::mem::swap(&mut f.client_address_id, &mut f.server_address_id);
+    if let Some(t) = f.tunnel.as_mut() {
+        std::mem::swap(&mut t.client_outer, &mut t.server_outer);
+    }
+    f.first_tunnel.swap(0, 1);
 }
 
 #[cfg(test)]
