@@ -254,3 +254,58 @@ fn the_reencapsulated_captures_give_the_same_connection_as_vxlan() {
         assert_eq!(hex, truth["c2s_sha256"].as_str().unwrap(), "{file}");
     }
 }
+
+/// The records of a classic pcap file (after its 24-byte header), each with its 16-byte header.
+fn pcap_records(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut at = 24;
+    let mut v = Vec::new();
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        v.push(&bytes[at..at + 16 + len]);
+        at += 16 + len;
+    }
+    v
+}
+
+#[test]
+fn a_subflow_whose_tunnel_changes_midway_says_from_which_frame() {
+    // gre.pcap and mpls.pcap hold the same inner packets in the same order: frames 1-100 from
+    // the first, the rest from the second. Each subflow starts in GRE and goes on over MPLS.
+    let gre = std::fs::read(tunnels_dir().join("gre.pcap")).unwrap();
+    let mpls = std::fs::read(tunnels_dir().join("mpls.pcap")).unwrap();
+    let (a, b) = (pcap_records(&gre), pcap_records(&mpls));
+    assert_eq!(a.len(), b.len());
+    let mut mixed = gre[..24].to_vec();
+    for (i, (ra, rb)) in a.iter().zip(&b).enumerate() {
+        mixed.extend_from_slice(if i < 100 { ra } else { rb });
+    }
+    let file = scratch_dir("tunnels").join("gre-then-mpls.pcap");
+    std::fs::write(&file, &mixed).unwrap();
+    let out = bin().args(["analyze", "--format", "json"]).arg(&file).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let subflows = doc["connections"][0]["subflows"].as_array().unwrap();
+    assert_eq!(subflows.len(), 2);
+    for sf in subflows {
+        assert_eq!(sf["tunnel"]["kind"], "gre", "{sf}");
+        let changed = sf["tunnel_changed_frame"].as_u64().unwrap_or_else(|| panic!("a change: {sf}"));
+        assert!((101..=281).contains(&changed), "{sf}");
+    }
+    // The first frame past 100 of each subflow is the change: the frames of dissect say which.
+    let lines = bin().args(["dissect", "--all", "--format", "jsonl"]).arg(&file).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(lines.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for sf in subflows {
+        let client = sf["client"].as_str().unwrap();
+        let first_mpls = lines
+            .iter()
+            .find(|v| {
+                v["tunnel"]["kind"] == "mpls"
+                    && (client == format!("{}:{}", v["src"].as_str().unwrap(), v["sport"])
+                        || client == format!("{}:{}", v["dst"].as_str().unwrap(), v["dport"]))
+            })
+            .unwrap();
+        assert_eq!(sf["tunnel_changed_frame"], first_mpls["frame"], "{sf}");
+    }
+    let text = String::from_utf8(bin().arg("analyze").arg(&file).output().unwrap().stdout).unwrap();
+    assert!(text.contains("        tunnel gre 1001 203.0.113.1 > 203.0.113.2; another tunnel (or none) from frame "), "{text}");
+}

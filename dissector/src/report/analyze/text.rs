@@ -415,7 +415,7 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
 /// The line under a subflow that came through a tunnel (none for the others, so reports of
 /// captures without tunnels are as they were).
 fn write_tunnel<W: Write>(out: &mut W, f: &Subflow) -> io::Result<()> {
-    match (&f.tunnel, f.tunnel_changed_frame) {
+    match (f.tunnel(), f.tunnel_changed_frame()) {
         (Some(t), None) => writeln!(out, "        tunnel {t}"),
         (Some(t), Some(frame)) => writeln!(out, "        tunnel {t}; another tunnel (or none) from frame {frame}"),
         (None, Some(frame)) => writeln!(out, "        no tunnel, then one from frame {frame}"),

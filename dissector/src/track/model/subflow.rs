@@ -104,6 +104,23 @@ impl std::fmt::Display for SubflowTunnel {
     }
 }
 
+/// What a subflow's packets came through, when a tunnel was among it (`Subflow::tunnels`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubflowTunnels {
+    /// The tunnel of the subflow's first packet (the outermost when nested); absent when that
+    /// packet was not tunnelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<SubflowTunnel>,
+    /// The first frame that came through another tunnel (or none) than the first packet of its
+    /// direction did; absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_changed_frame: Option<u64>,
+    /// The tunnel of the first packet per direction (`Dir::index`; `Some(None)`: not tunnelled),
+    /// what later packets are compared with (GTP-U TEIDs and GRE keys differ per direction).
+    #[serde(skip)]
+    pub(in crate::track) first: [Option<Option<Tunnel>>; 2],
+}
+
 /// How a subflow ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubflowEnd {
@@ -286,20 +303,12 @@ pub struct Subflow {
     /// token of its join SYN that matched none, or none known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orphan_token: Option<OrphanToken>,
-    /// The tunnel of the subflow's first packet (the outermost when nested); absent when its
-    /// packets were not tunnelled.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tunnel: Option<SubflowTunnel>,
-    /// The first frame that came through another tunnel (or none) than the first packet of its
-    /// direction did; absent when none did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tunnel_changed_frame: Option<u64>,
+    /// The tunnels its packets came through; absent (and no JSON field) when none did. Boxed
+    /// so that flows without tunnels, nearly all, stay as small as before.
+    #[serde(flatten)]
+    pub tunnels: Option<Box<SubflowTunnels>>,
     pub c2s: SubflowDir,
     pub s2c: SubflowDir,
-    /// The tunnel of the first packet per direction (`Dir::index`; `Some(None)`: not tunnelled),
-    /// what later packets are compared with (GTP-U TEIDs and GRE keys differ per direction).
-    #[serde(skip)]
-    pub(in crate::track) first_tunnel: [Option<Option<Tunnel>>; 2],
     /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
     /// and SYN/ACK: where the capture was taken (`receiver::CapturePoint`).
     #[serde(skip)]
@@ -345,9 +354,7 @@ impl Subflow {
             last_ts: ts,
             end: None,
             orphan_token: None,
-            tunnel: None,
-            tunnel_changed_frame: None,
-            first_tunnel: [None, None],
+            tunnels: None,
             c2s: SubflowDir::default(),
             s2c: SubflowDir::default(),
             initiator_is_client: false,
@@ -372,6 +379,14 @@ impl Subflow {
     /// The connection's client sent this subflow's SYN (always so for the initial subflow).
     pub fn opened_by_client(&self) -> bool {
         !self.join || self.initiator_is_client
+    }
+    /// The tunnel of the subflow's first packet, if any.
+    pub fn tunnel(&self) -> Option<&SubflowTunnel> {
+        self.tunnels.as_ref().and_then(|t| t.tunnel.as_ref())
+    }
+    /// The first frame that came through another tunnel than its direction's first packet.
+    pub fn tunnel_changed_frame(&self) -> Option<u64> {
+        self.tunnels.as_ref().and_then(|t| t.tunnel_changed_frame)
     }
     /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
     pub fn synack_backup(&self) -> bool {
