@@ -305,6 +305,21 @@ mod tests {
     }
 
     #[test]
+    fn erspan_i_gre_ethernet_and_gre_mpls() {
+        // ERSPAN type I: 0x88BE without the S bit, no ERSPAN header.
+        let h = gre(&[0x00, 0x00, 0x88, 0xbe]).unwrap();
+        assert_eq!((h.kind, h.id, h.len, h.next), (TunnelKind::Erspan, None, 4, Next::Ethernet));
+        // Transparent Ethernet bridging and MPLS, with a key.
+        let h = gre(&[0x20, 0x00, 0x65, 0x58, 0, 0, 0, 5]).unwrap();
+        assert_eq!((h.kind, h.id, h.len, h.next), (TunnelKind::Gre, Some(5), 8, Next::Ethernet));
+        assert_eq!(gre(&[0x00, 0x00, 0x88, 0x47]).unwrap().next, Next::Mpls);
+        // ERSPAN II of the wrong version, ERSPAN III of frame type IP: not decoded.
+        assert_eq!(gre(&[0x10, 0, 0x88, 0xbe, 0, 0, 0, 1, 0x20, 0, 0, 1, 0, 0, 0, 0]).unwrap().next, Next::Other);
+        let iii_ip = [0x10, 0, 0x22, 0xeb, 0, 0, 0, 1, 0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x08, 0];
+        assert_eq!(gre(&iii_ip).unwrap().next, Next::Other);
+    }
+
+    #[test]
     fn gtpu_with_pdu_session_container() {
         // E set, next type 0x85 (PDU session container, 1 unit), then IPv4.
         let b = [0x34, 0xff, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0x85, 1, 0x10, 0x05, 0x00, 0x45];
