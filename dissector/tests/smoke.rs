@@ -67,10 +67,18 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
     }
 }
 
-/// (link type, packet bytes) of the first packets of every testdata capture.
+/// (link type, packet bytes) of the first packets of every testdata capture, and of the
+/// tunnel captures (testdata/tunnels/: GRE, ERSPAN, VXLAN, Geneve, GTP-U, MPLS, IP in IP).
 fn sample_packets(per_capture: usize) -> Vec<(u32, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in common::captures() {
+    let mut tunnels: Vec<String> = std::fs::read_dir(common::testdata().join("tunnels"))
+        .expect("testdata/tunnels/")
+        .filter_map(|e| e.ok())
+        .map(|e| format!("tunnels/{}", e.file_name().to_string_lossy()))
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    tunnels.sort();
+    for name in common::captures().into_iter().chain(tunnels) {
         let mut r = CaptureReader::new(Cursor::new(common::read(&name))).expect("header");
         while let Ok(Some(p)) = r.next_packet() {
             if p.frame as usize > per_capture {

@@ -143,6 +143,20 @@ def main():
                 plain += 0 if mptcp else 1
                 idx = LINKTYPES.index(linktype) if linktype in LINKTYPES else 0
                 write("packet_decode", bytes([idx]) + pkt[:200])
+    # Tunnels (testdata/tunnels/): the first packets of each, whole headers (the option walk
+    # above does not see through tunnels).
+    tdir = os.path.join(TESTDATA, "tunnels")
+    for n in sorted(os.listdir(tdir)) if os.path.isdir(tdir) else []:
+        if not n.endswith(".pcap"):
+            continue
+        buf = open(os.path.join(tdir, n), "rb").read()
+        head, linktype, recs = pcap_records(buf)
+        if head is None:
+            continue
+        write("pipeline", buf[:recs[min(8, len(recs)) - 1][1]] if recs else head)
+        idx = LINKTYPES.index(linktype) if linktype in LINKTYPES else 0
+        for _, _, pkt in recs[:4]:
+            write("packet_decode", bytes([idx]) + pkt[:200])
     # Compressed captures (gzip, zstd, xz, lz4 made by the tools): whole, and cut in the middle
     # (the decoders' error paths).
     cdir = os.path.join(TESTDATA, "compressed")

@@ -11,7 +11,7 @@ use crate::pipeline::{drive, Seen, Sink};
 use crate::report::tcpseq::{write_numbers, RelativeSeq};
 use crate::report::time::{write_epoch_json, write_time, TimeFormat, TimeRef};
 use crate::track::Analyzer;
-use mptcp_wire::decode::{DecodeError, Decoded, Layer, TcpFlags, TcpSegment};
+use mptcp_wire::decode::{DecodeError, Decoded, Layer, TcpFlags, TcpSegment, Tunnel};
 use mptcp_wire::options::{mptcp::MptcpOption, mptcp_options, OptionIssue};
 
 /// Output format of `dissect`.
@@ -303,6 +303,10 @@ fn write_segment(
             out.extend_from_slice(opts);
             out.extend_from_slice(b"],\"errors\":");
             push_errors(out, errors)?;
+            // Only on tunnelled packets: the lines of other captures are as they were.
+            if let Some(t) = &seg.tunnel {
+                push_tunnel(out, t);
+            }
             out.extend_from_slice(b"}\n");
             Ok(())
         }
@@ -312,6 +316,9 @@ fn write_segment(
             write!(out, " {}.{} > {}.{}: Flags [{}]", seg.src, seg.sport, seg.dst, seg.dport, TcpdumpFlags(seg.flags))?;
             write_numbers(out, seg, numbers)?;
             write!(out, ", win {}, length {}", seg.window, seg.payload_len)?;
+            if let Some(t) = &seg.tunnel {
+                write!(out, ", tunnel {t}")?;
+            }
             out.extend_from_slice(opts);
             for e in errors {
                 write!(out, " [error: {} at byte {}: {}]", e.layer, e.offset, e.error)?;
@@ -353,6 +360,31 @@ fn write_undecoded(
             Ok(())
         }
     }
+}
+
+/// `,"tunnel":{"kind":"vxlan","id":100,"outer_src":"203.0.113.1","outer_dst":"203.0.113.2","layers":1}`
+/// (`id`, `outer_src`, `outer_dst` null when the tunnel has none).
+fn push_tunnel(out: &mut Vec<u8>, t: &Tunnel) {
+    out.extend_from_slice(b",\"tunnel\":{\"kind\":\"");
+    out.extend_from_slice(t.kind.name().as_bytes());
+    out.extend_from_slice(b"\",\"id\":");
+    match t.id {
+        Some(id) => push_u64(out, u64::from(id)),
+        None => out.extend_from_slice(b"null"),
+    }
+    match t.outer {
+        Some((src, dst)) => {
+            out.extend_from_slice(b",\"outer_src\":\"");
+            push_ip(out, src);
+            out.extend_from_slice(b"\",\"outer_dst\":\"");
+            push_ip(out, dst);
+            out.extend_from_slice(b"\"");
+        }
+        None => out.extend_from_slice(b",\"outer_src\":null,\"outer_dst\":null"),
+    }
+    out.extend_from_slice(b",\"layers\":");
+    push_u8(out, t.layers);
+    out.push(b'}');
 }
 
 /// Decimal digits of `v`, as serde_json writes an integer.

@@ -101,6 +101,7 @@ mod tests {
             payload_len: len,
             ttl: 64,
             checksum: 0,
+            tunnel: None,
         }
     }
 

@@ -143,6 +143,7 @@ mod tests {
             payload_len: len,
             ttl,
             checksum,
+            tunnel: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use super::mappings::Fresh;
 use super::state::key_of;
-use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind};
+use super::{Analyzer, ConnState, Ctx, Dir, EventKind, Subflow, SubflowEnd, SubflowKind, SubflowTunnel, SubflowTunnels};
 use crate::track::kinds::{AnomalyKind, EndHow, RoleRule};
 use mptcp_wire::decode::TcpSegment;
 use mptcp_wire::seq::SubflowSeq;
@@ -80,6 +80,27 @@ impl Analyzer<'_> {
         f.last_ts = ctx.ts;
         if let Some(t @ None) = f.ttl.get_mut(ctx.dir.index()) {
             *t = Some(seg.ttl);
+        }
+        // Nothing is kept for a flow until a tunnelled packet comes: then the directions that
+        // had packets had them without a tunnel.
+        if seg.tunnel.is_some() || f.tunnels.is_some() {
+            let had = [f.c2s.packets > 0, f.s2c.packets > 0];
+            let first_packet = !had[0] && !had[1];
+            let t = f
+                .tunnels
+                .get_or_insert_with(|| Box::new(SubflowTunnels { first: had.map(|h| h.then_some(None)), ..SubflowTunnels::default() }));
+            match t.first.get_mut(ctx.dir.index()) {
+                Some(first @ None) => {
+                    *first = Some(seg.tunnel);
+                    if first_packet {
+                        t.tunnel = seg.tunnel.map(|x| SubflowTunnel::new(x, ctx.dir == Dir::C2s));
+                    }
+                }
+                Some(Some(first)) if *first != seg.tunnel => {
+                    t.tunnel_changed_frame.get_or_insert(ctx.frame);
+                }
+                _ => {}
+            }
         }
         if seg.flags.syn() {
             let first = if seg.flags.ack() { &mut f.synack_ts } else { &mut f.syn_ts };
@@ -206,6 +227,12 @@ pub(super) fn swap_roles(f: &mut Subflow) {
     std::mem::swap(&mut f.client, &mut f.server);
     std::mem::swap(&mut f.c2s, &mut f.s2c);
     std::mem::swap(&mut f.client_address_id, &mut f.server_address_id);
+    if let Some(t) = f.tunnels.as_mut() {
+        if let Some(x) = t.tunnel.as_mut() {
+            std::mem::swap(&mut x.client_outer, &mut x.server_outer);
+        }
+        t.first.swap(0, 1);
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ use mappings::{Fresh, Mapping};
 pub use model::DataDir;
 pub use model::{
     Analysis, Announcement, Anomaly, ChecksumFailure, ConnState, Connection, Dir, Event, EventKind, MappingRecord, OrphanToken,
-    ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind,
+    ReinjectionSource, RttStats, SegmentRecord, Stats, Subflow, SubflowDir, SubflowEnd, SubflowKind, SubflowTunnel, SubflowTunnels,
 };
 pub use retire::Finished;
 use state::FlowKey;

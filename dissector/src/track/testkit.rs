@@ -63,6 +63,7 @@ impl Feed {
             window: 65535,
             ttl: 64,
             checksum: 0,
+            tunnel: None,
             options: opts,
             options_truncated: false,
             payload,

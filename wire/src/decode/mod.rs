@@ -20,7 +20,10 @@ use std::net::IpAddr;
 use etherparse::LaxIpSlice;
 
 pub mod tcp;
+pub mod tunnel;
 pub use tcp::{TcpFlags, TcpSegment};
+use tunnel::{Header, Next, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MC};
+pub use tunnel::{Tunnel, TunnelKind};
 
 pub const LINKTYPE_NULL: u32 = 0;
 pub const LINKTYPE_ETHERNET: u32 = 1;
@@ -48,6 +51,8 @@ pub enum Layer {
     Ip,
     Tcp,
     Mptcp,
+    /// A tunnel header (GRE, ERSPAN, VXLAN, Geneve, GTP-U, MPLS) between the outer and the inner IP.
+    Tunnel,
 }
 
 /// The layer as text reports name it ("IP at byte 14"); JSON keeps the lowercase names.
@@ -58,6 +63,7 @@ impl std::fmt::Display for Layer {
             Layer::Ip => "IP",
             Layer::Tcp => "TCP",
             Layer::Mptcp => "MPTCP",
+            Layer::Tunnel => "tunnel",
         })
     }
 }
@@ -84,11 +90,106 @@ pub enum Decoded<'a> {
 }
 
 /// Decodes one packet of link type `linktype` down to TCP.
+///
+/// Tunnels (IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, GTP-U, MPLS) are peeled down to the inner IP,
+/// at most [`MAX_TUNNELS`] of them; the segment's [`TcpSegment::tunnel`] is the outermost.
 pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
     match network_payload(linktype, data) {
-        Ok(Some((offset, ip))) => decode_ip(ip, offset),
+        Ok(Some((offset, ethertype))) => after_link(data, 0, offset, ethertype, None),
         Ok(None) => Decoded::Other,
         Err(e) => Decoded::Error(e),
+    }
+}
+
+/// How many encapsulations are peeled at most; a packet nested deeper is a decode error.
+pub const MAX_TUNNELS: u8 = 4;
+
+/// What follows a link header that ended at `offset` of `data` (whose first byte is at `base`
+/// of the captured packet), given its Ethertype.
+fn after_link(data: &[u8], base: usize, offset: usize, ethertype: u16, tunnel: Option<Tunnel>) -> Decoded<'_> {
+    match ethertype {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => match data.get(offset..) {
+            Some(ip) => decode_ip(ip, base + offset, tunnel),
+            None => Decoded::Error(link_err(base + offset, "link header longer than the packet")),
+        },
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MC => match data.get(offset..) {
+            Some(b) => peel(b, base + offset, tunnel::mpls(b), None, tunnel),
+            None => Decoded::Error(link_err(base + offset, "link header longer than the packet")),
+        },
+        _ => Decoded::Other,
+    }
+}
+
+/// Goes through one tunnel header `header` read from `bytes` (at `base` of the packet): records
+/// it (the first one peeled is the outermost, with the outer IP's addresses `outer`) and
+/// decodes what it carries.
+fn peel(
+    bytes: &[u8],
+    base: usize,
+    header: Result<Header, DecodeError>,
+    outer: Option<(IpAddr, IpAddr)>,
+    tunnel: Option<Tunnel>,
+) -> Decoded<'_> {
+    let h = match header {
+        Ok(h) => h,
+        Err(mut e) => {
+            e.offset += base;
+            return Decoded::Error(e);
+        }
+    };
+    let tunnel = match tunnel {
+        None => Tunnel { kind: h.kind, outer, id: h.id, layers: 1 },
+        Some(t) if t.layers >= MAX_TUNNELS => {
+            return Decoded::Error(DecodeError { layer: Layer::Tunnel, offset: base, what: "more than 4 nested tunnels" })
+        }
+        Some(t) => Tunnel { layers: t.layers + 1, ..t },
+    };
+    let Some(inner) = bytes.get(h.len..) else {
+        return Decoded::Error(DecodeError { layer: Layer::Tunnel, offset: base + bytes.len(), what: "tunnel header cut short" });
+    };
+    let at = base + h.len;
+    match h.next {
+        Next::Ip => match inner.first().map(|v| v >> 4) {
+            Some(4 | 6) => decode_ip(inner, at, Some(tunnel)),
+            Some(_) => Decoded::Other,
+            None => Decoded::Error(DecodeError { layer: Layer::Ip, offset: at, what: "bad or cut-short IP header" }),
+        },
+        Next::Ethernet => match ethernet(inner) {
+            Ok((offset, ethertype)) => after_link(inner, at, offset, ethertype, Some(tunnel)),
+            Err(mut e) => {
+                e.offset += at;
+                Decoded::Error(e)
+            }
+        },
+        Next::Mpls => peel(inner, at, tunnel::mpls(inner), outer, Some(tunnel)),
+        Next::Other => Decoded::Other,
+    }
+}
+
+/// The tunnel an IP payload of protocol `proto` starts, if it is one we peel: IP in IP, GRE, or
+/// UDP to the VXLAN, Geneve or GTP-U port.
+fn tunneled<'a>(payload: &'a [u8], at: usize, proto: etherparse::IpNumber, outer: (IpAddr, IpAddr), tunnel: Option<Tunnel>) -> Decoded<'a> {
+    use etherparse::IpNumber;
+    let outer = Some(outer);
+    match proto {
+        IpNumber::IPV4 | IpNumber::IPV6 => {
+            let h = Header { kind: TunnelKind::Ipip, id: None, len: 0, next: Next::Ip };
+            peel(payload, at, Ok(h), outer, tunnel)
+        }
+        IpNumber::GRE => peel(payload, at, tunnel::gre(payload), outer, tunnel),
+        IpNumber::UDP => {
+            let parse = match be16(payload, 2) {
+                Some(tunnel::UDP_PORT_VXLAN) => tunnel::vxlan,
+                Some(tunnel::UDP_PORT_GENEVE) => tunnel::geneve,
+                Some(tunnel::UDP_PORT_GTPU) => tunnel::gtpu,
+                _ => return Decoded::Other,
+            };
+            match payload.get(8..) {
+                Some(b) => peel(b, at + 8, parse(b), outer, tunnel),
+                None => Decoded::Error(DecodeError { layer: Layer::Tunnel, offset: at + payload.len(), what: "UDP header cut short" }),
+            }
+        }
+        _ => Decoded::Other,
     }
 }
 
@@ -100,25 +201,11 @@ fn link_err(offset: usize, what: &'static str) -> DecodeError {
     DecodeError { layer: Layer::Link, offset, what }
 }
 
-/// Peels the link header; returns the offset of the IP header and the bytes from there, or
-/// `None` when the packet does not carry IP.
-fn network_payload(linktype: u32, data: &[u8]) -> Result<Option<(usize, &[u8])>, DecodeError> {
+/// Peels the link header; returns the offset of its payload and its Ethertype, or `None` when
+/// the packet does not carry IP.
+fn network_payload(linktype: u32, data: &[u8]) -> Result<Option<(usize, u16)>, DecodeError> {
     let (offset, ethertype) = match linktype {
-        LINKTYPE_ETHERNET => {
-            let mut at = 12;
-            let mut ethertype = be16(data, at).ok_or(link_err(0, "Ethernet header shorter than 14 bytes"))?;
-            // 802.1Q / QinQ: each tag is TPID(2, already read) + TCI(2), then the next type.
-            let mut tags = 0;
-            while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
-                tags += 1;
-                if tags > 8 {
-                    return Err(link_err(at, "more than 8 VLAN tags"));
-                }
-                at += 4;
-                ethertype = be16(data, at).ok_or(link_err(at, "VLAN tag cut short"))?;
-            }
-            (at + 2, ethertype)
-        }
+        LINKTYPE_ETHERNET => ethernet(data)?,
         LINKTYPE_LINUX_SLL => (16, be16(data, 14).ok_or(link_err(0, "Linux SLL header shorter than 16 bytes"))?),
         LINKTYPE_LINUX_SLL2 => (20, {
             if data.len() < 20 {
@@ -167,16 +254,29 @@ fn network_payload(linktype: u32, data: &[u8]) -> Result<Option<(usize, &[u8])>,
         }
         _ => return Ok(None),
     };
-    match ethertype {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => match data.get(offset..) {
-            Some(ip) => Ok(Some((offset, ip))),
-            None => Err(link_err(offset, "link header longer than the packet")),
-        },
-        _ => Ok(None),
-    }
+    Ok(Some((offset, ethertype)))
 }
 
-fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
+/// An Ethernet header with its 802.1Q / QinQ tags: the offset of its payload and its Ethertype.
+fn ethernet(data: &[u8]) -> Result<(usize, u16), DecodeError> {
+    let mut at = 12;
+    let mut ethertype = be16(data, at).ok_or(link_err(0, "Ethernet header shorter than 14 bytes"))?;
+    // 802.1Q / QinQ: each tag is TPID(2, already read) + TCI(2), then the next type.
+    let mut tags = 0;
+    while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+        tags += 1;
+        if tags > 8 {
+            return Err(link_err(at, "more than 8 VLAN tags"));
+        }
+        at += 4;
+        ethertype = be16(data, at).ok_or(link_err(at, "VLAN tag cut short"))?;
+    }
+    Ok((at + 2, ethertype))
+}
+
+/// Decodes the IP header at `offset` of the packet, and the TCP in it or the tunnel it starts;
+/// `tunnel` is the one this IP header came through, if any.
+fn decode_ip(ip: &[u8], offset: usize, tunnel: Option<Tunnel>) -> Decoded<'_> {
     let slice = match LaxIpSlice::from_slice(ip) {
         Ok((slice, _ext_err)) => slice,
         Err(_) => return Decoded::Error(DecodeError { layer: Layer::Ip, offset, what: "bad or cut-short IP header" }),
@@ -187,11 +287,19 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
         LaxIpSlice::Ipv6(v6) => v6.header().hop_limit(),
     };
     let payload = slice.payload();
-    if payload.ip_number != etherparse::IpNumber::TCP {
-        return Decoded::Other;
-    }
     // Bytes between the start of the IP header and the TCP header (IP header, options, extensions).
     let headers = (payload.payload.as_ptr() as usize).saturating_sub(ip.as_ptr() as usize);
+    if payload.ip_number != etherparse::IpNumber::TCP {
+        // A fragment of a tunnel packet is counted as a fragment (not reassembled).
+        return match payload.ip_number {
+            etherparse::IpNumber::IPV4 | etherparse::IpNumber::IPV6 | etherparse::IpNumber::GRE | etherparse::IpNumber::UDP
+                if payload.fragmented =>
+            {
+                Decoded::Fragment
+            }
+            proto => tunneled(payload.payload, offset + headers, proto, (src, dst), tunnel),
+        };
+    }
     // Bytes of TCP header + payload on the wire, from the IP length fields; when they are zero
     // (TSO captures) or inconsistent, what was captured.
     let on_wire = match &slice {
@@ -224,7 +332,7 @@ fn decode_ip(ip: &[u8], offset: usize) -> Decoded<'_> {
     let tcp_offset = offset + headers;
     let on_wire = if payload.len_source == etherparse::LenSource::Slice && !payload.incomplete { payload.payload.len() } else { on_wire };
     match tcp::decode_tcp(payload.payload, on_wire, src, dst) {
-        Ok(seg) => Decoded::Tcp(TcpSegment { ttl, ..seg }),
+        Ok(seg) => Decoded::Tcp(TcpSegment { ttl, tunnel, ..seg }),
         Err(mut e) => {
             e.offset += tcp_offset;
             Decoded::Error(e)
@@ -350,6 +458,121 @@ mod tests {
         p[6] = 0x00;
         p[7] = 0x10; // fragment offset 16 * 8
         assert!(matches!(decode(LINKTYPE_RAW, &p), Decoded::Fragment));
+    }
+
+    /// An outer IPv4 header (203.0.113.1 > 203.0.113.2) of protocol `proto` around `payload`.
+    fn outer_v4(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let total = 20 + payload.len();
+        let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, proto, 0, 0, 203, 0, 113, 1, 203, 0, 113, 2];
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn udp(dport: u16, payload: &[u8]) -> Vec<u8> {
+        let len = (8 + payload.len()) as u16;
+        let mut p = vec![0x9c, 0x41];
+        p.extend(dport.to_be_bytes());
+        p.extend(len.to_be_bytes());
+        p.extend([0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn ether(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+        p.extend(ethertype.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// Every tunnel this module peels, around the same inner IPv4/TCP packet, as Ethernet frames,
+    /// with the tunnel each must report.
+    fn tunnelled() -> Vec<(&'static str, Vec<u8>, Tunnel)> {
+        let ip = ipv4_tcp(b"inner", &[30, 4, 0, 0x81]);
+        let outer = Some(("203.0.113.1".parse().unwrap(), "203.0.113.2".parse().unwrap()));
+        let t = |kind, id| Tunnel { kind, outer, id, layers: 1 };
+        let mut gre_key = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0x03, 0xe9];
+        gre_key.extend(&ip);
+        let mut erspan = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x00, 0x00, 0x65, 0, 0, 0, 0];
+        erspan.extend(ether(0x0800, &ip));
+        let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 100, 0];
+        vxlan.extend(ether(0x0800, &ip));
+        let mut geneve = vec![0x01, 0, 0x65, 0x58, 0, 0, 7, 0, 1, 2, 3, 4];
+        geneve.extend(ether(0x0800, &ip));
+        let mut gtpu = vec![0x34, 0xff, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0x85, 1, 0x10, 0x09, 0x00];
+        gtpu.extend(&ip);
+        let mut mpls = vec![0x00, 0x3e, 0x90, 0x40, 0x00, 0x01, 0x01, 0x40];
+        mpls.extend(&ip);
+        let mut nested_vxlan = vec![0x08, 0, 0, 0, 0, 0, 5, 0];
+        nested_vxlan.extend(ether(0x8847, &mpls));
+        let mut gre_nested = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, 9];
+        gre_nested.extend(outer_v4(17, &udp(4789, &nested_vxlan)));
+        vec![
+            ("ipip", ether(0x0800, &outer_v4(4, &ip)), t(TunnelKind::Ipip, None)),
+            ("gre key", ether(0x0800, &outer_v4(47, &gre_key)), t(TunnelKind::Gre, Some(1001))),
+            ("erspan ii", ether(0x0800, &outer_v4(47, &erspan)), t(TunnelKind::Erspan, Some(0x65))),
+            ("vxlan", ether(0x0800, &outer_v4(17, &udp(4789, &vxlan))), t(TunnelKind::Vxlan, Some(100))),
+            ("geneve", ether(0x0800, &outer_v4(17, &udp(6081, &geneve))), t(TunnelKind::Geneve, Some(7))),
+            ("gtp-u", ether(0x0800, &outer_v4(17, &udp(2152, &gtpu))), t(TunnelKind::GtpU, Some(0x1234))),
+            ("mpls", ether(0x8847, &mpls), Tunnel { kind: TunnelKind::Mpls, outer: None, id: Some(1001), layers: 1 }),
+            // GRE, then VXLAN in it, then MPLS in that: the GRE tunnel is the one reported.
+            ("gre/vxlan/mpls", ether(0x0800, &outer_v4(47, &gre_nested)), Tunnel { layers: 3, ..t(TunnelKind::Gre, Some(9)) }),
+        ]
+    }
+
+    #[test]
+    fn every_tunnel_reaches_the_inner_tcp_and_reports_the_outermost() {
+        for (name, p, want) in tunnelled() {
+            let s = expect_tcp(decode(LINKTYPE_ETHERNET, &p));
+            assert_eq!((s.src.to_string(), s.payload), ("192.0.2.1".into(), &b"inner"[..]), "{name}");
+            assert_eq!(s.options, &[30, 4, 0, 0x81], "{name}");
+            assert_eq!(s.tunnel, Some(want), "{name}");
+        }
+        // Not tunnels: plain TCP has none, other UDP is other.
+        assert_eq!(expect_tcp(decode(LINKTYPE_RAW, &ipv4_tcp(b"x", &[]))).tunnel, None);
+        assert!(matches!(decode(LINKTYPE_RAW, &outer_v4(17, &udp(53, &[0; 12]))), Decoded::Other));
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_bound_is_an_error() {
+        let mut p = ipv4_tcp(b"deep", &[]);
+        for _ in 0..MAX_TUNNELS {
+            p = outer_v4(4, &p);
+        }
+        assert!(matches!(decode(LINKTYPE_RAW, &p), Decoded::Tcp(s) if s.tunnel.map(|t| t.layers) == Some(MAX_TUNNELS)));
+        let p = outer_v4(4, &p);
+        assert!(matches!(decode(LINKTYPE_RAW, &p), Decoded::Error(DecodeError { layer: Layer::Tunnel, .. })));
+    }
+
+    #[test]
+    fn a_fragment_of_a_tunnel_packet_is_a_fragment() {
+        let mut p = outer_v4(4, &ipv4_tcp(b"frag", &[]));
+        p[6] = 0x20; // more fragments
+        assert!(matches!(decode(LINKTYPE_RAW, &p), Decoded::Fragment));
+    }
+
+    #[test]
+    fn every_truncation_of_every_tunnel_is_safe_and_never_tcp_past_its_header() {
+        for (name, p, _) in tunnelled() {
+            for n in 0..p.len() {
+                match decode(LINKTYPE_ETHERNET, &p[..n]) {
+                    // A cut inside the inner TCP payload or options still decodes its header.
+                    Decoded::Tcp(s) => assert!(s.payload.len() < 5 || s.options.len() < 4, "{name} cut at {n}"),
+                    Decoded::Error(e) => assert!(e.offset <= n, "{name} cut at {n}: {e}"),
+                    Decoded::Other | Decoded::Fragment => {}
+                }
+            }
+            // Every byte flipped to every value at every offset: never a panic.
+            let mut q = p.clone();
+            for i in 0..q.len() {
+                let orig = q[i];
+                for v in [0u8, 0x01, 0x08, 0x3f, 0x45, 0x60, 0x80, 0xff] {
+                    q[i] = v;
+                    let _ = decode(LINKTYPE_ETHERNET, &q);
+                }
+                q[i] = orig;
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{DecodeError, Layer};
+use super::{DecodeError, Layer, Tunnel};
 
 /// TCP flag bits (byte 13 of the header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +84,9 @@ pub struct TcpSegment<'a> {
     pub ttl: u8,
     /// The TCP checksum field as captured (not verified).
     pub checksum: u16,
+    /// The tunnel the segment came through (the outermost one when nested), `None` when its IP
+    /// header was the packet's first.
+    pub tunnel: Option<Tunnel>,
 }
 
 impl TcpSegment<'_> {
@@ -125,5 +128,6 @@ pub fn decode_tcp(bytes: &[u8], on_wire: usize, src: IpAddr, dst: IpAddr) -> Res
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         ttl: 0,
         checksum: u16::from_be_bytes([h[16], h[17]]),
+        tunnel: None,
     })
 }

@@ -250,6 +250,7 @@ pub(super) fn write_connection<W: Write>(out: &mut W, t0: f64, c: &Connection, s
                 f.s2c.bytes,
                 ended
             )?;
+            write_tunnel(out, f)?;
         }
         writeln!(out, "  per subflow data:")?;
         writeln!(
@@ -411,6 +412,17 @@ fn write_receiver<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     Ok(())
 }
 
+/// The line under a subflow that came through a tunnel (none for the others, so reports of
+/// captures without tunnels are as they were).
+fn write_tunnel<W: Write>(out: &mut W, f: &Subflow) -> io::Result<()> {
+    match (f.tunnel(), f.tunnel_changed_frame()) {
+        (Some(t), None) => writeln!(out, "        tunnel {t}"),
+        (Some(t), Some(frame)) => writeln!(out, "        tunnel {t}; another tunnel (or none) from frame {frame}"),
+        (None, Some(frame)) => writeln!(out, "        no tunnel, then one from frame {frame}"),
+        (None, None) => Ok(()),
+    }
+}
+
 /// Orphan subflows; `more`: orphans not kept (bounded reports).
 pub(super) fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u64) -> io::Result<()> {
     if !orphans.is_empty() {
@@ -427,6 +439,7 @@ pub(super) fn write_orphans<W: Write>(out: &mut W, orphans: &[&Subflow], more: u
                 f.c2s.bytes,
                 f.s2c.bytes
             )?;
+            write_tunnel(out, f)?;
         }
         if more > 0 {
             writeln!(out, "  ... and {more} more")?;

@@ -1,7 +1,8 @@
 //! A TCP flow and what it carried per direction; a subflow when MPTCP options are on it.
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use mptcp_wire::crypto::Token;
+use mptcp_wire::decode::{Tunnel, TunnelKind};
 use mptcp_wire::seq::{DataSeq, SubflowSeq};
 use serde::Serialize;
 
@@ -55,6 +56,69 @@ impl Serialize for OrphanToken {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// The tunnel a subflow's first packet came through (`Subflow::tunnel`), its outer addresses
+/// named by the end of the subflow they are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SubflowTunnel {
+    pub kind: TunnelKind,
+    /// VXLAN/Geneve VNI, GTP-U TEID, GRE key, top MPLS label, ERSPAN session id; null when the
+    /// tunnel has none (IP in IP, GRE without key).
+    pub id: Option<u32>,
+    /// The outer IP address on the client's side and on the server's (null for MPLS straight over
+    /// Ethernet).
+    pub client_outer: Option<IpAddr>,
+    pub server_outer: Option<IpAddr>,
+    /// Encapsulations peeled to reach the subflow's IP header; the others are reported when more
+    /// than one: the outermost.
+    pub layers: u8,
+}
+
+impl SubflowTunnel {
+    /// `t` as it came on a packet from the client (`from_client`) or from the server.
+    pub fn new(t: Tunnel, from_client: bool) -> Self {
+        let (client_outer, server_outer) = match t.outer {
+            Some((src, dst)) if from_client => (Some(src), Some(dst)),
+            Some((src, dst)) => (Some(dst), Some(src)),
+            None => (None, None),
+        };
+        SubflowTunnel { kind: t.kind, id: t.id, client_outer, server_outer, layers: t.layers }
+    }
+}
+
+/// `vxlan 100 203.0.113.1 > 203.0.113.2`: kind, id, the client's outer address > the server's.
+impl std::fmt::Display for SubflowTunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.name())?;
+        if let Some(id) = self.id {
+            write!(f, " {id}")?;
+        }
+        if let (Some(c), Some(s)) = (self.client_outer, self.server_outer) {
+            write!(f, " {c} > {s}")?;
+        }
+        if self.layers > 1 {
+            write!(f, " (outermost of {})", self.layers)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a subflow's packets came through, when a tunnel was among it (`Subflow::tunnels`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubflowTunnels {
+    /// The tunnel of the subflow's first packet (the outermost when nested); absent when that
+    /// packet was not tunnelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<SubflowTunnel>,
+    /// The first frame that came through another tunnel (or none) than the first packet of its
+    /// direction did; absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_changed_frame: Option<u64>,
+    /// The tunnel of the first packet per direction (`Dir::index`; `Some(None)`: not tunnelled),
+    /// what later packets are compared with (GTP-U TEIDs and GRE keys differ per direction).
+    #[serde(skip)]
+    pub(in crate::track) first: [Option<Option<Tunnel>>; 2],
 }
 
 /// How a subflow ended.
@@ -239,6 +303,10 @@ pub struct Subflow {
     /// token of its join SYN that matched none, or none known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orphan_token: Option<OrphanToken>,
+    /// The tunnels its packets came through; absent (and no JSON field) when none did. Boxed
+    /// so that flows without tunnels, nearly all, stay as small as before.
+    #[serde(flatten)]
+    pub tunnels: Option<Box<SubflowTunnels>>,
     pub c2s: SubflowDir,
     pub s2c: SubflowDir,
     /// First IP TTL / hop limit seen per direction (`Dir::index`), and the times of the SYN
@@ -286,6 +354,7 @@ impl Subflow {
             last_ts: ts,
             end: None,
             orphan_token: None,
+            tunnels: None,
             c2s: SubflowDir::default(),
             s2c: SubflowDir::default(),
             initiator_is_client: false,
@@ -310,6 +379,14 @@ impl Subflow {
     /// The connection's client sent this subflow's SYN (always so for the initial subflow).
     pub fn opened_by_client(&self) -> bool {
         !self.join || self.initiator_is_client
+    }
+    /// The tunnel of the subflow's first packet, if any.
+    pub fn tunnel(&self) -> Option<&SubflowTunnel> {
+        self.tunnels.as_ref().and_then(|t| t.tunnel.as_ref())
+    }
+    /// The first frame that came through another tunnel than its direction's first packet.
+    pub fn tunnel_changed_frame(&self) -> Option<u64> {
+        self.tunnels.as_ref().and_then(|t| t.tunnel_changed_frame)
     }
     /// B flag of the MP_JOIN SYN/ACK (false when none was seen).
     pub fn synack_backup(&self) -> bool {
