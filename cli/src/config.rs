@@ -39,7 +39,11 @@ impl RunConfig {
             let duration = cli.autostop.as_deref().map(crate::live::parse_autostop).transpose().map_err(CliError::Usage)?;
             Some(crate::live::Live { interfaces: cli.interfaces.clone(), duration })
         };
-        let input = InputOptions { filter: cli.filter.clone(), count: cli.count, live };
+        let stats_ns = cli.stats_interval.map(|s| (s * 1e9).round() as u64);
+        if stats_ns.is_some() && !matches!(cli.command, crate::flags::Command::Analyze(_)) {
+            return Err(CliError::Usage("--stats-interval works with analyze".into()));
+        }
+        let input = InputOptions { filter: cli.filter.clone(), count: cli.count, live, stats_ns };
         input.check().map_err(CliError::Usage)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let files = if cli.merge { 1 } else { cli.command.files().len() };

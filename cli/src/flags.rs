@@ -43,6 +43,15 @@ pub struct Cli {
     /// Stop a live capture: duration:SECONDS (as tshark -a).
     #[arg(short = 'a', long = "autostop", global = true, value_name = "duration:N")]
     pub autostop: Option<String>,
+    /// analyze: a line of totals on standard error every N seconds of capture time (open and
+    /// finished connections, subflows, data rate, reinjected bytes, failed checks).
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub stats_interval: Option<f64>,
+}
+
+/// A number of seconds above 0.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0).ok_or_else(|| format!("{s}: a number of seconds above 0"))
 }
 
 #[derive(Subcommand)]

@@ -19,6 +19,8 @@ pub struct InputOptions {
     pub count: Option<u64>,
     /// `-i`: a live capture instead of files.
     pub live: Option<crate::live::Live>,
+    /// `--stats-interval`, in nanoseconds.
+    pub stats_ns: Option<u64>,
 }
 
 impl InputOptions {

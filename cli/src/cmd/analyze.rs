@@ -39,8 +39,21 @@ fn input(
     analyzer: Analyzer,
     sink: &mut dyn mptcp_dissector::pipeline::Sink,
 ) -> Result<(Analysis, Option<mptcp_dissector::capture::CaptureError>), CliError> {
-    match writer {
-        Some(w) => analyze_input(file, merge, cfg, dest, analyzer, &mut Tee(sink, w)),
+    let mut tee;
+    let sink: &mut dyn mptcp_dissector::pipeline::Sink = match writer {
+        Some(w) => {
+            tee = Tee(sink, w);
+            &mut tee
+        }
+        None => sink,
+    };
+    match cfg.input.stats_ns {
+        Some(every) => {
+            let mut ticker = analyze_report::Ticker::new(sink, io::stderr(), every);
+            let result = analyze_input(file, merge, cfg, dest, analyzer, &mut ticker);
+            ticker.finish();
+            result
+        }
         None => analyze_input(file, merge, cfg, dest, analyzer, sink),
     }
 }

@@ -513,6 +513,11 @@ impl<'s> Analyzer<'s> {
         }
     }
 
+    /// Flows and connections open now (not yet finished and handed on).
+    pub fn open_counts(&self) -> (usize, usize) {
+        (self.flows.len(), self.conns.len())
+    }
+
     /// A connection still open (not yet finished and handed on), by id.
     pub fn open_connection(&self, id: usize) -> Option<&Connection> {
         self.conns.get(id).map(|c| &c.out)

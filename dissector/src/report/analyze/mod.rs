@@ -11,6 +11,7 @@ mod document;
 mod jsonl;
 mod summary;
 mod text;
+mod ticker;
 mod totals;
 mod tsv;
 
@@ -18,6 +19,7 @@ pub use document::{write_json, AnalyzeReport, ConnectionReport, JsonDocument};
 pub use jsonl::JsonlWriter;
 pub use summary::{TextSummary, TEXT_ALL_UP_TO};
 pub use text::write_text;
+pub use ticker::Ticker;
 pub use totals::Totals;
 pub use tsv::{tsv_escape, TsvWriter, TSV_FIELDS};
 
