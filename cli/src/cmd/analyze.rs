@@ -87,12 +87,7 @@ fn report(
                 None => sink.inner.finish(&name, &analysis, &warning_of(&end)),
             };
             drop(sink);
-            dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
-            if let Some(code) = missing {
-                return Ok(code);
-            }
-            finished.map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(file, end, dest))
+            streamed_end(file, dest, &held, missing, finished, end)
         }
         // A connection log: each connection's line as it finishes (the verdicts need the
         // MP_FAIL/MP_FASTCLOSE events, handed over as they come).
@@ -107,12 +102,7 @@ fn report(
             // No log (not even its header) when `--connection` names none.
             let finished = if missing.is_some() { Ok(()) } else { sink.finish() };
             drop(sink);
-            dest.out().write_all(&held).map_err(CliError::write(STDOUT))?;
-            if let Some(code) = missing {
-                return Ok(code);
-            }
-            finished.map_err(CliError::write(STDOUT))?;
-            Ok(capture_end(file, end, dest))
+            streamed_end(file, dest, &held, missing, finished, end)
         }
         // Bounded: totals and the connections that matter past a few.
         (ReportFormat::Text, false) => {
@@ -160,6 +150,24 @@ fn report(
             Ok(capture_end(file, end, dest))
         }
     }
+}
+
+/// The end of a report streamed as connections finished: what several files at once held is
+/// written, then `--connection` naming none (exit 2), a failed write, or how the capture ended.
+fn streamed_end(
+    file: &Path,
+    dest: &mut Dest,
+    held: &[u8],
+    missing: Option<u8>,
+    finished: io::Result<()>,
+    end: Option<mptcp_dissector::capture::CaptureError>,
+) -> Result<u8, CliError> {
+    dest.out().write_all(held).map_err(CliError::write(STDOUT))?;
+    if let Some(code) = missing {
+        return Ok(code);
+    }
+    finished.map_err(CliError::write(STDOUT))?;
+    Ok(capture_end(file, end, dest))
 }
 
 /// A streamed report's sink behind the selection.
