@@ -12,6 +12,10 @@ set -euo pipefail
 BIN=$(realpath "$1")
 OUT=$(realpath "$2")
 MODE=${3:-}
+# The apps pace their chunks: 16 KiB every INTERVAL s (300 KB c2s: 19 chunks). With `sigint`
+# the transfer is slowed to about 2 s, so that SIGINT at 0.6 s falls in its middle.
+INTERVAL=0.02
+[ "$MODE" = sigint ] && INTERVAL=0.1
 HERE=$(cd "$(dirname "$0")" && pwd)
 APP="$HERE/../../../testdata/mptcp_app.py"
 SFX=$$
@@ -71,13 +75,13 @@ fi
 LIVE=$!
 PIDS+=($LIVE)
 sleep 1 # both captures running
-ip netns exec "$SRV" python3 "$APP" server --addr 0.0.0.0 --send 200000 --chunk 16384 --interval 0.02 --seed s2c --out "$OUT/server.json" --ready "$OUT/ready" 2>"$OUT/server.log" &
+ip netns exec "$SRV" python3 "$APP" server --addr 0.0.0.0 --send 200000 --chunk 16384 --interval "$INTERVAL" --seed s2c --out "$OUT/server.json" --ready "$OUT/ready" 2>"$OUT/server.log" &
 PIDS+=($!); SP=$!
 for _ in $(seq 100); do [ -e "$OUT/ready" ] && break; sleep 0.05; done
-ip netns exec "$CLI" python3 "$APP" client --addr 192.0.2.2 --send 300000 --chunk 16384 --interval 0.02 --seed c2s --out "$OUT/client.json" 2>"$OUT/client.log" &
+ip netns exec "$CLI" python3 "$APP" client --addr 192.0.2.2 --send 300000 --chunk 16384 --interval "$INTERVAL" --seed c2s --out "$OUT/client.json" 2>"$OUT/client.log" &
 CP=$!
 if [ "$MODE" = sigint ]; then
-    sleep 0.6 # mid-transfer (the transfer takes about 1.5 s)
+    sleep 0.6 # mid-transfer (the transfer takes about 2 s)
     kill -INT "$LIVE"
 fi
 wait "$CP"
