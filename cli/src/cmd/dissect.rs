@@ -40,7 +40,8 @@ pub fn run(args: &DissectArgs, file: &Path, cfg: &RunConfig, dest: &mut Dest) ->
             }
         }
     }
-    let mut writer = write::open(&args.write, &args.select.selection(), file, &[], cfg, dest)?;
+    // The selection as the token pass resolved it (the connection's id): -w needs no pass of its own.
+    let mut writer = write::open(&args.write, &selection, file, &[], cfg, dest)?;
     // -w needs the analyzer (which connection each packet belongs to) with or without a selection.
     let tracker = (!selection.is_empty() || writer.is_some()).then(|| dissect::Tracker::new(Analyzer::new(cfg.limits), selection));
     let mut out = BufWriter::new(dest.out());
